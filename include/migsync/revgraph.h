@@ -1,0 +1,165 @@
+#ifndef MIGSYNC_REVGRAPH_H
+#define MIGSYNC_REVGRAPH_H
+
+/*
+ * The revision graph, with Alembic 1.8 semantics (alembic/script/revision.py).
+ *
+ * Nodes are the scripts of a script_set; edges are down_revision (parents)
+ * and depends_on (dependencies). All lists of node indexes are sorted so
+ * that every result is deterministic whatever the directory order was:
+ * children and dependents by revision id, parents and deps in file order.
+ *
+ * The graph borrows the scripts: the script_set must outlive it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "migsync/diag.h"
+#include "migsync/error.h"
+#include "migsync/scripts.h"
+#include "migsync/util.h"
+
+struct revgraph_node {
+	const char *id;			/* == script->revision */
+	const struct script *script;	/* borrowed */
+
+	size_t *parents;	/* down_revision, in file order */
+	size_t parents_nr;
+	size_t *deps;		/* depends_on resolved to nodes (labels resolved too) */
+	size_t deps_nr;
+	size_t *children;	/* nodes naming this one in down_revision */
+	size_t children_nr;
+	size_t *dependents;	/* nodes naming this one in depends_on */
+	size_t dependents_nr;
+
+	/* The labels of the node's branch, own and propagated, sorted (Revision.branch_labels). */
+	struct strvec branch_labels;
+
+	bool is_head;			/* no children (Revision.is_head) */
+	bool is_real_head;		/* no children and no dependents (_is_real_head) */
+	bool is_base;			/* no parents (is_base) */
+	bool is_real_base;		/* no parents and no deps (_is_real_base) */
+	bool is_branch_point;		/* more than one child */
+	bool is_real_branch_point;	/* more than one child or dependent */
+	bool is_merge_point;		/* more than one parent */
+};
+
+struct revgraph {
+	struct revgraph_node *nodes;
+	size_t nr;
+
+	/* Alembic's RevisionMap.heads and .bases, sorted by id. */
+	size_t *heads;
+	size_t heads_nr;
+	size_t *bases;
+	size_t bases_nr;
+
+	/* opaque lookup state (hash of ids, labels) */
+	struct revgraph_index *index;
+};
+
+/*
+ * Build the graph. On an inconsistent set of scripts (duplicate ids,
+ * dangling down_revision or depends_on, cycles and self-loops, a branch
+ * label used twice, a label equal to a revision id) returns MS_ERR_GRAPH
+ * with err describing the first problem, and appends every problem found
+ * to problems (when not NULL) as DIAG_ERROR diagnostics with these codes:
+ *
+ *   MS002 dangling down_revision     MS003 duplicate revision id
+ *   MS004 cycle or self-loop         MS005 branch label reused
+ *   MS006 dangling depends_on
+ *
+ * each naming the revisions and files involved. *out is NULL then.
+ */
+int revgraph_build(struct revgraph **out, const struct script_set *scripts,
+		   struct diag_list *problems, struct ms_error *err);
+void revgraph_free(struct revgraph *g);
+
+/* Index of the node with exactly this id, or -1. */
+ssize_t revgraph_find(const struct revgraph *g, const char *id);
+
+/* A set of nodes, as sorted indexes. */
+struct revgraph_set {
+	size_t *items;
+	size_t nr;
+	size_t alloc;
+};
+#define REVGRAPH_SET_INIT { NULL, 0, 0 }
+void revgraph_set_release(struct revgraph_set *set);
+
+/*
+ * Resolve an identifier as Alembic does: a full id, a unique prefix
+ * (ambiguous: MS_ERR_AMBIGUOUS listing the candidates; no match:
+ * MS_ERR_NOTFOUND, saying so for prefixes under 4 characters), "head"
+ * (MS_ERR_AMBIGUOUS with Alembic's advice when there are several heads),
+ * "heads", "base" (the empty set), "label@head", "label@rev", a branch
+ * label alone, and relative forms "+N", "-N", "rev+N", "rev-N",
+ * "label@+N". current is the set of current heads (ids) that relative
+ * forms start from; it may be NULL when there are none.
+ * out receives the resolved nodes (empty for "base").
+ */
+int revgraph_resolve(struct revgraph_set *out, const struct revgraph *g,
+		     const char *ident, const struct strvec *current,
+		     struct ms_error *err);
+
+/* True when a is an ancestor of b (or a == b), following down_revision and depends_on. */
+bool revgraph_is_ancestor(const struct revgraph *g, size_t a, size_t b);
+
+/*
+ * All nodes in a deterministic topological order, parents (and deps)
+ * before children; among ready nodes, the lowest id first.
+ * *out is allocated (g->nr entries) and owned by the caller.
+ */
+void revgraph_topo_order(size_t **out, const struct revgraph *g);
+
+/*
+ * One step of an upgrade or downgrade path and the change it makes to the
+ * version table, as Alembic's HeadMaintainer makes it:
+ *   insert  rows_removed = [],          rows_added = [rev]   (new branch)
+ *   update  rows_removed = [parent],    rows_added = [rev]
+ *   merge   rows_removed = [p1, p2...], rows_added = [rev]   (DELETE all but one, UPDATE one)
+ *   delete  rows_removed = [rev],       rows_added = []      (downgrade of a branch base)
+ *   unmerge rows_removed = [rev],       rows_added = [p1, p2...]
+ */
+enum revgraph_row_op {
+	ROW_INSERT,
+	ROW_UPDATE,
+	ROW_MERGE,
+	ROW_DELETE,
+	ROW_UNMERGE,
+};
+
+struct revgraph_step {
+	size_t node;
+	bool up;			/* upgrade (true) or downgrade */
+	enum revgraph_row_op op;
+	struct strvec rows_removed;
+	struct strvec rows_added;
+};
+
+struct revgraph_path {
+	struct revgraph_step *steps;
+	size_t nr;
+	size_t alloc;
+	struct strvec final_rows;	/* version rows after the last step, sorted */
+};
+#define REVGRAPH_PATH_INIT { NULL, 0, 0, STRVEC_INIT }
+void revgraph_path_release(struct revgraph_path *path);
+
+/*
+ * The path from the current version rows (ids; NULL or empty for an
+ * empty table) to target (any identifier revgraph_resolve accepts).
+ * Upgrade when target is ahead, downgrade when it is behind, as
+ * `alembic upgrade` / `alembic downgrade` would compute it; steps are in
+ * apply order. Unknown current rows are MS_ERR_NOTFOUND.
+ */
+int revgraph_upgrade_path(struct revgraph_path *out, const struct revgraph *g,
+			  const struct strvec *current, const char *target,
+			  struct ms_error *err);
+int revgraph_downgrade_path(struct revgraph_path *out, const struct revgraph *g,
+			    const struct strvec *current, const char *target,
+			    struct ms_error *err);
+
+#endif

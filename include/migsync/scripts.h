@@ -1,0 +1,120 @@
+#ifndef MIGSYNC_SCRIPTS_H
+#define MIGSYNC_SCRIPTS_H
+
+/*
+ * Reading revision scripts without executing them.
+ *
+ * Two kinds live side by side in a versions directory and form one graph:
+ *
+ *  - Alembic .py files: the module-level assignments revision,
+ *    down_revision, branch_labels and depends_on (string, None, tuple or
+ *    list of strings, optionally type-annotated) and the module docstring,
+ *    whose first paragraph is the message. Files are skipped exactly as
+ *    Alembic 1.8 skips them: names starting with "__init__" or ".#", and
+ *    anything not ending in ".py".
+ *  - native .sql files, `<rev>_<slug>.sql`, with `-- migsync:` headers and
+ *    `-- migsync:up` / `-- migsync:down` sections (see DESIGN.md).
+ *
+ * A revision or down_revision that is not a literal, a missing revision or
+ * down_revision, or a malformed header is an error naming file and line.
+ * A branch_labels or depends_on value that is not a literal (e.g.
+ * `(cli.EXPAND_BRANCH,)`) is a warning naming file and line, and the value
+ * is left out.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "migsync/diag.h"
+#include "migsync/error.h"
+#include "migsync/util.h"
+
+enum script_kind {
+	SCRIPT_PYTHON,
+	SCRIPT_SQL,
+};
+
+struct script {
+	enum script_kind kind;
+	char *path;		/* directory + "/" + file name */
+	char *filename;		/* the file name alone */
+	char *revision;
+	struct strvec down_revisions;	/* empty: a base */
+	struct strvec branch_labels;
+	struct strvec depends_on;
+	char *message;		/* first paragraph of the docstring / migsync:message; NULL if none */
+	char *doc;		/* the whole docstring (Alembic's "longdoc"), NULL if none */
+
+	/* 1-based lines of the assignments / headers, 0 when absent. */
+	unsigned revision_line;
+	unsigned down_revision_line;
+	unsigned branch_labels_line;
+	unsigned depends_on_line;
+
+	/* Facts for lint. */
+	bool has_upgrade;		/* def upgrade() present (python) */
+	bool has_downgrade;		/* def downgrade() present (python) / down section (sql) */
+	bool downgrade_empty;		/* body is only pass, docstring, comments or ... */
+	unsigned downgrade_line;
+	bool upgrade_empty;
+	unsigned upgrade_line;
+
+	/* Native SQL only. */
+	bool has_up_section;
+	char *up_sql;		/* NULL when there is no up section */
+	char *down_sql;		/* NULL when there is no down section */
+	unsigned up_line;	/* line of the first line after "-- migsync:up" */
+	unsigned down_line;
+	bool transactional;	/* migsync:transaction, default true */
+
+	/* Lowercase hex SHA-256 of the file's bytes; "" unless SCRIPTS_SHA256. */
+	char sha256[65];
+};
+
+struct script_set {
+	struct script *items;
+	size_t nr;
+	size_t alloc;
+};
+
+#define SCRIPT_SET_INIT { NULL, 0, 0 }
+
+enum scripts_flags {
+	SCRIPTS_SHA256 = 1 << 0,	/* compute each file's SHA-256 */
+	SCRIPTS_KEEP_SQL = 1 << 1,	/* keep up_sql / down_sql text */
+};
+
+/* Largest revision file migsync reads; larger files are an error. */
+#define SCRIPTS_MAX_FILE_SIZE (16u * 1024 * 1024)
+
+void script_set_init(struct script_set *set);
+void script_set_release(struct script_set *set);
+
+/*
+ * Read every revision file in dir (not recursive) and append them to set,
+ * sorted by file name so that results never depend on directory order.
+ * Warnings (non-literal labels, ...) are appended to warnings.
+ * Returns 0, or a negative ms_error_code with err naming the file and line
+ * of the first error (files read before it stay in set).
+ */
+int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
+		     struct diag_list *warnings, struct ms_error *err);
+
+/*
+ * Parse one file's contents. path is used for messages and to fill
+ * out->path / out->filename. On error out is released.
+ */
+int script_parse_python(struct script *out, const char *path,
+			const char *buf, size_t len, unsigned flags,
+			struct diag_list *warnings, struct ms_error *err);
+int script_parse_sql(struct script *out, const char *path,
+		     const char *buf, size_t len, unsigned flags,
+		     struct diag_list *warnings, struct ms_error *err);
+
+/* True when Alembic (or migsync, for .sql) would read a file of this name. */
+bool scripts_is_revision_file(const char *filename);
+
+void script_init(struct script *s);
+void script_release(struct script *s);
+
+#endif

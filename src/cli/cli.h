@@ -1,0 +1,110 @@
+#ifndef MIGSYNC_CLI_H
+#define MIGSYNC_CLI_H
+
+/*
+ * The CLI shell around libmigsync: the only place that parses argv,
+ * prints to stdout and chooses exit codes.
+ *
+ * Exit codes (DESIGN.md): 0 done, nothing wrong; 1 ran and found problems
+ * or a step failed; 2 could not run (usage, configuration, I/O); 3 stopped
+ * at a gate, waiting for approval.
+ */
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "migsync/diag.h"
+#include "migsync/error.h"
+#include "migsync/revgraph.h"
+#include "migsync/scripts.h"
+#include "migsync/util.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_PROBLEMS = 1,
+	EXIT_CANNOT_RUN = 2,
+	EXIT_GATED = 3,
+};
+
+enum cli_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+/* Options every command understands. */
+struct cli_common {
+	enum cli_format format;
+	struct strvec scripts_dirs;	/* --scripts DIR, repeatable */
+	const char *inventory;		/* -i PATH, else $MIGSYNC_INVENTORY */
+};
+
+void cli_common_init(struct cli_common *c);
+void cli_common_release(struct cli_common *c);
+
+/* Option codes for the common long options, above the ASCII range. */
+enum {
+	OPT_FORMAT = 0x100,
+	OPT_SCRIPTS,
+	OPT_HELP,
+	OPT_FIRST_COMMAND_OPTION = 0x200,	/* commands number theirs from here */
+};
+
+#define CLI_COMMON_LONGOPTS \
+	{ "format", required_argument, NULL, OPT_FORMAT }, \
+	{ "scripts", required_argument, NULL, OPT_SCRIPTS }, \
+	{ "inventory", required_argument, NULL, 'i' }, \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+/* The short options of CLI_COMMON_LONGOPTS, for getopt_long's optstring. */
+#define CLI_COMMON_SHORTOPTS "i:"
+
+/*
+ * Handle a common option returned by getopt_long. Returns 1 when opt was
+ * one (and was valid), 0 when it is not a common option, -1 after
+ * printing a usage error. OPT_HELP is not handled here: each command
+ * prints its own help.
+ */
+int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
+
+/* Print "Try 'migsync CMD --help' for more information." on stderr; returns EXIT_CANNOT_RUN. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print an error (and its hint) on stderr: "migsync: error: ...". */
+void cli_print_error(const struct ms_error *err);
+/* Print warnings from the reader on stderr: "migsync: warning: file:line: ...". */
+void cli_print_warnings(const struct diag_list *warnings);
+/* Exit code for an error: 2 for usage/config/I/O/parse/graph errors, 1 otherwise. */
+int cli_exit_code(const struct ms_error *err);
+
+/*
+ * Find the versions directories: --scripts (repeatable), else the
+ * inventory's migrations.scripts, else alembic.ini in the current
+ * directory (script_location, version_locations). *dirs receives them.
+ */
+int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err);
+
+/*
+ * The versions directories named by migrations.scripts in the inventory
+ * at inventory_dir (relative to inventory.yaml), appended to dirs.
+ */
+int cli_inventory_script_dirs(struct strvec *dirs, const char *inventory_dir,
+			      struct ms_error *err);
+
+/* Read every script of every directory cli_script_dirs finds. */
+int cli_load_scripts(struct script_set *set, const struct cli_common *c,
+		     unsigned flags, struct diag_list *warnings, struct ms_error *err);
+
+/* Write sb to stdout; returns 0, or EXIT_CANNOT_RUN when stdout fails. */
+int cli_write_stdout(const char *buf, size_t len);
+
+/* The commands. Each returns an exit code. */
+int cmd_heads(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_branches(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * Shared pieces of the commands: common options, error printing, and
+ * finding the revision scripts.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "migsync/strbuf.h"
+
+void cli_common_init(struct cli_common *c)
+{
+	c->format = FORMAT_TEXT;
+	strvec_init(&c->scripts_dirs);
+	c->inventory = NULL;
+}
+
+void cli_common_release(struct cli_common *c)
+{
+	strvec_release(&c->scripts_dirs);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "migsync %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'migsync %s --help' for more information.\n", cmd);
+	return EXIT_CANNOT_RUN;
+}
+
+int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			c->format = FORMAT_TEXT;
+		else if (!strcmp(arg, "json"))
+			c->format = FORMAT_JSON;
+		else {
+			cli_usage_error(cmd, "unknown format \"%s\" (expected text or json)", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_SCRIPTS:
+		strvec_push(&c->scripts_dirs, arg);
+		return 1;
+	case 'i':
+		c->inventory = arg;
+		return 1;
+	case '?':
+		fprintf(stderr, "Try 'migsync %s --help' for more information.\n", cmd);
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+void cli_print_error(const struct ms_error *err)
+{
+	fprintf(stderr, "migsync: error: %s\n",
+		err->message ? err->message : "unknown error");
+	if (err->hint)
+		fprintf(stderr, "hint: %s\n", err->hint);
+}
+
+void cli_print_warnings(const struct diag_list *warnings)
+{
+	for (size_t i = 0; i < warnings->nr; i++) {
+		const struct diag *d = &warnings->items[i];
+
+		if (d->file && d->line)
+			fprintf(stderr, "migsync: %s: %s:%u: %s\n",
+				diag_severity_name(d->severity), d->file, d->line, d->message);
+		else if (d->file)
+			fprintf(stderr, "migsync: %s: %s: %s\n",
+				diag_severity_name(d->severity), d->file, d->message);
+		else
+			fprintf(stderr, "migsync: %s: %s\n",
+				diag_severity_name(d->severity), d->message);
+		if (d->hint)
+			fprintf(stderr, "hint: %s\n", d->hint);
+	}
+}
+
+int cli_exit_code(const struct ms_error *err)
+{
+	switch (err->code) {
+	case MS_ERR_NOTFOUND:
+	case MS_ERR_AMBIGUOUS:
+	case MS_ERR_USAGE:
+	case MS_ERR_CONFIG:
+	case MS_ERR_IO:
+	case MS_ERR_PARSE:
+	case MS_ERR_GRAPH:
+		return EXIT_CANNOT_RUN;
+	default:
+		return EXIT_PROBLEMS;
+	}
+}
+
+int cli_write_stdout(const char *buf, size_t len)
+{
+	if (len && fwrite(buf, 1, len, stdout) != len)
+		return EXIT_CANNOT_RUN;
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "migsync: error: could not write to standard output: %s\n",
+			strerror(errno));
+		return EXIT_CANNOT_RUN;
+	}
+	return EXIT_OK;
+}
+
+/* The directory part of path ("." when there is none). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Replace every "%(here)s" in value by here. */
+static char *expand_here(const char *value, const char *here)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = value, *m;
+
+	while ((m = strstr(p, "%(here)s")) != NULL) {
+		strbuf_add(&sb, p, (size_t)(m - p));
+		strbuf_addstr(&sb, here);
+		p = m + strlen("%(here)s");
+	}
+	strbuf_addstr(&sb, p);
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * Read the [alembic] section of an alembic.ini the way configparser does
+ * for the keys migsync needs: "key = value" or "key: value", comments with
+ * # or ;, continuation lines indented under a key.
+ */
+static int read_alembic_ini(struct strvec *dirs, const char *ini, struct ms_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *script_location = NULL, *version_locations = NULL, *separator = NULL;
+	char **last = NULL;
+	char *here = NULL, *line, *save = NULL;
+	bool in_section = false;
+	unsigned lineno = 0, script_line = 0;
+	int ret = 0;
+
+	if (strbuf_read_file(&sb, ini, 1024 * 1024) < 0) {
+		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not read: %s", ini, strerror(errno));
+		goto done;
+	}
+	{
+		char *cwd = getcwd(NULL, 0);
+		char *d = dir_of(ini);
+
+		here = d[0] == '/' || !cwd ? xstrdup(d) : xstrfmt("%s/%s", cwd, d);
+		free(d);
+		free(cwd);
+	}
+	for (line = strtok_r(sb.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = line, *end, *sep;
+
+		lineno++;
+		end = p + strlen(p);
+		while (end > p && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*p == '#' || *p == ';' || *p == '\0')
+			continue;
+		if (*p == '[') {
+			in_section = !strcmp(p, "[alembic]");
+			last = NULL;
+			continue;
+		}
+		if (!in_section)
+			continue;
+		if ((*p == ' ' || *p == '\t') && last) {
+			/* continuation of a multi-line value */
+			while (*p == ' ' || *p == '\t')
+				p++;
+			char *joined = xstrfmt("%s\n%s", *last ? *last : "", p);
+
+			free(*last);
+			*last = joined;
+			continue;
+		}
+		sep = strpbrk(p, "=:");
+		if (!sep)
+			continue;
+		end = sep;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		*end = '\0';
+		sep++;
+		while (*sep == ' ' || *sep == '\t')
+			sep++;
+		last = NULL;
+		if (!strcmp(p, "script_location")) {
+			free(script_location);
+			script_location = xstrdup(sep);
+			script_line = lineno;
+			last = &script_location;
+		} else if (!strcmp(p, "version_locations")) {
+			free(version_locations);
+			version_locations = xstrdup(sep);
+			last = &version_locations;
+		} else if (!strcmp(p, "version_path_separator")) {
+			free(separator);
+			separator = xstrdup(sep);
+		}
+	}
+	if (!script_location) {
+		ret = ms_error_set(err, MS_ERR_CONFIG,
+				   "\"%s\": no script_location in the [alembic] section", ini);
+		ms_error_hint(err, "set script_location, or pass --scripts DIR");
+		goto done;
+	}
+	if (strchr(script_location, ':') && script_location[0] != '/') {
+		ret = ms_error_set(err, MS_ERR_CONFIG,
+				   "\"%s\", line %u: package resource locations (\"%s\") are not supported",
+				   ini, script_line, script_location);
+		ms_error_hint(err, "give a directory path, or pass --scripts DIR");
+		goto done;
+	}
+	if (version_locations) {
+		char *expanded = expand_here(version_locations, here);
+		const char *delims = " ,\n";
+		char *tok, *save2 = NULL;
+
+		if (separator) {
+			if (!strcmp(separator, "os") || !strcmp(separator, "colon"))
+				delims = ":\n";
+			else if (!strcmp(separator, "semicolon"))
+				delims = ";\n";
+			else if (!strcmp(separator, "space"))
+				delims = " \n";
+			else if (!strcmp(separator, "newline"))
+				delims = "\n";
+		}
+		for (tok = strtok_r(expanded, delims, &save2); tok; tok = strtok_r(NULL, delims, &save2)) {
+			while (*tok == ' ' || *tok == '\t')
+				tok++;
+			if (*tok)
+				strvec_push(dirs, tok);
+		}
+		free(expanded);
+	} else {
+		char *loc = expand_here(script_location, here);
+
+		strvec_push_owned(dirs, xstrfmt("%s/versions", loc));
+		free(loc);
+	}
+done:
+	free(script_location);
+	free(version_locations);
+	free(separator);
+	free(here);
+	strbuf_release(&sb);
+	return ret;
+}
+
+int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err)
+{
+	const char *inv = c->inventory ? c->inventory : getenv("MIGSYNC_INVENTORY");
+
+	if (c->scripts_dirs.nr) {
+		for (size_t i = 0; i < c->scripts_dirs.nr; i++)
+			strvec_push(dirs, c->scripts_dirs.items[i]);
+		return 0;
+	}
+	if (inv || is_file("environments/inventory.yaml")) {
+		char *dir = xstrdup(inv ? inv : "environments");
+		int ret = cli_inventory_script_dirs(dirs, dir, err);
+
+		free(dir);
+		return ret;
+	}
+	if (is_file("alembic.ini"))
+		return read_alembic_ini(dirs, "alembic.ini", err);
+
+	ms_error_set(err, MS_ERR_CONFIG, "no revision scripts to read");
+	ms_error_hint(err, "pass --scripts DIR, run where alembic.ini is, or give an inventory with -i PATH");
+	return MS_ERR_CONFIG;
+}
+
+int cli_load_scripts(struct script_set *set, const struct cli_common *c,
+		     unsigned flags, struct diag_list *warnings, struct ms_error *err)
+{
+	struct strvec dirs = STRVEC_INIT;
+	int ret = cli_script_dirs(&dirs, c, err);
+
+	for (size_t i = 0; ret == 0 && i < dirs.nr; i++)
+		ret = scripts_read_dir(set, dirs.items[i], flags, warnings, err);
+	strvec_release(&dirs);
+	return ret;
+}

@@ -1,0 +1,79 @@
+/*
+ * migsync: command table and dispatch only (git.c, libgit2's cli/main.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "migsync_config.h"
+
+struct cmd_struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cmd_struct commands[] = {
+	{ "heads", cmd_heads, "show the current heads of the revision graph" },
+	{ "history", cmd_history, "list revisions in history order" },
+	{ "branches", cmd_branches, "show branch points" },
+	{ "show", cmd_show, "show one revision in detail" },
+	{ "graph", cmd_graph, "draw the revision graph (mermaid or dot)" },
+	{ "lint", cmd_lint, "check revision scripts for problems" },
+};
+
+static void print_help(FILE *out)
+{
+	fprintf(out,
+		"migsync keeps the database schemas of many environments in step.\n"
+		"\n"
+		"Usage:\n"
+		"  migsync [--version] [--help] COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options every command takes:\n"
+		"  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+		"      --scripts=DIR      versions directory (repeatable)\n"
+		"      --format=FORMAT    text (default) or json\n"
+		"      --help             show a command's help\n"
+		"\n"
+		"Exit status: 0 done, 1 problems found, 2 could not run, 3 waiting for approval.\n"
+		"Run 'migsync COMMAND --help' for a command's options; see migsync(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_CANNOT_RUN;
+	}
+	name = argv[1];
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("migsync %s\n", MIGSYNC_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		if (argc > 2 && strcmp(name, "help") == 0) {
+			char *sub[] = { argv[2], (char *)"--help", NULL };
+
+			for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+				if (!strcmp(commands[i].name, argv[2]))
+					return commands[i].fn(2, sub);
+		}
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return commands[i].fn(argc - 1, argv + 1);
+
+	fprintf(stderr, "migsync: '%s' is not a migsync command\n", name);
+	fprintf(stderr, "Try 'migsync --help' for the list of commands.\n");
+	return EXIT_CANNOT_RUN;
+}

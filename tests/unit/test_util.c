@@ -1,0 +1,124 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migsync/diag.h"
+#include "migsync/error.h"
+#include "migsync/json.h"
+#include "migsync/sha256.h"
+#include "migsync/strbuf.h"
+#include "migsync/util.h"
+
+static void test_strbuf_basics(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *s;
+	size_t len;
+
+	(void)state;
+	assert_string_equal(sb.buf, "");
+	strbuf_addstr(&sb, "abc");
+	strbuf_addch(&sb, 'd');
+	strbuf_addf(&sb, "%d-%s", 42, "x");
+	assert_string_equal(sb.buf, "abcd42-x");
+	for (int i = 0; i < 1000; i++)
+		strbuf_addf(&sb, "%04d", i);
+	assert_int_equal(sb.len, 8 + 4000);
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, "  padded \t\n");
+	strbuf_trim(&sb);
+	assert_string_equal(sb.buf, "padded");
+	s = strbuf_detach(&sb, &len);
+	assert_int_equal(len, 6);
+	assert_string_equal(sb.buf, "");
+	free(s);
+	strbuf_release(&sb);
+}
+
+static void test_error_object(void **state)
+{
+	struct ms_error err = MS_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(ms_error_set(&err, MS_ERR_IO, "file \"%s\": gone", "a.py"), MS_ERR_IO);
+	ms_error_hint(&err, "create it");
+	ms_error_prefix(&err, "reading %s", "versions");
+	assert_string_equal(err.message, "reading versions: file \"a.py\": gone");
+	assert_string_equal(err.hint, "create it");
+	assert_int_equal(err.code, MS_ERR_IO);
+	ms_error_release(&err);
+	assert_null(err.message);
+	assert_int_equal(ms_error_set(NULL, MS_ERR_PARSE, "ignored"), MS_ERR_PARSE);
+}
+
+static void test_json_writer(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct json_writer jw;
+
+	(void)state;
+	json_init(&jw, &sb);
+	json_object_begin(&jw);
+	json_kv_string(&jw, "a", "q\"\n\x01");
+	json_key(&jw, "list");
+	json_array_begin(&jw);
+	json_int(&jw, 1);
+	json_string(&jw, NULL);
+	json_bool(&jw, true);
+	json_object_begin(&jw);
+	json_object_end(&jw);
+	json_array_end(&jw);
+	json_kv_int(&jw, "n", -5);
+	json_object_end(&jw);
+	assert_string_equal(sb.buf, "{\"a\":\"q\\\"\\n\\u0001\",\"list\":[1,null,true,{}],\"n\":-5}");
+	strbuf_release(&sb);
+}
+
+static void test_sha256(void **state)
+{
+	char hex[SHA256_HEX_LEN + 1];
+
+	(void)state;
+	sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_strvec_and_diag(void **state)
+{
+	struct strvec v = STRVEC_INIT;
+	struct diag_list list = DIAG_LIST_INIT;
+
+	(void)state;
+	strvec_push(&v, "b");
+	strvec_push(&v, "a");
+	strvec_sort(&v);
+	assert_string_equal(v.items[0], "a");
+	assert_true(strvec_contains(&v, "b"));
+	assert_false(strvec_contains(&v, "c"));
+	strvec_release(&v);
+
+	diag_add(&list, DIAG_WARNING, "MS010", "z.py", 3, "abc", NULL, "second %d", 2);
+	diag_add(&list, DIAG_ERROR, "MS002", "a.py", 9, NULL, "fix it", "first");
+	diag_list_sort(&list);
+	assert_string_equal(list.items[0].file, "a.py");
+	assert_int_equal(diag_list_count(&list, DIAG_ERROR), 1);
+	assert_string_equal(list.items[1].message, "second 2");
+	diag_list_release(&list);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strbuf_basics),
+		cmocka_unit_test(test_error_object),
+		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_strvec_and_diag),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
