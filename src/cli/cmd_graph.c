@@ -1,0 +1,9 @@
+/* Placeholder until the command lands; replaced by its owner. */
+#include "cli/cli.h"
+
+int cmd_graph(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cli_usage_error("graph", "not built yet");
+}
