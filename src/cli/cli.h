@@ -106,5 +106,7 @@ int cmd_branches(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

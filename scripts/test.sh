@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Run the whole migsync test suite: a -Werror build with unit and
+# integration tests (real PostgreSQL, sshd and Alembic, started by the
+# tests themselves on 127.0.0.1), the unit tests under valgrind, and a
+# sanitizer build (address, undefined) running the suite again.
+#
+# Usage: scripts/test.sh [--quick]     (--quick: skip valgrind and sanitizers)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build (werror)"
+if [ ! -d build-test ]; then
+	meson setup build-test -Dwerror=true --buildtype=debugoptimized
+fi
+ninja -C build-test
+
+step "unit and integration tests"
+meson test -C build-test --print-errorlogs --num-processes 2
+
+if [ "$quick" = 1 ]; then
+	exit 0
+fi
+
+step "unit tests under valgrind"
+meson test -C build-test --suite unit --print-errorlogs \
+	--wrap='valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99'
+
+step "sanitizer build (address, undefined): the whole suite"
+if [ ! -d build-asan ]; then
+	meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
+		-Db_lundef=false --buildtype=debug
+fi
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	meson test -C build-asan --print-errorlogs --num-processes 2
+
+step "all tests passed"
