@@ -29,6 +29,14 @@ struct revgraph_node {
 	size_t parents_nr;
 	size_t *deps;		/* depends_on resolved to nodes (labels resolved too) */
 	size_t deps_nr;
+	/*
+	 * deps minus those already named in the depends_on of an ancestor
+	 * along down_revision (Alembic's _normalized_resolved_dependencies).
+	 * parents + norm_deps are the "down revisions" Alembic's version
+	 * table bookkeeping works with.
+	 */
+	size_t *norm_deps;
+	size_t norm_deps_nr;
 	size_t *children;	/* nodes naming this one in down_revision */
 	size_t children_nr;
 	size_t *dependents;	/* nodes naming this one in depends_on */
@@ -50,11 +58,25 @@ struct revgraph {
 	struct revgraph_node *nodes;
 	size_t nr;
 
-	/* Alembic's RevisionMap.heads and .bases, sorted by id. */
+	/*
+	 * Alembic's RevisionMap.heads and .bases, sorted by id. As in Alembic
+	 * 1.8.1, heads are the nodes without children (is_head: a node that
+	 * only others depend on is still a head) and bases the nodes without
+	 * down_revision (is_base: a node with depends_on only is still a base).
+	 */
 	size_t *heads;
 	size_t heads_nr;
 	size_t *bases;
 	size_t bases_nr;
+	/*
+	 * _real_heads (no children and no dependents: what the identifier
+	 * "heads" resolves to) and _real_bases (no down_revision and no
+	 * depends_on), sorted by id.
+	 */
+	size_t *real_heads;
+	size_t real_heads_nr;
+	size_t *real_bases;
+	size_t real_bases_nr;
 
 	/* opaque lookup state (hash of ids, labels) */
 	struct revgraph_index *index;

@@ -1,0 +1,50 @@
+#ifndef MIGSYNC_REVGRAPH_INTERNAL_H
+#define MIGSYNC_REVGRAPH_INTERNAL_H
+
+/*
+ * Shared between the files of src/revgraph; not part of the public API.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "migsync/revgraph.h"
+
+/* An open-addressing hash table from borrowed strings to node indexes. */
+struct revgraph_strmap {
+	const char **keys;
+	size_t *vals;
+	size_t cap;	/* a power of two, at least twice the number of keys */
+	size_t nr;
+};
+
+struct revgraph_index {
+	struct revgraph_strmap ids;
+	struct revgraph_strmap labels;	/* declared labels -> declaring node */
+	size_t *by_id;		/* node indexes sorted by id */
+	size_t *topo;		/* revgraph_topo_order() */
+	size_t *topo_pos;	/* node -> position in topo */
+};
+
+ssize_t revgraph_strmap_get(const struct revgraph_strmap *map, const char *key);
+
+/*
+ * Mark (set mark[i] = 1) the nodes reachable from start[0..nr) through
+ * parents (and deps when with_deps), the start nodes included.
+ */
+void revgraph_mark_ancestors(const struct revgraph *g, const size_t *start,
+			     size_t nr, bool with_deps, unsigned char *mark);
+/* The same through children (and dependents when with_deps). */
+void revgraph_mark_descendants(const struct revgraph *g, const size_t *start,
+			       size_t nr, bool with_deps, unsigned char *mark);
+
+/* a is b or an ancestor of b along parents (and deps when with_deps). */
+bool revgraph_reaches(const struct revgraph *g, size_t a, size_t b,
+		      bool with_deps);
+
+void revgraph_set_add(struct revgraph_set *set, size_t node);
+/* Sort by node index and drop duplicates. */
+void revgraph_set_normalize(struct revgraph_set *set);
+
+#endif
