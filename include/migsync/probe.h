@@ -1,0 +1,146 @@
+#ifndef MIGSYNC_PROBE_H
+#define MIGSYNC_PROBE_H
+
+/*
+ * Asking databases for their state, in parallel.
+ *
+ * A probe target is plain connection parameters: a libpq connection string
+ * (keyword=value or URI), where the version table lives, timeouts and
+ * optionally an SSH tunnel. probe_run() hands the targets to a pool of
+ * worker threads; each task opens its own libpq connection (and tunnel),
+ * reads what it needs and closes everything before the next task. Results
+ * are handed to a handler in the calling thread, in completion order, as in
+ * PostgreSQL's fe_utils/parallel_slot.
+ *
+ * Secrets: the connection string, PGPASSWORD and SSH passphrases never
+ * appear in a result. Every message a probe produces is passed through
+ * probe_redact() and the connection string itself is never printed.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "migsync/error.h"
+#include "migsync/strbuf.h"
+#include "migsync/tunnel.h"
+#include "migsync/util.h"
+
+#define PROBE_DEFAULT_JOBS_MAX 16
+#define PROBE_DEFAULT_CONNECT_TIMEOUT_S 10
+#define PROBE_DEFAULT_STATEMENT_TIMEOUT_MS 30000
+#define PROBE_DEFAULT_VERSION_TABLE "alembic_version"
+#define PROBE_DEFAULT_LEDGER_SCHEMA "migsync"
+#define PROBE_APPLICATION_NAME "migsync"
+
+/*
+ * One database to probe. All strings are borrowed: they must outlive the
+ * probe. NULL or 0 fields take the defaults above.
+ */
+struct probe_target {
+	const char *name;		/* label used in messages, e.g. "prod" */
+	const char *conninfo;		/* libpq string or URI; may hold secrets, never printed */
+	const char *version_table;	/* default "alembic_version" */
+	const char *version_schema;	/* NULL: the first match on the search_path, as Alembic */
+	const char *ledger_schema;	/* default "migsync" */
+	int connect_timeout_s;		/* whole connection, tunnel included */
+	int statement_timeout_ms;	/* set on the session, also bounds each query client side */
+	const struct tunnel_config *ssh;	/* NULL: connect directly */
+};
+
+enum probe_state {
+	PROBE_OK,		/* version table read (it may be empty) */
+	PROBE_UNINITIALIZED,	/* reachable, but no version table or schema */
+	PROBE_UNREACHABLE,	/* no server answered in time (tunnel included) */
+	PROBE_ERROR,		/* answered, but failed: auth, permissions, host key, ... */
+};
+
+struct probe_result {
+	enum probe_state state;
+	struct strvec version_rows;	/* version_num values, sorted; several = several heads */
+	bool version_table_exists;
+	int server_version;		/* PQserverVersion(), 0 when unknown */
+
+	/*
+	 * migsync's ledger. For now only whether it is there; the reading of
+	 * its rows will hang off probe_read_ledger() in probe.c.
+	 */
+	bool ledger_schema_exists;
+	bool ledger_applied_exists;
+
+	struct ms_error error;		/* set for UNREACHABLE and ERROR; redacted */
+	int64_t elapsed_ms;
+};
+
+void probe_result_init(struct probe_result *res);
+void probe_result_release(struct probe_result *res);
+/* Move src into dst (dst released first); src is left initialized. */
+void probe_result_move(struct probe_result *dst, struct probe_result *src);
+const char *probe_state_name(enum probe_state state);
+
+/*
+ * Probe one target in the calling thread. Never fails as a function:
+ * everything that goes wrong is in out->state and out->error.
+ * out must be initialized; it is released first.
+ * probe_global_init() must have been called (probe_run() does it).
+ */
+void probe_one(struct probe_result *out, const struct probe_target *target);
+
+/*
+ * Called in the thread that called probe_run(), once per target, as each
+ * probe completes. The handler may take the result's contents with
+ * probe_result_move(); otherwise they stay in the results array.
+ */
+typedef void (*probe_result_fn)(size_t index, const struct probe_target *target,
+				struct probe_result *result, void *ctx);
+
+/*
+ * Probe targets[0..nr) with jobs worker threads (0: min(16, nr)).
+ * results must hold nr initialized entries; results[i] belongs to
+ * targets[i]. handler may be NULL. Returns 0, or a negative code when the
+ * probes could not be run at all (not when a probe failed).
+ */
+int probe_run(struct probe_result *results, const struct probe_target *targets,
+	      size_t nr, unsigned jobs, probe_result_fn handler, void *ctx,
+	      struct ms_error *err);
+
+/*
+ * Process-wide set-up of the libraries the probes use (libssh2_init).
+ * Idempotent and thread-safe, but call it before starting threads of your
+ * own that use tunnels. Returns 0 or MS_ERR_GENERIC.
+ */
+int probe_global_init(struct ms_error *err);
+/* Undo probe_global_init() at exit, once no probe is running. */
+void probe_global_cleanup(void);
+
+/*
+ * The worker pool under probe_run(), usable with any task: work(index, ctx)
+ * runs in a worker thread for each index in [0, nr); done(index, ctx), when
+ * not NULL, runs in the calling thread after work(index) has returned, in
+ * completion order. Workers never stop early: work() must put its errors
+ * on its task. jobs 0 means min(16, nr). If no thread can be started the
+ * tasks run in the calling thread. Returns 0 or a negative code.
+ */
+typedef void (*probe_work_fn)(size_t index, void *ctx);
+typedef void (*probe_done_fn)(size_t index, void *ctx);
+int probe_pool_run(size_t nr, unsigned jobs, probe_work_fn work,
+		   probe_done_fn done, void *ctx, struct ms_error *err);
+/* The number of workers probe_pool_run() starts for nr tasks and jobs. */
+unsigned probe_pool_jobs(size_t nr, unsigned jobs);
+
+/*
+ * Append msg to out with secrets removed: the values of keywords ending in
+ * "password" or "passphrase" (password=..., sslpassword '...',
+ * PGPASSWORD=...) become "***", and so does the password of URL userinfo
+ * (postgresql://user:***@host). Each string in secrets (may be NULL) of 4
+ * or more characters is also replaced wherever it appears.
+ */
+void probe_redact(struct strbuf *out, const char *msg, const struct strvec *secrets);
+
+/*
+ * Append key=value to a libpq keyword/value connection string, quoting
+ * value as libpq requires; for callers that build a conninfo from parts.
+ */
+void probe_conninfo_add(struct strbuf *conninfo, const char *key, const char *value);
+
+#endif
