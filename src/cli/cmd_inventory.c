@@ -1,0 +1,321 @@
+/*
+ * migsync inventory: load, validate and show the inventory, every secret
+ * redacted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "migsync/inventory.h"
+#include "migsync/json.h"
+#include "migsync/strbuf.h"
+
+/* Until cli.h declares it with the other commands. */
+int cmd_inventory(int argc, char **argv);
+
+static void print_help(void)
+{
+	printf("migsync inventory shows the inventory: environments in rollout order,\n"
+	       "how their databases are reached, and the gates between them.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync inventory [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --format=FORMAT    text (default) or json\n"
+	       "      --help             show this help, then exit\n"
+	       "\n"
+	       "Passwords are never shown: a password in a URL appears as ***, password_env\n"
+	       "as the variable's name.\n"
+	       "\n"
+	       "Exit status: 0 valid, 2 invalid inventory (every problem is listed) or usage error.\n");
+}
+
+/* "file:line:column: error: message" and its hint, for each problem. */
+static void print_problems(const struct diag_list *problems)
+{
+	for (size_t i = 0; i < problems->nr; i++) {
+		const struct diag *d = &problems->items[i];
+
+		fprintf(stderr, "%s:%u:%u: %s: %s\n", d->file ? d->file : "inventory",
+			d->line, d->column, diag_severity_name(d->severity), d->message);
+		if (d->hint)
+			fprintf(stderr, "hint: %s\n", d->hint);
+	}
+}
+
+static void add_duration(struct strbuf *sb, const char *label, int64_t seconds)
+{
+	char *s = inventory_format_duration(seconds);
+
+	strbuf_addf(sb, "%s %s", label, s);
+	free(s);
+}
+
+static void text_environment(struct strbuf *sb, const struct environment *env, size_t stages)
+{
+	const struct inventory_database *db = &env->database;
+	const struct inventory_ssh *ssh = &env->ssh;
+	const struct inventory_gate *gate = &env->gate;
+	char *target = inventory_describe_target(env, NULL);
+
+	strbuf_addf(sb, "\nenvironment %s (stage %zu of %zu, %s)\n", env->name,
+		    env->stage + 1, stages, env->file);
+	strbuf_addf(sb, "  database:      %s\n", target);
+	if (db->url) {
+		char *url = inventory_redact_url(db->url);
+
+		strbuf_addf(sb, "  url:           %s\n", url);
+		free(url);
+	}
+	if (db->service)
+		strbuf_addf(sb, "  service:       %s\n", db->service);
+	if (db->password_env)
+		strbuf_addf(sb, "  password:      from $%s\n", db->password_env);
+	else
+		strbuf_addstr(sb, "  password:      .pgpass, service file or none\n");
+	if (db->sslmode)
+		strbuf_addf(sb, "  sslmode:       %s\n", db->sslmode);
+	strbuf_addstr(sb, "  timeouts:      ");
+	add_duration(sb, "connect", db->connect_timeout);
+	if (db->statement_timeout)
+		add_duration(sb, ", statement", db->statement_timeout);
+	add_duration(sb, ", lock wait", db->lock_wait);
+	strbuf_addch(sb, '\n');
+	strbuf_addf(sb, "  version table: %s%s%s\n",
+		    db->version_table_schema ? db->version_table_schema : "",
+		    db->version_table_schema ? "." : "", db->version_table);
+	if (ssh->enabled) {
+		strbuf_addf(sb, "  ssh:           %s%s%s:%d", ssh->user ? ssh->user : "",
+			    ssh->user ? "@" : "", ssh->host, ssh->port);
+		if (ssh->agent)
+			strbuf_addstr(sb, ", agent");
+		if (ssh->identity)
+			strbuf_addf(sb, ", identity %s", ssh->identity);
+		if (ssh->passphrase_env)
+			strbuf_addf(sb, " (passphrase from $%s)", ssh->passphrase_env);
+		if (ssh->run)
+			strbuf_addf(sb, ", runs there%s%s", ssh->workdir ? " in " : "",
+				    ssh->workdir ? ssh->workdir : "");
+		strbuf_addch(sb, '\n');
+		strbuf_addf(sb, "  known hosts:   %s\n", ssh->known_hosts);
+	}
+	strbuf_addf(sb, "  gate:          %d approval%s", gate->approvals,
+		    gate->approvals == 1 ? "" : "s");
+	if (gate->approvers.nr) {
+		strbuf_addstr(sb, " from ");
+		for (size_t i = 0; i < gate->approvers.nr; i++)
+			strbuf_addf(sb, "%s%s", i ? ", " : "", gate->approvers.items[i]);
+	}
+	if (gate->soak)
+		add_duration(sb, ", soak", gate->soak);
+	strbuf_addch(sb, '\n');
+	if (env->targets.databases.nr) {
+		strbuf_addstr(sb, "  targets:       ");
+		for (size_t i = 0; i < env->targets.databases.nr; i++)
+			strbuf_addf(sb, "%s%s", i ? ", " : "", env->targets.databases.items[i]);
+		strbuf_addch(sb, '\n');
+	}
+	if (env->targets.discover)
+		strbuf_addf(sb, "  discover:      %s\n", env->targets.discover);
+	if (env->before_apply)
+		strbuf_addf(sb, "  before apply:  %s\n", env->before_apply);
+	free(target);
+}
+
+static void text_inventory(struct strbuf *sb, const struct inventory *inv)
+{
+	const struct inventory_migrations *m = &inv->migrations;
+
+	strbuf_addf(sb, "project:   %s\n", inv->project);
+	strbuf_addf(sb, "inventory: %s\n", inv->file);
+	for (size_t i = 0; i < m->scripts.nr; i++)
+		strbuf_addf(sb, "scripts:   %s\n", m->scripts.items[i]);
+	strbuf_addf(sb, "executor:  %s\n", inventory_executor_name(m->executor));
+	if (m->executor == EXECUTOR_ALEMBIC) {
+		strbuf_addf(sb, "alembic:   %s\n", m->alembic_ini);
+		strbuf_addf(sb, "python:    %s\n", m->python);
+	}
+	strbuf_addstr(sb, "rollout:   ");
+	for (size_t i = 0; i < inv->nr; i++)
+		strbuf_addf(sb, "%s%s", i ? " -> " : "", inv->envs[i].name);
+	strbuf_addch(sb, '\n');
+	for (size_t i = 0; i < inv->nr; i++)
+		text_environment(sb, &inv->envs[i], inv->nr);
+}
+
+static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
+{
+	json_key(jw, key);
+	json_array_begin(jw);
+	for (size_t i = 0; i < v->nr; i++)
+		json_string(jw, v->items[i]);
+	json_array_end(jw);
+}
+
+static void json_environment(struct json_writer *jw, const struct environment *env)
+{
+	const struct inventory_database *db = &env->database;
+	const struct inventory_ssh *ssh = &env->ssh;
+	char *url = inventory_redact_url(db->url);
+	char *target = inventory_describe_target(env, NULL);
+
+	json_object_begin(jw);
+	json_kv_string(jw, "name", env->name);
+	json_kv_string(jw, "file", env->file);
+	json_kv_int(jw, "stage", (int64_t)env->stage + 1);
+	json_kv_string(jw, "before_apply", env->before_apply);
+
+	json_key(jw, "database");
+	json_object_begin(jw);
+	json_kv_string(jw, "target", target);
+	json_kv_string(jw, "url", url);
+	json_kv_string(jw, "host", db->host);
+	json_key(jw, "port");
+	if (db->port)
+		json_int(jw, db->port);
+	else
+		json_null(jw);
+	json_kv_string(jw, "dbname", db->dbname);
+	json_kv_string(jw, "user", db->user);
+	json_kv_string(jw, "service", db->service);
+	json_kv_string(jw, "password_env", db->password_env);
+	json_kv_string(jw, "sslmode", db->sslmode);
+	json_kv_string(jw, "application_name", db->application_name);
+	json_kv_int(jw, "connect_timeout", db->connect_timeout);
+	json_kv_int(jw, "statement_timeout", db->statement_timeout);
+	json_kv_int(jw, "lock_wait", db->lock_wait);
+	json_kv_string(jw, "version_table", db->version_table);
+	json_kv_string(jw, "version_table_schema", db->version_table_schema);
+	json_object_end(jw);
+
+	json_key(jw, "ssh");
+	if (ssh->enabled) {
+		json_object_begin(jw);
+		json_kv_string(jw, "host", ssh->host);
+		json_kv_int(jw, "port", ssh->port);
+		json_kv_string(jw, "user", ssh->user);
+		json_kv_string(jw, "identity", ssh->identity);
+		json_kv_bool(jw, "agent", ssh->agent);
+		json_kv_string(jw, "passphrase_env", ssh->passphrase_env);
+		json_kv_string(jw, "known_hosts", ssh->known_hosts);
+		json_kv_int(jw, "connect_timeout", ssh->connect_timeout);
+		json_kv_bool(jw, "run", ssh->run);
+		json_kv_string(jw, "workdir", ssh->workdir);
+		json_object_end(jw);
+	} else {
+		json_null(jw);
+	}
+
+	json_key(jw, "gate");
+	json_object_begin(jw);
+	json_kv_int(jw, "approvals", env->gate.approvals);
+	json_strvec(jw, "approvers", &env->gate.approvers);
+	json_kv_int(jw, "soak", env->gate.soak);
+	json_object_end(jw);
+
+	json_key(jw, "targets");
+	json_object_begin(jw);
+	json_strvec(jw, "databases", &env->targets.databases);
+	json_kv_string(jw, "discover", env->targets.discover);
+	json_object_end(jw);
+
+	json_object_end(jw);
+	free(url);
+	free(target);
+}
+
+static void json_inventory(struct strbuf *sb, const struct inventory *inv)
+{
+	const struct inventory_migrations *m = &inv->migrations;
+	struct json_writer jw;
+
+	json_init(&jw, sb);
+	json_object_begin(&jw);
+	json_kv_string(&jw, "project", inv->project);
+	json_kv_string(&jw, "inventory", inv->file);
+	json_key(&jw, "migrations");
+	json_object_begin(&jw);
+	json_strvec(&jw, "scripts", &m->scripts);
+	json_kv_string(&jw, "executor", inventory_executor_name(m->executor));
+	json_kv_string(&jw, "alembic_ini", m->alembic_ini);
+	json_kv_string(&jw, "python", m->python);
+	json_object_end(&jw);
+	json_key(&jw, "rollout");
+	json_array_begin(&jw);
+	for (size_t i = 0; i < inv->nr; i++)
+		json_string(&jw, inv->envs[i].name);
+	json_array_end(&jw);
+	json_key(&jw, "environments");
+	json_array_begin(&jw);
+	for (size_t i = 0; i < inv->nr; i++)
+		json_environment(&jw, &inv->envs[i]);
+	json_array_end(&jw);
+	json_object_end(&jw);
+	strbuf_addch(sb, '\n');
+}
+
+int cmd_inventory(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct diag_list problems = DIAG_LIST_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	struct inventory *inv = NULL;
+	struct strbuf out = STRBUF_INIT;
+	int opt, ret = EXIT_OK;
+
+	cli_common_init(&common);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int r;
+
+		if (opt == OPT_HELP) {
+			print_help();
+			goto done;
+		}
+		r = cli_common_option(&common, "inventory", opt, optarg);
+		if (r < 0) {
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+		if (r == 0) {
+			ret = cli_usage_error("inventory", "unknown option");
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error("inventory", "too many arguments (first is \"%s\")", argv[optind]);
+		goto done;
+	}
+	if (inventory_load(&inv, inventory_choose_dir(common.inventory), &problems, &err) < 0) {
+		print_problems(&problems);
+		if (!problems.nr || err.code != MS_ERR_CONFIG)
+			cli_print_error(&err);
+		else
+			fprintf(stderr, "migsync: error: inventory \"%s\": %zu problem%s\n",
+				inventory_choose_dir(common.inventory),
+				diag_list_count(&problems, DIAG_ERROR),
+				diag_list_count(&problems, DIAG_ERROR) == 1 ? "" : "s");
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	print_problems(&problems);
+	if (common.format == FORMAT_JSON)
+		json_inventory(&out, inv);
+	else
+		text_inventory(&out, inv);
+	ret = cli_write_stdout(out.buf, out.len);
+done:
+	strbuf_release(&out);
+	inventory_free(inv);
+	ms_error_release(&err);
+	diag_list_release(&problems);
+	cli_common_release(&common);
+	return ret;
+}
