@@ -29,6 +29,7 @@
  *   MS023 no message [warning]
  *   MS024 native SQL revision without an up section [error]
  *   MS030 reader warning (non-literal branch_labels / depends_on) [warning]
+ *   MS031 native SQL outside the up/down sections, ignored [warning]
  *   MS040 file that could not be read or parsed [error]
  */
 
@@ -60,7 +61,7 @@
 	"^([0-9_]+-)?[0-9A-Za-z]+(_[0-9a-z]+)+\\.(py|sql)$"
 
 enum lint_category {
-	LINT_INTEGRITY,		/* MS002-MS004, MS006, MS020-MS022, MS024, MS040 */
+	LINT_INTEGRITY,		/* MS002-MS004, MS006, MS020-MS022, MS024, MS031, MS040 */
 	LINT_NAMING,		/* MS010-MS013 */
 	LINT_DEPENDENCIES,	/* MS001, MS005, MS030 */
 	LINT_DOCUMENTATION,	/* MS023 */
@@ -120,8 +121,9 @@ int lint_read_dir(struct script_set *set, struct diag_list *reader,
 
 /*
  * Run every rule over scripts. reader (may be NULL) holds what the
- * script reader said: its warnings become MS030 findings and its errors
- * MS040 findings (each such file counts as a revision that is not
+ * script reader said: its warnings keep their code when it is one of
+ * ours (MS030, MS031) and become MS030 otherwise; its errors become MS040
+ * findings (each such file counts as a revision that is not
  * clean). out must be initialized; findings are appended to it, minus
  * the disabled codes, and the counts filled in.
  * Returns 0, or MS_ERR_USAGE for an invalid pattern or unknown code in

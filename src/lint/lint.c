@@ -3,7 +3,6 @@
  * go into a diag_list the caller shows as it likes.
  */
 #include <ctype.h>
-#include <math.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -31,7 +30,8 @@ static const struct lint_rule rules[] = {
 	{ "MS022", DIAG_WARNING, LINT_INTEGRITY, "empty upgrade" },
 	{ "MS023", DIAG_WARNING, LINT_DOCUMENTATION, "no message" },
 	{ "MS024", DIAG_ERROR, LINT_INTEGRITY, "native SQL revision without an up section" },
-	{ "MS030", DIAG_WARNING, LINT_DEPENDENCIES, "reader warning" },
+	{ "MS030", DIAG_WARNING, LINT_DEPENDENCIES, "value the reader left out (not a literal)" },
+	{ "MS031", DIAG_WARNING, LINT_INTEGRITY, "SQL outside a migsync:up/down section" },
 	{ "MS040", DIAG_ERROR, LINT_INTEGRITY, "file could not be read" },
 };
 
@@ -93,7 +93,8 @@ double lint_category_percent(const struct lint_category_count *count)
 {
 	if (!count->total)
 		return 100.0;
-	return round(1000.0 * (double)count->clean / (double)count->total) / 10.0;
+	/* integer rounding: the core does not link libm */
+	return (double)((count->clean * 1000 + count->total / 2) / count->total) / 10.0;
 }
 
 struct lint_ctx {
@@ -460,18 +461,33 @@ done:
 	return ret;
 }
 
-/* Reader diagnostics: errors become MS040, warnings MS030. */
+/*
+ * Reader diagnostics: errors become MS040; warnings keep their code when
+ * it is one of ours (MS030 non-literal labels, MS031 stray SQL) and are
+ * MS030 otherwise.
+ */
 static void pass_reader(struct lint_ctx *ctx, const struct diag_list *reader)
 {
 	for (size_t i = 0; reader && i < reader->nr; i++) {
 		const struct diag *r = &reader->items[i];
-		bool error = r->severity == DIAG_ERROR;
+		const struct lint_rule *rule = lint_rule_find(r->code);
+		const char *code = "MS030";
 
-		diag_add(ctx->out, error ? DIAG_ERROR : DIAG_WARNING, error ? "MS040" : "MS030",
-			 r->file, r->line, r->revision,
-			 r->hint ? r->hint : error ? "fix the file so that migsync and Alembic can read it"
-			 : "use literal strings so that migsync sees the same graph as Alembic",
-			 "%s", r->message);
+		if (r->severity == DIAG_ERROR)
+			code = "MS040";
+		else if (rule && strcmp(rule->code, "MS040") && rule->severity == DIAG_WARNING)
+			code = rule->code;
+		rule = lint_rule_find(code);
+		if (r->revision && !starts_with(r->message, "revision \""))
+			diag_add(ctx->out, rule->severity, code, r->file, r->line, r->revision,
+				 r->hint, "revision \"%s\": %s", r->revision, r->message);
+		else
+			diag_add(ctx->out, rule->severity, code, r->file, r->line, r->revision,
+				 r->hint, "%s", r->message);
+		if (!r->hint)
+			hint(ctx, "%s", r->severity == DIAG_ERROR
+			     ? "fix the file so that migsync and Alembic can read it"
+			     : "write the value as literal strings so that migsync sees the graph Alembic sees");
 	}
 }
 

@@ -20,20 +20,37 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /*
- * The line a reader message names ("..., line 12: ..."), or 0. The
- * reader puts the place into its message; lifting it out lets the
- * finding sort with the others of the file.
+ * The reader's messages start with the place ("\"dir/x.py\", line 12: ");
+ * a finding carries the place itself, so lift the line out and keep the
+ * rest, with the file name as its subject.
  */
-static unsigned line_of_message(const char *msg)
+static void add_parse_error(struct diag_list *reader, const char *path,
+			    const struct ms_error *perr)
 {
-	const char *p = msg;
+	const char *msg = perr->message ? perr->message : "could not parse";
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *hint = perr->hint ? perr->hint
+		: "fix the file so that migsync and Alembic can read it";
+	size_t plen = strlen(path);
+	unsigned line = 0;
 
-	while (p && (p = strstr(p, "line ")) != NULL) {
-		p += strlen("line ");
-		if (*p >= '0' && *p <= '9')
-			return (unsigned)strtoul(p, NULL, 10);
+	if (msg[0] == '"' && !strncmp(msg + 1, path, plen) && msg[plen + 1] == '"') {
+		const char *p = msg + plen + 2;
+
+		if (starts_with(p, ", line ")) {
+			char *end;
+
+			p += strlen(", line ");
+			line = (unsigned)strtoul(p, &end, 10);
+			p = end;
+		}
+		if (starts_with(p, ": ")) {
+			diag_add(reader, DIAG_ERROR, "MS040", path, line, NULL, hint,
+				 "file \"%s\": %s", name, p + 2);
+			return;
+		}
 	}
-	return 0;
+	diag_add(reader, DIAG_ERROR, "MS040", path, 0, NULL, hint, "%s", msg);
 }
 
 static void read_one(struct script_set *set, struct diag_list *reader,
@@ -41,14 +58,26 @@ static void read_one(struct script_set *set, struct diag_list *reader,
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct ms_error perr = MS_ERROR_INIT;
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct script s;
+	struct stat st;
 	int ret;
 
 	script_init(&s);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		goto done;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		diag_add(reader, DIAG_ERROR, "MS040", path, 0, NULL,
+			 "revision scripts must be regular files",
+			 "file \"%s\": not a regular file", name);
+		goto done;
+	}
 	if (strbuf_read_file(&sb, path, SCRIPTS_MAX_FILE_SIZE) < 0) {
 		diag_add(reader, DIAG_ERROR, "MS040", path, 0, NULL,
-			 "check the file's permissions and size", "\"%s\": could not read: %s",
-			 path, errno == EFBIG ? "file too large" : strerror(errno));
+			 errno == EFBIG ? "a revision file this large is not a revision script"
+			 : "check the file and its permissions",
+			 "file \"%s\": could not read: %s", name,
+			 errno == EFBIG ? "larger than the 16 MiB limit" : strerror(errno));
 		goto done;
 	}
 	if (ends_with(path, ".sql"))
@@ -56,9 +85,7 @@ static void read_one(struct script_set *set, struct diag_list *reader,
 	else
 		ret = script_parse_python(&s, path, sb.buf, sb.len, flags, reader, &perr);
 	if (ret < 0) {
-		diag_add(reader, DIAG_ERROR, "MS040", path, line_of_message(perr.message), NULL,
-			 perr.hint ? perr.hint : "fix the file so that migsync and Alembic can read it",
-			 "%s", perr.message ? perr.message : "could not parse");
+		add_parse_error(reader, path, &perr);
 		goto done;
 	}
 	ALLOC_GROW(set->items, set->nr + 1, set->alloc);
@@ -81,6 +108,7 @@ int lint_read_dir(struct script_set *set, struct diag_list *reader,
 	if (!d) {
 		ret = ms_error_set(err, MS_ERR_IO, "directory \"%s\": could not open: %s",
 				   dir, strerror(errno));
+		ms_error_hint(err, "check migrations.scripts in inventory.yaml, or pass --scripts DIR");
 		goto done;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -92,10 +120,8 @@ int lint_read_dir(struct script_set *set, struct diag_list *reader,
 	for (size_t i = 0; i < names.nr; i++) {
 		char *path = xstrfmt("%s%s%s", dir, ends_with(dir, "/") ? "" : "/",
 				     names.items[i]);
-		struct stat st;
 
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			read_one(set, reader, path, flags);
+		read_one(set, reader, path, flags);
 		free(path);
 	}
 done:

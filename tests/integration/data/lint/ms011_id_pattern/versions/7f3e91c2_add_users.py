@@ -1,0 +1,23 @@
+"""add users
+
+Revision ID: 7f3e91c2
+Revises: 7167c0f3e023
+Create Date: 2025-08-24 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = "7f3e91c2"
+down_revision = "7167c0f3e023"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("t_7f3e91c2", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("t_7f3e91c2")
