@@ -1,9 +1,149 @@
-/* Placeholder until the command lands; replaced by its owner. */
+/*
+ * migsync branches: the branch points of the revision graph and where
+ * they lead, as `alembic branches` prints them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "cli/output.h"
+#include "migsync/json.h"
+
+static void usage(void)
+{
+	printf("migsync branches shows the branch points of the revision graph.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync branches [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -v, --verbose           show each branch point in full\n"
+	       "      --format=FORMAT     output format: text (default) or json\n"
+	       "      --help              show this help, then exit\n"
+	       "\n"
+	       "Revision scripts:\n"
+	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
+	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
+	       "\n"
+	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
+	       "current directory. The text output is that of 'alembic branches'.\n");
+}
+
+/* One branch point: its line, then one "   -> child" line per child. */
+static void add_branch_point(struct strbuf *sb, const struct revgraph *g, size_t n, bool verbose)
+{
+	const struct revgraph_node *node = &g->nodes[n];
+
+	output_cmd_format(sb, g, n, verbose, OUT_BRANCHES | OUT_TREE);
+	strbuf_addch(sb, '\n');
+	for (size_t i = 0; i < node->children_nr; i++) {
+		if (i)
+			strbuf_addch(sb, '\n');
+		strbuf_addchars(sb, ' ', strlen(node->id));
+		strbuf_addstr(sb, " -> ");
+		output_head_only(sb, g, node->children[i],
+				 OUT_BRANCHES | OUT_TREE | (verbose ? OUT_DOC : 0));
+	}
+	/* print_stdout("%s\n%s\n", ...) adds its own newline: a blank line follows */
+	strbuf_addstr(sb, "\n\n");
+}
 
 int cmd_branches(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("branches", "not built yet");
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct output_graph og = OUTPUT_GRAPH_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	bool verbose = false;
+	size_t *revs = NULL, revs_nr = 0, points_nr = 0, nodes_nr = 0;
+	size_t *points = NULL, *nodes = NULL;
+	int opt, ret = EXIT_OK;
+
+	cli_common_init(&common);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int r;
+
+		switch (opt) {
+		case 'v':
+			verbose = true;
+			continue;
+		case OPT_HELP:
+			usage();
+			goto done;
+		case '?':
+		case ':':
+			ret = output_option_error("branches", opt, argv);
+			goto done;
+		}
+		r = cli_common_option(&common, "branches", opt, optarg);
+		if (r <= 0) {
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error("branches", "too many command-line arguments (first is \"%s\")",
+				      argv[optind]);
+		goto done;
+	}
+
+	ret = output_graph_load(&og, &common);
+	if (ret)
+		goto done;
+	/* walk_revisions(): the whole history, newest first */
+	if (output_walk(&revs, &revs_nr, og.graph, NULL, NULL, &err) < 0) {
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+	points = xmalloc((revs_nr ? revs_nr : 1) * sizeof(*points));
+	for (size_t i = 0; i < revs_nr; i++)
+		if (og.graph->nodes[revs[i]].is_branch_point)
+			points[points_nr++] = revs[i];
+
+	if (common.format == FORMAT_JSON) {
+		struct json_writer jw;
+		unsigned char *seen = xcalloc(og.graph->nr, 1);
+
+		/* the branch points and their children, in history order */
+		nodes = xmalloc((revs_nr ? revs_nr : 1) * sizeof(*nodes));
+		for (size_t i = 0; i < points_nr; i++) {
+			const struct revgraph_node *p = &og.graph->nodes[points[i]];
+
+			seen[points[i]] = 1;
+			for (size_t k = 0; k < p->children_nr; k++)
+				seen[p->children[k]] = 1;
+		}
+		for (size_t i = 0; i < revs_nr; i++)
+			if (seen[revs[i]])
+				nodes[nodes_nr++] = revs[i];
+		free(seen);
+
+		json_init(&jw, &sb);
+		json_object_begin(&jw);
+		output_json_ids(&jw, "branch_points", og.graph, points, points_nr);
+		output_json_nodes_edges(&jw, og.graph, nodes, nodes_nr);
+		json_object_end(&jw);
+		strbuf_addch(&sb, '\n');
+	} else {
+		for (size_t i = 0; i < points_nr; i++)
+			add_branch_point(&sb, og.graph, points[i], verbose);
+	}
+	ret = cli_write_stdout(sb.buf, sb.len);
+done:
+	free(revs);
+	free(points);
+	free(nodes);
+	strbuf_release(&sb);
+	ms_error_release(&err);
+	output_graph_release(&og);
+	cli_common_release(&common);
+	return ret;
 }

@@ -1,9 +1,112 @@
-/* Placeholder until the command lands; replaced by its owner. */
+/*
+ * migsync heads: the heads of the revision graph, as `alembic heads`
+ * prints them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "cli/cli.h"
+#include "cli/output.h"
+#include "migsync/json.h"
+
+enum {
+	OPT_RESOLVE_DEPENDENCIES = OPT_FIRST_COMMAND_OPTION,
+};
+
+static void usage(void)
+{
+	printf("migsync heads shows the heads of the revision graph.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync heads [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "      --resolve-dependencies  treat depends_on as down_revision\n"
+	       "  -v, --verbose               show each head in full\n"
+	       "      --format=FORMAT         output format: text (default) or json\n"
+	       "      --help                  show this help, then exit\n"
+	       "\n"
+	       "Revision scripts:\n"
+	       "      --scripts=DIR           read revisions from DIR (repeatable)\n"
+	       "  -i, --inventory=PATH        read migrations.scripts from this inventory\n"
+	       "\n"
+	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
+	       "current directory. The text output is that of 'alembic heads'.\n");
+}
 
 int cmd_heads(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("heads", "not built yet");
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "resolve-dependencies", no_argument, NULL, OPT_RESOLVE_DEPENDENCIES },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct output_graph og = OUTPUT_GRAPH_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	bool verbose = false, resolve = false;
+	size_t *heads = NULL, heads_nr = 0;
+	int opt, ret = EXIT_OK;
+
+	cli_common_init(&common);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int r;
+
+		switch (opt) {
+		case 'v':
+			verbose = true;
+			continue;
+		case OPT_RESOLVE_DEPENDENCIES:
+			resolve = true;
+			continue;
+		case OPT_HELP:
+			usage();
+			goto done;
+		case '?':
+		case ':':
+			ret = output_option_error("heads", opt, argv);
+			goto done;
+		}
+		r = cli_common_option(&common, "heads", opt, optarg);
+		if (r <= 0) {
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error("heads", "too many command-line arguments (first is \"%s\")",
+				      argv[optind]);
+		goto done;
+	}
+
+	ret = output_graph_load(&og, &common);
+	if (ret)
+		goto done;
+
+	/* `alembic heads --resolve-dependencies` lists get_revisions("heads"): the real heads */
+	output_heads(&heads, &heads_nr, og.graph, resolve);
+	if (common.format == FORMAT_JSON) {
+		struct json_writer jw;
+
+		json_init(&jw, &sb);
+		json_object_begin(&jw);
+		output_json_ids(&jw, "heads", og.graph, heads, heads_nr);
+		output_json_nodes_edges(&jw, og.graph, heads, heads_nr);
+		json_object_end(&jw);
+		strbuf_addch(&sb, '\n');
+	} else {
+		for (size_t i = 0; i < heads_nr; i++) {
+			output_cmd_format(&sb, og.graph, heads[i], verbose, OUT_BRANCHES);
+			strbuf_addch(&sb, '\n');
+		}
+	}
+	ret = cli_write_stdout(sb.buf, sb.len);
+done:
+	free(heads);
+	strbuf_release(&sb);
+	output_graph_release(&og);
+	cli_common_release(&common);
+	return ret;
 }

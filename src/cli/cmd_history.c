@@ -1,9 +1,139 @@
-/* Placeholder until the command lands; replaced by its owner. */
+/*
+ * migsync history: the revisions newest first, as `alembic history`
+ * prints them, optionally limited to a range START:END.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "cli/output.h"
+#include "migsync/json.h"
+
+static void usage(void)
+{
+	printf("migsync history lists the revisions, newest first.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync history [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -r, --rev-range=RANGE   only revisions in RANGE: START:END, START: or :END\n"
+	       "  -v, --verbose           show each revision in full\n"
+	       "      --format=FORMAT     output format: text (default) or json\n"
+	       "      --help              show this help, then exit\n"
+	       "\n"
+	       "Revision scripts:\n"
+	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
+	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
+	       "\n"
+	       "START and END are revision ids, unique prefixes, branch labels, heads,\n"
+	       "base, label@head or relative forms; \"current\" needs a database and is\n"
+	       "not accepted. Without --scripts or an inventory, migsync reads\n"
+	       "alembic.ini in the current directory. The text output is that of\n"
+	       "'alembic history'.\n");
+}
 
 int cmd_history(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("history", "not built yet");
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "rev-range", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct output_graph og = OUTPUT_GRAPH_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	const char *range = NULL;
+	char *lower = NULL, *upper = NULL;
+	bool verbose = false;
+	size_t *revs = NULL, revs_nr = 0;
+	int opt, ret = EXIT_OK;
+
+	cli_common_init(&common);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vr:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int r;
+
+		switch (opt) {
+		case 'v':
+			verbose = true;
+			continue;
+		case 'r':
+			range = optarg;
+			continue;
+		case OPT_HELP:
+			usage();
+			goto done;
+		case '?':
+		case ':':
+			ret = output_option_error("history", opt, argv);
+			goto done;
+		}
+		r = cli_common_option(&common, "history", opt, optarg);
+		if (r <= 0) {
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error("history", "too many command-line arguments (first is \"%s\")",
+				      argv[optind]);
+		goto done;
+	}
+	if (range) {
+		const char *colon = strchr(range, ':');
+		const char *s = range, *e = range + strlen(range);
+
+		if (!colon || strchr(colon + 1, ':')) {
+			ret = cli_usage_error("history", "invalid range \"%s\": expected START:END, START: or :END",
+					      range);
+			goto done;
+		}
+		/* Alembic strips the whole range before splitting it */
+		while (s < colon && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > colon + 1 && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		lower = xstrndup(s, (size_t)(colon - s));
+		upper = xstrndup(colon + 1, (size_t)(e - colon - 1));
+	}
+
+	ret = output_graph_load(&og, &common);
+	if (ret)
+		goto done;
+	if (output_walk(&revs, &revs_nr, og.graph, lower, upper, &err) < 0) {
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+
+	if (common.format == FORMAT_JSON) {
+		struct json_writer jw;
+
+		json_init(&jw, &sb);
+		json_object_begin(&jw);
+		output_json_ids(&jw, "revisions", og.graph, revs, revs_nr);
+		output_json_nodes_edges(&jw, og.graph, revs, revs_nr);
+		json_object_end(&jw);
+		strbuf_addch(&sb, '\n');
+	} else {
+		for (size_t i = 0; i < revs_nr; i++) {
+			output_cmd_format(&sb, og.graph, revs[i], verbose,
+					  OUT_BRANCHES | OUT_DOC | OUT_PARENTS | OUT_TREE);
+			strbuf_addch(&sb, '\n');
+		}
+	}
+	ret = cli_write_stdout(sb.buf, sb.len);
+done:
+	free(revs);
+	free(lower);
+	free(upper);
+	strbuf_release(&sb);
+	ms_error_release(&err);
+	output_graph_release(&og);
+	cli_common_release(&common);
+	return ret;
 }

@@ -1,9 +1,125 @@
-/* Placeholder until the command lands; replaced by its owner. */
+/*
+ * migsync show REV: one revision (or the several an identifier such as
+ * "heads" names) in full, as `alembic show` prints it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "cli/output.h"
+#include "migsync/json.h"
+
+static void usage(void)
+{
+	printf("migsync show prints one revision in full.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync show [OPTION]... REV\n"
+	       "\n"
+	       "Options:\n"
+	       "      --format=FORMAT     output format: text (default) or json\n"
+	       "      --help              show this help, then exit\n"
+	       "\n"
+	       "Revision scripts:\n"
+	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
+	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
+	       "\n"
+	       "REV is a revision id, a unique prefix of one, a branch label, head,\n"
+	       "heads, label@head or a relative form such as head-1; \"current\" needs\n"
+	       "a database and is not accepted. Without --scripts or an inventory,\n"
+	       "migsync reads alembic.ini in the current directory. The text output\n"
+	       "is that of 'alembic show'.\n");
+}
 
 int cmd_show(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("show", "not built yet");
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct output_graph og = OUTPUT_GRAPH_INIT;
+	struct revgraph_set set = REVGRAPH_SET_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	const char *rev;
+	int opt, ret = EXIT_OK;
+
+	cli_common_init(&common);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int r;
+
+		switch (opt) {
+		case OPT_HELP:
+			usage();
+			goto done;
+		case '?':
+		case ':':
+			ret = output_option_error("show", opt, argv);
+			goto done;
+		}
+		r = cli_common_option(&common, "show", opt, optarg);
+		if (r <= 0) {
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+	}
+	if (optind >= argc) {
+		ret = cli_usage_error("show", "no revision given");
+		goto done;
+	}
+	if (optind + 1 < argc) {
+		ret = cli_usage_error("show", "too many command-line arguments (first is \"%s\")",
+				      argv[optind + 1]);
+		goto done;
+	}
+	rev = argv[optind];
+	if (!strcmp(rev, "current")) {
+		ms_error_set(&err, MS_ERR_USAGE,
+			     "revision \"current\" needs a database: this command reads only the revision scripts");
+		ms_error_hint(&err, "give a revision id, or use 'migsync status' to see each environment's revision");
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+
+	ret = output_graph_load(&og, &common);
+	if (ret)
+		goto done;
+	if (!strcmp(rev, "heads")) {
+		/* RevisionMap._real_heads, in file order, as Alembic lists them */
+		output_heads(&set.items, &set.nr, og.graph, true);
+		set.alloc = set.nr;
+	} else if (revgraph_resolve(&set, og.graph, rev, NULL, &err) < 0) {
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+	output_sort_file_order(og.graph, set.items, set.nr);
+
+	if (common.format == FORMAT_JSON) {
+		struct json_writer jw;
+
+		json_init(&jw, &sb);
+		json_object_begin(&jw);
+		output_json_ids(&jw, "revisions", og.graph, set.items, set.nr);
+		output_json_nodes_edges(&jw, og.graph, set.items, set.nr);
+		json_object_end(&jw);
+		strbuf_addch(&sb, '\n');
+	} else {
+		for (size_t i = 0; i < set.nr; i++) {
+			output_log_entry(&sb, og.graph, set.items[i]);
+			strbuf_addch(&sb, '\n');
+		}
+	}
+	ret = cli_write_stdout(sb.buf, sb.len);
+done:
+	revgraph_set_release(&set);
+	strbuf_release(&sb);
+	ms_error_release(&err);
+	output_graph_release(&og);
+	cli_common_release(&common);
+	return ret;
 }

@@ -1,0 +1,817 @@
+/*
+ * Shared by the graph commands: loading the graph, the order in which
+ * Alembic walks revisions, Alembic 1.8.1's text lines, and the JSON dump
+ * of nodes and edges.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/output.h"
+
+int output_graph_load(struct output_graph *og, const struct cli_common *c)
+{
+	struct diag_list warnings = DIAG_LIST_INIT;
+	struct diag_list problems = DIAG_LIST_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	int ret = EXIT_OK;
+
+	if (cli_load_scripts(&og->scripts, c, 0, &warnings, &err) < 0) {
+		cli_print_warnings(&warnings);
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+	diag_list_sort(&warnings);
+	cli_print_warnings(&warnings);
+	if (revgraph_build(&og->graph, &og->scripts, &problems, &err) < 0) {
+		/* the problems include the first error, each with its hint */
+		if (problems.nr) {
+			diag_list_sort(&problems);
+			cli_print_warnings(&problems);
+		} else {
+			cli_print_error(&err);
+		}
+		ret = cli_exit_code(&err);
+	}
+done:
+	diag_list_release(&warnings);
+	diag_list_release(&problems);
+	ms_error_release(&err);
+	return ret;
+}
+
+void output_graph_release(struct output_graph *og)
+{
+	revgraph_free(og->graph);
+	og->graph = NULL;
+	script_set_release(&og->scripts);
+}
+
+int output_option_error(const char *cmd, int opt, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (opt == ':')
+		return cli_usage_error(cmd, "option \"%s\" requires an argument", arg);
+	if (optopt && optopt < 0x100 && !starts_with(arg, "--"))
+		return cli_usage_error(cmd, "invalid option -- '%c'", optopt);
+	return cli_usage_error(cmd, "unrecognized option \"%s\"", arg);
+}
+
+/* File order: the position of each node's script in the script_set. */
+struct file_key {
+	const struct script *script;
+	size_t node;
+};
+
+static int cmp_file_key(const void *a, const void *b)
+{
+	const struct file_key *x = a, *y = b;
+
+	/* the scripts all live in one array, so their addresses are its order */
+	if (x->script != y->script)
+		return x->script < y->script ? -1 : 1;
+	return (x->node > y->node) - (x->node < y->node);
+}
+
+void output_sort_file_order(const struct revgraph *g, size_t *items, size_t nr)
+{
+	struct file_key *keys;
+
+	if (nr < 2)
+		return;
+	keys = xmalloc(nr * sizeof(*keys));
+	for (size_t i = 0; i < nr; i++) {
+		keys[i].script = g->nodes[items[i]].script;
+		keys[i].node = items[i];
+	}
+	qsort(keys, nr, sizeof(*keys), cmp_file_key);
+	for (size_t i = 0; i < nr; i++)
+		items[i] = keys[i].node;
+	free(keys);
+}
+
+/* rank[n] = position of node n in file order; caller frees. */
+static size_t *file_ranks(const struct revgraph *g)
+{
+	size_t *order = xmalloc((g->nr ? g->nr : 1) * sizeof(*order));
+	size_t *rank = xmalloc((g->nr ? g->nr : 1) * sizeof(*rank));
+
+	for (size_t i = 0; i < g->nr; i++)
+		order[i] = i;
+	output_sort_file_order(g, order, g->nr);
+	for (size_t i = 0; i < g->nr; i++)
+		rank[order[i]] = i;
+	free(order);
+	return rank;
+}
+
+void output_heads(size_t **out, size_t *nr, const struct revgraph *g, bool real)
+{
+	size_t *heads = xmalloc((g->nr ? g->nr : 1) * sizeof(*heads));
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->nr; i++)
+		if (real ? g->nodes[i].is_real_head : g->nodes[i].is_head)
+			heads[n++] = i;
+	output_sort_file_order(g, heads, n);
+	*out = heads;
+	*nr = n;
+}
+
+/*
+ * Mark start and everything below it: down_revisions, and with_deps also
+ * depends_on. A node already marked is taken to have its ancestors marked
+ * too, so that one array can collect the ancestors of several nodes.
+ */
+static void mark_ancestors(const struct revgraph *g, unsigned char *mark,
+			   size_t start, bool with_deps)
+{
+	size_t *stack;
+	size_t top = 0;
+
+	if (mark[start])
+		return;
+	stack = xmalloc(g->nr * sizeof(*stack));
+	mark[start] = 1;
+	stack[top++] = start;
+	while (top) {
+		const struct revgraph_node *node = &g->nodes[stack[--top]];
+
+		for (size_t i = 0; i < node->parents_nr; i++)
+			if (!mark[node->parents[i]]) {
+				mark[node->parents[i]] = 1;
+				stack[top++] = node->parents[i];
+			}
+		for (size_t i = 0; with_deps && i < node->deps_nr; i++)
+			if (!mark[node->deps[i]]) {
+				mark[node->deps[i]] = 1;
+				stack[top++] = node->deps[i];
+			}
+	}
+	free(stack);
+}
+
+/* Mark start and everything above it through down_revision (Revision.nextrev). */
+static void mark_descendants(const struct revgraph *g, unsigned char *mark, size_t start)
+{
+	size_t *stack;
+	size_t top = 0;
+
+	if (mark[start])
+		return;
+	stack = xmalloc(g->nr * sizeof(*stack));
+	mark[start] = 1;
+	stack[top++] = start;
+	while (top) {
+		const struct revgraph_node *node = &g->nodes[stack[--top]];
+
+		for (size_t i = 0; i < node->children_nr; i++)
+			if (!mark[node->children[i]]) {
+				mark[node->children[i]] = 1;
+				stack[top++] = node->children[i];
+			}
+	}
+	free(stack);
+}
+
+/*
+ * Revision._normalized_down_revisions: the down_revisions, then the
+ * dependencies that no down_revision ancestor already depends on.
+ * out must hold parents_nr + deps_nr entries. *has_deps tells whether
+ * any dependency survived (before removing those equal to a parent), as
+ * Alembic's _normalized_resolved_dependencies does.
+ */
+static size_t normalized_downs(size_t *out, bool *has_deps,
+			       const struct revgraph *g, size_t n)
+{
+	const struct revgraph_node *node = &g->nodes[n];
+	unsigned char *below = NULL, *dropped = NULL;
+	size_t nr = 0;
+
+	*has_deps = false;
+	for (size_t i = 0; i < node->parents_nr; i++)
+		out[nr++] = node->parents[i];
+	if (!node->deps_nr)
+		return nr;
+
+	below = xcalloc(g->nr, 1);
+	dropped = xcalloc(g->nr, 1);
+	for (size_t i = 0; i < node->parents_nr; i++)
+		mark_ancestors(g, below, node->parents[i], false);
+	for (size_t a = 0; a < g->nr; a++)
+		for (size_t i = 0; below[a] && i < g->nodes[a].deps_nr; i++)
+			dropped[g->nodes[a].deps[i]] = 1;
+	for (size_t i = 0; i < node->deps_nr; i++) {
+		size_t d = node->deps[i];
+		bool dup = false;
+
+		if (dropped[d])
+			continue;
+		*has_deps = true;
+		for (size_t k = 0; k < nr; k++)
+			dup = dup || out[k] == d;
+		if (!dup)
+			out[nr++] = d;
+	}
+	free(below);
+	free(dropped);
+	return nr;
+}
+
+/* The state of RevisionMap._topological_sort. */
+struct walk {
+	const struct revgraph *g;
+	size_t *rank;
+	unsigned char *todo;
+	size_t todo_nr;
+	size_t *heads;		/* current_heads */
+	unsigned char **anc;	/* ancestors_by_idx, one mark array per head */
+	size_t heads_nr;
+	size_t heads_alloc;
+	size_t anc_alloc;
+	size_t *out;
+	size_t out_nr;
+};
+
+static void walk_add_head(struct walk *w, size_t n)
+{
+	ALLOC_GROW(w->heads, w->heads_nr + 1, w->heads_alloc);
+	ALLOC_GROW(w->anc, w->heads_nr + 1, w->anc_alloc);
+	w->heads[w->heads_nr] = n;
+	w->anc[w->heads_nr] = xcalloc(w->g->nr, 1);
+	mark_ancestors(w->g, w->anc[w->heads_nr], n, true);
+	w->heads_nr++;
+}
+
+static bool walk_is_head(const struct walk *w, size_t n)
+{
+	for (size_t i = 0; i < w->heads_nr; i++)
+		if (w->heads[i] == n)
+			return true;
+	return false;
+}
+
+/*
+ * Alembic's loop: follow one head down while no other head still needs
+ * the candidate; when one does, switch to that head first.
+ */
+static void walk_loop(struct walk *w)
+{
+	const struct revgraph *g = w->g;
+	size_t idx = 0;
+
+	while (w->heads_nr) {
+		size_t cand = w->heads[idx];
+		const struct revgraph_node *node = &g->nodes[cand];
+		size_t *downs, *add;
+		size_t downs_nr, add_nr = 0, j;
+		bool has_deps;
+
+		for (j = 0; j < w->heads_nr; j++)
+			if (j != idx && w->anc[j][cand])
+				break;
+		if (j < w->heads_nr) {
+			idx = j;
+			continue;
+		}
+		if (w->todo[cand]) {
+			w->out[w->out_nr++] = cand;
+			w->todo[cand] = 0;
+			w->todo_nr--;
+		}
+		downs = xmalloc((node->parents_nr + node->deps_nr + 1) * sizeof(*downs));
+		add = xmalloc((node->parents_nr + node->deps_nr + 1) * sizeof(*add));
+		downs_nr = normalized_downs(downs, &has_deps, g, cand);
+		for (size_t i = 0; i < downs_nr; i++)
+			if (w->todo[downs[i]] && !walk_is_head(w, downs[i]))
+				add[add_nr++] = downs[i];
+
+		if (!add_nr) {
+			free(w->anc[idx]);
+			memmove(w->heads + idx, w->heads + idx + 1,
+				(w->heads_nr - idx - 1) * sizeof(*w->heads));
+			memmove(w->anc + idx, w->anc + idx + 1,
+				(w->heads_nr - idx - 1) * sizeof(*w->anc));
+			w->heads_nr--;
+			idx = idx ? idx - 1 : 0;
+		} else if (!has_deps && node->parents_nr == 1) {
+			/* plain movement down one line */
+			w->heads[idx] = add[0];
+			w->anc[idx][cand] = 0;
+		} else {
+			w->heads[idx] = add[0];
+			memset(w->anc[idx], 0, g->nr);
+			mark_ancestors(g, w->anc[idx], add[0], true);
+			for (size_t i = 1; i < add_nr; i++)
+				walk_add_head(w, add[i]);
+		}
+		free(downs);
+		free(add);
+	}
+}
+
+/* Sort node indexes by rank (insertion sort: the lists are short). */
+static void sort_by_rank(size_t *items, size_t nr, const size_t *rank)
+{
+	for (size_t i = 1; i < nr; i++) {
+		size_t v = items[i], j = i;
+
+		while (j > 0 && rank[items[j - 1]] > rank[v]) {
+			items[j] = items[j - 1];
+			j--;
+		}
+		items[j] = v;
+	}
+}
+
+/*
+ * Emit every node marked in todo, newest first. Alembic starts from the
+ * requested heads only and asserts that this reaches everything; when it
+ * would not (a range cut through a depends_on), migsync goes on from the
+ * topmost nodes left rather than lose them.
+ */
+static void walk_sort(struct walk *w, const size_t *targets, size_t targets_nr)
+{
+	const struct revgraph *g = w->g;
+	size_t *start = xmalloc((g->nr ? g->nr : 1) * sizeof(*start));
+	size_t start_nr = 0;
+
+	for (size_t i = 0; i < targets_nr; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < start_nr; k++)
+			dup = dup || start[k] == targets[i];
+		if (w->todo[targets[i]] && !dup)
+			start[start_nr++] = targets[i];
+	}
+	for (;;) {
+		sort_by_rank(start, start_nr, w->rank);
+		for (size_t i = 0; i < start_nr; i++)
+			walk_add_head(w, start[i]);
+		walk_loop(w);
+		if (!w->todo_nr)
+			break;
+		start_nr = 0;
+		for (size_t n = 0; n < g->nr; n++) {
+			const struct revgraph_node *node = &g->nodes[n];
+			bool top = w->todo[n];
+
+			for (size_t i = 0; top && i < node->children_nr; i++)
+				top = !w->todo[node->children[i]];
+			for (size_t i = 0; top && i < node->dependents_nr; i++)
+				top = !w->todo[node->dependents[i]];
+			if (top)
+				start[start_nr++] = n;
+		}
+	}
+	free(start);
+}
+
+/* "rev-2", "+1", "label@-1": forms Alembic resolves relative to the other end. */
+static bool is_relative(const char *ident)
+{
+	size_t len = strlen(ident), i = len;
+
+	while (i > 0 && ident[i - 1] >= '0' && ident[i - 1] <= '9')
+		i--;
+	return i < len && i > 0 && (ident[i - 1] == '+' || ident[i - 1] == '-');
+}
+
+static void set_ids(struct strvec *ids, const struct revgraph *g, const struct revgraph_set *set)
+{
+	for (size_t i = 0; i < set->nr; i++)
+		strvec_push(ids, g->nodes[set->items[i]].id);
+}
+
+static int resolve_end(struct revgraph_set *out, const struct revgraph *g,
+		       const char *ident, const struct revgraph_set *other,
+		       struct ms_error *err)
+{
+	struct strvec ids = STRVEC_INIT;
+	int ret;
+
+	if (!strcmp(ident, "base"))
+		return 0;
+	if (!strcmp(ident, "heads")) {
+		size_t *heads, nr;
+
+		/* RevisionMap._real_heads, in file order */
+		output_heads(&heads, &nr, g, true);
+		out->items = heads;
+		out->nr = out->alloc = nr;
+		return 0;
+	}
+	if (other)
+		set_ids(&ids, g, other);
+	ret = revgraph_resolve(out, g, ident, ids.nr ? &ids : NULL, err);
+	strvec_release(&ids);
+	return ret;
+}
+
+/*
+ * Keep only the targets on the lower end's branch, as
+ * _collect_upgrade_revisions does for "branch@..." lower ends.
+ */
+static void filter_branch(struct revgraph_set *targets, const struct revgraph *g,
+			  const char *lower)
+{
+	char *branch = xstrndup(lower, (size_t)(strchr(lower, '@') - lower));
+	ssize_t rev = revgraph_find(g, branch);
+	const char *label = branch;
+	size_t kept = 0;
+
+	if (rev >= 0 && g->nodes[rev].branch_labels.nr == 1)
+		label = g->nodes[rev].branch_labels.items[0];
+	for (size_t i = 0; i < targets->nr; i++)
+		if (strvec_contains(&g->nodes[targets->items[i]].branch_labels, label))
+			targets->items[kept++] = targets->items[i];
+	targets->nr = kept;
+	free(branch);
+}
+
+int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
+		const char *lower, const char *upper, struct ms_error *err)
+{
+	struct revgraph_set lo = REVGRAPH_SET_INIT, up = REVGRAPH_SET_INIT;
+	unsigned char *required = NULL, *below = NULL, *above = NULL;
+	struct walk w = { 0 };
+	int ret = 0;
+
+	*out = NULL;
+	*nr = 0;
+	if (!lower || !*lower)
+		lower = "base";
+	if (!upper || !*upper)
+		upper = "heads";
+	if (!strcmp(lower, "current") || !strcmp(upper, "current")) {
+		ret = ms_error_set(err, MS_ERR_USAGE,
+				   "revision \"current\" needs a database: this command reads only the revision scripts");
+		ms_error_hint(err, "give a revision id, or use 'migsync status' to see each environment's revision");
+		goto done;
+	}
+	if (is_relative(lower)) {
+		ret = resolve_end(&up, g, upper, NULL, err);
+		if (!ret)
+			ret = resolve_end(&lo, g, lower, &up, err);
+	} else {
+		ret = resolve_end(&lo, g, lower, NULL, err);
+		if (!ret)
+			ret = resolve_end(&up, g, upper, &lo, err);
+	}
+	if (ret)
+		goto done;
+	if (strchr(lower, '@'))
+		filter_branch(&up, g, lower);
+
+	/* _collect_upgrade_revisions(upper, lower, inclusive=True, implicit_base=False) */
+	required = xcalloc(g->nr ? g->nr : 1, 1);
+	below = xcalloc(g->nr ? g->nr : 1, 1);
+	for (size_t i = 0; i < up.nr; i++)
+		mark_ancestors(g, required, up.items[i], true);
+	for (size_t i = 0; i < lo.nr; i++) {
+		if (!required[lo.items[i]]) {
+			ret = ms_error_set(err, MS_ERR_USAGE,
+					   "range \"%s:%s\" does not refer to ancestor/descendant revisions along the same branch",
+					   lower, upper);
+			goto done;
+		}
+		mark_ancestors(g, below, lo.items[i], true);
+	}
+	w.g = g;
+	w.todo = xcalloc(g->nr ? g->nr : 1, 1);
+	for (size_t n = 0; n < g->nr; n++)
+		w.todo[n] = required[n] && !below[n];
+	for (size_t i = 0; i < lo.nr; i++)
+		w.todo[lo.items[i]] = 1;
+	if (lo.nr) {
+		above = xcalloc(g->nr, 1);
+		for (size_t i = 0; i < lo.nr; i++)
+			mark_descendants(g, above, lo.items[i]);
+		for (size_t n = 0; n < g->nr; n++)
+			w.todo[n] = w.todo[n] && above[n];
+	}
+	for (size_t n = 0; n < g->nr; n++)
+		w.todo_nr += w.todo[n];
+
+	w.rank = file_ranks(g);
+	w.out = xmalloc((g->nr ? g->nr : 1) * sizeof(*w.out));
+	walk_sort(&w, up.items, up.nr);
+	*out = w.out;
+	*nr = w.out_nr;
+	w.out = NULL;
+done:
+	for (size_t i = 0; i < w.heads_nr; i++)
+		free(w.anc[i]);
+	free(w.anc);
+	free(w.heads);
+	free(w.todo);
+	free(w.rank);
+	free(w.out);
+	free(required);
+	free(below);
+	free(above);
+	revgraph_set_release(&lo);
+	revgraph_set_release(&up);
+	return ret;
+}
+
+/*
+ * Python's str.isspace() and str.splitlines() boundaries, for UTF-8 text:
+ * the length of the character at p when it is one, else 0.
+ */
+static size_t py_space(const unsigned char *p, const unsigned char *end)
+{
+	if (*p == ' ' || (*p >= '\t' && *p <= '\r') || (*p >= 0x1c && *p <= 0x1f))
+		return 1;
+	if (end - p >= 2 && p[0] == 0xc2 && (p[1] == 0x85 || p[1] == 0xa0))
+		return 2;
+	if (end - p >= 3) {
+		if (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80)
+			return 3;
+		if (p[0] == 0xe2 && p[1] == 0x80 &&
+		    ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+			return 3;
+		if ((p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) ||
+		    (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80))
+			return 3;
+	}
+	return 0;
+}
+
+static size_t py_linebreak(const unsigned char *p, const unsigned char *end)
+{
+	if (*p == '\r')
+		return end - p >= 2 && p[1] == '\n' ? 2 : 1;
+	if (*p == '\n' || *p == '\v' || *p == '\f' || (*p >= 0x1c && *p <= 0x1e))
+		return 1;
+	if (end - p >= 2 && p[0] == 0xc2 && p[1] == 0x85)
+		return 2;
+	if (end - p >= 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		return 3;
+	return 0;
+}
+
+/* Script.longdoc: the docstring, stripped as str.strip() does; caller frees. */
+static char *longdoc(const struct script *s)
+{
+	const char *text = s->doc ? s->doc : s->message ? s->message : "";
+	const unsigned char *p = (const unsigned char *)text;
+	const unsigned char *end = p + strlen(text);
+	size_t k;
+
+	while (p < end && (k = py_space(p, end)) > 0)
+		p += k;
+	while (end > p) {
+		if (py_space(end - 1, end) == 1)
+			end -= 1;
+		else if (end - p >= 2 && py_space(end - 2, end) == 2)
+			end -= 2;
+		else if (end - p >= 3 && py_space(end - 3, end) == 3)
+			end -= 3;
+		else
+			break;
+	}
+	return xstrndup((const char *)p, (size_t)(end - p));
+}
+
+char *output_doc(const struct script *s)
+{
+	char *doc = longdoc(s);
+	char *para = strstr(doc, "\n\n");
+
+	if (para)
+		*para = '\0';
+	return doc;
+}
+
+static void add_comma(struct strbuf *sb, const struct strvec *v)
+{
+	for (size_t i = 0; i < v->nr; i++)
+		strbuf_addf(sb, "%s%s", i ? ", " : "", v->items[i]);
+}
+
+/* Script._format_down_revision */
+static void add_down_revision(struct strbuf *sb, const struct script *s)
+{
+	if (!s->down_revisions.nr)
+		strbuf_addstr(sb, "<base>");
+	else
+		add_comma(sb, &s->down_revisions);
+}
+
+/*
+ * Script.path: os.path.join(os.path.abspath(versions_dir), filename),
+ * abspath being os.path.normpath of the path joined to the working
+ * directory (symbolic links are not resolved).
+ */
+static void add_script_path(struct strbuf *sb, const struct script *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	const char *file = s->filename ? s->filename : slash ? slash + 1 : s->path;
+	char *dir = slash ? xstrndup(s->path, slash == s->path ? 1 : (size_t)(slash - s->path)) : xstrdup(".");
+	char *cwd = dir[0] == '/' ? NULL : getcwd(NULL, 0);
+	char *full = cwd ? xstrfmt("%s/%s", cwd, dir) : xstrdup(dir);
+	size_t start = sb->len, lead = 0;
+	char *tok, *save = NULL;
+
+	while (full[lead] == '/')
+		lead++;
+	strbuf_addstr(sb, lead == 2 ? "//" : "/");
+	for (tok = strtok_r(full, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			/* drop the last component, never the leading slashes */
+			char *last = strrchr(sb->buf + start, '/');
+			size_t keep = (size_t)(last - sb->buf);
+
+			if (keep < start + (lead == 2 ? 2 : 1))
+				keep = start + (lead == 2 ? 2 : 1);
+			strbuf_setlen(sb, keep);
+			continue;
+		}
+		if (sb->buf[sb->len - 1] != '/')
+			strbuf_addch(sb, '/');
+		strbuf_addstr(sb, tok);
+	}
+	if (sb->buf[sb->len - 1] != '/')
+		strbuf_addch(sb, '/');
+	strbuf_addstr(sb, file);
+	free(full);
+	free(cwd);
+	free(dir);
+}
+
+void output_head_only(struct strbuf *sb, const struct revgraph *g, size_t n, unsigned flags)
+{
+	const struct revgraph_node *node = &g->nodes[n];
+	const struct script *s = node->script;
+
+	if (flags & OUT_PARENTS) {
+		add_down_revision(sb, s);
+		if (s->depends_on.nr) {
+			strbuf_addstr(sb, " (");
+			add_comma(sb, &s->depends_on);
+			strbuf_addch(sb, ')');
+		}
+		strbuf_addstr(sb, " -> ");
+	}
+	strbuf_addstr(sb, node->id);
+	if ((flags & OUT_BRANCHES) && node->branch_labels.nr) {
+		strbuf_addstr(sb, " (");
+		add_comma(sb, &node->branch_labels);
+		strbuf_addch(sb, ')');
+	}
+	if (node->is_real_head)
+		strbuf_addstr(sb, " (head)");
+	else if (node->is_head)
+		strbuf_addstr(sb, " (effective head)");
+	if ((flags & OUT_TREE) && node->is_branch_point)
+		strbuf_addstr(sb, " (branchpoint)");
+	if ((flags & OUT_TREE) && node->is_merge_point)
+		strbuf_addstr(sb, " (mergepoint)");
+	if (flags & OUT_DOC) {
+		char *doc = output_doc(s);
+
+		strbuf_addf(sb, ", %s", doc);
+		free(doc);
+	}
+}
+
+void output_log_entry(struct strbuf *sb, const struct revgraph *g, size_t n)
+{
+	const struct revgraph_node *node = &g->nodes[n];
+	const struct script *s = node->script;
+	char *doc = longdoc(s);
+	const unsigned char *p = (const unsigned char *)doc;
+	const unsigned char *end = p + strlen(doc);
+
+	strbuf_addf(sb, "Rev: %s%s%s%s\n", node->id,
+		    node->is_head ? " (head)" : "",
+		    node->is_branch_point ? " (branchpoint)" : "",
+		    node->is_merge_point ? " (mergepoint)" : "");
+	strbuf_addstr(sb, node->is_merge_point ? "Merges: " : "Parent: ");
+	add_down_revision(sb, s);
+	strbuf_addch(sb, '\n');
+	if (s->depends_on.nr) {
+		strbuf_addstr(sb, "Also depends on: ");
+		add_comma(sb, &s->depends_on);
+		strbuf_addch(sb, '\n');
+	}
+	if (node->is_branch_point) {
+		/* Alembic iterates a frozenset here; migsync sorts by id */
+		strbuf_addstr(sb, "Branches into: ");
+		for (size_t i = 0; i < node->children_nr; i++)
+			strbuf_addf(sb, "%s%s", i ? ", " : "", g->nodes[node->children[i]].id);
+		strbuf_addch(sb, '\n');
+	}
+	if (node->branch_labels.nr) {
+		strbuf_addstr(sb, "Branch names: ");
+		add_comma(sb, &node->branch_labels);
+		strbuf_addch(sb, '\n');
+	}
+	strbuf_addstr(sb, "Path: ");
+	add_script_path(sb, s);
+	strbuf_addstr(sb, "\n\n");
+
+	/* "\n".join("    %s" % para for para in longdoc.splitlines()) */
+	while (p < end) {
+		const unsigned char *q = p;
+		size_t k = 0;
+
+		while (q < end && (k = py_linebreak(q, end)) == 0)
+			q++;
+		strbuf_addstr(sb, "    ");
+		strbuf_add(sb, p, (size_t)(q - p));
+		p = q < end ? q + k : q;
+		if (p < end)
+			strbuf_addch(sb, '\n');
+	}
+	strbuf_addch(sb, '\n');
+	free(doc);
+}
+
+void output_cmd_format(struct strbuf *sb, const struct revgraph *g, size_t n,
+		       bool verbose, unsigned flags)
+{
+	if (verbose)
+		output_log_entry(sb, g, n);
+	else
+		output_head_only(sb, g, n, flags);
+}
+
+static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
+{
+	json_key(jw, key);
+	json_array_begin(jw);
+	for (size_t i = 0; i < v->nr; i++)
+		json_string(jw, v->items[i]);
+	json_array_end(jw);
+}
+
+static void json_edge(struct json_writer *jw, const char *from, const char *to, const char *kind)
+{
+	json_object_begin(jw);
+	json_kv_string(jw, "from", from);
+	json_kv_string(jw, "to", to);
+	json_kv_string(jw, "kind", kind);
+	json_object_end(jw);
+}
+
+void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
+			     const size_t *nodes, size_t nr)
+{
+	unsigned char *in = xcalloc(g->nr ? g->nr : 1, 1);
+
+	for (size_t i = 0; i < nr; i++)
+		in[nodes[i]] = 1;
+
+	json_key(jw, "nodes");
+	json_array_begin(jw);
+	for (size_t i = 0; i < nr; i++) {
+		const struct revgraph_node *node = &g->nodes[nodes[i]];
+		char *doc = output_doc(node->script);
+
+		json_object_begin(jw);
+		json_kv_string(jw, "id", node->id);
+		json_kv_string(jw, "message", doc);
+		json_kv_string(jw, "file", node->script->path);
+		json_strvec(jw, "down_revisions", &node->script->down_revisions);
+		json_strvec(jw, "depends_on", &node->script->depends_on);
+		json_strvec(jw, "branch_labels", &node->branch_labels);
+		json_kv_bool(jw, "is_head", node->is_head);
+		json_kv_bool(jw, "is_base", node->is_base);
+		json_kv_bool(jw, "is_branch_point", node->is_branch_point);
+		json_kv_bool(jw, "is_merge_point", node->is_merge_point);
+		json_object_end(jw);
+		free(doc);
+	}
+	json_array_end(jw);
+
+	json_key(jw, "edges");
+	json_array_begin(jw);
+	for (size_t i = 0; i < nr; i++) {
+		const struct revgraph_node *node = &g->nodes[nodes[i]];
+
+		for (size_t k = 0; k < node->parents_nr; k++)
+			if (in[node->parents[k]])
+				json_edge(jw, g->nodes[node->parents[k]].id, node->id, "down_revision");
+		for (size_t k = 0; k < node->deps_nr; k++)
+			if (in[node->deps[k]])
+				json_edge(jw, g->nodes[node->deps[k]].id, node->id, "depends_on");
+	}
+	json_array_end(jw);
+	free(in);
+}
+
+void output_json_ids(struct json_writer *jw, const char *key,
+		     const struct revgraph *g, const size_t *nodes, size_t nr)
+{
+	json_key(jw, key);
+	json_array_begin(jw);
+	for (size_t i = 0; i < nr; i++)
+		json_string(jw, g->nodes[nodes[i]].id);
+	json_array_end(jw);
+}

@@ -1,0 +1,98 @@
+#ifndef MIGSYNC_CLI_OUTPUT_H
+#define MIGSYNC_CLI_OUTPUT_H
+
+/*
+ * What the graph commands (heads, history, branches, show, graph) share:
+ * loading the graph, Alembic's order of revisions, Alembic 1.8's text
+ * lines (alembic/script/base.py, class Script) and the JSON dump of
+ * nodes and edges.
+ *
+ * "File order" stands in for the order in which Alembic happens to list
+ * the versions directories: the order of the script_set, which is by
+ * directory, then by file name. Alembic prints exactly what migsync
+ * prints whenever its os.listdir() returns names in sorted order.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/cli.h"
+#include "migsync/json.h"
+#include "migsync/revgraph.h"
+#include "migsync/scripts.h"
+#include "migsync/strbuf.h"
+
+/* Everything a graph command works on; the graph borrows the scripts. */
+struct output_graph {
+	struct script_set scripts;
+	struct revgraph *graph;
+};
+
+#define OUTPUT_GRAPH_INIT { SCRIPT_SET_INIT, NULL }
+
+/*
+ * Read the scripts (cli_load_scripts) and build the graph, printing
+ * reader warnings, and on failure the error or every graph problem, on
+ * stderr. Returns an exit code: EXIT_OK, or cli_exit_code() of the error.
+ */
+int output_graph_load(struct output_graph *og, const struct cli_common *c);
+void output_graph_release(struct output_graph *og);
+
+/*
+ * Report what getopt_long (with opterr = 0 and an optstring starting
+ * with ':') returned for a bad option, with the "Try" line; returns
+ * EXIT_CANNOT_RUN.
+ */
+int output_option_error(const char *cmd, int opt, char **argv);
+
+/* Sort node indexes into file order. */
+void output_sort_file_order(const struct revgraph *g, size_t *items, size_t nr);
+
+/*
+ * Alembic's heads (RevisionMap.heads: no down_revision children) or,
+ * with real, its _real_heads (no children and no dependents), in file
+ * order. *out is allocated and owned by the caller.
+ */
+void output_heads(size_t **out, size_t *nr, const struct revgraph *g, bool real);
+
+/*
+ * The revisions `alembic history -r LOWER:UPPER` walks, newest first, in
+ * the order of Alembic's RevisionMap._topological_sort (ties broken by
+ * file order, so the result is independent of directory order). lower
+ * and upper are identifiers revgraph_resolve accepts; NULL or "" mean
+ * "base" and "heads". "current" needs a database and is refused.
+ * *out is allocated and owned by the caller.
+ */
+int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
+		const char *lower, const char *upper, struct ms_error *err);
+
+/* Flags for output_head_only(), after Script._head_only's arguments. */
+enum {
+	OUT_BRANCHES = 1 << 0,	/* include_branches: " (label, ...)" */
+	OUT_DOC = 1 << 1,	/* include_doc: ", message" */
+	OUT_PARENTS = 1 << 2,	/* include_parents: "down -> rev" */
+	OUT_TREE = 1 << 3,	/* tree_indicators: (branchpoint), (mergepoint) */
+};
+
+/* Script._head_only (head indicators always on), appended to sb without a newline. */
+void output_head_only(struct strbuf *sb, const struct revgraph *g, size_t n, unsigned flags);
+/* Script.log_entry, ending in a newline, as `alembic show` prints it before its own newline. */
+void output_log_entry(struct strbuf *sb, const struct revgraph *g, size_t n);
+/* Script.cmd_format: the log entry when verbose, else output_head_only. */
+void output_cmd_format(struct strbuf *sb, const struct revgraph *g, size_t n,
+		       bool verbose, unsigned flags);
+/* Script.doc: the first paragraph of the docstring ("" when there is none); caller frees. */
+char *output_doc(const struct script *s);
+
+/*
+ * Inside an open JSON object, write "nodes" (the given nodes, in the
+ * given order) and "edges" (every down_revision and depends_on edge
+ * between two of them; "from" is the older revision).
+ */
+void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
+			     const size_t *nodes, size_t nr);
+/* Inside an open JSON object, "key": [ids of nodes]. */
+void output_json_ids(struct json_writer *jw, const char *key,
+		     const struct revgraph *g, const size_t *nodes, size_t nr);
+
+#endif
