@@ -43,6 +43,28 @@ void revgraph_mark_descendants(const struct revgraph *g, const size_t *start,
 bool revgraph_reaches(const struct revgraph *g, size_t a, size_t b,
 		      bool with_deps);
 
+/* Alembic's None and "base" where a node index is expected. */
+#define RV_NONE ((ssize_t)-1)
+#define RV_BASE ((ssize_t)-2)
+
+/* RevisionMap.get_revision / get_revisions (see resolve.c). */
+int revgraph_get_revision(ssize_t *out, const struct revgraph *g,
+			  const char *ident, struct ms_error *err);
+int revgraph_get_revisions(struct revgraph_set *out, const struct revgraph *g,
+			   const char *ident, struct ms_error *err);
+int revgraph_parse_upgrade_target(struct revgraph_set *out, const struct revgraph *g,
+				  const struct revgraph_set *cur, const char *target,
+				  struct ms_error *err);
+int revgraph_parse_downgrade_target(ssize_t *out, char **label,
+				    const struct revgraph *g,
+				    const struct revgraph_set *cur,
+				    const struct strvec *cur_ids,
+				    const char *target, struct ms_error *err);
+int revgraph_resolve_branch_node(ssize_t *out, const struct revgraph *g,
+				 const char *label, struct ms_error *err);
+int revgraph_current_nodes(struct revgraph_set *out, const struct revgraph *g,
+			   const struct strvec *current, struct ms_error *err);
+
 void revgraph_set_add(struct revgraph_set *set, size_t node);
 /* Sort by node index and drop duplicates. */
 void revgraph_set_normalize(struct revgraph_set *set);
