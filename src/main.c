@@ -20,6 +20,7 @@ static const struct cmd_struct commands[] = {
 	{ "show", cmd_show, "show one revision in detail" },
 	{ "graph", cmd_graph, "draw the revision graph (mermaid or dot)" },
 	{ "lint", cmd_lint, "check revision scripts for problems" },
+	{ "inventory", cmd_inventory, "print the resolved inventory, secrets redacted" },
 };
 
 static void print_help(FILE *out)
