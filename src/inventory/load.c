@@ -288,12 +288,22 @@ done:
 	return ok;
 }
 
-/* A list of strings (or, when allow_scalar, a single string) replacing *out. */
+/*
+ * A list of strings (or, when allow_scalar, a single string) replacing
+ * *out. An item listed twice is reported and kept once. When nodes is not
+ * NULL it receives each kept item's node (caller frees the array).
+ */
 static bool read_string_list(struct loader *ld, const yaml_node_t *n, const char *prefix,
-			     const char *key, bool allow_scalar, struct strvec *out)
+			     const char *key, bool allow_scalar, struct strvec *out,
+			     yaml_node_t ***nodes)
 {
 	struct strvec v = STRVEC_INIT;
+	yaml_node_t **kept = NULL;
 	bool ok = true;
+
+	if (n->type == YAML_SEQUENCE_NODE)
+		kept = xcalloc((size_t)(n->data.sequence.items.top - n->data.sequence.items.start) + 1,
+			       sizeof(*kept));
 
 	if (n->type == YAML_SCALAR_NODE && allow_scalar) {
 		char *s = read_string(ld, n, prefix, key);
@@ -319,9 +329,9 @@ static bool read_string_list(struct loader *ld, const yaml_node_t *n, const char
 					"\"%s\": \"%s\" is listed twice", path, s);
 				free(path);
 				free(s);
-				ok = false;
 				continue;
 			}
+			kept[v.nr] = item;
 			strvec_push_owned(&v, s);
 		}
 	} else {
@@ -339,6 +349,10 @@ static bool read_string_list(struct loader *ld, const yaml_node_t *n, const char
 	} else {
 		strvec_release(&v);
 	}
+	if (ok && nodes)
+		*nodes = kept;
+	else
+		free(kept);
 	return ok;
 }
 
@@ -657,7 +671,7 @@ static void parse_gate(struct loader *ld, const yaml_node_t *map, const yaml_nod
 	    read_int(ld, v[GATE_APPROVALS], section, "approvals", 0, 1000, &num))
 		gate->approvals = (int)num;
 	if (v[GATE_APPROVERS])
-		read_string_list(ld, v[GATE_APPROVERS], section, "approvers", false, &gate->approvers);
+		read_string_list(ld, v[GATE_APPROVERS], section, "approvers", false, &gate->approvers, NULL);
 	if (v[GATE_SOAK])
 		read_duration(ld, v[GATE_SOAK], section, "soak", &gate->soak);
 }
@@ -677,7 +691,7 @@ static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_
 		return;
 	t->pos = pos_of(ld, key);
 	if (v[TARGETS_DATABASES])
-		read_string_list(ld, v[TARGETS_DATABASES], "targets", "databases", false, &t->databases);
+		read_string_list(ld, v[TARGETS_DATABASES], "targets", "databases", false, &t->databases, NULL);
 	if (v[TARGETS_DISCOVER])
 		set_string(&t->discover, read_string(ld, v[TARGETS_DISCOVER], "targets", "discover"));
 	if (v[TARGETS_DATABASES] && v[TARGETS_DISCOVER])
@@ -833,6 +847,7 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 	int ret;
 
 	env->file = xstrdup(path);
+	env->name = file_stem(filename);
 	ld->file = env->file;
 	env->pos = pos_of(ld, NULL);
 	apply_defaults(ld, def, inv_file, env, false);
@@ -857,11 +872,11 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 			free(name);
 			name = NULL;
 		}
-		env->name = name;
-		env->pos = pos_of(ld, v[ENV_NAME]);
+		if (name) {
+			set_string(&env->name, name);
+			env->pos = pos_of(ld, v[ENV_NAME]);
+		}
 	}
-	if (!env->name)
-		env->name = file_stem(filename);
 	if (v[ENV_DATABASE])
 		parse_database(ld, v[ENV_DATABASE], k[ENV_DATABASE], "database", db);
 	if (v[ENV_SSH])
@@ -895,8 +910,9 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 		char *hint = xstrfmt("list at least %d approvers, or lower approvals", env->gate.approvals);
 
 		problem(ld, INV_E_VALUE, k[ENV_GATE] ? k[ENV_GATE] : root, hint,
-			"\"gate\": %d approvals needed but only %zu approvers listed",
-			env->gate.approvals, env->gate.approvers.nr);
+			"\"gate\": %d approvals needed but only %zu approver%s listed",
+			env->gate.approvals, env->gate.approvers.nr,
+			env->gate.approvers.nr == 1 ? "" : "s");
 		free(hint);
 	}
 done:
@@ -928,7 +944,7 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 	if (!v[MIG_SCRIPTS]) {
 		problem(ld, INV_E_MISSING, key, "add scripts: DIR, the versions directory relative to inventory.yaml",
 			"\"migrations\": missing required key \"scripts\"");
-	} else if (read_string_list(ld, v[MIG_SCRIPTS], "migrations", "scripts", true, &m->scripts)) {
+	} else if (read_string_list(ld, v[MIG_SCRIPTS], "migrations", "scripts", true, &m->scripts, NULL)) {
 		for (size_t i = 0; i < m->scripts.nr; i++)
 			m->scripts.items[i] = resolve_path(inv->dir, m->scripts.items[i]);
 		m->scripts_pos = pos_of(ld, v[MIG_SCRIPTS]);
@@ -1089,11 +1105,9 @@ int inventory_load(struct inventory **out, const char *dir,
 		if (!v[INV_ROLLOUT]) {
 			problem(&ld, INV_E_MISSING, root, "add rollout: [dev, staging, prod], the promotion order",
 				"missing required key \"rollout\"");
-		} else if (read_string_list(&ld, v[INV_ROLLOUT], NULL, "rollout", false, &rollout)) {
-			rollout_nodes = xcalloc(rollout.nr + 1, sizeof(*rollout_nodes));
-			for (size_t i = 0; i < rollout.nr; i++)
-				rollout_nodes[i] = yaml_document_get_node(&doc,
-					v[INV_ROLLOUT]->data.sequence.items.start[i]);
+		} else {
+			read_string_list(&ld, v[INV_ROLLOUT], NULL, "rollout", false, &rollout,
+					 &rollout_nodes);
 		}
 		if (v[INV_DEFAULTS] && walk_mapping(&ld, v[INV_DEFAULTS], "defaults", defaults_keys,
 						    DEF_NKEYS, def.v, def.k)) {
