@@ -11,9 +11,6 @@
 #include "migsync/json.h"
 #include "migsync/strbuf.h"
 
-/* Until cli.h declares it with the other commands. */
-int cmd_inventory(int argc, char **argv);
-
 static void print_help(void)
 {
 	printf("migsync inventory shows the inventory: environments in rollout order,\n"

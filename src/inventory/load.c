@@ -520,6 +520,13 @@ static void check_url(struct loader *ld, const yaml_node_t *n, const char *path,
 				"\"%s\": libpq cannot parse the connection string: %s", path, msg);
 		free(msg);
 	} else {
+		/* libpq checks ports only when connecting; a typo is better caught now */
+		for (PQconninfoOption *o = opts; o->keyword; o++) {
+			if (!strcmp(o->keyword, "port") && o->val &&
+			    (!*o->val || strspn(o->val, "0123456789,") != strlen(o->val)))
+				problem(ld, INV_E_URL, n, "a port is a number from 1 to 65535",
+					"\"%s\": invalid port \"%s\"", path, o->val);
+		}
 		PQconninfoFree(opts);
 	}
 	/* written into the file itself, not brought in by ${VAR} */

@@ -423,14 +423,20 @@ static void test_bad_url(void **state)
 	struct fixture *f = *state;
 	const struct diag *d;
 
-	put(f, "inventory.yaml", good_inventory);
-	put(f, "dev.yaml", "database: { url: \"postgresql://app@db:notaport/x?nosuch=1\" }\n");
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations: { scripts: versions }\n"
+	    "rollout: [dev, staging, prod]\n");
+	put(f, "dev.yaml", "database: { url: \"postgresql://app@db:notaport/x\" }\n");
+	put(f, "staging.yaml", "database: { url: \"postgresql://app@db/x?nosuch=1\" }\n");
 	put(f, "prod.yaml",
 	    "database:\n"
 	    "  url: \"postgresql://app:s3cr%zzet@db/x?nosuch=1\"\n");
 	assert_int_equal(load(f), MS_ERR_CONFIG);
-	d = expect_problem(f, INV_E_URL, "dev.yaml", 1, 18);
+	d = expect_problem(f, INV_E_URL, "staging.yaml", 1, 18);
 	assert_non_null(strstr(d->message, "libpq cannot parse"));
+	d = expect_problem(f, INV_E_URL, "dev.yaml", 1, 18);
+	assert_string_equal(d->message, "\"database.url\": invalid port \"notaport\"");
 	d = expect_problem(f, INV_E_URL, "prod.yaml", 2, 8);
 	for (size_t i = 0; i < f->problems.nr; i++) {
 		assert_null(strstr(f->problems.items[i].message, "s3cr"));
