@@ -1,0 +1,255 @@
+#!/bin/bash
+# The probe against a real PostgreSQL 15: version rows (one head, two
+# heads, no table), a closed port and a server that never answers reported
+# unreachable within connect_timeout while the others are still reported,
+# a fleet of 50 databases with 8 workers, a statement blocked by a lock,
+# and passwords (conninfo, URL, PGPASSWORD) never shown in any output.
+
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/pg.sh"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-probe-pg.XXXXXX")
+BLACKHOLE_PID=
+LOCKER_PID=
+
+cleanup() {
+	[ -n "$LOCKER_PID" ] && kill "$LOCKER_PID" 2>/dev/null
+	[ -n "$BLACKHOLE_PID" ] && kill "$BLACKHOLE_PID" 2>/dev/null
+	pg_stop
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+failures=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+# The driver is built next to migsync (tests/integration/drivers); until
+# that is wired into the build, compile it against a libmigsync.a.
+find_probe_driver() {
+	local build c
+
+	for c in "${PROBE_DRIVER:-}" \
+		"$(dirname "${MIGSYNC:-/nonexistent/x}")/tests/integration/drivers/probe_driver"; do
+		if [ -n "$c" ] && [ -x "$c" ]; then
+			PROBE_DRIVER=$c
+			return 0
+		fi
+	done
+	for build in "$(dirname "${MIGSYNC:-/nonexistent/x}")" "$SRC_ROOT"/build*; do
+		if [ -f "$build/libmigsync.a" ] &&
+			cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+				-I"$SRC_ROOT/include" -I"$build" $(pkg-config --cflags libpq) \
+				-o "$WORK/probe_driver" "$SRC_ROOT/tests/integration/probe_driver.c" \
+				"$build/libmigsync.a" -lpq -lssh2 -lcrypto -lyaml -pthread 2>/dev/null; then
+			PROBE_DRIVER=$WORK/probe_driver
+			return 0
+		fi
+	done
+	echo "probe driver not found: set PROBE_DRIVER or build tests/integration/drivers" >&2
+	return 1
+}
+
+# field FILE NAME COLUMN: a column of the driver's line for target NAME
+# (2 state, 3 rows, 4 server version, 5 ledger, 6 ms, 7 error, 8 hint).
+field() {
+	awk -F '\t' -v n="$2" -v c="$3" '$1 == n { print $c }' "$1"
+}
+
+expect_field() {
+	local got
+
+	got=$(field "$1" "$2" "$3")
+	if [ "$got" = "$4" ]; then
+		pass "$2: column $3 is \"$4\""
+	else
+		fail "$2: column $3 is \"$got\", expected \"$4\""
+	fi
+}
+
+expect_contains() {
+	if grep -qF -- "$2" "$1"; then
+		pass "$(basename "$1") contains \"$2\""
+	else
+		fail "$(basename "$1") does not contain \"$2\""
+		sed 's/^/  | /' "$1" >&2
+	fi
+}
+
+expect_absent() {
+	if grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") contains \"$2\""
+		sed 's/^/  | /' "$1" >&2
+	else
+		pass "$(basename "$1") does not contain the secret"
+	fi
+}
+
+find_probe_driver || exit 1
+pg_start
+rc=$?
+[ $rc -ne 0 ] && exit $rc
+
+# --- fixtures ---------------------------------------------------------
+for db in dev staging prod schemed; do
+	pg_psql -d postgres -c "CREATE DATABASE $db" || exit 1
+done
+pg_psql -d dev -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+	INSERT INTO alembic_version VALUES ('ae1027a6acf');
+	CREATE SCHEMA migsync; CREATE TABLE migsync.applied (revision text)" || exit 1
+pg_psql -d staging -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+	INSERT INTO alembic_version VALUES ('27c6a30d7c24'), ('1975ea83b712');
+	CREATE SCHEMA migsync" || exit 1
+pg_psql -d schemed -c "CREATE SCHEMA \"App Schema\";
+	CREATE TABLE \"App Schema\".\"odd \"\"version\"\" table\" (version_num varchar(32) PRIMARY KEY);
+	INSERT INTO \"App Schema\".\"odd \"\"version\"\" table\" VALUES ('3f2a9c1d0b7e')" || exit 1
+
+CLOSED_PORT=$(free_port)
+BLACKHOLE_PORT=$(free_port)
+# A server that accepts connections and never says a word.
+python3 -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)' "$BLACKHOLE_PORT" &
+BLACKHOLE_PID=$!
+for _ in $(seq 1 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$BLACKHOLE_PORT") 2>/dev/null && break
+	sleep 0.1
+done
+
+base="host=127.0.0.1 port=$PGPORT user=postgres sslmode=disable"
+
+# --- states, and unreachable targets bounded by connect_timeout -------
+TIMEOUT=3
+start=$(date +%s%N)
+"$PROBE_DRIVER" -t $TIMEOUT -j 8 \
+	dev="$base dbname=dev" \
+	staging="$base dbname=staging" \
+	prod="$base dbname=prod" \
+	closed="host=127.0.0.1 port=$CLOSED_PORT dbname=x" \
+	blackhole="host=127.0.0.1 port=$BLACKHOLE_PORT dbname=x" \
+	>"$WORK/states.out" 2>"$WORK/states.err"
+rc=$?
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+cat "$WORK/states.out"
+[ $rc -eq 1 ] && pass "exit status 1 with unreachable targets" || fail "exit status $rc, expected 1"
+[ "$(wc -l < "$WORK/states.out")" -eq 5 ] && pass "five results" || fail "expected five result lines"
+if [ $elapsed_ms -lt $(( (TIMEOUT + 2) * 1000 )) ]; then
+	pass "whole run took $elapsed_ms ms (< connect_timeout + 2 s)"
+else
+	fail "whole run took $elapsed_ms ms, connect_timeout is $TIMEOUT s"
+fi
+expect_field "$WORK/states.out" dev 2 ok
+expect_field "$WORK/states.out" dev 3 ae1027a6acf
+expect_field "$WORK/states.out" dev 5 applied
+expect_field "$WORK/states.out" staging 2 ok
+expect_field "$WORK/states.out" staging 3 1975ea83b712,27c6a30d7c24
+expect_field "$WORK/states.out" staging 5 schema
+expect_field "$WORK/states.out" prod 2 uninitialized
+expect_field "$WORK/states.out" prod 3 -
+expect_field "$WORK/states.out" prod 5 none
+expect_field "$WORK/states.out" closed 2 unreachable
+expect_field "$WORK/states.out" blackhole 2 unreachable
+expect_field "$WORK/states.out" blackhole 7 "target \"blackhole\": could not connect: timeout after $TIMEOUT s"
+case $(field "$WORK/states.out" dev 4) in
+15????) pass "server version reported" ;;
+*) fail "server version is \"$(field "$WORK/states.out" dev 4)\"" ;;
+esac
+case $(field "$WORK/states.out" closed 7) in
+"target \"closed\": could not connect: "*) pass "closed port message" ;;
+*) fail "closed port message: $(field "$WORK/states.out" closed 7)" ;;
+esac
+
+# --- configured schema and table, quoted as identifiers ---------------
+"$PROBE_DRIVER" -t 5 --schema 'App Schema' --table 'odd "version" table' \
+	schemed="$base dbname=schemed" dev="$base dbname=dev" \
+	>"$WORK/schema.out" 2>&1
+expect_field "$WORK/schema.out" schemed 2 ok
+expect_field "$WORK/schema.out" schemed 3 3f2a9c1d0b7e
+# The schema does not exist there: uninitialized, not an error.
+expect_field "$WORK/schema.out" dev 2 uninitialized
+
+# --- a fleet of 50 databases with 8 workers ---------------------------
+pg_psql -d postgres -c "CREATE DATABASE fleet_tpl" || exit 1
+pg_psql -d fleet_tpl -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+	INSERT INTO alembic_version VALUES ('9b2fcf59ac80')" || exit 1
+: > "$WORK/fleet.targets"
+for i in $(seq -w 1 50); do
+	pg_psql -d postgres -c "CREATE DATABASE tenant_$i TEMPLATE fleet_tpl" || exit 1
+	echo "tenant_$i=$base dbname=tenant_$i" >> "$WORK/fleet.targets"
+done
+"$PROBE_DRIVER" -t 10 -j 8 -f "$WORK/fleet.targets" >"$WORK/fleet.out" 2>"$WORK/fleet.err"
+rc=$?
+[ $rc -eq 0 ] && pass "fleet: exit status 0" || fail "fleet: exit status $rc"
+n=$(awk -F '\t' '$2 == "ok" && $3 == "9b2fcf59ac80"' "$WORK/fleet.out" | wc -l)
+[ "$n" -eq 50 ] && pass "fleet: 50 databases at 9b2fcf59ac80" || fail "fleet: $n of 50 ok"
+n=$(cut -f1 "$WORK/fleet.out" | sort -u | wc -l)
+[ "$n" -eq 50 ] && pass "fleet: each target reported once" || fail "fleet: $n distinct targets"
+
+# --- a statement blocked by a lock: bounded by statement_timeout ------
+pg_psql -d dev -c "BEGIN; LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30)" \
+	>/dev/null 2>&1 &
+LOCKER_PID=$!
+for _ in $(seq 1 50); do
+	pg_psql -d postgres -Atc "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation IS NOT NULL" \
+		| grep -qv '^0$' && break
+	sleep 0.1
+done
+start=$(date +%s%N)
+"$PROBE_DRIVER" -t 5 -s 1000 dev="$base dbname=dev" staging="$base dbname=staging" \
+	>"$WORK/lock.out" 2>&1
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+kill "$LOCKER_PID" 2>/dev/null
+wait "$LOCKER_PID" 2>/dev/null
+LOCKER_PID=
+expect_field "$WORK/lock.out" dev 2 error
+expect_contains "$WORK/lock.out" "statement timeout"
+expect_field "$WORK/lock.out" staging 2 ok
+[ $elapsed_ms -lt 4000 ] && pass "locked probe took $elapsed_ms ms" || fail "locked probe took $elapsed_ms ms"
+
+# --- secrets never shown ----------------------------------------------
+pg_add_password_user "$PG_PASSWORD_USER" 'Right-Pa55word' || exit 1
+S_CONNINFO='Wr0ng-Conninfo-Secret'
+S_URL='Wr0ng-Url-Secret'
+S_ENV='Wr0ng-Env-Secret'
+PGPASSWORD=$S_ENV "$PROBE_DRIVER" -t 5 \
+	kv="host=127.0.0.1 port=$PGPORT user=$PG_PASSWORD_USER password=$S_CONNINFO dbname=postgres sslmode=disable" \
+	quoted="host=127.0.0.1 port=$PGPORT user=$PG_PASSWORD_USER password='$S_CONNINFO x' dbname=postgres sslmode=disable" \
+	url="postgresql://$PG_PASSWORD_USER:$S_URL@127.0.0.1:$PGPORT/postgres?sslmode=disable" \
+	env="host=127.0.0.1 port=$PGPORT user=$PG_PASSWORD_USER dbname=postgres sslmode=disable" \
+	asdb="host=127.0.0.1 port=$PGPORT user=postgres dbname=$S_ENV sslmode=disable" \
+	right="host=127.0.0.1 port=$PGPORT user=$PG_PASSWORD_USER password=Right-Pa55word dbname=postgres sslmode=disable" \
+	bad="host=127.0.0.1 $S_CONNINFO password" \
+	>"$WORK/secrets.out" 2>"$WORK/secrets.err"
+cat "$WORK/secrets.out" "$WORK/secrets.err" > "$WORK/secrets.all"
+cat "$WORK/secrets.all"
+for t in kv quoted url env; do
+	expect_field "$WORK/secrets.out" $t 2 error
+done
+expect_contains "$WORK/secrets.all" "password authentication failed"
+expect_field "$WORK/secrets.out" asdb 2 error
+expect_field "$WORK/secrets.out" right 2 uninitialized
+expect_field "$WORK/secrets.out" bad 7 'target "bad": invalid connection string'
+for s in "$S_CONNINFO" "$S_URL" "$S_ENV" Right-Pa55word; do
+	expect_absent "$WORK/secrets.all" "$s"
+done
+
+if [ $failures -ne 0 ]; then
+	echo "probe_pg: $failures check(s) failed" >&2
+	exit 1
+fi
+echo "probe_pg: all checks passed"
