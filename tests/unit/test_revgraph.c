@@ -343,7 +343,7 @@ static void test_large_graph(void **state)
 	char id[32], down[64];
 	struct timespec t0, t1;
 	size_t *order;
-	double ms;
+	double ms = 0;
 
 	(void)state;
 	for (int i = 0; i < 10000; i++) {
@@ -359,10 +359,17 @@ static void test_large_graph(void **state)
 			snprintf(down, sizeof(down), "%s", f.set.items[i - 1].revision);
 		add_rev(&f, id, down, NULL, NULL);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(build(&f), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	for (int round = 0; round < 3; round++) {
+		double t;
+
+		revgraph_free(f.g);
+		f.g = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(build(&f), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		t = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		ms = round && t > ms ? ms : t;
+	}
 	print_message("built 10000 revisions in %.1f ms\n", ms);
 	assert_int_equal(f.g->heads_nr, 1);
 	revgraph_topo_order(&order, f.g);
