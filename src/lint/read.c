@@ -32,10 +32,10 @@ static void add_parse_error(struct diag_list *reader, const char *path,
 	const char *hint = perr->hint ? perr->hint
 		: "fix the file so that migsync and Alembic can read it";
 	size_t plen = strlen(path);
-	unsigned line = 0;
 
 	if (msg[0] == '"' && !strncmp(msg + 1, path, plen) && msg[plen + 1] == '"') {
 		const char *p = msg + plen + 2;
+		unsigned line = 0;
 
 		if (starts_with(p, ", line ")) {
 			char *end;
