@@ -1115,6 +1115,9 @@ int inventory_load(struct inventory **out, const char *dir,
 		} else {
 			read_string_list(&ld, v[INV_ROLLOUT], NULL, "rollout", false, &rollout,
 					 &rollout_nodes);
+			if (rollout_nodes && !rollout.nr)
+				problem(&ld, INV_E_VALUE, v[INV_ROLLOUT], "list the environments in promotion order",
+					"\"rollout\": empty");
 		}
 		if (v[INV_DEFAULTS] && walk_mapping(&ld, v[INV_DEFAULTS], "defaults", defaults_keys,
 						    DEF_NKEYS, def.v, def.k)) {

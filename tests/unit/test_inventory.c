@@ -400,6 +400,31 @@ static void test_rollout_file_mismatch(void **state)
 	assert_string_equal(d->message, "environment \"test\" is not in rollout");
 }
 
+static void test_rollout_duplicate_and_empty(void **state)
+{
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations: { scripts: versions }\n"
+	    "rollout: [dev, prod, dev]\n");
+	put(f, "dev.yaml", good_dev);
+	put(f, "prod.yaml", good_prod);
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	assert_int_equal(f->problems.nr, 1);
+	assert_string_equal(expect_problem(f, INV_E_DUPLICATE, "inventory.yaml", 3, 22)->message,
+			    "\"rollout\": \"dev\" is listed twice");
+
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations: { scripts: versions }\n"
+	    "rollout: []\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_VALUE, "inventory.yaml", 3, 10);
+	expect_problem(f, INV_E_ROLLOUT, "dev.yaml", 1, 7);
+	expect_problem(f, INV_E_ROLLOUT, "prod.yaml", 1, 1);
+}
+
 static void test_bad_duration(void **state)
 {
 	struct fixture *f = *state;
@@ -848,6 +873,7 @@ int main(void)
 		FIX(test_missing_required_keys),
 		FIX(test_duplicates),
 		FIX(test_rollout_file_mismatch),
+		FIX(test_rollout_duplicate_and_empty),
 		FIX(test_bad_duration),
 		FIX(test_bad_url),
 		FIX(test_other_values),
