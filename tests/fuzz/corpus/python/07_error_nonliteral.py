@@ -1,0 +1,3 @@
+import ids
+revision = ids.NEXT
+down_revision = None

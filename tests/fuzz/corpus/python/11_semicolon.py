@@ -1,0 +1,3 @@
+revision = """x"""; down_revision = ("a"
+, "b")\
+

@@ -1,0 +1,4 @@
+-- migsync:revision m1
+-- migsync:down_revision a1, b2 c3
+-- migsync:up
+-- migsync:down

@@ -1,0 +1,2 @@
+-- migsync:revision a
+-- migsync:revision b

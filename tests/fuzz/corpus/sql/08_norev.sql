@@ -1,0 +1,3 @@
+-- migsync:message only
+-- migsync:up
+SELECT 1;

@@ -1,0 +1,3 @@
+-- migsync:revision a
+DROP TABLE x;
+-- migsync:up

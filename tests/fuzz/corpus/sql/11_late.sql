@@ -1,0 +1,3 @@
+-- migsync:revision a
+-- migsync:up
+-- migsync:message late
