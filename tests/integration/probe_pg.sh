@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
 failures=0
 
 fail() {

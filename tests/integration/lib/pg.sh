@@ -95,12 +95,12 @@ pg_start() {
 }
 
 pg_stop() {
-	if [ -n "$PG_PID" ]; then
+	if [ -n "${PG_PID:-}" ]; then
 		_pg_run "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m immediate -w -t 10 stop \
 			>/dev/null 2>&1 || kill -9 "$PG_PID" 2>/dev/null
 		PG_PID=
 	fi
-	if [ -n "$PG_DIR" ]; then
+	if [ -n "${PG_DIR:-}" ]; then
 		rm -rf "$PG_DIR"
 		PG_DIR=
 	fi

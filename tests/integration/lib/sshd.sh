@@ -110,12 +110,12 @@ sshd_start() {
 }
 
 sshd_stop() {
-	if [ -n "$SSHD_PID" ]; then
+	if [ -n "${SSHD_PID:-}" ]; then
 		kill "$SSHD_PID" 2>/dev/null
 		wait "$SSHD_PID" 2>/dev/null
 		SSHD_PID=
 	fi
-	if [ -n "$SSHD_DIR" ]; then
+	if [ -n "${SSHD_DIR:-}" ]; then
 		rm -rf "$SSHD_DIR"
 		SSHD_DIR=
 	fi
