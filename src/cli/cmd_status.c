@@ -436,6 +436,15 @@ static char *pending_cell(const struct status_result *res)
 	return xstrfmt("%zu", res->pending.nr);
 }
 
+/* A fleet's distinct pending revisions; "-" when no database could say. */
+static char *fleet_pending_cell(const struct status_env *env)
+{
+	for (size_t i = 0; i < env->targets_nr; i++)
+		if (env->targets[i].result.state < STATUS_UNKNOWN)
+			return xstrfmt("%zu", env->pending.nr);
+	return xstrdup("-");
+}
+
 /* "48 current, 2 behind" for a fleet, worst state first. */
 static char *fleet_note(const struct status_env *env)
 {
@@ -455,6 +464,21 @@ static char *fleet_note(const struct status_env *env)
 	return strbuf_detach(&sb, NULL);
 }
 
+/*
+ * A database's note for the table. The probe's messages start with
+ * `target "LABEL": `, which the row already says: leave that out.
+ */
+static char *note_cell(const struct status_result *res, const char *env, const char *db)
+{
+	char *prefix = db ? xstrfmt("target \"%s/%s\": ", env, db) : xstrfmt("target \"%s\": ", env);
+	char *note = NULL;
+
+	if (res->note)
+		note = xstrdup(starts_with(res->note, prefix) ? res->note + strlen(prefix) : res->note);
+	free(prefix);
+	return note;
+}
+
 static void print_text(struct strbuf *sb, const struct status_report *r)
 {
 	static const char *const headers[COL_NR] = {
@@ -472,7 +496,7 @@ static void print_text(struct strbuf *sb, const struct status_report *r)
 			add_row(&rows, &nr, &alloc, xstrdup(env->name), xstrdup(t->database),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
-				t->result.note ? xstrdup(t->result.note) : NULL);
+				note_cell(&t->result, env->name, NULL));
 			continue;
 		}
 		if (!env->fleet) {
@@ -484,14 +508,14 @@ static void print_text(struct strbuf *sb, const struct status_report *r)
 		add_row(&rows, &nr, &alloc, xstrdup(env->name),
 			xstrfmt("%zu database%s", env->targets_nr, env->targets_nr == 1 ? "" : "s"),
 			status_state_name(env->state), heads_cell(&env->heads, FLEET_HEADS_SHOWN),
-			xstrfmt("%zu", env->pending.nr), fleet_note(env));
+			fleet_pending_cell(env), fleet_note(env));
 		for (size_t k = 0; k < env->targets_nr; k++) {
 			const struct status_target *t = &env->targets[k];
 
 			add_row(&rows, &nr, &alloc, xstrdup(""), xstrfmt("  %s", t->database),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
-				t->result.note ? xstrdup(t->result.note) : NULL);
+				note_cell(&t->result, env->name, t->database));
 		}
 	}
 

@@ -123,11 +123,10 @@ int status_goal_init(struct status_goal *goal, const struct revgraph *g,
 		ms_error_hint(err, "name a revision, a branch (label@head), or heads");
 		goto done;
 	}
+	/* revgraph's messages name the identifier already */
 	ret = revgraph_resolve(&goal->nodes, g, ident, NULL, err);
-	if (ret < 0) {
-		ms_error_prefix(err, "target \"%s\"", ident);
+	if (ret < 0)
 		goto done;
-	}
 	goal->closure = xcalloc(g->nr ? g->nr : 1, sizeof(*goal->closure));
 	for (size_t i = 0; i < goal->nodes.nr; i++) {
 		strvec_push(&goal->ids, g->nodes[goal->nodes.items[i]].id);

@@ -213,7 +213,7 @@ static void test_goal_errors(void **state)
 	ms_error_release(&err);
 
 	assert_true(status_goal_init(&gl, f->g, "zz99", &err) < 0);
-	assert_non_null(strstr(err.message, "target \"zz99\""));
+	assert_non_null(strstr(err.message, "\"zz99\""));
 	assert_null(gl.ident);
 	ms_error_release(&err);
 	status_goal_release(&gl);

@@ -1,0 +1,314 @@
+#!/bin/bash
+# migsync status against a real, throwaway PostgreSQL: an inventory whose
+# environments sit at different revisions (version tables set with SQL),
+# a fleet of 50 tenant databases found by a discovery query, a closed
+# port and a server that never answers, a wrong password; every state in
+# text and JSON, the rollout order check, -e filtering, exit codes, and
+# no password ever in any output.
+#
+# Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
+set -u
+
+: "${MIGSYNC:?set MIGSYNC to the migsync binary}"
+: "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
+
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+
+URL_SECRET='Url-Secret-4242'
+ENV_SECRET='Env-Secret-7731'
+WRONG_SECRET='Wrong-Secret-9913'
+TIMEOUT=2
+TENANTS=50
+
+tmp=
+hung_pid=
+cleanup() {
+	[ -n "$hung_pid" ] && kill "$hung_pid" 2>/dev/null
+	pg_stop
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+pg_start
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-status.XXXXXX") || exit 1
+py=python3
+
+# --- revision scripts: a line r1..r4, and a copy with a branch x3 off r2
+mkdir -p "$tmp/versions" "$tmp/branched"
+rev() {	# rev DIR ID DOWN
+	{
+		echo "-- migsync:revision $2"
+		[ -n "$3" ] && echo "-- migsync:down_revision $3"
+		echo "-- migsync:message revision $2"
+		echo
+		echo "-- migsync:up"
+		echo "CREATE TABLE t_$2 (id int);"
+		echo
+		echo "-- migsync:down"
+		echo "DROP TABLE t_$2;"
+	} >"$1/$2_rev.sql"
+}
+R1=1a0000000001 R2=2b0000000002 R3=3c0000000003 R4=4d0000000004 X3=9e0000000003
+rev "$tmp/versions" $R1 ""
+rev "$tmp/versions" $R2 $R1
+rev "$tmp/versions" $R3 $R2
+rev "$tmp/versions" $R4 $R3
+cp "$tmp/versions"/*.sql "$tmp/branched/"
+rev "$tmp/branched" $X3 $R2
+
+# --- databases
+set_version() {	# set_version DB ROW...
+	local db=$1 sql="CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); GRANT SELECT ON alembic_version TO PUBLIC;"
+
+	shift
+	for row in "$@"; do
+		sql="$sql INSERT INTO alembic_version VALUES ('$row');"
+	done
+	pg_psql -d "$db" -c "$sql" >/dev/null || fail "could not set the version of $db"
+}
+for db in dev staging prod feature fresh; do
+	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null || fail "createdb $db"
+done
+set_version dev $R4
+set_version staging $R3
+set_version prod $R2
+set_version feature $X3
+
+# staging logs in with PGPASSWORD, prod with a password in its URL
+pg_add_password_user "$PG_PASSWORD_USER" "$ENV_SECRET" >/dev/null || fail "password user"
+pg_psql -d postgres -c "CREATE ROLE url_user LOGIN PASSWORD '$URL_SECRET'" >/dev/null || fail "url_user"
+_pg_run sh -c "sed -i '1a host all url_user 127.0.0.1/32 scram-sha-256' '$PG_DATA/pg_hba.conf'"
+pg_psql -d postgres -c "SELECT pg_reload_conf()" >/dev/null
+
+# the fleet: tenant_001 .. tenant_050, all at r4 but two at r3
+{
+	for i in $(seq -f '%03g' 1 $TENANTS); do
+		echo "CREATE DATABASE tenant_$i;"
+	done
+	for i in $(seq -f '%03g' 1 $TENANTS); do
+		row=$R4
+		{ [ "$i" = 007 ] || [ "$i" = 042 ]; } && row=$R3
+		echo "\\c tenant_$i"
+		echo "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+		echo "INSERT INTO alembic_version VALUES ('$row');"
+	done
+} >"$tmp/fleet.sql"
+pg_psql -d postgres -f "$tmp/fleet.sql" >/dev/null || fail "could not create the fleet"
+
+# a port nobody listens on, and a listener that never answers
+closed_port=$(free_port)
+hung_port=$(free_port)
+$py -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$hung_port" "$tmp/hung.ready" &
+hung_pid=$!
+for _ in $(seq 50); do
+	[ -e "$tmp/hung.ready" ] && break
+	sleep 0.1
+done
+[ -e "$tmp/hung.ready" ] || fail "the silent listener did not start"
+
+# --- the inventory
+inv=$tmp/inventory
+mkdir -p "$inv"
+cat >"$inv/inventory.yaml" <<EOF
+project: status-test
+migrations:
+  scripts: ../versions
+rollout: [dev, tenants, staging, prod, feature, fresh, down, hung, locked]
+defaults:
+  database: { connect_timeout: $TIMEOUT }
+EOF
+plain_env() {	# plain_env NAME DBNAME [PORT [USER]]
+	cat >"$inv/$1.yaml" <<EOF
+database:
+  host: 127.0.0.1
+  port: ${3:-$PGPORT}
+  dbname: $2
+  user: ${4:-postgres}
+EOF
+}
+plain_env dev dev
+plain_env staging staging "$PGPORT" "$PG_PASSWORD_USER"
+cat >"$inv/prod.yaml" <<EOF
+database:
+  url: postgresql://url_user:$URL_SECRET@127.0.0.1:$PGPORT/prod
+EOF
+plain_env feature feature
+plain_env fresh fresh
+plain_env down postgres "$closed_port"
+plain_env hung postgres "$hung_port"
+cat >"$inv/locked.yaml" <<EOF
+database:
+  url: postgresql://url_user:$WRONG_SECRET@127.0.0.1:$PGPORT/prod
+EOF
+cat >"$inv/tenants.yaml" <<EOF
+database: { host: 127.0.0.1, port: $PGPORT, dbname: postgres, user: postgres }
+targets:
+  discover: "SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\\\_%'"
+EOF
+
+export PGPASSWORD=$ENV_SECRET
+outputs=()
+
+# run NAME ARGS...: run migsync status, keep stdout/stderr/exit/seconds
+run() {
+	local name=$1 start end
+
+	shift
+	start=$(date +%s.%N)
+	timeout 120 "$MIGSYNC" status -i "$inv" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+	echo $? >"$tmp/$name.rc"
+	end=$(date +%s.%N)
+	echo "$start $end" | awk '{ printf "%.1f\n", $2 - $1 }' >"$tmp/$name.time"
+	outputs+=("$tmp/$name.out" "$tmp/$name.err")
+}
+rc_of() { cat "$tmp/$1.rc"; }
+expect_rc() {	# expect_rc NAME CODE
+	[ "$(rc_of "$1")" = "$2" ] ||
+		fail "$1: exit $(rc_of "$1"), expected $2; stderr: $(cat "$tmp/$1.err")"
+}
+
+# check NAME PYTHON: run python assertions on the JSON output of NAME as `doc`
+check() {
+	$py - "$tmp/$1.out" "$2" <<'EOF' || fail "$1: JSON check failed: $2 (output: $(cat "$tmp/$1.out"))"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+env = {e["name"]: e for e in doc["environments"]}
+if not eval(sys.argv[2]):
+    sys.exit(1)
+EOF
+}
+
+# --- 1: every state, in JSON
+echo "checking: JSON report"
+run json --format json
+expect_rc json 0
+time_json=$(cat "$tmp/json.time")
+check json "doc['target'] == ['$R4']"
+check json "[e['name'] for e in doc['environments']] == ['dev', 'tenants', 'staging', 'prod', 'feature', 'fresh', 'down', 'hung', 'locked']"
+check json "env['dev']['state'] == 'current' and env['dev']['heads'] == ['$R4'] and env['dev']['pending'] == [] and env['dev']['error'] is None"
+check json "env['staging']['state'] == 'behind' and env['staging']['pending'] == ['$R4']"
+check json "env['prod']['state'] == 'behind' and env['prod']['heads'] == ['$R2'] and env['prod']['pending'] == ['$R3', '$R4']"
+check json "env['feature']['state'] == 'unknown' and env['feature']['heads'] == ['$X3']"
+check json "env['fresh']['state'] == 'uninitialized' and env['fresh']['pending'] == ['$R1', '$R2', '$R3', '$R4']"
+check json "env['down']['state'] == 'unreachable' and env['down']['error']"
+check json "env['hung']['state'] == 'unreachable' and ('timeout' in env['hung']['error'].lower() or 'timed out' in env['hung']['error'].lower())"
+check json "env['locked']['state'] == 'unreachable' and 'password' in env['locked']['error'].lower()"
+check json "'targets' not in env['dev'] and 'password' not in env['prod'].get('database', '')"
+check json "doc['violations'] == []"
+
+echo "checking: the fleet"
+check json "env['tenants']['state'] == 'behind' and len(env['tenants']['targets']) == $TENANTS"
+check json "sorted(t['database'] for t in env['tenants']['targets']) == ['tenant_%03d' % i for i in range(1, $TENANTS + 1)]"
+check json "[t['database'] for t in env['tenants']['targets'] if t['state'] == 'behind'] == ['tenant_007', 'tenant_042']"
+check json "all(t['state'] == 'current' and t['heads'] == ['$R4'] and t['error'] is None for t in env['tenants']['targets'] if t['database'] not in ('tenant_007', 'tenant_042'))"
+check json "env['tenants']['heads'] == ['$R3', '$R4'] and env['tenants']['pending'] == ['$R4']"
+
+echo "checking: unreachable within connect_timeout ($TIMEOUT s), took $time_json s"
+awk -v t="$time_json" -v limit="$((TIMEOUT + 8))" 'BEGIN { exit !(t < limit) }' ||
+	fail "the report took $time_json s with connect_timeout $TIMEOUT"
+
+# --- 2: the same in text
+echo "checking: text report"
+run text
+expect_rc text 0
+out=$tmp/text.out
+grep -q "^target: $R4\$" "$out" || fail "text: no target line: $(cat "$out")"
+grep -Eq '^ENVIRONMENT +DATABASE +STATE +CURRENT +PENDING +NOTE$' "$out" || fail "text: no header: $(cat "$out")"
+text_row() {	# text_row ENV DB STATE CURRENT PENDING
+	grep -Eq "^$1 +$2 +$3 +$4 +$5( |\$)" "$out" ||
+		fail "text: no row \"$1 $2 $3 $4 $5\" in: $(cat "$out")"
+}
+text_row dev "postgres@127.0.0.1:$PGPORT/dev" current $R4 0
+text_row staging "$PG_PASSWORD_USER@127.0.0.1:$PGPORT/staging" behind $R3 1
+text_row prod "url_user@127.0.0.1:$PGPORT/prod" behind $R2 2
+text_row feature "[^ ]+" unknown $X3 -
+text_row fresh "[^ ]+" uninitialized - 4
+text_row down "[^ ]+" unreachable - -
+text_row hung "[^ ]+" unreachable - -
+text_row locked "[^ ]+" unreachable - -
+grep -Eq "^tenants +$TENANTS databases +behind +$R3,$R4 +1 +2 behind, 48 current\$" "$out" ||
+	fail "text: no fleet row: $(grep tenants "$out")"
+[ "$(grep -Ec '^ +tenant_[0-9]{3} ' "$out")" = $TENANTS ] || fail "text: not one row per tenant"
+grep -Eq "^ +tenant_007 +behind +$R3 +1" "$out" || fail "text: tenant_007 row"
+grep -q "no version table" "$out" || fail "text: fresh has no note"
+grep -q "not in the scripts: $X3" "$out" || fail "text: feature has no note"
+grep -q violation "$out" && fail "text: unexpected violation: $(cat "$out")"
+
+# --- 3: --to: ahead; a branched checkout: diverged
+echo "checking: --to (ahead) and diverged"
+run ahead --format json -e dev -e staging --to $R3
+expect_rc ahead 0
+check ahead "env['dev']['state'] == 'ahead' and env['staging']['state'] == 'current'"
+run diverged --format json -e feature -e prod --scripts "$tmp/branched" --to $R4
+expect_rc diverged 0
+check diverged "env['feature']['state'] == 'diverged' and env['prod']['state'] == 'behind'"
+run diverged_text -e feature --scripts "$tmp/branched" --to $R4
+grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$" "$tmp/diverged_text.out" ||
+	fail "text: diverged row: $(cat "$tmp/diverged_text.out")"
+
+# --- 4: -e filtering keeps rollout order
+echo "checking: -e filtering"
+run filter --format json -e prod -e dev
+expect_rc filter 0
+check filter "[e['name'] for e in doc['environments']] == ['dev', 'prod']"
+run filter_bad -e nosuch
+expect_rc filter_bad 2
+grep -q 'environment "nosuch": not in the inventory' "$tmp/filter_bad.err" || fail "-e nosuch: $(cat "$tmp/filter_bad.err")"
+[ -s "$tmp/filter_bad.out" ] && fail "-e nosuch: unexpected stdout"
+
+# --- 5: an order violation: prod ahead of staging
+echo "checking: order violation"
+pg_psql -d prod -c "UPDATE alembic_version SET version_num = '$R4'" >/dev/null
+pg_psql -d staging -c "UPDATE alembic_version SET version_num = '$R2'" >/dev/null
+run order --format json -j 4
+expect_rc order 0
+check order "[(v['kind'], v['environment']) for v in doc['violations']] == [('order', 'prod')]"
+check order "doc['violations'][0]['earlier'] == 'staging' and doc['violations'][0]['revisions'] == ['$R3', '$R4'] and 'staging' in doc['violations'][0]['detail']"
+check order "env['prod']['state'] == 'current' and env['staging']['state'] == 'behind'"
+run order_text -e staging -e prod
+grep -q '^1 rollout order violation:$' "$tmp/order_text.out" || fail "text: no violation: $(cat "$tmp/order_text.out")"
+grep -q "environment \"prod\" holds 2 revisions that \"staging\" lacks: $R3, $R4" "$tmp/order_text.out" ||
+	fail "text: violation detail: $(cat "$tmp/order_text.out")"
+
+# --- 6: exit codes when it cannot run
+echo "checking: exit codes"
+run bad_option --bogus
+expect_rc bad_option 2
+grep -q "Try 'migsync status --help'" "$tmp/bad_option.err" || fail "bad option: no Try line"
+run bad_jobs -j 0
+expect_rc bad_jobs 2
+run bad_to --to ffffffffffff
+expect_rc bad_to 2
+grep -q 'ffffffffffff' "$tmp/bad_to.err" || fail "--to: error does not name the revision"
+run bad_format --format yaml
+expect_rc bad_format 2
+timeout 60 "$MIGSYNC" status -i "$tmp/nowhere" >"$tmp/noinv.out" 2>"$tmp/noinv.err"
+[ $? = 2 ] || fail "missing inventory: exit not 2"
+outputs+=("$tmp/noinv.out" "$tmp/noinv.err")
+timeout 60 "$MIGSYNC" status --help >"$tmp/help.out" 2>&1 || fail "--help: nonzero exit"
+grep -q -- '--environment=ENV' "$tmp/help.out" || fail "--help: no -e"
+
+# --- 7: no password anywhere
+echo "checking: no secret in any output"
+for f in "${outputs[@]}"; do
+	for s in "$URL_SECRET" "$ENV_SECRET" "$WRONG_SECRET"; do
+		grep -qF -- "$s" "$f" && fail "secret found in $(basename "$f"): $(grep -F -- "$s" "$f")"
+	done
+done
+
+echo "status_pg: all checks passed"
+exit 0
