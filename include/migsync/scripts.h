@@ -20,6 +20,20 @@
  * A branch_labels or depends_on value that is not a literal (e.g.
  * `(cli.EXPAND_BRANCH,)`) is a warning naming file and line, and the value
  * is left out.
+ *
+ * Errors read `"versions/ab12_x.py", line 7: revision is not a string
+ * literal` (no line part when there is none, e.g. a missing revision),
+ * usually with a hint. Warnings go to the diag_list: "MS030" for a
+ * non-literal branch_labels/depends_on, "MS031" for SQL before the first
+ * section of a .sql file. Binary files (a NUL byte), files larger than
+ * SCRIPTS_MAX_FILE_SIZE and lines longer than 1 MiB are errors.
+ *
+ * message and doc replicate Alembic 1.8 on Python 3.11: doc is the module
+ * docstring's value (escapes decoded, source newlines as "\n") stripped as
+ * str.strip() strips it, message its part before the first "\n\n". A
+ * docstring is the file's first statement made only of (non-f, non-b)
+ * string literals. For .sql files message is the migsync:message header
+ * and doc is NULL.
  */
 
 #include <stdbool.h>
@@ -101,8 +115,11 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err);
 
 /*
- * Parse one file's contents. path is used for messages and to fill
- * out->path / out->filename. On error out is released.
+ * Parse one file's contents (len bytes; buf need not be NUL-terminated).
+ * path is used for messages and to fill out->path / out->filename. out is
+ * initialized here (it need not be); on error it is released, so the
+ * caller only releases it after a success. warnings may be NULL.
+ * SCRIPTS_SHA256 fills out->sha256; SCRIPTS_KEEP_SQL keeps the sections.
  */
 int script_parse_python(struct script *out, const char *path,
 			const char *buf, size_t len, unsigned flags,
