@@ -222,6 +222,8 @@ def py_str(rng, s, style, allow_triple=True):
 def py_value(rng, items, style, kind):
     """items: list of str. kind: how to write a multi-value."""
     if not items:
+        if style == "mixed" and kind == "down" and rng.random() < 0.3:
+            return "None  # a base: the start of a branch"
         return "None"
     if style == "plain":
         return repr(items[0]) if len(items) == 1 else repr(tuple(items))
@@ -237,7 +239,8 @@ def py_value(rng, items, style, kind):
     if r < 0.15:
         return "[%s]" % ", ".join(strs)
     if r < 0.3:
-        return "(\n%s\n)" % "".join("    %s,\n" % s for s in strs).rstrip("\n")
+        return "(\n%s\n)" % "".join("    %s,%s\n" % (s, rng.choice(["", "", "  # the %s line" % kind]))
+                                     for s in strs).rstrip("\n")
     if r < 0.35:
         return "[\n%s\n]" % "".join("    %s,\n" % s for s in strs).rstrip("\n")
     return "(%s)" % ", ".join(strs)
@@ -272,6 +275,17 @@ def docstring(rng, r, style):
         # a paragraph break made of a line holding only spaces: not a
         # "\n\n", so Alembic keeps both lines in the message
         return '"""%s\n   \nRevision ID: %s\n"""' % (msg, r.id)
+    if x < 0.235:
+        # spaces around the message: Alembic strips the docstring, then
+        # keeps the first paragraph as is (trailing spaces included)
+        return '"""   %s  \t\n\nRevision ID: %s\n"""' % (msg, r.id)
+    if x < 0.245:
+        return rng.choice(['""""""', '""" """', "''"])
+    if x < 0.27:
+        # string prefixes of older projects
+        prefix = rng.choice(["u", "r", "U"])
+        text = header.replace("\\\\", "\\") if prefix == "r" else header
+        return prefix + '"""' + text + '"""'
     return '"""' + header + '"""'
 
 
@@ -330,6 +344,10 @@ def render(rng, r, style):
     doc = docstring(rng, r, style)
     annotated = style == "mixed" and rng.random() < 0.2
     lines = []
+    if style == "mixed" and rng.random() < 0.05:
+        # comments before the docstring do not stop it being the docstring
+        lines.append(rng.choice(["# -*- coding: utf-8 -*-", "#!/usr/bin/env python\n# -*- coding: utf-8 -*-",
+                                 "# Copyright (c) the migsync test suite"]))
     if doc is not None:
         lines.append(doc)
     lines.append("from alembic import op")
@@ -518,6 +536,14 @@ def write_project(out, revs, rng, style, script_location):
         # Files and directories Alembic 1.8 does not read.
         with open(os.path.join(versions, "__init__.py"), "w") as f:
             f.write("# this is not a revision\nraise RuntimeError('never imported')\n")
+        # editor and merge-tool leftovers: copies of real revisions that
+        # would make duplicate ids if they were read
+        some = revs[len(revs) // 3]
+        with open(os.path.join(versions, files[some.id]), "rb") as f:
+            copy = f.read()
+        for suffix in ("~", ".orig", "c"):
+            with open(os.path.join(versions, files[some.id] + suffix), "wb") as f:
+                f.write(copy)
         with open(os.path.join(versions, "notes.txt"), "w") as f:
             f.write("revision = 'notarevision'\ndown_revision = None\n")
         lock = os.path.join(versions, ".#%s" % files[revs[len(revs) // 2].id])
