@@ -504,24 +504,19 @@ static void check_order(struct status_report *r, const struct revgraph *g,
 			const struct status_goal *goal)
 {
 	size_t nr = g->nr ? g->nr : 1;
-	bool *any = xcalloc(r->envs_nr * nr, sizeof(*any));
-	bool *all = xcalloc(r->envs_nr * nr, sizeof(*all));
-	size_t *counted = xcalloc(r->envs_nr ? r->envs_nr : 1, sizeof(*counted));
+	bool *held_any = xcalloc(nr, sizeof(*held_any));
+	bool *held_all = xcalloc(nr, sizeof(*held_all));
+	bool *ref_all = xcalloc(nr, sizeof(*ref_all));	/* held_all of the stage compared with */
 	bool *beyond = xcalloc(nr, sizeof(*beyond));
 	ssize_t ref = -1;
 
 	for (size_t i = 0; i < r->envs_nr; i++) {
-		bool *held_any = any + i * nr;
+		size_t counted = stage_holdings(held_any, held_all, &r->envs[i], g);
 		bool found = false;
 
-		counted[i] = stage_holdings(held_any, all + i * nr, &r->envs[i], g);
-		if (ref >= 0) {
-			const bool *held_all = all + (size_t)ref * nr;
-
-			for (size_t n = 0; n < g->nr; n++) {
-				beyond[n] = held_any[n] && !held_all[n];
-				found |= beyond[n];
-			}
+		for (size_t n = 0; ref >= 0 && n < g->nr; n++) {
+			beyond[n] = held_any[n] && !ref_all[n];
+			found |= beyond[n];
 		}
 		if (found) {
 			struct status_violation *v;
@@ -541,12 +536,17 @@ static void check_order(struct status_report *r, const struct revgraph *g,
 			add_list(&sb, &v->revisions);
 			v->detail = strbuf_detach(&sb, NULL);
 		}
-		if (counted[i])
+		if (counted) {
+			bool *swap = ref_all;
+
+			ref_all = held_all;
+			held_all = swap;
 			ref = (ssize_t)i;
+		}
 	}
-	free(any);
-	free(all);
-	free(counted);
+	free(held_any);
+	free(held_all);
+	free(ref_all);
 	free(beyond);
 }
 
