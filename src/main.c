@@ -21,6 +21,7 @@ static const struct cmd_struct commands[] = {
 	{ "graph", cmd_graph, "draw the revision graph (mermaid or dot)" },
 	{ "lint", cmd_lint, "check revision scripts for problems" },
 	{ "inventory", cmd_inventory, "print the resolved inventory, secrets redacted" },
+	{ "status", cmd_status, "show each environment's revision" },
 };
 
 static void print_help(FILE *out)
