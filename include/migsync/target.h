@@ -1,0 +1,85 @@
+#ifndef MIGSYNC_TARGET_H
+#define MIGSYNC_TARGET_H
+
+/*
+ * Database targets: an inventory environment expanded to the databases it
+ * stands for (its own, a list, or a discovery query for fleets), each with
+ * what it takes to connect (libpq conninfo, optional SSH tunnel) and the
+ * secrets to scrub from any message about it.
+ *
+ * Shared by status, plan, approve, apply and the later commands, so that
+ * every command reaches a database the same way.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "migsync/error.h"
+#include "migsync/inventory.h"
+#include "migsync/strbuf.h"
+#include "migsync/tunnel.h"
+#include "migsync/util.h"
+
+struct db_target {
+	const struct environment *env;	/* borrowed from the inventory */
+	char *dbname;			/* the database (never NULL once expanded) */
+	char *describe;			/* "user@host:port/dbname": safe to print */
+	char *conninfo;			/* keyword=value string; holds the password: never print */
+	bool has_ssh;
+	struct tunnel_config ssh;	/* strings borrowed from env */
+	struct strvec secrets;		/* literal secrets to scrub from messages */
+};
+
+void db_target_init(struct db_target *t);
+void db_target_release(struct db_target *t);
+
+/*
+ * The targets of one environment, in a stable order: its own database,
+ * or targets.databases in the order written, or the databases the
+ * targets.discover query returns (sorted by name). The discovery query
+ * runs on the environment's own database, bounded by connect_timeout and
+ * statement_timeout. *out is an array of *nr targets owned by the caller
+ * (free with db_targets_free).
+ */
+int db_targets_expand(struct db_target **out, size_t *nr,
+		      const struct environment *env, struct ms_error *err);
+void db_targets_free(struct db_target *targets, size_t nr);
+
+/* One target for env and dbname (NULL: the environment's own database). */
+int db_target_for(struct db_target *out, const struct environment *env,
+		  const char *dbname, struct ms_error *err);
+
+/*
+ * A blocking connection for applying migrations: opens the SSH tunnel
+ * when the environment has one, connects within connect_timeout, sets
+ * application_name=migsync. No statement_timeout is set on this session
+ * (a migration may run long); callers set one around their own queries.
+ * On success *conn and *tunnel (NULL without ssh) belong to the caller:
+ * release both with db_disconnect.
+ */
+int db_connect(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
+	       struct ms_error *err);
+void db_disconnect(PGconn *conn, struct tunnel *tunnel);
+
+/*
+ * Set err to `environment "ENV": ...` built from fmt, with every secret
+ * of t scrubbed, and return code. libpq messages passed through %s are
+ * flattened to one line.
+ */
+int db_target_error(struct ms_error *err, int code, const struct db_target *t,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A libpq error message on one line, trailing newline dropped (caller frees). */
+char *db_message_one_line(const char *msg);
+
+/*
+ * A stable identity for the database behind a connection, for plan
+ * hashes: the describe string plus the database's OID and the cluster's
+ * system identifier when readable. Caller frees.
+ */
+int db_identity(char **out, PGconn *conn, const struct db_target *t,
+		struct ms_error *err);
+
+#endif
