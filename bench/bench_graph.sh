@@ -56,9 +56,7 @@ echo "# alembic: $("$ALEMBIC_PYTHON" -m alembic --version </dev/null)"
 for n in 3000 10000; do
 	"$ALEMBIC_PYTHON" "$root/tests/integration/gen_alembic_project.py" \
 		--style plain --seed 42 --revisions "$n" --out "$tmp/p$n" </dev/null
-	echo "# project p$n: $n revisions, $(du -sk "$tmp/p$n/migrations/versions" | cut -f1) KB of versions/*.py"
-	# sanity: migsync reads the project at all
-	"$MIGSYNC" heads >/dev/null </dev/null 2>"$tmp/err" -- 2>/dev/null || true
+	echo "# project p$n: $n revisions, $(cat "$tmp/p$n"/migrations/versions/*.py | wc -c) bytes of versions/*.py"
 	if ! (cd "$tmp/p$n" && "$MIGSYNC" heads >/dev/null </dev/null); then
 		echo "bench_graph: migsync heads fails on p$n" >&2
 		exit 1

@@ -14,8 +14,11 @@
 #
 # Environment: MIGSYNC (the binary), MIGSYNC_SOURCE_ROOT (the repository),
 # ALEMBIC_PYTHON (a Python with Alembic 1.8; default /usr/bin/python3),
-# COMPAT_SEEDS (default "1:150 2:250 3:400 4:300 5:200", seed:revisions;
-# a seed ending in "h" uses script_location = %(here)s/migrations).
+# COMPAT_SEEDS (default "1:150 2h:250 3:400 4:300 5:200", seed:revisions;
+# a seed ending in "h" uses script_location = %(here)s/migrations),
+# COMPAT_EXTRA=1 (also relative identifiers: show REV-1, show -- -1,
+# label@-1, label@+1, history -r X:+N; migsync was seen to
+# differ there, see lib/compat_check.py), COMPAT_KEEP=DIR (keep failing projects there).
 #
 # Exit: 0 all identical, 1 a mismatch (unified diffs on stdout), 77 when
 # Alembic is not available.

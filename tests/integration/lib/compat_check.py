@@ -56,7 +56,7 @@ def shortest_unique_prefix(rid, ids, minlen=4):
     return rid
 
 
-def plan(project, seed):
+def plan(project, seed, extra=False):
     m = load_manifest(project)
     revs = m["revisions"]
     rng = random.Random(int(seed) * 7919)
@@ -127,6 +127,18 @@ def plan(project, seed):
     for i, rr in enumerate(ranges):
         cmds.append(("range_%02d" % i, ["history", "-r", rr]))
     cmds.append(("range_v", ["history", "-r", ranges[-1], "--verbose"]))
+    if extra:
+        # Relative identifiers (COMPAT_EXTRA=1): where migsync was seen to
+        # differ from Alembic 1.8.1 (show REV-N, show -N, label@-N,
+        # label@+N, history -r X:+N past a head).
+        h = rng.choice(heads)
+        lab = rng.choice(labelled)["branch_labels"][0] if labelled else None
+        rel = ["show\t%s-1" % h, "show\t--\t-1", "history\t-r\t%s:+1" % h,
+               "history\t-r\t%s:+3" % rng.choice(ids), "history\t--rev-range=-2:"]
+        if lab:
+            rel += ["show\t%s@-1" % lab, "show\t%s@+1" % lab, "history\t-r\t%s@-2:" % lab]
+        for i, line in enumerate(rel):
+            cmds.append(("rel_%02d" % i, line.split("\t")))
     for name, args in cmds:
         print("\t".join([name] + args))
     return 0
@@ -294,7 +306,8 @@ def compare(project, alembic_out, migsync, modes):
     for mode in modes:
         for parts in plan_cmds:
             name, args = parts[0], parts[1:]
-            opt = [a for a in args[1:] if a.startswith("-")]
+            opt = [a.split("=")[0] for a in args[1:] if a.startswith("-") and a != "--"
+                   and not re.fullmatch(r"-\d+", a)]
             unsupported = [o for o in opt if not migsync_supports(migsync, args[0], o)]
             if unsupported:
                 skipped.append("%s (migsync %s has no %s)" % (name, args[0], unsupported[0]))
@@ -367,7 +380,7 @@ def compare(project, alembic_out, migsync, modes):
 
 def main(argv):
     if len(argv) >= 3 and argv[0] == "plan":
-        return plan(argv[1], argv[2])
+        return plan(argv[1], argv[2], extra=os.environ.get("COMPAT_EXTRA") == "1")
     if len(argv) >= 5 and argv[0] == "compare":
         return compare(argv[1], argv[2], argv[3], argv[4:])
     sys.stderr.write(__doc__)
