@@ -1,0 +1,252 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migsync/error.h"
+#include "migsync/sqlsplit.h"
+#include "migsync/strbuf.h"
+#include "migsync/util.h"
+
+/*
+ * Split sql and compare with the expected statements, given as
+ * "LINE:TEXT" strings (NULL-terminated).
+ */
+static void expect_split(const char *sql, unsigned first_line, ...)
+{
+	struct sql_statement *st = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t nr = 0, i = 0;
+	const char *want;
+	va_list ap;
+
+	if (sql_split(&st, &nr, sql, strlen(sql), first_line, &err)) {
+		print_error("unexpected error: %s\n", err.message);
+		fail();
+	}
+	va_start(ap, first_line);
+	while ((want = va_arg(ap, const char *))) {
+		char *got;
+
+		if (i >= nr) {
+			print_error("missing statement %zu: %s\n", i, want);
+			fail();
+		}
+		got = xstrfmt("%u:%.*s", st[i].line, (int)st[i].len, st[i].text);
+		if (strcmp(got, want)) {
+			print_error("statement %zu: got [%s], want [%s]\n", i, got, want);
+			free(got);
+			fail();
+		}
+		free(got);
+		i++;
+	}
+	va_end(ap);
+	assert_int_equal(nr, i);
+	free(st);
+	ms_error_release(&err);
+}
+
+static void expect_error(const char *sql, unsigned first_line, const char *message)
+{
+	struct sql_statement *st = (struct sql_statement *)1;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t nr = 42;
+
+	assert_int_equal(sql_split(&st, &nr, sql, strlen(sql), first_line, &err), MS_ERR_PARSE);
+	assert_null(st);
+	assert_int_equal(nr, 0);
+	assert_string_equal(err.message, message);
+	assert_non_null(err.hint);
+	ms_error_release(&err);
+}
+
+static void test_basic(void **state)
+{
+	(void)state;
+	expect_split("", 1, NULL);
+	expect_split("  \n\t ;;\n ; ", 1, NULL);
+	expect_split("SELECT 1", 1, "1:SELECT 1", NULL);
+	expect_split("SELECT 1;SELECT 2;", 1, "1:SELECT 1", "1:SELECT 2", NULL);
+	expect_split("CREATE TABLE t (a int);\n\n  INSERT INTO t\n  VALUES (1);\n", 1,
+		     "1:CREATE TABLE t (a int)", "3:INSERT INTO t\n  VALUES (1)", NULL);
+	/* first_line: the line of the section's first line */
+	expect_split("\nSELECT 1;\nSELECT 2;", 10, "11:SELECT 1", "12:SELECT 2", NULL);
+	expect_split("SELECT 1", 0, "1:SELECT 1", NULL);
+	/* trailing whitespace is dropped, a \r\n too */
+	expect_split("SELECT 1  \r\n;", 1, "1:SELECT 1", NULL);
+}
+
+static void test_comments(void **state)
+{
+	(void)state;
+	expect_split("-- only a comment\n-- another; with semicolon\n", 1, NULL);
+	expect_split("/* only; */ ; -- x;\n", 1, NULL);
+	expect_split("-- lead\nSELECT 1; -- trailing; comment\nSELECT 2 -- no end", 1,
+		     "2:SELECT 1", "3:SELECT 2", NULL);
+	expect_split("SELECT /* a; b */ 1;", 1, "1:SELECT /* a; b */ 1", NULL);
+	/* nested block comments */
+	expect_split("/* outer /* inner; */ still; */ SELECT 1; SELECT 2", 1,
+		     "1:SELECT 1", "1:SELECT 2", NULL);
+	expect_split("/* a\n/* b\n*/\n;\n*/\nSELECT 3;", 1, "6:SELECT 3", NULL);
+	/* a comment opener inside a string is not a comment */
+	expect_split("SELECT '/*', '--';SELECT 2", 1, "1:SELECT '/*', '--'", "1:SELECT 2", NULL);
+	/* a line comment ends at the end of its line */
+	expect_split("SELECT 1 -- x\n, 2;", 1, "1:SELECT 1 -- x\n, 2", NULL);
+}
+
+static void test_strings(void **state)
+{
+	(void)state;
+	expect_split("SELECT 'a;b';", 1, "1:SELECT 'a;b'", NULL);
+	expect_split("SELECT 'it''s; ok'; SELECT 2", 1, "1:SELECT 'it''s; ok'", "1:SELECT 2", NULL);
+	expect_split("SELECT '';SELECT ''''", 1, "1:SELECT ''", "1:SELECT ''''", NULL);
+	/* standard_conforming_strings: a backslash is a plain character */
+	expect_split("SELECT 'a\\';SELECT 2", 1, "1:SELECT 'a\\'", "1:SELECT 2", NULL);
+	/* E'' strings: backslash escapes a quote */
+	expect_split("SELECT E'a\\';b';SELECT 2", 1, "1:SELECT E'a\\';b'", "1:SELECT 2", NULL);
+	expect_split("SELECT e'\\\\';SELECT 2", 1, "1:SELECT e'\\\\'", "1:SELECT 2", NULL);
+	expect_split("SELECT E'x''y;z';", 1, "1:SELECT E'x''y;z'", NULL);
+	/* an identifier ending in e is not an E string prefix */
+	expect_split("SELECT some'a\\';SELECT 2", 1, "1:SELECT some'a\\'", "1:SELECT 2", NULL);
+	/* strings spanning lines keep line numbers right */
+	expect_split("SELECT 'a\nb\nc';\nSELECT 2;", 1, "1:SELECT 'a\nb\nc'", "4:SELECT 2", NULL);
+	expect_split("SELECT U&'d\\0061t;a', B'101', X'1F';", 1,
+		     "1:SELECT U&'d\\0061t;a', B'101', X'1F'", NULL);
+}
+
+static void test_identifiers(void **state)
+{
+	(void)state;
+	expect_split("CREATE TABLE \"a;b\" (\"x\"\"y;\" int);SELECT 1", 1,
+		     "1:CREATE TABLE \"a;b\" (\"x\"\"y;\" int)", "1:SELECT 1", NULL);
+	expect_split("SELECT \"--\", \"/*\";SELECT 2", 1, "1:SELECT \"--\", \"/*\"", "1:SELECT 2", NULL);
+	expect_split("SELECT \"it's\"; SELECT 2", 1, "1:SELECT \"it's\"", "1:SELECT 2", NULL);
+}
+
+static void test_dollar_quotes(void **state)
+{
+	(void)state;
+	expect_split("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;SELECT 2", 1,
+		     "1:CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql", "1:SELECT 2", NULL);
+	expect_split("DO $body$\nBEGIN\n  RAISE NOTICE 'x;$$;';\nEND\n$body$;\nSELECT 2;", 1,
+		     "1:DO $body$\nBEGIN\n  RAISE NOTICE 'x;$$;';\nEND\n$body$", "6:SELECT 2", NULL);
+	/* a different tag inside does not close the quote */
+	expect_split("SELECT $a$ $b$ ; $b$ ; $a$;", 1, "1:SELECT $a$ $b$ ; $b$ ; $a$", NULL);
+	expect_split("SELECT $_x1$;$_x1$;", 1, "1:SELECT $_x1$;$_x1$", NULL);
+	/* $1 is a parameter, not a quote */
+	expect_split("PREPARE p AS SELECT $1; EXECUTE p(1);", 1,
+		     "1:PREPARE p AS SELECT $1", "1:EXECUTE p(1)", NULL);
+	/* a tag may not start with a digit */
+	expect_split("SELECT $1$;SELECT 2", 1, "1:SELECT $1$", "1:SELECT 2", NULL);
+	/* '$' inside an identifier does not open a quote */
+	expect_split("SELECT a$$b, c$x$;SELECT 2", 1, "1:SELECT a$$b, c$x$", "1:SELECT 2", NULL);
+	/* quotes and comments mean nothing inside a dollar quote */
+	expect_split("SELECT $$ ' \" /* -- $$;SELECT 2", 1,
+		     "1:SELECT $$ ' \" /* -- $$", "1:SELECT 2", NULL);
+	expect_split("SELECT $$\n\n$$;\nSELECT 2", 1, "1:SELECT $$\n\n$$", "4:SELECT 2", NULL);
+}
+
+static void test_parens_and_begin(void **state)
+{
+	(void)state;
+	/* psql does not end a statement inside parentheses */
+	expect_split("SELECT (1;2);SELECT 3", 1, "1:SELECT (1;2)", "1:SELECT 3", NULL);
+	/* SQL-standard function bodies (psql's heuristic) */
+	expect_split("CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n"
+		     "  SELECT 1;\n  SELECT CASE WHEN true THEN 2 END;\nEND;\nSELECT 4;", 1,
+		     "1:CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n"
+		     "  SELECT 1;\n  SELECT CASE WHEN true THEN 2 END;\nEND",
+		     "6:SELECT 4", NULL);
+	expect_split("create or replace procedure p() begin atomic select 1; end; select 2", 1,
+		     "1:create or replace procedure p() begin atomic select 1; end",
+		     "1:select 2", NULL);
+	/* BEGIN alone is a transaction statement */
+	expect_split("BEGIN; SELECT 1; END;", 1, "1:BEGIN", "1:SELECT 1", "1:END", NULL);
+}
+
+static void test_unterminated(void **state)
+{
+	(void)state;
+	expect_error("SELECT 1;\nSELECT 'abc", 1, "line 2: unterminated quoted string");
+	expect_error("SELECT 'it''", 1, "line 1: unterminated quoted string");
+	expect_error("SELECT E'abc\\'", 1, "line 1: unterminated quoted string");
+	expect_error("SELECT E'abc\\", 1, "line 1: unterminated quoted string");
+	expect_error("\n\nSELECT \"abc", 5, "line 7: unterminated quoted identifier");
+	expect_error("SELECT \"a\"\"", 1, "line 1: unterminated quoted identifier");
+	expect_error("SELECT $$ abc", 1, "line 1: unterminated dollar-quoted string");
+	expect_error("SELECT $t$ abc $$ $t", 1, "line 1: unterminated dollar-quoted string");
+	expect_error("SELECT 1;\n/* a /* b */", 1, "line 2: unterminated /* comment");
+	expect_error("/*", 1, "line 1: unterminated /* comment");
+	expect_error("/* *", 1, "line 1: unterminated /* comment");
+	expect_error("'", 1, "line 1: unterminated quoted string");
+}
+
+/*
+ * Every prefix of tricky inputs, copied to an exact-size heap buffer so
+ * that ASan catches any read past len; results must not crash.
+ */
+static void test_prefixes(void **state)
+{
+	static const char *const inputs[] = {
+		"SELECT E'a\\'b' /* c /* d */ e */ $x$ $$ $x$ \"q\"\"r\" -- s\n;$1$;",
+		"CREATE FUNCTION f() BEGIN ATOMIC SELECT (1; CASE END; END;",
+		"$", "$a", "$a$", "E'", "e'\\", "/", "-", "/*/", "\"", "'", ";",
+	};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_SIZE(inputs); k++) {
+		size_t n = strlen(inputs[k]);
+
+		for (size_t len = 0; len <= n; len++) {
+			char *buf = xmalloc(len ? len : 1);
+			struct sql_statement *st = NULL;
+			struct ms_error err = MS_ERROR_INIT;
+			size_t nr = 0;
+
+			memcpy(buf, inputs[k], len);
+			if (!sql_split(&st, &nr, buf, len, 1, &err)) {
+				for (size_t i = 0; i < nr; i++)
+					assert_true(st[i].text >= buf && st[i].text + st[i].len <= buf + len);
+			}
+			free(st);
+			free(buf);
+			ms_error_release(&err);
+		}
+	}
+}
+
+/* Embedded NUL bytes are plain characters. */
+static void test_nul_bytes(void **state)
+{
+	static const char sql[] = "SELECT '\0;';SELECT 2";
+	struct sql_statement *st = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t nr = 0;
+
+	(void)state;
+	assert_int_equal(sql_split(&st, &nr, sql, sizeof(sql) - 1, 1, &err), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(st[0].len, 11);
+	free(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_identifiers),
+		cmocka_unit_test(test_dollar_quotes),
+		cmocka_unit_test(test_parens_and_begin),
+		cmocka_unit_test(test_unterminated),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_nul_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
