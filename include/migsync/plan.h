@@ -1,0 +1,228 @@
+#ifndef MIGSYNC_PLAN_H
+#define MIGSYNC_PLAN_H
+
+/*
+ * Staged plans, plan hashes, rollout order and gates: the pure core of
+ * `migsync plan`, `approve` and `apply`. Plain values in (the graph, the
+ * version rows read from each database, the approvals read from the
+ * ledger), plain values out; nothing here opens a connection or prints,
+ * except plan_checksum_read(), which reads a ledger through a connection
+ * the caller owns.
+ *
+ * A plan has one stage per environment, in rollout order. A stage holds
+ * one entry per target database of the environment (one, or a fleet),
+ * each with its version rows now, its steps and its version rows after
+ * the steps.
+ *
+ * Plan hash (plan_hash_stage): SHA-256 over a canonical, length-prefixed
+ * text made of
+ *   - the environment's name,
+ *   - the target's revision ids (sorted),
+ *   - for every database, sorted by identity: its identity
+ *     (db_identity()), its current version rows (sorted), and for each
+ *     step in apply order its revision id, direction and the SHA-256 of
+ *     its file.
+ * Anything that changes the plan (a script edited, a revision added, a
+ * database that moved, another database) changes the hash and voids an
+ * approval given for the old one.
+ *
+ * Rollout order (plan_order_check): a stage may not go past what the
+ * stage before it holds. Precisely: every revision of the stage's end
+ * state (the ancestors of the version rows each of its databases will
+ * have after the plan, union over the databases) must be held by every
+ * database of the previous stage (the ancestors of its version rows,
+ * intersection over its databases). The previous stage is the
+ * environment just before in rollout order; its rows are its planned end
+ * rows when it is part of the same plan, else the rows read from it now.
+ * A stage without steps is never an order violation: it moves nothing.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "migsync/error.h"
+#include "migsync/inventory.h"
+#include "migsync/ledger.h"
+#include "migsync/revgraph.h"
+#include "migsync/scripts.h"
+#include "migsync/sha256.h"
+#include "migsync/util.h"
+
+/* One step of a database's plan. */
+struct plan_step {
+	struct revgraph_step step;	/* node, direction, version-row change (owned) */
+	const struct script *script;	/* borrowed from the script_set; NULL in tests */
+	const char *revision;		/* borrowed: == script->revision */
+	const char *sha256;		/* borrowed: == script->sha256 */
+};
+
+/* One target database of a stage and what the plan does to it. */
+struct plan_db {
+	char *dbname;
+	char *describe;			/* safe to print */
+	char *identity;			/* db_identity(); NULL when not read */
+	char *error;			/* could not be read (message scrubbed), or NULL */
+	bool has_version_table;
+	struct strvec rows;		/* version rows now, sorted */
+	struct strvec end_rows;		/* version rows after the steps, sorted */
+	struct plan_step *steps;
+	size_t steps_nr;
+	size_t steps_alloc;
+	/* revisions a `transaction false` step left "in progress" in the ledger */
+	struct strvec in_progress;
+};
+
+void plan_db_init(struct plan_db *db);
+void plan_db_release(struct plan_db *db);
+
+/*
+ * Fill db->steps and db->end_rows from db->rows for target (an identifier
+ * revgraph_upgrade_path / revgraph_downgrade_path accepts): an upgrade
+ * when up, else a downgrade. Steps of an upgrade that would downgrade and
+ * the reverse never occur (those functions do not mix them). scripts of g
+ * are borrowed. Returns 0 or a negative code with err set.
+ */
+int plan_db_compute(struct plan_db *db, const struct revgraph *g, const char *target,
+		    bool up, struct ms_error *err);
+
+/* Append a step by hand (tests, and executors that report what moved). */
+struct plan_step *plan_db_add_step(struct plan_db *db, const char *revision,
+				   const char *sha256, bool up);
+
+/* The approvals a stage's gate counted and why the others did not. */
+struct gate_result {
+	bool passed;
+	bool gated;			/* the gate asks for anything at all */
+	int needed;			/* distinct approvers needed */
+	struct strvec approved_by;	/* approvers that counted, sorted, distinct */
+	struct strvec notes;		/* one line each: why an approval or soak did not count */
+	int64_t soak;			/* seconds asked, 0: none */
+	int64_t soak_remaining;		/* seconds still to wait, 0 when satisfied */
+};
+
+void gate_result_init(struct gate_result *r);
+void gate_result_release(struct gate_result *r);
+
+/* What a gate is judged on. */
+struct gate_input {
+	const struct inventory_gate *gate;
+	const char *environment;
+	const char *plan_hash;
+	const struct approval *approvals;
+	size_t approvals_nr;
+	int64_t now_ms;
+	/*
+	 * Soak: whether there is a previous stage at all, and since when it
+	 * holds the stage's target (Unix ms; the latest time any revision
+	 * of the stage's steps reached it, from its ledger).
+	 * held_since_known false: the ledger cannot say.
+	 */
+	bool has_previous;
+	bool held_since_known;
+	int64_t held_since_ms;
+};
+
+/*
+ * Evaluate a gate. An approval counts when it is for exactly this plan
+ * hash and environment, is not expired at now_ms, and its approver is on
+ * the allow-list (when there is one); each approver counts once. The gate
+ * passes when at least gate->approvals distinct approvers count and the
+ * soak is satisfied (no previous stage satisfies it). approvals: 0 and no
+ * soak pass without anything. *out is released first.
+ */
+void gate_evaluate(struct gate_result *out, const struct gate_input *in);
+
+/* One stage of a plan: one environment. */
+struct plan_stage {
+	const struct environment *env;	/* borrowed from the inventory */
+	struct plan_db *dbs;		/* in db_targets_expand order */
+	size_t dbs_nr;
+	size_t dbs_alloc;
+	char plan_hash[SHA256_HEX_LEN + 1];
+	struct gate_result gate;
+	/* order check against the previous stage */
+	char *previous;			/* the previous environment's name, or NULL */
+	struct strvec order_missing;	/* end-state revisions the previous stage lacks */
+	char *order_error;		/* violation or "cannot verify" line, or NULL */
+	bool out_of_order_allowed;	/* the violation was overridden (--allow-out-of-order) */
+	char *error;			/* the stage could not be planned, or NULL */
+};
+
+struct plan {
+	struct strvec target;		/* the target's revision ids, sorted */
+	char *target_ident;		/* as given ("heads" by default) */
+	struct plan_stage *stages;
+	size_t nr;
+	size_t alloc;
+};
+
+void plan_init(struct plan *p);
+void plan_release(struct plan *p);
+struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env);
+struct plan_db *plan_stage_add_db(struct plan_stage *st);
+
+/* Number of steps of all databases of a stage. */
+size_t plan_stage_steps(const struct plan_stage *st);
+
+/*
+ * Compute st->plan_hash over environment, target ids, and every database
+ * (sorted by identity, NULL identities as ""): identity, rows, steps.
+ */
+void plan_hash_stage(struct plan_stage *st, const struct strvec *target);
+
+/* The same hash for given parts (st->env may be NULL here). */
+void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
+		       const struct strvec *target, const struct plan_db *dbs, size_t nr);
+
+/*
+ * Rollout order check of one stage (see the top of this file).
+ * prev_rows: the version rows of each database of the previous stage
+ * (prev_nr of them); end_rows: the version rows each database of the
+ * stage will have (end_nr of them). Version rows the graph does not know
+ * are ignored. missing receives the end-state revisions some previous
+ * database lacks, in topological order. Returns true when none is
+ * missing. prev_nr == 0 is "nothing to compare with": true.
+ */
+bool plan_order_check(struct strvec *missing, const struct revgraph *g,
+		      const struct strvec *prev_rows, size_t prev_nr,
+		      const struct strvec *end_rows, size_t end_nr);
+
+/* True when s is 64 lowercase or uppercase hex digits. */
+bool plan_hash_valid(const char *s);
+
+/* A revision whose file changed after it was applied. */
+struct checksum_mismatch {
+	char *revision;
+	char *file;		/* the file as it is now */
+	char *applied_sha256;	/* in the ledger */
+	char *file_sha256;	/* of the file now */
+	int64_t applied_at_ms;
+};
+
+void checksum_mismatches_free(struct checksum_mismatch *list, size_t nr);
+
+/*
+ * Compare the ledger with the scripts: for every revision the database
+ * holds (an ancestor of rows; every revision of the ledger when rows is
+ * NULL) whose latest upward "applied" (or "resolved applied") entry is not
+ * undone by a later applied downgrade, the entry's SHA-256 against the
+ * script's (scripts read with SCRIPTS_SHA256). Revisions the graph does
+ * not know and entries without a SHA-256 are skipped. *out (sorted by
+ * revision) belongs to the caller.
+ */
+void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
+			   const struct revgraph *g, const struct ledger_entry *entries,
+			   size_t entries_nr, const struct strvec *rows);
+
+/*
+ * The same, reading the ledger in schema (NULL: the default) through
+ * conn. A database without a ledger has no mismatches. For `status`.
+ */
+int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, PGconn *conn,
+		       const char *schema, const struct revgraph *g,
+		       const struct strvec *rows, struct ms_error *err);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * Gates (approvals, allow-list, soak) and the checksum comparison between
+ * the ledger and the revision files (see include/migsync/plan.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "migsync/plan.h"
+#include "migsync/strbuf.h"
+
+void gate_result_init(struct gate_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	strvec_init(&r->approved_by);
+	strvec_init(&r->notes);
+}
+
+void gate_result_release(struct gate_result *r)
+{
+	strvec_release(&r->approved_by);
+	strvec_release(&r->notes);
+	gate_result_init(r);
+}
+
+static char *short_hash(const char *hash)
+{
+	return xstrndup(hash ? hash : "", 12);
+}
+
+/* Why approval a does not count for in, or NULL when it does. */
+static char *refusal(const struct approval *a, const struct gate_input *in)
+{
+	const struct inventory_gate *gate = in->gate;
+	const char *who = a->approver ? a->approver : "";
+	char *h = NULL, *why = NULL;
+
+	if (strcmp_null(a->environment, in->environment)) {
+		why = xstrfmt("approval by \"%s\" is for environment \"%s\"", who,
+			      a->environment ? a->environment : "");
+	} else if (!a->plan_hash || strcasecmp(a->plan_hash, in->plan_hash)) {
+		h = short_hash(a->plan_hash);
+		why = xstrfmt("approval by \"%s\" is for another plan (%s), not this one", who, h);
+	} else if (a->expires_at_ms && a->expires_at_ms <= in->now_ms) {
+		why = xstrfmt("approval by \"%s\" has expired", who);
+	} else if (gate && gate->approvers.nr && !strvec_contains(&gate->approvers, who)) {
+		why = xstrfmt("approval by \"%s\" does not count: not on the approvers list", who);
+	}
+	free(h);
+	return why;
+}
+
+void gate_evaluate(struct gate_result *out, const struct gate_input *in)
+{
+	const struct inventory_gate *gate = in->gate;
+	bool approvals_ok, soak_ok = true;
+
+	gate_result_release(out);
+	out->needed = gate ? gate->approvals : 0;
+	out->soak = gate ? gate->soak : 0;
+	out->gated = out->needed > 0 || out->soak > 0;
+
+	for (size_t i = 0; i < in->approvals_nr; i++) {
+		const struct approval *a = &in->approvals[i];
+		char *why = refusal(a, in);
+
+		if (why) {
+			/* other environments' approvals are noise, not news */
+			if (!strcmp_null(a->environment, in->environment))
+				strvec_push_owned(&out->notes, why);
+			else
+				free(why);
+			continue;
+		}
+		if (!strvec_contains(&out->approved_by, a->approver))
+			strvec_push(&out->approved_by, a->approver);
+	}
+	strvec_sort(&out->approved_by);
+	approvals_ok = (int64_t)out->approved_by.nr >= out->needed;
+	if (!approvals_ok)
+		strvec_push_owned(&out->notes,
+				  xstrfmt("%zu of %d approvals", out->approved_by.nr, out->needed));
+
+	if (out->soak > 0 && in->has_previous) {
+		if (!in->held_since_known) {
+			soak_ok = false;
+			out->soak_remaining = out->soak;
+			strvec_push(&out->notes,
+				    "soak: the previous stage's ledger does not say since when it holds the target");
+		} else {
+			int64_t held = (in->now_ms - in->held_since_ms) / 1000;
+
+			if (held < out->soak) {
+				char *left;
+
+				soak_ok = false;
+				out->soak_remaining = out->soak - (held > 0 ? held : 0);
+				left = inventory_format_duration(out->soak_remaining);
+				strvec_push_owned(&out->notes,
+						  xstrfmt("soak: the previous stage must hold the target %s longer",
+							  left));
+				free(left);
+			}
+		}
+	}
+	out->passed = approvals_ok && soak_ok;
+}
+
+void checksum_mismatches_free(struct checksum_mismatch *list, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++) {
+		free(list[i].revision);
+		free(list[i].file);
+		free(list[i].applied_sha256);
+		free(list[i].file_sha256);
+	}
+	free(list);
+}
+
+static int mismatch_cmp(const void *a, const void *b)
+{
+	const struct checksum_mismatch *x = a, *y = b;
+
+	return strcmp(x->revision, y->revision);
+}
+
+/* Flag node and its ancestors. */
+static void mark(bool *flags, const struct revgraph *g, size_t node)
+{
+	size_t *stack = NULL;
+	size_t nr = 0, alloc = 0;
+
+	if (flags[node])
+		return;
+	flags[node] = true;
+	ALLOC_GROW(stack, nr + 1, alloc);
+	stack[nr++] = node;
+	while (nr) {
+		const struct revgraph_node *n = &g->nodes[stack[--nr]];
+
+		for (size_t i = 0; i < n->parents_nr + n->deps_nr; i++) {
+			size_t up = i < n->parents_nr ? n->parents[i] : n->deps[i - n->parents_nr];
+
+			if (!flags[up]) {
+				flags[up] = true;
+				ALLOC_GROW(stack, nr + 1, alloc);
+				stack[nr++] = up;
+			}
+		}
+	}
+	free(stack);
+}
+
+void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
+			   const struct revgraph *g, const struct ledger_entry *entries,
+			   size_t entries_nr, const struct strvec *rows)
+{
+	/* per node: the latest entry that applied it upward, or -1 */
+	ssize_t *last = xcalloc(g->nr ? g->nr : 1, sizeof(*last));
+	bool *held = NULL;
+	size_t alloc = 0;
+
+	*out = NULL;
+	*nr = 0;
+	for (size_t i = 0; i < g->nr; i++)
+		last[i] = -1;
+	if (rows) {
+		held = xcalloc(g->nr ? g->nr : 1, sizeof(*held));
+		for (size_t i = 0; i < rows->nr; i++) {
+			ssize_t n = revgraph_find(g, rows->items[i]);
+
+			if (n >= 0)
+				mark(held, g, (size_t)n);
+		}
+	}
+	/* entries come oldest first: later ones win */
+	for (size_t i = 0; i < entries_nr; i++) {
+		const struct ledger_entry *e = &entries[i];
+		ssize_t n = e->revision ? revgraph_find(g, e->revision) : -1;
+		bool done = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_RESOLVED_APPLIED;
+
+		if (n < 0 || !done)
+			continue;
+		last[n] = e->up ? (ssize_t)i : -1;
+	}
+	for (size_t i = 0; i < g->nr; i++) {
+		const struct ledger_entry *e;
+		const struct script *s = g->nodes[i].script;
+		struct checksum_mismatch *m;
+
+		if (last[i] < 0 || (held && !held[i]))
+			continue;
+		e = &entries[last[i]];
+		if (!e->sha256 || !e->sha256[0] || !s->sha256[0] ||
+		    !strcasecmp(e->sha256, s->sha256))
+			continue;
+		ALLOC_GROW(*out, *nr + 1, alloc);
+		m = &(*out)[(*nr)++];
+		m->revision = xstrdup(g->nodes[i].id);
+		m->file = xstrdup(s->path);
+		m->applied_sha256 = xstrdup(e->sha256);
+		m->file_sha256 = xstrdup(s->sha256);
+		m->applied_at_ms = e->started_at_ms;
+	}
+	if (*nr)
+		qsort(*out, *nr, sizeof(**out), mismatch_cmp);
+	free(last);
+	free(held);
+}
+
+int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, PGconn *conn,
+		       const char *schema, const struct revgraph *g,
+		       const struct strvec *rows, struct ms_error *err)
+{
+	struct ledger_entry *entries = NULL;
+	size_t entries_nr = 0;
+	bool exists = false;
+	int ret;
+
+	*out = NULL;
+	*nr = 0;
+	if (!schema)
+		schema = LEDGER_DEFAULT_SCHEMA;
+	ret = ledger_exists(conn, schema, &exists, err);
+	if (ret < 0 || !exists)
+		goto done;
+	ret = ledger_list(&entries, &entries_nr, conn, schema, 0, err);
+	if (ret < 0)
+		goto done;
+	plan_checksum_compare(out, nr, g, entries, entries_nr, rows);
+done:
+	ledger_entries_free(entries, entries_nr);
+	return ret;
+}

@@ -1,0 +1,311 @@
+/*
+ * Staged plans: the steps of each database, the plan hash and the
+ * rollout order check (see include/migsync/plan.h).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migsync/plan.h"
+#include "migsync/strbuf.h"
+
+void plan_db_init(struct plan_db *db)
+{
+	memset(db, 0, sizeof(*db));
+	strvec_init(&db->rows);
+	strvec_init(&db->end_rows);
+	strvec_init(&db->in_progress);
+}
+
+static void steps_clear(struct plan_db *db)
+{
+	for (size_t i = 0; i < db->steps_nr; i++) {
+		strvec_release(&db->steps[i].step.rows_removed);
+		strvec_release(&db->steps[i].step.rows_added);
+	}
+	free(db->steps);
+	db->steps = NULL;
+	db->steps_nr = db->steps_alloc = 0;
+}
+
+void plan_db_release(struct plan_db *db)
+{
+	free(db->dbname);
+	free(db->describe);
+	free(db->identity);
+	free(db->error);
+	strvec_release(&db->rows);
+	strvec_release(&db->end_rows);
+	strvec_release(&db->in_progress);
+	steps_clear(db);
+	plan_db_init(db);
+}
+
+struct plan_step *plan_db_add_step(struct plan_db *db, const char *revision,
+				   const char *sha256, bool up)
+{
+	struct plan_step *s;
+
+	ALLOC_GROW(db->steps, db->steps_nr + 1, db->steps_alloc);
+	s = &db->steps[db->steps_nr++];
+	memset(s, 0, sizeof(*s));
+	strvec_init(&s->step.rows_removed);
+	strvec_init(&s->step.rows_added);
+	s->step.up = up;
+	s->revision = revision;
+	s->sha256 = sha256;
+	return s;
+}
+
+int plan_db_compute(struct plan_db *db, const struct revgraph *g, const char *target,
+		    bool up, struct ms_error *err)
+{
+	struct revgraph_path path = REVGRAPH_PATH_INIT;
+	int ret;
+
+	steps_clear(db);
+	strvec_release(&db->end_rows);
+	if (up)
+		ret = revgraph_upgrade_path(&path, g, &db->rows, target, err);
+	else
+		ret = revgraph_downgrade_path(&path, g, &db->rows, target, err);
+	if (ret < 0)
+		goto done;
+	for (size_t i = 0; i < path.nr; i++) {
+		const struct revgraph_node *n = &g->nodes[path.steps[i].node];
+		struct plan_step *s = plan_db_add_step(db, n->id, n->script->sha256,
+						       path.steps[i].up);
+
+		s->script = n->script;
+		/* take the step's row lists over; the path keeps empty ones */
+		s->step.node = path.steps[i].node;
+		s->step.op = path.steps[i].op;
+		s->step.rows_removed = path.steps[i].rows_removed;
+		s->step.rows_added = path.steps[i].rows_added;
+		strvec_init(&path.steps[i].rows_removed);
+		strvec_init(&path.steps[i].rows_added);
+	}
+	for (size_t i = 0; i < path.final_rows.nr; i++)
+		strvec_push(&db->end_rows, path.final_rows.items[i]);
+	strvec_sort(&db->end_rows);
+done:
+	revgraph_path_release(&path);
+	return ret;
+}
+
+void plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	strvec_init(&p->target);
+}
+
+static void stage_release(struct plan_stage *st)
+{
+	for (size_t i = 0; i < st->dbs_nr; i++)
+		plan_db_release(&st->dbs[i]);
+	free(st->dbs);
+	gate_result_release(&st->gate);
+	free(st->previous);
+	strvec_release(&st->order_missing);
+	free(st->order_error);
+	free(st->error);
+}
+
+void plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		stage_release(&p->stages[i]);
+	free(p->stages);
+	free(p->target_ident);
+	strvec_release(&p->target);
+	plan_init(p);
+}
+
+struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env)
+{
+	struct plan_stage *st;
+
+	ALLOC_GROW(p->stages, p->nr + 1, p->alloc);
+	st = &p->stages[p->nr++];
+	memset(st, 0, sizeof(*st));
+	st->env = env;
+	gate_result_init(&st->gate);
+	strvec_init(&st->order_missing);
+	return st;
+}
+
+struct plan_db *plan_stage_add_db(struct plan_stage *st)
+{
+	struct plan_db *db;
+
+	ALLOC_GROW(st->dbs, st->dbs_nr + 1, st->dbs_alloc);
+	db = &st->dbs[st->dbs_nr++];
+	plan_db_init(db);
+	return db;
+}
+
+size_t plan_stage_steps(const struct plan_stage *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->dbs_nr; i++)
+		n += st->dbs[i].steps_nr;
+	return n;
+}
+
+/* Length-prefixed, so that no two different inputs share a text. */
+static void hash_field(struct strbuf *sb, const char *tag, const char *value)
+{
+	if (!value)
+		value = "";
+	strbuf_addf(sb, "%s %zu:%s\n", tag, strlen(value), value);
+}
+
+static int by_identity(const void *a, const void *b)
+{
+	const struct plan_db *const *x = a, *const *y = b;
+	int c = strcmp_null((*x)->identity, (*y)->identity);
+
+	return c ? c : strcmp_null((*x)->dbname, (*y)->dbname);
+}
+
+void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
+		       const struct strvec *target, const struct plan_db *dbs, size_t nr)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec ids = STRVEC_INIT;
+	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
+
+	strbuf_addstr(&sb, "migsync plan v1\n");
+	hash_field(&sb, "environment", environment);
+	for (size_t i = 0; target && i < target->nr; i++)
+		strvec_push(&ids, target->items[i]);
+	strvec_sort(&ids);
+	strbuf_addf(&sb, "target %zu\n", ids.nr);
+	for (size_t i = 0; i < ids.nr; i++)
+		hash_field(&sb, "id", ids.items[i]);
+
+	for (size_t i = 0; i < nr; i++)
+		order[i] = &dbs[i];
+	qsort(order, nr, sizeof(*order), by_identity);
+	strbuf_addf(&sb, "databases %zu\n", nr);
+	for (size_t i = 0; i < nr; i++) {
+		const struct plan_db *db = order[i];
+		struct strvec rows = STRVEC_INIT;
+
+		hash_field(&sb, "database", db->identity);
+		for (size_t k = 0; k < db->rows.nr; k++)
+			strvec_push(&rows, db->rows.items[k]);
+		strvec_sort(&rows);
+		strbuf_addf(&sb, "heads %zu\n", rows.nr);
+		for (size_t k = 0; k < rows.nr; k++)
+			hash_field(&sb, "head", rows.items[k]);
+		strvec_release(&rows);
+		strbuf_addf(&sb, "steps %zu\n", db->steps_nr);
+		for (size_t k = 0; k < db->steps_nr; k++) {
+			const struct plan_step *s = &db->steps[k];
+
+			hash_field(&sb, s->step.up ? "up" : "down", s->revision);
+			hash_field(&sb, "sha256", s->sha256);
+		}
+	}
+	sha256_hex(sb.buf, sb.len, out);
+	free(order);
+	strvec_release(&ids);
+	strbuf_release(&sb);
+}
+
+void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
+{
+	plan_hash_compute(st->plan_hash, st->env ? st->env->name : NULL, target,
+			  st->dbs, st->dbs_nr);
+}
+
+/* Flag node and its ancestors (down_revision and depends_on). */
+static void mark_ancestors(bool *flags, const struct revgraph *g, size_t node)
+{
+	size_t *stack = NULL;
+	size_t nr = 0, alloc = 0;
+
+	if (flags[node])
+		return;
+	flags[node] = true;
+	ALLOC_GROW(stack, nr + 1, alloc);
+	stack[nr++] = node;
+	while (nr) {
+		const struct revgraph_node *n = &g->nodes[stack[--nr]];
+
+		for (size_t i = 0; i < n->parents_nr + n->deps_nr; i++) {
+			size_t up = i < n->parents_nr ? n->parents[i] : n->deps[i - n->parents_nr];
+
+			if (flags[up])
+				continue;
+			flags[up] = true;
+			ALLOC_GROW(stack, nr + 1, alloc);
+			stack[nr++] = up;
+		}
+	}
+	free(stack);
+}
+
+static void mark_rows(bool *flags, const struct revgraph *g, const struct strvec *rows)
+{
+	for (size_t i = 0; i < rows->nr; i++) {
+		ssize_t n = revgraph_find(g, rows->items[i]);
+
+		if (n >= 0)
+			mark_ancestors(flags, g, (size_t)n);
+	}
+}
+
+bool plan_order_check(struct strvec *missing, const struct revgraph *g,
+		      const struct strvec *prev_rows, size_t prev_nr,
+		      const struct strvec *end_rows, size_t end_nr)
+{
+	size_t n = g->nr ? g->nr : 1;
+	bool *held = xcalloc(n, sizeof(*held));
+	bool *one = xcalloc(n, sizeof(*one));
+	bool *want = xcalloc(n, sizeof(*want));
+	size_t *topo = NULL;
+	bool ok = true;
+
+	if (!prev_nr)
+		goto done;
+	/* held by every previous database: the intersection */
+	for (size_t i = 0; i < g->nr; i++)
+		held[i] = true;
+	for (size_t d = 0; d < prev_nr; d++) {
+		memset(one, 0, n * sizeof(*one));
+		mark_rows(one, g, &prev_rows[d]);
+		for (size_t i = 0; i < g->nr; i++)
+			held[i] = held[i] && one[i];
+	}
+	for (size_t d = 0; d < end_nr; d++)
+		mark_rows(want, g, &end_rows[d]);
+	revgraph_topo_order(&topo, g);
+	for (size_t i = 0; i < g->nr; i++) {
+		size_t node = topo[i];
+
+		if (want[node] && !held[node]) {
+			ok = false;
+			if (missing)
+				strvec_push(missing, g->nodes[node].id);
+		}
+	}
+done:
+	free(topo);
+	free(held);
+	free(one);
+	free(want);
+	return ok;
+}
+
+bool plan_hash_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return i == SHA256_HEX_LEN;
+}
