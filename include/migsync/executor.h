@@ -47,28 +47,62 @@ struct exec_context {
 };
 
 /*
- * Read the version rows (sorted). A missing table is not an error: *exists
- * is set false and out stays empty.
+ * Read the version rows (sorted with strcmp, appended to out). A missing
+ * table is not an error: *exists is set false and out stays empty.
+ * table NULL: "alembic_version"; schema NULL: the search_path. Names are
+ * quoted with PQescapeIdentifier. Runs in the caller's transaction, if any.
  */
 int version_rows_read(struct strvec *out, bool *exists, PGconn *conn,
 		      const char *table, const char *schema, struct ms_error *err);
 
-/* Create the version table as Alembic does, if missing: version_num varchar(32) primary key. */
+/*
+ * Create the version table as Alembic does, if missing, with Alembic's
+ * exact DDL: CREATE TABLE alembic_version (version_num VARCHAR(32) NOT
+ * NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)).
+ * Runs in the caller's transaction, if any.
+ */
 int version_table_ensure(PGconn *conn, const char *table, const char *schema,
 			 struct ms_error *err);
 
 /*
- * Apply one native SQL step (up or down) of script. On failure the
- * database is left at the step's starting rows (transactional) and the
- * ledger holds a "failed" row with the database error; err names the
- * revision file and the statement's line.
+ * Apply one native SQL step (up or down) of script, read with
+ * SCRIPTS_KEEP_SQL (and SCRIPTS_SHA256 for the ledger). c->conn must be
+ * idle (no open transaction); ledger_ensure is run first.
+ *
+ * Transactional (the default): BEGIN; create the version table if
+ * missing; every statement of the section; the step's row change exactly
+ * as Alembic's HeadMaintainer makes it (a merge deletes all but the last
+ * of rows_removed and updates that one; an unmerge updates the row to the
+ * last of rows_added and inserts the others), each UPDATE and DELETE
+ * required to touch one row; the ledger row (LEDGER_APPLIED, rows after);
+ * COMMIT. On failure: ROLLBACK, then a LEDGER_FAILED row in its own
+ * transaction; the database stays at the step's starting rows.
+ *
+ * `transaction false`: a LEDGER_IN_PROGRESS row (rows_after: the rows
+ * expected after the step) is inserted in autocommit, then the statements
+ * run one by one in autocommit, then the row change and
+ * ledger_finish(LEDGER_APPLIED) commit in one transaction. On failure
+ * ledger_finish(LEDGER_FAILED); statements that ran stay applied. If the
+ * process dies, the row stays in progress for the next run to see.
+ *
+ * err reads `revision "REV" (PATH, line N): MESSAGE (DETAIL)` with the
+ * server's hint as hint, N the file line of the failing statement (of the
+ * error position when the server reports one). *c->cancel cancels the
+ * running statement (PQcancel, noticed within ~50 ms) and fails the step
+ * with "cancelled". Server notices go to c->output (not stderr) while
+ * the step runs; afterwards the connection's notice processor is restored
+ * with a NULL argument (libpq cannot tell the old one).
  */
 int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step,
 		  const struct script *script, struct ms_error *err);
 
 /*
- * Change only the version table (stamp): rows_removed -> rows_added under
- * the caller's lock, recorded in the ledger as LEDGER_STAMPED.
+ * Change only the version table (stamp): from -> to, compare-and-swap in
+ * one transaction: the table is locked (EXCLUSIVE) and its rows must be
+ * exactly from (in any order; empty: none or no table), else MS_ERR_DB
+ * and nothing changes. Recorded in the ledger as LEDGER_STAMPED with
+ * revision = the rows of to joined by spaces ("base" when empty),
+ * executor "sql", no sha256.
  */
 int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	       const struct strvec *to, struct ms_error *err);

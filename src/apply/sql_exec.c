@@ -1,0 +1,764 @@
+/*
+ * The native SQL executor: a revision's statements, its version table
+ * change (as Alembic's HeadMaintainer makes it) and its ledger row in one
+ * transaction; `transaction false` revisions in autocommit between an
+ * "in progress" ledger row and its finish.
+ *
+ * Statements are sent with PQsendQuery and waited for in short polls, so
+ * that a cancel request (*c->cancel, set from a signal handler) reaches
+ * the server within about EXEC_POLL_MS.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "migsync/executor.h"
+#include "migsync/ledger.h"
+#include "migsync/sqlsplit.h"
+#include "migsync/util.h"
+#include "exec_int.h"
+
+#define EXEC_POLL_MS 50
+#define DEFAULT_VERSION_TABLE "alembic_version"
+
+int64_t exec_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t exec_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "schema"."table" or "table", quoted by libpq. Caller frees; NULL on error. */
+static char *qualified_name(PGconn *conn, const char *table, const char *schema,
+			    struct ms_error *err)
+{
+	char *qt = NULL, *qs = NULL, *ret = NULL;
+
+	if (!table)
+		table = DEFAULT_VERSION_TABLE;
+	qt = PQescapeIdentifier(conn, table, strlen(table));
+	if (schema)
+		qs = PQescapeIdentifier(conn, schema, strlen(schema));
+	if (!qt || (schema && !qs)) {
+		char *msg = db_message_one_line(PQerrorMessage(conn));
+
+		ms_error_set(err, MS_ERR_DB, "version table \"%s\": could not quote its name: %s",
+			     table, msg);
+		free(msg);
+		goto done;
+	}
+	ret = schema ? xstrfmt("%s.%s", qs, qt) : xstrdup(qt);
+done:
+	PQfreemem(qt);
+	PQfreemem(qs);
+	return ret;
+}
+
+/* Set err from a failed result (or the connection), prefixed by what. */
+static int db_fail(struct ms_error *err, PGconn *conn, const PGresult *res, const char *what)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char *msg = db_message_one_line(primary ? primary : PQerrorMessage(conn));
+	int ret;
+
+	if (detail)
+		ret = ms_error_set(err, MS_ERR_DB, "%s: %s (%s)", what, msg, detail);
+	else
+		ret = ms_error_set(err, MS_ERR_DB, "%s: %s", what, msg);
+	if (hint)
+		ms_error_hint(err, "%s", hint);
+	free(msg);
+	return ret;
+}
+
+static bool result_ok(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
+}
+
+/*
+ * Send one query and wait for all its results, polling so that *cancel is
+ * noticed. Returns the first failed result, else the last one (the caller
+ * PQclear()s it), or NULL when the connection failed. *cancelled is set
+ * when a cancel request was sent.
+ */
+static PGresult *run_query(PGconn *conn, const char *q, volatile sig_atomic_t *cancel,
+			   bool *cancelled)
+{
+	PGresult *keep = NULL, *r;
+	int sock = PQsocket(conn);
+
+	if (cancelled)
+		*cancelled = false;
+	if (!PQsendQuery(conn, q))
+		return NULL;
+	for (;;) {
+		while (PQisBusy(conn)) {
+			struct pollfd pfd = { .fd = sock, .events = POLLIN };
+
+			if (cancel && *cancel && cancelled && !*cancelled) {
+				PGcancel *pc = PQgetCancel(conn);
+				char buf[256];
+
+				if (pc) {
+					PQcancel(pc, buf, sizeof(buf));
+					PQfreeCancel(pc);
+				}
+				*cancelled = true;
+			}
+			if (poll(&pfd, 1, EXEC_POLL_MS) < 0 && errno != EINTR)
+				goto broken;
+			if (!PQconsumeInput(conn))
+				goto broken;
+		}
+		r = PQgetResult(conn);
+		if (!r)
+			break;
+		if (PQresultStatus(r) == PGRES_COPY_IN) {
+			PQputCopyEnd(conn, "migsync does not feed COPY FROM STDIN");
+		} else if (PQresultStatus(r) == PGRES_COPY_OUT) {
+			char *row = NULL;
+
+			while (PQgetCopyData(conn, &row, 0) > 0)
+				PQfreemem(row);
+		}
+		if (keep && !result_ok(keep)) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(keep);
+		keep = r;
+	}
+	if (!keep && PQstatus(conn) == CONNECTION_BAD)
+		return NULL;
+	return keep;
+broken:
+	PQclear(keep);
+	return NULL;
+}
+
+/* Run a control or bookkeeping query that must succeed; err says what failed. */
+static int run_simple(PGconn *conn, const char *q, const char *what, struct ms_error *err)
+{
+	PGresult *res = run_query(conn, q, NULL, NULL);
+	int ret = 0;
+
+	if (!res || !result_ok(res))
+		ret = db_fail(err, conn, res, what);
+	PQclear(res);
+	return ret;
+}
+
+static PGresult *exec_params(PGconn *conn, const char *q, int n, const char *const *values)
+{
+	return PQexecParams(conn, q, n, NULL, values, NULL, NULL, 0);
+}
+
+int version_rows_read(struct strvec *out, bool *exists, PGconn *conn,
+		      const char *table, const char *schema, struct ms_error *err)
+{
+	char *name = qualified_name(conn, table, schema, err);
+	PGresult *res = NULL;
+	char *q = NULL;
+	const char *param[1];
+	int ret = MS_ERR_DB;
+
+	*exists = false;
+	if (!name)
+		goto done;
+	param[0] = name;
+	res = exec_params(conn, "SELECT to_regclass($1) IS NOT NULL", 1, param);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		ret = db_fail(err, conn, res, "could not look for the version table");
+		goto done;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t")) {
+		ret = 0;
+		goto done;
+	}
+	PQclear(res);
+	q = xstrfmt("SELECT version_num FROM %s", name);
+	res = exec_params(conn, q, 0, NULL);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		ret = db_fail(err, conn, res, "could not read the version table");
+		goto done;
+	}
+	*exists = true;
+	for (int i = 0; i < PQntuples(res); i++)
+		strvec_push(out, PQgetvalue(res, i, 0));
+	strvec_sort(out);
+	ret = 0;
+done:
+	PQclear(res);
+	free(q);
+	free(name);
+	return ret;
+}
+
+int version_table_ensure(PGconn *conn, const char *table, const char *schema,
+			 struct ms_error *err)
+{
+	struct strvec rows = STRVEC_INIT;
+	char *name = NULL, *pkc = NULL, *qpkc = NULL, *q = NULL;
+	bool exists = false;
+	int ret;
+
+	if (!table)
+		table = DEFAULT_VERSION_TABLE;
+	ret = version_rows_read(&rows, &exists, conn, table, schema, err);
+	if (ret < 0 || exists)
+		goto done;
+	ret = MS_ERR_DB;
+	name = qualified_name(conn, table, schema, err);
+	if (!name)
+		goto done;
+	/* Alembic's own DDL (MigrationContext._version), constraint name included. */
+	pkc = xstrfmt("%s_pkc", table);
+	qpkc = PQescapeIdentifier(conn, pkc, strlen(pkc));
+	if (!qpkc) {
+		ret = db_fail(err, conn, NULL, "could not quote the version table's constraint name");
+		goto done;
+	}
+	q = xstrfmt("CREATE TABLE %s (version_num VARCHAR(32) NOT NULL, "
+		    "CONSTRAINT %s PRIMARY KEY (version_num))", name, qpkc);
+	ret = run_simple(conn, q, "could not create the version table", err);
+done:
+	strvec_release(&rows);
+	free(name);
+	free(pkc);
+	PQfreemem(qpkc);
+	free(q);
+	return ret;
+}
+
+static const char *ledger_schema(const struct exec_context *c)
+{
+	return c->ledger_schema ? c->ledger_schema : LEDGER_DEFAULT_SCHEMA;
+}
+
+static const char *env_name(const struct exec_context *c)
+{
+	return c->target && c->target->env ? c->target->env->name : NULL;
+}
+
+/* One version table statement that must touch exactly one row. */
+enum row_sql { SQL_INSERT, SQL_UPDATE, SQL_DELETE };
+
+static int row_change(const struct exec_context *c, const char *name, enum row_sql what,
+		      const char *a, const char *b, struct ms_error *err)
+{
+	const char *param[2] = { a, b };
+	char *q = what == SQL_INSERT ? xstrfmt("INSERT INTO %s (version_num) VALUES ($1)", name) :
+		  what == SQL_UPDATE ? xstrfmt("UPDATE %s SET version_num = $2 WHERE version_num = $1", name) :
+		  xstrfmt("DELETE FROM %s WHERE version_num = $1", name);
+	PGresult *res = exec_params(c->conn, q, b ? 2 : 1, param);
+	int ret = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		ret = db_fail(err, c->conn, res, "could not change the version table");
+	} else if (strcmp(PQcmdTuples(res), "1")) {
+		/* Alembic's own check: someone else changed the table. */
+		ret = ms_error_set(err, MS_ERR_DB,
+				   "version table: expected to match one row when changing \"%s\"%s%s%s, %s found",
+				   a, b ? " to \"" : "", b ? b : "", b ? "\"" : "", PQcmdTuples(res));
+		ms_error_hint(err, "another process changed the version table; run status and plan again");
+	}
+	PQclear(res);
+	free(q);
+	return ret;
+}
+
+/*
+ * The version table change of one step, exactly as Alembic's
+ * HeadMaintainer makes it (alembic/runtime/migration.py): a merge deletes
+ * all but the last removed row and updates that one; an unmerge updates
+ * the row to the last added revision and inserts the others. UPDATE and
+ * DELETE must touch one row each, INSERT fails on an existing row.
+ */
+static int apply_row_op(const struct exec_context *c, const char *name,
+			const struct revgraph_step *step, struct ms_error *err)
+{
+	const struct strvec *rm = &step->rows_removed, *add = &step->rows_added;
+	int ret = 0;
+
+	switch (step->op) {
+	case ROW_INSERT:
+		for (size_t i = 0; i < add->nr && !ret; i++)
+			ret = row_change(c, name, SQL_INSERT, add->items[i], NULL, err);
+		break;
+	case ROW_DELETE:
+		for (size_t i = 0; i < rm->nr && !ret; i++)
+			ret = row_change(c, name, SQL_DELETE, rm->items[i], NULL, err);
+		break;
+	case ROW_UPDATE:
+	case ROW_MERGE:
+		if (!rm->nr || add->nr != 1)
+			goto bad;
+		for (size_t i = 0; i + 1 < rm->nr && !ret; i++)
+			ret = row_change(c, name, SQL_DELETE, rm->items[i], NULL, err);
+		if (!ret)
+			ret = row_change(c, name, SQL_UPDATE, rm->items[rm->nr - 1],
+					 add->items[0], err);
+		break;
+	case ROW_UNMERGE:
+		if (rm->nr != 1 || !add->nr)
+			goto bad;
+		ret = row_change(c, name, SQL_UPDATE, rm->items[0], add->items[add->nr - 1], err);
+		for (size_t i = 0; i + 1 < add->nr && !ret; i++)
+			ret = row_change(c, name, SQL_INSERT, add->items[i], NULL, err);
+		break;
+	default:
+		goto bad;
+	}
+	return ret;
+bad:
+	return ms_error_set(err, MS_ERR_GENERIC, "version table: inconsistent step (%zu rows removed, %zu added)",
+			    rm->nr, add->nr);
+}
+
+static char *join_rows(const struct strvec *rows)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < rows->nr; i++) {
+		if (i)
+			strbuf_addch(&sb, ' ');
+		strbuf_addstr(&sb, rows->items[i]);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The version rows now, space separated (NULL when unreadable). */
+static char *rows_now(const struct exec_context *c)
+{
+	struct strvec rows = STRVEC_INIT;
+	struct ms_error ignore = MS_ERROR_INIT;
+	bool exists;
+	char *ret = NULL;
+
+	if (!version_rows_read(&rows, &exists, c->conn, c->version_table, c->version_schema,
+			       &ignore))
+		ret = join_rows(&rows);
+	strvec_release(&rows);
+	ms_error_release(&ignore);
+	return ret;
+}
+
+/* What the rows will be after step, from rows before it. */
+static char *rows_expected(const struct strvec *before, const struct revgraph_step *step)
+{
+	struct strvec after = STRVEC_INIT;
+	char *ret;
+
+	for (size_t i = 0; i < before->nr; i++)
+		if (!strvec_contains(&step->rows_removed, before->items[i]))
+			strvec_push(&after, before->items[i]);
+	for (size_t i = 0; i < step->rows_added.nr; i++)
+		if (!strvec_contains(&after, step->rows_added.items[i]))
+			strvec_push(&after, step->rows_added.items[i]);
+	strvec_sort(&after);
+	ret = join_rows(&after);
+	strvec_release(&after);
+	return ret;
+}
+
+static void entry_fill(struct ledger_entry *e, const struct exec_context *c,
+		       const char *revision, bool up, const char *sha256, bool transactional)
+{
+	ledger_entry_init(e);
+	e->revision = xstrdup(revision);
+	e->up = up;
+	e->sha256 = sha256 && *sha256 ? xstrdup(sha256) : NULL;
+	e->plan_hash = c->plan_hash ? xstrdup(c->plan_hash) : NULL;
+	e->who = c->who ? xstrdup(c->who) : NULL;
+	e->host = c->host ? xstrdup(c->host) : NULL;
+	e->environment = env_name(c) ? xstrdup(env_name(c)) : NULL;
+	e->started_at_ms = exec_wall_ms();
+	e->transactional = transactional;
+	e->executor = xstrdup("sql");
+}
+
+/* Forward server notices (RAISE NOTICE, ...) to the output callback, never to stderr. */
+static void notice_forward(void *arg, const char *message)
+{
+	const struct exec_context *c = arg;
+	char *line;
+
+	if (!c->output)
+		return;
+	line = db_message_one_line(message);
+	c->output(line, c->output_ctx);
+	free(line);
+}
+
+/* The line of byte offset off in text, counting from line. */
+static unsigned line_of(const char *text, size_t off, unsigned line)
+{
+	for (size_t i = 0; i < off; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/*
+ * The file line of a statement's error: the statement's first line, moved
+ * to the error position the server reports (1-based, in characters).
+ */
+static unsigned error_line(const struct sql_statement *st, const PGresult *res)
+{
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	long chars = pos ? strtol(pos, NULL, 10) : 0;
+	size_t off = 0;
+
+	/* Count characters, not bytes: UTF-8 continuation bytes do not start one. */
+	for (; off < st->len && chars > 1; off++)
+		if (((unsigned char)st->text[off] & 0xc0) != 0x80 &&
+		    (off + 1 >= st->len || ((unsigned char)st->text[off + 1] & 0xc0) != 0x80))
+			chars--;
+	return line_of(st->text, off, st->line);
+}
+
+/* Run one statement of the revision; err: `revision "R" (FILE, line N): ...`. */
+static int run_statement(const struct exec_context *c, const struct script *s,
+			 const struct sql_statement *st, struct ms_error *err)
+{
+	char *q = xstrndup(st->text, st->len);
+	char *where = NULL;
+	bool cancelled = false;
+	PGresult *res = NULL;
+	int ret = 0;
+
+	if (c->cancel && *c->cancel) {
+		ret = ms_error_set(err, MS_ERR_DB, "revision \"%s\" (%s, line %u): cancelled",
+				   s->revision, s->path, st->line);
+		goto done;
+	}
+	res = run_query(c->conn, q, c->cancel, &cancelled);
+	if (res && result_ok(res))
+		goto done;
+	where = xstrfmt("revision \"%s\" (%s, line %u)", s->revision, s->path,
+			error_line(st, res));
+	ret = db_fail(err, c->conn, res, where);
+	if (cancelled)
+		ms_error_set(err, MS_ERR_DB, "%s: cancelled", where);
+done:
+	PQclear(res);
+	free(where);
+	free(q);
+	return ret;
+}
+
+static int run_statements(const struct exec_context *c, const struct script *s,
+			  const struct sql_statement *st, size_t nr, struct ms_error *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < nr && !ret; i++)
+		ret = run_statement(c, s, &st[i], err);
+	return ret;
+}
+
+/* After a failure: roll back if a transaction is open, ignoring errors. */
+static void rollback(PGconn *conn)
+{
+	PGresult *res;
+
+	if (PQtransactionStatus(conn) == PQTRANS_IDLE ||
+	    PQtransactionStatus(conn) == PQTRANS_UNKNOWN)
+		return;
+	res = PQexec(conn, "ROLLBACK");
+	PQclear(res);
+}
+
+/* Record a failed step in its own (autocommit) transaction. */
+static void record_failure(const struct exec_context *c, struct ledger_entry *e,
+			   int64_t t0, struct ms_error *err)
+{
+	struct ms_error lerr = MS_ERROR_INIT;
+
+	if (PQstatus(c->conn) != CONNECTION_OK)
+		return;
+	e->outcome = LEDGER_FAILED;
+	e->duration_ms = exec_monotonic_ms() - t0;
+	free(e->error);
+	e->error = xstrdup(err->message ? err->message : "failed");
+	free(e->rows_after);
+	e->rows_after = rows_now(c);
+	if (ledger_insert(c->conn, ledger_schema(c), e, &lerr) < 0 && !err->hint)
+		ms_error_hint(err, "the failure could not be recorded in the ledger: %s",
+			      lerr.message);
+	ms_error_release(&lerr);
+}
+
+static int sql_step_transactional(const struct exec_context *c, const char *name,
+				  const struct revgraph_step *step, const struct script *s,
+				  const struct sql_statement *st, size_t nr,
+				  struct ledger_entry *e, struct ms_error *err)
+{
+	int64_t t0 = exec_monotonic_ms();
+	int ret;
+
+	ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+	if (ret < 0)
+		goto fail;
+	ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
+	if (ret < 0)
+		goto fail;
+	ret = run_statements(c, s, st, nr, err);
+	if (ret < 0)
+		goto fail;
+	ret = apply_row_op(c, name, step, err);
+	if (ret < 0)
+		goto fail;
+	e->outcome = LEDGER_APPLIED;
+	e->rows_after = rows_now(c);
+	e->duration_ms = exec_monotonic_ms() - t0;
+	ret = ledger_insert(c->conn, ledger_schema(c), e, err);
+	if (ret < 0)
+		goto fail;
+	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	rollback(c->conn);
+	record_failure(c, e, t0, err);
+	return ret;
+}
+
+static int sql_step_autocommit(const struct exec_context *c, const char *name,
+			       const struct revgraph_step *step, const struct script *s,
+			       const struct sql_statement *st, size_t nr,
+			       struct ledger_entry *e, struct ms_error *err)
+{
+	struct strvec before = STRVEC_INIT;
+	struct ms_error lerr = MS_ERROR_INIT;
+	int64_t t0 = exec_monotonic_ms();
+	bool exists;
+	int ret;
+
+	/* In progress first, on its own: a crash from here on stays visible. */
+	ret = version_rows_read(&before, &exists, c->conn, c->version_table,
+				c->version_schema, err);
+	if (ret < 0)
+		goto done;
+	e->outcome = LEDGER_IN_PROGRESS;
+	e->rows_after = rows_expected(&before, step);
+	ret = ledger_insert(c->conn, ledger_schema(c), e, err);
+	if (ret < 0)
+		goto done;
+
+	ret = run_statements(c, s, st, nr, err);
+	if (ret < 0)
+		goto fail;
+	ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+	if (ret < 0)
+		goto fail;
+	ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
+	if (ret < 0)
+		goto fail;
+	ret = apply_row_op(c, name, step, err);
+	if (ret < 0)
+		goto fail;
+	ret = ledger_finish(c->conn, ledger_schema(c), e->id, LEDGER_APPLIED,
+			    exec_monotonic_ms() - t0, NULL, err);
+	if (ret < 0)
+		goto fail;
+	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
+	if (ret < 0)
+		goto fail;
+	goto done;
+fail:
+	rollback(c->conn);
+	if (PQstatus(c->conn) == CONNECTION_OK &&
+	    ledger_finish(c->conn, ledger_schema(c), e->id, LEDGER_FAILED,
+			  exec_monotonic_ms() - t0, err->message, &lerr) < 0 && !err->hint)
+		ms_error_hint(err, "the ledger row %lld stays \"in progress\": %s",
+			      (long long)e->id, lerr.message);
+done:
+	strvec_release(&before);
+	ms_error_release(&lerr);
+	return ret;
+}
+
+int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step,
+		  const struct script *script, struct ms_error *err)
+{
+	struct ledger_entry e;
+	struct sql_statement *st = NULL;
+	size_t nr = 0;
+	const char *sql = step->up ? script->up_sql : script->down_sql;
+	unsigned line = step->up ? script->up_line : script->down_line;
+	PQnoticeProcessor old_proc = NULL;
+	char *name = NULL;
+	int ret;
+
+	ledger_entry_init(&e);
+	if (script->kind != SCRIPT_SQL) {
+		ret = ms_error_set(err, MS_ERR_CONFIG,
+				   "revision \"%s\" (%s): not a native SQL revision", script->revision,
+				   script->path);
+		ms_error_hint(err, "Alembic revisions are applied with executor: alembic");
+		goto done;
+	}
+	if (!sql) {
+		ret = ms_error_set(err, MS_ERR_CONFIG, "revision \"%s\" (%s): no %s section%s",
+				   script->revision, script->path,
+				   step->up ? "up" : "down",
+				   step->up || script->has_downgrade ? " text was read" : "");
+		ms_error_hint(err, step->up || script->has_downgrade ?
+			      "read the scripts with SCRIPTS_KEEP_SQL" :
+			      "add a -- migsync:down section to downgrade it");
+		goto done;
+	}
+	ret = sql_split(&st, &nr, sql, strlen(sql), line, err);
+	if (ret < 0) {
+		ms_error_prefix(err, "revision \"%s\" (%s)", script->revision, script->path);
+		goto done;
+	}
+	ret = MS_ERR_DB;
+	name = qualified_name(c->conn, c->version_table, c->version_schema, err);
+	if (!name)
+		goto done;
+	ret = ledger_ensure(c->conn, ledger_schema(c), err);
+	if (ret < 0)
+		goto done;
+
+	old_proc = PQsetNoticeProcessor(c->conn, notice_forward, (void *)c);
+	entry_fill(&e, c, script->revision, step->up, script->sha256, script->transactional);
+	if (script->transactional)
+		ret = sql_step_transactional(c, name, step, script, st, nr, &e, err);
+	else
+		ret = sql_step_autocommit(c, name, step, script, st, nr, &e, err);
+	/* libpq has no getter for the old argument; its default ignores it. */
+	PQsetNoticeProcessor(c->conn, old_proc, NULL);
+done:
+	ledger_entry_release(&e);
+	free(st);
+	free(name);
+	return ret;
+}
+
+/* rows (sorted copies) equal? */
+static bool rows_equal(const struct strvec *a, const struct strvec *b)
+{
+	struct strvec sa = STRVEC_INIT, sb = STRVEC_INIT;
+	bool eq = a->nr == b->nr;
+
+	for (size_t i = 0; i < a->nr; i++)
+		strvec_push(&sa, a->items[i]);
+	for (size_t i = 0; i < b->nr; i++)
+		strvec_push(&sb, b->items[i]);
+	strvec_sort(&sa);
+	strvec_sort(&sb);
+	for (size_t i = 0; eq && i < sa.nr; i++)
+		eq = !strcmp(sa.items[i], sb.items[i]);
+	strvec_release(&sa);
+	strvec_release(&sb);
+	return eq;
+}
+
+int exec_stamp(const struct exec_context *c, const struct strvec *from,
+	       const struct strvec *to, struct ms_error *err)
+{
+	struct strvec now = STRVEC_INIT;
+	struct ledger_entry e;
+	char *name = NULL, *want = NULL, *have = NULL, *q = NULL;
+	int64_t t0 = exec_monotonic_ms();
+	bool exists;
+	int ret;
+
+	ledger_entry_init(&e);
+	ret = MS_ERR_DB;
+	name = qualified_name(c->conn, c->version_table, c->version_schema, err);
+	if (!name)
+		goto done;
+	ret = ledger_ensure(c->conn, ledger_schema(c), err);
+	if (ret < 0)
+		goto done;
+	ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+	if (ret < 0)
+		goto done;
+	ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
+	if (ret < 0)
+		goto fail;
+	/* Nobody may change the rows between our compare and our swap. */
+	q = xstrfmt("LOCK TABLE %s IN EXCLUSIVE MODE", name);
+	ret = run_simple(c->conn, q, "could not lock the version table", err);
+	if (ret < 0)
+		goto fail;
+	ret = version_rows_read(&now, &exists, c->conn, c->version_table, c->version_schema, err);
+	if (ret < 0)
+		goto fail;
+	if (!rows_equal(&now, from)) {
+		struct strvec sorted = STRVEC_INIT;
+
+		for (size_t i = 0; i < from->nr; i++)
+			strvec_push(&sorted, from->items[i]);
+		strvec_sort(&sorted);
+		want = join_rows(&sorted);
+		have = join_rows(&now);
+		strvec_release(&sorted);
+		ret = ms_error_set(err, MS_ERR_DB,
+				   "version table: holds (%s), expected (%s): not stamped",
+				   *have ? have : "empty", *want ? want : "empty");
+		ms_error_hint(err, "another process changed the version table; run status and plan again");
+		goto fail;
+	}
+	for (size_t i = 0; i < from->nr && !ret; i++)
+		if (!strvec_contains(to, from->items[i]))
+			ret = row_change(c, name, SQL_DELETE, from->items[i], NULL, err);
+	for (size_t i = 0; i < to->nr && !ret; i++)
+		if (!strvec_contains(from, to->items[i]))
+			ret = row_change(c, name, SQL_INSERT, to->items[i], NULL, err);
+	if (ret < 0)
+		goto fail;
+
+	{
+		struct strvec sorted = STRVEC_INIT;
+		char *revs;
+
+		for (size_t i = 0; i < to->nr; i++)
+			strvec_push(&sorted, to->items[i]);
+		strvec_sort(&sorted);
+		revs = join_rows(&sorted);
+		entry_fill(&e, c, *revs ? revs : "base", true, NULL, true);
+		free(revs);
+		strvec_release(&sorted);
+	}
+	e.outcome = LEDGER_STAMPED;
+	e.rows_after = rows_now(c);
+	e.duration_ms = exec_monotonic_ms() - t0;
+	ret = ledger_insert(c->conn, ledger_schema(c), &e, err);
+	if (ret < 0)
+		goto fail;
+	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
+	goto done;
+fail:
+	rollback(c->conn);
+done:
+	ledger_entry_release(&e);
+	strvec_release(&now);
+	free(name);
+	free(want);
+	free(have);
+	free(q);
+	return ret;
+}
