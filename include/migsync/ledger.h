@@ -28,6 +28,16 @@
 
 #define LEDGER_DEFAULT_SCHEMA "migsync"
 
+/*
+ * The advisory lock keys are pairs (namespace, hashtext(current_database())):
+ * the two-int4 form, whose keys never collide with the bigint form most
+ * applications use. LEDGER_LOCK_NAMESPACE serializes migsync runs;
+ * LEDGER_ENSURE_NAMESPACE (a transaction lock) serializes the creation
+ * of the ledger, so that creating it never waits for a running migration.
+ */
+#define LEDGER_LOCK_NAMESPACE 1836280939	/* 0x6d736c6b, "mslk"; decimal: it goes into SQL */
+#define LEDGER_ENSURE_NAMESPACE 1836280933	/* 0x6d736c65, "msle" */
+
 enum ledger_outcome {
 	LEDGER_IN_PROGRESS,	/* started, not finished: a crash leaves this */
 	LEDGER_APPLIED,
@@ -37,7 +47,10 @@ enum ledger_outcome {
 	LEDGER_STAMPED,		/* version table changed without running the revision */
 };
 
+/* "in_progress", "applied", "failed", "resolved_applied", "resolved_rolled_back", "stamped": as stored. */
 const char *ledger_outcome_name(enum ledger_outcome o);
+/* The outcome stored as name; -1 when name is none of them. */
+int ledger_outcome_parse(enum ledger_outcome *o, const char *name);
 
 struct ledger_entry {
 	int64_t id;
@@ -78,7 +91,18 @@ void approvals_free(struct approval *list, size_t nr);
 /*
  * Create the schema and its tables if missing. Safe when several
  * processes do it at once (a failure because another created it first is
- * not an error). Runs in its own transaction.
+ * not an error). Runs in its own transaction, so conn must not be inside
+ * one; does nothing (and needs no CREATE privilege) when both tables are
+ * there. schema NULL: LEDGER_DEFAULT_SCHEMA (likewise below).
+ *
+ *   SCHEMA.applied (id bigserial primary key, revision text, direction
+ *     text 'up'|'down', sha256 text, plan_hash text, who text, host text,
+ *     environment text, started_at timestamptz, duration_ms bigint,
+ *     outcome text (ledger_outcome_name), error text, transactional
+ *     boolean, executor text, rows_after text)
+ *   SCHEMA.approvals (id bigserial primary key, plan_hash text,
+ *     environment text, approver text, comment text, created_at
+ *     timestamptz, expires_at timestamptz NULL)
  */
 int ledger_ensure(PGconn *conn, const char *schema, struct ms_error *err);
 
@@ -86,7 +110,8 @@ int ledger_ensure(PGconn *conn, const char *schema, struct ms_error *err);
 int ledger_exists(PGconn *conn, const char *schema, bool *exists, struct ms_error *err);
 
 /*
- * Insert an entry (e->id is ignored and set to the new row's id). Runs in
+ * Insert an entry (e->id is ignored and set to the new row's id;
+ * started_at_ms 0 means now, and is then set to the time recorded). Runs in
  * whatever transaction the caller has open: inside the revision's own
  * transaction for an atomic "applied" record, or in autocommit for an
  * "in progress" record written before a non-transactional revision.
@@ -94,12 +119,12 @@ int ledger_exists(PGconn *conn, const char *schema, bool *exists, struct ms_erro
 int ledger_insert(PGconn *conn, const char *schema, struct ledger_entry *e,
 		  struct ms_error *err);
 
-/* Set outcome, duration and error of the row with this id. */
+/* Set outcome, duration and error of the row with this id (MS_ERR_NOTFOUND: no such row). */
 int ledger_finish(PGconn *conn, const char *schema, int64_t id,
 		  enum ledger_outcome outcome, int64_t duration_ms,
 		  const char *error, struct ms_error *err);
 
-/* Every entry of the database, oldest first (limit 0: all). */
+/* Every entry of the database, oldest first (limit N: the newest N, still oldest first). */
 int ledger_list(struct ledger_entry **out, size_t *nr, PGconn *conn,
 		const char *schema, size_t limit, struct ms_error *err);
 
@@ -109,14 +134,23 @@ int ledger_in_progress(struct ledger_entry **out, size_t *nr, PGconn *conn,
 
 /*
  * When revision was first applied (or stamped) upward here and not rolled
- * back since: *found false when the ledger has no such record.
+ * back since: the end (started_at + duration) of the upward step that
+ * began the current run of it being applied, as Unix milliseconds. A
+ * downward step that applied (or was stamped, or resolved as applied)
+ * ends a run; failed, rolled back and in-progress steps count for
+ * nothing. *found false when the ledger has no such record (or no
+ * ledger exists).
  */
 int ledger_applied_at(int64_t *at_ms, bool *found, PGconn *conn, const char *schema,
 		      const char *revision, struct ms_error *err);
 
+/*
+ * Record an approval (a->id is set; created_at_ms 0 means now, and is
+ * then set to the time recorded; expires_at_ms 0 stores NULL).
+ */
 int ledger_approve(PGconn *conn, const char *schema, struct approval *a,
 		   struct ms_error *err);
-/* All approvals recorded for environment, oldest first. */
+/* All approvals recorded for environment, oldest first (none when no ledger exists). */
 int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
 		     const char *schema, const char *environment, struct ms_error *err);
 
@@ -125,10 +159,16 @@ int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
  * most wait_ms, polling pg_try_advisory_lock so that a waiter never holds
  * a lock queue entry that could block a migration's own DDL. stop (may be
  * NULL) is polled between tries; a non-zero return abandons the wait.
- * Returns MS_ERR_DB with "timed out waiting for the lock" after wait_ms.
+ * Returns MS_ERR_DB with "timed out waiting for the lock ..." after
+ * wait_ms (the hint names the session holding it), MS_ERR_GENERIC with
+ * "stopped waiting for the lock" when stop said so. The lock belongs to
+ * the session: it outlives transactions and is released by
+ * ledger_unlock or when the connection closes. Taking it again on the
+ * same connection succeeds and must be matched by another unlock.
  */
 int ledger_lock(PGconn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_ctx,
 		struct ms_error *err);
+/* Release the lock; MS_ERR_DB when this session did not hold it (no server WARNING). */
 int ledger_unlock(PGconn *conn, struct ms_error *err);
 
 #endif

@@ -24,7 +24,9 @@
 
 struct db_target {
 	const struct environment *env;	/* borrowed from the inventory */
-	char *dbname;			/* the database (never NULL once expanded) */
+	char *dbname;			/* the database (never NULL once expanded; "" when libpq decides) */
+	bool member;			/* named by targets.databases or targets.discover */
+	char *label;			/* "prod", or "tenants/tenant_001" for a member */
 	char *describe;			/* "user@host:port/dbname": safe to print */
 	char *conninfo;			/* keyword=value string; holds the password: never print */
 	bool has_ssh;
@@ -47,26 +49,39 @@ int db_targets_expand(struct db_target **out, size_t *nr,
 		      const struct environment *env, struct ms_error *err);
 void db_targets_free(struct db_target *targets, size_t nr);
 
-/* One target for env and dbname (NULL: the environment's own database). */
+/*
+ * One target for env and dbname (NULL: the environment's own database).
+ * Fails (MS_ERR_CONFIG) only when the connection cannot be described,
+ * e.g. password_env names an unset variable. out is initialized here;
+ * release it with db_target_release even on failure.
+ */
 int db_target_for(struct db_target *out, const struct environment *env,
 		  const char *dbname, struct ms_error *err);
 
 /*
  * A blocking connection for applying migrations: opens the SSH tunnel
- * when the environment has one, connects within connect_timeout, sets
- * application_name=migsync. No statement_timeout is set on this session
- * (a migration may run long); callers set one around their own queries.
- * On success *conn and *tunnel (NULL without ssh) belong to the caller:
- * release both with db_disconnect.
+ * when the environment has one, connects within connect_timeout (tunnel
+ * included; the wait itself never blocks past it), sets
+ * application_name=migsync unless database.application_name says
+ * otherwise. No statement_timeout is set on this session (a migration
+ * may run long): the inventory's statement_timeout is turned off again;
+ * callers set one around their own queries. On success *conn and
+ * *tunnel (NULL without ssh) belong to the caller: release both with
+ * db_disconnect. Returns 0, MS_ERR_IO when no server answered in time
+ * (unreachable; the hint says so), MS_ERR_CONFIG when the SSH host was
+ * refused for trust reasons, MS_ERR_DB when the server answered but
+ * refused (authentication, no such database). Messages name the target,
+ * never a secret.
  */
 int db_connect(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
 	       struct ms_error *err);
 void db_disconnect(PGconn *conn, struct tunnel *tunnel);
 
 /*
- * Set err to `environment "ENV": ...` built from fmt, with every secret
- * of t scrubbed, and return code. libpq messages passed through %s are
- * flattened to one line.
+ * Set err to `environment "ENV": ...` (`environment "ENV", database "DB":
+ * ...` for a member of a fleet) built from fmt, with every secret of t
+ * scrubbed, and return code. Pass libpq messages through
+ * db_message_one_line first. Any earlier hint on err is dropped.
  */
 int db_target_error(struct ms_error *err, int code, const struct db_target *t,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -76,8 +91,9 @@ char *db_message_one_line(const char *msg);
 
 /*
  * A stable identity for the database behind a connection, for plan
- * hashes: the describe string plus the database's OID and the cluster's
- * system identifier when readable. Caller frees.
+ * hashes: "DESCRIBE oid=OID sysid=ID" with the database's OID and the
+ * cluster's system identifier ("DESCRIBE oid=OID" when the role may not
+ * run pg_control_system()). Caller frees.
  */
 int db_identity(char **out, PGconn *conn, const struct db_target *t,
 		struct ms_error *err);

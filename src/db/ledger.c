@@ -1,0 +1,751 @@
+/*
+ * migsync's ledger (what was applied, approvals) and the advisory lock
+ * that serializes migsync runs on one database.
+ *
+ * Every identifier is quoted with PQescapeIdentifier and every value is a
+ * query parameter. Times are stored as timestamptz and exchanged as Unix
+ * milliseconds. The read functions treat a database without a ledger as
+ * one with an empty ledger: they check first instead of catching the
+ * error, which would abort a caller's transaction.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "migsync/ledger.h"
+#include "migsync/strbuf.h"
+#include "migsync/target.h"
+
+#define LOCK_POLL_FIRST_MS 50
+#define LOCK_POLL_MAX_MS 500
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+/* The lock key: see LEDGER_LOCK_NAMESPACE. */
+#define LOCK_KEY(ns) XSTR(ns) ", pg_catalog.hashtext(pg_catalog.current_database())"
+
+static const char *const outcome_names[] = {
+	[LEDGER_IN_PROGRESS] = "in_progress",
+	[LEDGER_APPLIED] = "applied",
+	[LEDGER_FAILED] = "failed",
+	[LEDGER_RESOLVED_APPLIED] = "resolved_applied",
+	[LEDGER_RESOLVED_ROLLED_BACK] = "resolved_rolled_back",
+	[LEDGER_STAMPED] = "stamped",
+};
+
+const char *ledger_outcome_name(enum ledger_outcome o)
+{
+	if ((size_t)o < ARRAY_SIZE(outcome_names) && outcome_names[o])
+		return outcome_names[o];
+	return "unknown";
+}
+
+int ledger_outcome_parse(enum ledger_outcome *o, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(outcome_names); i++) {
+		if (name && !strcmp(outcome_names[i], name)) {
+			*o = (enum ledger_outcome)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void ledger_entry_init(struct ledger_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->up = true;
+	e->transactional = true;
+}
+
+void ledger_entry_release(struct ledger_entry *e)
+{
+	if (!e)
+		return;
+	free(e->revision);
+	free(e->sha256);
+	free(e->plan_hash);
+	free(e->who);
+	free(e->host);
+	free(e->environment);
+	free(e->error);
+	free(e->executor);
+	free(e->rows_after);
+	ledger_entry_init(e);
+}
+
+void ledger_entries_free(struct ledger_entry *entries, size_t nr)
+{
+	for (size_t i = 0; entries && i < nr; i++)
+		ledger_entry_release(&entries[i]);
+	free(entries);
+}
+
+void approval_init(struct approval *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void approval_release(struct approval *a)
+{
+	if (!a)
+		return;
+	free(a->plan_hash);
+	free(a->environment);
+	free(a->approver);
+	free(a->comment);
+	approval_init(a);
+}
+
+void approvals_free(struct approval *list, size_t nr)
+{
+	for (size_t i = 0; list && i < nr; i++)
+		approval_release(&list[i]);
+	free(list);
+}
+
+static const char *schema_or_default(const char *schema)
+{
+	return schema && *schema ? schema : LEDGER_DEFAULT_SCHEMA;
+}
+
+/* Set err from a failed query: `ledger "SCHEMA": WHAT: server message`. */
+static int query_failed(struct ms_error *err, PGconn *conn, const PGresult *res,
+			const char *schema, const char *what)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char *msg = primary ? xstrdup(primary) : db_message_one_line(PQerrorMessage(conn));
+
+	ms_error_set(err, MS_ERR_DB, "ledger \"%s\": %s: %s", schema, what,
+		     *msg ? msg : "unknown error");
+	if (hint)
+		ms_error_hint(err, "%s", hint);
+	free(msg);
+	return MS_ERR_DB;
+}
+
+/*
+ * Run sql with text parameters (NULL values are SQL NULL) and expect
+ * status; *out (may be NULL) receives the result, which the caller clears.
+ */
+static int run(PGresult **out, PGconn *conn, const char *schema, const char *what,
+	       const char *sql, int nparams, const char *const *params,
+	       ExecStatusType status, struct ms_error *err)
+{
+	PGresult *res;
+	int ret = 0;
+
+	if (nparams)
+		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	else
+		res = PQexec(conn, sql);
+	if (PQresultStatus(res) != status)
+		ret = query_failed(err, conn, res, schema, what);
+	if (out && !ret)
+		*out = res;
+	else
+		PQclear(res);
+	return ret;
+}
+
+/* "SCHEMA"."table", quoted; caller frees. */
+static int qualified(char **out, PGconn *conn, const char *schema, const char *table,
+		     struct ms_error *err)
+{
+	char *qs = PQescapeIdentifier(conn, schema, strlen(schema));
+	int ret = 0;
+
+	*out = NULL;
+	if (!qs) {
+		ret = ms_error_set(err, MS_ERR_CONFIG, "ledger \"%s\": invalid schema name: %s",
+				   schema, PQerrorMessage(conn));
+		goto done;
+	}
+	*out = table ? xstrfmt("%s.%s", qs, table) : xstrdup(qs);
+done:
+	PQfreemem(qs);
+	return ret;
+}
+
+static int64_t parse_int64(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return 0;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static char *get_str(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+/* Both tables of the ledger, or only "applied" (tables == 1). */
+static int count_tables(int *found, PGconn *conn, const char *schema, struct ms_error *err)
+{
+	static const char sql[] =
+		"SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = $1 AND c.relname IN ('applied', 'approvals')"
+		" AND c.relkind IN ('r', 'p')";
+	const char *params[1] = { schema };
+	PGresult *res = NULL;
+	int ret;
+
+	*found = 0;
+	ret = run(&res, conn, schema, "looking for the ledger", sql, 1, params,
+		  PGRES_TUPLES_OK, err);
+	if (!ret)
+		*found = (int)parse_int64(res, 0, 0);
+	PQclear(res);
+	return ret;
+}
+
+int ledger_exists(PGconn *conn, const char *schema, bool *exists, struct ms_error *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = $1 AND c.relname = 'applied' AND c.relkind IN ('r', 'p')";
+	const char *params[1];
+	PGresult *res = NULL;
+	int ret;
+
+	schema = schema_or_default(schema);
+	params[0] = schema;
+	*exists = false;
+	ret = run(&res, conn, schema, "looking for the ledger", sql, 1, params,
+		  PGRES_TUPLES_OK, err);
+	if (!ret)
+		*exists = PQntuples(res) > 0;
+	PQclear(res);
+	return ret;
+}
+
+static bool is_creation_race(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	/* unique_violation (on the catalogs), duplicate_schema, duplicate_table, duplicate_object */
+	return state && (!strcmp(state, "23505") || !strcmp(state, "42P06") ||
+			 !strcmp(state, "42P07") || !strcmp(state, "42710"));
+}
+
+/*
+ * One attempt at creating the ledger in a transaction that first takes
+ * the creation lock. *race is set when it failed only because someone
+ * else (not using the lock, e.g. an older migsync) created it first.
+ */
+static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_error *err)
+{
+	struct strbuf ddl = STRBUF_INIT;
+	char *qs = NULL;
+	PGresult *res = NULL;
+	int ret;
+
+	*race = false;
+	ret = qualified(&qs, conn, schema, NULL, err);
+	if (ret < 0)
+		goto done;
+	strbuf_addf(&ddl,
+		    "SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_KEY(LEDGER_ENSURE_NAMESPACE) ");\n"
+		    "CREATE SCHEMA IF NOT EXISTS %s;\n"
+		    "CREATE TABLE IF NOT EXISTS %s.applied (\n"
+		    "\tid bigserial PRIMARY KEY,\n"
+		    "\trevision text NOT NULL,\n"
+		    "\tdirection text NOT NULL CHECK (direction IN ('up', 'down')),\n"
+		    "\tsha256 text,\n"
+		    "\tplan_hash text,\n"
+		    "\twho text,\n"
+		    "\thost text,\n"
+		    "\tenvironment text,\n"
+		    "\tstarted_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),\n"
+		    "\tduration_ms bigint NOT NULL DEFAULT 0,\n"
+		    "\toutcome text NOT NULL,\n"
+		    "\terror text,\n"
+		    "\ttransactional boolean NOT NULL DEFAULT true,\n"
+		    "\texecutor text,\n"
+		    "\trows_after text\n"
+		    ");\n"
+		    "CREATE INDEX IF NOT EXISTS applied_revision_idx ON %s.applied (revision, id);\n"
+		    "CREATE TABLE IF NOT EXISTS %s.approvals (\n"
+		    "\tid bigserial PRIMARY KEY,\n"
+		    "\tplan_hash text NOT NULL,\n"
+		    "\tenvironment text NOT NULL,\n"
+		    "\tapprover text NOT NULL,\n"
+		    "\tcomment text,\n"
+		    "\tcreated_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),\n"
+		    "\texpires_at timestamptz\n"
+		    ");\n"
+		    "CREATE INDEX IF NOT EXISTS approvals_environment_idx ON %s.approvals (environment, id);\n",
+		    qs, qs, qs, qs, qs);
+
+	ret = run(NULL, conn, schema, "could not start a transaction", "BEGIN", 0, NULL,
+		  PGRES_COMMAND_OK, err);
+	if (ret < 0)
+		goto done;
+	/* several statements: the last result is checked, errors stop the batch */
+	res = PQexec(conn, ddl.buf);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*race = is_creation_race(res);
+		ret = query_failed(err, conn, res, schema, "could not create the ledger");
+		PQclear(PQexec(conn, "ROLLBACK"));
+		goto done;
+	}
+	PQclear(res);
+	res = PQexec(conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*race = is_creation_race(res);
+		ret = query_failed(err, conn, res, schema, "could not create the ledger");
+		goto done;
+	}
+done:
+	PQclear(res);
+	free(qs);
+	strbuf_release(&ddl);
+	return ret;
+}
+
+int ledger_ensure(PGconn *conn, const char *schema, struct ms_error *err)
+{
+	bool race = false;
+	int found = 0, ret;
+
+	schema = schema_or_default(schema);
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		ret = ms_error_set(err, MS_ERR_GENERIC,
+				   "ledger \"%s\": cannot be created inside a transaction", schema);
+		goto done;
+	}
+	ret = count_tables(&found, conn, schema, err);
+	if (ret < 0 || found == 2)
+		goto done;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		ret = create_once(conn, schema, &race, err);
+		if (!ret || !race)
+			break;
+	}
+	if (ret < 0 && !race)
+		ms_error_hint(err, "the role needs CREATE on the database, or create schema \"%s\" for it",
+			      schema);
+done:
+	return ret;
+}
+
+static const char entry_columns[] =
+	"id, revision, direction, sha256, plan_hash, who, host, environment,"
+	" pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint,"
+	" duration_ms, outcome, error, transactional, executor, rows_after";
+
+static void entry_from_row(struct ledger_entry *e, const PGresult *res, int row)
+{
+	const char *outcome = PQgetvalue(res, row, 10);
+
+	ledger_entry_init(e);
+	e->id = parse_int64(res, row, 0);
+	e->revision = get_str(res, row, 1);
+	e->up = strcmp(PQgetvalue(res, row, 2), "down") != 0;
+	e->sha256 = get_str(res, row, 3);
+	e->plan_hash = get_str(res, row, 4);
+	e->who = get_str(res, row, 5);
+	e->host = get_str(res, row, 6);
+	e->environment = get_str(res, row, 7);
+	e->started_at_ms = parse_int64(res, row, 8);
+	e->duration_ms = parse_int64(res, row, 9);
+	/* an outcome a later migsync wrote is shown as failed: never as applied */
+	if (ledger_outcome_parse(&e->outcome, outcome) < 0)
+		e->outcome = LEDGER_FAILED;
+	e->error = get_str(res, row, 11);
+	e->transactional = !strcmp(PQgetvalue(res, row, 12), "t");
+	e->executor = get_str(res, row, 13);
+	e->rows_after = get_str(res, row, 14);
+}
+
+int ledger_insert(PGconn *conn, const char *schema, struct ledger_entry *e,
+		  struct ms_error *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char started[32], duration[32];
+	const char *params[14];
+	char *table = NULL;
+	PGresult *res = NULL;
+	int ret;
+
+	schema = schema_or_default(schema);
+	ret = qualified(&table, conn, schema, "applied", err);
+	if (ret < 0)
+		goto done;
+	snprintf(started, sizeof(started), "%" PRId64, e->started_at_ms);
+	snprintf(duration, sizeof(duration), "%" PRId64, e->duration_ms);
+	params[0] = e->revision ? e->revision : "";
+	params[1] = e->up ? "up" : "down";
+	params[2] = e->sha256;
+	params[3] = e->plan_hash;
+	params[4] = e->who;
+	params[5] = e->host;
+	params[6] = e->environment;
+	params[7] = started;
+	params[8] = duration;
+	params[9] = ledger_outcome_name(e->outcome);
+	params[10] = e->error;
+	params[11] = e->transactional ? "true" : "false";
+	params[12] = e->executor;
+	params[13] = e->rows_after;
+	strbuf_addf(&sql,
+		    "INSERT INTO %s (revision, direction, sha256, plan_hash, who, host,"
+		    " environment, started_at, duration_ms, outcome, error, transactional,"
+		    " executor, rows_after)"
+		    " VALUES ($1, $2, $3, $4, $5, $6, $7,"
+		    " CASE WHEN $8::bigint > 0 THEN pg_catalog.to_timestamp($8::bigint / 1000.0)"
+		    " ELSE pg_catalog.clock_timestamp() END,"
+		    " $9, $10, $11, $12, $13, $14)"
+		    " RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint",
+		    table);
+	ret = run(&res, conn, schema, "could not record a step", sql.buf, 14, params,
+		  PGRES_TUPLES_OK, err);
+	if (ret < 0)
+		goto done;
+	e->id = parse_int64(res, 0, 0);
+	e->started_at_ms = parse_int64(res, 0, 1);
+done:
+	PQclear(res);
+	free(table);
+	strbuf_release(&sql);
+	return ret;
+}
+
+int ledger_finish(PGconn *conn, const char *schema, int64_t id,
+		  enum ledger_outcome outcome, int64_t duration_ms,
+		  const char *error, struct ms_error *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char idbuf[32], duration[32];
+	const char *params[4];
+	char *table = NULL;
+	PGresult *res = NULL;
+	int ret;
+
+	schema = schema_or_default(schema);
+	ret = qualified(&table, conn, schema, "applied", err);
+	if (ret < 0)
+		goto done;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	snprintf(duration, sizeof(duration), "%" PRId64, duration_ms);
+	params[0] = idbuf;
+	params[1] = ledger_outcome_name(outcome);
+	params[2] = duration;
+	params[3] = error;
+	strbuf_addf(&sql, "UPDATE %s SET outcome = $2, duration_ms = $3, error = $4 WHERE id = $1",
+		    table);
+	ret = run(&res, conn, schema, "could not record the end of a step", sql.buf, 4, params,
+		  PGRES_COMMAND_OK, err);
+	if (ret < 0)
+		goto done;
+	if (strcmp(PQcmdTuples(res), "1"))
+		ret = ms_error_set(err, MS_ERR_NOTFOUND, "ledger \"%s\": no step with id %" PRId64,
+				   schema, id);
+done:
+	PQclear(res);
+	free(table);
+	strbuf_release(&sql);
+	return ret;
+}
+
+/* Entries matching where (using $1 when nparams is 1), oldest first. */
+static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
+			  const char *schema, const char *where, int nparams,
+			  const char *const *params, const char *limit,
+			  struct ms_error *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct ledger_entry *list = NULL;
+	char *table = NULL;
+	PGresult *res = NULL;
+	bool exists = false;
+	int ret;
+
+	*out = NULL;
+	*nr = 0;
+	ret = ledger_exists(conn, schema, &exists, err);
+	if (ret < 0 || !exists)
+		goto done;
+	ret = qualified(&table, conn, schema, "applied", err);
+	if (ret < 0)
+		goto done;
+	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s%s ORDER BY id DESC%s%s) e ORDER BY 1",
+		    entry_columns, table, where, limit ? " LIMIT " : "", limit ? limit : "");
+	ret = run(&res, conn, schema, "could not read the ledger", sql.buf, nparams, params,
+		  PGRES_TUPLES_OK, err);
+	if (ret < 0)
+		goto done;
+	list = xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1, sizeof(*list));
+	for (int row = 0; row < PQntuples(res); row++)
+		entry_from_row(&list[row], res, row);
+	*nr = (size_t)PQntuples(res);
+	*out = list;
+done:
+	PQclear(res);
+	free(table);
+	strbuf_release(&sql);
+	return ret;
+}
+
+int ledger_list(struct ledger_entry **out, size_t *nr, PGconn *conn,
+		const char *schema, size_t limit, struct ms_error *err)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%zu", limit);
+	return select_entries(out, nr, conn, schema_or_default(schema), "", 0, NULL,
+			      limit ? buf : NULL, err);
+}
+
+int ledger_in_progress(struct ledger_entry **out, size_t *nr, PGconn *conn,
+		       const char *schema, struct ms_error *err)
+{
+	const char *params[1] = { ledger_outcome_name(LEDGER_IN_PROGRESS) };
+
+	return select_entries(out, nr, conn, schema_or_default(schema),
+			      " WHERE outcome = $1", 1, params, NULL, err);
+}
+
+int ledger_applied_at(int64_t *at_ms, bool *found, PGconn *conn, const char *schema,
+		      const char *revision, struct ms_error *err)
+{
+	const char *params[1] = { revision };
+	struct ledger_entry *list = NULL;
+	size_t nr = 0;
+	int ret;
+
+	*at_ms = 0;
+	*found = false;
+	ret = select_entries(&list, &nr, conn, schema_or_default(schema),
+			     " WHERE revision = $1", 1, params, NULL, err);
+	if (ret < 0)
+		goto done;
+	for (size_t i = 0; i < nr; i++) {
+		const struct ledger_entry *e = &list[i];
+		bool took = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_STAMPED ||
+			e->outcome == LEDGER_RESOLVED_APPLIED;
+
+		if (!took)
+			continue;
+		if (e->up && !*found) {
+			*found = true;
+			*at_ms = e->started_at_ms + e->duration_ms;
+		} else if (!e->up) {
+			*found = false;
+			*at_ms = 0;
+		}
+	}
+done:
+	ledger_entries_free(list, nr);
+	return ret;
+}
+
+int ledger_approve(PGconn *conn, const char *schema, struct approval *a,
+		   struct ms_error *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char created[32], expires[32];
+	const char *params[6];
+	char *table = NULL;
+	PGresult *res = NULL;
+	int ret;
+
+	schema = schema_or_default(schema);
+	ret = qualified(&table, conn, schema, "approvals", err);
+	if (ret < 0)
+		goto done;
+	snprintf(created, sizeof(created), "%" PRId64, a->created_at_ms);
+	snprintf(expires, sizeof(expires), "%" PRId64, a->expires_at_ms);
+	params[0] = a->plan_hash ? a->plan_hash : "";
+	params[1] = a->environment ? a->environment : "";
+	params[2] = a->approver ? a->approver : "";
+	params[3] = a->comment;
+	params[4] = created;
+	params[5] = a->expires_at_ms ? expires : NULL;
+	strbuf_addf(&sql,
+		    "INSERT INTO %s (plan_hash, environment, approver, comment, created_at, expires_at)"
+		    " VALUES ($1, $2, $3, $4,"
+		    " CASE WHEN $5::bigint > 0 THEN pg_catalog.to_timestamp($5::bigint / 1000.0)"
+		    " ELSE pg_catalog.clock_timestamp() END,"
+		    " pg_catalog.to_timestamp($6::bigint / 1000.0))"
+		    " RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM created_at) * 1000)::bigint",
+		    table);
+	ret = run(&res, conn, schema, "could not record the approval", sql.buf, 6, params,
+		  PGRES_TUPLES_OK, err);
+	if (ret < 0)
+		goto done;
+	a->id = parse_int64(res, 0, 0);
+	a->created_at_ms = parse_int64(res, 0, 1);
+done:
+	PQclear(res);
+	free(table);
+	strbuf_release(&sql);
+	return ret;
+}
+
+int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
+		     const char *schema, const char *environment, struct ms_error *err)
+{
+	struct strbuf sql = STRBUF_INIT;
+	const char *params[1] = { environment };
+	struct approval *list = NULL;
+	char *table = NULL;
+	PGresult *res = NULL;
+	int found = 0, ret;
+
+	*out = NULL;
+	*nr = 0;
+	schema = schema_or_default(schema);
+	ret = count_tables(&found, conn, schema, err);
+	if (ret < 0 || found < 2)
+		goto done;
+	ret = qualified(&table, conn, schema, "approvals", err);
+	if (ret < 0)
+		goto done;
+	strbuf_addf(&sql,
+		    "SELECT id, plan_hash, environment, approver, comment,"
+		    " pg_catalog.floor(EXTRACT(epoch FROM created_at) * 1000)::bigint,"
+		    " pg_catalog.floor(EXTRACT(epoch FROM expires_at) * 1000)::bigint"
+		    " FROM %s WHERE environment = $1 ORDER BY id", table);
+	ret = run(&res, conn, schema, "could not read the approvals", sql.buf, 1, params,
+		  PGRES_TUPLES_OK, err);
+	if (ret < 0)
+		goto done;
+	list = xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1, sizeof(*list));
+	for (int row = 0; row < PQntuples(res); row++) {
+		struct approval *a = &list[row];
+
+		approval_init(a);
+		a->id = parse_int64(res, row, 0);
+		a->plan_hash = get_str(res, row, 1);
+		a->environment = get_str(res, row, 2);
+		a->approver = get_str(res, row, 3);
+		a->comment = get_str(res, row, 4);
+		a->created_at_ms = parse_int64(res, row, 5);
+		a->expires_at_ms = parse_int64(res, row, 6);
+	}
+	*nr = (size_t)PQntuples(res);
+	*out = list;
+done:
+	PQclear(res);
+	free(table);
+	strbuf_release(&sql);
+	return ret;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Who holds the lock, for the hint: "pid 123, application \"migsync\", ...". */
+static void hint_holder(struct ms_error *err, PGconn *conn)
+{
+	static const char sql[] =
+		"SELECT a.pid, a.application_name, a.client_addr, a.usename,"
+		" pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')"
+		" FROM pg_catalog.pg_locks l"
+		" JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+		" WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+		" AND l.classid = " XSTR(LEDGER_LOCK_NAMESPACE)
+		" AND l.objid = pg_catalog.hashtext(pg_catalog.current_database())::oid"
+		" AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+		" WHERE datname = pg_catalog.current_database())"
+		" LIMIT 1";
+	PGresult *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		ms_error_hint(err, "another session holds it: pid %s, user \"%s\", application \"%s\", from %s, connected %s",
+			      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 1),
+			      PQgetisnull(res, 0, 2) ? "a local socket" : PQgetvalue(res, 0, 2),
+			      PQgetvalue(res, 0, 4));
+	} else {
+		ms_error_hint(err, "another migsync run holds it; wait for it to finish or raise database.lock_wait");
+	}
+	PQclear(res);
+}
+
+int ledger_lock(PGconn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_ctx,
+		struct ms_error *err)
+{
+	static const char sql[] =
+		"SELECT pg_catalog.pg_try_advisory_lock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE) ")";
+	int64_t deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	int64_t pause = LOCK_POLL_FIRST_MS;
+	PGresult *res = NULL;
+	int ret = 0;
+
+	for (;;) {
+		int64_t left;
+
+		ret = run(&res, conn, "lock", "could not take the lock", sql, 0, NULL,
+			  PGRES_TUPLES_OK, err);
+		if (ret < 0)
+			goto done;
+		if (!strcmp(PQgetvalue(res, 0, 0), "t"))
+			goto done;
+		PQclear(res);
+		res = NULL;
+		if (stop && stop(stop_ctx)) {
+			ret = ms_error_set(err, MS_ERR_GENERIC, "stopped waiting for the lock");
+			goto done;
+		}
+		left = deadline - now_ms();
+		if (left <= 0) {
+			ret = ms_error_set(err, MS_ERR_DB,
+					   "timed out waiting for the lock after %" PRId64 ".%01" PRId64 " s",
+					   wait_ms / 1000, wait_ms % 1000 / 100);
+			hint_holder(err, conn);
+			goto done;
+		}
+		sleep_ms(pause < left ? pause : left);
+		pause = pause * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS : pause * 2;
+	}
+done:
+	PQclear(res);
+	return ret;
+}
+
+int ledger_unlock(PGconn *conn, struct ms_error *err)
+{
+	/* checked first: unlocking a lock not held makes the server send a WARNING */
+	static const char sql[] =
+		"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks l"
+		" WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+		" AND l.pid = pg_catalog.pg_backend_pid()"
+		" AND l.classid = " XSTR(LEDGER_LOCK_NAMESPACE)
+		" AND l.objid = pg_catalog.hashtext(pg_catalog.current_database())::oid)"
+		" THEN pg_catalog.pg_advisory_unlock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE) ")"
+		" ELSE false END";
+	PGresult *res = NULL;
+	int ret;
+
+	ret = run(&res, conn, "lock", "could not release the lock", sql, 0, NULL,
+		  PGRES_TUPLES_OK, err);
+	if (ret < 0)
+		goto done;
+	if (strcmp(PQgetvalue(res, 0, 0), "t"))
+		ret = ms_error_set(err, MS_ERR_DB, "could not release the lock: this session does not hold it");
+done:
+	PQclear(res);
+	return ret;
+}
