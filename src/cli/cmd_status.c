@@ -22,7 +22,7 @@
 #include "migsync/probe.h"
 #include "migsync/status.h"
 #include "migsync/strbuf.h"
-#include "migsync/tunnel.h"
+#include "migsync/target.h"
 
 enum {
 	OPT_TO = OPT_FIRST_COMMAND_OPTION,
@@ -35,26 +35,22 @@ enum {
 
 /* One database to probe. */
 struct status_job {
-	size_t env;		/* index in report.envs */
-	const struct environment *e;
-	char *database;		/* what the report shows: never a password */
-	char *label;		/* "prod", or "tenants/tenant_001" in messages */
-	char *conninfo;		/* may hold a password: never printed */
-	struct tunnel_config ssh;
-	bool has_ssh;
+	size_t env;			/* index in report.envs */
+	const struct db_target *t;	/* borrowed from its expansion */
+	char *database;			/* what the report shows: never a password */
 };
 
-/* A fleet expanded by its discovery query (in a worker thread). */
-struct discovery {
+/* An environment expanded to its databases (in a worker thread). */
+struct expansion {
 	const struct environment *e;
-	struct tunnel_config ssh;
-	bool has_ssh;
-	struct inventory_conninfo ci;
-	struct strvec databases;
+	struct db_target *targets;
+	size_t nr;
 	struct ms_error err;
 };
 
 struct status_cmd {
+	struct expansion *exp;
+	size_t exp_nr;
 	struct status_job *jobs;
 	size_t jobs_nr;
 	size_t jobs_alloc;
@@ -95,164 +91,73 @@ static void print_help(void)
 	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
 }
 
-static void job_release(struct status_job *job)
-{
-	free(job->database);
-	free(job->label);
-	if (job->conninfo) {
-		memset(job->conninfo, 0, strlen(job->conninfo));
-		free(job->conninfo);
-	}
-}
-
 static void status_cmd_release(struct status_cmd *sc)
 {
 	for (size_t i = 0; i < sc->jobs_nr; i++)
-		job_release(&sc->jobs[i]);
+		free(sc->jobs[i].database);
 	free(sc->jobs);
+	for (size_t i = 0; i < sc->exp_nr; i++) {
+		db_targets_free(sc->exp[i].targets, sc->exp[i].nr);
+		ms_error_release(&sc->exp[i].err);
+	}
+	free(sc->exp);
 	strvec_release(&sc->secrets);
 }
 
-static void tunnel_config_from(struct tunnel_config *cfg, bool *has, const struct environment *e)
+static void expand_work(size_t i, void *ctx)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	*has = e->ssh.enabled;
-	if (!e->ssh.enabled)
-		return;
-	cfg->host = e->ssh.host;
-	cfg->port = e->ssh.port;
-	cfg->user = e->ssh.user;
-	cfg->identity_file = e->ssh.agent ? NULL : e->ssh.identity;
-	cfg->passphrase_env = e->ssh.passphrase_env;
-	cfg->known_hosts = e->ssh.known_hosts;
-	cfg->connect_timeout_s = e->ssh.connect_timeout > INT_MAX ? INT_MAX :
-		(int)e->ssh.connect_timeout;
-}
+	struct expansion *x = &((struct expansion *)ctx)[i];
 
-/* Remember every password in ci so that no output can ever show it. */
-static void collect_secrets(struct status_cmd *sc, const struct inventory_conninfo *ci)
-{
-	for (size_t i = 0; i < ci->nr; i++)
-		if (strstr(ci->keywords[i], "password") && ci->values[i][0] &&
-		    !strvec_contains(&sc->secrets, ci->values[i]))
-			strvec_push(&sc->secrets, ci->values[i]);
-}
-
-/*
- * Queue one database of environment e (dbname NULL: its own). A
- * connection that cannot even be described (an unset password_env) is
- * the environment's error instead.
- */
-static void add_job(struct status_cmd *sc, struct status_report *report, size_t env,
-		    const struct environment *e, const char *dbname)
-{
-	struct inventory_conninfo ci = INVENTORY_CONNINFO_INIT;
-	struct ms_error err = MS_ERROR_INIT;
-	struct strbuf conninfo = STRBUF_INIT;
-	struct status_job *job;
-
-	if (inventory_conninfo(&ci, e, dbname, &err) < 0) {
-		struct status_env *se = &report->envs[env];
-
-		if (!se->error)
-			se->error = xstrdup(err.message ? err.message : "could not build the connection");
-		goto done;
-	}
-	collect_secrets(sc, &ci);
-	for (size_t i = 0; i < ci.nr; i++)
-		probe_conninfo_add(&conninfo, ci.keywords[i], ci.values[i]);
-
-	ALLOC_GROW(sc->jobs, sc->jobs_nr + 1, sc->jobs_alloc);
-	job = &sc->jobs[sc->jobs_nr++];
-	memset(job, 0, sizeof(*job));
-	job->env = env;
-	job->e = e;
-	job->database = dbname ? xstrdup(dbname) : inventory_describe_target(e, NULL);
-	job->label = dbname ? xstrfmt("%s/%s", e->name, dbname) : xstrdup(e->name);
-	job->conninfo = strbuf_detach(&conninfo, NULL);
-	tunnel_config_from(&job->ssh, &job->has_ssh, e);
-done:
-	inventory_conninfo_release(&ci);
-	ms_error_release(&err);
-	strbuf_release(&conninfo);
-}
-
-static void discover_work(size_t i, void *ctx)
-{
-	struct discovery *d = &((struct discovery *)ctx)[i];
-
-	status_discover(&d->databases, d->e->name, &d->ci, d->has_ssh ? &d->ssh : NULL,
-			d->e->targets.discover, &d->err);
+	db_targets_expand(&x->targets, &x->nr, x->e, &x->err);
 }
 
 /*
  * Expand the selected environments into jobs: one database, a list of
- * them, or the result of a discovery query (all queries run in
- * parallel).
+ * them, or the result of a discovery query (all environments in
+ * parallel). An environment that cannot be expanded (an unset
+ * password_env, a failed discovery) gets the error instead.
  */
 static int expand(struct status_cmd *sc, struct status_report *report,
 		  const struct environment **envs, size_t nr, unsigned jobs,
 		  struct ms_error *err)
 {
-	struct discovery *disc = xcalloc(nr ? nr : 1, sizeof(*disc));
-	size_t *disc_env = xcalloc(nr ? nr : 1, sizeof(*disc_env));
-	size_t disc_nr = 0;
 	int ret = 0;
 
+	sc->exp = xcalloc(nr ? nr : 1, sizeof(*sc->exp));
+	sc->exp_nr = nr;
 	for (size_t i = 0; i < nr; i++) {
 		const struct environment *e = envs[i];
-		bool fleet = e->targets.databases.nr || e->targets.discover;
 
-		status_report_add_env(report, e->name, fleet);
-		if (!e->targets.discover)
-			continue;
-		disc[disc_nr].e = e;
-		strvec_init(&disc[disc_nr].databases);
-		ms_error_init(&disc[disc_nr].err);
-		tunnel_config_from(&disc[disc_nr].ssh, &disc[disc_nr].has_ssh, e);
-		if (inventory_conninfo(&disc[disc_nr].ci, e, NULL, &disc[disc_nr].err) < 0) {
-			report->envs[i].error = xstrdup(disc[disc_nr].err.message);
-			ms_error_release(&disc[disc_nr].err);
+		status_report_add_env(report, e->name, e->targets.databases.nr || e->targets.discover);
+		sc->exp[i].e = e;
+		ms_error_init(&sc->exp[i].err);
+	}
+	ret = probe_pool_run(nr, jobs, expand_work, NULL, sc->exp, err);
+	if (ret < 0)
+		goto done;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct expansion *x = &sc->exp[i];
+
+		if (x->err.message) {
+			report->envs[i].error = xstrdup(x->err.message);
 			continue;
 		}
-		collect_secrets(sc, &disc[disc_nr].ci);
-		disc_env[disc_nr++] = i;
-	}
-	if (disc_nr) {
-		ret = probe_pool_run(disc_nr, jobs, discover_work, NULL, disc, err);
-		if (ret < 0)
-			goto done;
-	}
+		for (size_t k = 0; k < x->nr; k++) {
+			const struct db_target *t = &x->targets[k];
+			struct status_job *job;
 
-	for (size_t i = 0, d = 0; i < nr; i++) {
-		const struct environment *e = envs[i];
-
-		if (report->envs[i].error)
-			continue;
-		if (e->targets.discover) {
-			struct discovery *di = &disc[d++];
-
-			if (di->err.message) {
-				report->envs[i].error = xstrdup(di->err.message);
-				continue;
-			}
-			for (size_t k = 0; k < di->databases.nr; k++)
-				add_job(sc, report, i, e, di->databases.items[k]);
-		} else if (e->targets.databases.nr) {
-			for (size_t k = 0; k < e->targets.databases.nr; k++)
-				add_job(sc, report, i, e, e->targets.databases.items[k]);
-		} else {
-			add_job(sc, report, i, e, NULL);
+			for (size_t s = 0; s < t->secrets.nr; s++)
+				if (!strvec_contains(&sc->secrets, t->secrets.items[s]))
+					strvec_push(&sc->secrets, t->secrets.items[s]);
+			ALLOC_GROW(sc->jobs, sc->jobs_nr + 1, sc->jobs_alloc);
+			job = &sc->jobs[sc->jobs_nr++];
+			job->env = i;
+			job->t = t;
+			job->database = xstrdup(t->member ? t->dbname : t->describe);
 		}
 	}
 done:
-	for (size_t d = 0; d < disc_nr; d++) {
-		inventory_conninfo_release(&disc[d].ci);
-		strvec_release(&disc[d].databases);
-		ms_error_release(&disc[d].err);
-	}
-	free(disc);
-	free(disc_env);
 	return ret;
 }
 
@@ -281,18 +186,18 @@ static int probe_all(struct status_cmd *sc, struct status_report *report,
 	int ret = 0;
 
 	for (size_t i = 0; i < sc->jobs_nr; i++) {
-		const struct status_job *job = &sc->jobs[i];
-		const struct inventory_database *db = &job->e->database;
+		const struct db_target *t = sc->jobs[i].t;
+		const struct inventory_database *db = &t->env->database;
 
-		targets[i].name = job->label;
-		targets[i].conninfo = job->conninfo;
+		targets[i].name = t->label;
+		targets[i].conninfo = t->conninfo;
 		targets[i].version_table = db->version_table;
 		targets[i].version_schema = db->version_table_schema;
 		targets[i].connect_timeout_s = db->connect_timeout > INT_MAX ? INT_MAX :
 			(int)db->connect_timeout;
 		targets[i].statement_timeout_ms = db->statement_timeout > INT_MAX / 1000 ?
 			INT_MAX : (int)db->statement_timeout * 1000;
-		targets[i].ssh = job->has_ssh ? &job->ssh : NULL;
+		targets[i].ssh = t->has_ssh ? &t->ssh : NULL;
 		probe_result_init(&results[i]);
 	}
 	sc->progress = isatty(STDERR_FILENO) && sc->jobs_nr >= PROGRESS_MIN_TARGETS;
