@@ -142,6 +142,8 @@ struct plan_stage {
 	size_t dbs_nr;
 	size_t dbs_alloc;
 	char plan_hash[SHA256_HEX_LEN + 1];
+	struct approval *approvals;	/* read from the first database's ledger (owned) */
+	size_t approvals_nr;
 	struct gate_result gate;
 	/* order check against the previous stage */
 	char *previous;			/* the previous environment's name, or NULL */

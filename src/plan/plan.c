@@ -104,6 +104,7 @@ static void stage_release(struct plan_stage *st)
 	for (size_t i = 0; i < st->dbs_nr; i++)
 		plan_db_release(&st->dbs[i]);
 	free(st->dbs);
+	approvals_free(st->approvals, st->approvals_nr);
 	gate_result_release(&st->gate);
 	free(st->previous);
 	strvec_release(&st->order_missing);

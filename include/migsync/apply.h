@@ -1,0 +1,156 @@
+#ifndef MIGSYNC_APPLY_H
+#define MIGSYNC_APPLY_H
+
+/*
+ * Promotion: reading the stages of a plan from the databases, and running
+ * one stage (the orchestration around the executors of executor.h).
+ *
+ * Running a stage (apply_stage_run), for each target database in turn
+ * (one, or a fleet in db_targets_expand order):
+ *
+ *   1. the environment's before_apply command (once per stage, before any
+ *      lock; a non-zero exit stops the stage);
+ *   2. connect, take migsync's advisory lock (ledger_lock, bounded by the
+ *      environment's lock_wait, polling, abandoned on cancel);
+ *   3. re-read the version rows and the ledger's in-progress rows (an
+ *      unresolved `transaction false` step stops everything until
+ *      `migsync resolve`);
+ *   4. recompute the plan and its hash; check the rollout order against
+ *      the previous stage (read now) and the gate (approvals for exactly
+ *      this hash from the environment's first database, soak from the
+ *      previous stage's ledger);
+ *   5. apply the steps (native SQL: exec_sql_step per revision; Alembic:
+ *      exec_alembic_run to the target, then ledger rows for what moved);
+ *   6. verify that the version rows equal the plan's end rows; unlock.
+ *
+ * A fleet's plan hash covers every database, so the stage is read and
+ * gated as a whole first (without locks); then each database is locked,
+ * re-read and must still be where the plan saw it (or already at its end
+ * rows: another replica did the work), else the stage stops.
+ *
+ * Nothing here prints; events go to a callback.
+ */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "migsync/error.h"
+#include "migsync/inventory.h"
+#include "migsync/ledger.h"
+#include "migsync/plan.h"
+#include "migsync/revgraph.h"
+#include "migsync/status.h"
+
+enum apply_event_kind {
+	APPLY_EVENT_HOOK,	/* before_apply starts; detail: the command */
+	APPLY_EVENT_LOCK,	/* waiting for the lock of a database */
+	APPLY_EVENT_STEP,	/* a step starts */
+	APPLY_EVENT_STEP_DONE,	/* a step finished (elapsed_ms) */
+	APPLY_EVENT_SKIP,	/* a database is already at its end rows */
+	APPLY_EVENT_OUTPUT,	/* a line of executor output (Alembic, notices) */
+};
+
+struct apply_event {
+	enum apply_event_kind kind;
+	const char *environment;
+	const char *database;		/* describe string: safe to print */
+	size_t db_index, db_nr;
+	size_t step_index, step_nr;	/* 0-based index, count (steps of this database) */
+	const char *revision;
+	bool up;
+	const char *detail;
+	int64_t elapsed_ms;
+};
+
+enum apply_outcome {
+	APPLY_NOTHING,		/* already at the target */
+	APPLY_DONE,		/* applied and verified */
+	APPLY_DRY_RUN,		/* would apply; nothing changed */
+	APPLY_GATED,		/* the gate is closed: waiting for approval or soak */
+	APPLY_DECLINED,		/* the confirmation was refused */
+	APPLY_FAILED,		/* err says why */
+};
+
+struct apply_options {
+	const struct inventory *inv;
+	const struct revgraph *g;
+	const struct strvec *target_ids;	/* resolved target (sorted), for the hash */
+	const char *target;		/* identifier handed to the path functions / Alembic */
+	bool up;			/* apply (true) or downgrade */
+	bool dry_run;
+	bool allow_out_of_order;
+	const char *who;
+	const char *host;
+	volatile sig_atomic_t *cancel;	/* set from a signal handler; may be NULL */
+	void (*event)(const struct apply_event *ev, void *ctx);
+	/*
+	 * Called for a gated stage whose gate passed, before anything
+	 * changes; returns true to go on. NULL: go on.
+	 */
+	bool (*confirm)(const struct plan_stage *st, void *ctx);
+	void *ctx;
+};
+
+/*
+ * Read one stage: every target database of env (connect, identity,
+ * version rows, in-progress ledger rows; no lock), then plan each
+ * database to o->target and compute the hash. A database that cannot be
+ * read gets db->error and no steps (the stage is then not runnable).
+ * Returns 0, or a negative code when the environment could not even be
+ * expanded (err set; st->error too).
+ */
+int apply_read_stage(struct plan_stage *st, const struct environment *env,
+		     const struct apply_options *o, struct ms_error *err);
+
+/*
+ * The order check and the gate of st against prev (the environment just
+ * before in rollout order, read with apply_read_stage or NULL for the
+ * first environment). prev_planned: take prev's end rows (it runs first
+ * in the same plan) rather than its rows now. Reads the approvals from
+ * env's first target database and, for a soak, the previous stage's
+ * ledger. Fills st->gate, st->order_*, st->previous. Returns 0 or a
+ * negative code when the approvals could not be read.
+ */
+int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
+		      bool prev_planned, const struct apply_options *o,
+		      struct ms_error *err);
+
+/*
+ * Build the whole plan for the environments envs[0..nr) (rollout order):
+ * reads each one, and the environment before the first selected one (or
+ * before any selected one whose predecessor is not selected) for the
+ * order check. p->target must be filled by the caller.
+ */
+int apply_build_plan(struct plan *p, const struct environment *const *envs, size_t nr,
+		     const struct apply_options *o, struct ms_error *err);
+
+/*
+ * Run one stage (see the top of this file). *st is (re)filled with what
+ * was read under the lock. Returns the outcome; APPLY_FAILED and
+ * APPLY_GATED come with err set (for APPLY_GATED: why, and a hint with
+ * the `migsync approve` command that would unblock it).
+ */
+enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environment *env,
+				   const struct apply_options *o, struct ms_error *err);
+
+/*
+ * Run env->before_apply with /bin/sh in the inventory's directory, with
+ * MIGSYNC_ENVIRONMENT set and its standard output sent to standard error
+ * (stdout is for migsync's data). A command that exits non-zero or dies
+ * is MS_ERR_GENERIC.
+ */
+int apply_before_hook(const struct environment *env, const struct inventory *inv,
+		      struct ms_error *err);
+
+/*
+ * Mark an in-progress step as resolved on every target database of env
+ * that has revision in progress: applied (the version rows are moved as
+ * the step would have moved them, recorded) or rolled back (rows left as
+ * they are). *resolved counts the databases changed. Under the lock.
+ */
+int apply_resolve(size_t *resolved, const struct environment *env, const char *revision,
+		  bool applied, const struct apply_options *o, struct ms_error *err);
+
+#endif
