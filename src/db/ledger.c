@@ -253,6 +253,7 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 	if (ret < 0)
 		goto done;
 	strbuf_addf(&ddl,
+		    "SET LOCAL client_min_messages = warning;\n"	/* no "already exists, skipping" */
 		    "SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_KEY(LEDGER_ENSURE_NAMESPACE) ");\n"
 		    "CREATE SCHEMA IF NOT EXISTS %s;\n"
 		    "CREATE TABLE IF NOT EXISTS %s.applied (\n"
