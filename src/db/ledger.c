@@ -252,10 +252,30 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 	ret = qualified(&qs, conn, schema, NULL, err);
 	if (ret < 0)
 		goto done;
+	ret = run(NULL, conn, schema, "could not start a transaction", "BEGIN", 0, NULL,
+		  PGRES_COMMAND_OK, err);
+	if (ret < 0)
+		goto done;
+	/* no "already exists, skipping" notices; then wait for other creators */
+	res = PQexec(conn, "SET LOCAL client_min_messages = warning");
+	PQclear(res);
+	res = PQexec(conn, "SELECT pg_catalog.pg_advisory_xact_lock("
+		     LOCK_KEY(LEDGER_ENSURE_NAMESPACE) ")");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto failed;
+	PQclear(res);
+	/*
+	 * CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+	 * the schema exists: a schema a DBA made for migsync is enough.
+	 */
+	res = PQexecParams(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
+			   1, NULL, &schema, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto failed;
+	if (!PQntuples(res))
+		strbuf_addf(&ddl, "CREATE SCHEMA IF NOT EXISTS %s;\n", qs);
+	PQclear(res);
 	strbuf_addf(&ddl,
-		    "SET LOCAL client_min_messages = warning;\n"	/* no "already exists, skipping" */
-		    "SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_KEY(LEDGER_ENSURE_NAMESPACE) ");\n"
-		    "CREATE SCHEMA IF NOT EXISTS %s;\n"
 		    "CREATE TABLE IF NOT EXISTS %s.applied (\n"
 		    "\tid bigserial PRIMARY KEY,\n"
 		    "\trevision text NOT NULL,\n"
@@ -284,20 +304,12 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 		    "\texpires_at timestamptz\n"
 		    ");\n"
 		    "CREATE INDEX IF NOT EXISTS approvals_environment_idx ON %s.approvals (environment, id);\n",
-		    qs, qs, qs, qs, qs);
+		    qs, qs, qs, qs);
 
-	ret = run(NULL, conn, schema, "could not start a transaction", "BEGIN", 0, NULL,
-		  PGRES_COMMAND_OK, err);
-	if (ret < 0)
-		goto done;
 	/* several statements: the last result is checked, errors stop the batch */
 	res = PQexec(conn, ddl.buf);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		*race = is_creation_race(res);
-		ret = query_failed(err, conn, res, schema, "could not create the ledger");
-		PQclear(PQexec(conn, "ROLLBACK"));
-		goto done;
-	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto failed;
 	PQclear(res);
 	res = PQexec(conn, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -305,6 +317,12 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 		ret = query_failed(err, conn, res, schema, "could not create the ledger");
 		goto done;
 	}
+	goto done;
+failed:
+	*race = is_creation_race(res);
+	ret = query_failed(err, conn, res, schema, "could not create the ledger");
+	PQclear(res);
+	res = PQexec(conn, "ROLLBACK");
 done:
 	PQclear(res);
 	free(qs);

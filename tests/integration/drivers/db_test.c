@@ -291,6 +291,19 @@ static void test_ensure_twice(void **state)
 	assert_int_equal(ledger_exists(conn, "dbt ledger", &exists, &err), 0);
 	assert_true(exists);
 
+	/* a role that may not create schemas: one a DBA made for it is enough */
+	exec_ok(conn, "DROP SCHEMA IF EXISTS dbt_dba CASCADE; DROP ROLE IF EXISTS dbt_owner;"
+		" CREATE ROLE dbt_owner; CREATE SCHEMA dbt_dba AUTHORIZATION dbt_owner");
+	exec_ok(conn, "SET ROLE dbt_owner");
+	assert_int_equal(ledger_ensure(conn, "dbt_dba", &err), 0);
+	assert_int_equal(ledger_exists(conn, "dbt_dba", &exists, &err), 0);
+	assert_true(exists);
+	assert_int_equal(ledger_ensure(conn, "dbt_nocreate", &err), MS_ERR_DB);
+	assert_true(starts_with(err.message, "ledger \"dbt_nocreate\": could not create the ledger: permission denied"));
+	assert_non_null(strstr(err.hint, "CREATE"));
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+	exec_ok(conn, "RESET ROLE");
+
 	/* not inside a transaction of the caller's */
 	exec_ok(conn, "BEGIN");
 	assert_int_equal(ledger_ensure(conn, "dbt other", &err), MS_ERR_GENERIC);
