@@ -165,6 +165,8 @@ void plan_init(struct plan *p);
 void plan_release(struct plan *p);
 struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env);
 struct plan_db *plan_stage_add_db(struct plan_stage *st);
+/* Free a stage's contents; it is left empty (env NULL). */
+void plan_stage_release(struct plan_stage *st);
 
 /* Number of steps of all databases of a stage. */
 size_t plan_stage_steps(const struct plan_stage *st);

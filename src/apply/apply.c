@@ -74,19 +74,8 @@ static char *rows_text(const struct strvec *rows)
 
 static void stage_reset(struct plan_stage *st, const struct environment *env)
 {
-	for (size_t i = 0; i < st->dbs_nr; i++)
-		plan_db_release(&st->dbs[i]);
-	free(st->dbs);
-	approvals_free(st->approvals, st->approvals_nr);
-	gate_result_release(&st->gate);
-	free(st->previous);
-	strvec_release(&st->order_missing);
-	free(st->order_error);
-	free(st->error);
-	memset(st, 0, sizeof(*st));
+	plan_stage_release(st);
 	st->env = env;
-	gate_result_init(&st->gate);
-	strvec_init(&st->order_missing);
 }
 
 /*

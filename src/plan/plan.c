@@ -99,7 +99,7 @@ void plan_init(struct plan *p)
 	strvec_init(&p->target);
 }
 
-static void stage_release(struct plan_stage *st)
+void plan_stage_release(struct plan_stage *st)
 {
 	for (size_t i = 0; i < st->dbs_nr; i++)
 		plan_db_release(&st->dbs[i]);
@@ -110,12 +110,15 @@ static void stage_release(struct plan_stage *st)
 	strvec_release(&st->order_missing);
 	free(st->order_error);
 	free(st->error);
+	memset(st, 0, sizeof(*st));
+	gate_result_init(&st->gate);
+	strvec_init(&st->order_missing);
 }
 
 void plan_release(struct plan *p)
 {
 	for (size_t i = 0; i < p->nr; i++)
-		stage_release(&p->stages[i]);
+		plan_stage_release(&p->stages[i]);
 	free(p->stages);
 	free(p->target_ident);
 	strvec_release(&p->target);

@@ -1,0 +1,581 @@
+/*
+ * migsync apply: promote migrations stage by stage in rollout order, each
+ * stage locked, re-read, gated, applied, verified and recorded (see
+ * include/migsync/apply.h). migsync downgrade: the same for one
+ * environment, backwards. migsync resolve: settle a `transaction false`
+ * step a crash left in progress.
+ *
+ * Exit status: 0 done, 1 a step failed (or the order cannot be verified),
+ * 2 could not run, 3 stopped at a gate.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "migsync/apply.h"
+#include "migsync/json.h"
+#include "migsync/plan.h"
+#include "migsync/strbuf.h"
+
+enum {
+	OPT_TO = OPT_FIRST_COMMAND_OPTION,
+	OPT_THROUGH,
+	OPT_DRY_RUN,
+	OPT_YES,
+	OPT_ALLOW_OUT_OF_ORDER,
+	OPT_APPLIED,
+	OPT_ROLLED_BACK,
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* What the callbacks need. */
+struct run {
+	const struct promote *pr;
+	size_t stage, stages;
+	bool progress;		/* a terminal: progress lines on stderr */
+	bool yes;
+	bool json;
+	int64_t started_ms;
+	struct strbuf *out;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_event(const struct apply_event *ev, void *ctx)
+{
+	struct run *r = ctx;
+	double elapsed = (double)(now_ms() - r->started_ms) / 1000.0;
+
+	switch (ev->kind) {
+	case APPLY_EVENT_LOCK:
+		if (r->progress)
+			fprintf(stderr, "\r\033[Kstage %zu/%zu %s: waiting for the lock of %s (%.1f s)",
+				r->stage, r->stages, ev->environment, ev->database, elapsed);
+		break;
+	case APPLY_EVENT_STEP:
+		if (r->progress)
+			fprintf(stderr, "\r\033[Kstage %zu/%zu %s: revision %zu/%zu %s (%.1f s)",
+				r->stage, r->stages, ev->environment, ev->step_index + 1,
+				ev->step_nr, ev->revision ? ev->revision : ev->detail, elapsed);
+		break;
+	case APPLY_EVENT_STEP_DONE:
+		if (r->progress)
+			fprintf(stderr, "\r\033[K");
+		if (!r->json) {
+			printf("%s: %s %s%s%s (%lld ms)\n", ev->environment,
+			       ev->up ? "applied" : "downgraded", ev->revision,
+			       ev->detail ? "  " : "", ev->detail ? ev->detail : "",
+			       (long long)ev->elapsed_ms);
+			fflush(stdout);
+		}
+		break;
+	case APPLY_EVENT_SKIP:
+		if (!r->json)
+			printf("%s: %s is already there (another run applied it)\n",
+			       ev->environment, ev->database);
+		break;
+	case APPLY_EVENT_OUTPUT:
+		fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
+		break;
+	case APPLY_EVENT_HOOK:
+		break;
+	}
+	if (r->progress)
+		fflush(stderr);
+}
+
+/* On a terminal, ask before a gated stage changes anything (unless --yes). */
+static bool confirm(const struct plan_stage *st, void *ctx)
+{
+	struct run *r = ctx;
+	char line[64];
+
+	if (r->yes || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return true;
+	fprintf(stderr, "\r\033[Kapply %zu step%s to %s (plan %.12s)? [y/N] ",
+		plan_stage_steps(st), plan_stage_steps(st) == 1 ? "" : "s", st->env->name,
+		st->plan_hash);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static void print_gated(const struct promote *pr, const struct plan_stage *st,
+			const struct ms_error *err)
+{
+	char *cmd = promote_approve_command(pr, st);
+
+	fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
+	fprintf(stderr, "hint: to approve this plan, run:\n  %s\n", cmd);
+	free(cmd);
+}
+
+static void json_stage(struct json_writer *jw, const struct plan_stage *st, const char *outcome,
+		       const char *error)
+{
+	json_object_begin(jw);
+	json_kv_string(jw, "environment", st->env ? st->env->name : NULL);
+	json_kv_string(jw, "outcome", outcome);
+	json_kv_string(jw, "plan_hash", st->plan_hash[0] ? st->plan_hash : NULL);
+	json_key(jw, "steps");
+	json_array_begin(jw);
+	for (size_t d = 0; d < st->dbs_nr; d++)
+		for (size_t k = 0; k < st->dbs[d].steps_nr; k++) {
+			json_object_begin(jw);
+			json_kv_string(jw, "database", st->dbs[d].describe);
+			json_kv_string(jw, "revision", st->dbs[d].steps[k].revision);
+			json_kv_string(jw, "direction", st->dbs[d].steps[k].step.up ? "up" : "down");
+			json_object_end(jw);
+		}
+	json_array_end(jw);
+	json_kv_string(jw, "error", error);
+	json_object_end(jw);
+}
+
+static const char *outcome_name(enum apply_outcome o)
+{
+	switch (o) {
+	case APPLY_NOTHING:
+		return "current";
+	case APPLY_DONE:
+		return "applied";
+	case APPLY_DRY_RUN:
+		return "would_apply";
+	case APPLY_GATED:
+		return "gated";
+	case APPLY_DECLINED:
+		return "declined";
+	case APPLY_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+/*
+ * Dry run: the whole plan as `plan` makes it, then the stages in order up
+ * to the first one that could not go on. Nothing is changed.
+ */
+static int dry_run(struct run *r, const struct apply_options *o, enum cli_format format)
+{
+	const struct promote *pr = r->pr;
+	struct plan p;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	int ret = EXIT_OK;
+
+	plan_init(&p);
+	for (size_t i = 0; i < pr->target_ids.nr; i++)
+		strvec_push(&p.target, pr->target_ids.items[i]);
+	if (apply_build_plan(&p, pr->envs, pr->envs_nr, o, &err) < 0) {
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+	promote_print_plan(&sb, pr, &p, format, false);
+	for (size_t i = 0; i < p.nr && ret == EXIT_OK; i++) {
+		const struct plan_stage *st = &p.stages[i];
+		size_t steps = plan_stage_steps(st);
+
+		for (size_t d = 0; d < st->dbs_nr && ret == EXIT_OK; d++)
+			if (st->dbs[d].error || st->dbs[d].in_progress.nr)
+				ret = EXIT_PROBLEMS;
+		if (ret != EXIT_OK || !steps)
+			continue;
+		if (st->error || (st->order_error && !st->out_of_order_allowed)) {
+			ret = EXIT_PROBLEMS;
+		} else if (!st->gate.passed) {
+			if (format != FORMAT_JSON)
+				strbuf_addf(&sb, "\ndry run: would stop at the gate of %s\n", st->env->name);
+			ret = EXIT_GATED;
+		} else if (format != FORMAT_JSON) {
+			strbuf_addf(&sb, "\ndry run: would apply %zu step%s to %s%s%s\n", steps,
+				    steps == 1 ? "" : "s", st->env->name,
+				    st->env->before_apply ? " after running before_apply: " : "",
+				    st->env->before_apply ? st->env->before_apply : "");
+		}
+	}
+	if (format != FORMAT_JSON)
+		strbuf_addstr(&sb, "dry run: nothing was changed\n");
+	if (cli_write_stdout(sb.buf, sb.len) != EXIT_OK)
+		ret = EXIT_CANNOT_RUN;
+done:
+	plan_release(&p);
+	ms_error_release(&err);
+	strbuf_release(&sb);
+	return ret;
+}
+
+/* Run the selected stages in order; stop at the first that does not finish. */
+static int run_stages(struct run *r, struct apply_options *o, enum cli_format format)
+{
+	const struct promote *pr = r->pr;
+	struct strbuf js = STRBUF_INIT;
+	struct json_writer jw;
+	int ret = EXIT_OK;
+
+	json_init(&jw, &js);
+	json_object_begin(&jw);
+	json_key(&jw, "stages");
+	json_array_begin(&jw);
+	r->stages = pr->envs_nr;
+	for (size_t i = 0; i < pr->envs_nr && ret == EXIT_OK; i++) {
+		const struct environment *env = pr->envs[i];
+		struct plan_stage st;
+		struct ms_error err = MS_ERROR_INIT;
+		enum apply_outcome out;
+
+		memset(&st, 0, sizeof(st));
+		r->stage = i + 1;
+		out = apply_stage_run(&st, env, o, &err);
+		if (r->progress)
+			fprintf(stderr, "\r\033[K");
+		switch (out) {
+		case APPLY_NOTHING:
+			if (format != FORMAT_JSON)
+				printf("%s: nothing to do\n", env->name);
+			break;
+		case APPLY_DONE:
+			if (format != FORMAT_JSON)
+				printf("%s: done (%zu step%s, plan %.12s)\n", env->name,
+				       plan_stage_steps(&st), plan_stage_steps(&st) == 1 ? "" : "s",
+				       st.plan_hash);
+			break;
+		case APPLY_DRY_RUN:
+			break;
+		case APPLY_GATED:
+			print_gated(pr, &st, &err);
+			ret = EXIT_GATED;
+			break;
+		case APPLY_DECLINED:
+			fprintf(stderr, "migsync: environment \"%s\": not confirmed; stopped\n", env->name);
+			ret = EXIT_GATED;
+			break;
+		case APPLY_FAILED:
+			cli_print_error(&err);
+			ret = err.code == MS_ERR_CONFIG || err.code == MS_ERR_USAGE ?
+				EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+			if (!interrupted && i + 1 < pr->envs_nr)
+				fprintf(stderr, "migsync: stopped at %s; later stages were not touched\n",
+					env->name);
+			break;
+		}
+		fflush(stdout);
+		json_stage(&jw, &st, outcome_name(out), out == APPLY_FAILED || out == APPLY_GATED ?
+			   err.message : NULL);
+		plan_stage_release(&st);
+		ms_error_release(&err);
+		if (interrupted && ret == EXIT_OK) {
+			fprintf(stderr, "migsync: interrupted\n");
+			ret = EXIT_PROBLEMS;
+		}
+	}
+	json_array_end(&jw);
+	json_object_end(&jw);
+	strbuf_addch(&js, '\n');
+	if (format == FORMAT_JSON && cli_write_stdout(js.buf, js.len) != EXIT_OK && ret == EXIT_OK)
+		ret = EXIT_CANNOT_RUN;
+	strbuf_release(&js);
+	return ret;
+}
+
+static void apply_help(void)
+{
+	printf("migsync apply promotes migrations stage by stage in rollout order: for each\n"
+	       "stage it runs before_apply, takes the database's lock, re-reads its state,\n"
+	       "checks the rollout order and the gate, applies the steps, verifies the\n"
+	       "version rows and records everything in the ledger.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync apply [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -e, --environment=ENV      only this environment (repeatable)\n"
+	       "      --to=REV               apply up to REV instead of the heads\n"
+	       "      --through=ENV          stop after this environment\n"
+	       "      --dry-run              check everything up to the gates; change nothing\n"
+	       "  -y, --yes                  do not ask before a gated stage\n"
+	       "      --allow-out-of-order   let a stage go past the stage before it (recorded)\n"
+	       "\n"
+	       "Common options:\n"
+	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
+	       "      --format=FORMAT        output format: text (default) or json\n"
+	       "      --help                 show this help, then exit\n"
+	       "\n"
+	       "Exit status: 0 done, 1 a step failed (later stages untouched), 2 could not run,\n"
+	       "3 stopped at a gate (the approve command that unblocks it is printed).\n");
+}
+
+static void downgrade_help(void)
+{
+	printf("migsync downgrade runs native SQL revisions' down sections on one environment,\n"
+	       "with the same lock, gate and ledger as apply.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync downgrade -e ENV --to REV [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -e, --environment=ENV      the environment (required)\n"
+	       "      --to=REV               downgrade to REV: a revision, -N, base (required)\n"
+	       "      --dry-run              check everything up to the gate; change nothing\n"
+	       "  -y, --yes                  do not ask before a gated stage\n"
+	       "\n"
+	       "Common options:\n"
+	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
+	       "      --format=FORMAT        output format: text (default) or json\n"
+	       "      --help                 show this help, then exit\n"
+	       "\n"
+	       "Exit status: 0 done, 1 a step failed, 2 could not run, 3 stopped at the gate.\n");
+}
+
+static int apply_or_downgrade(int argc, char **argv, bool up)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "environment", required_argument, NULL, 'e' },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "through", required_argument, NULL, OPT_THROUGH },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = up ? "apply" : "downgrade";
+	struct cli_common common;
+	struct strvec names = STRVEC_INIT;
+	struct promote pr;
+	struct apply_options o;
+	struct run r;
+	const char *to = NULL, *through = NULL;
+	bool dry = false, allow = false;
+	int ret = EXIT_OK, opt, rr;
+
+	cli_common_init(&common);
+	promote_init(&pr);
+	memset(&r, 0, sizeof(r));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:y", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			if (up)
+				apply_help();
+			else
+				downgrade_help();
+			goto done;
+		case 'e':
+			strvec_push(&names, optarg);
+			break;
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_THROUGH:
+			if (!up)
+				goto unexpected;
+			through = optarg;
+			break;
+		case OPT_DRY_RUN:
+			dry = true;
+			break;
+		case 'y':
+			r.yes = true;
+			break;
+		case OPT_ALLOW_OUT_OF_ORDER:
+			if (!up)
+				goto unexpected;
+			allow = true;
+			break;
+		default:
+			rr = cli_common_option(&common, cmd, opt, optarg);
+			if (rr < 0) {
+				ret = EXIT_CANNOT_RUN;
+				goto done;
+			}
+			if (rr == 0)
+				goto unexpected;
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error(cmd, "too many arguments (first is \"%s\")", argv[optind]);
+		goto done;
+	}
+	if (!up && (names.nr != 1 || !to)) {
+		ret = cli_usage_error(cmd, "%s", names.nr != 1 ? "exactly one -e ENV is required" :
+				      "--to REV is required");
+		goto done;
+	}
+	ret = promote_load(&pr, &common, &names, through, to, up);
+	if (ret != EXIT_OK)
+		goto done;
+	if (!up && pr.inv->migrations.executor != EXECUTOR_SQL) {
+		fprintf(stderr, "migsync: error: downgrade runs native SQL revisions only (executor: %s)\n",
+			inventory_executor_name(pr.inv->migrations.executor));
+		fprintf(stderr, "hint: run alembic downgrade, or use executor: sql\n");
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	promote_options(&o, &pr, up);
+	o.dry_run = dry;
+	o.allow_out_of_order = allow;
+	o.cancel = &interrupted;
+	o.event = on_event;
+	o.confirm = confirm;
+	o.ctx = &r;
+	r.pr = &pr;
+	r.progress = isatty(STDERR_FILENO) && common.format != FORMAT_JSON;
+	r.json = common.format == FORMAT_JSON;
+	r.started_ms = now_ms();
+	catch_signals();
+	if (dry)
+		ret = dry_run(&r, &o, common.format);
+	else
+		ret = run_stages(&r, &o, common.format);
+	goto done;
+unexpected:
+	ret = cli_usage_error(cmd, "unexpected option");
+done:
+	promote_release(&pr);
+	strvec_release(&names);
+	cli_common_release(&common);
+	return ret;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return apply_or_downgrade(argc, argv, true);
+}
+
+int cmd_downgrade(int argc, char **argv)
+{
+	return apply_or_downgrade(argc, argv, false);
+}
+
+static void resolve_help(void)
+{
+	printf("migsync resolve settles a `transaction false` revision that an interrupted run\n"
+	       "left in progress, once an operator has checked the database by hand.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync resolve -e ENV REV --applied | --rolled-back\n"
+	       "\n"
+	       "Options:\n"
+	       "  -e, --environment=ENV   the environment (required)\n"
+	       "      --applied           the revision did apply: move the version rows as it would have\n"
+	       "      --rolled-back       it did not: leave the version rows as they are\n"
+	       "\n"
+	       "Common options:\n"
+	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --help              show this help, then exit\n"
+	       "\n"
+	       "Exit status: 0 resolved, 1 nothing to resolve or the database refused, 2 could not run.\n");
+}
+
+int cmd_resolve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "environment", required_argument, NULL, 'e' },
+		{ "applied", no_argument, NULL, OPT_APPLIED },
+		{ "rolled-back", no_argument, NULL, OPT_ROLLED_BACK },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct strvec names = STRVEC_INIT;
+	struct promote pr;
+	struct apply_options o;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *rev;
+	int applied = -1;
+	size_t resolved = 0;
+	int ret = EXIT_OK, opt, r;
+
+	cli_common_init(&common);
+	promote_init(&pr);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			resolve_help();
+			goto done;
+		case 'e':
+			strvec_push(&names, optarg);
+			break;
+		case OPT_APPLIED:
+		case OPT_ROLLED_BACK:
+			if (applied >= 0) {
+				ret = cli_usage_error("resolve", "give one of --applied and --rolled-back");
+				goto done;
+			}
+			applied = opt == OPT_APPLIED;
+			break;
+		default:
+			r = cli_common_option(&common, "resolve", opt, optarg);
+			if (r <= 0) {
+				if (r == 0)
+					cli_usage_error("resolve", "unexpected option");
+				ret = EXIT_CANNOT_RUN;
+				goto done;
+			}
+		}
+	}
+	if (names.nr != 1 || optind + 1 != argc || applied < 0) {
+		ret = cli_usage_error("resolve", "%s", names.nr != 1 ? "exactly one -e ENV is required" :
+				      optind + 1 != argc ? "name one revision" :
+				      "--applied or --rolled-back is required");
+		goto done;
+	}
+	rev = argv[optind];
+	ret = promote_load(&pr, &common, &names, NULL, NULL, true);
+	if (ret != EXIT_OK)
+		goto done;
+	promote_options(&o, &pr, true);
+	o.cancel = &interrupted;
+	catch_signals();
+	if (apply_resolve(&resolved, pr.envs[0], rev, applied, &o, &err) < 0) {
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+	if (!resolved) {
+		fprintf(stderr, "migsync: error: environment \"%s\": revision \"%s\" is not in progress\n",
+			pr.envs[0]->name, rev);
+		ret = EXIT_PROBLEMS;
+		goto done;
+	}
+	printf("%s: revision %s resolved as %s on %zu database%s\n", pr.envs[0]->name, rev,
+	       applied ? "applied" : "rolled back", resolved, resolved == 1 ? "" : "s");
+done:
+	promote_release(&pr);
+	strvec_release(&names);
+	ms_error_release(&err);
+	cli_common_release(&common);
+	return ret;
+}

@@ -1,0 +1,553 @@
+/*
+ * migsync plan: the staged plan to a target, one stage per environment in
+ * rollout order, with each stage's steps, gate and plan hash. Also the
+ * pieces the promotion commands share (promote_*): loading the
+ * inventory, scripts and graph, choosing the environments, printing a
+ * plan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "migsync/apply.h"
+#include "migsync/inventory.h"
+#include "migsync/json.h"
+#include "migsync/plan.h"
+#include "migsync/status.h"
+#include "migsync/strbuf.h"
+
+enum {
+	OPT_TO = OPT_FIRST_COMMAND_OPTION,
+	OPT_SQL,
+	OPT_ALLOW_OUT_OF_ORDER,
+};
+
+void promote_init(struct promote *pr)
+{
+	memset(pr, 0, sizeof(*pr));
+	script_set_init(&pr->scripts);
+	strvec_init(&pr->target_ids);
+}
+
+void promote_release(struct promote *pr)
+{
+	free(pr->envs);
+	strvec_release(&pr->target_ids);
+	free(pr->target);
+	revgraph_free(pr->g);
+	script_set_release(&pr->scripts);
+	inventory_free(pr->inv);
+	free(pr->who);
+	free(pr->host);
+	promote_init(pr);
+}
+
+/* The environments -e names (all when none), in rollout order, up to through. */
+static int select_envs(struct promote *pr, const struct strvec *names, const char *through)
+{
+	const struct inventory *inv = pr->inv;
+	const struct environment *last = NULL;
+
+	for (size_t i = 0; i < names->nr + (through ? 1 : 0); i++) {
+		const char *name = i < names->nr ? names->items[i] : through;
+		const struct environment *e = inventory_find(inv, name);
+
+		if (!e) {
+			struct strbuf known = STRBUF_INIT;
+
+			for (size_t k = 0; k < inv->nr; k++)
+				strbuf_addf(&known, "%s%s", k ? ", " : "", inv->envs[k].name);
+			fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", name);
+			fprintf(stderr, "hint: the environments are: %s\n", known.buf);
+			strbuf_release(&known);
+			return EXIT_CANNOT_RUN;
+		}
+		if (i == names->nr)
+			last = e;
+	}
+	pr->envs = xcalloc(inv->nr ? inv->nr : 1, sizeof(*pr->envs));
+	for (size_t i = 0; i < inv->nr; i++) {
+		if (last && inv->envs[i].stage > last->stage)
+			break;
+		if (!names->nr || strvec_contains(names, inv->envs[i].name))
+			pr->envs[pr->envs_nr++] = &inv->envs[i];
+	}
+	return EXIT_OK;
+}
+
+int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
+		 const char *through, const char *to, bool up)
+{
+	struct diag_list problems = DIAG_LIST_INIT, warnings = DIAG_LIST_INIT;
+	struct status_goal goal = STATUS_GOAL_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	char host[256];
+	const char *user = getenv("USER");
+	int ret = EXIT_OK;
+
+	pr->inventory_option = c->inventory;
+	pr->who = xstrdup(user && *user ? user : "unknown");
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "unknown");
+	host[sizeof(host) - 1] = '\0';
+	pr->host = xstrdup(host);
+
+	if (inventory_load(&pr->inv, inventory_choose_dir(c->inventory), &problems, &err) < 0) {
+		cli_print_warnings(&problems);
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	cli_print_warnings(&problems);
+	diag_list_release(&problems);
+	ret = select_envs(pr, names, through);
+	if (ret != EXIT_OK)
+		goto done;
+	if (!c->scripts_dirs.nr)
+		for (size_t i = 0; i < pr->inv->migrations.scripts.nr; i++)
+			strvec_push(&c->scripts_dirs, pr->inv->migrations.scripts.items[i]);
+	if (cli_load_scripts(&pr->scripts, c, SCRIPTS_SHA256 | SCRIPTS_KEEP_SQL,
+			     &warnings, &err) < 0) {
+		cli_print_warnings(&warnings);
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	cli_print_warnings(&warnings);
+	if (revgraph_build(&pr->g, &pr->scripts, &problems, &err) < 0) {
+		cli_print_warnings(&problems);
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	pr->target = xstrdup(to ? to : "heads");
+	if (up) {
+		/* one target for every database: no relative identifiers */
+		if (status_goal_init(&goal, pr->g, to, &err) < 0) {
+			cli_print_error(&err);
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+		for (size_t i = 0; i < goal.ids.nr; i++)
+			strvec_push(&pr->target_ids, goal.ids.items[i]);
+		if (goal.path_target) {
+			free(pr->target);
+			pr->target = xstrdup(goal.path_target);
+		}
+	} else {
+		strvec_push(&pr->target_ids, pr->target);
+	}
+done:
+	status_goal_release(&goal);
+	diag_list_release(&problems);
+	diag_list_release(&warnings);
+	ms_error_release(&err);
+	return ret;
+}
+
+void promote_options(struct apply_options *o, const struct promote *pr, bool up)
+{
+	memset(o, 0, sizeof(*o));
+	o->inv = pr->inv;
+	o->g = pr->g;
+	o->target_ids = &pr->target_ids;
+	o->target = pr->target;
+	o->up = up;
+	o->who = pr->who;
+	o->host = pr->host;
+}
+
+char *promote_approve_command(const struct promote *pr, const struct plan_stage *st)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "migsync approve");
+	if (pr->inventory_option)
+		strbuf_addf(&sb, " -i %s", pr->inventory_option);
+	strbuf_addf(&sb, " -e %s --plan %s", st->env->name, st->plan_hash);
+	return strbuf_detach(&sb, NULL);
+}
+
+static const char *op_name(enum revgraph_row_op op)
+{
+	switch (op) {
+	case ROW_INSERT:
+		return "insert";
+	case ROW_UPDATE:
+		return "update";
+	case ROW_MERGE:
+		return "merge";
+	case ROW_DELETE:
+		return "delete";
+	case ROW_UNMERGE:
+		return "unmerge";
+	}
+	return "?";
+}
+
+static void add_rows(struct strbuf *sb, const struct strvec *rows)
+{
+	if (!rows->nr)
+		strbuf_addstr(sb, "(none)");
+	for (size_t i = 0; i < rows->nr; i++)
+		strbuf_addf(sb, "%s%s", i ? "," : "", rows->items[i]);
+}
+
+static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
+{
+	json_key(jw, key);
+	json_array_begin(jw);
+	for (size_t i = 0; i < v->nr; i++)
+		json_string(jw, v->items[i]);
+	json_array_end(jw);
+}
+
+static void json_step(struct json_writer *jw, const struct plan_step *s, bool sql)
+{
+	json_object_begin(jw);
+	json_kv_string(jw, "revision", s->revision);
+	json_kv_string(jw, "direction", s->step.up ? "up" : "down");
+	json_kv_string(jw, "file", s->script ? s->script->path : NULL);
+	json_kv_string(jw, "sha256", s->sha256);
+	json_kv_string(jw, "message", s->script ? s->script->message : NULL);
+	json_kv_string(jw, "version_change", op_name(s->step.op));
+	json_strvec(jw, "rows_removed", &s->step.rows_removed);
+	json_strvec(jw, "rows_added", &s->step.rows_added);
+	if (sql && s->script && s->script->kind == SCRIPT_SQL)
+		json_kv_string(jw, "sql", s->step.up ? s->script->up_sql : s->script->down_sql);
+	json_object_end(jw);
+}
+
+/* The distinct steps of a stage, first database first (a fleet's union). */
+static void stage_steps(const struct plan_step ***out, size_t *nr, const struct plan_stage *st)
+{
+	size_t total = plan_stage_steps(st);
+
+	*out = xcalloc(total ? total : 1, sizeof(**out));
+	*nr = 0;
+	for (size_t i = 0; i < st->dbs_nr; i++)
+		for (size_t k = 0; k < st->dbs[i].steps_nr; k++) {
+			const struct plan_step *s = &st->dbs[i].steps[k];
+			bool seen = false;
+
+			for (size_t j = 0; j < *nr && !seen; j++)
+				seen = !strcmp((*out)[j]->revision, s->revision) &&
+					(*out)[j]->step.up == s->step.up;
+			if (!seen)
+				(*out)[(*nr)++] = s;
+		}
+}
+
+static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
+{
+	struct json_writer jw;
+
+	json_init(&jw, sb);
+	json_object_begin(&jw);
+	json_strvec(&jw, "target", &p->target);
+	json_key(&jw, "stages");
+	json_array_begin(&jw);
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct plan_stage *st = &p->stages[i];
+		const struct plan_step **steps;
+		size_t steps_nr;
+
+		json_object_begin(&jw);
+		json_kv_string(&jw, "environment", st->env->name);
+		json_kv_string(&jw, "plan_hash", st->plan_hash);
+		json_key(&jw, "gate");
+		json_object_begin(&jw);
+		json_kv_int(&jw, "approvals", st->env->gate.approvals);
+		json_strvec(&jw, "approved_by", &st->gate.approved_by);
+		json_strvec(&jw, "approvers", &st->env->gate.approvers);
+		json_kv_int(&jw, "soak", st->env->gate.soak);
+		json_kv_bool(&jw, "passed", st->gate.passed || !plan_stage_steps(st));
+		json_strvec(&jw, "notes", &st->gate.notes);
+		json_object_end(&jw);
+		stage_steps(&steps, &steps_nr, st);
+		json_key(&jw, "steps");
+		json_array_begin(&jw);
+		for (size_t k = 0; k < steps_nr; k++)
+			json_step(&jw, steps[k], sql);
+		json_array_end(&jw);
+		free(steps);
+		json_key(&jw, "databases");
+		json_array_begin(&jw);
+		for (size_t d = 0; d < st->dbs_nr; d++) {
+			const struct plan_db *db = &st->dbs[d];
+
+			json_object_begin(&jw);
+			json_kv_string(&jw, "database", db->describe);
+			json_strvec(&jw, "heads", &db->rows);
+			json_strvec(&jw, "end", &db->end_rows);
+			json_key(&jw, "steps");
+			json_array_begin(&jw);
+			for (size_t k = 0; k < db->steps_nr; k++)
+				json_string(&jw, db->steps[k].revision);
+			json_array_end(&jw);
+			json_strvec(&jw, "in_progress", &db->in_progress);
+			json_kv_string(&jw, "error", db->error);
+			json_object_end(&jw);
+		}
+		json_array_end(&jw);
+		json_kv_string(&jw, "order_error", st->order_error);
+		json_kv_bool(&jw, "out_of_order", st->out_of_order_allowed);
+		json_kv_string(&jw, "error", st->error);
+		json_object_end(&jw);
+	}
+	json_array_end(&jw);
+	json_object_end(&jw);
+	strbuf_addch(sb, '\n');
+}
+
+void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
+			enum cli_format format, bool sql)
+{
+	if (format == FORMAT_JSON) {
+		print_json(sb, p, sql);
+		return;
+	}
+	strbuf_addstr(sb, "target: ");
+	for (size_t i = 0; i < p->target.nr; i++)
+		strbuf_addf(sb, "%s%s", i ? ", " : "", p->target.items[i]);
+	if (!p->target.nr)
+		strbuf_addstr(sb, "base");
+	strbuf_addch(sb, '\n');
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct plan_stage *st = &p->stages[i];
+		const struct inventory_gate *gate = &st->env->gate;
+		size_t steps = plan_stage_steps(st);
+
+		strbuf_addf(sb, "\nstage %zu/%zu: %s\n", i + 1, p->nr, st->env->name);
+		strbuf_addf(sb, "  plan %s\n", st->plan_hash);
+		if (st->error)
+			strbuf_addf(sb, "  error: %s\n", st->error);
+		for (size_t d = 0; d < st->dbs_nr; d++) {
+			const struct plan_db *db = &st->dbs[d];
+
+			strbuf_addf(sb, "  %s: ", db->describe);
+			if (db->error) {
+				strbuf_addf(sb, "error: %s\n", db->error);
+				continue;
+			}
+			add_rows(sb, &db->rows);
+			if (!db->steps_nr) {
+				strbuf_addstr(sb, " (nothing to do)\n");
+				continue;
+			}
+			strbuf_addstr(sb, " -> ");
+			add_rows(sb, &db->end_rows);
+			strbuf_addf(sb, " (%zu step%s)\n", db->steps_nr, db->steps_nr == 1 ? "" : "s");
+			for (size_t k = 0; k < db->steps_nr; k++) {
+				const struct plan_step *s = &db->steps[k];
+
+				strbuf_addf(sb, "    %zu. %-4s %s  %s\n", k + 1, s->step.up ? "up" : "down",
+					    s->revision,
+					    s->script && s->script->message ? s->script->message : "");
+				strbuf_addf(sb, "       %s: ", op_name(s->step.op));
+				add_rows(sb, &s->step.rows_removed);
+				strbuf_addstr(sb, " -> ");
+				add_rows(sb, &s->step.rows_added);
+				if (s->script)
+					strbuf_addf(sb, "  (%s)", s->script->filename);
+				strbuf_addch(sb, '\n');
+				if (sql && s->script && s->script->kind == SCRIPT_SQL) {
+					const char *text = s->step.up ? s->script->up_sql : s->script->down_sql;
+					const char *q = text ? text : "";
+
+					while (*q) {
+						size_t n = strcspn(q, "\n");
+
+						strbuf_addstr(sb, "       | ");
+						strbuf_add(sb, q, n);
+						strbuf_addch(sb, '\n');
+						q += n + (q[n] == '\n');
+					}
+				}
+			}
+			for (size_t k = 0; k < db->in_progress.nr; k++)
+				strbuf_addf(sb, "    revision %s was left in progress: run migsync resolve first\n",
+					    db->in_progress.items[k]);
+		}
+		if (st->order_error)
+			strbuf_addf(sb, "  %s: %s\n",
+				    st->out_of_order_allowed ? "out of order (allowed)" : "order violation",
+				    st->order_error);
+		if (!gate->approvals && !gate->soak) {
+			strbuf_addstr(sb, "  gate: none\n");
+		} else {
+			strbuf_addf(sb, "  gate: %d approval%s", gate->approvals,
+				    gate->approvals == 1 ? "" : "s");
+			if (gate->approvers.nr) {
+				strbuf_addstr(sb, " from ");
+				add_rows(sb, &gate->approvers);
+			}
+			if (gate->soak) {
+				char *d = inventory_format_duration(gate->soak);
+
+				strbuf_addf(sb, ", soak %s", d);
+				free(d);
+			}
+			strbuf_addf(sb, "; approved by: ");
+			if (st->gate.approved_by.nr)
+				add_rows(sb, &st->gate.approved_by);
+			else
+				strbuf_addstr(sb, "nobody");
+			strbuf_addf(sb, " (%s)\n", !steps ? "nothing to approve" :
+				    st->gate.passed ? "open" : "closed");
+			for (size_t k = 0; steps && !st->gate.passed && k < st->gate.notes.nr; k++)
+				strbuf_addf(sb, "    %s\n", st->gate.notes.items[k]);
+			if (steps && !st->gate.passed && gate->approvals) {
+				char *cmd = promote_approve_command(pr, st);
+
+				strbuf_addf(sb, "  to approve: %s\n", cmd);
+				free(cmd);
+			}
+		}
+	}
+}
+
+static void print_help(void)
+{
+	printf("migsync plan shows the staged plan to a target revision: one stage per\n"
+	       "environment in rollout order, with its steps, gate and plan hash.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync plan [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -e, --environment=ENV      only this environment (repeatable)\n"
+	       "      --to=REV               plan to REV instead of the heads\n"
+	       "      --sql                  show the SQL of native steps\n"
+	       "      --allow-out-of-order   let a stage go past the stage before it\n"
+	       "  -o, --output=FILE          write the plan to FILE\n"
+	       "\n"
+	       "Common options:\n"
+	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
+	       "      --format=FORMAT        output format: text (default) or json\n"
+	       "      --help                 show this help, then exit\n"
+	       "\n"
+	       "Exit status: 0 a plan was made, 1 a stage cannot run (unreachable database,\n"
+	       "order violation, step left in progress), 2 could not run.\n");
+}
+
+/* Whether a stage of p cannot run as planned. */
+static bool plan_blocked(const struct plan *p)
+{
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct plan_stage *st = &p->stages[i];
+
+		if (st->error || (st->order_error && !st->out_of_order_allowed))
+			return true;
+		for (size_t d = 0; d < st->dbs_nr; d++)
+			if (st->dbs[d].error || st->dbs[d].in_progress.nr)
+				return true;
+	}
+	return false;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "environment", required_argument, NULL, 'e' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "sql", no_argument, NULL, OPT_SQL },
+		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	struct strvec names = STRVEC_INIT;
+	struct promote pr;
+	struct apply_options o;
+	struct plan p;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf out = STRBUF_INIT;
+	const char *to = NULL, *output = NULL;
+	bool sql = false, allow = false;
+	int ret = EXIT_OK, opt, r;
+
+	cli_common_init(&common);
+	promote_init(&pr);
+	plan_init(&p);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:o:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			print_help();
+			goto done;
+		case 'e':
+			strvec_push(&names, optarg);
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_SQL:
+			sql = true;
+			break;
+		case OPT_ALLOW_OUT_OF_ORDER:
+			allow = true;
+			break;
+		default:
+			r = cli_common_option(&common, "plan", opt, optarg);
+			if (r <= 0) {
+				if (r == 0)
+					cli_usage_error("plan", "unexpected option");
+				ret = EXIT_CANNOT_RUN;
+				goto done;
+			}
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error("plan", "too many arguments (first is \"%s\")", argv[optind]);
+		goto done;
+	}
+	ret = promote_load(&pr, &common, &names, NULL, to, true);
+	if (ret != EXIT_OK)
+		goto done;
+	promote_options(&o, &pr, true);
+	o.allow_out_of_order = allow;
+	for (size_t i = 0; i < pr.target_ids.nr; i++)
+		strvec_push(&p.target, pr.target_ids.items[i]);
+	p.target_ident = xstrdup(pr.target);
+	if (apply_build_plan(&p, pr.envs, pr.envs_nr, &o, &err) < 0) {
+		cli_print_error(&err);
+		ret = cli_exit_code(&err);
+		goto done;
+	}
+	promote_print_plan(&out, &pr, &p, common.format, sql);
+	if (output) {
+		FILE *f = fopen(output, "w");
+		bool ok = f && fwrite(out.buf, 1, out.len, f) == out.len;
+
+		if (f && fclose(f) != 0)
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "migsync: error: \"%s\": could not write the plan\n", output);
+			ret = EXIT_CANNOT_RUN;
+			goto done;
+		}
+	} else {
+		ret = cli_write_stdout(out.buf, out.len);
+		if (ret != EXIT_OK)
+			goto done;
+	}
+	if (plan_blocked(&p))
+		ret = EXIT_PROBLEMS;
+done:
+	plan_release(&p);
+	promote_release(&pr);
+	strvec_release(&names);
+	ms_error_release(&err);
+	strbuf_release(&out);
+	cli_common_release(&common);
+	return ret;
+}
