@@ -53,6 +53,21 @@ int tunnel_open(struct tunnel **out, const struct tunnel_config *cfg,
 /* The local port libpq should connect to. */
 int tunnel_local_port(const struct tunnel *t);
 
+/*
+ * Only the SSH session, checked and authenticated exactly as for a tunnel
+ * (same errors), without forwarding: for running commands on the SSH
+ * host (the Alembic executor with ssh.run). The session is blocking with
+ * the step timeout set; the caller may change both. Release with
+ * tunnel_free().
+ */
+int tunnel_session_open(struct tunnel **out, const struct tunnel_config *cfg,
+			int timeout_ms, struct ms_error *err);
+
+/* The libssh2 session and its TCP socket (for polling) of such a tunnel. */
+struct _LIBSSH2_SESSION;
+struct _LIBSSH2_SESSION *tunnel_session(struct tunnel *t);
+int tunnel_socket(const struct tunnel *t);
+
 /* Stop forwarding, close the channel, session and sockets. NULL is a no-op. */
 void tunnel_free(struct tunnel *t);
 

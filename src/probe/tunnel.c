@@ -583,6 +583,77 @@ client_gone:
 	return NULL;
 }
 
+/*
+ * The first half of every tunnel: TCP connection, handshake, host key
+ * checked against known_hosts, authentication. cfg gets its defaults.
+ */
+static int session_open(struct tunnel *t, struct tunnel_config *cfg, int64_t deadline,
+			struct ms_error *err)
+{
+	int ret = -1;
+
+	t->sock = t->listen_fd = t->stop[0] = t->stop[1] = -1;
+	if (!cfg->port)
+		cfg->port = TUNNEL_DEFAULT_PORT;
+	t->step_timeout_ms = (cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s :
+			      TUNNEL_DEFAULT_TIMEOUT_S) * 1000;
+	if (!cfg->host || !*cfg->host) {
+		ret = ms_error_set(err, MS_ERR_CONFIG, "ssh tunnel: no ssh host configured");
+		goto done;
+	}
+
+	ret = tcp_connect(t, cfg, deadline, err);
+	if (ret < 0)
+		goto done;
+
+	t->session = libssh2_session_init();
+	if (!t->session) {
+		ret = ms_error_set(err, MS_ERR_GENERIC, "ssh server \"%s:%d\": could not create a session",
+				   cfg->host, cfg->port);
+		goto done;
+	}
+	libssh2_session_set_blocking(t->session, 1);
+	step_timeout(t, deadline);
+	if (libssh2_session_handshake(t->session, t->sock)) {
+		ret = step_fail(t, cfg, MS_ERR_IO, "ssh handshake failed", err);
+		goto done;
+	}
+
+	ret = check_host_key(t, cfg, err);
+	if (ret < 0)
+		goto done;
+	ret = authenticate(t, cfg, deadline, err);
+done:
+	return ret;
+}
+
+int tunnel_session_open(struct tunnel **out, const struct tunnel_config *cfg_in,
+			int timeout_ms, struct ms_error *err)
+{
+	struct tunnel_config cfg = *cfg_in;
+	struct tunnel *t = xcalloc(1, sizeof(*t));
+	int ret;
+
+	*out = NULL;
+	ret = session_open(t, &cfg, probe_deadline(timeout_ms), err);
+	if (!ret) {
+		*out = t;
+		t = NULL;
+	}
+	tunnel_free(t);
+	return ret;
+}
+
+struct _LIBSSH2_SESSION *tunnel_session(struct tunnel *t)
+{
+	return t->session;
+}
+
+int tunnel_socket(const struct tunnel *t)
+{
+	return t->sock;
+}
+
 int tunnel_open(struct tunnel **out, const struct tunnel_config *cfg_in,
 		const char *remote_host, int remote_port, int timeout_ms,
 		struct ms_error *err)
@@ -594,39 +665,9 @@ int tunnel_open(struct tunnel **out, const struct tunnel_config *cfg_in,
 	int ret = -1;
 
 	*out = NULL;
-	t->sock = t->listen_fd = t->stop[0] = t->stop[1] = -1;
-	if (!cfg.port)
-		cfg.port = TUNNEL_DEFAULT_PORT;
-	t->step_timeout_ms = (cfg.connect_timeout_s > 0 ? cfg.connect_timeout_s :
-			      TUNNEL_DEFAULT_TIMEOUT_S) * 1000;
 	t->remote_host = remote_host;
 	t->remote_port = remote_port;
-	if (!cfg.host || !*cfg.host) {
-		ret = ms_error_set(err, MS_ERR_CONFIG, "ssh tunnel: no ssh host configured");
-		goto done;
-	}
-
-	ret = tcp_connect(t, &cfg, deadline, err);
-	if (ret < 0)
-		goto done;
-
-	t->session = libssh2_session_init();
-	if (!t->session) {
-		ret = ms_error_set(err, MS_ERR_GENERIC, "ssh server \"%s:%d\": could not create a session",
-				   cfg.host, cfg.port);
-		goto done;
-	}
-	libssh2_session_set_blocking(t->session, 1);
-	step_timeout(t, deadline);
-	if (libssh2_session_handshake(t->session, t->sock)) {
-		ret = step_fail(t, &cfg, MS_ERR_IO, "ssh handshake failed", err);
-		goto done;
-	}
-
-	ret = check_host_key(t, &cfg, err);
-	if (ret < 0)
-		goto done;
-	ret = authenticate(t, &cfg, deadline, err);
+	ret = session_open(t, &cfg, deadline, err);
 	if (ret < 0)
 		goto done;
 
