@@ -192,20 +192,4 @@ struct status_target *status_env_add_target(struct status_env *env, const char *
 void status_report_finish(struct status_report *r, const struct revgraph *g,
 			  const struct status_goal *goal);
 
-struct inventory_conninfo;
-struct tunnel_config;
-
-/*
- * Expand a fleet: run query (an environment's targets.discover) on the
- * database ci describes, through an SSH tunnel when ssh is not NULL, and
- * append the distinct non-empty values of the first column to out,
- * sorted. name (the environment) starts every message; messages never
- * carry a password. Returns 0, or MS_ERR_DB / MS_ERR_CONFIG / MS_ERR_IO
- * with err set. Thread-safe: each call has its own connection.
- */
-int status_discover(struct strvec *out, const char *name,
-		    const struct inventory_conninfo *ci,
-		    const struct tunnel_config *ssh, const char *query,
-		    struct ms_error *err);
-
 #endif
