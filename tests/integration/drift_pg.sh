@@ -1,0 +1,315 @@
+#!/bin/bash
+# migsync drift against a real, throwaway PostgreSQL: dev, staging and
+# prod built by running the same SQL (the up sections of the
+# stock-assistant example, plus an enum and a view) with the same version
+# row, and an "old" database one revision behind. Identical schemas give
+# no drift; a column added by hand, an INVALID index left by a failed
+# CREATE INDEX CONCURRENTLY, a changed column default, a changed view and
+# an extra enum label are each found and named; a database at another
+# revision is not compared; --against picks the reference; an unreachable
+# database makes the check fail without hiding the others; the version
+# table, the ledger schema and (with --schemas) other schemas are left
+# out; JSON parses.
+#
+# Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
+set -u
+
+: "${MIGSYNC:?set MIGSYNC to the migsync binary}"
+: "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
+
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+
+if "$MIGSYNC" drift --help 2>&1 | grep -q 'is not a migsync command'; then
+	echo "SKIP: this migsync has no drift command (src/main.c does not list it)" >&2
+	exit 77
+fi
+
+VERSIONS=$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions
+HEAD=e19b6f3d2a77
+OLD=c52d9e07a4f8
+
+tmp=
+cleanup() {
+	pg_stop
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+pg_start
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-drift.XXXXXX") || exit 1
+py=python3
+
+# --- the schema: the up sections of the example revisions, in order
+up_sections() {	# up_sections FILE...: the SQL between "-- migsync:up" and "-- migsync:down"
+	awk '/^-- migsync:up/ { up = 1; next } /^-- migsync:down/ { up = 0 } up' "$@"
+}
+extra_sql="CREATE TYPE sync_status AS ENUM ('pending', 'running', 'done');
+CREATE VIEW active_llm_configs AS SELECT alias, model_name FROM llm_configs WHERE is_active;"
+
+build() {	# build DB VERSION FILE...: create DB from the files' up sections
+	local db=$1 version=$2
+
+	shift 2
+	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null || fail "createdb $db"
+	{
+		up_sections "$@"
+		echo "$extra_sql"
+		echo "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+		echo "INSERT INTO alembic_version VALUES ('$version');"
+	} >"$tmp/$db.sql"
+	pg_psql -d "$db" -f "$tmp/$db.sql" >/dev/null || fail "could not build $db"
+}
+all_up=$(ls "$VERSIONS"/*.sql | sort)
+old_up=$(ls "$VERSIONS"/*.sql | sort | grep -v $HEAD)
+# shellcheck disable=SC2086
+{
+	build dev $HEAD $all_up
+	build staging $HEAD $all_up
+	build prod $HEAD $all_up
+	build old $OLD $old_up
+}
+
+# prod's objects get other OIDs and another catalog order: drop and
+# recreate a view and a table, create an unrelated table first
+pg_psql -d prod >/dev/null <<'EOF' || fail "could not shuffle prod"
+CREATE TABLE zz_tmp (a int);
+DROP VIEW active_llm_configs;
+DROP TABLE stock_finance;
+CREATE TABLE stock_finance (
+    third_code varchar(16) NOT NULL,
+    ann_date   date        NOT NULL,
+    end_date   date        NOT NULL,
+    eps        double precision,
+    roe        double precision,
+    source     varchar(16) NOT NULL DEFAULT 'tushare',
+    PRIMARY KEY (third_code, ann_date, end_date)
+);
+CREATE VIEW active_llm_configs AS SELECT alias, model_name FROM llm_configs WHERE is_active;
+DROP TABLE zz_tmp;
+EOF
+
+# --- the inventory
+closed_port=$(free_port)
+inv=$tmp/inventory
+mkdir -p "$inv"
+cat >"$inv/inventory.yaml" <<EOF
+project: drift-test
+migrations:
+  scripts: $VERSIONS
+rollout: [dev, staging, prod, old, down]
+defaults:
+  database: { connect_timeout: 20 }
+EOF
+plain_env() {	# plain_env NAME DBNAME [PORT [CONNECT_TIMEOUT]]
+	cat >"$inv/$1.yaml" <<EOF
+database:
+  host: 127.0.0.1
+  port: ${3:-$PGPORT}
+  dbname: $2
+  user: postgres
+  connect_timeout: ${4:-20}
+EOF
+}
+plain_env dev dev
+plain_env staging staging
+plain_env prod prod
+plain_env old old
+plain_env down postgres "$closed_port" 2
+
+REACHABLE=(-e dev -e staging -e prod -e old)
+
+# run NAME ARGS...: run migsync drift, keep stdout, stderr and exit code
+run() {
+	local name=$1
+
+	shift
+	timeout 120 "$MIGSYNC" drift -i "$inv" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+	echo $? >"$tmp/$name.rc"
+}
+expect_rc() {	# expect_rc NAME CODE
+	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
+		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
+}
+expect_line() {	# expect_line NAME LINE: stdout has exactly this line
+	grep -Fxq -- "$2" "$tmp/$1.out" || fail "$1: no line \"$2\" in: $(cat "$tmp/$1.out")"
+}
+expect_no() {	# expect_no NAME TEXT: stdout does not contain TEXT
+	grep -Fq -- "$2" "$tmp/$1.out" && fail "$1: unexpected \"$2\" in: $(cat "$tmp/$1.out")"
+	return 0
+}
+# check NAME PYTHON: assertions on the JSON output of NAME, as doc;
+# t is {label: target}, label "env" (or "env/db" for a fleet member)
+check() {
+	$py - "$tmp/$1.out" "$2" <<'EOF' || fail "$1: JSON check failed: $2 (output: $(cat "$tmp/$1.out"))"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+t = {x["environment"]: x for g in doc["groups"] for x in g["targets"]}
+g = {(tuple(x["revision"]) if x["revision"] is not None else None): x for x in doc["groups"]}
+def diffs(env):
+    return [(d["kind"], d["object"], d["change"]) for d in t[env]["differences"]]
+if not eval(sys.argv[2]):
+    sys.exit(1)
+EOF
+}
+
+# --- 1: identical schemas
+echo "checking: identical schemas, no drift"
+run same "${REACHABLE[@]}"
+expect_rc same 0
+expect_line same "revision $HEAD: compared with dev"
+grep -Eq '^  staging +[0-9a-f]{12} +same$' "$tmp/same.out" || fail "same: staging row: $(cat "$tmp/same.out")"
+grep -Eq '^  prod +[0-9a-f]{12} +same$' "$tmp/same.out" || fail "same: prod row: $(cat "$tmp/same.out")"
+grep -Eq '^  dev +[0-9a-f]{12} +reference$' "$tmp/same.out" || fail "same: dev row: $(cat "$tmp/same.out")"
+grep -Eq '^  old +[0-9a-f]{12} +not compared: no other target at this revision$' "$tmp/same.out" ||
+	fail "same: old row: $(cat "$tmp/same.out")"
+expect_line same "no drift: 3 targets compared, 1 not compared"
+
+run same_json "${REACHABLE[@]}" --format json
+expect_rc same_json 0
+check same_json "doc['drift'] is False and doc['drifted'] == 0 and doc['invalid_indexes'] == 0"
+check same_json "[x['revision'] for x in doc['groups']] == [['$HEAD'], ['$OLD']]"
+check same_json "g[('$HEAD',)]['reference'] == 'dev' and [x['environment'] for x in g[('$HEAD',)]['targets']] == ['dev', 'staging', 'prod']"
+check same_json "t['dev']['fingerprint'] == t['staging']['fingerprint'] == t['prod']['fingerprint'] and len(t['dev']['fingerprint']) == 64"
+check same_json "t['old']['state'] == 'not-compared' and t['old']['fingerprint'] != t['dev']['fingerprint']"
+check same_json "t['dev']['state'] == 'reference' and t['staging']['state'] == 'same' and all(not x['differences'] for x in t.values())"
+
+# --- 2: what is left out: the version table, the ledger schema
+echo "checking: version table and ledger schema are left out"
+pg_psql -d staging >/dev/null <<'EOF' || fail "could not change staging"
+ALTER TABLE alembic_version ALTER COLUMN version_num TYPE varchar(64);
+CREATE INDEX ix_alembic_version_extra ON alembic_version (version_num);
+CREATE SCHEMA migsync;
+CREATE TABLE migsync.applied (id int);
+EOF
+run ignored "${REACHABLE[@]}"
+expect_rc ignored 0
+
+# --- 3: a column added by hand
+echo "checking: a column added by hand"
+pg_psql -d staging -c "ALTER TABLE stock_daily ADD COLUMN note text" >/dev/null || fail "add column"
+run column "${REACHABLE[@]}"
+expect_rc column 1
+expect_line column "staging: column public.stock_daily.note: extra (text)"
+grep -Eq '^  staging +[0-9a-f]{12} +drift, 1 difference$' "$tmp/column.out" || fail "column: staging row: $(cat "$tmp/column.out")"
+grep -Eq '^  prod +[0-9a-f]{12} +same$' "$tmp/column.out" || fail "column: prod row: $(cat "$tmp/column.out")"
+expect_line column "drift in 1 of 4 targets"
+run column_json "${REACHABLE[@]}" --format json
+expect_rc column_json 1
+check column_json "doc['drift'] is True and doc['drifted'] == 1"
+check column_json "t['staging']['state'] == 'drift' and t['staging']['differences'] == [{'kind': 'column', 'object': 'public.stock_daily.note', 'change': 'extra', 'reference': None, 'actual': 'text'}]"
+check column_json "t['staging']['fingerprint'] != t['dev']['fingerprint']"
+pg_psql -d staging -c "ALTER TABLE stock_daily DROP COLUMN note" >/dev/null || fail "drop column"
+run column_back "${REACHABLE[@]}"
+expect_rc column_back 0
+
+# --- 4: an INVALID index from a failed CREATE INDEX CONCURRENTLY
+echo "checking: an INVALID index"
+pg_psql -d prod -c "INSERT INTO llm_configs (alias, vendor, provider_type, model_name) VALUES ('a', 'same', 'x', 'm'), ('b', 'same', 'x', 'm')" >/dev/null ||
+	fail "insert duplicates"
+pg_psql -d prod -c "CREATE UNIQUE INDEX CONCURRENTLY ix_llm_configs_vendor ON llm_configs (vendor)" >/dev/null 2>&1 &&
+	fail "the unique index on duplicates was created"
+[ "$(pg_psql -d prod -Atc "SELECT count(*) FROM pg_index WHERE NOT indisvalid")" = 1 ] || fail "no invalid index in prod"
+run invalid "${REACHABLE[@]}"
+expect_rc invalid 1
+expect_line invalid "prod: INVALID index public.ix_llm_configs_vendor"
+grep -Fq "prod: index public.ix_llm_configs_vendor: extra (CREATE UNIQUE INDEX ix_llm_configs_vendor ON public.llm_configs USING btree (vendor) /* INVALID */)" \
+	"$tmp/invalid.out" || fail "invalid: no extra index line: $(cat "$tmp/invalid.out")"
+expect_line invalid "drift in 1 of 4 targets, 1 INVALID index"
+run invalid_json "${REACHABLE[@]}" --format json
+check invalid_json "t['prod']['invalid_indexes'] == ['public.ix_llm_configs_vendor'] and doc['invalid_indexes'] == 1"
+check invalid_json "t['dev']['invalid_indexes'] == [] and t['staging']['invalid_indexes'] == []"
+# an invalid index is reported even with no one to compare with
+run invalid_alone -e prod
+expect_rc invalid_alone 1
+expect_line invalid_alone "prod: INVALID index public.ix_llm_configs_vendor"
+pg_psql -d prod -c "DROP INDEX ix_llm_configs_vendor" >/dev/null || fail "drop index"
+run invalid_back "${REACHABLE[@]}"
+expect_rc invalid_back 0
+
+# --- 5: a changed column default
+echo "checking: a changed default"
+pg_psql -d staging -c "ALTER TABLE sync_tasks ALTER COLUMN batch_size SET DEFAULT 500" >/dev/null || fail "set default"
+run default "${REACHABLE[@]}"
+expect_rc default 1
+expect_line default 'staging: column public.sync_tasks.batch_size: changed: reference "integer NOT NULL DEFAULT 100" vs "integer NOT NULL DEFAULT 500"'
+pg_psql -d staging -c "ALTER TABLE sync_tasks ALTER COLUMN batch_size SET DEFAULT 100" >/dev/null || fail "reset default"
+
+# --- 6: a changed view and an extra enum label; --against
+echo "checking: a changed view, an extra enum label"
+pg_psql -d prod -c "CREATE OR REPLACE VIEW active_llm_configs AS SELECT alias, model_name FROM llm_configs WHERE is_active AND priority > 0" >/dev/null ||
+	fail "replace view"
+pg_psql -d staging -c "ALTER TYPE sync_status ADD VALUE 'failed'" >/dev/null || fail "add enum label"
+run objects "${REACHABLE[@]}"
+expect_rc objects 1
+expect_line objects "staging: enum public.sync_status: changed: reference \"ENUM ('pending', 'running', 'done')\" vs \"ENUM ('pending', 'running', 'done', 'failed')\""
+grep -Eq '^prod: view public.active_llm_configs: changed: reference ".*is_active;" vs ".*is_active AND llm_configs.priority > 0;"$' "$tmp/objects.out" ||
+	fail "objects: no view line: $(cat "$tmp/objects.out")"
+expect_line objects "drift in 2 of 4 targets"
+run objects_json "${REACHABLE[@]}" --format json
+check objects_json "diffs('staging') == [('enum', 'public.sync_status', 'changed')] and diffs('prod') == [('view', 'public.active_llm_configs', 'changed')]"
+check objects_json "'priority > 0' in t['prod']['differences'][0]['actual'] and 'priority' not in t['prod']['differences'][0]['reference']"
+
+echo "checking: --against"
+run against "${REACHABLE[@]}" --against prod --format json
+expect_rc against 1
+check against "g[('$HEAD',)]['reference'] == 'prod' and t['prod']['state'] == 'reference'"
+check against "diffs('dev') == [('view', 'public.active_llm_configs', 'changed')]"
+check against "sorted(diffs('staging')) == [('enum', 'public.sync_status', 'changed'), ('view', 'public.active_llm_configs', 'changed')]"
+check against "t['old']['state'] == 'not-compared' and t['old']['note'] == '\"prod\" is at another revision'"
+# --against joins the environments -e names
+run against_e -e staging --against dev
+expect_rc against_e 1
+expect_line against_e "revision $HEAD: compared with dev"
+expect_no against_e "prod"
+run against_bad "${REACHABLE[@]}" --against nosuch
+expect_rc against_bad 2
+grep -q 'environment "nosuch": not in the inventory' "$tmp/against_bad.err" || fail "--against nosuch: $(cat "$tmp/against_bad.err")"
+[ -s "$tmp/against_bad.out" ] && fail "--against nosuch: unexpected stdout"
+
+# --- 7: --schemas
+echo "checking: --schemas"
+pg_psql -d dev -c "CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d date)" >/dev/null || fail "reporting schema"
+run schemas_default -e dev -e staging --against dev
+expect_line schemas_default "staging: schema reporting: missing (schema)"
+expect_line schemas_default "staging: table reporting.daily: missing (table)"
+expect_no schemas_default "column reporting.daily.d"
+run schemas_public -e dev -e staging --schemas public --format json
+check schemas_public "diffs('staging') == [('enum', 'public.sync_status', 'changed')]"
+run schemas_reporting -e dev -e staging --schemas reporting,nosuch --format json
+check schemas_reporting "diffs('staging') == [('schema', 'reporting', 'missing'), ('table', 'reporting.daily', 'missing')]"
+
+# --- 8: an unreachable database is reported, and fails the check
+echo "checking: an unreachable database"
+run down -e dev -e prod -e down
+expect_rc down 1
+expect_line down "could not compare"
+grep -Eq '^  down +- +unreachable: environment "down": could not connect' "$tmp/down.out" || fail "down: row: $(cat "$tmp/down.out")"
+grep -Eq '^  prod +[0-9a-f]{12} +drift, ' "$tmp/down.out" || fail "down: prod not compared: $(cat "$tmp/down.out")"
+run down_json -e dev -e down --format json
+expect_rc down_json 1
+check down_json "t['down']['state'] == 'unreachable' and t['down']['fingerprint'] is None and t['down']['error'] and g[None]['reference'] is None"
+check down_json "t['dev']['state'] == 'not-compared' and doc['unreachable'] == 1"
+
+# --- 9: usage
+echo "checking: usage"
+run help --help
+expect_rc help 0
+grep -q '^Usage:' "$tmp/help.out" || fail "--help: $(cat "$tmp/help.out")"
+run badopt --nosuch
+expect_rc badopt 2
+grep -q "Try 'migsync drift --help'" "$tmp/badopt.err" || fail "bad option: $(cat "$tmp/badopt.err")"
+run badarg extra
+expect_rc badarg 2
+run badjobs -j 0
+expect_rc badjobs 2
+run badenv -e nosuch
+expect_rc badenv 2
+
+echo "ok"
