@@ -83,6 +83,15 @@ struct script {
 
 	/* Lowercase hex SHA-256 of the file's bytes; "" unless SCRIPTS_SHA256. */
 	char sha256[65];
+
+	/*
+	 * The readers keep path, filename, revision, message, doc and the
+	 * strings of the three lists in one allocation starting at path and
+	 * ending at strings_end (NULL when the strings were allocated one by
+	 * one, e.g. by a test). script_release frees either form, and a field
+	 * replaced by an allocated string of its own is freed on its own.
+	 */
+	const char *strings_end;
 };
 
 struct script_set {
@@ -96,6 +105,7 @@ struct script_set {
 enum scripts_flags {
 	SCRIPTS_SHA256 = 1 << 0,	/* compute each file's SHA-256 */
 	SCRIPTS_KEEP_SQL = 1 << 1,	/* keep up_sql / down_sql text */
+	SCRIPTS_KEEP_GOING = 1 << 2,	/* scripts_read_dir: go on past a bad file */
 };
 
 /* Largest revision file migsync reads; larger files are an error. */
@@ -110,6 +120,13 @@ void script_set_release(struct script_set *set);
  * Warnings (non-literal labels, ...) are appended to warnings.
  * Returns 0, or a negative ms_error_code with err naming the file and line
  * of the first error (files read before it stay in set).
+ *
+ * With SCRIPTS_KEEP_GOING a file that cannot be read or parsed does not
+ * stop the reading: it becomes a DIAG_ERROR "MS040" in warnings (which
+ * must not be NULL then) naming the file and, when the reader's message
+ * has one, the line, with the message `file "x.py": <what>` and the
+ * reader's hint; the other files are read. The return value is then an
+ * error only when the directory itself cannot be listed.
  */
 int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err);

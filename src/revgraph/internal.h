@@ -25,6 +25,18 @@ struct revgraph_index {
 	size_t *by_id;		/* node indexes sorted by id */
 	size_t *topo;		/* revgraph_topo_order() */
 	size_t *topo_pos;	/* node -> position in topo */
+	/*
+	 * One allocation for every node's parents, deps, norm_deps, children
+	 * and dependents (each node's arrays are slices of it).
+	 */
+	size_t *edges;
+	/*
+	 * The distinct branch label sets, each a sorted array of the label
+	 * strings (borrowed from the scripts); nodes' branch_labels.items
+	 * point at these, so a long labelled line shares one array.
+	 */
+	char ***label_sets;
+	size_t label_sets_nr;
 };
 
 ssize_t revgraph_strmap_get(const struct revgraph_strmap *map, const char *key);

@@ -193,22 +193,11 @@ void revgraph_topo_order(size_t **out, const struct revgraph *g)
 		memcpy(*out, g->index->topo, g->nr * sizeof(**out));
 }
 
-static void node_release(struct revgraph_node *node)
-{
-	free(node->parents);
-	free(node->deps);
-	free(node->norm_deps);
-	free(node->children);
-	free(node->dependents);
-	strvec_release(&node->branch_labels);
-}
-
 void revgraph_free(struct revgraph *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nr; i++)
-		node_release(&g->nodes[i]);
+	/* node arrays and label lists are slices of the index's allocations */
 	free(g->nodes);
 	free(g->heads);
 	free(g->bases);
@@ -220,6 +209,10 @@ void revgraph_free(struct revgraph *g)
 		free(g->index->by_id);
 		free(g->index->topo);
 		free(g->index->topo_pos);
+		free(g->index->edges);
+		for (size_t i = 0; i < g->index->label_sets_nr; i++)
+			free(g->index->label_sets[i]);
+		free(g->index->label_sets);
 		free(g->index);
 	}
 	free(g);
@@ -333,13 +326,42 @@ static void index_labels(struct builder *b)
 	}
 }
 
-static void push_idx(size_t **arr, size_t *nr, size_t v)
+/* Append v to arr (a slice with room for it) unless already there. */
+static void push_idx(size_t *arr, size_t *nr, size_t v)
 {
 	for (size_t i = 0; i < *nr; i++)
-		if ((*arr)[i] == v)
+		if (arr[i] == v)
 			return;
-	*arr = xrealloc(*arr, (*nr + 1) * sizeof(**arr));
-	(*arr)[(*nr)++] = v;
+	arr[(*nr)++] = v;
+}
+
+/*
+ * Carve every node's edge arrays out of one allocation: parents and deps
+ * hold at most what the script names, norm_deps at most deps, and the
+ * children and dependents, all together, as many as parents and deps.
+ */
+static size_t *alloc_edges(struct revgraph *g)
+{
+	size_t ndown = 0, ndeps = 0, off = 0;
+	size_t *pool;
+
+	for (size_t i = 0; i < g->nr; i++) {
+		ndown += g->nodes[i].script->down_revisions.nr;
+		ndeps += g->nodes[i].script->depends_on.nr;
+	}
+	pool = g->index->edges = xmalloc((2 * ndown + 3 * ndeps + 1) * sizeof(size_t));
+	for (size_t i = 0; i < g->nr; i++) {
+		struct revgraph_node *node = &g->nodes[i];
+		size_t d = node->script->down_revisions.nr, e = node->script->depends_on.nr;
+
+		node->parents = d ? pool + off : NULL;
+		off += d;
+		node->deps = e ? pool + off : NULL;
+		off += e;
+		node->norm_deps = e ? pool + off : NULL;
+		off += e;
+	}
+	return pool + off;	/* room for the children and dependents */
 }
 
 /* down_revision and depends_on to node indexes; self-loops and dangling ids. */
@@ -371,7 +393,7 @@ static void resolve_edges(struct builder *b)
 					"revision \"%s\": down_revision \"%s\" is not present",
 					s->revision, down);
 			} else {
-				push_idx(&node->parents, &node->parents_nr, (size_t)p);
+				push_idx(node->parents, &node->parents_nr, (size_t)p);
 			}
 		}
 		for (size_t j = 0; j < s->depends_on.nr; j++) {
@@ -394,7 +416,7 @@ static void resolve_edges(struct builder *b)
 					"revision \"%s\": depends_on \"%s\" is neither a revision nor a branch label",
 					s->revision, dep);
 			} else {
-				push_idx(&node->deps, &node->deps_nr, (size_t)p);
+				push_idx(node->deps, &node->deps_nr, (size_t)p);
 			}
 		}
 	}
@@ -404,7 +426,7 @@ static void resolve_edges(struct builder *b)
  * Children and dependents, sorted by id: appending while walking the nodes
  * in id order keeps every list sorted without a per-list sort.
  */
-static void link_reverse(struct revgraph *g)
+static void link_reverse(struct revgraph *g, size_t *room)
 {
 	size_t *nchild = xcalloc(g->nr ? g->nr : 1, sizeof(size_t));
 	size_t *ndep = xcalloc(g->nr ? g->nr : 1, sizeof(size_t));
@@ -416,8 +438,10 @@ static void link_reverse(struct revgraph *g)
 			ndep[g->nodes[i].deps[j]]++;
 	}
 	for (size_t i = 0; i < g->nr; i++) {
-		g->nodes[i].children = nchild[i] ? xmalloc(nchild[i] * sizeof(size_t)) : NULL;
-		g->nodes[i].dependents = ndep[i] ? xmalloc(ndep[i] * sizeof(size_t)) : NULL;
+		g->nodes[i].children = nchild[i] ? room : NULL;
+		room += nchild[i];
+		g->nodes[i].dependents = ndep[i] ? room : NULL;
+		room += ndep[i];
 	}
 	for (size_t k = 0; k < g->nr; k++) {
 		size_t i = g->index->by_id[k];
@@ -671,17 +695,195 @@ static void normalize_deps(struct revgraph *g)
 					drop[g->nodes[a].deps[j]] = 1;
 		for (size_t j = 0; j < node->deps_nr; j++)
 			if (!drop[node->deps[j]])
-				push_idx(&node->norm_deps, &node->norm_deps_nr, node->deps[j]);
+				push_idx(node->norm_deps, &node->norm_deps_nr, node->deps[j]);
 	}
 	free(mark);
 	free(drop);
 }
 
-static void add_labels(struct strvec *dst, const struct strvec *src)
+/*
+ * Label sets while labels propagate. Each distinct set of labels is kept
+ * once, as ascending label numbers, and nodes refer to it by number; set 0
+ * is the empty set. Adding a set to a node is then a lookup in a memo of
+ * unions, not a search through strings, and a long labelled line ends up
+ * sharing one list.
+ */
+struct lset {
+	uint32_t *labels;
+	uint32_t nr;
+};
+
+struct lsets {
+	struct lset *sets;
+	size_t nr, alloc;
+	uint32_t *table;	/* set contents -> set number + 1 (0: free slot) */
+	size_t table_cap;
+	uint64_t *memo_keys;	/* (a << 32 | b) + 1 for a < b (0: free slot) */
+	uint32_t *memo_vals;
+	size_t memo_cap, memo_nr;
+};
+
+static uint64_t hash_labels(const uint32_t *labels, size_t nr)
 {
-	for (size_t i = 0; i < src->nr; i++)
-		if (!strvec_contains(dst, src->items[i]))
-			strvec_push(dst, src->items[i]);
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < nr; i++) {
+		h ^= labels[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void lsets_table_put(struct lsets *ls, uint32_t set)
+{
+	size_t mask = ls->table_cap - 1;
+	size_t i = hash_labels(ls->sets[set].labels, ls->sets[set].nr) & mask;
+
+	while (ls->table[i])
+		i = (i + 1) & mask;
+	ls->table[i] = set + 1;
+}
+
+/* The number of the set holding exactly these labels (ascending), added if new. */
+static uint32_t lsets_intern(struct lsets *ls, const uint32_t *labels, uint32_t nr)
+{
+	size_t mask, i;
+	struct lset *set;
+
+	if (2 * (ls->nr + 1) > ls->table_cap) {
+		free(ls->table);
+		ls->table_cap = ls->table_cap ? 2 * ls->table_cap : 64;
+		ls->table = xcalloc(ls->table_cap, sizeof(*ls->table));
+		for (size_t k = 0; k < ls->nr; k++)
+			lsets_table_put(ls, (uint32_t)k);
+	}
+	mask = ls->table_cap - 1;
+	for (i = hash_labels(labels, nr) & mask; ls->table[i]; i = (i + 1) & mask) {
+		const struct lset *t = &ls->sets[ls->table[i] - 1];
+
+		if (t->nr == nr && (!nr || !memcmp(t->labels, labels, nr * sizeof(*labels))))
+			return ls->table[i] - 1;
+	}
+	ALLOC_GROW(ls->sets, ls->nr + 1, ls->alloc);
+	set = &ls->sets[ls->nr];
+	set->nr = nr;
+	set->labels = nr ? xmalloc(nr * sizeof(*labels)) : NULL;
+	if (nr)
+		memcpy(set->labels, labels, nr * sizeof(*labels));
+	ls->table[i] = (uint32_t)++ls->nr;
+	return (uint32_t)(ls->nr - 1);
+}
+
+static void lsets_memo_put(struct lsets *ls, uint64_t key, uint32_t val)
+{
+	size_t mask = ls->memo_cap - 1, i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & mask;
+
+	while (ls->memo_keys[i])
+		i = (i + 1) & mask;
+	ls->memo_keys[i] = key;
+	ls->memo_vals[i] = val;
+	ls->memo_nr++;
+}
+
+/* The set a | b. */
+static uint32_t lsets_union(struct lsets *ls, uint32_t a, uint32_t b)
+{
+	uint64_t key;
+	size_t mask, i;
+	uint32_t *merged, n = 0, res;
+	const struct lset *x, *y;
+
+	if (a == b || !b)
+		return a;
+	if (!a)
+		return b;
+	if (a > b) {
+		uint32_t t = a;
+
+		a = b;
+		b = t;
+	}
+	key = ((uint64_t)a << 32 | b) + 1;
+	if (ls->memo_cap) {
+		mask = ls->memo_cap - 1;
+		for (i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & mask; ls->memo_keys[i]; i = (i + 1) & mask)
+			if (ls->memo_keys[i] == key)
+				return ls->memo_vals[i];
+	}
+	x = &ls->sets[a];
+	y = &ls->sets[b];
+	merged = xmalloc((x->nr + y->nr) * sizeof(*merged));
+	for (uint32_t p = 0, q = 0; p < x->nr || q < y->nr;) {
+		if (q >= y->nr || (p < x->nr && x->labels[p] < y->labels[q]))
+			merged[n++] = x->labels[p++];
+		else if (p >= x->nr || y->labels[q] < x->labels[p])
+			merged[n++] = y->labels[q++];
+		else
+			merged[n++] = x->labels[p++], q++;
+	}
+	res = lsets_intern(ls, merged, n);
+	free(merged);
+	if (2 * (ls->memo_nr + 1) > ls->memo_cap) {
+		uint64_t *keys = ls->memo_keys;
+		uint32_t *vals = ls->memo_vals;
+		size_t cap = ls->memo_cap;
+
+		ls->memo_cap = cap ? 2 * cap : 64;
+		ls->memo_keys = xcalloc(ls->memo_cap, sizeof(*ls->memo_keys));
+		ls->memo_vals = xcalloc(ls->memo_cap, sizeof(*ls->memo_vals));
+		ls->memo_nr = 0;
+		for (size_t k = 0; k < cap; k++)
+			if (keys[k])
+				lsets_memo_put(ls, keys[k], vals[k]);
+		free(keys);
+		free(vals);
+	}
+	lsets_memo_put(ls, key, res);
+	return res;
+}
+
+static void lsets_release(struct lsets *ls)
+{
+	for (size_t i = 0; i < ls->nr; i++)
+		free(ls->sets[i].labels);
+	free(ls->sets);
+	free(ls->table);
+	free(ls->memo_keys);
+	free(ls->memo_vals);
+}
+
+static int cmp_label_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Give each node the strings of its set, sorted: one array per distinct
+ * set, owned by the index. The strings are the scripts' own.
+ */
+static void attach_label_sets(struct revgraph *g, struct lsets *ls,
+			      const uint32_t *node_set, char **names)
+{
+	struct revgraph_index *ix = g->index;
+
+	ix->label_sets = xcalloc(ls->nr ? ls->nr : 1, sizeof(*ix->label_sets));
+	ix->label_sets_nr = ls->nr;
+	for (size_t i = 0; i < g->nr; i++) {
+		uint32_t id = node_set[i];
+		const struct lset *set = &ls->sets[id];
+
+		if (!set->nr)
+			continue;
+		if (!ix->label_sets[id]) {
+			ix->label_sets[id] = xmalloc(set->nr * sizeof(char *));
+			for (uint32_t k = 0; k < set->nr; k++)
+				ix->label_sets[id][k] = names[set->labels[k]];
+			qsort(ix->label_sets[id], set->nr, sizeof(char *), cmp_label_ptr);
+		}
+		g->nodes[i].branch_labels.items = ix->label_sets[id];
+		g->nodes[i].branch_labels.nr = set->nr;
+		g->nodes[i].branch_labels.alloc = set->nr;
+	}
 }
 
 /*
@@ -697,25 +899,54 @@ static void add_labels(struct strvec *dst, const struct strvec *src)
  */
 static void propagate_labels(struct revgraph *g)
 {
+	struct lsets ls = { 0 };
 	unsigned char *mark = NULL;
+	uint32_t *node_set = xcalloc(g->nr ? g->nr : 1, sizeof(*node_set));
+	uint32_t *own = NULL;
+	char **names = NULL;
+	size_t names_nr = 0, own_alloc = 0;
 
+	lsets_intern(&ls, NULL, 0);	/* set 0: no labels */
+	for (size_t i = 0; i < g->nr; i++)
+		names_nr += g->nodes[i].script->branch_labels.nr;
+	if (!names_nr)
+		goto done;
+	names = xmalloc(names_nr * sizeof(*names));
+	names_nr = 0;
+	mark = xmalloc(g->nr);
 	for (size_t k = 0; k < g->nr; k++) {
 		size_t i = g->index->by_id[k];
-		struct revgraph_node *node = &g->nodes[i];
-		struct strvec labels = STRVEC_INIT;
+		const struct strvec *decl = &g->nodes[i].script->branch_labels;
+		uint32_t own_nr = 0, labels;
 		size_t tip = i;
 
-		if (!node->script->branch_labels.nr)
+		if (!decl->nr)
 			continue;
-		if (!mark)
-			mark = xmalloc(g->nr);
-		add_labels(&node->branch_labels, &node->script->branch_labels);
-		add_labels(&labels, &node->branch_labels);
+		/*
+		 * Number the labels in the order they are met; a label is
+		 * declared by one revision only (or the build failed), but
+		 * perhaps twice there.
+		 */
+		ALLOC_GROW(own, decl->nr, own_alloc);
+		for (size_t j = 0; j < decl->nr; j++) {
+			size_t first = j;
+
+			for (size_t m = 0; m < j; m++)
+				if (!strcmp(decl->items[m], decl->items[j]))
+					first = m;
+			if (first == j) {
+				names[names_nr] = decl->items[j];
+				own[own_nr++] = (uint32_t)names_nr++;
+			}
+		}
+		/* numbers were handed out in ascending order: own is sorted */
+		labels = lsets_union(&ls, node_set[i], lsets_intern(&ls, own, own_nr));
+		node_set[i] = labels;
 		memset(mark, 0, g->nr);
 		revgraph_mark_descendants(g, &i, 1, false, mark);
 		for (size_t n = 0; n < g->nr; n++)
 			if (mark[n])
-				add_labels(&g->nodes[n].branch_labels, &labels);
+				node_set[n] = lsets_union(&ls, node_set[n], labels);
 		while (g->nodes[tip].children_nr)
 			tip = g->nodes[tip].children[0];
 		for (;;) {
@@ -728,15 +959,18 @@ static void propagate_labels(struct revgraph *g)
 				real_bp = false;
 			if (real_bp || p->parents_nr > 1)
 				break;
-			add_labels(&p->branch_labels, &labels);
+			node_set[tip] = lsets_union(&ls, node_set[tip], labels);
 			if (!p->parents_nr)
 				break;
 			tip = p->parents[0];
 		}
-		strvec_release(&labels);
 	}
-	for (size_t i = 0; i < g->nr; i++)
-		strvec_sort(&g->nodes[i].branch_labels);
+	attach_label_sets(g, &ls, node_set, names);
+done:
+	lsets_release(&ls);
+	free(node_set);
+	free(own);
+	free(names);
 	free(mark);
 }
 
@@ -801,7 +1035,7 @@ int revgraph_build(struct revgraph **out, const struct script_set *scripts,
 {
 	struct revgraph *g = xcalloc(1, sizeof(*g));
 	struct builder b = { g, scripts, problems, err, 0 };
-	size_t ordered;
+	size_t ordered, *room;
 	int ret = 0;
 
 	*out = NULL;
@@ -813,14 +1047,15 @@ int revgraph_build(struct revgraph **out, const struct script_set *scripts,
 	for (size_t i = 0; i < g->nr; i++) {
 		g->nodes[i].script = &scripts->items[i];
 		g->nodes[i].id = scripts->items[i].revision;
-		strvec_init(&g->nodes[i].branch_labels);
+		strvec_init(&g->nodes[i].branch_labels);	/* filled by propagate_labels */
 	}
 
 	index_ids(&b);
 	sort_by_id(g);
 	index_labels(&b);
+	room = alloc_edges(g);
 	resolve_edges(&b);
-	link_reverse(g);
+	link_reverse(g, room);
 	ordered = topo_sort(g);
 	if (ordered < g->nr)
 		find_cycles(&b, ordered);

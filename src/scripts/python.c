@@ -996,6 +996,7 @@ int script_parse_python(struct script *out, const char *path,
 		goto done;
 	}
 	emit_warnings(&pp);
+	scripts_compact(out);
 done:
 	strbuf_release(&pp.val.cur);
 	strvec_release(&pp.val.items);

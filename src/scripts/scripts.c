@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,19 +25,114 @@ void script_init(struct script *s)
 	s->transactional = true;
 }
 
+/* Is p inside the allocation that holds the script's strings? */
+static bool in_strings(const struct script *s, const char *p)
+{
+	return s->strings_end && p && (uintptr_t)p >= (uintptr_t)s->path &&
+	       (uintptr_t)p < (uintptr_t)s->strings_end;
+}
+
+static void free_str(const struct script *s, char *p)
+{
+	if (!in_strings(s, p))
+		free(p);
+}
+
+static void release_list(const struct script *s, struct strvec *v)
+{
+	for (size_t i = 0; i < v->nr; i++)
+		free_str(s, v->items[i]);
+	free(v->items);
+	strvec_init(v);
+}
+
 void script_release(struct script *s)
 {
-	free(s->path);
-	free(s->filename);
-	free(s->revision);
-	strvec_release(&s->down_revisions);
-	strvec_release(&s->branch_labels);
-	strvec_release(&s->depends_on);
-	free(s->message);
-	free(s->doc);
+	free_str(s, s->filename);
+	free_str(s, s->revision);
+	release_list(s, &s->down_revisions);
+	release_list(s, &s->branch_labels);
+	release_list(s, &s->depends_on);
+	free_str(s, s->message);
+	free_str(s, s->doc);
 	free(s->up_sql);
 	free(s->down_sql);
+	free(s->path);		/* last: it may hold the strings above */
 	script_init(s);
+}
+
+static size_t str_size(const char *p)
+{
+	return p ? strlen(p) + 1 : 0;
+}
+
+static char *pool_put(char **pool, char *str)
+{
+	char *copy = *pool;
+	size_t n = strlen(str) + 1;
+
+	memcpy(copy, str, n);
+	*pool += n;
+	free(str);
+	return copy;
+}
+
+static void pool_list(char **pool, struct strvec *v)
+{
+	if (!v->nr) {
+		strvec_release(v);
+		return;
+	}
+	for (size_t i = 0; i < v->nr; i++)
+		v->items[i] = pool_put(pool, v->items[i]);
+	/* exact size: the strvec growth policy keeps 16 slots */
+	v->items = xrealloc(v->items, v->nr * sizeof(*v->items));
+	v->alloc = v->nr;
+}
+
+/*
+ * A read directory holds thousands of scripts: one allocation for their
+ * small strings instead of a dozen saves both malloc's per-block overhead
+ * and the slack of the lists (strvec keeps at least 16 slots).
+ */
+void scripts_compact(struct script *s)
+{
+	size_t total = 0, name_off;
+	char *p;
+
+	if (s->strings_end || !s->path)
+		return;
+	total += str_size(s->path) + str_size(s->revision) +
+		 str_size(s->message) + str_size(s->doc);
+	for (size_t i = 0; i < s->down_revisions.nr; i++)
+		total += str_size(s->down_revisions.items[i]);
+	for (size_t i = 0; i < s->branch_labels.nr; i++)
+		total += str_size(s->branch_labels.items[i]);
+	for (size_t i = 0; i < s->depends_on.nr; i++)
+		total += str_size(s->depends_on.items[i]);
+	name_off = s->filename && ends_with(s->path, s->filename) ?
+		   strlen(s->path) - strlen(s->filename) : (size_t)-1;
+	if (name_off == (size_t)-1)
+		total += str_size(s->filename);
+
+	p = xmalloc(total);
+	s->path = pool_put(&p, s->path);
+	if (name_off != (size_t)-1) {
+		free(s->filename);
+		s->filename = s->path + name_off;
+	} else if (s->filename) {
+		s->filename = pool_put(&p, s->filename);
+	}
+	if (s->revision)
+		s->revision = pool_put(&p, s->revision);
+	if (s->message)
+		s->message = pool_put(&p, s->message);
+	if (s->doc)
+		s->doc = pool_put(&p, s->doc);
+	pool_list(&p, &s->down_revisions);
+	pool_list(&p, &s->branch_labels);
+	pool_list(&p, &s->depends_on);
+	s->strings_end = p;
 }
 
 void script_set_init(struct script_set *set)
@@ -149,7 +245,7 @@ bool scripts_is_revision_file(const char *filename)
 
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
@@ -162,7 +258,8 @@ static int read_one(struct strbuf *buf, const char *path, struct ms_error *err)
 	struct stat st;
 
 	strbuf_reset(buf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in the directory must not hang the reader */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		struct stat lst;
@@ -223,11 +320,60 @@ done:
 	return ret;
 }
 
+/*
+ * The reader's messages start with the place ("\"dir/x.py\", line 12: ");
+ * a diagnostic carries the place itself, so lift the line out and keep
+ * the rest, with the file name as its subject.
+ */
+static void add_read_error(struct diag_list *list, const char *path,
+			   const struct ms_error *perr)
+{
+	const char *msg = perr->message ? perr->message : "could not parse";
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *hint = perr->hint ? perr->hint
+		: "fix the file so that migsync and Alembic can read it";
+	size_t plen = strlen(path);
+
+	if (msg[0] == '"' && !strncmp(msg + 1, path, plen) && msg[plen + 1] == '"') {
+		const char *p = msg + plen + 2;
+		unsigned line = 0;
+
+		if (starts_with(p, ", line ")) {
+			char *end;
+
+			p += strlen(", line ");
+			line = (unsigned)strtoul(p, &end, 10);
+			p = end;
+		}
+		if (starts_with(p, ": ")) {
+			diag_add(list, DIAG_ERROR, "MS040", path, line, NULL, hint,
+				 "file \"%s\": %s", name, p + 2);
+			return;
+		}
+	}
+	diag_add(list, DIAG_ERROR, "MS040", path, 0, NULL, hint, "%s", msg);
+}
+
+/* Read and parse one file into *s. Returns 0, 1 (a directory: skipped) or a negative code. */
+static int read_script(struct script *s, struct strbuf *buf, const char *path,
+		       const char *name, unsigned flags,
+		       struct diag_list *warnings, struct ms_error *err)
+{
+	int r = read_one(buf, path, err);
+
+	if (r)
+		return r;
+	if (ends_with(name, ".sql"))
+		return script_parse_sql(s, path, buf->buf, buf->len, flags, warnings, err);
+	return script_parse_python(s, path, buf->buf, buf->len, flags, warnings, err);
+}
+
 int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err)
 {
-	struct strvec names = STRVEC_INIT;
-	struct strbuf buf = STRBUF_INIT, path = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, buf = STRBUF_INIT, path = STRBUF_INIT;
+	const char **names = NULL;
+	size_t names_nr = 0;
 	struct stat st;
 	struct dirent *de;
 	DIR *d = NULL;
@@ -254,53 +400,59 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 				       "could not open directory: %s", strerror(errno));
 		goto done;
 	}
+	/* the names go into one buffer, NUL-separated: no allocation per name */
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_type == DT_DIR)
 			continue;
-		if (scripts_is_revision_file(de->d_name))
-			strvec_push(&names, de->d_name);
+		if (scripts_is_revision_file(de->d_name)) {
+			strbuf_add(&text, de->d_name, strlen(de->d_name) + 1);
+			names_nr++;
+		}
 	}
 	if (errno) {
 		ret = scripts_error_at(err, MS_ERR_IO, dir, 0,
 				       "could not read directory: %s", strerror(errno));
 		goto done;
 	}
-	if (names.nr > 1)
-		qsort(names.items, names.nr, sizeof(*names.items), cmp_names);
+	names = xmalloc((names_nr ? names_nr : 1) * sizeof(*names));
+	for (size_t i = 0, off = 0; i < names_nr; i++) {
+		names[i] = text.buf + off;
+		off += strlen(names[i]) + 1;
+	}
+	if (names_nr > 1)
+		qsort(names, names_nr, sizeof(*names), cmp_names);
 
-	for (size_t i = 0; i < names.nr; i++) {
-		struct script *s;
+	/* exact size: growing by doubling would leave up to half unused */
+	if (set->alloc < set->nr + names_nr) {
+		set->alloc = set->nr + names_nr;
+		set->items = xrealloc(set->items, (set->alloc ? set->alloc : 1) * sizeof(*set->items));
+	}
+	for (size_t i = 0; i < names_nr; i++) {
+		struct ms_error ferr = MS_ERROR_INIT;
 		int r;
 
 		strbuf_reset(&path);
-		strbuf_addf(&path, "%s/%s", dir, names.items[i]);
-		r = read_one(&buf, path.buf, err);
+		strbuf_addf(&path, "%s/%s", dir, names[i]);
+		r = read_script(&set->items[set->nr], &buf, path.buf, names[i], flags,
+				warnings, (flags & SCRIPTS_KEEP_GOING) ? &ferr : err);
+		if (r < 0 && (flags & SCRIPTS_KEEP_GOING)) {
+			add_read_error(warnings, path.buf, &ferr);
+			r = 1;
+		}
+		ms_error_release(&ferr);
 		if (r < 0) {
 			ret = r;
 			goto done;
 		}
-		if (r > 0)
-			continue;
-		ALLOC_GROW(set->items, set->nr + 1, set->alloc);
-		s = &set->items[set->nr];
-		if (ends_with(names.items[i], ".sql"))
-			r = script_parse_sql(s, path.buf, buf.buf, buf.len,
-					     flags, warnings, err);
-		else
-			r = script_parse_python(s, path.buf, buf.buf, buf.len,
-						flags, warnings, err);
-		if (r < 0) {
-			ret = r;
-			goto done;
-		}
-		set->nr++;
+		if (r == 0)
+			set->nr++;
 	}
 done:
 	if (d)
 		closedir(d);
-	strvec_release(&names);
+	free(names);
+	strbuf_release(&text);
 	strbuf_release(&buf);
 	strbuf_release(&path);
 	return ret;
 }
-

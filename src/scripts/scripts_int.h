@@ -26,6 +26,14 @@ int scripts_error_at(struct ms_error *err, int code, const char *path,
 int scripts_check_text(const char *path, const char *buf, size_t len,
 		       struct ms_error *err);
 
+/*
+ * Move the script's small strings (path, filename, revision, message,
+ * doc, list items) into one allocation, and size its lists exactly.
+ * The readers call it on success.
+ */
+struct script;
+void scripts_compact(struct script *s);
+
 /* Length of the UTF-8 byte order mark at buf, or 0. */
 size_t scripts_bom_len(const char *buf, size_t len);
 

@@ -283,6 +283,7 @@ int script_parse_sql(struct script *out, const char *path,
 		diag_add(warnings, DIAG_WARNING, "MS031", path, stray_line, out->revision,
 			 "put SQL after -- migsync:up or -- migsync:down",
 			 "SQL before the first section is ignored");
+	scripts_compact(out);
 done:
 	if (ret)
 		script_release(out);
