@@ -103,7 +103,7 @@ cat >"$inv/inventory.yaml" <<EOF
 project: drift-test
 migrations:
   scripts: $VERSIONS
-rollout: [dev, staging, prod, old, down]
+rollout: [dev, staging, prod, old, down, fleet]
 defaults:
   database: { connect_timeout: 20 }
 EOF
@@ -122,6 +122,10 @@ plain_env staging staging
 plain_env prod prod
 plain_env old old
 plain_env down postgres "$closed_port" 2
+cat >"$inv/fleet.yaml" <<EOF
+database: { host: 127.0.0.1, port: $PGPORT, dbname: postgres, user: postgres }
+targets: { databases: [dev, prod] }
+EOF
 
 REACHABLE=(-e dev -e staging -e prod -e old)
 
@@ -145,7 +149,7 @@ expect_no() {	# expect_no NAME TEXT: stdout does not contain TEXT
 	return 0
 }
 # check NAME PYTHON: assertions on the JSON output of NAME, as doc;
-# t is {label: target}, label "env" (or "env/db" for a fleet member)
+# t is {environment: target}, g is {tuple(revision) or None: group}
 check() {
 	$py - "$tmp/$1.out" "$2" <<'EOF' || fail "$1: JSON check failed: $2 (output: $(cat "$tmp/$1.out"))"
 import json, sys
@@ -285,7 +289,44 @@ check schemas_public "diffs('staging') == [('enum', 'public.sync_status', 'chang
 run schemas_reporting -e dev -e staging --schemas reporting,nosuch --format json
 check schemas_reporting "diffs('staging') == [('schema', 'reporting', 'missing'), ('table', 'reporting.daily', 'missing')]"
 
-# --- 8: an unreachable database is reported, and fails the check
+# --- 8: the other kinds of objects
+echo "checking: constraints, triggers, functions, sequences, nullability"
+pg_psql -d staging >/dev/null <<'EOF' || fail "could not change staging"
+ALTER TABLE stock_info ADD CONSTRAINT ck_stock_info_id CHECK (id > 0);
+ALTER TABLE stock_info ALTER COLUMN industry SET NOT NULL;
+ALTER TABLE stock_info ALTER COLUMN id SET INCREMENT BY 2;
+DROP TRIGGER llm_configs_touch ON llm_configs;
+CREATE OR REPLACE FUNCTION llm_configs_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := clock_timestamp();
+    RETURN NEW;
+END;
+$$;
+EOF
+run kinds -e dev -e staging --schemas public --format json
+expect_rc kinds 1
+check kinds "sorted(diffs('staging')) == sorted([('enum', 'public.sync_status', 'changed'), ('sequence', 'public.stock_info_id_seq', 'changed'), ('column', 'public.stock_info.industry', 'changed'), ('constraint', 'public.stock_info.ck_stock_info_id', 'extra'), ('function', 'public.llm_configs_touch()', 'changed'), ('trigger', 'public.llm_configs.llm_configs_touch', 'missing')])"
+check kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'column'] == ['character varying(64) NOT NULL']"
+check kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'constraint'] == ['CHECK (id > 0)']"
+check kinds "'clock_timestamp()' in [d['actual'] for d in t['staging']['differences'] if d['kind'] == 'function'][0]"
+
+# --- 9: a fleet: each database is a target of its own
+echo "checking: a fleet"
+run fleet -e dev -e fleet --schemas public --format json
+expect_rc fleet 1
+$py - "$tmp/fleet.out" <<'EOF' || fail "fleet: JSON check failed: $(cat "$tmp/fleet.out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+grp = doc["groups"][0]
+assert grp["reference"] == "dev", grp["reference"]
+got = [(x["environment"], x["database"], x["state"]) for x in grp["targets"]]
+assert got[1:] == [("fleet", "dev", "same"), ("fleet", "prod", "drift")], got
+EOF
+run fleet_text -e dev -e fleet --schemas public
+grep -Eq '^  fleet/prod +[0-9a-f]{12} +drift, 1 difference$' "$tmp/fleet_text.out" || fail "fleet: text: $(cat "$tmp/fleet_text.out")"
+expect_line fleet_text 'fleet/prod: view public.active_llm_configs: changed: reference "SELECT llm_configs.alias, llm_configs.model_name FROM public.llm_configs WHERE llm_configs.is_active;" vs "SELECT llm_configs.alias, llm_configs.model_name FROM public.llm_configs WHERE llm_configs.is_active AND llm_configs.priority > 0;"'
+
+# --- 10: an unreachable database is reported, and fails the check
 echo "checking: an unreachable database"
 run down -e dev -e prod -e down
 expect_rc down 1
@@ -297,7 +338,7 @@ expect_rc down_json 1
 check down_json "t['down']['state'] == 'unreachable' and t['down']['fingerprint'] is None and t['down']['error'] and g[None]['reference'] is None"
 check down_json "t['dev']['state'] == 'not-compared' and doc['unreachable'] == 1"
 
-# --- 9: usage
+# --- 11: usage
 echo "checking: usage"
 run help --help
 expect_rc help 0
