@@ -10,7 +10,7 @@
  *    autocommit, recorded in the ledger as in progress before it starts
  *    and finished after, so a crash is visible to the next run.
  *  - Alembic (exec_alembic_run): the project's own Alembic,
- *    `PYTHON -m alembic -c INI upgrade|downgrade TARGET -x env=NAME` with
+ *    `PYTHON -m alembic -c INI -x env=NAME upgrade|downgrade TARGET` with
  *    DATABASE_URL set, locally or on the environment's SSH host
  *    (ssh.run: true, in ssh.workdir); output streamed and captured.
  *
@@ -108,8 +108,35 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	       const struct strvec *to, struct ms_error *err);
 
 /*
- * Run Alembic for a target ("upgrade" or "downgrade", target revision).
- * output receives everything Alembic printed.
+ * Run Alembic for a target ("upgrade" or "downgrade", target revision):
+ * `PYTHON -m alembic -c INI -x env=NAME COMMAND REV` (-x must precede
+ * the subcommand for Alembic's parser), PYTHON = inv->migrations.python
+ * (default /usr/bin/python3), INI = inv->migrations.alembic_ini, in the
+ * ini's directory, stdin from /dev/null. Needs c->inv and c->target.
+ *
+ * DATABASE_URL (postgresql://USER:PASSWORD@HOST:PORT/DBNAME?hostaddr=
+ * ..&sslmode=..&application_name=..&options=..&connect_timeout=.., parts
+ * percent-encoded) is set only in the child's environment, never printed
+ * nor on a command line. Locally it is built from c->conn's own
+ * parameters (PQconninfo): pass the connection db_connect made, and keep
+ * its tunnel open during the run; through an SSH tunnel that is
+ * hostaddr=127.0.0.1 and the tunnel's local port, with host= the real
+ * name. Without c->conn, and in remote mode, from c->target->conninfo.
+ *
+ * Remote mode (env->ssh.enabled && env->ssh.run): the same command runs
+ * over an SSH exec channel (host key checked strictly against
+ * known_hosts before authentication, as for tunnels) in ssh.workdir,
+ * with `-c BASENAME` of alembic_ini; DATABASE_URL as the database is
+ * seen from the SSH host, sent as the first line of the channel's stdin
+ * (read by the remote shell: not visible in ps there, and not dependent
+ * on sshd's AcceptEnv).
+ *
+ * Output (stdout and stderr merged) goes line by line to c->output and
+ * is appended to output (may be NULL). *c->cancel sends SIGTERM to the
+ * child's process group (SIGKILL 10 s later; remotely: the channel's
+ * stdin is closed and the remote shell terminates Alembic) and fails with
+ * "cancelled". A non-zero exit is MS_ERR_GENERIC:
+ * `alembic upgrade REV: exit status N: LAST OUTPUT LINE`.
  */
 int exec_alembic_run(const struct exec_context *c, const char *command,
 		     const char *target_rev, struct strbuf *output, struct ms_error *err);

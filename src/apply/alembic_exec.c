@@ -1,7 +1,7 @@
 /*
  * The Alembic executor: the project's own Alembic in a child process,
  *
- *   PYTHON -m alembic -c INI upgrade|downgrade REV -x env=NAME
+ *   PYTHON -m alembic -c INI -x env=NAME upgrade|downgrade REV
  *
  * with DATABASE_URL in the child's environment only (built before fork,
  * passed with execve; never on a command line, never printed), stdin
@@ -229,8 +229,9 @@ static int run_local(const struct exec_context *c, const char *command, const ch
 	char *xenv = xstrfmt("env=%s", env_name(c));
 	char *ini_abs = NULL, *dir = NULL, *slash;
 	char **envp = child_env(assignment);
-	char *argv[] = { python, "-m", "alembic", "-c", NULL, (char *)command, (char *)rev,
-			 "-x", xenv, NULL };
+	/* -x belongs before the subcommand in Alembic's argument parser */
+	char *argv[] = { python, "-m", "alembic", "-c", NULL, "-x", xenv, (char *)command,
+			 (char *)rev, NULL };
 	int fds[2] = { -1, -1 };
 	pid_t pid = -1;
 	int64_t term_at = 0;
@@ -348,15 +349,19 @@ static char *remote_command(const struct exec_context *c, const char *command, c
 		shell_quote(&sb, env->ssh.workdir);
 		strbuf_addstr(&sb, " && ");
 	}
-	strbuf_addstr(&sb, "IFS= read -r DATABASE_URL && export DATABASE_URL && { ");
+	/*
+	 * A background job's stdin is /dev/null in a non-interactive shell:
+	 * the watcher reads the channel's stdin through fd 3.
+	 */
+	strbuf_addstr(&sb, "IFS= read -r DATABASE_URL && export DATABASE_URL && exec 3<&0 && { ");
 	shell_quote(&sb, c->inv->migrations.python ? c->inv->migrations.python : DEFAULT_PYTHON);
 	strbuf_addstr(&sb, " -m alembic -c ");
 	shell_quote(&sb, base);
-	strbuf_addf(&sb, " %s ", command);
-	shell_quote(&sb, rev);
 	strbuf_addstr(&sb, " -x ");
 	shell_quote(&sb, xenv);
-	strbuf_addstr(&sb, " </dev/null 2>&1 & p=$!; (read -r _; kill -TERM $p 2>/dev/null) & w=$!; "
+	strbuf_addf(&sb, " %s ", command);
+	shell_quote(&sb, rev);
+	strbuf_addstr(&sb, " </dev/null 2>&1 & p=$!; (read -r _ <&3; kill -TERM $p 2>/dev/null) & w=$!; "
 		      "wait $p; s=$?; kill $w 2>/dev/null; exit $s; }");
 	free(xenv);
 	return strbuf_detach(&sb, NULL);

@@ -22,6 +22,8 @@
 #include <libpq-fe.h>
 
 #include "migsync/executor.h"
+#include "migsync/inventory.h"
+#include "migsync/target.h"
 #include "migsync/ledger.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
@@ -559,7 +561,82 @@ static void test_version_table_options(void **state)
 	ms_error_release(&err);
 }
 
-int main(void)
+static void print_line(const char *line, void *ctx)
+{
+	(void)ctx;
+	printf("| %s\n", line);
+	fflush(stdout);
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	cancel_flag = 1;
+}
+
+/*
+ * exec_test --alembic INVENTORY ENV upgrade|downgrade REV: run the Alembic
+ * executor for ENV's own database as apply would (db_connect, then
+ * exec_alembic_run). Alembic's lines are printed prefixed with "| ";
+ * SIGTERM/SIGINT cancel. Exit 0, or 1 with the error on stderr.
+ */
+static int alembic_main(int argc, char **argv)
+{
+	struct inventory *inv = NULL;
+	struct db_target t;
+	struct ms_error err = MS_ERROR_INIT;
+	struct exec_context c;
+	struct tunnel *tun = NULL;
+	struct strbuf out = STRBUF_INIT;
+	const struct environment *env;
+	struct sigaction sa;
+	int ret = 1;
+
+	db_target_init(&t);
+	memset(&c, 0, sizeof(c));
+	if (argc != 6) {
+		fprintf(stderr, "usage: exec_test --alembic INVENTORY ENV COMMAND REV\n");
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (inventory_load(&inv, argv[2], NULL, &err) < 0)
+		goto done;
+	env = inventory_find(inv, argv[3]);
+	if (!env) {
+		ms_error_set(&err, MS_ERR_CONFIG, "environment \"%s\": not found", argv[3]);
+		goto done;
+	}
+	if (db_target_for(&t, env, NULL, &err) < 0)
+		goto done;
+	/* with ssh.run the command runs on the ssh host: no local connection needed */
+	if (!(env->ssh.enabled && env->ssh.run) && db_connect(&c.conn, &tun, &t, &err) < 0)
+		goto done;
+	c.target = &t;
+	c.inv = inv;
+	c.cancel = &cancel_flag;
+	c.output = print_line;
+	if (exec_alembic_run(&c, argv[4], argv[5], &out, &err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret) {
+		fprintf(stderr, "error: %s\n", err.message ? err.message : "?");
+		if (err.hint)
+			fprintf(stderr, "hint: %s\n", err.hint);
+	}
+	if (c.conn || tun)
+		db_disconnect(c.conn, tun);
+	db_target_release(&t);
+	inventory_free(inv);
+	strbuf_release(&out);
+	ms_error_release(&err);
+	return ret;
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
@@ -572,5 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_version_table_options, setup, teardown),
 	};
 
+	if (argc > 1 && !strcmp(argv[1], "--alembic"))
+		return alembic_main(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

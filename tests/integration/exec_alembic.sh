@@ -1,0 +1,218 @@
+#!/bin/bash
+# The Alembic executor on examples/alembic-project against a real,
+# throwaway PostgreSQL: upgrades and downgrades through a branch and its
+# merge, locally (a password user: DATABASE_URL carries the password, which
+# never shows in output) and on an ssh host (a real sshd on this machine,
+# ssh.run: true, workdir = the example project); version rows checked
+# after each run; a failing run and a cancelled one.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/pg.sh"
+. "$HERE/lib/sshd.sh"
+
+SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
+PROJECT=$SRC_ROOT/examples/alembic-project
+SECRET='Pw-Secret-5150'
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-exec-alembic.XXXXXX")
+failures=0
+
+cleanup() {
+	sshd_stop
+	pg_stop
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+driver=${EXEC_TEST:-$(dirname "${MIGSYNC:-/nonexistent/x}")/tests/integration/drivers/exec_test}
+if [ ! -x "$driver" ]; then
+	echo "exec_test not found: set EXEC_TEST or MIGSYNC" >&2
+	exit 1
+fi
+if ! /usr/bin/python3 -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
+	echo "python3 with alembic, sqlalchemy and psycopg2 not found" >&2
+	exit 77
+fi
+
+pg_start
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+pg_add_password_user "$PG_PASSWORD_USER" "$SECRET" || exit 1
+pg_psql -d postgres -c "CREATE DATABASE alem OWNER $PG_PASSWORD_USER" || exit 1
+pg_psql -d postgres -c "CREATE DATABASE remote OWNER postgres" || exit 1
+
+rows() {	# rows DB: the version rows, sorted, space separated
+	pg_psql -d "$1" -At -c "SELECT coalesce(string_agg(version_num, ' ' ORDER BY version_num), '') FROM alembic_version"
+}
+
+expect_rows() {	# expect_rows DB WHAT WANT
+	local got
+
+	got=$(rows "$1")
+	if [ "$got" = "$3" ]; then
+		pass "$2: rows \"$3\""
+	else
+		fail "$2: rows \"$got\", expected \"$3\""
+	fi
+}
+
+run() {	# run NAME ENV COMMAND REV: the executor, output in $WORK/NAME.out
+	"$driver" --alembic "$WORK/inv" "$2" "$3" "$4" >"$WORK/$1.out" 2>&1
+}
+
+mkdir -p "$WORK/inv"
+cat >"$WORK/inv/inventory.yaml" <<YAML
+project: alembic-example
+migrations:
+  scripts: $PROJECT/versions
+  executor: alembic
+  alembic_ini: $PROJECT/alembic.ini
+  python: /usr/bin/python3
+rollout: [dev]
+YAML
+cat >"$WORK/inv/dev.yaml" <<YAML
+database:
+  host: 127.0.0.1
+  port: $PGPORT
+  dbname: alem
+  user: $PG_PASSWORD_USER
+  password_env: MIGSYNC_TEST_PW
+  sslmode: disable
+YAML
+export MIGSYNC_TEST_PW=$SECRET
+
+# --- local: one branch, the other (inserted), the merge, back down -------
+for step in "up1:upgrade:c0ff00000003:c0ff00000003" \
+	"up2:upgrade:c0ff00000004:c0ff00000003 c0ff00000004" \
+	"up3:upgrade:heads:c0ff00000005" \
+	"down1:downgrade:c0ff00000003:c0ff00000003 c0ff00000004" \
+	"down2:downgrade:c0ff00000001:c0ff00000001"; do
+	IFS=: read -r name cmd rev want <<<"$step"
+	if run "$name" dev "$cmd" "$rev"; then
+		pass "local $cmd $rev: exit 0"
+	else
+		fail "local $cmd $rev: exit status $?"
+		sed 's/^/  | /' "$WORK/$name.out" >&2
+	fi
+	expect_rows alem "local $cmd $rev" "$want"
+done
+if grep -q "| INFO  \[alembic.runtime.migration\] Running upgrade c0ff00000002 -> c0ff00000003" "$WORK/up1.out"; then
+	pass "Alembic's output streamed line by line"
+else
+	fail "Alembic's output not seen"; cat "$WORK/up1.out" >&2
+fi
+if grep -qF "$SECRET" "$WORK"/*.out; then
+	fail "the password appears in the output"
+else
+	pass "the password never appears in the output"
+fi
+
+# --- a failing run: unknown revision ------------------------------------
+if run bad dev upgrade ffffffffffff; then
+	fail "unknown revision: exit 0"
+else
+	grep -q "error: alembic upgrade ffffffffffff: exit status 255: FAILED: Can.t locate revision" "$WORK/bad.out" &&
+		pass "unknown revision: error names the run" ||
+		{ fail "unknown revision: no error"; cat "$WORK/bad.out" >&2; }
+fi
+expect_rows alem "after a failing run" "c0ff00000001"
+
+# --- cancel: SIGTERM to the driver stops Alembic in a long run -----------
+# hold a lock on stock_daily so that the next upgrade (ALTER TABLE) waits
+( pg_psql -d alem -c "BEGIN; LOCK TABLE stock_daily IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT" >/dev/null 2>&1 ) &
+locker=$!
+sleep 1
+"$driver" --alembic "$WORK/inv" dev upgrade c0ff00000003 >"$WORK/cancel.out" 2>&1 &
+drv=$!
+sleep 3
+start=$(date +%s%N)
+kill -TERM $drv
+wait $drv
+rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[ $rc -ne 0 ] && grep -q "cancelled" "$WORK/cancel.out" &&
+	pass "cancel: stopped with an error in $took ms" ||
+	{ fail "cancel: rc $rc"; cat "$WORK/cancel.out" >&2; }
+[ $took -lt 5000 ] || fail "cancel took $took ms"
+pg_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'alem' AND query LIKE '%pg_sleep(20)%'" >/dev/null
+wait $locker 2>/dev/null
+expect_rows alem "after a cancelled run" "c0ff00000002"
+
+# --- on the ssh host (ssh.run: true) ---------------------------------------
+sshd_start
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "sshd unavailable: remote checks skipped" >&2
+else
+	cat >"$WORK/inv/inventory.yaml" <<YAML
+project: alembic-example
+migrations:
+  scripts: $PROJECT/versions
+  executor: alembic
+  alembic_ini: $PROJECT/alembic.ini
+  python: /usr/bin/python3
+rollout: [remote]
+YAML
+	rm -f "$WORK/inv/dev.yaml"
+	cat >"$WORK/inv/remote.yaml" <<YAML
+database:
+  host: 127.0.0.1
+  port: $PGPORT
+  dbname: remote
+  user: postgres
+  sslmode: disable
+ssh:
+  host: 127.0.0.1
+  port: $SSHD_PORT
+  user: $SSHD_USER
+  identity: $SSHD_CLIENT_KEY
+  known_hosts: $SSHD_KNOWN_HOSTS
+  run: true
+  workdir: $PROJECT
+YAML
+	mark=$(sshd_log_mark)
+	if run rup remote upgrade heads; then
+		pass "remote upgrade heads: exit 0"
+	else
+		fail "remote upgrade heads: exit status $?"
+		sed 's/^/  | /' "$WORK/rup.out" >&2
+	fi
+	expect_rows remote "remote upgrade heads" "c0ff00000005"
+	grep -q "Running upgrade c0ff00000003, c0ff00000004 -> c0ff00000005" "$WORK/rup.out" &&
+		pass "remote: Alembic's output came back" || fail "remote: no Alembic output"
+	if sshd_log_since "$mark" | grep -q "Accepted publickey"; then
+		pass "remote: ran through sshd"
+	else
+		fail "remote: sshd saw no login"
+	fi
+	if run rdown remote downgrade base; then
+		pass "remote downgrade base: exit 0"
+	else
+		fail "remote downgrade base: exit status $?"; cat "$WORK/rdown.out" >&2
+	fi
+	expect_rows remote "remote downgrade base" ""
+	# a changed host key stops it before authentication
+	sed -i "s|known_hosts: .*|known_hosts: $SSHD_KNOWN_HOSTS_WRONG|" "$WORK/inv/remote.yaml"
+	if run rwrong remote upgrade heads; then
+		fail "remote with a wrong host key: exit 0"
+	else
+		grep -q "host key does not match" "$WORK/rwrong.out" &&
+			pass "remote: a changed host key refused" ||
+			{ fail "remote: wrong key not reported"; cat "$WORK/rwrong.out" >&2; }
+	fi
+	expect_rows remote "after a refused host key" ""
+fi
+
+if [ $failures -ne 0 ]; then
+	echo "exec_alembic: $failures failure(s)" >&2
+	exit 1
+fi
+echo "exec_alembic: all checks passed"
