@@ -22,7 +22,9 @@
 #   inv_alembic_project DIR
 #                       a minimal Alembic project: DIR/alembic.ini,
 #                       DIR/migrations/env.py (reads DATABASE_URL, psycopg2;
-#                       a postgresql:// URL or a libpq keyword=value string),
+#                       a postgresql:// URL or a libpq keyword=value string;
+#                       ALEMBIC_TRANSACTION_PER_MIGRATION=1 commits each
+#                       revision on its own, else one transaction for all),
 #                       DIR/migrations/script.py.mako, DIR/migrations/versions/.
 #   inv_alembic_rev DIR ID DOWN UP_SQL [DOWN_SQL]
 #                       write DIR/ID_rev.py, an Alembic revision whose
@@ -210,7 +212,8 @@ inv_alembic_project() {
 	        context.run_migrations()
 	else:
 	    with engine().connect() as connection:
-	        context.configure(connection=connection)
+	        context.configure(connection=connection, transaction_per_migration=
+	                          os.environ.get("ALEMBIC_TRANSACTION_PER_MIGRATION") == "1")
 	        with context.begin_transaction():
 	            context.run_migrations()
 	EOF

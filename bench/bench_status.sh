@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+#
+# bench_status.sh: how fast `migsync status` finds where databases stand,
+# against `alembic current` (how it is done today) and against the floor
+# of the same work on the server (pgbench -C: a new connection per query).
+#
+# Usage:
+#   meson setup build-bench2 --buildtype=release && ninja -C build-bench2
+#   bench/bench_status.sh [MIGSYNC]          (default: build-bench2/migsync)
+#
+# Environment:
+#   ALEMBIC_PYTHON   a Python with Alembic and psycopg2 (default /usr/bin/python3)
+#   BENCH_JOBS       concurrency J for the fleet (default 16, migsync's default)
+#   BENCH_FLEET      databases in the fleet (default 200)
+#   BENCH_BIG        databases for the memory measure (default 1000; 0 skips it)
+#   BENCH_WARMUP     hyperfine warmup runs (default 3)
+#   BENCH_KEEP=DIR   keep the projects, inventories and JSON results in DIR
+#
+# What it does, in one run, on one throwaway PostgreSQL 15 cluster
+# (tests/integration/lib/pg.sh: 127.0.0.1, fsync off, max_connections 200):
+#
+#   1. Three environments (dev, staging, prod: three databases at different
+#      revisions of a 30-revision Alembic project written like
+#      `alembic revision --autogenerate`, gen_alembic_project.py --style plain):
+#        migsync status -i INV
+#      against today's way, a script running
+#        DATABASE_URL=... python3 -m alembic current
+#      once per environment in sequence (env.py reads DATABASE_URL, psycopg2).
+#      Target: at least 30x faster.
+#   2. A fleet of BENCH_FLEET databases (tenant_0001 ...; CREATE DATABASE
+#      from a template holding alembic_version), one environment listing
+#      them in targets.databases:
+#        migsync status -i INV -j J
+#      against the floor, measured in the same run at the same concurrency:
+#        pgbench -n -C -c J -j J -t ceil(N/J) -f version.sql tenant_0001
+#      where version.sql is `SELECT version_num FROM alembic_version;`.
+#      pgbench connects to one database only, so the floor uses a single
+#      database of the fleet for all its connections: a backend's start
+#      costs the same whichever database it opens (every one is a copy of
+#      the same template, its relcache init file written on first use), so
+#      this floor is, if anything, slightly fast. Running one pgbench per
+#      database (xargs -P J) was rejected: it would charge the floor a
+#      process start per database, ~3 ms, and flatter migsync.
+#      Throughput = databases (or pgbench transactions) per second of wall
+#      time, both from hyperfine means. Target: migsync at least half the
+#      floor's throughput.
+#   3. BENCH_BIG databases: migsync status wall time and its peak memory
+#      (/usr/bin/time -v, Maximum resident set size, best of 3), with the
+#      floor at the same concurrency for scale. Target: under 64 MB.
+
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+MIGSYNC=${1:-$root/build-bench2/migsync}
+ALEMBIC_PYTHON=${ALEMBIC_PYTHON:-/usr/bin/python3}
+J=${BENCH_JOBS:-16}
+FLEET=${BENCH_FLEET:-200}
+BIG=${BENCH_BIG:-1000}
+WARMUP=${BENCH_WARMUP:-3}
+PGBENCH=${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}
+export PYTHONDONTWRITEBYTECODE=1
+
+[ -x "$MIGSYNC" ] || { echo "bench_status: no migsync binary at $MIGSYNC" >&2; exit 2; }
+MIGSYNC=$(cd "$(dirname "$MIGSYNC")" && pwd)/$(basename "$MIGSYNC")
+for tool in hyperfine /usr/bin/time "$PGBENCH"; do
+	command -v "$tool" >/dev/null || { echo "bench_status: $tool not found" >&2; exit 2; }
+done
+
+. "$root/tests/integration/lib/pg.sh"
+. "$root/tests/integration/lib/inventory.sh"
+
+tmp=
+cleanup() {
+	pg_stop
+	if [ -n "$tmp" ]; then
+		if [ -n "${BENCH_KEEP:-}" ]; then
+			mkdir -p "$BENCH_KEEP" && cp -r "$tmp"/. "$BENCH_KEEP"/
+			echo "# kept in $BENCH_KEEP"
+		fi
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+
+pg_start
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-bench-status.XXXXXX")
+
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# migsync: $("$MIGSYNC" --version) ($MIGSYNC), commit $(git -C "$root" rev-parse --short HEAD)"
+echo "# alembic: $("$ALEMBIC_PYTHON" -m alembic --version </dev/null), $("$ALEMBIC_PYTHON" --version)"
+echo "# postgres: $("$PG_BINDIR/postgres" --version), $("$PGBENCH" --version)"
+
+# --- 1: three environments ------------------------------------------------
+proj=$tmp/project
+"$ALEMBIC_PYTHON" "$root/tests/integration/gen_alembic_project.py" \
+	--style plain --seed 42 --revisions 30 --out "$tmp/gen" </dev/null
+inv_alembic_project "$proj"
+cp "$tmp/gen/migrations/versions"/*.py "$proj/migrations/versions/"
+# dev at the heads, staging one revision behind on one branch, prod at the first revision
+read -r heads staging prod < <("$ALEMBIC_PYTHON" - "$tmp/gen/manifest.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))["revisions"]
+down = {r["revision"]: r["down_revision"] for r in m}
+parents = {d for r in m for d in r["down_revision"]}
+heads = sorted(r for r in down if r not in parents)
+staging = sorted(set(heads[1:]) | set(down[heads[0]]))
+print(",".join(heads), ",".join(staging), m[0]["revision"])
+EOF
+)
+set_rows() {	# set_rows DB ROW,ROW...
+	local sql="CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);" r
+
+	for r in ${2//,/ }; do
+		sql="$sql INSERT INTO alembic_version VALUES ('$r');"
+	done
+	pg_psql -d postgres -c "CREATE DATABASE $1" >/dev/null
+	pg_psql -d "$1" -c "$sql" >/dev/null
+}
+set_rows stock_dev "$heads"
+set_rows stock_staging "$staging"
+set_rows stock_prod "$prod"
+inv_create "$tmp/inv3" --scripts "$proj/migrations/versions" \
+	dev=stock_dev staging=stock_staging prod=stock_prod >/dev/null
+"$MIGSYNC" status -i "$tmp/inv3" || { echo "bench_status: migsync status fails" >&2; exit 1; }
+
+cat >"$tmp/alembic_current.sh" <<EOF
+#!/bin/sh
+# today's way: alembic current once per environment, in sequence
+set -e
+cd "$proj"
+for db in stock_dev stock_staging stock_prod; do
+	DATABASE_URL=postgresql://postgres@127.0.0.1:$PGPORT/\$db "$ALEMBIC_PYTHON" -m alembic current
+done
+EOF
+chmod +x "$tmp/alembic_current.sh"
+"$tmp/alembic_current.sh" >"$tmp/alembic_current.out" 2>&1 ||
+	{ echo "bench_status: alembic current fails:" >&2; cat "$tmp/alembic_current.out" >&2; exit 1; }
+
+echo
+echo "## three environments"
+hyperfine -N --warmup "$WARMUP" --style basic --export-json "$tmp/h3.json" \
+	-n "migsync status (3 environments)" "$MIGSYNC status -i $tmp/inv3" \
+	-n "alembic current x3, in sequence" "$tmp/alembic_current.sh" </dev/null
+
+# --- 2 and 3: the fleet --------------------------------------------------
+n_dbs=$FLEET
+[ "$BIG" -gt "$n_dbs" ] && n_dbs=$BIG
+head_row=${heads%%,*}
+pg_psql -d postgres -c "CREATE DATABASE fleet_tpl" >/dev/null
+pg_psql -d fleet_tpl -c "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);
+	INSERT INTO alembic_version VALUES ('$head_row')" >/dev/null
+start=$(date +%s)
+for i in $(seq 1 "$n_dbs"); do
+	printf 'CREATE DATABASE tenant_%04d TEMPLATE fleet_tpl STRATEGY FILE_COPY;\n' "$i"
+done | pg_psql -d postgres >/dev/null
+echo
+echo "# created $n_dbs databases in $(($(date +%s) - start)) s"
+
+fleet_inventory() {	# fleet_inventory DIR N
+	local list
+
+	list=$(seq -f 'tenant_%04g' 1 "$2" | paste -sd, - | sed 's/,/, /g')
+	inv_create "$1" --scripts "$proj/migrations/versions" \
+		--env-yaml "targets:
+  databases: [$list]" tenants=postgres >/dev/null
+}
+echo "SELECT version_num FROM alembic_version;" >"$tmp/version.sql"
+floor_cmd() {	# floor_cmd N: pgbench running ceil(N/J)*J one-connection queries
+	echo "$PGBENCH -n -C -c $J -j $J -t $((($1 + J - 1) / J)) -f $tmp/version.sql -h 127.0.0.1 -p $PGPORT -U postgres tenant_0001"
+}
+
+fleet_inventory "$tmp/inv_fleet" "$FLEET"
+"$MIGSYNC" status -i "$tmp/inv_fleet" -j "$J" --format json >"$tmp/fleet.json" ||
+	{ echo "bench_status: migsync status fails on the fleet" >&2; exit 1; }
+"$ALEMBIC_PYTHON" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["environments"][0]["targets"]
+bad = [x for x in t if x["state"] == "unreachable"]
+assert len(t) == int(sys.argv[2]) and not bad, (len(t), bad[:3])' "$tmp/fleet.json" "$FLEET"
+$(floor_cmd "$FLEET") >"$tmp/pgbench_fleet.out" 2>&1
+echo
+echo "## fleet of $FLEET databases, concurrency $J"
+echo "# pgbench alone: $(grep -E '^(tps|latency average|average connection time)' "$tmp/pgbench_fleet.out" | paste -sd';' -)"
+hyperfine -N --warmup "$WARMUP" --style basic --export-json "$tmp/hfleet.json" \
+	-n "migsync status ($FLEET databases, -j $J)" "$MIGSYNC status -i $tmp/inv_fleet -j $J" \
+	-n "floor: pgbench -C ($(( (FLEET + J - 1) / J * J )) connections+queries, -c $J)" "$(floor_cmd "$FLEET")" </dev/null
+
+if [ "$BIG" -gt 0 ]; then
+	fleet_inventory "$tmp/inv_big" "$BIG"
+	echo
+	echo "## $BIG databases, concurrency $J"
+	hyperfine -N --warmup 1 --runs 5 --style basic --export-json "$tmp/hbig.json" \
+		-n "migsync status ($BIG databases, -j $J)" "$MIGSYNC status -i $tmp/inv_big -j $J" \
+		-n "floor: pgbench -C ($(( (BIG + J - 1) / J * J )) connections+queries, -c $J)" "$(floor_cmd "$BIG")" </dev/null
+	best=
+	for _ in 1 2 3; do
+		/usr/bin/time -v "$MIGSYNC" status -i "$tmp/inv_big" -j "$J" >/dev/null 2>"$tmp/time.big" </dev/null || true
+		kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time.big" | tail -1)
+		if [ -z "$best" ] || [ "$kb" -lt "$best" ]; then best=$kb; fi
+	done
+	echo "$best" >"$tmp/rss.big"
+	/usr/bin/time -v "$MIGSYNC" --version >/dev/null 2>"$tmp/time.version" </dev/null
+	sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time.version" >"$tmp/rss.version"
+fi
+
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$ALEMBIC_PYTHON" - "$tmp" "$FLEET" "$BIG" "$J" <<'EOF'
+import json, os, sys
+tmp, fleet, big, j = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def load(name):
+    with open(os.path.join(tmp, name)) as f:
+        return list(json.load(f)["results"])
+def fmt(r):
+    return "%8.1f ms ± %5.1f (min %.1f, user+sys %.1f)" % (
+        r["mean"] * 1e3, r["stddev"] * 1e3, r["min"] * 1e3, (r["user"] + r["system"]) * 1e3)
+print("\n## summary\n")
+m, a = load("h3.json")
+print("| three environments | %s |" % fmt(m))
+print("| alembic current x3 | %s |" % fmt(a))
+ratio = a["mean"] / m["mean"]
+print("target: migsync status at least 30x faster than alembic current x3: %.1fx (by min %.1fx) -> %s"
+      % (ratio, a["min"] / m["min"], "met" if ratio >= 30 else "MISSED"))
+def fleet_line(name, n):
+    m, f = load(name)
+    nf = (n + j - 1) // j * j
+    tm, tf = n / m["mean"], nf / f["mean"]
+    tm_min, tf_min = n / m["min"], nf / f["min"]
+    print("\n| %d databases, -j %d | mean | databases/s |" % (n, j))
+    print("| --- | --- | --- |")
+    print("| migsync status | %s | %.0f |" % (fmt(m), tm))
+    print("| floor (pgbench -C, %d queries) | %s | %.0f |" % (nf, fmt(f), tf))
+    return tm / tf, tm_min / tf_min
+r, rmin = fleet_line("hfleet.json", fleet)
+print("target: at least half the floor's throughput at %d databases: %.2f of the floor (by min %.2f) -> %s"
+      % (fleet, r, rmin, "met" if r >= 0.5 else "MISSED"))
+if big > 0:
+    r, rmin = fleet_line("hbig.json", big)
+    print("(%d databases: %.2f of the floor, by min %.2f)" % (big, r, rmin))
+    kb = int(open(os.path.join(tmp, "rss.big")).read())
+    kbv = int(open(os.path.join(tmp, "rss.version")).read())
+    print("target: under 64 MB peak for %d targets: %.1f MB (%d KB; migsync --version %.1f MB) -> %s"
+          % (big, kb / 1024, kb, kbv / 1024, "met" if kb < 64 * 1024 else "MISSED"))
+EOF
