@@ -22,6 +22,13 @@ static const struct cmd_struct commands[] = {
 	{ "lint", cmd_lint, "check revision scripts for problems" },
 	{ "inventory", cmd_inventory, "print the resolved inventory, secrets redacted" },
 	{ "status", cmd_status, "show each environment's revision" },
+	{ "plan", cmd_plan, "show the staged plan to a target, with gates and plan hashes" },
+	{ "approve", cmd_approve, "approve one stage's plan (by its hash)" },
+	{ "approvals", cmd_approvals, "list an environment's approvals" },
+	{ "apply", cmd_apply, "promote migrations stage by stage in rollout order" },
+	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)" },
+	{ "resolve", cmd_resolve, "settle a step a crash left in progress" },
+	{ "drift", cmd_drift, "compare the schemas of databases at the same revision" },
 };
 
 static void print_help(FILE *out)

@@ -108,5 +108,12 @@ int cmd_graph(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_approvals(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_downgrade(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
+int cmd_drift(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"

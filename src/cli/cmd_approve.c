@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/promote.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/ledger.h"

@@ -22,9 +22,6 @@
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
 
-/* Until cli.h declares it with the other commands. */
-int cmd_drift(int argc, char **argv);
-
 enum {
 	OPT_AGAINST = OPT_FIRST_COMMAND_OPTION,
 	OPT_SCHEMAS,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"

@@ -1,0 +1,42 @@
+#ifndef MIGSYNC_CLI_PROMOTE_H
+#define MIGSYNC_CLI_PROMOTE_H
+
+/* Shared loading and printing of the promotion commands (cmd_plan.c, cmd_approve.c, cmd_apply.c). */
+
+#include "cli/cli.h"
+#include "migsync/inventory.h"
+struct apply_options;
+struct plan;
+struct plan_stage;
+struct strbuf;
+
+/* What plan, apply and downgrade load: inventory, scripts, graph, environments, target. */
+struct promote {
+	struct inventory *inv;
+	struct script_set scripts;	/* read with SCRIPTS_SHA256 | SCRIPTS_KEEP_SQL */
+	struct revgraph *g;
+	const struct environment **envs;	/* selected, rollout order */
+	size_t envs_nr;
+	char *target;			/* identifier for the path functions and Alembic */
+	struct strvec target_ids;	/* resolved, sorted (the identifier itself for a downgrade) */
+	const char *inventory_option;	/* -i as given, for commands we print */
+	char *who;			/* $USER */
+	char *host;
+};
+
+void promote_init(struct promote *pr);
+void promote_release(struct promote *pr);
+/*
+ * Load everything; names: -e (all when empty); through: --through or NULL;
+ * to: --to or NULL (heads); up: false for a downgrade (relative targets
+ * allowed). Prints errors; returns an exit code.
+ */
+int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
+		 const char *through, const char *to, bool up);
+void promote_options(struct apply_options *o, const struct promote *pr, bool up);
+/* "migsync approve [-i INV] -e ENV --plan HASH" (caller frees). */
+char *promote_approve_command(const struct promote *pr, const struct plan_stage *st);
+void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
+			enum cli_format format, bool sql);
+
+#endif
