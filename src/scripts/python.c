@@ -56,6 +56,15 @@ struct lexer {
 	bool line_has_tokens;
 	unsigned indent;
 	const char *path;
+	/*
+	 * Set by the parser: the rest of the current statement does not
+	 * matter (skip_stmt, cleared once skipped), or indented lines do not
+	 * (skip_indented: outside upgrade()/downgrade(), or past the first
+	 * statement that makes their body non-empty). Skipped text is only
+	 * scanned for strings, comments, brackets and line ends.
+	 */
+	bool skip_stmt;
+	bool skip_indented;
 };
 
 static size_t newline_len(const char *p, const char *end)
@@ -125,6 +134,8 @@ static int lex_string(struct lexer *lx, struct tok *t, struct ms_error *err)
 	for (;;) {
 		size_t nl;
 
+		while (p < end && *p != q && *p != '\\' && *p != '\n' && *p != '\r')
+			p++;
 		if (p >= end) {
 			ret = scripts_error_at(err, MS_ERR_PARSE, lx->path, start_line,
 					       triple ? "unterminated triple-quoted string"
@@ -195,6 +206,112 @@ static size_t op_len(const char *p, const char *end)
 	return 1;
 }
 
+/* Characters that matter while skipping: line ends, strings, comments, brackets. */
+static const unsigned char skip_stop[256] = {
+	['\n'] = 1, ['\r'] = 1, ['"'] = 1, ['\''] = 1, ['#'] = 1, ['\\'] = 1,
+	['('] = 1, [')'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, [';'] = 1,
+};
+
+/*
+ * Skip to the end of the current logical line, leaving lx->p at the
+ * newline (or, with at_semicolon, at a ";" outside brackets; or at the
+ * end), tracking what
+ * lex_next would track: the line count, strings (with their errors) and
+ * bracket depth.
+ */
+static int lex_skip_stmt(struct lexer *lx, bool at_semicolon, struct ms_error *err)
+{
+	const char *p = lx->p, *end = lx->end;
+	int ret = 0;
+
+	for (;;) {
+		size_t nl;
+
+		while (p < end && !skip_stop[(unsigned char)*p])
+			p++;
+		if (p >= end)
+			break;
+		switch (*p) {
+		case '\n':
+		case '\r':
+			if (!lx->depth)
+				goto done;
+			p += newline_len(p, end);
+			lx->line++;
+			lx->line_start = p;
+			break;
+		case '#':
+			while (p < end && *p != '\n' && *p != '\r')
+				p++;
+			break;
+		case '\\':
+			p++;
+			if (p < end && (nl = newline_len(p, end)) != 0) {
+				p += nl;
+				lx->line++;
+				lx->line_start = p;
+			}
+			break;
+		case '"':
+		case '\'': {
+			struct tok t;
+
+			memset(&t, 0, sizeof(t));
+			t.start = p;
+			lx->p = p;
+			ret = lex_string(lx, &t, err);
+			if (ret)
+				goto done;
+			p = lx->p;
+			break;
+		}
+		case ';':
+			if (!lx->depth && at_semicolon)
+				goto done;
+			p++;
+			break;
+		case '(': case '[': case '{':
+			lx->depth++;
+			p++;
+			break;
+		default:	/* a closing bracket */
+			if (lx->depth)
+				lx->depth--;
+			p++;
+			break;
+		}
+	}
+done:
+	lx->p = p;
+	return ret;
+}
+
+/*
+ * At the start of a line: skip the lines that are indented, blank or
+ * only a comment (with what they continue onto), stopping at the first
+ * line that starts at column 0.
+ */
+static int lex_skip_indented(struct lexer *lx, struct ms_error *err)
+{
+	int ret = 0;
+
+	while (lx->p < lx->end) {
+		char c = *lx->p;
+
+		if (c != ' ' && c != '\t' && c != '\f' && c != '#' && c != '\n' && c != '\r')
+			break;
+		ret = lex_skip_stmt(lx, false, err);
+		if (ret)
+			break;
+		if (lx->p < lx->end) {
+			lx->p += newline_len(lx->p, lx->end);
+			lx->line++;
+			lx->line_start = lx->p;
+		}
+	}
+	return ret;
+}
+
 /*
  * The next token. Blank lines and comments produce nothing; the end of a
  * logical line (outside brackets) produces TOK_NEWLINE.
@@ -205,11 +322,24 @@ static int lex_next(struct lexer *lx, struct tok *t, struct ms_error *err)
 	int ret = 0;
 
 	memset(t, 0, sizeof(*t));
+	if (lx->skip_stmt) {
+		lx->skip_stmt = false;
+		ret = lex_skip_stmt(lx, true, err);
+		if (ret)
+			goto done;
+	}
 	for (;;) {
 		const char *p = lx->p;
 		unsigned char c;
 		size_t nl;
 
+		if (lx->skip_indented && !lx->depth && !lx->line_has_tokens &&
+		    p == lx->line_start && p < end) {
+			ret = lex_skip_indented(lx, err);
+			if (ret)
+				goto done;
+			p = lx->p;
+		}
 		if (p >= end) {
 			t->line = lx->line;
 			if (lx->line_has_tokens) {
@@ -797,6 +927,8 @@ static void body_token(struct pyparse *pp, const struct tok *t)
 	} else if (!pp->body_strings || !is_plain_string(t)) {
 		pp->body_ok = false;
 	}
+	if (!pp->body_ok)
+		pp->func_empty = false;
 }
 
 static void begin_statement(struct pyparse *pp, const struct tok *t)
@@ -897,6 +1029,25 @@ static void continue_statement(struct pyparse *pp, const struct tok *t, unsigned
 	}
 }
 
+/*
+ * Nothing later in the statement can change what we take from it: an
+ * uninteresting statement, a function body already known not to be
+ * empty, a value already known not to be a literal.
+ */
+static bool stmt_settled(const struct pyparse *pp)
+{
+	switch (pp->kind) {
+	case ST_OTHER:
+		return true;
+	case ST_BODY:
+		return pp->body_toks && !pp->body_ok;
+	case ST_ASSIGN_VALUE:
+		return pp->val.st == V_BAD;
+	default:
+		return false;
+	}
+}
+
 static void emit_warnings(struct pyparse *pp)
 {
 	static const char *const hints[TGT_NR] = {
@@ -968,18 +1119,20 @@ int script_parse_python(struct script *out, const char *path,
 			ret = end_statement(&pp);
 			if (ret)
 				goto done;
-			continue;
+		} else {
+			if (t.first) {
+				pp.module_level = t.indent == 0;
+				if (pp.module_level && pp.func != FN_NONE)
+					finish_func(&pp);
+			}
+			pp.stmt_toks++;
+			if (pp.stmt_toks == 1)
+				begin_statement(&pp, &t);
+			else
+				continue_statement(&pp, &t, lx.depth);
+			lx.skip_stmt = stmt_settled(&pp);
 		}
-		if (t.first) {
-			pp.module_level = t.indent == 0;
-			if (pp.module_level && pp.func != FN_NONE)
-				finish_func(&pp);
-		}
-		pp.stmt_toks++;
-		if (pp.stmt_toks == 1)
-			begin_statement(&pp, &t);
-		else
-			continue_statement(&pp, &t, lx.depth);
+		lx.skip_indented = pp.nstmts && (pp.func == FN_NONE || !pp.func_empty);
 	}
 	finish_func(&pp);
 
