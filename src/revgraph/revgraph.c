@@ -944,9 +944,16 @@ static void propagate_labels(struct revgraph *g)
 		node_set[i] = labels;
 		memset(mark, 0, g->nr);
 		revgraph_mark_descendants(g, &i, 1, false, mark);
-		for (size_t n = 0; n < g->nr; n++)
-			if (mark[n])
-				node_set[n] = lsets_union(&ls, node_set[n], labels);
+		for (size_t n = 0, last_in = 0, last_out = labels; n < g->nr; n++) {
+			/* neighbours on a line mostly hold the same set */
+			if (!mark[n])
+				continue;
+			if (node_set[n] != last_in) {
+				last_in = node_set[n];
+				last_out = lsets_union(&ls, last_in, labels);
+			}
+			node_set[n] = (uint32_t)last_out;
+		}
 		while (g->nodes[tip].children_nr)
 			tip = g->nodes[tip].children[0];
 		for (;;) {

@@ -120,12 +120,21 @@ static int string_prefix(const char *s, size_t len)
 	return (int)flags;
 }
 
+/* Characters that end a run of plain string contents, per quote character. */
+static const unsigned char str_stop_dq[256] = {
+	['"'] = 1, ['\\'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+static const unsigned char str_stop_sq[256] = {
+	['\''] = 1, ['\\'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
 /* Lex a string literal whose opening quote is at lx->p. */
 static int lex_string(struct lexer *lx, struct tok *t, struct ms_error *err)
 {
 	const char *p = lx->p, *end = lx->end;
 	char q = *p;
 	bool triple = p + 2 < end && p[1] == q && p[2] == q;
+	const unsigned char *stop = q == '"' ? str_stop_dq : str_stop_sq;
 	unsigned start_line = lx->line;
 	int ret = 0;
 
@@ -134,7 +143,7 @@ static int lex_string(struct lexer *lx, struct tok *t, struct ms_error *err)
 	for (;;) {
 		size_t nl;
 
-		while (p < end && *p != q && *p != '\\' && *p != '\n' && *p != '\r')
+		while (p < end && !stop[(unsigned char)*p])
 			p++;
 		if (p >= end) {
 			ret = scripts_error_at(err, MS_ERR_PARSE, lx->path, start_line,

@@ -781,6 +781,57 @@ static void test_read_dir_errors(void **state)
 	free(dir);
 }
 
+/* SCRIPTS_KEEP_GOING: each bad file is an MS040 diagnostic, the rest is read. */
+static void test_read_dir_keep_going(void **state)
+{
+	struct fixture *f = *state;
+	struct script_set set = SCRIPT_SET_INIT;
+	char *dir = make_tmpdir(), *link, *fifo;
+	const struct diag *d;
+
+	write_file(dir, "a1_first.py", "revision = 'a1'\ndown_revision = None\n");
+	write_file(dir, "b2_bad.py", "revision = 'b2'\ndown_revision = PARENT\n");
+	write_file(dir, "c3_third.py", "revision = 'c3'\ndown_revision = 'a1'\n"
+		   "branch_labels = (cli.X,)\n");
+	link = xstrfmt("%s/d4_link.py", dir);
+	assert_int_equal(symlink("/nonexistent/target.py", link), 0);
+	fifo = xstrfmt("%s/e5_fifo.py", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);	/* must not hang the reader */
+
+	assert_int_equal(scripts_read_dir(&set, dir, SCRIPTS_KEEP_GOING, &f->warnings, &f->err), 0);
+	assert_null(f->err.message);
+	assert_int_equal(set.nr, 2);
+	assert_string_equal(set.items[0].revision, "a1");
+	assert_string_equal(set.items[1].revision, "c3");
+	assert_int_equal(f->warnings.nr, 4);	/* in file order: b2, c3's MS030, d4, e5 */
+	d = &f->warnings.items[0];
+	assert_string_equal(d->code, "MS040");
+	assert_int_equal(d->severity, DIAG_ERROR);
+	assert_true(ends_with(d->file, "/b2_bad.py"));
+	assert_int_equal(d->line, 2);
+	assert_string_equal(d->message, "file \"b2_bad.py\": down_revision is not a literal");
+	assert_non_null(d->hint);
+	assert_string_equal(f->warnings.items[1].code, "MS030");
+	d = &f->warnings.items[2];
+	assert_string_equal(d->code, "MS040");
+	assert_int_equal(d->line, 0);
+	assert_true(starts_with(d->message, "file \"d4_link.py\": could not open"));
+	assert_non_null(strstr(d->hint, "dangling symbolic link"));
+	d = &f->warnings.items[3];
+	assert_string_equal(d->message, "file \"e5_fifo.py\": not a regular file");
+	script_set_release(&set);
+
+	/* the directory itself still stops the reading */
+	unlink(link);
+	unlink(fifo);
+	remove_tree(dir);
+	assert_int_equal(scripts_read_dir(&set, dir, SCRIPTS_KEEP_GOING, &f->warnings, &f->err), MS_ERR_IO);
+	assert_non_null(strstr(f->err.message, dir));
+	free(link);
+	free(fifo);
+	free(dir);
+}
+
 static void test_is_revision_file(void **state)
 {
 	(void)state;
@@ -816,6 +867,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sql_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_dir_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_dir_keep_going, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_is_revision_file, setup, teardown),
 	};
 
