@@ -115,5 +115,9 @@ int cmd_apply(int argc, char **argv);
 int cmd_downgrade(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_hook(int argc, char **argv);
+int cmd_stamp(int argc, char **argv);
+int cmd_consolidate(int argc, char **argv);
 
 #endif
