@@ -126,6 +126,17 @@ int revgraph_resolve(struct revgraph_set *out, const struct revgraph *g,
 		     const char *ident, const struct strvec *current,
 		     struct ms_error *err);
 
+/*
+ * Alembic's RevisionMap.get_revisions(ident), which `alembic show` uses:
+ * what revgraph_resolve accepts without a current revision, except the
+ * relative forms, of which only "-N" and "label@-N" exist here: N steps
+ * down from each head (carrying the label). "+N", "rev+N", "rev-N" and
+ * "label@+N" are not found, as in Alembic. The nodes are appended to
+ * out in the order found (not normalized).
+ */
+int revgraph_get_revisions(struct revgraph_set *out, const struct revgraph *g,
+			   const char *ident, struct ms_error *err);
+
 /* True when a is an ancestor of b (or a == b), following down_revision and depends_on. */
 bool revgraph_is_ancestor(const struct revgraph *g, size_t a, size_t b);
 

@@ -62,8 +62,6 @@ bool revgraph_reaches(const struct revgraph *g, size_t a, size_t b,
 /* RevisionMap.get_revision / get_revisions (see resolve.c). */
 int revgraph_get_revision(ssize_t *out, const struct revgraph *g,
 			  const char *ident, struct ms_error *err);
-int revgraph_get_revisions(struct revgraph_set *out, const struct revgraph *g,
-			   const char *ident, struct ms_error *err);
 int revgraph_parse_upgrade_target(struct revgraph_set *out, const struct revgraph *g,
 				  const struct revgraph_set *cur, const char *target,
 				  struct ms_error *err);

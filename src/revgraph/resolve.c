@@ -337,14 +337,72 @@ done:
 	return ret;
 }
 
+/* Python's int(s) < 0 for s as _resolve_revision_number leaves it: "-N" (spaces around allowed). */
+static bool negative_int(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (s[0] != '-' || s[1] < '0' || s[1] > '9')
+		return false;
+	v = strtol(s, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end || v >= 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int walk(ssize_t *out, const struct revgraph *g, ssize_t start, long steps,
+		const char *branch_label, bool no_overwalk, const char *ident,
+		struct ms_error *err);
+
+/*
+ * get_revisions("-N") and ("label@-N"): walk N steps down from each head
+ * (each head carrying the label). A walk that ends at base adds nothing;
+ * one that would go past base is an error here (Alembic crashes on it).
+ */
+static int walk_down_from_heads(struct revgraph_set *out, const struct revgraph *g,
+				const char *label, long steps, const char *ident,
+				struct ms_error *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < g->real_heads_nr; i++) {
+		const struct revgraph_node *head = &g->nodes[g->real_heads[i]];
+		ssize_t r;
+
+		if (label && !strvec_contains(&head->branch_labels, label))
+			continue;
+		ret = walk(&r, g, (ssize_t)g->real_heads[i], steps, NULL, true, ident, err);
+		if (!ret && r == RV_NONE) {
+			ret = ms_error_set(err, MS_ERR_NOTFOUND,
+					   "identifier \"%s\": walks past base from head %s",
+					   ident, head->id);
+			ms_error_hint(err, "take fewer steps back");
+		}
+		if (!ret && r >= 0)
+			revgraph_set_add(out, (size_t)r);
+	}
+	return ret;
+}
+
 int revgraph_get_revisions(struct revgraph_set *out, const struct revgraph *g,
 			   const char *ident, struct ms_error *err)
 {
 	struct strvec ids = STRVEC_INIT;
 	char *label = NULL;
+	long steps;
 	int ret;
 
 	ret = resolve_number(&ids, &label, g, ident, err);
+	if (!ret && ids.nr == 1 && negative_int(ids.items[0], &steps)) {
+		ret = walk_down_from_heads(out, g, label, steps, ident, err);
+		goto done;
+	}
 	for (size_t i = 0; !ret && i < ids.nr; i++) {
 		ssize_t r;
 
@@ -352,6 +410,7 @@ int revgraph_get_revisions(struct revgraph_set *out, const struct revgraph *g,
 		if (!ret && r >= 0)
 			revgraph_set_add(out, (size_t)r);
 	}
+done:
 	strvec_release(&ids);
 	free(label);
 	return ret;

@@ -395,9 +395,51 @@ static void test_resolve_hints(void **state)
 	fixture_release(&f);
 }
 
+/* Alembic's get_revisions, as `alembic show` resolves (compat reproductions). */
+static void test_get_revisions(void **state)
+{
+	static const struct {
+		const char *ident;
+		int code;
+		const char *expect;
+	} cases[] = {
+		{ "lab@-1", 0, "aaaaaaaaaaa2" },
+		{ "lab@-2", 0, "aaaaaaaaaaa1" },
+		{ "lab@-3", 0, "" },		/* base */
+		{ "-1", 0, "aaaaaaaaaaa2" },
+		{ "lab@+1", MS_ERR_NOTFOUND, NULL },
+		{ "aaaaaaaaaaa3-1", MS_ERR_NOTFOUND, NULL },
+		{ "aaaaaaaaaaa1+1", MS_ERR_NOTFOUND, NULL },
+		{ "+1", MS_ERR_NOTFOUND, NULL },
+		{ "lab@-4", MS_ERR_NOTFOUND, NULL },
+		{ "lab@aaaaaaaaaaa2", 0, "aaaaaaaaaaa2" },
+		{ "lab", 0, "aaaaaaaaaaa1" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture f = { 0 };
+		struct revgraph_set out = REVGRAPH_SET_INIT;
+		int ret;
+
+		add_rev(&f, "aaaaaaaaaaa1", NULL, "lab", NULL);
+		add_rev(&f, "aaaaaaaaaaa2", "aaaaaaaaaaa1", NULL, NULL);
+		add_rev(&f, "aaaaaaaaaaa3", "aaaaaaaaaaa2", NULL, NULL);
+		assert_int_equal(build(&f), 0);
+		ret = revgraph_get_revisions(&out, f.g, cases[i].ident, &f.err);
+		if (ret != cases[i].code)
+			fail_msg("\"%s\": returned %d (%s), expected %d", cases[i].ident, ret,
+				 f.err.message ? f.err.message : "", cases[i].code);
+		if (!ret)
+			assert_ids(&f, out.items, out.nr, cases[i].expect);
+		revgraph_set_release(&out);
+		fixture_release(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_revisions),
 		cmocka_unit_test(test_alembic_resolve),
 		cmocka_unit_test(test_resolve_hints),
 	};
