@@ -45,48 +45,53 @@ if [ "$keep" = 0 ]; then
 fi
 export MIGSYNC_PGPORT=$PGPORT MIGSYNC_PGUSER=postgres
 
-# Bring a database to a revision the way a one-transaction-per-revision
-# psql run would: each revision's up section and its version-row change.
-versions=examples/stock-assistant/versions
-bring_to() {
-	local db=$1 last=$2 prev="" f rev
+for db in stock_dev stock_staging stock_prod; do
 	pg_psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-	pg_psql -q -d "$db" -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)" >/dev/null
-	for f in $("$migsync" history --scripts "$versions" --format json |
-		python3 -c 'import json, sys
-d = json.load(sys.stdin)
-files = {n["id"]: n["file"] for n in d["nodes"]}
-print("\n".join(files[r] for r in reversed(d["revisions"])))'); do
-		rev=$(sed -n 's/^-- migsync:revision //p' "$f")
-		{
-			echo "BEGIN;"
-			sed -n '/^-- migsync:up/,/^-- migsync:down/p' "$f"
-			if [ -z "$prev" ]; then
-				echo "INSERT INTO alembic_version VALUES ('$rev');"
-			else
-				echo "UPDATE alembic_version SET version_num = '$rev' WHERE version_num = '$prev';"
-			fi
-			echo "COMMIT;"
-		} | pg_psql -q -d "$db" >/dev/null
-		prev=$rev
-		[ "$rev" = "$last" ] && break
-	done
-}
-bring_to stock_dev e19b6f3d2a77
-bring_to stock_staging c52d9e07a4f8
-bring_to stock_prod 8b2e4f6a9c31
+done
+# The example gates ask staging and prod to soak for 10 and 30 minutes
+# behind the stage before; the demo does not wait that long.
+export MIGSYNC_STAGING_SOAK=0s MIGSYNC_PROD_SOAK=0s
 
-cd "$root"
+# The plan hash of one environment's stage, from `migsync plan --format json`.
+plan_hash() {
+	"$migsync" plan --format json | python3 -c 'import json, sys
+for st in json.load(sys.stdin)["stages"]:
+    if st["environment"] == sys.argv[1]:
+        print(st["plan_hash"])' "$1"
+}
+
 say "migsync inventory"
 "$migsync" inventory
 say "migsync history"
 "$migsync" history
 say "migsync lint"
 "$migsync" lint || true
+say "migsync status                        # three empty databases"
+"$migsync" status
+say "migsync plan"
+"$migsync" plan
+say "migsync apply --yes                   # dev has no gate; staging waits for an approval (exit 3)"
+rc=0; "$migsync" apply --yes || rc=$?
+echo "(exit status $rc)"
+say "migsync approve -e staging --plan \$(plan hash) --by alice"
+"$migsync" approve -e staging --plan "$(plan_hash staging)" --by alice --comment "quickstart"
+say "migsync apply --yes                   # staging now; prod needs two approvers"
+rc=0; "$migsync" apply --yes || rc=$?
+echo "(exit status $rc)"
 say "migsync status"
-"$migsync" status || true
+"$migsync" status
+hash=$(plan_hash prod)
+say "migsync approve -e prod --plan $hash --by alice / --by bob"
+"$migsync" approve -e prod --plan "$hash" --by alice
+"$migsync" approve -e prod --plan "$hash" --by bob
+say "migsync approvals -e prod"
+"$migsync" approvals -e prod
+say "migsync apply --yes"
+"$migsync" apply --yes
 say "migsync status --format json"
-"$migsync" status --format json | python3 -m json.tool || true
+"$migsync" status --format json | python3 -m json.tool
+say "migsync drift                         # same revision, same schema everywhere"
+"$migsync" drift
 
 if [ "$keep" = 1 ]; then
 	cat <<-EOT
