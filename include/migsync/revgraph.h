@@ -137,6 +137,18 @@ int revgraph_resolve(struct revgraph_set *out, const struct revgraph *g,
 int revgraph_get_revisions(struct revgraph_set *out, const struct revgraph *g,
 			   const char *ident, struct ms_error *err);
 
+/*
+ * The two ends of `alembic history -r LOWER:UPPER` (NULL or "" mean
+ * "base" and "heads"), resolved as Alembic 1.8's walk_revisions resolves
+ * them: lower with revgraph_get_revisions, upper as an upgrade target
+ * starting from lower, where "+N", "rev+N" and "label@+N" stop quietly at
+ * a head instead of failing ("X:+3" on a head X is X alone). Both sets
+ * are normalized. What lies between them is the caller's walk.
+ */
+int revgraph_history_range(struct revgraph_set *lower_out, struct revgraph_set *upper_out,
+			   const struct revgraph *g, const char *lower,
+			   const char *upper, struct ms_error *err);
+
 /* True when a is an ancestor of b (or a == b), following down_revision and depends_on. */
 bool revgraph_is_ancestor(const struct revgraph *g, size_t a, size_t b);
 

@@ -580,10 +580,14 @@ done:
 	return ret;
 }
 
-/* _parse_upgrade_target: the revisions an upgrade to target aims at. */
-int revgraph_parse_upgrade_target(struct revgraph_set *out, const struct revgraph *g,
-				  const struct revgraph_set *cur, const char *target,
-				  struct ms_error *err)
+/*
+ * _parse_upgrade_target: the revisions an upgrade to target aims at.
+ * assert_len is Alembic's assert_relative_length: without it a relative
+ * walk stops quietly at the end of the line (what history does).
+ */
+static int parse_upgrade_target(struct revgraph_set *out, const struct revgraph *g,
+				const struct revgraph_set *cur, const char *target,
+				bool assert_len, struct ms_error *err)
 {
 	struct relative rel;
 	struct revgraph_set start_revs = REVGRAPH_SET_INIT;
@@ -620,7 +624,7 @@ int revgraph_parse_upgrade_target(struct revgraph_set *out, const struct revgrap
 			if (ret)
 				goto done;
 		}
-		ret = walk(&rev, g, start, rel.relative, rel.label, true, target, err);
+		ret = walk(&rev, g, start, rel.relative, rel.label, assert_len, target, err);
 	} else {
 		if (!rel.symbol) {
 			ret = relative_error(err, target, &rel);
@@ -629,19 +633,27 @@ int revgraph_parse_upgrade_target(struct revgraph_set *out, const struct revgrap
 		}
 		ret = symbol_revision(&start, g, &rel, err);
 		if (!ret)
-			ret = walk(&rev, g, start, rel.relative, NULL, true, target, err);
+			ret = walk(&rev, g, start, rel.relative, NULL, assert_len, target, err);
 	}
 	if (ret)
 		goto done;
-	if (rev < 0) {
+	if (rev == RV_NONE && (assert_len || (rel.relative > 0 && !rel.symbol))) {
 		ret = relative_error(err, target, &rel);
 		goto done;
 	}
-	revgraph_set_add(out, (size_t)rev);
+	if (rev >= 0)
+		revgraph_set_add(out, (size_t)rev);
 done:
 	revgraph_set_release(&start_revs);
 	relative_release(&rel);
 	return ret;
+}
+
+int revgraph_parse_upgrade_target(struct revgraph_set *out, const struct revgraph *g,
+				  const struct revgraph_set *cur, const char *target,
+				  struct ms_error *err)
+{
+	return parse_upgrade_target(out, g, cur, target, true, err);
 }
 
 /*
@@ -827,4 +839,34 @@ int revgraph_resolve_branch_node(ssize_t *out, const struct revgraph *g,
 				 const char *label, struct ms_error *err)
 {
 	return resolve_branch(out, g, label, err);
+}
+
+/*
+ * The ends of `alembic history -r LOWER:UPPER`, as walk_revisions passes
+ * them to _collect_upgrade_revisions (inclusive, assert_relative_length
+ * off): lower through get_revisions ("-N" and "label@-N" walk down from
+ * the heads), upper as an upgrade target from lower, where a relative
+ * walk ("+N", "rev+N", "label@+N") stops quietly at the end of its line.
+ */
+int revgraph_history_range(struct revgraph_set *lower_out, struct revgraph_set *upper_out,
+			   const struct revgraph *g, const char *lower,
+			   const char *upper, struct ms_error *err)
+{
+	int ret;
+
+	lower_out->nr = upper_out->nr = 0;
+	if (!lower || !*lower)
+		lower = "base";
+	if (!upper || !*upper)
+		upper = "heads";
+	ret = revgraph_get_revisions(lower_out, g, lower, err);
+	if (!ret)
+		ret = parse_upgrade_target(upper_out, g, lower_out, upper, false, err);
+	if (ret) {
+		lower_out->nr = upper_out->nr = 0;
+		return ret;
+	}
+	revgraph_set_normalize(lower_out);
+	revgraph_set_normalize(upper_out);
+	return 0;
 }

@@ -436,9 +436,51 @@ static void test_get_revisions(void **state)
 	}
 }
 
+/* The ends of history -r LOWER:UPPER (compat reproductions). */
+static void test_history_range(void **state)
+{
+	static const struct {
+		const char *lower, *upper;
+		int code;
+		const char *expect_lower, *expect_upper;
+	} cases[] = {
+		{ "aaaaaaaaaaa3", "+1", 0, "aaaaaaaaaaa3", "aaaaaaaaaaa3" },
+		{ "aaaaaaaaaaa2", "+2", 0, "aaaaaaaaaaa2", "aaaaaaaaaaa3" },
+		{ "aaaaaaaaaaa1", "+1", 0, "aaaaaaaaaaa1", "aaaaaaaaaaa2" },
+		{ "aaaaaaaaaaa2-1", "aaaaaaaaaaa3", MS_ERR_NOTFOUND, NULL, NULL },
+		{ "lab@-1", NULL, 0, "aaaaaaaaaaa2", "aaaaaaaaaaa3" },
+		{ "-2", "", 0, "aaaaaaaaaaa1", "aaaaaaaaaaa3" },
+		{ NULL, "aaaaaaaaaaa2", 0, "", "aaaaaaaaaaa2" },
+		{ "base", "lab@+2", 0, "", "aaaaaaaaaaa2" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture f = { 0 };
+		struct revgraph_set lo = REVGRAPH_SET_INIT, up = REVGRAPH_SET_INIT;
+		int ret;
+
+		add_rev(&f, "aaaaaaaaaaa1", NULL, "lab", NULL);
+		add_rev(&f, "aaaaaaaaaaa2", "aaaaaaaaaaa1", NULL, NULL);
+		add_rev(&f, "aaaaaaaaaaa3", "aaaaaaaaaaa2", NULL, NULL);
+		assert_int_equal(build(&f), 0);
+		ret = revgraph_history_range(&lo, &up, f.g, cases[i].lower, cases[i].upper, &f.err);
+		if (ret != cases[i].code)
+			fail_msg("\"%s:%s\": returned %d (%s), expected %d", cases[i].lower,
+				 cases[i].upper, ret, f.err.message ? f.err.message : "", cases[i].code);
+		if (!ret) {
+			assert_ids(&f, lo.items, lo.nr, cases[i].expect_lower);
+			assert_ids(&f, up.items, up.nr, cases[i].expect_upper);
+		}
+		revgraph_set_release(&lo);
+		revgraph_set_release(&up);
+		fixture_release(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_history_range),
 		cmocka_unit_test(test_get_revisions),
 		cmocka_unit_test(test_alembic_resolve),
 		cmocka_unit_test(test_resolve_hints),
