@@ -2,62 +2,31 @@
  * migsync status: ask every environment's databases for their version
  * rows, in parallel, and report where each one stands against the target
  * (the heads, or --to REV), in rollout order, with rollout order
- * violations after the table.
+ * violations after the table. A revision whose file changed after it
+ * was applied (its SHA-256 in migsync's ledger differs from the file's)
+ * is named in the note column and under "checksum_mismatches" in JSON.
  *
  * An environment that cannot be reached, or whose fleet cannot be
  * discovered, is reported as unreachable; it never stops the report about
  * the others. Exit status 0 whenever a report was made, 2 when none could
  * be (usage, inventory, scripts, graph).
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "migsync/inventory.h"
+#include "cli/status_collect.h"
 #include "migsync/json.h"
-#include "migsync/probe.h"
 #include "migsync/status.h"
 #include "migsync/strbuf.h"
-#include "migsync/target.h"
 
 enum {
 	OPT_TO = OPT_FIRST_COMMAND_OPTION,
 };
 
-/* Show a progress line on a terminal from this many databases on. */
-#define PROGRESS_MIN_TARGETS 8
 /* Heads named in a fleet's CURRENT column before "+N". */
 #define FLEET_HEADS_SHOWN 2
-
-/* One database to probe. */
-struct status_job {
-	size_t env;			/* index in report.envs */
-	const struct db_target *t;	/* borrowed from its expansion */
-	char *database;			/* what the report shows: never a password */
-};
-
-/* An environment expanded to its databases (in a worker thread). */
-struct expansion {
-	const struct environment *e;
-	struct db_target *targets;
-	size_t nr;
-	struct ms_error err;
-};
-
-struct status_cmd {
-	struct expansion *exp;
-	size_t exp_nr;
-	struct status_job *jobs;
-	size_t jobs_nr;
-	size_t jobs_alloc;
-	struct strvec secrets;		/* every password met, scrubbed from all output */
-	bool progress;
-	size_t probed;
-};
 
 static void print_help(void)
 {
@@ -91,158 +60,47 @@ static void print_help(void)
 	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
 }
 
-static void status_cmd_release(struct status_cmd *sc)
-{
-	for (size_t i = 0; i < sc->jobs_nr; i++)
-		free(sc->jobs[i].database);
-	free(sc->jobs);
-	for (size_t i = 0; i < sc->exp_nr; i++) {
-		db_targets_free(sc->exp[i].targets, sc->exp[i].nr);
-		ms_error_release(&sc->exp[i].err);
-	}
-	free(sc->exp);
-	strvec_release(&sc->secrets);
-}
-
-static void expand_work(size_t i, void *ctx)
-{
-	struct expansion *x = &((struct expansion *)ctx)[i];
-
-	db_targets_expand(&x->targets, &x->nr, x->e, &x->err);
-}
-
 /*
- * Expand the selected environments into jobs: one database, a list of
- * them, or the result of a discovery query (all environments in
- * parallel). An environment that cannot be expanded (an unset
- * password_env, a failed discovery) gets the error instead.
+ * "checksum_mismatches" of a database, or of every database of a fleet
+ * (each entry then names its database), and "checksum_error".
  */
-static int expand(struct status_cmd *sc, struct status_report *report,
-		  const struct environment **envs, size_t nr, unsigned jobs,
-		  struct ms_error *err)
+static void json_checksums(struct json_writer *jw, const struct status_collection *c,
+			   size_t env, size_t target, bool whole_fleet)
 {
-	int ret = 0;
+	const struct status_env *e = &c->report.envs[env];
+	size_t from = whole_fleet ? 0 : target, to = whole_fleet ? e->targets_nr : target + 1;
+	const char *error = NULL;
 
-	sc->exp = xcalloc(nr ? nr : 1, sizeof(*sc->exp));
-	sc->exp_nr = nr;
-	for (size_t i = 0; i < nr; i++) {
-		const struct environment *e = envs[i];
-
-		status_report_add_env(report, e->name, e->targets.databases.nr || e->targets.discover);
-		sc->exp[i].e = e;
-		ms_error_init(&sc->exp[i].err);
-	}
-	ret = probe_pool_run(nr, jobs, expand_work, NULL, sc->exp, err);
-	if (ret < 0)
-		goto done;
-
-	for (size_t i = 0; i < nr; i++) {
-		const struct expansion *x = &sc->exp[i];
-
-		if (x->err.message) {
-			report->envs[i].error = xstrdup(x->err.message);
-			continue;
-		}
-		for (size_t k = 0; k < x->nr; k++) {
-			const struct db_target *t = &x->targets[k];
-			struct status_job *job;
-
-			for (size_t s = 0; s < t->secrets.nr; s++)
-				if (!strvec_contains(&sc->secrets, t->secrets.items[s]))
-					strvec_push(&sc->secrets, t->secrets.items[s]);
-			ALLOC_GROW(sc->jobs, sc->jobs_nr + 1, sc->jobs_alloc);
-			job = &sc->jobs[sc->jobs_nr++];
-			job->env = i;
-			job->t = t;
-			job->database = xstrdup(t->member ? t->dbname : t->describe);
-		}
-	}
-done:
-	return ret;
-}
-
-static void progress_done(size_t index, const struct probe_target *target,
-			  struct probe_result *result, void *ctx)
-{
-	struct status_cmd *sc = ctx;
-
-	(void)index;
-	(void)target;
-	(void)result;
-	sc->probed++;
-	if (sc->progress) {
-		fprintf(stderr, "\rprobing databases: %zu/%zu", sc->probed, sc->jobs_nr);
-		fflush(stderr);
-	}
-}
-
-/* Probe every job and classify the results into the report. */
-static int probe_all(struct status_cmd *sc, struct status_report *report,
-		     const struct revgraph *g, const struct status_goal *goal,
-		     unsigned jobs, struct ms_error *err)
-{
-	struct probe_target *targets = xcalloc(sc->jobs_nr ? sc->jobs_nr : 1, sizeof(*targets));
-	struct probe_result *results = xcalloc(sc->jobs_nr ? sc->jobs_nr : 1, sizeof(*results));
-	int ret = 0;
-
-	for (size_t i = 0; i < sc->jobs_nr; i++) {
-		const struct db_target *t = sc->jobs[i].t;
-		const struct inventory_database *db = &t->env->database;
-
-		targets[i].name = t->label;
-		targets[i].conninfo = t->conninfo;
-		targets[i].version_table = db->version_table;
-		targets[i].version_schema = db->version_table_schema;
-		targets[i].connect_timeout_s = db->connect_timeout > INT_MAX ? INT_MAX :
-			(int)db->connect_timeout;
-		targets[i].statement_timeout_ms = db->statement_timeout > INT_MAX / 1000 ?
-			INT_MAX : (int)db->statement_timeout * 1000;
-		targets[i].ssh = t->has_ssh ? &t->ssh : NULL;
-		probe_result_init(&results[i]);
-	}
-	sc->progress = isatty(STDERR_FILENO) && sc->jobs_nr >= PROGRESS_MIN_TARGETS;
-	if (sc->jobs_nr)
-		ret = probe_run(results, targets, sc->jobs_nr, jobs, progress_done, sc, err);
-	if (sc->progress)
-		fprintf(stderr, "\r\033[K");
-	if (ret < 0)
-		goto done;
-
-	for (size_t i = 0; i < sc->jobs_nr; i++) {
-		const struct probe_result *res = &results[i];
-		struct status_target *t = status_env_add_target(&report->envs[sc->jobs[i].env],
-								 sc->jobs[i].database);
-		struct status_observation obs = { NULL, res->version_table_exists, &res->version_rows };
-
-		if (res->state == PROBE_UNREACHABLE || res->state == PROBE_ERROR)
-			obs.error = res->error.message ? res->error.message : "probe failed";
-		status_classify(&t->result, g, goal, &obs);
-	}
-	status_report_finish(report, g, goal);
-done:
-	for (size_t i = 0; i < sc->jobs_nr; i++)
-		probe_result_release(&results[i]);
-	free(results);
-	free(targets);
-	return ret;
-}
-
-static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
-{
-	json_key(jw, key);
+	json_key(jw, "checksum_mismatches");
 	json_array_begin(jw);
-	for (size_t i = 0; i < v->nr; i++)
-		json_string(jw, v->items[i]);
+	for (size_t k = from; k < to && k < e->targets_nr; k++) {
+		const struct status_checksums *cs = status_collection_checksums(c, env, k);
+
+		if (cs->error && !error)
+			error = cs->error;
+		for (size_t i = 0; i < cs->nr; i++) {
+			json_object_begin(jw);
+			if (whole_fleet)
+				json_kv_string(jw, "database", e->targets[k].database);
+			json_kv_string(jw, "revision", cs->items[i].revision);
+			json_kv_string(jw, "file", cs->items[i].file);
+			json_kv_string(jw, "applied_sha256", cs->items[i].applied_sha256);
+			json_kv_string(jw, "file_sha256", cs->items[i].file_sha256);
+			json_object_end(jw);
+		}
+	}
 	json_array_end(jw);
+	json_kv_string(jw, "checksum_error", error);
 }
 
-static void print_json(struct strbuf *sb, const struct status_report *r)
+static void print_json(struct strbuf *sb, const struct status_collection *c)
 {
+	const struct status_report *r = &c->report;
 	struct json_writer jw;
 
 	json_init(&jw, sb);
 	json_object_begin(&jw);
-	json_strvec(&jw, "target", &r->goal);
+	cli_json_strvec(&jw, "target", &r->goal);
 	json_key(&jw, "environments");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->envs_nr; i++) {
@@ -253,12 +111,13 @@ static void print_json(struct strbuf *sb, const struct status_report *r)
 		json_kv_string(&jw, "state", status_state_name(env->state));
 		if (!env->fleet)
 			json_kv_string(&jw, "database", env->targets_nr ? env->targets[0].database : NULL);
-		json_strvec(&jw, "heads", &env->heads);
-		json_strvec(&jw, "pending", &env->pending);
+		cli_json_strvec(&jw, "heads", &env->heads);
+		cli_json_strvec(&jw, "pending", &env->pending);
 		json_kv_string(&jw, "error", env->summary_error);
 		if (!env->fleet)
 			json_kv_string(&jw, "note", env->targets_nr ? env->targets[0].result.note :
 				       env->summary_error);
+		json_checksums(&jw, c, i, 0, env->fleet);
 		if (env->fleet) {
 			json_key(&jw, "targets");
 			json_array_begin(&jw);
@@ -268,10 +127,11 @@ static void print_json(struct strbuf *sb, const struct status_report *r)
 				json_object_begin(&jw);
 				json_kv_string(&jw, "database", t->database);
 				json_kv_string(&jw, "state", status_state_name(t->result.state));
-				json_strvec(&jw, "heads", &t->result.heads);
-				json_strvec(&jw, "pending", &t->result.pending);
+				cli_json_strvec(&jw, "heads", &t->result.heads);
+				cli_json_strvec(&jw, "pending", &t->result.pending);
 				json_kv_string(&jw, "error", t->result.error);
 				json_kv_string(&jw, "note", t->result.note);
+				json_checksums(&jw, c, i, k, false);
 				json_object_end(&jw);
 			}
 			json_array_end(&jw);
@@ -288,7 +148,7 @@ static void print_json(struct strbuf *sb, const struct status_report *r)
 		json_kv_string(&jw, "kind", status_violation_kind_name(v->kind));
 		json_kv_string(&jw, "environment", v->environment);
 		json_kv_string(&jw, "earlier", v->earlier);
-		json_strvec(&jw, "revisions", &v->revisions);
+		cli_json_strvec(&jw, "revisions", &v->revisions);
 		json_kv_string(&jw, "detail", v->detail);
 		json_object_end(&jw);
 	}
@@ -373,19 +233,34 @@ static char *fleet_note(const struct status_env *env)
  * A database's note for the table. The probe's messages start with
  * `target "LABEL": `, which the row already says: leave that out.
  */
-static char *note_cell(const struct status_result *res, const char *env, const char *db)
+static char *note_cell(const struct status_result *res, const struct status_checksums *cs,
+		       const char *env, const char *db)
 {
 	char *prefix = db ? xstrfmt("target \"%s/%s\": ", env, db) : xstrfmt("target \"%s\": ", env);
-	char *note = NULL;
+	struct strbuf sb = STRBUF_INIT;
 
 	if (res->note)
-		note = xstrdup(starts_with(res->note, prefix) ? res->note + strlen(prefix) : res->note);
+		strbuf_addstr(&sb, starts_with(res->note, prefix) ? res->note + strlen(prefix) : res->note);
+	if (cs->nr) {
+		strbuf_addf(&sb, "%schecksum mismatch: ", sb.len ? "; " : "");
+		for (size_t i = 0; i < cs->nr; i++)
+			strbuf_addf(&sb, "%s%s", i ? ", " : "", cs->items[i].revision);
+		strbuf_addf(&sb, " (file%s changed after %s applied)", cs->nr == 1 ? "" : "s",
+			    cs->nr == 1 ? "it was" : "they were");
+	}
+	if (cs->error)
+		strbuf_addf(&sb, "%s%s", sb.len ? "; " : "", cs->error);
 	free(prefix);
-	return note;
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
 }
 
-static void print_text(struct strbuf *sb, const struct status_report *r)
+static void print_text(struct strbuf *sb, const struct status_collection *coll)
 {
+	const struct status_report *r = &coll->report;
 	static const char *const headers[COL_NR] = {
 		"ENVIRONMENT", "DATABASE", "STATE", "CURRENT", "PENDING", "NOTE",
 	};
@@ -401,7 +276,8 @@ static void print_text(struct strbuf *sb, const struct status_report *r)
 			add_row(&rows, &nr, &alloc, xstrdup(env->name), xstrdup(t->database),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
-				note_cell(&t->result, env->name, NULL));
+				note_cell(&t->result, status_collection_checksums(coll, i, 0),
+					  env->name, NULL));
 			continue;
 		}
 		if (!env->fleet) {
@@ -420,7 +296,8 @@ static void print_text(struct strbuf *sb, const struct status_report *r)
 			add_row(&rows, &nr, &alloc, xstrdup(""), xstrfmt("  %s", t->database),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
-				note_cell(&t->result, env->name, t->database));
+				note_cell(&t->result, status_collection_checksums(coll, i, k),
+					  env->name, t->database));
 		}
 	}
 
@@ -465,98 +342,6 @@ static void print_text(struct strbuf *sb, const struct status_report *r)
 	free(rows);
 }
 
-/* Replace every secret (raw, and as JSON escapes it) in sb with "***". */
-static void scrub(struct strbuf *sb, const struct strvec *secrets)
-{
-	for (size_t i = 0; i < secrets->nr; i++) {
-		struct strbuf quoted = STRBUF_INIT, tmp = STRBUF_INIT;
-		const char *forms[2];
-
-		json_quote(&quoted, secrets->items[i]);
-		strbuf_setlen(&quoted, quoted.len - 1);
-		forms[0] = secrets->items[i];
-		forms[1] = quoted.buf + 1;
-		for (size_t f = 0; f < 2; f++) {
-			size_t len = strlen(forms[f]);
-			const char *p = sb->buf, *hit;
-
-			if (len < 4 || !strstr(sb->buf, forms[f]))
-				continue;
-			strbuf_reset(&tmp);
-			while ((hit = strstr(p, forms[f]))) {
-				strbuf_add(&tmp, p, (size_t)(hit - p));
-				strbuf_addstr(&tmp, "***");
-				p = hit + len;
-			}
-			strbuf_addstr(&tmp, p);
-			strbuf_reset(sb);
-			strbuf_add(sb, tmp.buf, tmp.len);
-		}
-		strbuf_release(&quoted);
-		strbuf_release(&tmp);
-	}
-}
-
-/* Print err (scrubbed) on stderr. */
-static void print_error(const struct ms_error *err, const struct strvec *secrets)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addf(&sb, "migsync: error: %s\n", err->message ? err->message : "unknown error");
-	if (err->hint)
-		strbuf_addf(&sb, "hint: %s\n", err->hint);
-	scrub(&sb, secrets);
-	fputs(sb.buf, stderr);
-	strbuf_release(&sb);
-}
-
-/* The environments -e names, in rollout order; every name must exist. */
-static int select_envs(const struct environment ***out, size_t *nr,
-		       const struct inventory *inv, const struct strvec *names)
-{
-	const struct environment **envs = xcalloc(inv->nr ? inv->nr : 1, sizeof(*envs));
-	int ret = EXIT_OK;
-
-	*nr = 0;
-	for (size_t i = 0; i < names->nr; i++) {
-		if (!inventory_find(inv, names->items[i])) {
-			struct strbuf known = STRBUF_INIT;
-
-			for (size_t k = 0; k < inv->nr; k++)
-				strbuf_addf(&known, "%s%s", k ? ", " : "", inv->envs[k].name);
-			fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n",
-				names->items[i]);
-			fprintf(stderr, "hint: the environments are: %s\n", known.buf);
-			strbuf_release(&known);
-			ret = EXIT_CANNOT_RUN;
-			goto done;
-		}
-	}
-	for (size_t i = 0; i < inv->nr; i++)
-		if (!names->nr || strvec_contains(names, inv->envs[i].name))
-			envs[(*nr)++] = &inv->envs[i];
-done:
-	if (ret != EXIT_OK) {
-		free(envs);
-		envs = NULL;
-	}
-	*out = envs;
-	return ret;
-}
-
-static int parse_jobs(unsigned *jobs, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > 1024)
-		return cli_usage_error("status", "invalid number of jobs \"%s\" (expected 1 to 1024)", arg);
-	*jobs = (unsigned)v;
-	return EXIT_OK;
-}
-
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -568,28 +353,14 @@ int cmd_status(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct strvec names = STRVEC_INIT;
-	struct inventory *inv = NULL;
-	struct diag_list problems = DIAG_LIST_INIT, warnings = DIAG_LIST_INIT;
-	struct script_set scripts = SCRIPT_SET_INIT;
-	struct revgraph *g = NULL;
-	struct status_goal goal = STATUS_GOAL_INIT;
-	struct status_report report;
-	struct status_cmd sc;
+	struct status_collect_options opts = { &names, NULL, 0, true };
+	struct status_collection c;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
-	const struct environment **envs = NULL;
-	const char *to = NULL;
-	size_t envs_nr = 0;
-	unsigned jobs = 0;
-	bool probe_ready = false;
 	int ret = EXIT_OK, opt, r;
 
 	cli_common_init(&common);
-	status_report_init(&report);
-	memset(&sc, 0, sizeof(sc));
-	strvec_init(&sc.secrets);
-	if (getenv("PGPASSWORD") && *getenv("PGPASSWORD"))
-		strvec_push(&sc.secrets, getenv("PGPASSWORD"));
+	status_collection_init(&c);
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:j:", longopts, NULL)) != -1) {
@@ -601,12 +372,12 @@ int cmd_status(int argc, char **argv)
 			strvec_push(&names, optarg);
 			break;
 		case 'j':
-			ret = parse_jobs(&jobs, optarg);
+			ret = cli_parse_jobs(&opts.jobs, "status", optarg);
 			if (ret != EXIT_OK)
 				goto done;
 			break;
 		case OPT_TO:
-			to = optarg;
+			opts.to = optarg;
 			break;
 		default:
 			r = cli_common_option(&common, "status", opt, optarg);
@@ -623,72 +394,19 @@ int cmd_status(int argc, char **argv)
 		goto done;
 	}
 
-	if (probe_global_init(&err) < 0) {
-		print_error(&err, &sc.secrets);
+	if (status_collect(&c, &common, &opts, &err) < 0) {
+		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	probe_ready = true;
-	if (inventory_load(&inv, inventory_choose_dir(common.inventory), &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		print_error(&err, &sc.secrets);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	cli_print_warnings(&problems);
-	ret = select_envs(&envs, &envs_nr, inv, &names);
-	if (ret != EXIT_OK)
-		goto done;
-
-	/* the scripts of the inventory just loaded, unless --scripts says otherwise */
-	if (!common.scripts_dirs.nr)
-		for (size_t i = 0; i < inv->migrations.scripts.nr; i++)
-			strvec_push(&common.scripts_dirs, inv->migrations.scripts.items[i]);
-	if (cli_load_scripts(&scripts, &common, 0, &warnings, &err) < 0) {
-		cli_print_warnings(&warnings);
-		print_error(&err, &sc.secrets);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	cli_print_warnings(&warnings);
-	diag_list_release(&problems);
-	if (revgraph_build(&g, &scripts, &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		print_error(&err, &sc.secrets);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	if (status_goal_init(&goal, g, to, &err) < 0) {
-		print_error(&err, &sc.secrets);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-
-	if (expand(&sc, &report, envs, envs_nr, jobs, &err) < 0 ||
-	    probe_all(&sc, &report, g, &goal, jobs, &err) < 0) {
-		print_error(&err, &sc.secrets);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-
 	if (common.format == FORMAT_JSON)
-		print_json(&out, &report);
+		print_json(&out, &c);
 	else
-		print_text(&out, &report);
-	scrub(&out, &sc.secrets);
+		print_text(&out, &c);
+	cli_scrub(&out, &c.secrets);
 	ret = cli_write_stdout(out.buf, out.len);
 done:
-	if (probe_ready)
-		probe_global_cleanup();
-	status_report_release(&report);
-	status_cmd_release(&sc);
-	status_goal_release(&goal);
-	revgraph_free(g);
-	script_set_release(&scripts);
-	inventory_free(inv);
-	free(envs);
-	diag_list_release(&problems);
-	diag_list_release(&warnings);
+	status_collection_release(&c);
 	strvec_release(&names);
 	ms_error_release(&err);
 	strbuf_release(&out);

@@ -306,7 +306,40 @@ outputs+=("$tmp/noinv.out" "$tmp/noinv.err")
 timeout 60 "$MIGSYNC" status --help >"$tmp/help.out" 2>&1 || fail "--help: nonzero exit"
 grep -q -- '--environment=ENV' "$tmp/help.out" || fail "--help: no -e"
 
-# --- 7: no password anywhere
+# --- 7: a revision file changed after it was applied
+echo "checking: checksum mismatch"
+mkdir -p "$tmp/ck_versions" "$tmp/ck_inventory"
+cp "$tmp/versions"/*.sql "$tmp/ck_versions/"
+pg_psql -d postgres -c "CREATE DATABASE ck" >/dev/null || fail "createdb ck"
+cat >"$tmp/ck_inventory/inventory.yaml" <<EOF
+project: checksum-test
+migrations:
+  scripts: ../ck_versions
+  executor: sql
+rollout: [ck]
+EOF
+cat >"$tmp/ck_inventory/ck.yaml" <<EOF
+database: { host: 127.0.0.1, port: $PGPORT, dbname: ck, user: postgres, connect_timeout: 20 }
+gate: { approvals: 0 }
+EOF
+timeout 120 "$MIGSYNC" apply -i "$tmp/ck_inventory" -e ck --yes >"$tmp/ck_apply.out" 2>&1 </dev/null ||
+	fail "apply: $(cat "$tmp/ck_apply.out")"
+run ck_clean --format json -i "$tmp/ck_inventory"
+expect_rc ck_clean 0
+check ck_clean "env['ck']['state'] == 'current' and env['ck']['checksum_mismatches'] == [] and env['ck']['checksum_error'] is None"
+ck_file=$tmp/ck_versions/${R2}_rev.sql
+old_sha=$(sha256sum "$ck_file" | cut -d' ' -f1)
+echo "-- edited after it was applied" >>"$ck_file"
+new_sha=$(sha256sum "$ck_file" | cut -d' ' -f1)
+run ck_json --format json -i "$tmp/ck_inventory"
+expect_rc ck_json 0
+check ck_json "env['ck']['state'] == 'current' and [dict(m, file=__import__('os').path.realpath(m['file'])) for m in env['ck']['checksum_mismatches']] == [{'revision': '$R2', 'file': '$(realpath "$ck_file")', 'applied_sha256': '$old_sha', 'file_sha256': '$new_sha'}]"
+run ck_text -i "$tmp/ck_inventory"
+expect_rc ck_text 0
+grep -Eq "^ck +[^ ]+ +current +$R4 +0 +checksum mismatch: $R2 \(file changed after it was applied\)\$" "$tmp/ck_text.out" ||
+	fail "text: no checksum mismatch note: $(cat "$tmp/ck_text.out")"
+
+# --- 8: no password anywhere
 echo "checking: no secret in any output"
 for f in "${outputs[@]}"; do
 	for s in "$URL_SECRET" "$ENV_SECRET" "$WRONG_SECRET"; do

@@ -1,0 +1,127 @@
+#ifndef MIGSYNC_CLI_STATUS_COLLECT_H
+#define MIGSYNC_CLI_STATUS_COLLECT_H
+
+/*
+ * Gathering what `migsync status` reports, shared with `migsync check`:
+ * load the inventory, the scripts and the graph, expand the selected
+ * environments into their databases, probe them in parallel, read the
+ * ledger of every database that has one for checksum mismatches,
+ * classify, and find the rollout order violations.
+ *
+ * Also the pieces the commands that reach databases share: choosing
+ * environments with -e, expanding them in parallel, -j, and scrubbing
+ * secrets from what is printed.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/cli.h"
+#include "migsync/inventory.h"
+#include "migsync/json.h"
+#include "migsync/plan.h"
+#include "migsync/status.h"
+#include "migsync/strbuf.h"
+#include "migsync/target.h"
+
+/*
+ * The environments names lists (every one when names is NULL or empty),
+ * in rollout order. A name the inventory does not have is an error
+ * (MS_ERR_NOTFOUND, the hint lists the environments). *out belongs to
+ * the caller (free()); it borrows from inv.
+ */
+int cli_select_envs(const struct environment ***out, size_t *nr, const struct inventory *inv,
+		    const struct strvec *names, struct ms_error *err);
+
+/* An environment expanded to its databases; err set when it could not be. */
+struct env_expansion {
+	const struct environment *e;
+	struct db_target *targets;
+	size_t nr;
+	struct ms_error err;
+};
+
+/*
+ * Expand envs (all in parallel, jobs at a time; 0: the default). An
+ * environment that cannot be expanded (an unset password_env, a failed
+ * discovery) gets its error instead of targets. Returns 0, or a negative
+ * code when the pool could not run; *out (nr entries, in the order of
+ * envs) belongs to the caller even then: free with cli_expansions_free.
+ */
+int cli_expand_envs(struct env_expansion **out, const struct environment **envs, size_t nr,
+		    unsigned jobs, struct ms_error *err);
+void cli_expansions_free(struct env_expansion *x, size_t nr);
+
+/* Parse -j N (1 to 1024) for cmd; prints a usage error and returns EXIT_CANNOT_RUN on error. */
+int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg);
+
+/* Replace every secret of secrets (raw, and as JSON escapes it) in sb with "***". */
+void cli_scrub(struct strbuf *sb, const struct strvec *secrets);
+/* "key": [ ...strings of v... ] (v NULL: an empty array). */
+void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v);
+
+/* cli_print_error with secrets scrubbed. */
+void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *secrets);
+
+/* What a database's ledger says about files changed after they were applied. */
+struct status_checksums {
+	struct checksum_mismatch *items;	/* sorted by revision */
+	size_t nr;
+	char *error;		/* the ledger could not be read (scrubbed), or NULL */
+};
+
+struct status_collect_options {
+	const struct strvec *environments;	/* -e: only these; NULL or empty: all */
+	const char *to;				/* --to; NULL: the heads */
+	unsigned jobs;				/* -j; 0: min(16, databases) */
+	bool checksums;				/* read the ledgers for checksum mismatches */
+};
+
+/* One database probed (private to status_collect.c but for its checksums). */
+struct status_job {
+	size_t env;			/* index in report.envs */
+	const struct db_target *t;	/* borrowed from its expansion */
+	char *database;			/* what the report shows: never a password */
+	struct status_checksums checksums;
+};
+
+struct status_collection {
+	struct inventory *inv;
+	const struct environment **envs;	/* the selected ones, in rollout order */
+	size_t envs_nr;
+	struct strvec script_dirs;		/* where the scripts were read */
+	struct script_set scripts;		/* with SCRIPTS_SHA256 when opts->checksums */
+	struct revgraph *g;
+	struct status_goal goal;
+	struct status_report report;		/* report.envs[i] is envs[i] */
+	struct env_expansion *exp;		/* exp[i] is envs[i] */
+	size_t exp_nr;
+	struct strvec secrets;			/* every password met: scrub them from all output */
+
+	struct status_job *jobs;
+	size_t jobs_nr;
+	size_t jobs_alloc;
+	size_t *first_job;			/* per environment: its first job */
+	bool probe_ready;
+	bool progress;
+	size_t probed;
+};
+
+void status_collection_init(struct status_collection *c);
+void status_collection_release(struct status_collection *c);
+
+/*
+ * Gather the whole report. Inventory and reader warnings are printed on
+ * stderr as they come (this is the CLI layer). Returns 0, or a negative
+ * code with err set when no report can be made (inventory, -e, scripts,
+ * graph, --to, the pool); then print err with cli_print_error_scrubbed.
+ * An unreachable database is never an error here: it is in the report.
+ */
+int status_collect(struct status_collection *c, const struct cli_common *common,
+		   const struct status_collect_options *opts, struct ms_error *err);
+
+/* The checksums of report.envs[env].targets[target] (empty unless opts->checksums). */
+const struct status_checksums *status_collection_checksums(const struct status_collection *c,
+							   size_t env, size_t target);
+
+#endif
