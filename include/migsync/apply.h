@@ -153,4 +153,53 @@ int apply_before_hook(const struct environment *env, const struct inventory *inv
 int apply_resolve(size_t *resolved, const struct environment *env, const char *revision,
 		  bool applied, const struct apply_options *o, struct ms_error *err);
 
+/*
+ * Stamping (`migsync stamp`, `migsync consolidate --stamp`): change only
+ * the version table of every database of an environment, as `alembic
+ * stamp` does, but as a compare-and-swap. A stamp is read like a stage
+ * (st->dbs[i].rows: the rows now; end_rows: to; no steps), gated like one
+ * (approvals for exactly its hash; no soak and no rollout-order check:
+ * nothing but the version table changes), and run database by database
+ * under the advisory lock with exec_stamp, which records it in the
+ * ledger as "stamped" with the stamp's hash.
+ *
+ * Stamp hash (apply_stamp_hash): SHA-256 over a text that starts with
+ * "migsync stamp v1" (a plan hash's starts with "migsync plan v1", so
+ * an approval of one is never an approval of the other), then the
+ * environment, the rows after (sorted) each with the SHA-256 of its file
+ * ("" when the graph does not know it), and every database sorted by
+ * identity with its identity and its rows now (sorted).
+ */
+void apply_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		      const struct revgraph *g, const struct strvec *to,
+		      const struct plan_db *dbs, size_t nr);
+
+/*
+ * Read a stamp of env to the rows to (sorted; empty: "base"): every
+ * target database's identity, version rows and in-progress ledger rows
+ * (no lock), the approvals from the first one, then the hash and the
+ * gate (st->gate). A database that cannot be read gets db->error.
+ * Returns 0, or a negative code when env could not be expanded or its
+ * approvals not read (err set).
+ */
+int apply_stamp_read(struct plan_stage *st, const struct environment *env,
+		     const struct strvec *to, const struct apply_options *o,
+		     struct ms_error *err);
+
+/*
+ * Run a stamp of env to the rows to. expect: the rows every database
+ * must hold (sorted); NULL: each database's rows as read before taking
+ * its lock. Read (apply_stamp_read); a database already at to is left
+ * alone (APPLY_NOTHING when all are); one whose rows are neither expect
+ * nor to, or that has a step in progress, fails the stamp before
+ * anything changes (MS_ERR_DB); then the gate (APPLY_GATED), o->dry_run
+ * (APPLY_DRY_RUN), o->confirm (APPLY_DECLINED); then each database in
+ * turn: lock, re-read (it must still hold what the hash covered, else
+ * MS_ERR_DB), exec_stamp, verify, unlock. o->target and o->up are not
+ * used; before_apply is not run (no schema changes).
+ */
+enum apply_outcome apply_stamp_run(struct plan_stage *st, const struct environment *env,
+				   const struct strvec *expect, const struct strvec *to,
+				   const struct apply_options *o, struct ms_error *err);
+
 #endif

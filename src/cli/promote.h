@@ -9,6 +9,7 @@ struct apply_options;
 struct plan;
 struct plan_stage;
 struct strbuf;
+struct json_writer;
 
 /* What plan, apply and downgrade load: inventory, scripts, graph, environments, target. */
 struct promote {
@@ -38,5 +39,21 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
 char *promote_approve_command(const struct promote *pr, const struct plan_stage *st);
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql);
+
+/* Stamping (cmd_stamp.c), shared with consolidate --stamp. */
+/* promote_options for a stamp, with --dry-run, --yes, Ctrl-C and the confirmation. */
+void promote_stamp_options(struct apply_options *o, const struct promote *pr, bool dry_run,
+			   bool yes);
+/* Append the rows of an --expect argument (comma-separated; base, none: no row) to rows, sorted. */
+int promote_parse_rows(struct strvec *rows, const char *cmd, const char *arg);
+/*
+ * Stamp env to pr->target_ids (apply_stamp_run) expecting expect (NULL:
+ * the rows read before the lock). Prints the rows read and the outcome
+ * on stdout, or one JSON object into jw when not NULL; errors and the
+ * approve command on stderr. Returns an exit code.
+ */
+int promote_stamp(const struct promote *pr, const struct environment *env,
+		  const struct strvec *expect, const struct apply_options *o,
+		  struct json_writer *jw);
 
 #endif

@@ -1,0 +1,282 @@
+#!/bin/bash
+# migsync stamp and migsync consolidate against a real, throwaway
+# PostgreSQL: dev (no gate) and staging (one approval) on one server,
+# the stock-assistant native SQL revisions.
+#
+#   stamp: refused when the rows differ from --expect (exit 1, nothing
+#   changed); done with the right --expect (version row changed, ledger
+#   row "stamped", schema untouched); the default expectation is the rows
+#   read, which are printed; a gated stamp without approval exits 3 with
+#   the approve command, and its hash is not an apply plan's.
+#   consolidate --check: blocks on different heads, on drift (a column
+#   added by hand), on a pending approval; passes when all agree (text
+#   and JSON).
+#   consolidate --stamp: the 4 revisions squashed into one baseline; the
+#   stamp is refused while one schema differs, stops at the staging gate,
+#   and moves every environment to the baseline once approved.
+#
+# Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
+set -u
+
+: "${MIGSYNC:?set MIGSYNC to the migsync binary}"
+: "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
+
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+
+tmp=
+cleanup() {
+	pg_stop
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+pg_start
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-stamp.XXXXXX") || exit 1
+
+# --- revisions and inventory
+cp -r "$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions" "$tmp/versions" || fail "copy versions"
+R2=8b2e4f6a9c31 R3=c52d9e07a4f8 R4=e19b6f3d2a77 BASE=ba5e11e00001
+inv=$tmp/inventory
+mkdir -p "$inv"
+cat >"$inv/inventory.yaml" <<EOF
+project: stamp-test
+migrations:
+  scripts: ../versions
+  executor: sql
+rollout: [dev, staging]
+defaults:
+  database: { connect_timeout: 20, lock_wait: 30s }
+EOF
+for env in dev:0 staging:1; do
+	cat >"$inv/${env%:*}.yaml" <<EOF
+database: { host: 127.0.0.1, port: $PGPORT, dbname: ${env%:*}, user: postgres }
+gate:
+  approvals: ${env#*:}
+EOF
+	pg_psql -d postgres -c "CREATE DATABASE ${env%:*}" >/dev/null || fail "createdb ${env%:*}"
+done
+
+# run NAME -- ARGS...: migsync ARGS without a terminal
+run() {
+	local name=$1
+
+	shift 2
+	timeout 120 "$MIGSYNC" "$@" -i "$inv" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+	echo $? >"$tmp/$name.rc"
+}
+expect_rc() {	# expect_rc NAME CODE
+	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
+		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
+}
+expect_in() {	# expect_in NAME FILE-SUFFIX TEXT
+	grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: \"$3\" not in $2: $(cat "$tmp/$1.$2")"
+}
+version_of() {
+	local v
+
+	v=$(pg_psql -d "$1" -At -c "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM alembic_version" 2>/dev/null) ||
+		v=none
+	echo "${v:-none}"
+}
+expect_version() {	# expect_version DB ROWS WHEN
+	[ "$(version_of "$1")" = "$2" ] || fail "$3: $1 is at \"$(version_of "$1")\", expected \"$2\""
+}
+# the schema as psql sees it, without the version table and the ledger
+schema_of() {
+	pg_psql -d "$1" -At -c "SELECT string_agg(table_name || '.' || column_name || ':' || data_type || ':' || is_nullable, ',' ORDER BY table_name, column_name)
+		FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+}
+last_ledger() {	# outcome|revision|plan_hash of the newest ledger row
+	pg_psql -d "$1" -At -c "SELECT outcome || '|' || revision || '|' || coalesce(plan_hash, '') FROM migsync.applied ORDER BY id DESC LIMIT 1"
+}
+hash_of() {
+	sed -n 's/.*migsync approve .*--plan \([0-9a-f]\{64\}\).*/\1/p' "$tmp/$1.err" | head -n 1
+}
+
+# --- both environments at R4 (staging through its gate)
+run apply1 -- apply --yes
+expect_rc apply1 3
+run approve1 -- approve -e staging --plan "$(hash_of apply1)" --by alice
+expect_rc approve1 0
+run apply2 -- apply --yes
+expect_rc apply2 0
+expect_version dev $R4 "setup"
+expect_version staging $R4 "setup"
+schema_before=$(schema_of dev)
+
+# --- 1: the rows differ from --expect: refused, nothing changed
+echo "checking: stamp refused when the rows differ from --expect"
+run wrong -- stamp -e dev --to $R3 --expect $R2
+expect_rc wrong 1
+expect_in wrong err "expected $R2"
+expect_in wrong out "version rows $R4"
+expect_version dev $R4 "refused stamp"
+[ "$(pg_psql -d dev -At -c "SELECT count(*) FROM migsync.applied WHERE outcome = 'stamped'")" = 0 ] ||
+	fail "a refused stamp left a ledger row"
+
+# --- 2: the right --expect: only the version row changes, recorded
+echo "checking: stamp with the right --expect"
+run right -- stamp -e dev --to $R3 --expect $R4
+expect_rc right 0
+expect_in right out "stamped $R4 -> $R3"
+expect_version dev $R3 "stamp"
+[ "$(schema_of dev)" = "$schema_before" ] || fail "stamp changed the schema"
+last=$(last_ledger dev)
+case $last in
+stamped\|$R3\|[0-9a-f]*) ;;
+*) fail "the newest ledger row is \"$last\", expected a stamped row for $R3 with a plan hash" ;;
+esac
+
+# default expectation: the rows read before the lock, printed
+run back -- stamp -e dev --to $R4
+expect_rc back 0
+expect_in back out "version rows $R3"
+expect_version dev $R4 "stamp back"
+run again -- stamp -e dev --to $R4
+expect_rc again 0
+expect_in again out "already at $R4"
+
+# --- 3: a gated stamp without approval
+echo "checking: a gated stamp stops at the gate"
+run gated -- stamp -e staging --to $R3
+expect_rc gated 3
+expect_in gated err "migsync approve -i $inv -e staging --plan "
+expect_version staging $R4 "gated stamp"
+HS=$(hash_of gated)
+[ -n "$HS" ] || fail "no stamp hash in: $(cat "$tmp/gated.err")"
+run plan_json -- plan -e staging --to $R3 --format json
+grep -qF "$HS" "$tmp/plan_json.out" && fail "the stamp hash is also a plan hash"
+run dry -- stamp -e staging --to $R3 --dry-run
+expect_rc dry 3
+run approve_s -- approve -e staging --plan "$HS" --by alice
+expect_rc approve_s 0
+run stamped -- stamp -e staging --to $R3 --expect $R4 --format json
+expect_rc stamped 0
+python3 - "$tmp/stamped.out" "$HS" "$R3" "$R4" <<'EOF' || fail "stamp JSON: $(cat "$tmp/stamped.out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["outcome"] == "stamped" and doc["plan_hash"] == sys.argv[2], doc
+assert doc["to"] == [sys.argv[3]] and doc["expect"] == [sys.argv[4]], doc
+assert doc["databases"][0]["rows"] == [sys.argv[4]], doc
+EOF
+expect_version staging $R3 "approved stamp"
+[ "$(last_ledger staging)" = "stamped|$R3|$HS" ] || fail "staging ledger: $(last_ledger staging)"
+
+# --- 4: consolidate --check
+echo "checking: consolidate --check blocks on different heads"
+run heads -- consolidate --check
+expect_rc heads 1
+expect_in heads out "not safe to squash"
+expect_in heads out "environment \"staging\": at $R3, not at the head $R4"
+
+run re_gated -- stamp -e staging --to $R4
+expect_rc re_gated 3
+run approve_r -- approve -e staging --plan "$(hash_of re_gated)" --by alice
+run restored -- stamp -e staging --to $R4
+expect_rc restored 0
+expect_version staging $R4 "restored"
+
+echo "checking: consolidate --check passes when all agree"
+run safe -- consolidate --check
+expect_rc safe 0
+expect_in safe out "safe to squash: 2 databases at $R4"
+run safe_json -- consolidate --check --format json
+expect_rc safe_json 0
+python3 - "$tmp/safe_json.out" "$R4" <<'EOF' || fail "check JSON: $(cat "$tmp/safe_json.out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["safe"] is True and doc["head"] == sys.argv[2] and doc["blockers"] == [], doc
+assert [t["environment"] for t in doc["targets"]] == ["dev", "staging"], doc
+assert len({t["fingerprint"] for t in doc["targets"]}) == 1, doc
+EOF
+
+echo "checking: consolidate --check blocks on drift"
+pg_psql -d staging -c "ALTER TABLE stock_info ADD COLUMN hotfix text" >/dev/null || fail "alter"
+run drift -- consolidate --check --format json
+expect_rc drift 1
+python3 - "$tmp/drift.out" <<'EOF' || fail "drift JSON: $(cat "$tmp/drift.out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["safe"] is False, doc
+b = [b for b in doc["blockers"] if b["check"] == "schema"]
+assert len(b) == 1 and b[0]["environment"] == "staging" and "hotfix" in b[0]["message"], doc
+EOF
+pg_psql -d staging -c "ALTER TABLE stock_info DROP COLUMN hotfix" >/dev/null || fail "alter back"
+
+echo "checking: consolidate --check blocks on a pending approval"
+run approve_p -- approve -e staging --plan "$(printf 'ab%.0s' $(seq 32))" --by bob --expires 3s
+expect_rc approve_p 0
+run pending -- consolidate --check
+expect_rc pending 1
+expect_in pending out "approval by \"bob\""
+sleep 4
+run safe2 -- consolidate --check
+expect_rc safe2 0
+
+# --- 5: squash into a baseline and consolidate --stamp
+echo "checking: consolidate --stamp"
+mkdir -p "$tmp/old_versions"
+{
+	echo "-- migsync:revision $BASE"
+	echo "-- migsync:down_revision none"
+	echo "-- migsync:message baseline: the schema of $R4, squashed"
+	echo
+	echo "-- migsync:up"
+	for f in "$tmp"/versions/*.sql; do
+		sed -n '/^-- migsync:up/,/^-- migsync:down/p' "$f" | sed '/^-- migsync:\(up\|down\)/d'
+	done
+} >"$tmp/baseline.sql"
+mv "$tmp"/versions/*.sql "$tmp/old_versions/" || fail "move the old revisions"
+mv "$tmp/baseline.sql" "$tmp/versions/${BASE}_baseline.sql" || fail "write the baseline"
+
+# the baseline builds the same schema on an empty database
+pg_psql -d postgres -c "CREATE DATABASE scratch" >/dev/null || fail "createdb scratch"
+sed -n '/^-- migsync:up/,$p' "$tmp/versions/${BASE}_baseline.sql" | pg_psql -d scratch >/dev/null ||
+	fail "the baseline does not run"
+[ "$(schema_of scratch)" = "$(schema_of dev)" ] || fail "the baseline builds another schema"
+
+pg_psql -d staging -c "ALTER TABLE stock_info ADD COLUMN hotfix text" >/dev/null || fail "alter"
+run refused -- consolidate --stamp $BASE --expect $R4 --yes
+expect_rc refused 1
+expect_in refused err "schema differs"
+expect_in refused err "nothing was stamped"
+expect_version dev $R4 "refused consolidate"
+expect_version staging $R4 "refused consolidate"
+pg_psql -d staging -c "ALTER TABLE stock_info DROP COLUMN hotfix" >/dev/null || fail "alter back"
+
+run unknown -- consolidate --stamp 0123456789ab --expect $R4
+expect_rc unknown 2
+
+run cons1 -- consolidate --stamp $BASE --expect $R4 --yes
+expect_rc cons1 3
+expect_in cons1 out "dev: stamped $R4 -> $BASE"
+expect_version dev $BASE "consolidate, dev"
+expect_version staging $R4 "consolidate, staging gated"
+run approve_c -- approve -e staging --plan "$(hash_of cons1)" --by alice
+expect_rc approve_c 0
+# the expected head defaults to the one the others still share
+run cons2 -- consolidate --stamp $BASE --yes
+expect_rc cons2 0
+expect_in cons2 out "dev: already at $BASE"
+expect_in cons2 out "staging: stamped $R4 -> $BASE"
+expect_version staging $BASE "consolidate, staging"
+[ "$(schema_of staging)" = "$schema_before" ] || fail "consolidate changed the schema"
+for db in dev staging; do
+	case $(last_ledger $db) in
+	stamped\|$BASE\|*) ;;
+	*) fail "$db ledger: $(last_ledger $db)" ;;
+	esac
+done
+
+run after -- consolidate --check
+expect_rc after 0
+expect_in after out "at $BASE"
+
+echo "ok"
