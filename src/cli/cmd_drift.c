@@ -8,19 +8,17 @@
  * INVALID index, or could not be read (it could not be compared); 0 when
  * every target matched its reference; 2 when the check could not run.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/drift_collect.h"
 #include "migsync/drift.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
-#include "migsync/target.h"
 
 enum {
 	OPT_AGAINST = OPT_FIRST_COMMAND_OPTION,
@@ -33,34 +31,6 @@ enum {
 #define DEFINITION_SHOWN 160
 /* Characters of context kept before the first difference. */
 #define DEFINITION_CONTEXT 40
-
-/* One environment to expand into targets (in a worker thread). */
-struct expansion {
-	const struct environment *e;
-	struct db_target *targets;
-	size_t nr;
-	struct ms_error err;
-};
-
-/* One database to read (in a worker thread). */
-struct drift_job {
-	const struct db_target *t;	/* NULL: its environment could not be expanded */
-	const struct environment *e;
-	char *label;			/* "prod", or "tenants/tenant_001" */
-	char *database;			/* what the report shows: never a password */
-	struct drift_options opts;
-	struct schema_snapshot *snapshot;
-	struct ms_error err;
-};
-
-struct drift_cmd {
-	struct expansion *exp;
-	size_t exp_nr;
-	struct drift_job *jobs;
-	size_t jobs_nr;
-	size_t jobs_alloc;
-	const struct strvec *schemas;
-};
 
 static void print_help(void)
 {
@@ -99,140 +69,10 @@ static void print_help(void)
 	       "not be compared, 2 could not run.\n");
 }
 
-static void drift_cmd_release(struct drift_cmd *dc)
-{
-	for (size_t i = 0; i < dc->jobs_nr; i++) {
-		free(dc->jobs[i].label);
-		free(dc->jobs[i].database);
-		schema_snapshot_free(dc->jobs[i].snapshot);
-		ms_error_release(&dc->jobs[i].err);
-	}
-	free(dc->jobs);
-	for (size_t i = 0; i < dc->exp_nr; i++) {
-		db_targets_free(dc->exp[i].targets, dc->exp[i].nr);
-		ms_error_release(&dc->exp[i].err);
-	}
-	free(dc->exp);
-}
-
-static void expand_work(size_t i, void *ctx)
-{
-	struct expansion *x = &((struct expansion *)ctx)[i];
-
-	db_targets_expand(&x->targets, &x->nr, x->e, &x->err);
-}
-
-static struct drift_job *add_job(struct drift_cmd *dc, const struct environment *e,
-				 const struct db_target *t)
-{
-	const struct inventory_database *db = &e->database;
-	struct drift_job *job;
-
-	ALLOC_GROW(dc->jobs, dc->jobs_nr + 1, dc->jobs_alloc);
-	job = &dc->jobs[dc->jobs_nr++];
-	memset(job, 0, sizeof(*job));
-	ms_error_init(&job->err);
-	job->e = e;
-	job->t = t;
-	job->label = xstrdup(t ? t->label : e->name);
-	job->database = xstrdup(!t ? "-" : t->member ? t->dbname : t->describe);
-	job->opts.schemas = dc->schemas;
-	job->opts.version_table = db->version_table;
-	job->opts.version_schema = db->version_table_schema;
-	job->opts.statement_timeout_ms = db->statement_timeout <= 0 ? 0 :
-		db->statement_timeout > INT_MAX / 1000 ? INT_MAX : (int)db->statement_timeout * 1000;
-	return job;
-}
-
-/*
- * Expand the environments into jobs (all in parallel). An environment
- * that cannot be expanded becomes one job that carries the error: it is
- * reported as unreachable, never dropped.
- */
-static int expand(struct drift_cmd *dc, const struct environment **envs, size_t nr,
-		  unsigned jobs, struct ms_error *err)
-{
-	int ret;
-
-	dc->exp = xcalloc(nr ? nr : 1, sizeof(*dc->exp));
-	dc->exp_nr = nr;
-	for (size_t i = 0; i < nr; i++) {
-		dc->exp[i].e = envs[i];
-		ms_error_init(&dc->exp[i].err);
-	}
-	ret = probe_pool_run(nr, jobs, expand_work, NULL, dc->exp, err);
-	if (ret < 0)
-		goto done;
-	for (size_t i = 0; i < nr; i++) {
-		struct expansion *x = &dc->exp[i];
-
-		if (x->err.message) {
-			struct drift_job *job = add_job(dc, x->e, NULL);
-
-			ms_error_move(&job->err, &x->err);
-			continue;
-		}
-		for (size_t k = 0; k < x->nr; k++)
-			add_job(dc, x->e, &x->targets[k]);
-	}
-done:
-	return ret;
-}
-
-static void read_work(size_t i, void *ctx)
-{
-	struct drift_job *job = &((struct drift_cmd *)ctx)->jobs[i];
-	struct ms_error err = MS_ERROR_INIT;
-	struct tunnel *tunnel = NULL;
-	PGconn *conn = NULL;
-
-	if (!job->t)
-		goto done;
-	if (db_connect(&conn, &tunnel, job->t, &job->err) < 0)
-		goto done;
-	if (drift_read(&job->snapshot, conn, &job->opts, &err) < 0)
-		db_target_error(&job->err, err.code, job->t, "%s", err.message);
-done:
-	db_disconnect(conn, tunnel);
-	ms_error_release(&err);
-}
-
-/* Read every job's schema, then hand everything to the report. */
-static int read_all(struct drift_cmd *dc, struct drift_report *report, unsigned jobs,
-		    struct ms_error *err)
-{
-	int ret = 0;
-
-	if (dc->jobs_nr)
-		ret = probe_pool_run(dc->jobs_nr, jobs, read_work, NULL, dc, err);
-	if (ret < 0)
-		goto done;
-	for (size_t i = 0; i < dc->jobs_nr; i++) {
-		struct drift_job *job = &dc->jobs[i];
-		struct drift_target *t = drift_report_add(report, job->e->name, job->database);
-
-		t->snapshot = job->snapshot;
-		job->snapshot = NULL;
-		if (!t->snapshot)
-			t->error = xstrdup(job->err.message ? job->err.message : "could not read the schema");
-	}
-done:
-	return ret;
-}
-
 /* The label of report target i (the jobs are in the same order). */
-static const char *label_of(const struct drift_cmd *dc, size_t i)
+static const char *label_of(const struct drift_collection *dc, size_t i)
 {
-	return dc->jobs[i].label;
-}
-
-static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
-{
-	json_key(jw, key);
-	json_array_begin(jw);
-	for (size_t i = 0; v && i < v->nr; i++)
-		json_string(jw, v->items[i]);
-	json_array_end(jw);
+	return drift_collection_label(dc, i);
 }
 
 static void json_target(struct json_writer *jw, const struct drift_target *t)
@@ -258,12 +98,12 @@ static void json_target(struct json_writer *jw, const struct drift_target *t)
 		json_object_end(jw);
 	}
 	json_array_end(jw);
-	json_strvec(jw, "invalid_indexes", &t->invalid_indexes);
+	cli_json_strvec(jw, "invalid_indexes", &t->invalid_indexes);
 	json_object_end(jw);
 }
 
 static void print_json(struct strbuf *sb, const struct drift_report *r,
-		       const struct drift_cmd *dc)
+		       const struct drift_collection *dc)
 {
 	struct json_writer jw;
 
@@ -275,7 +115,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 		const struct drift_group *g = &r->groups[i];
 
 		json_object_begin(&jw);
-		json_strvec(&jw, "revision", &g->revision);
+		cli_json_strvec(&jw, "revision", &g->revision);
 		json_kv_string(&jw, "reference", g->reference == SIZE_MAX || g->members_nr < 2 ?
 			       NULL : label_of(dc, g->reference));
 		json_key(&jw, "targets");
@@ -387,7 +227,7 @@ static char *state_cell(const struct drift_target *t)
 	}
 }
 
-static void print_row(struct strbuf *sb, const struct drift_report *r, const struct drift_cmd *dc,
+static void print_row(struct strbuf *sb, const struct drift_report *r, const struct drift_collection *dc,
 		      size_t i, int width)
 {
 	const struct drift_target *t = &r->targets[i];
@@ -398,7 +238,7 @@ static void print_row(struct strbuf *sb, const struct drift_report *r, const str
 	free(state);
 }
 
-static void print_text(struct strbuf *sb, const struct drift_report *r, const struct drift_cmd *dc)
+static void print_text(struct strbuf *sb, const struct drift_report *r, const struct drift_collection *dc)
 {
 	size_t problems = 0;
 	int width = 0;
@@ -471,9 +311,10 @@ static void print_text(struct strbuf *sb, const struct drift_report *r, const st
 static int select_envs(const struct environment ***out, size_t *nr,
 		       const struct inventory *inv, struct strvec *names, const char *against)
 {
-	const struct environment **envs = xcalloc(inv->nr ? inv->nr : 1, sizeof(*envs));
+	struct ms_error err = MS_ERROR_INIT;
 	int ret = EXIT_OK;
 
+	*out = NULL;
 	*nr = 0;
 	if (against && !inventory_find(inv, against)) {
 		fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", against);
@@ -483,43 +324,13 @@ static int select_envs(const struct environment ***out, size_t *nr,
 	}
 	if (against && names->nr && !strvec_contains(names, against))
 		strvec_push(names, against);
-	for (size_t i = 0; i < names->nr; i++) {
-		if (!inventory_find(inv, names->items[i])) {
-			struct strbuf known = STRBUF_INIT;
-
-			for (size_t k = 0; k < inv->nr; k++)
-				strbuf_addf(&known, "%s%s", k ? ", " : "", inv->envs[k].name);
-			fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n",
-				names->items[i]);
-			fprintf(stderr, "hint: the environments are: %s\n", known.buf);
-			strbuf_release(&known);
-			ret = EXIT_CANNOT_RUN;
-			goto done;
-		}
+	if (cli_select_envs(out, nr, inv, names, &err) < 0) {
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
 	}
-	for (size_t i = 0; i < inv->nr; i++)
-		if (!names->nr || strvec_contains(names, inv->envs[i].name))
-			envs[(*nr)++] = &inv->envs[i];
 done:
-	if (ret != EXIT_OK) {
-		free(envs);
-		envs = NULL;
-	}
-	*out = envs;
+	ms_error_release(&err);
 	return ret;
-}
-
-static int parse_jobs(unsigned *jobs, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > 1024)
-		return cli_usage_error("drift", "invalid number of jobs \"%s\" (expected 1 to 1024)", arg);
-	*jobs = (unsigned)v;
-	return EXIT_OK;
 }
 
 /* Append the comma-separated schema names of arg to schemas. */
@@ -556,8 +367,9 @@ int cmd_drift(int argc, char **argv)
 	struct strvec names = STRVEC_INIT, schemas = STRVEC_INIT;
 	struct inventory *inv = NULL;
 	struct diag_list problems = DIAG_LIST_INIT;
-	struct drift_report report;
-	struct drift_cmd dc;
+	struct drift_collection dc;
+	struct drift_collect_options opts = { &schemas, NULL, 0 };
+	struct env_expansion *exp = NULL;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	const struct environment **envs = NULL;
@@ -568,8 +380,7 @@ int cmd_drift(int argc, char **argv)
 	int ret = EXIT_OK, opt, r;
 
 	cli_common_init(&common);
-	drift_report_init(&report);
-	memset(&dc, 0, sizeof(dc));
+	drift_collection_init(&dc);
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:j:", longopts, NULL)) != -1) {
@@ -581,7 +392,7 @@ int cmd_drift(int argc, char **argv)
 			strvec_push(&names, optarg);
 			break;
 		case 'j':
-			ret = parse_jobs(&jobs, optarg);
+			ret = cli_parse_jobs(&jobs, "drift", optarg);
 			if (ret != EXIT_OK)
 				goto done;
 			break;
@@ -624,28 +435,27 @@ int cmd_drift(int argc, char **argv)
 	ret = select_envs(&envs, &envs_nr, inv, &names, against);
 	if (ret != EXIT_OK)
 		goto done;
-	dc.schemas = &schemas;
-
-	if (expand(&dc, envs, envs_nr, jobs, &err) < 0 ||
-	    read_all(&dc, &report, jobs, &err) < 0 ||
-	    drift_report_finish(&report, against, &err) < 0) {
+	opts.against = against;
+	opts.jobs = jobs;
+	if (cli_expand_envs(&exp, envs, envs_nr, jobs, &err) < 0 ||
+	    drift_collect(&dc, exp, envs_nr, &opts, &err) < 0) {
 		cli_print_error(&err);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
 
 	if (common.format == FORMAT_JSON)
-		print_json(&out, &report, &dc);
+		print_json(&out, &dc.report, &dc);
 	else
-		print_text(&out, &report, &dc);
+		print_text(&out, &dc.report, &dc);
 	ret = cli_write_stdout(out.buf, out.len);
-	if (ret == EXIT_OK && drift_report_failed(&report))
+	if (ret == EXIT_OK && drift_report_failed(&dc.report))
 		ret = EXIT_PROBLEMS;
 done:
 	if (probe_ready)
 		probe_global_cleanup();
-	drift_report_release(&report);
-	drift_cmd_release(&dc);
+	drift_collection_release(&dc);
+	cli_expansions_free(exp, envs_nr);
 	inventory_free(inv);
 	free(envs);
 	diag_list_release(&problems);
