@@ -405,7 +405,8 @@ static void row_cells(char *cells[COL_NR], const struct check_run *run, size_t i
 	const struct check_env *ce = &run->envs[i];
 
 	cells[COL_ENV] = xstrdup(env->name);
-	cells[COL_STATE] = xstrdup(ce->cases[CHECK_STATUS].summary);
+	cells[COL_STATE] = xstrdup(ce->cases[CHECK_STATUS].outcome == CHECK_SKIPPED ?
+				   status_state_name(env->state) : ce->cases[CHECK_STATUS].summary);
 	cells[COL_REVISION] = revision_cell(env);
 	cells[COL_DRIFT] = xstrdup(ce->cases[CHECK_DRIFT].summary);
 	cells[COL_CHECKSUMS] = xstrdup(ce->cases[CHECK_CHECKSUMS].summary);

@@ -55,7 +55,8 @@ static void print_help(void)
 	       "  behind         revisions of the target are pending\n"
 	       "  uninitialized  no version table, or an empty one\n"
 	       "  current        at the target\n"
-	       "A fleet's state is its worst database's.\n"
+	       "A fleet's state is its worst database's. The note also names each revision\n"
+	       "whose file changed after it was applied (a checksum mismatch, from the ledger).\n"
 	       "\n"
 	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
 }
