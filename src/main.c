@@ -29,6 +29,8 @@ static const struct cmd_struct commands[] = {
 	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)" },
 	{ "resolve", cmd_resolve, "settle a step a crash left in progress" },
 	{ "drift", cmd_drift, "compare the schemas of databases at the same revision" },
+	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated" },
+	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline" },
 };
 
 static void print_help(FILE *out)
