@@ -50,6 +50,8 @@ enum apply_event_kind {
 	APPLY_EVENT_STEP_DONE,	/* a step finished (elapsed_ms) */
 	APPLY_EVENT_SKIP,	/* a database is already at its end rows */
 	APPLY_EVENT_OUTPUT,	/* a line of executor output (Alembic, notices) */
+	APPLY_EVENT_WAIT,	/* a database does not accept connections yet (connect_wait_ms);
+				   detail: why, elapsed_ms: waited so far */
 };
 
 struct apply_event {
@@ -84,6 +86,17 @@ struct apply_options {
 	const char *who;
 	const char *host;
 	volatile sig_atomic_t *cancel;	/* set from a signal handler; may be NULL */
+	/*
+	 * How long to keep trying, with backoff, to reach a database that
+	 * does not answer or is starting up (or shutting down), in ms, each
+	 * time a stage connects; 0: one try. Refusals (authentication, no
+	 * such database) are never retried. Not used for the previous
+	 * stage's read (the order check).
+	 */
+	int64_t connect_wait_ms;
+	/* lock_wait_set: wait lock_wait_ms for the lock instead of database.lock_wait */
+	bool lock_wait_set;
+	int64_t lock_wait_ms;
 	void (*event)(const struct apply_event *ev, void *ctx);
 	/*
 	 * Called for a gated stage whose gate passed, before anything

@@ -51,6 +51,96 @@ static void emit(const struct apply_options *o, struct apply_event *ev)
 		o->event(ev, o->ctx);
 }
 
+/* Retrying a connection until a deadline (apply_options.connect_wait_ms). */
+struct connect_wait {
+	int64_t started;	/* CLOCK_MONOTONIC ms */
+	int64_t deadline;	/* 0: one try */
+	int64_t delay;		/* the next pause, ms */
+};
+
+static void connect_wait_init(struct connect_wait *w, const struct apply_options *o)
+{
+	w->started = mono_ms();
+	w->deadline = o->connect_wait_ms > 0 ? w->started + o->connect_wait_ms : 0;
+	w->delay = 250;
+}
+
+/*
+ * After a failed connection: whether to try again. Only a server that did
+ * not answer (MS_ERR_IO) or answered that it is starting up, shutting
+ * down or recovering ("the database system is ...", SQLSTATE 57P03,
+ * which libpq does not hand over for a connection) is worth waiting for;
+ * the pause doubles up to 5 s and never passes the deadline. A signal
+ * (o->cancel) ends the pause at once: the handlers have no SA_RESTART.
+ */
+static bool connect_retry(struct connect_wait *w, const struct environment *env,
+			  const char *database, const struct apply_options *o,
+			  const struct ms_error *err)
+{
+	const char *msg = err->message ? err->message : "";
+	struct apply_event ev;
+	struct timespec ts;
+	int64_t now = mono_ms(), pause;
+
+	if (!w->deadline || cancelled(o) || now >= w->deadline)
+		return false;
+	if (err->code != MS_ERR_IO &&
+	    !(err->code == MS_ERR_DB && strstr(msg, "the database system is")))
+		return false;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = APPLY_EVENT_WAIT;
+	ev.environment = env->name;
+	ev.database = database;
+	ev.detail = msg;
+	ev.elapsed_ms = now - w->started;
+	emit(o, &ev);
+	pause = w->delay < w->deadline - now ? w->delay : w->deadline - now;
+	ts.tv_sec = pause / 1000;
+	ts.tv_nsec = (long)(pause % 1000) * 1000000;
+	nanosleep(&ts, NULL);
+	if (w->delay < 5000)
+		w->delay = w->delay * 2 < 5000 ? w->delay * 2 : 5000;
+	return !cancelled(o);
+}
+
+/* db_connect, retried as connect_retry allows. */
+static int connect_waiting(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
+			   struct connect_wait *w, const struct apply_options *o,
+			   struct ms_error *err)
+{
+	int ret;
+
+	while ((ret = db_connect(conn, tunnel, t, err)) < 0 &&
+	       connect_retry(w, t->env, t->describe, o, err))
+		;
+	/* in the message: a stage keeps only that of a database it could not read */
+	if (ret < 0 && w->deadline && mono_ms() >= w->deadline && !cancelled(o)) {
+		char *msg = xstrdup(err->message ? err->message : "could not connect");
+		char *hint = err->hint ? xstrdup(err->hint) : NULL;
+
+		ms_error_set(err, err->code, "%s (gave up after %lld s)", msg,
+			     (long long)((mono_ms() - w->started + 500) / 1000));
+		if (hint)
+			ms_error_hint(err, "%s", hint);
+		free(msg);
+		free(hint);
+	}
+	return ret;
+}
+
+/* db_targets_expand, retried as connect_retry allows (a discovery query connects). */
+static int expand_waiting(struct db_target **targets, size_t *nr, const struct environment *env,
+			  struct connect_wait *w, const struct apply_options *o,
+			  struct ms_error *err)
+{
+	int ret;
+
+	while ((ret = db_targets_expand(targets, nr, env, err)) < 0 &&
+	       env->targets.discover && connect_retry(w, env, env->name, o, err))
+		;
+	return ret;
+}
+
 static bool rows_equal(const struct strvec *a, const struct strvec *b)
 {
 	if (a->nr != b->nr)
@@ -135,11 +225,13 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 		     const struct apply_options *o, struct ms_error *err)
 {
 	struct db_target *targets = NULL;
+	struct connect_wait w;
 	size_t nr = 0;
 	int ret;
 
 	stage_reset(st, env);
-	ret = db_targets_expand(&targets, &nr, env, err);
+	connect_wait_init(&w, o);
+	ret = expand_waiting(&targets, &nr, env, &w, o, err);
 	if (ret < 0) {
 		st->error = xstrdup(err->message ? err->message : "could not expand the environment");
 		goto done;
@@ -152,7 +244,7 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 
 		db->dbname = xstrdup(targets[i].dbname ? targets[i].dbname : "");
 		db->describe = xstrdup(targets[i].describe ? targets[i].describe : env->name);
-		if (db_connect(&conn, &tunnel, &targets[i], &e) < 0 ||
+		if (connect_waiting(&conn, &tunnel, &targets[i], &w, o, &e) < 0 ||
 		    read_db(db, st, conn, &targets[i], i == 0, &e) < 0 ||
 		    plan_db_compute(db, o->g, o->target, o->up, &e) < 0) {
 			if (!starts_with(e.message ? e.message : "", "environment \""))
@@ -583,9 +675,12 @@ static int connect_locked(PGconn **conn, struct tunnel **tunnel, const struct db
 			  const struct apply_options *o, struct ms_error *err)
 {
 	struct apply_event ev;
+	struct connect_wait w;
+	int64_t wait_ms = o->lock_wait_set ? o->lock_wait_ms : t->env->database.lock_wait * 1000;
 	int ret;
 
-	ret = db_connect(conn, tunnel, t, err);
+	connect_wait_init(&w, o);
+	ret = connect_waiting(conn, tunnel, t, &w, o, err);
 	if (ret < 0)
 		return ret;
 	memset(&ev, 0, sizeof(ev));
@@ -595,7 +690,7 @@ static int connect_locked(PGconn **conn, struct tunnel **tunnel, const struct db
 	ev.db_index = index;
 	ev.db_nr = nr;
 	emit(o, &ev);
-	ret = ledger_lock(*conn, t->env->database.lock_wait * 1000, stop_waiting, (void *)o, err);
+	ret = ledger_lock(*conn, wait_ms, stop_waiting, (void *)o, err);
 	if (ret < 0) {
 		if (!starts_with(err->message ? err->message : "", "environment \""))
 			db_target_error(err, ret, t, "%s", err->message ? err->message : "");
@@ -676,8 +771,11 @@ enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environme
 
 	if (o->up && env->stage > 0) {
 		const struct environment *pe = &o->inv->envs[env->stage - 1];
+		struct apply_options po = *o;
 
-		apply_read_stage(&prev, pe, o, err);
+		/* the previous stage is only read: an unreachable one fails the order check now */
+		po.connect_wait_ms = 0;
+		apply_read_stage(&prev, pe, &po, err);
 		ms_error_release(err);
 	}
 	if (apply_check_stage(st, o->up && env->stage > 0 ? &prev : NULL, false, o, err) < 0)

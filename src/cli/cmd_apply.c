@@ -36,8 +36,7 @@ static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 static void catch_signals(void)
@@ -49,6 +48,12 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+volatile sig_atomic_t *promote_catch_signals(void)
+{
+	catch_signals();
+	return &interrupted;
 }
 
 /* What the callbacks need. */
@@ -107,6 +112,7 @@ static void on_event(const struct apply_event *ev, void *ctx)
 		fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
 		break;
 	case APPLY_EVENT_HOOK:
+	case APPLY_EVENT_WAIT:
 		break;
 	}
 	if (r->progress)

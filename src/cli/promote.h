@@ -3,6 +3,8 @@
 
 /* Shared loading and printing of the promotion commands (cmd_plan.c, cmd_approve.c, cmd_apply.c). */
 
+#include <signal.h>
+
 #include "cli/cli.h"
 #include "migsync/inventory.h"
 struct apply_options;
@@ -37,6 +39,13 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 void promote_options(struct apply_options *o, const struct promote *pr, bool up);
 /* "migsync approve [-i INV] -e ENV --plan HASH" (caller frees). */
 char *promote_approve_command(const struct promote *pr, const struct plan_stage *st);
+/*
+ * Catch SIGINT and SIGTERM with sigaction (no SA_RESTART, so that a wait
+ * ends at once; explicit handlers also make them work for PID 1, which
+ * the kernel spares signals left at their default). Returns the flag the
+ * handler sets to the signal's number, for apply_options.cancel.
+ */
+volatile sig_atomic_t *promote_catch_signals(void);
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql);
 
