@@ -28,6 +28,7 @@ static const struct cmd_struct commands[] = {
 	{ "apply", cmd_apply, "promote migrations stage by stage in rollout order" },
 	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)" },
 	{ "resolve", cmd_resolve, "settle a step a crash left in progress" },
+	{ "check", cmd_check, "the nightly consistency check: status, lint, drift, checksums" },
 	{ "drift", cmd_drift, "compare the schemas of databases at the same revision" },
 	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated" },
 	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline" },
