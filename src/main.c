@@ -30,6 +30,7 @@ static const struct cmd_struct commands[] = {
 	{ "resolve", cmd_resolve, "settle a step a crash left in progress" },
 	{ "check", cmd_check, "the nightly consistency check: status, lint, drift, checksums" },
 	{ "drift", cmd_drift, "compare the schemas of databases at the same revision" },
+	{ "hook", cmd_hook, "bring one environment to the target (container start, pre-deploy)" },
 	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated" },
 	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline" },
 };
