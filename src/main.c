@@ -11,28 +11,29 @@ struct cmd_struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
+	const char *group;	/* set on the first command of a --help group */
 };
 
 static const struct cmd_struct commands[] = {
-	{ "heads", cmd_heads, "show the current heads of the revision graph" },
-	{ "history", cmd_history, "list revisions in history order" },
-	{ "branches", cmd_branches, "show branch points" },
-	{ "show", cmd_show, "show one revision in detail" },
-	{ "graph", cmd_graph, "draw the revision graph (mermaid or dot)" },
-	{ "lint", cmd_lint, "check revision scripts for problems" },
-	{ "inventory", cmd_inventory, "print the resolved inventory, secrets redacted" },
-	{ "status", cmd_status, "show each environment's revision" },
-	{ "plan", cmd_plan, "show the staged plan to a target, with gates and plan hashes" },
-	{ "approve", cmd_approve, "approve one stage's plan (by its hash)" },
-	{ "approvals", cmd_approvals, "list an environment's approvals" },
-	{ "apply", cmd_apply, "promote migrations stage by stage in rollout order" },
-	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)" },
-	{ "resolve", cmd_resolve, "settle a step a crash left in progress" },
-	{ "check", cmd_check, "the nightly consistency check: status, lint, drift, checksums" },
-	{ "drift", cmd_drift, "compare the schemas of databases at the same revision" },
-	{ "hook", cmd_hook, "bring one environment to the target (container start, pre-deploy)" },
-	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated" },
-	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline" },
+	{ "heads", cmd_heads, "show the current heads of the revision graph", "Revision scripts" },
+	{ "history", cmd_history, "list revisions in history order", NULL },
+	{ "branches", cmd_branches, "show branch points", NULL },
+	{ "show", cmd_show, "show one revision in detail", NULL },
+	{ "graph", cmd_graph, "draw the revision graph (mermaid or dot)", NULL },
+	{ "lint", cmd_lint, "check revision scripts for problems", NULL },
+	{ "inventory", cmd_inventory, "print the resolved inventory, secrets redacted", "Environments" },
+	{ "status", cmd_status, "show each environment's revision", NULL },
+	{ "drift", cmd_drift, "compare the schemas of databases at the same revision", NULL },
+	{ "check", cmd_check, "the nightly consistency check: status, lint, drift, checksums", NULL },
+	{ "plan", cmd_plan, "show the staged plan to a target, with gates and plan hashes", "Promotion" },
+	{ "approve", cmd_approve, "approve one stage's plan (by its hash)", NULL },
+	{ "approvals", cmd_approvals, "list an environment's approvals", NULL },
+	{ "apply", cmd_apply, "promote migrations stage by stage in rollout order", NULL },
+	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)", NULL },
+	{ "resolve", cmd_resolve, "settle a step a crash left in progress", NULL },
+	{ "hook", cmd_hook, "bring one environment to the target (container start, pre-deploy)", NULL },
+	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated", "Squashing" },
+	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline", NULL },
 };
 
 static void print_help(FILE *out)
@@ -42,10 +43,12 @@ static void print_help(FILE *out)
 		"\n"
 		"Usage:\n"
 		"  migsync [--version] [--help] COMMAND [OPTIONS]\n"
-		"\n"
-		"Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		"\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (commands[i].group)
+			fprintf(out, "%s%s:\n", i ? "\n" : "", commands[i].group);
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	}
 	fprintf(out,
 		"\n"
 		"Options every command takes:\n"
