@@ -92,12 +92,11 @@ int cmd_show(int argc, char **argv)
 		/* RevisionMap._real_heads, in file order, as Alembic lists them */
 		output_heads(&set.items, &set.nr, og.graph, true);
 		set.alloc = set.nr;
-	} else if (revgraph_resolve(&set, og.graph, rev, NULL, &err) < 0) {
+	} else if (revgraph_get_revisions(&set, og.graph, rev, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;
 	}
-	output_sort_file_order(og.graph, set.items, set.nr);
 
 	if (common.format == FORMAT_JSON) {
 		struct json_writer jw;

@@ -178,45 +178,23 @@ static void mark_descendants(const struct revgraph *g, unsigned char *mark, size
 
 /*
  * Revision._normalized_down_revisions: the down_revisions, then the
- * dependencies that no down_revision ancestor already depends on.
- * out must hold parents_nr + deps_nr entries. *has_deps tells whether
- * any dependency survived (before removing those equal to a parent), as
- * Alembic's _normalized_resolved_dependencies does.
+ * normalized dependencies not already among them. out must hold
+ * parents_nr + norm_deps_nr entries.
  */
-static size_t normalized_downs(size_t *out, bool *has_deps,
-			       const struct revgraph *g, size_t n)
+static size_t normalized_downs(size_t *out, const struct revgraph_node *node)
 {
-	const struct revgraph_node *node = &g->nodes[n];
-	unsigned char *below = NULL, *dropped = NULL;
 	size_t nr = 0;
 
-	*has_deps = false;
 	for (size_t i = 0; i < node->parents_nr; i++)
 		out[nr++] = node->parents[i];
-	if (!node->deps_nr)
-		return nr;
-
-	below = xcalloc(g->nr, 1);
-	dropped = xcalloc(g->nr, 1);
-	for (size_t i = 0; i < node->parents_nr; i++)
-		mark_ancestors(g, below, node->parents[i], false);
-	for (size_t a = 0; a < g->nr; a++)
-		for (size_t i = 0; below[a] && i < g->nodes[a].deps_nr; i++)
-			dropped[g->nodes[a].deps[i]] = 1;
-	for (size_t i = 0; i < node->deps_nr; i++) {
-		size_t d = node->deps[i];
+	for (size_t i = 0; i < node->norm_deps_nr; i++) {
 		bool dup = false;
 
-		if (dropped[d])
-			continue;
-		*has_deps = true;
 		for (size_t k = 0; k < nr; k++)
-			dup = dup || out[k] == d;
+			dup = dup || out[k] == node->norm_deps[i];
 		if (!dup)
-			out[nr++] = d;
+			out[nr++] = node->norm_deps[i];
 	}
-	free(below);
-	free(dropped);
 	return nr;
 }
 
@@ -267,7 +245,6 @@ static void walk_loop(struct walk *w)
 		const struct revgraph_node *node = &g->nodes[cand];
 		size_t *downs, *add;
 		size_t downs_nr, add_nr = 0, j;
-		bool has_deps;
 
 		for (j = 0; j < w->heads_nr; j++)
 			if (j != idx && w->anc[j][cand])
@@ -281,9 +258,9 @@ static void walk_loop(struct walk *w)
 			w->todo[cand] = 0;
 			w->todo_nr--;
 		}
-		downs = xmalloc((node->parents_nr + node->deps_nr + 1) * sizeof(*downs));
-		add = xmalloc((node->parents_nr + node->deps_nr + 1) * sizeof(*add));
-		downs_nr = normalized_downs(downs, &has_deps, g, cand);
+		downs = xmalloc((node->parents_nr + node->norm_deps_nr + 1) * sizeof(*downs));
+		add = xmalloc((node->parents_nr + node->norm_deps_nr + 1) * sizeof(*add));
+		downs_nr = normalized_downs(downs, node);
 		for (size_t i = 0; i < downs_nr; i++)
 			if (w->todo[downs[i]] && !walk_is_head(w, downs[i]))
 				add[add_nr++] = downs[i];
@@ -296,7 +273,7 @@ static void walk_loop(struct walk *w)
 				(w->heads_nr - idx - 1) * sizeof(*w->anc));
 			w->heads_nr--;
 			idx = idx ? idx - 1 : 0;
-		} else if (!has_deps && node->parents_nr == 1) {
+		} else if (!node->norm_deps_nr && node->parents_nr == 1) {
 			/* plain movement down one line */
 			w->heads[idx] = add[0];
 			w->anc[idx][cand] = 0;
@@ -369,66 +346,38 @@ static void walk_sort(struct walk *w, const size_t *targets, size_t targets_nr)
 	free(start);
 }
 
-/* "rev-2", "+1", "label@-1": forms Alembic resolves relative to the other end. */
-static bool is_relative(const char *ident)
-{
-	size_t len = strlen(ident), i = len;
-
-	while (i > 0 && ident[i - 1] >= '0' && ident[i - 1] <= '9')
-		i--;
-	return i < len && i > 0 && (ident[i - 1] == '+' || ident[i - 1] == '-');
-}
-
-static void set_ids(struct strvec *ids, const struct revgraph *g, const struct revgraph_set *set)
-{
-	for (size_t i = 0; i < set->nr; i++)
-		strvec_push(ids, g->nodes[set->items[i]].id);
-}
-
-static int resolve_end(struct revgraph_set *out, const struct revgraph *g,
-		       const char *ident, const struct revgraph_set *other,
-		       struct ms_error *err)
-{
-	struct strvec ids = STRVEC_INIT;
-	int ret;
-
-	if (!strcmp(ident, "base"))
-		return 0;
-	if (!strcmp(ident, "heads")) {
-		size_t *heads, nr;
-
-		/* RevisionMap._real_heads, in file order */
-		output_heads(&heads, &nr, g, true);
-		out->items = heads;
-		out->nr = out->alloc = nr;
-		return 0;
-	}
-	if (other)
-		set_ids(&ids, g, other);
-	ret = revgraph_resolve(out, g, ident, ids.nr ? &ids : NULL, err);
-	strvec_release(&ids);
-	return ret;
-}
-
 /*
  * Keep only the targets on the lower end's branch, as
- * _collect_upgrade_revisions does for "branch@..." lower ends.
+ * _collect_upgrade_revisions does for "branch@..." lower ends. Like
+ * Alembic, fail when the branch names nothing.
  */
-static void filter_branch(struct revgraph_set *targets, const struct revgraph *g,
-			  const char *lower)
+static int filter_branch(struct revgraph_set *targets, const struct revgraph *g,
+			 const char *lower, struct ms_error *err)
 {
 	char *branch = xstrndup(lower, (size_t)(strchr(lower, '@') - lower));
+	struct revgraph_set check = REVGRAPH_SET_INIT;
+	struct ms_error ignored = MS_ERROR_INIT;
 	ssize_t rev = revgraph_find(g, branch);
 	const char *label = branch;
 	size_t kept = 0;
+	int ret = 0;
 
+	if (rev < 0 && revgraph_resolve(&check, g, branch, NULL, &ignored) == MS_ERR_NOTFOUND) {
+		ret = ms_error_set(err, MS_ERR_NOTFOUND, "range \"%s\": no branch or revision \"%s\"",
+				   lower, branch);
+		goto done;
+	}
 	if (rev >= 0 && g->nodes[rev].branch_labels.nr == 1)
 		label = g->nodes[rev].branch_labels.items[0];
 	for (size_t i = 0; i < targets->nr; i++)
 		if (strvec_contains(&g->nodes[targets->items[i]].branch_labels, label))
 			targets->items[kept++] = targets->items[i];
 	targets->nr = kept;
+done:
+	revgraph_set_release(&check);
+	ms_error_release(&ignored);
 	free(branch);
+	return ret;
 }
 
 int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
@@ -451,19 +400,11 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 		ms_error_hint(err, "give a revision id, or use 'migsync status' to see each environment's revision");
 		goto done;
 	}
-	if (is_relative(lower)) {
-		ret = resolve_end(&up, g, upper, NULL, err);
-		if (!ret)
-			ret = resolve_end(&lo, g, lower, &up, err);
-	} else {
-		ret = resolve_end(&lo, g, lower, NULL, err);
-		if (!ret)
-			ret = resolve_end(&up, g, upper, &lo, err);
-	}
+	ret = revgraph_history_range(&lo, &up, g, lower, upper, err);
 	if (ret)
 		goto done;
-	if (strchr(lower, '@'))
-		filter_branch(&up, g, lower);
+	if (strchr(lower, '@') && (ret = filter_branch(&up, g, lower, err)) < 0)
+		goto done;
 
 	/* _collect_upgrade_revisions(upper, lower, inclusive=True, implicit_base=False) */
 	required = xcalloc(g->nr ? g->nr : 1, 1);
