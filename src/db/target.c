@@ -415,10 +415,23 @@ done:
 	return ret;
 }
 
+/*
+ * A migration can run long. If migsync dies meanwhile (SIGKILL, a lost
+ * container), the server would otherwise keep running the statement and
+ * hold the session's advisory lock until it ends; since PostgreSQL 14 it
+ * can notice the closed client socket and cancel. Best effort: a server
+ * that refuses the setting just keeps the old behaviour.
+ */
+#define DB_CLIENT_CHECK_SQL "SET client_connection_check_interval = '1s'"
+
 int db_connect(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
 	       struct ms_error *err)
 {
-	return connect_target(conn, tunnel, t, "", err);
+	int ret = connect_target(conn, tunnel, t, "", err);
+
+	if (ret == 0 && PQserverVersion(*conn) >= 140000)
+		PQclear(PQexec(*conn, DB_CLIENT_CHECK_SQL));
+	return ret;
 }
 
 void db_disconnect(PGconn *conn, struct tunnel *tunnel)

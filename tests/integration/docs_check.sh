@@ -112,7 +112,8 @@ compare_options() {
 if ! "$MIGSYNC" --help >"$tmp/help.txt" 2>&1; then
 	fail "migsync --help exited non-zero"
 fi
-commands=$(awk '/^Commands:/ { c = 1; next } c && /^[[:space:]]*$/ { c = 0 } c { print $1 }' "$tmp/help.txt")
+# Commands are listed in groups ("Promotion:" ...) before the common options.
+commands=$(awk '/^Options every command takes:/ { exit } /^  [a-z]+  +[a-z]/ { print $1 }' "$tmp/help.txt")
 if [ -z "$commands" ]; then
 	fail "no command found in migsync --help"
 fi
