@@ -121,12 +121,12 @@ void output_heads(size_t **out, size_t *nr, const struct revgraph *g, bool real)
 }
 
 /*
- * Mark start and everything below it: down_revisions, and with_deps also
+ * Mark start and everything below it, through down_revision and
  * depends_on. A node already marked is taken to have its ancestors marked
  * too, so that one array can collect the ancestors of several nodes.
  */
 static void mark_ancestors(const struct revgraph *g, unsigned char *mark,
-			   size_t start, bool with_deps)
+			   size_t start)
 {
 	size_t *stack;
 	size_t top = 0;
@@ -144,7 +144,7 @@ static void mark_ancestors(const struct revgraph *g, unsigned char *mark,
 				mark[node->parents[i]] = 1;
 				stack[top++] = node->parents[i];
 			}
-		for (size_t i = 0; with_deps && i < node->deps_nr; i++)
+		for (size_t i = 0; i < node->deps_nr; i++)
 			if (!mark[node->deps[i]]) {
 				mark[node->deps[i]] = 1;
 				stack[top++] = node->deps[i];
@@ -219,7 +219,7 @@ static void walk_add_head(struct walk *w, size_t n)
 	ALLOC_GROW(w->anc, w->heads_nr + 1, w->anc_alloc);
 	w->heads[w->heads_nr] = n;
 	w->anc[w->heads_nr] = xcalloc(w->g->nr, 1);
-	mark_ancestors(w->g, w->anc[w->heads_nr], n, true);
+	mark_ancestors(w->g, w->anc[w->heads_nr], n);
 	w->heads_nr++;
 }
 
@@ -280,7 +280,7 @@ static void walk_loop(struct walk *w)
 		} else {
 			w->heads[idx] = add[0];
 			memset(w->anc[idx], 0, g->nr);
-			mark_ancestors(g, w->anc[idx], add[0], true);
+			mark_ancestors(g, w->anc[idx], add[0]);
 			for (size_t i = 1; i < add_nr; i++)
 				walk_add_head(w, add[i]);
 		}
@@ -410,7 +410,7 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 	required = xcalloc(g->nr ? g->nr : 1, 1);
 	below = xcalloc(g->nr ? g->nr : 1, 1);
 	for (size_t i = 0; i < up.nr; i++)
-		mark_ancestors(g, required, up.items[i], true);
+		mark_ancestors(g, required, up.items[i]);
 	for (size_t i = 0; i < lo.nr; i++) {
 		if (!required[lo.items[i]]) {
 			ret = ms_error_set(err, MS_ERR_USAGE,
@@ -418,7 +418,7 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 					   lower, upper);
 			goto done;
 		}
-		mark_ancestors(g, below, lo.items[i], true);
+		mark_ancestors(g, below, lo.items[i]);
 	}
 	w.g = g;
 	w.todo = xcalloc(g->nr ? g->nr : 1, 1);
