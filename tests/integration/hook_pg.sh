@@ -22,26 +22,13 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
-tmp=
 holder=
-cleanup() {
-	[ -n "$holder" ] && kill "$holder" 2>/dev/null
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-hook.XXXXXX") || exit 1
+pg_setup hook
+at_exit '[ -n "$holder" ] && kill "$holder" 2>/dev/null'
 chmod 755 "$tmp"
 
 # --- revisions and inventory
@@ -49,24 +36,7 @@ cp -r "$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions" "$tmp/versions" |
 R2=8b2e4f6a9c31 R3=c52d9e07a4f8 R4=e19b6f3d2a77
 R5=5c0c0c0c0c05 R6=6c0c0c0c0c06 R7=7c0c0c0c0c07
 inv=$tmp/inventory
-mkdir -p "$inv"
-cat >"$inv/inventory.yaml" <<EOF
-project: hook-test
-migrations:
-  scripts: ../versions
-  executor: sql
-rollout: [dev, staging, prod]
-defaults:
-  database: { connect_timeout: 5, lock_wait: 60s }
-EOF
-for env in dev staging prod; do
-	cat >"$inv/$env.yaml" <<EOF
-database: { host: 127.0.0.1, port: $PGPORT, dbname: $env, user: postgres }
-gate:
-  approvals: $([ $env = prod ] && echo 1 || echo 0)
-EOF
-	pg_psql -d postgres -c "CREATE DATABASE $env" >/dev/null || fail "createdb $env"
-done
+inv_gated "$inv" hook-test "connect_timeout: 5, lock_wait: 60s" dev=0 staging=0 prod=1 || fail "inventory"
 
 add_revision() {	# add_revision REV DOWN SLUG UP-SQL
 	cat >"$tmp/versions/$1_$3.sql" <<EOF
@@ -82,31 +52,8 @@ SELECT 1;
 EOF
 }
 
-# run NAME ARGS...: migsync ARGS without a terminal
-run() {
-	local name=$1
-
-	shift
-	timeout 120 "$MIGSYNC" "$@" -i "$inv" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	echo $? >"$tmp/$name.rc"
-}
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
-		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
-}
-expect_in() {	# expect_in NAME FILE-SUFFIX TEXT
-	grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: \"$3\" not in $2: $(cat "$tmp/$1.$2")"
-}
-version_of() {	# the version rows of a database, or "none"
-	local v
-
-	v=$(pg_psql -d "$1" -At -c "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM alembic_version" 2>/dev/null) ||
-		v=none
-	echo "${v:-none}"
-}
-expect_version() {	# expect_version DB ROWS WHEN
-	[ "$(version_of "$1")" = "$2" ] || fail "$3: $1 is at \"$(version_of "$1")\", expected \"$2\""
-}
+# run NAME ARGS... (lib/common.sh) against this inventory
+RUN_ARGS=(-i "$inv")
 advisory_locks() {	# migsync's advisory locks held on the server
 	pg_psql -d postgres -At -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1836280939"
 }

@@ -7,92 +7,18 @@
 
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
+. "$HERE/lib/probe.sh"
+FAIL_GOES_ON=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-probe-pg.XXXXXX")
 BLACKHOLE_PID=
 LOCKER_PID=
-
-cleanup() {
-	[ -n "$LOCKER_PID" ] && kill "$LOCKER_PID" 2>/dev/null
-	[ -n "$BLACKHOLE_PID" ] && kill "$BLACKHOLE_PID" 2>/dev/null
-	pg_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
-
-# The driver is built next to migsync (tests/integration/drivers); until
-# that is wired into the build, compile it against a libmigsync.a.
-find_probe_driver() {
-	local build c
-
-	for c in "${PROBE_DRIVER:-}" \
-		"$(dirname "${MIGSYNC:-/nonexistent/x}")/tests/integration/drivers/probe_driver"; do
-		if [ -n "$c" ] && [ -x "$c" ]; then
-			PROBE_DRIVER=$c
-			return 0
-		fi
-	done
-	for build in "$(dirname "${MIGSYNC:-/nonexistent/x}")" "$SRC_ROOT"/build*; do
-		if [ -f "$build/libmigsync.a" ] &&
-			cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-				-I"$SRC_ROOT/include" -I"$build" $(pkg-config --cflags libpq) \
-				-o "$WORK/probe_driver" "$SRC_ROOT/tests/integration/probe_driver.c" \
-				"$build/libmigsync.a" -lpq -lssh2 -lcrypto -lyaml -pthread 2>/dev/null; then
-			PROBE_DRIVER=$WORK/probe_driver
-			return 0
-		fi
-	done
-	echo "probe driver not found: set PROBE_DRIVER or build tests/integration/drivers" >&2
-	return 1
-}
-
-# field FILE NAME COLUMN: a column of the driver's line for target NAME
-# (2 state, 3 rows, 4 server version, 5 ledger, 6 ms, 7 error, 8 hint).
-field() {
-	awk -F '\t' -v n="$2" -v c="$3" '$1 == n { print $c }' "$1"
-}
-
-expect_field() {
-	local got
-
-	got=$(field "$1" "$2" "$3")
-	if [ "$got" = "$4" ]; then
-		pass "$2: column $3 is \"$4\""
-	else
-		fail "$2: column $3 is \"$got\", expected \"$4\""
-	fi
-}
-
-expect_contains() {
-	if grep -qF -- "$2" "$1"; then
-		pass "$(basename "$1") contains \"$2\""
-	else
-		fail "$(basename "$1") does not contain \"$2\""
-		sed 's/^/  | /' "$1" >&2
-	fi
-}
-
-expect_absent() {
-	if grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") contains \"$2\""
-		sed 's/^/  | /' "$1" >&2
-	else
-		pass "$(basename "$1") does not contain the secret"
-	fi
-}
+at_exit 'rm -rf "$WORK"'
+at_exit pg_stop
+at_exit '[ -n "$BLACKHOLE_PID" ] && kill "$BLACKHOLE_PID" 2>/dev/null'
+at_exit '[ -n "$LOCKER_PID" ] && kill "$LOCKER_PID" 2>/dev/null'
 
 find_probe_driver || exit 1
 pg_start
@@ -248,8 +174,4 @@ for s in "$S_CONNINFO" "$S_URL" "$S_ENV" Right-Pa55word; do
 	expect_absent "$WORK/secrets.all" "$s"
 done
 
-if [ $failures -ne 0 ]; then
-	echo "probe_pg: $failures check(s) failed" >&2
-	exit 1
-fi
-echo "probe_pg: all checks passed"
+finish probe_pg

@@ -8,119 +8,16 @@
 
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
 . "$HERE/lib/sshd.sh"
+. "$HERE/lib/probe.sh"
+FAIL_GOES_ON=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-probe-ssh.XXXXXX")
-
-cleanup() {
-	sshd_stop
-	pg_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
-
-# The driver is built next to migsync (tests/integration/drivers); until
-# that is wired into the build, compile it against a libmigsync.a.
-find_probe_driver() {
-	local build c
-
-	for c in "${PROBE_DRIVER:-}" \
-		"$(dirname "${MIGSYNC:-/nonexistent/x}")/tests/integration/drivers/probe_driver"; do
-		if [ -n "$c" ] && [ -x "$c" ]; then
-			PROBE_DRIVER=$c
-			return 0
-		fi
-	done
-	for build in "$(dirname "${MIGSYNC:-/nonexistent/x}")" "$SRC_ROOT"/build*; do
-		if [ -f "$build/libmigsync.a" ] &&
-			cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-				-I"$SRC_ROOT/include" -I"$build" $(pkg-config --cflags libpq) \
-				-o "$WORK/probe_driver" "$SRC_ROOT/tests/integration/probe_driver.c" \
-				"$build/libmigsync.a" -lpq -lssh2 -lcrypto -lyaml -pthread 2>/dev/null; then
-			PROBE_DRIVER=$WORK/probe_driver
-			return 0
-		fi
-	done
-	echo "probe driver not found: set PROBE_DRIVER or build tests/integration/drivers" >&2
-	return 1
-}
-
-# field FILE NAME COLUMN: a column of the driver's line for target NAME
-# (2 state, 3 rows, 4 server version, 5 ledger, 6 ms, 7 error, 8 hint).
-field() {
-	awk -F '\t' -v n="$2" -v c="$3" '$1 == n { print $c }' "$1"
-}
-
-expect_field() {
-	local got
-
-	got=$(field "$1" "$2" "$3")
-	if [ "$got" = "$4" ]; then
-		pass "$2: column $3 is \"$4\""
-	else
-		fail "$2: column $3 is \"$got\", expected \"$4\""
-	fi
-}
-
-expect_contains() {
-	if grep -qF -- "$2" "$1"; then
-		pass "$(basename "$1") contains \"$2\""
-	else
-		fail "$(basename "$1") does not contain \"$2\""
-		sed 's/^/  | /' "$1" >&2
-	fi
-}
-
-expect_absent() {
-	if grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") contains \"$2\""
-		sed 's/^/  | /' "$1" >&2
-	else
-		pass "$(basename "$1") does not contain the secret"
-	fi
-}
-
-# Wait (bounded) until sshd has logged the end of every connection since MARK.
-wait_sshd_quiet() {
-	local opened closed
-
-	for _ in $(seq 1 50); do
-		opened=$(sshd_log_since "$1" | grep -c '^Connection from')
-		closed=$(sshd_log_since "$1" | grep -cE '^(Disconnected from|Connection closed by|Received disconnect from)')
-		[ "$closed" -ge "$opened" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The host was refused before any authentication was attempted.
-expect_no_auth() {
-	local what=$1 mark=$2
-
-	wait_sshd_quiet "$mark"
-	sshd_log_since "$mark" > "$WORK/sshd.part"
-	if ! grep -q '^Connection from' "$WORK/sshd.part"; then
-		fail "$what: sshd saw no connection"
-	elif grep -qE 'userauth-request|Accepted publickey|Failed publickey|Postponed publickey|Accepted key|authenticated' "$WORK/sshd.part"; then
-		fail "$what: authentication was attempted"
-		sed 's/^/  | /' "$WORK/sshd.part" >&2
-	else
-		pass "$what: refused before authentication"
-	fi
-}
+at_exit 'rm -rf "$WORK"'
+at_exit pg_stop
+at_exit sshd_stop
 
 find_probe_driver || exit 1
 pg_start
@@ -149,7 +46,7 @@ cat "$WORK/ok.out" "$WORK/ok.err"
 [ $rc -eq 0 ] && pass "tunnel: exit status 0" || fail "tunnel: exit status $rc"
 n=$(awk -F '\t' '$2 == "ok" && $3 == "ae1027a6acf"' "$WORK/ok.out" | wc -l)
 [ "$n" -eq 6 ] && pass "tunnel: six probes read ae1027a6acf" || fail "tunnel: $n of 6 ok"
-wait_sshd_quiet "$mark"
+sshd_wait_quiet "$mark"
 n=$(sshd_log_since "$mark" | grep -c 'server_request_direct_tcpip: .*target localhost port '"$PGPORT")
 [ "$n" -ge 6 ] && pass "tunnel: sshd forwarded to localhost:$PGPORT" || fail "tunnel: $n forwards in sshd's log"
 
@@ -217,8 +114,4 @@ expect_field "$WORK/down.out" nodb 2 unreachable
 expect_contains "$WORK/down.out" "could not open a channel to \"localhost:$CLOSED_PORT\""
 [ $elapsed_ms -lt 8000 ] && pass "unreachable probes took $elapsed_ms ms" || fail "unreachable probes took $elapsed_ms ms"
 
-if [ $failures -ne 0 ]; then
-	echo "probe_ssh: $failures check(s) failed" >&2
-	exit 1
-fi
-echo "probe_ssh: all checks passed"
+finish probe_ssh

@@ -15,90 +15,22 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
-tmp=
-cleanup() {
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-promote.XXXXXX") || exit 1
+pg_setup promote
 
 # --- revisions and inventory
 cp -r "$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions" "$tmp/versions" || fail "copy versions"
 R1=3f9a1c2b7d10 R4=e19b6f3d2a77 R5=5a5a5a5a5a05 R6=6b6b6b6b6b06
 inv=$tmp/inventory
-mkdir -p "$inv"
-cat >"$inv/inventory.yaml" <<EOF
-project: promote-test
-migrations:
-  scripts: ../versions
-  executor: sql
-rollout: [dev, staging, prod]
-defaults:
-  database: { connect_timeout: 20, lock_wait: 30s }
-EOF
-env_file() {	# env_file NAME APPROVALS [EXTRA]
-	cat >"$inv/$1.yaml" <<EOF
-database: { host: 127.0.0.1, port: $PGPORT, dbname: $1, user: postgres }
-gate:
-  approvals: $2
-${3:-}
-EOF
-}
-env_file dev 0
-env_file staging 1
-env_file prod 2 "  approvers: [alice, bob, carol]"
-for db in dev staging prod; do
-	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null || fail "createdb $db"
-done
+inv_gated "$inv" promote-test "connect_timeout: 20, lock_wait: 30s" dev=0 staging=1 prod=2 ||
+	fail "inventory"
+echo "  approvers: [alice, bob, carol]" >>"$inv/prod.yaml"
 
-# run NAME [VAR=VALUE...] -- ARGS...: migsync ARGS without a terminal
-run() {
-	local name=$1
-
-	shift
-	local vars=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		vars+=("$1")
-		shift
-	done
-	shift
-	env "${vars[@]}" timeout 120 "$MIGSYNC" "$@" -i "$inv" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	echo $? >"$tmp/$name.rc"
-}
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
-		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
-}
-expect_in() {	# expect_in NAME FILE-SUFFIX TEXT
-	grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: \"$3\" not in $2: $(cat "$tmp/$1.$2")"
-}
-version_of() {	# the version rows of a database, or "none"
-	local v
-
-	v=$(pg_psql -d "$1" -At -c "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM alembic_version" 2>/dev/null) ||
-		v=none
-	echo "${v:-none}"
-}
-expect_version() {	# expect_version DB ROWS WHEN
-	[ "$(version_of "$1")" = "$2" ] || fail "$3: $1 is at \"$(version_of "$1")\", expected \"$2\""
-}
-# the hash in the approve command printed on stderr by NAME
-hash_of() {
-	sed -n 's/.*migsync approve .*--plan \([0-9a-f]\{64\}\).*/\1/p' "$tmp/$1.err" | head -n 1
-}
+# run NAME [VAR=VALUE...] -- ARGS... (lib/common.sh) against this inventory
+RUN_ARGS=(-i "$inv")
 
 # --- 1: plan --format json is the contract
 echo "checking: plan --format json"

@@ -21,73 +21,20 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
-tmp=
-cleanup() {
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-stamp.XXXXXX") || exit 1
+pg_setup stamp
 
 # --- revisions and inventory
 cp -r "$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions" "$tmp/versions" || fail "copy versions"
 R2=8b2e4f6a9c31 R3=c52d9e07a4f8 R4=e19b6f3d2a77 BASE=ba5e11e00001
 inv=$tmp/inventory
-mkdir -p "$inv"
-cat >"$inv/inventory.yaml" <<EOF
-project: stamp-test
-migrations:
-  scripts: ../versions
-  executor: sql
-rollout: [dev, staging]
-defaults:
-  database: { connect_timeout: 20, lock_wait: 30s }
-EOF
-for env in dev:0 staging:1; do
-	cat >"$inv/${env%:*}.yaml" <<EOF
-database: { host: 127.0.0.1, port: $PGPORT, dbname: ${env%:*}, user: postgres }
-gate:
-  approvals: ${env#*:}
-EOF
-	pg_psql -d postgres -c "CREATE DATABASE ${env%:*}" >/dev/null || fail "createdb ${env%:*}"
-done
+inv_gated "$inv" stamp-test "connect_timeout: 20, lock_wait: 30s" dev=0 staging=1 || fail "inventory"
 
-# run NAME -- ARGS...: migsync ARGS without a terminal
-run() {
-	local name=$1
-
-	shift 2
-	timeout 120 "$MIGSYNC" "$@" -i "$inv" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	echo $? >"$tmp/$name.rc"
-}
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
-		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
-}
-expect_in() {	# expect_in NAME FILE-SUFFIX TEXT
-	grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: \"$3\" not in $2: $(cat "$tmp/$1.$2")"
-}
-version_of() {
-	local v
-
-	v=$(pg_psql -d "$1" -At -c "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM alembic_version" 2>/dev/null) ||
-		v=none
-	echo "${v:-none}"
-}
-expect_version() {	# expect_version DB ROWS WHEN
-	[ "$(version_of "$1")" = "$2" ] || fail "$3: $1 is at \"$(version_of "$1")\", expected \"$2\""
-}
+# run NAME -- ARGS... (lib/common.sh) against this inventory
+RUN_ARGS=(-i "$inv")
 # the schema as psql sees it, without the version table and the ledger
 schema_of() {
 	pg_psql -d "$1" -At -c "SELECT string_agg(table_name || '.' || column_name || ':' || data_type || ':' || is_nullable, ',' ORDER BY table_name, column_name)
@@ -95,9 +42,6 @@ schema_of() {
 }
 last_ledger() {	# outcome|revision|plan_hash of the newest ledger row
 	pg_psql -d "$1" -At -c "SELECT outcome || '|' || revision || '|' || coalesce(plan_hash, '') FROM migsync.applied ORDER BY id DESC LIMIT 1"
-}
-hash_of() {
-	sed -n 's/.*migsync approve .*--plan \([0-9a-f]\{64\}\).*/\1/p' "$tmp/$1.err" | head -n 1
 }
 
 # --- both environments at R4 (staging through its gate)

@@ -36,6 +36,13 @@
 #                       PY_DIR, so that migsync and Alembic can be compared
 #                       on the same revisions
 #   inv_db_url DBNAME   postgresql://postgres@127.0.0.1:$PGPORT/DBNAME
+#   inv_gated DIR PROJECT DEFAULTS ENV=APPROVALS...
+#                       an inventory directory DIR for the native SQL
+#                       revisions in DIR/../versions: rollout in the order
+#                       given, defaults.database { DEFAULTS }, and for each
+#                       environment ENV.yaml (the database ENV on the pg.sh
+#                       server as postgres, gate.approvals APPROVALS), the
+#                       database created empty. Append to ENV.yaml for more.
 #
 # Everything runs as the pg.sh superuser over TCP with trust authentication.
 
@@ -44,6 +51,32 @@ inv_db_url() {
 }
 
 # An absolute path for $1 (which need not exist yet).
+inv_gated() {
+	local dir=$1 project=$2 defaults=$3 pair name rollout=
+
+	shift 3
+	mkdir -p "$dir" || return 1
+	for pair in "$@"; do
+		name=${pair%%=*}
+		rollout="$rollout${rollout:+, }$name"
+		{
+			echo "database: { host: 127.0.0.1, port: $PGPORT, dbname: $name, user: postgres }"
+			echo "gate:"
+			echo "  approvals: ${pair#*=}"
+		} >"$dir/$name.yaml" || return 1
+		pg_psql -d postgres -c "CREATE DATABASE $name" >/dev/null || return 1
+	done
+	{
+		echo "project: $project"
+		echo "migrations:"
+		echo "  scripts: ../versions"
+		echo "  executor: sql"
+		echo "rollout: [$rollout]"
+		echo "defaults:"
+		echo "  database: { $defaults }"
+	} >"$dir/inventory.yaml"
+}
+
 _inv_abspath() {
 	case $1 in
 	/*) echo "$1" ;;

@@ -13,6 +13,12 @@
 #   sshd_log_mark / sshd_log_since MARK
 #                the log lines written after a mark, to check what a
 #                client did (LogLevel DEBUG1 logs every auth request)
+#   sshd_wait_quiet MARK
+#                wait (bounded) until sshd has logged the end of every
+#                connection opened since MARK
+#   expect_no_auth WHAT MARK
+#                pass (lib/common.sh) when sshd saw a connection since MARK
+#                and it was refused before any authentication attempt
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 
@@ -127,4 +133,31 @@ sshd_log_mark() {
 
 sshd_log_since() {
 	tail -n +"$(($1 + 1))" "$SSHD_LOG"
+}
+
+sshd_wait_quiet() {
+	local opened closed
+
+	for _ in $(seq 1 50); do
+		opened=$(sshd_log_since "$1" | grep -c '^Connection from')
+		closed=$(sshd_log_since "$1" | grep -cE '^(Disconnected from|Connection closed by|Received disconnect from)')
+		[ "$closed" -ge "$opened" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+expect_no_auth() {
+	local what=$1 part
+
+	sshd_wait_quiet "$2"
+	part=$(sshd_log_since "$2")
+	if ! grep -q '^Connection from' <<<"$part"; then
+		fail "$what: sshd saw no connection"
+	elif grep -qE 'userauth-request|Accepted publickey|Failed publickey|Postponed publickey|Accepted key|authenticated' <<<"$part"; then
+		fail "$what: authentication was attempted"
+		sed 's/^/  | /' <<<"$part" >&2
+	else
+		pass "$what: refused before authentication"
+	fi
 }
