@@ -1,0 +1,10 @@
+CREATE OR REPLACE FUNCTION add(a integer, b integer) RETURNS integer
+    LANGUAGE SQL
+    IMMUTABLE
+    BEGIN ATOMIC
+        SELECT a + b;
+        SELECT 1;
+    END;
+CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END;
+SELECT (1; 2);
+SELECT 'after';
