@@ -119,6 +119,19 @@ int ledger_exists(PGconn *conn, const char *schema, bool *exists, struct ms_erro
 int ledger_insert(PGconn *conn, const char *schema, struct ledger_entry *e,
 		  struct ms_error *err);
 
+/*
+ * ledger_insert in two halves, for a caller that sends it together with
+ * other statements in libpq pipeline mode: _send queues the INSERT
+ * (PQsendQueryParams; the caller syncs and flushes), _result takes its
+ * PGresult (not cleared) and sets e->id and e->started_at_ms as
+ * ledger_insert does. Both return 0 or MS_ERR_DB (MS_ERR_CONFIG: the
+ * schema name cannot be quoted), err set.
+ */
+int ledger_insert_send(PGconn *conn, const char *schema, const struct ledger_entry *e,
+		       struct ms_error *err);
+int ledger_insert_result(struct ledger_entry *e, PGconn *conn, const char *schema,
+			 const PGresult *res, struct ms_error *err);
+
 /* Set outcome, duration and error of the row with this id (MS_ERR_NOTFOUND: no such row). */
 int ledger_finish(PGconn *conn, const char *schema, int64_t id,
 		  enum ledger_outcome outcome, int64_t duration_ms,

@@ -385,57 +385,122 @@ static void entry_from_row(struct ledger_entry *e, const PGresult *res, int row)
 	e->rows_after = get_str(res, row, 14);
 }
 
+/*
+ * Text parameters of an INSERT of e, in the order of entry_insert_sql;
+ * started and duration hold the numbers the parameters point to.
+ */
+struct entry_params {
+	const char *v[14];
+	char started[32], duration[32];
+};
+
+static const char entry_insert_sql[] =
+	" (revision, direction, sha256, plan_hash, who, host,"
+	" environment, started_at, duration_ms, outcome, error, transactional,"
+	" executor, rows_after)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7,"
+	" CASE WHEN $8::bigint > 0 THEN pg_catalog.to_timestamp($8::bigint / 1000.0)"
+	" ELSE pg_catalog.clock_timestamp() END,"
+	" $9, $10, $11, $12, $13, $14)"
+	" RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint";
+
+static void entry_params(struct entry_params *p, const struct ledger_entry *e)
+{
+	snprintf(p->started, sizeof(p->started), "%" PRId64, e->started_at_ms);
+	snprintf(p->duration, sizeof(p->duration), "%" PRId64, e->duration_ms);
+	p->v[0] = e->revision ? e->revision : "";
+	p->v[1] = e->up ? "up" : "down";
+	p->v[2] = e->sha256;
+	p->v[3] = e->plan_hash;
+	p->v[4] = e->who;
+	p->v[5] = e->host;
+	p->v[6] = e->environment;
+	p->v[7] = p->started;
+	p->v[8] = p->duration;
+	p->v[9] = ledger_outcome_name(e->outcome);
+	p->v[10] = e->error;
+	p->v[11] = e->transactional ? "true" : "false";
+	p->v[12] = e->executor;
+	p->v[13] = e->rows_after;
+}
+
+/* "INSERT INTO SCHEMA.table" followed by rest; NULL (err set) when the schema cannot be quoted. */
+static char *insert_sql(PGconn *conn, const char *schema, const char *table, const char *rest,
+			struct ms_error *err)
+{
+	char *name = NULL, *sql = NULL;
+
+	if (qualified(&name, conn, schema, table, err) == 0)
+		sql = xstrfmt("INSERT INTO %s%s", name, rest);
+	free(name);
+	return sql;
+}
+
+/* The result of an INSERT ... RETURNING id, time in ms: both into *id and *at_ms. */
+static int returning_result(int64_t *id, int64_t *at_ms, PGconn *conn, const PGresult *res,
+			    const char *schema, const char *what, struct ms_error *err)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		return query_failed(err, conn, res, schema, what);
+	*id = parse_int64(res, 0, 0);
+	*at_ms = parse_int64(res, 0, 1);
+	return 0;
+}
+
+/* Run INSERT INTO SCHEMA.table rest (which ends in RETURNING id, a time). */
+static int insert_returning(int64_t *id, int64_t *at_ms, PGconn *conn, const char *schema,
+			    const char *table, const char *rest, int nparams,
+			    const char *const *params, const char *what, struct ms_error *err)
+{
+	char *sql = insert_sql(conn, schema, table, rest, err);
+	PGresult *res = NULL;
+	int ret = MS_ERR_CONFIG;
+
+	if (!sql)
+		goto done;
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ret = returning_result(id, at_ms, conn, res, schema, what, err);
+done:
+	PQclear(res);
+	free(sql);
+	return ret;
+}
+
 int ledger_insert(PGconn *conn, const char *schema, struct ledger_entry *e,
 		  struct ms_error *err)
 {
-	struct strbuf sql = STRBUF_INIT;
-	char started[32], duration[32];
-	const char *params[14];
-	char *table = NULL;
-	PGresult *res = NULL;
-	int ret;
+	struct entry_params p;
+
+	entry_params(&p, e);
+	return insert_returning(&e->id, &e->started_at_ms, conn, schema_or_default(schema),
+				"applied", entry_insert_sql, 14, p.v, "could not record a step", err);
+}
+
+int ledger_insert_send(PGconn *conn, const char *schema, const struct ledger_entry *e,
+		       struct ms_error *err)
+{
+	struct entry_params p;
+	char *sql;
+	int ret = MS_ERR_CONFIG;
 
 	schema = schema_or_default(schema);
-	ret = qualified(&table, conn, schema, "applied", err);
-	if (ret < 0)
+	sql = insert_sql(conn, schema, "applied", entry_insert_sql, err);
+	if (!sql)
 		goto done;
-	snprintf(started, sizeof(started), "%" PRId64, e->started_at_ms);
-	snprintf(duration, sizeof(duration), "%" PRId64, e->duration_ms);
-	params[0] = e->revision ? e->revision : "";
-	params[1] = e->up ? "up" : "down";
-	params[2] = e->sha256;
-	params[3] = e->plan_hash;
-	params[4] = e->who;
-	params[5] = e->host;
-	params[6] = e->environment;
-	params[7] = started;
-	params[8] = duration;
-	params[9] = ledger_outcome_name(e->outcome);
-	params[10] = e->error;
-	params[11] = e->transactional ? "true" : "false";
-	params[12] = e->executor;
-	params[13] = e->rows_after;
-	strbuf_addf(&sql,
-		    "INSERT INTO %s (revision, direction, sha256, plan_hash, who, host,"
-		    " environment, started_at, duration_ms, outcome, error, transactional,"
-		    " executor, rows_after)"
-		    " VALUES ($1, $2, $3, $4, $5, $6, $7,"
-		    " CASE WHEN $8::bigint > 0 THEN pg_catalog.to_timestamp($8::bigint / 1000.0)"
-		    " ELSE pg_catalog.clock_timestamp() END,"
-		    " $9, $10, $11, $12, $13, $14)"
-		    " RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint",
-		    table);
-	ret = run(&res, conn, schema, "could not record a step", sql.buf, 14, params,
-		  PGRES_TUPLES_OK, err);
-	if (ret < 0)
-		goto done;
-	e->id = parse_int64(res, 0, 0);
-	e->started_at_ms = parse_int64(res, 0, 1);
+	entry_params(&p, e);
+	ret = 0;
+	if (!PQsendQueryParams(conn, sql, 14, NULL, p.v, NULL, NULL, 0))
+		ret = query_failed(err, conn, NULL, schema, "could not record a step");
 done:
-	PQclear(res);
-	free(table);
-	strbuf_release(&sql);
+	free(sql);
 	return ret;
+}
+
+int ledger_insert_result(struct ledger_entry *e, PGconn *conn, const char *schema,
+			 const PGresult *res, struct ms_error *err)
+{
+	return returning_result(&e->id, &e->started_at_ms, conn, res, schema_or_default(schema),
+				"could not record a step", err);
 }
 
 int ledger_finish(PGconn *conn, const char *schema, int64_t id,
@@ -570,17 +635,16 @@ done:
 int ledger_approve(PGconn *conn, const char *schema, struct approval *a,
 		   struct ms_error *err)
 {
-	struct strbuf sql = STRBUF_INIT;
+	static const char rest[] =
+		" (plan_hash, environment, approver, comment, created_at, expires_at)"
+		" VALUES ($1, $2, $3, $4,"
+		" CASE WHEN $5::bigint > 0 THEN pg_catalog.to_timestamp($5::bigint / 1000.0)"
+		" ELSE pg_catalog.clock_timestamp() END,"
+		" pg_catalog.to_timestamp($6::bigint / 1000.0))"
+		" RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM created_at) * 1000)::bigint";
 	char created[32], expires[32];
 	const char *params[6];
-	char *table = NULL;
-	PGresult *res = NULL;
-	int ret;
 
-	schema = schema_or_default(schema);
-	ret = qualified(&table, conn, schema, "approvals", err);
-	if (ret < 0)
-		goto done;
 	snprintf(created, sizeof(created), "%" PRId64, a->created_at_ms);
 	snprintf(expires, sizeof(expires), "%" PRId64, a->expires_at_ms);
 	params[0] = a->plan_hash ? a->plan_hash : "";
@@ -589,25 +653,8 @@ int ledger_approve(PGconn *conn, const char *schema, struct approval *a,
 	params[3] = a->comment;
 	params[4] = created;
 	params[5] = a->expires_at_ms ? expires : NULL;
-	strbuf_addf(&sql,
-		    "INSERT INTO %s (plan_hash, environment, approver, comment, created_at, expires_at)"
-		    " VALUES ($1, $2, $3, $4,"
-		    " CASE WHEN $5::bigint > 0 THEN pg_catalog.to_timestamp($5::bigint / 1000.0)"
-		    " ELSE pg_catalog.clock_timestamp() END,"
-		    " pg_catalog.to_timestamp($6::bigint / 1000.0))"
-		    " RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM created_at) * 1000)::bigint",
-		    table);
-	ret = run(&res, conn, schema, "could not record the approval", sql.buf, 6, params,
-		  PGRES_TUPLES_OK, err);
-	if (ret < 0)
-		goto done;
-	a->id = parse_int64(res, 0, 0);
-	a->created_at_ms = parse_int64(res, 0, 1);
-done:
-	PQclear(res);
-	free(table);
-	strbuf_release(&sql);
-	return ret;
+	return insert_returning(&a->id, &a->created_at_ms, conn, schema_or_default(schema),
+				"approvals", rest, 6, params, "could not record the approval", err);
 }
 
 int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
