@@ -44,7 +44,36 @@ struct exec_context {
 	/* Streamed executor output (Alembic), line by line; may be NULL. */
 	void (*output)(const char *line, void *ctx);
 	void *output_ctx;
+	/*
+	 * What the native SQL executor may carry from one step to the next
+	 * on this connection (see struct exec_session); NULL: each step
+	 * checks the ledger and reads the version table itself.
+	 */
+	struct exec_session *session;
 };
+
+/*
+ * The state exec_sql_step keeps between the steps of one run on one
+ * connection, under the lock: the ledger was checked (ledger_ensure),
+ * whether the version table exists, and the version rows as the steps
+ * left them. It is filled by the first step (exec_session_prepare) and
+ * kept up to date by every step that commits; a failed step marks it
+ * for a fresh read. Each UPDATE and DELETE of the version table must
+ * still touch exactly one row, so a change by anyone else fails the
+ * step; the caller reads the rows once at the end and compares them with
+ * the plan's end rows.
+ */
+struct exec_session {
+	bool ready;			/* false: read again before the next step */
+	bool version_table;		/* exists (else the next step creates it) */
+	struct strvec rows;		/* version rows now, sorted */
+};
+
+void exec_session_init(struct exec_session *s);
+void exec_session_release(struct exec_session *s);
+/* ledger_ensure, then the version rows; c->conn must be idle. */
+int exec_session_prepare(struct exec_session *s, const struct exec_context *c,
+			 struct ms_error *err);
 
 /*
  * Read the version rows (sorted with strcmp, appended to out). A missing
@@ -67,7 +96,8 @@ int version_table_ensure(PGconn *conn, const char *table, const char *schema,
 /*
  * Apply one native SQL step (up or down) of script, read with
  * SCRIPTS_KEEP_SQL (and SCRIPTS_SHA256 for the ledger). c->conn must be
- * idle (no open transaction); ledger_ensure is run first.
+ * idle (no open transaction); ledger_ensure is run first (once per
+ * c->session).
  *
  * Transactional (the default): BEGIN; create the version table if
  * missing; every statement of the section; the step's row change exactly
@@ -76,7 +106,11 @@ int version_table_ensure(PGconn *conn, const char *table, const char *schema,
  * last of rows_added and inserts the others), each UPDATE and DELETE
  * required to touch one row; the ledger row (LEDGER_APPLIED, rows after);
  * COMMIT. On failure: ROLLBACK, then a LEDGER_FAILED row in its own
- * transaction; the database stays at the step's starting rows.
+ * transaction; the database stays at the step's starting rows. Round
+ * trips: BEGIN goes with the first statement (one simple query; the
+ * error position is taken back to the statement), the row change and
+ * the ledger row go together in libpq pipeline mode, then COMMIT: three
+ * for a one-statement revision once the session is ready.
  *
  * `transaction false`: a LEDGER_IN_PROGRESS row (rows_after: the rows
  * expected after the step) is inserted in autocommit, then the statements

@@ -538,6 +538,7 @@ static int run_steps(struct plan_stage *st, size_t index, PGconn *conn,
 	struct plan_db *db = &st->dbs[index];
 	struct output_ctx oc;
 	struct exec_context c;
+	struct exec_session session;
 	struct strvec after = STRVEC_INIT;
 	struct strbuf output = STRBUF_INIT;
 	bool exists = false;
@@ -561,6 +562,9 @@ static int run_steps(struct plan_stage *st, size_t index, PGconn *conn,
 	c.cancel = o->cancel;
 	c.output = output_line;
 	c.output_ctx = &oc;
+	/* the ledger and the version table are checked once, not per step */
+	exec_session_init(&session);
+	c.session = &session;
 
 	if (o->inv->migrations.executor == EXECUTOR_ALEMBIC) {
 		int64_t started = wall_ms(), t0 = mono_ms();
@@ -625,6 +629,7 @@ static int run_steps(struct plan_stage *st, size_t index, PGconn *conn,
 		emit(o, &oc.ev);
 	}
 done:
+	exec_session_release(&session);
 	strvec_release(&after);
 	strbuf_release(&output);
 	return ret;

@@ -261,25 +261,43 @@ static const char *env_name(const struct exec_context *c)
 /* One version table statement that must touch exactly one row. */
 enum row_sql { SQL_INSERT, SQL_UPDATE, SQL_DELETE };
 
-static int row_change(const struct exec_context *c, const char *name, enum row_sql what,
-		      const char *a, const char *b, struct ms_error *err)
-{
-	const char *param[2] = { a, b };
-	char *q = what == SQL_INSERT ? xstrfmt("INSERT INTO %s (version_num) VALUES ($1)", name) :
-		  what == SQL_UPDATE ? xstrfmt("UPDATE %s SET version_num = $2 WHERE version_num = $1", name) :
-		  xstrfmt("DELETE FROM %s WHERE version_num = $1", name);
-	PGresult *res = exec_params(c->conn, q, b ? 2 : 1, param);
-	int ret = 0;
+struct row_op {
+	enum row_sql what;
+	const char *a, *b;		/* the row; for an UPDATE, a -> b */
+};
 
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		ret = db_fail(err, c->conn, res, "could not change the version table");
-	} else if (strcmp(PQcmdTuples(res), "1")) {
-		/* Alembic's own check: someone else changed the table. */
-		ret = ms_error_set(err, MS_ERR_DB,
-				   "version table: expected to match one row when changing \"%s\"%s%s%s, %s found",
-				   a, b ? " to \"" : "", b ? b : "", b ? "\"" : "", PQcmdTuples(res));
-		ms_error_hint(err, "another process changed the version table; run status and plan again");
-	}
+static char *row_op_sql(const char *name, enum row_sql what)
+{
+	return what == SQL_INSERT ? xstrfmt("INSERT INTO %s (version_num) VALUES ($1)", name) :
+	       what == SQL_UPDATE ? xstrfmt("UPDATE %s SET version_num = $2 WHERE version_num = $1", name) :
+	       xstrfmt("DELETE FROM %s WHERE version_num = $1", name);
+}
+
+/* Check the result of one row op: it succeeded and touched exactly one row. */
+static int row_op_check(const struct exec_context *c, const struct row_op *op,
+			const PGresult *res, struct ms_error *err)
+{
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return db_fail(err, c->conn, res, "could not change the version table");
+	if (!strcmp(PQcmdTuples((PGresult *)res), "1"))
+		return 0;
+	/* Alembic's own check: someone else changed the table. */
+	ms_error_set(err, MS_ERR_DB,
+		     "version table: expected to match one row when changing \"%s\"%s%s%s, %s found",
+		     op->a, op->b ? " to \"" : "", op->b ? op->b : "", op->b ? "\"" : "",
+		     PQcmdTuples((PGresult *)res));
+	ms_error_hint(err, "another process changed the version table; run status and plan again");
+	return MS_ERR_DB;
+}
+
+static int row_change(const struct exec_context *c, const char *name, const struct row_op *op,
+		      struct ms_error *err)
+{
+	const char *param[2] = { op->a, op->b };
+	char *q = row_op_sql(name, op->what);
+	PGresult *res = exec_params(c->conn, q, op->b ? 2 : 1, param);
+	int ret = row_op_check(c, op, res, err);
+
 	PQclear(res);
 	free(q);
 	return ret;
@@ -291,46 +309,154 @@ static int row_change(const struct exec_context *c, const char *name, enum row_s
  * all but the last removed row and updates that one; an unmerge updates
  * the row to the last added revision and inserts the others. UPDATE and
  * DELETE must touch one row each, INSERT fails on an existing row.
+ * *ops (caller frees) point into step.
  */
-static int apply_row_op(const struct exec_context *c, const char *name,
-			const struct revgraph_step *step, struct ms_error *err)
+static int row_ops(struct row_op **out, size_t *nr, const struct revgraph_step *step,
+		   struct ms_error *err)
 {
 	const struct strvec *rm = &step->rows_removed, *add = &step->rows_added;
-	int ret = 0;
+	struct row_op *ops = xcalloc(rm->nr + add->nr + 1, sizeof(*ops));
+	size_t n = 0;
 
 	switch (step->op) {
 	case ROW_INSERT:
-		for (size_t i = 0; i < add->nr && !ret; i++)
-			ret = row_change(c, name, SQL_INSERT, add->items[i], NULL, err);
+		for (size_t i = 0; i < add->nr; i++)
+			ops[n++] = (struct row_op){ SQL_INSERT, add->items[i], NULL };
 		break;
 	case ROW_DELETE:
-		for (size_t i = 0; i < rm->nr && !ret; i++)
-			ret = row_change(c, name, SQL_DELETE, rm->items[i], NULL, err);
+		for (size_t i = 0; i < rm->nr; i++)
+			ops[n++] = (struct row_op){ SQL_DELETE, rm->items[i], NULL };
 		break;
 	case ROW_UPDATE:
 	case ROW_MERGE:
 		if (!rm->nr || add->nr != 1)
 			goto bad;
-		for (size_t i = 0; i + 1 < rm->nr && !ret; i++)
-			ret = row_change(c, name, SQL_DELETE, rm->items[i], NULL, err);
-		if (!ret)
-			ret = row_change(c, name, SQL_UPDATE, rm->items[rm->nr - 1],
-					 add->items[0], err);
+		for (size_t i = 0; i + 1 < rm->nr; i++)
+			ops[n++] = (struct row_op){ SQL_DELETE, rm->items[i], NULL };
+		ops[n++] = (struct row_op){ SQL_UPDATE, rm->items[rm->nr - 1], add->items[0] };
 		break;
 	case ROW_UNMERGE:
 		if (rm->nr != 1 || !add->nr)
 			goto bad;
-		ret = row_change(c, name, SQL_UPDATE, rm->items[0], add->items[add->nr - 1], err);
-		for (size_t i = 0; i + 1 < add->nr && !ret; i++)
-			ret = row_change(c, name, SQL_INSERT, add->items[i], NULL, err);
+		ops[n++] = (struct row_op){ SQL_UPDATE, rm->items[0], add->items[add->nr - 1] };
+		for (size_t i = 0; i + 1 < add->nr; i++)
+			ops[n++] = (struct row_op){ SQL_INSERT, add->items[i], NULL };
 		break;
 	default:
 		goto bad;
 	}
-	return ret;
+	*out = ops;
+	*nr = n;
+	return 0;
 bad:
+	free(ops);
+	*out = NULL;
+	*nr = 0;
 	return ms_error_set(err, MS_ERR_GENERIC, "version table: inconsistent step (%zu rows removed, %zu added)",
 			    rm->nr, add->nr);
+}
+
+/* The row ops of step, one statement at a time. */
+static int apply_row_op(const struct exec_context *c, const char *name,
+			const struct revgraph_step *step, struct ms_error *err)
+{
+	struct row_op *ops = NULL;
+	size_t nr = 0;
+	int ret = row_ops(&ops, &nr, step, err);
+
+	for (size_t i = 0; i < nr && !ret; i++)
+		ret = row_change(c, name, &ops[i], err);
+	free(ops);
+	return ret;
+}
+
+/*
+ * Leave pipeline mode after reading every result up to the sync: 0, or
+ * MS_ERR_DB (err set unless set already: *failed) when the connection
+ * broke or results were left.
+ */
+static int pipeline_drain(PGconn *conn, bool failed, struct ms_error *err)
+{
+	PGresult *res;
+	int nulls = 0;
+
+	/* a query's results end with NULL; the sync's result has none after it */
+	while (nulls < 2 && PQstatus(conn) == CONNECTION_OK) {
+		res = PQgetResult(conn);
+		if (!res) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	if (PQexitPipelineMode(conn))
+		return failed ? MS_ERR_DB : 0;
+	return failed ? MS_ERR_DB : db_fail(err, conn, NULL, "could not leave pipeline mode");
+}
+
+/*
+ * The bookkeeping of a transactional step in one round trip: its row
+ * ops and its ledger row, queued in libpq pipeline mode (extended
+ * protocol, values as parameters) and sent with one sync. Within the
+ * caller's transaction, a failed statement aborts the rest; a row op
+ * that touched no row (or several) fails it, and the caller rolls back.
+ */
+static int bookkeeping(const struct exec_context *c, const char *name,
+		       const struct row_op *ops, size_t nr, struct ledger_entry *e,
+		       struct ms_error *err)
+{
+	PGconn *conn = c->conn;
+	size_t queued = 0, sent_nr;
+	int ret = 0, drained;
+
+	if (!PQenterPipelineMode(conn))
+		return db_fail(err, conn, NULL, "could not enter pipeline mode");
+	for (; queued < nr; queued++) {
+		const char *param[2] = { ops[queued].a, ops[queued].b };
+		char *q = row_op_sql(name, ops[queued].what);
+		int sent = PQsendQueryParams(conn, q, ops[queued].b ? 2 : 1, NULL, param,
+					     NULL, NULL, 0);
+
+		free(q);
+		if (!sent) {
+			ret = db_fail(err, conn, NULL, "could not change the version table");
+			break;
+		}
+	}
+	if (!ret)
+		ret = ledger_insert_send(conn, ledger_schema(c), e, err);
+	sent_nr = queued + (ret ? 0 : 1);
+	if (!PQpipelineSync(conn) || PQflush(conn) < 0) {
+		if (!ret)
+			ret = db_fail(err, conn, NULL, "could not send the version table change");
+		pipeline_drain(conn, true, err);
+		return ret;
+	}
+	/* every query sent: its result, then NULL */
+	for (size_t i = 0; i < sent_nr; i++) {
+		PGresult *res = PQgetResult(conn);
+
+		if (!res || PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			if (!ret)
+				ret = db_fail(err, conn, res, "version table change: results missing");
+			PQclear(res);
+			break;
+		}
+		if (!ret && i < nr)
+			ret = row_op_check(c, &ops[i], res, err);
+		else if (!ret)
+			ret = ledger_insert_result(e, conn, ledger_schema(c), res, err);
+		PQclear(res);
+		while ((res = PQgetResult(conn)))
+			PQclear(res);
+	}
+	drained = pipeline_drain(conn, ret < 0, err);
+	return ret ? ret : drained;
 }
 
 static char *join_rows(const struct strvec *rows)
@@ -361,22 +487,53 @@ static char *rows_now(const struct exec_context *c)
 	return ret;
 }
 
-/* What the rows will be after step, from rows before it. */
-static char *rows_expected(const struct strvec *before, const struct revgraph_step *step)
+/* What the rows will be after step (sorted, appended to after), from rows before it. */
+static void rows_expected(struct strvec *after, const struct strvec *before,
+			  const struct revgraph_step *step)
 {
-	struct strvec after = STRVEC_INIT;
-	char *ret;
-
 	for (size_t i = 0; i < before->nr; i++)
 		if (!strvec_contains(&step->rows_removed, before->items[i]))
-			strvec_push(&after, before->items[i]);
+			strvec_push(after, before->items[i]);
 	for (size_t i = 0; i < step->rows_added.nr; i++)
-		if (!strvec_contains(&after, step->rows_added.items[i]))
-			strvec_push(&after, step->rows_added.items[i]);
-	strvec_sort(&after);
-	ret = join_rows(&after);
-	strvec_release(&after);
+		if (!strvec_contains(after, step->rows_added.items[i]))
+			strvec_push(after, step->rows_added.items[i]);
+	strvec_sort(after);
+}
+
+void exec_session_init(struct exec_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	strvec_init(&s->rows);
+}
+
+void exec_session_release(struct exec_session *s)
+{
+	strvec_release(&s->rows);
+	exec_session_init(s);
+}
+
+int exec_session_prepare(struct exec_session *s, const struct exec_context *c,
+			 struct ms_error *err)
+{
+	int ret;
+
+	strvec_release(&s->rows);
+	s->ready = false;
+	ret = ledger_ensure(c->conn, ledger_schema(c), err);
+	if (ret == 0)
+		ret = version_rows_read(&s->rows, &s->version_table, c->conn, c->version_table,
+					c->version_schema, err);
+	s->ready = ret == 0;
 	return ret;
+}
+
+/* After a committed step: the session holds the rows it left. */
+static void session_moved(struct exec_session *s, struct strvec *after)
+{
+	strvec_release(&s->rows);
+	s->rows = *after;
+	strvec_init(after);
+	s->version_table = true;
 }
 
 static void entry_fill(struct ledger_entry *e, const struct exec_context *c,
@@ -419,12 +576,13 @@ static unsigned line_of(const char *text, size_t off, unsigned line)
 
 /*
  * The file line of a statement's error: the statement's first line, moved
- * to the error position the server reports (1-based, in characters).
+ * to the error position the server reports (1-based, in characters, of
+ * a query that had skip characters before the statement).
  */
-static unsigned error_line(const struct sql_statement *st, const PGresult *res)
+static unsigned error_line(const struct sql_statement *st, const PGresult *res, long skip)
 {
 	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-	long chars = pos ? strtol(pos, NULL, 10) : 0;
+	long chars = pos ? strtol(pos, NULL, 10) - skip : 0;
 	size_t off = 0;
 
 	/* Count characters, not bytes: UTF-8 continuation bytes do not start one. */
@@ -435,11 +593,16 @@ static unsigned error_line(const struct sql_statement *st, const PGresult *res)
 	return line_of(st->text, off, st->line);
 }
 
-/* Run one statement of the revision; err: `revision "R" (FILE, line N): ...`. */
+/*
+ * Run one statement of the revision; err: `revision "R" (FILE, line N): ...`.
+ * prefix (ASCII, may be NULL): statements sent before it in the same
+ * simple query, e.g. "BEGIN;" to save a round trip; the server's error
+ * position counts them, so it is taken back by their length.
+ */
 static int run_statement(const struct exec_context *c, const struct script *s,
-			 const struct sql_statement *st, struct ms_error *err)
+			 const char *prefix, const struct sql_statement *st, struct ms_error *err)
 {
-	char *q = xstrndup(st->text, st->len);
+	char *q = xstrfmt("%s%.*s", prefix ? prefix : "", (int)st->len, st->text);
 	char *where = NULL;
 	bool cancelled = false;
 	PGresult *res = NULL;
@@ -454,7 +617,7 @@ static int run_statement(const struct exec_context *c, const struct script *s,
 	if (res && result_ok(res))
 		goto done;
 	where = xstrfmt("revision \"%s\" (%s, line %u)", s->revision, s->path,
-			error_line(st, res));
+			error_line(st, res, prefix ? (long)strlen(prefix) : 0));
 	ret = db_fail(err, c->conn, res, where);
 	if (cancelled)
 		ms_error_set(err, MS_ERR_DB, "%s: cancelled", where);
@@ -465,13 +628,15 @@ done:
 	return ret;
 }
 
+/* The statements in turn; prefix goes with the first (see run_statement). */
 static int run_statements(const struct exec_context *c, const struct script *s,
-			  const struct sql_statement *st, size_t nr, struct ms_error *err)
+			  const char *prefix, const struct sql_statement *st, size_t nr,
+			  struct ms_error *err)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < nr && !ret; i++)
-		ret = run_statement(c, s, &st[i], err);
+		ret = run_statement(c, s, i ? NULL : prefix, &st[i], err);
 	return ret;
 }
 
@@ -507,71 +672,87 @@ static void record_failure(const struct exec_context *c, struct ledger_entry *e,
 	ms_error_release(&lerr);
 }
 
-static int sql_step_transactional(const struct exec_context *c, const char *name,
-				  const struct revgraph_step *step, const struct script *s,
-				  const struct sql_statement *st, size_t nr,
+/*
+ * A transactional step with sess ready: BEGIN travels with the first
+ * statement, the row ops and the ledger row in one pipeline, COMMIT.
+ */
+static int sql_step_transactional(const struct exec_context *c, struct exec_session *sess,
+				  const char *name, const struct revgraph_step *step,
+				  const struct script *s, const struct sql_statement *st, size_t nr,
 				  struct ledger_entry *e, struct ms_error *err)
 {
+	struct strvec after = STRVEC_INIT;
+	struct row_op *ops = NULL;
+	size_t ops_nr = 0;
 	int64_t t0 = exec_monotonic_ms();
+	bool begun = false;
 	int ret;
 
-	ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+	ret = row_ops(&ops, &ops_nr, step, err);
 	if (ret < 0)
-		goto fail;
-	ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
-	if (ret < 0)
-		goto fail;
-	ret = run_statements(c, s, st, nr, err);
-	if (ret < 0)
-		goto fail;
-	ret = apply_row_op(c, name, step, err);
+		goto done;
+	rows_expected(&after, &sess->rows, step);
+	e->rows_after = join_rows(&after);
+	if (!sess->version_table || !nr) {
+		ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+		if (ret < 0)
+			goto fail;
+		begun = true;
+	}
+	if (!sess->version_table) {
+		ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
+		if (ret < 0)
+			goto fail;
+	}
+	ret = run_statements(c, s, begun ? NULL : "BEGIN;\n", st, nr, err);
 	if (ret < 0)
 		goto fail;
 	e->outcome = LEDGER_APPLIED;
-	e->rows_after = rows_now(c);
 	e->duration_ms = exec_monotonic_ms() - t0;
-	ret = ledger_insert(c->conn, ledger_schema(c), e, err);
+	ret = bookkeeping(c, name, ops, ops_nr, e, err);
 	if (ret < 0)
 		goto fail;
 	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
 	if (ret < 0)
 		goto fail;
-	return 0;
+	session_moved(sess, &after);
+	goto done;
 fail:
 	rollback(c->conn);
 	record_failure(c, e, t0, err);
+	sess->ready = false;
+done:
+	free(ops);
+	strvec_release(&after);
 	return ret;
 }
 
-static int sql_step_autocommit(const struct exec_context *c, const char *name,
-			       const struct revgraph_step *step, const struct script *s,
-			       const struct sql_statement *st, size_t nr,
+static int sql_step_autocommit(const struct exec_context *c, struct exec_session *sess,
+			       const char *name, const struct revgraph_step *step,
+			       const struct script *s, const struct sql_statement *st, size_t nr,
 			       struct ledger_entry *e, struct ms_error *err)
 {
-	struct strvec before = STRVEC_INIT;
+	struct strvec after = STRVEC_INIT;
 	struct ms_error lerr = MS_ERROR_INIT;
 	int64_t t0 = exec_monotonic_ms();
-	bool exists;
 	int ret;
 
 	/* In progress first, on its own: a crash from here on stays visible. */
-	ret = version_rows_read(&before, &exists, c->conn, c->version_table,
-				c->version_schema, err);
-	if (ret < 0)
-		goto done;
+	rows_expected(&after, &sess->rows, step);
 	e->outcome = LEDGER_IN_PROGRESS;
-	e->rows_after = rows_expected(&before, step);
+	e->rows_after = join_rows(&after);
 	ret = ledger_insert(c->conn, ledger_schema(c), e, err);
 	if (ret < 0)
 		goto done;
 
-	ret = run_statements(c, s, st, nr, err);
+	ret = run_statements(c, s, NULL, st, nr, err);
 	if (ret < 0)
 		goto fail;
 	ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
 	if (ret < 0)
 		goto fail;
-	ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
+	if (!sess->version_table)
+		ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
 	if (ret < 0)
 		goto fail;
 	ret = apply_row_op(c, name, step, err);
@@ -584,6 +765,7 @@ static int sql_step_autocommit(const struct exec_context *c, const char *name,
 	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
 	if (ret < 0)
 		goto fail;
+	session_moved(sess, &after);
 	goto done;
 fail:
 	rollback(c->conn);
@@ -593,7 +775,9 @@ fail:
 		ms_error_hint(err, "the ledger row %lld stays \"in progress\": %s",
 			      (long long)e->id, lerr.message);
 done:
-	strvec_release(&before);
+	if (ret < 0)
+		sess->ready = false;
+	strvec_release(&after);
 	ms_error_release(&lerr);
 	return ret;
 }
@@ -602,6 +786,7 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 		  const struct script *script, struct ms_error *err)
 {
 	struct ledger_entry e;
+	struct exec_session local, *sess = c->session ? c->session : &local;
 	struct sql_statement *st = NULL;
 	size_t nr = 0;
 	const char *sql = step->up ? script->up_sql : script->down_sql;
@@ -611,6 +796,7 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 	int ret;
 
 	ledger_entry_init(&e);
+	exec_session_init(&local);
 	if (script->kind != SCRIPT_SQL) {
 		ret = ms_error_set(err, MS_ERR_CONFIG,
 				   "revision \"%s\" (%s): not a native SQL revision", script->revision,
@@ -637,20 +823,23 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 	name = qualified_name(c->conn, c->version_table, c->version_schema, err);
 	if (!name)
 		goto done;
-	ret = ledger_ensure(c->conn, ledger_schema(c), err);
-	if (ret < 0)
-		goto done;
+	if (!sess->ready) {
+		ret = exec_session_prepare(sess, c, err);
+		if (ret < 0)
+			goto done;
+	}
 
 	old_proc = PQsetNoticeProcessor(c->conn, notice_forward, (void *)c);
 	entry_fill(&e, c, script->revision, step->up, script->sha256, script->transactional);
 	if (script->transactional)
-		ret = sql_step_transactional(c, name, step, script, st, nr, &e, err);
+		ret = sql_step_transactional(c, sess, name, step, script, st, nr, &e, err);
 	else
-		ret = sql_step_autocommit(c, name, step, script, st, nr, &e, err);
+		ret = sql_step_autocommit(c, sess, name, step, script, st, nr, &e, err);
 	/* libpq has no getter for the old argument; its default ignores it. */
 	PQsetNoticeProcessor(c->conn, old_proc, NULL);
 done:
 	ledger_entry_release(&e);
+	exec_session_release(&local);
 	free(st);
 	free(name);
 	return ret;
@@ -724,10 +913,10 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	}
 	for (size_t i = 0; i < from->nr && !ret; i++)
 		if (!strvec_contains(to, from->items[i]))
-			ret = row_change(c, name, SQL_DELETE, from->items[i], NULL, err);
+			ret = row_change(c, name, &(struct row_op){ SQL_DELETE, from->items[i], NULL }, err);
 	for (size_t i = 0; i < to->nr && !ret; i++)
 		if (!strvec_contains(from, to->items[i]))
-			ret = row_change(c, name, SQL_INSERT, to->items[i], NULL, err);
+			ret = row_change(c, name, &(struct row_op){ SQL_INSERT, to->items[i], NULL }, err);
 	if (ret < 0)
 		goto fail;
 
