@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "migsync/error.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
@@ -63,7 +65,7 @@ struct probe_result {
 
 	/*
 	 * migsync's ledger. For now only whether it is there; the reading of
-	 * its rows will hang off probe_read_ledger() in probe.c.
+	 * its rows will hang off lookup() in probe.c.
 	 */
 	bool ledger_schema_exists;
 	bool ledger_applied_exists;
@@ -136,6 +138,28 @@ unsigned probe_pool_jobs(size_t nr, unsigned jobs);
  * or more characters is also replaced wherever it appears.
  */
 void probe_redact(struct strbuf *out, const char *msg, const struct strvec *secrets);
+
+enum probe_connect_status {
+	PROBE_CONNECTED,		/* *conn is connected, in blocking mode */
+	PROBE_CONNECT_INVALID,		/* libpq would not start (bad parameters; *conn NULL: out of memory) */
+	PROBE_CONNECT_REFUSED,		/* a server answered, then it failed (authentication, no such database) */
+	PROBE_CONNECT_UNREACHABLE,	/* it failed before any server answered */
+	PROBE_CONNECT_TIMEOUT,		/* deadline passed */
+	PROBE_CONNECT_POLL_ERROR,	/* poll() failed; errno says why */
+};
+
+/*
+ * Open a libpq connection without ever blocking past deadline
+ * (milliseconds on CLOCK_MONOTONIC): PQconnectStartParams, then
+ * PQconnectPoll as the socket gets ready, so that the deadline bounds
+ * the whole wait (libpq's connect_timeout applies per host and only to
+ * blocking connects). Shared by the probes and db_connect. *conn is set
+ * in every case (NULL only when libpq is out of memory) and belongs to
+ * the caller, who PQfinish()es it also after a failure; its
+ * PQerrorMessage says why libpq failed.
+ */
+enum probe_connect_status probe_connect(PGconn **conn, const char *const *keywords,
+					const char *const *values, int64_t deadline);
 
 /*
  * Append key=value to a libpq keyword/value connection string, quoting

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,25 +206,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		struct pollfd pfd = { fd, events, 0 };
-		int64_t left = deadline - now_ms();
-		int rc;
-
-		if (left < 0)
-			left = 0;
-		rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0)
-			return -1;
-		return rc > 0;
-	}
-}
-
 /* The connection parameters of t, parsed, with empty values left out. */
 static int parse_params(struct inventory_conninfo *out, const struct db_target *t,
 			const char *what, struct ms_error *err)
@@ -338,11 +318,9 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 		DB_DEFAULT_CONNECT_TIMEOUT_S;
 	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
 	struct inventory_conninfo params = INVENTORY_CONNINFO_INIT;
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	struct tunnel *tunnel = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	bool answered = false;
 	int ret;
 
 	*out = NULL;
@@ -359,38 +337,26 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 			goto done;
 	}
 
-	conn = PQconnectStartParams((const char *const *)params.keywords,
-				    (const char *const *)params.values, 0);
-	if (!conn || PQstatus(conn) == CONNECTION_BAD) {
+	switch (probe_connect(&conn, (const char *const *)params.keywords,
+			      (const char *const *)params.values, deadline)) {
+	case PROBE_CONNECTED:
+		break;
+	case PROBE_CONNECT_INVALID:
+	case PROBE_CONNECT_REFUSED:
 		ret = connect_failed(err, MS_ERR_DB, t, what, conn);
 		goto done;
-	}
-	while (st != PGRES_POLLING_OK) {
-		ConnStatusType cs;
-		int rc;
-
-		if (st == PGRES_POLLING_FAILED) {
-			ret = connect_failed(err, answered ? MS_ERR_DB : MS_ERR_IO, t, what, conn);
-			goto done;
-		}
-		rc = wait_fd(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-			     deadline);
-		if (rc == 0) {
-			ret = db_target_error(err, MS_ERR_IO, t,
-					      "%scould not connect: timeout after %d s", what, timeout_s);
-			ms_error_hint(err, "check that the server is up and reachable; database.connect_timeout bounds the wait");
-			goto done;
-		}
-		if (rc < 0) {
-			ret = db_target_error(err, MS_ERR_IO, t, "%scould not connect: poll failed: %s",
-					      what, strerror(errno));
-			goto done;
-		}
-		st = PQconnectPoll(conn);
-		/* past these states a server has accepted the connection */
-		cs = PQstatus(conn);
-		if (cs != CONNECTION_STARTED && cs != CONNECTION_NEEDED && cs != CONNECTION_BAD)
-			answered = true;
+	case PROBE_CONNECT_UNREACHABLE:
+		ret = connect_failed(err, MS_ERR_IO, t, what, conn);
+		goto done;
+	case PROBE_CONNECT_TIMEOUT:
+		ret = db_target_error(err, MS_ERR_IO, t,
+				      "%scould not connect: timeout after %d s", what, timeout_s);
+		ms_error_hint(err, "check that the server is up and reachable; database.connect_timeout bounds the wait");
+		goto done;
+	case PROBE_CONNECT_POLL_ERROR:
+		ret = db_target_error(err, MS_ERR_IO, t, "%scould not connect: poll failed: %s",
+				      what, strerror(errno));
+		goto done;
 	}
 
 	/* a migration may run long: the inventory's statement_timeout is for probes */

@@ -289,12 +289,40 @@ done:
 	return ret;
 }
 
+enum probe_connect_status probe_connect(PGconn **conn, const char *const *keywords,
+					const char *const *values, int64_t deadline)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	bool answered = false;
+
+	*conn = PQconnectStartParams(keywords, values, 0);
+	if (!*conn || PQstatus(*conn) == CONNECTION_BAD)
+		return PROBE_CONNECT_INVALID;
+	while (st != PGRES_POLLING_OK) {
+		ConnStatusType cs;
+		int rc;
+
+		if (st == PGRES_POLLING_FAILED)
+			return answered ? PROBE_CONNECT_REFUSED : PROBE_CONNECT_UNREACHABLE;
+		rc = probe_wait_fd(PQsocket(*conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+				   deadline);
+		if (rc == 0)
+			return PROBE_CONNECT_TIMEOUT;
+		if (rc < 0)
+			return PROBE_CONNECT_POLL_ERROR;
+		st = PQconnectPoll(*conn);
+		/* Past these states a server has accepted the connection. */
+		cs = PQstatus(*conn);
+		if (cs != CONNECTION_STARTED && cs != CONNECTION_NEEDED && cs != CONNECTION_BAD)
+			answered = true;
+	}
+	return PROBE_CONNECTED;
+}
+
 static int connect_db(struct probe_task *pt, int timeout_s)
 {
 	int64_t deadline = probe_deadline(timeout_s * 1000);
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	const char **keys = NULL, **values = NULL;
-	bool answered = false;
 	int ret = -1;
 
 	if (pt->t->ssh && open_tunnel(pt, deadline) < 0)
@@ -306,43 +334,30 @@ static int connect_db(struct probe_task *pt, int timeout_s)
 		keys[i] = pt->keys.items[i];
 		values[i] = pt->values.items[i];
 	}
-	pt->conn = PQconnectStartParams(keys, values, 0);
-	if (!pt->conn) {
-		task_fail(pt, PROBE_ERROR, NULL, "could not connect: out of memory");
+	switch (probe_connect(&pt->conn, keys, values, deadline)) {
+	case PROBE_CONNECTED:
+		break;
+	case PROBE_CONNECT_INVALID:
+		if (pt->conn)
+			fail_libpq(pt, PROBE_ERROR, "could not connect");
+		else
+			task_fail(pt, PROBE_ERROR, NULL, "could not connect: out of memory");
 		goto done;
-	}
-	if (PQstatus(pt->conn) == CONNECTION_BAD) {
+	case PROBE_CONNECT_REFUSED:
 		fail_libpq(pt, PROBE_ERROR, "could not connect");
 		goto done;
-	}
-
-	while (st != PGRES_POLLING_OK) {
-		ConnStatusType cs;
-		int rc;
-
-		if (st == PGRES_POLLING_FAILED) {
-			fail_libpq(pt, answered ? PROBE_ERROR : PROBE_UNREACHABLE,
-				   "could not connect");
-			goto done;
-		}
-		rc = probe_wait_fd(PQsocket(pt->conn),
-				   st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
-		if (rc == 0) {
-			task_fail(pt, PROBE_UNREACHABLE,
-				  "check that the server is up and reachable; connect_timeout bounds the wait",
-				  "could not connect: timeout after %d s", timeout_s);
-			goto done;
-		}
-		if (rc < 0) {
-			task_fail(pt, PROBE_ERROR, NULL, "could not connect: poll failed: %s",
-				  strerror(errno));
-			goto done;
-		}
-		st = PQconnectPoll(pt->conn);
-		/* Past these states a server has accepted the connection. */
-		cs = PQstatus(pt->conn);
-		if (cs != CONNECTION_STARTED && cs != CONNECTION_NEEDED && cs != CONNECTION_BAD)
-			answered = true;
+	case PROBE_CONNECT_UNREACHABLE:
+		fail_libpq(pt, PROBE_UNREACHABLE, "could not connect");
+		goto done;
+	case PROBE_CONNECT_TIMEOUT:
+		task_fail(pt, PROBE_UNREACHABLE,
+			  "check that the server is up and reachable; connect_timeout bounds the wait",
+			  "could not connect: timeout after %d s", timeout_s);
+		goto done;
+	case PROBE_CONNECT_POLL_ERROR:
+		task_fail(pt, PROBE_ERROR, NULL, "could not connect: poll failed: %s",
+			  strerror(errno));
+		goto done;
 	}
 	if (PQsetnonblocking(pt->conn, 1)) {
 		fail_libpq(pt, PROBE_ERROR, "could not connect");
@@ -451,31 +466,91 @@ static char *quote_ident(struct probe_task *pt, const char *ident)
 	return copy;
 }
 
+/* Append value as an SQL literal ("NULL" for NULL); -1 (task failed) when it cannot be quoted. */
+static int add_literal(struct strbuf *sql, struct probe_task *pt, const char *value)
+{
+	char *q;
+
+	if (!value) {
+		strbuf_addstr(sql, "NULL");
+		return 0;
+	}
+	q = PQescapeLiteral(pt->conn, value, strlen(value));
+	if (!q) {
+		task_fail(pt, PROBE_ERROR, NULL, "invalid name \"%s\"", value);
+		return -1;
+	}
+	strbuf_addstr(sql, q);
+	PQfreemem(q);
+	return 0;
+}
+
+/*
+ * The session set-up and every catalog lookup in one round trip: one
+ * simple query holding SET statement_timeout (first, so that it bounds
+ * the lookup too), SET default_transaction_read_only (a probe only
+ * reads; read-only also protects against mistakes later) and a SELECT of
+ * whether the version table, the ledger's schema and its applied table
+ * exist. A simple query takes no parameters, so the names go in as
+ * literals (PQescapeLiteral). The version rows need a second query, sent
+ * only when the table exists: naming a missing table would be an error.
+ */
+static int lookup(struct probe_task *pt)
+{
+	const char *table = pt->t->version_table ? pt->t->version_table : PROBE_DEFAULT_VERSION_TABLE;
+	const char *ledger = pt->t->ledger_schema ? pt->t->ledger_schema : PROBE_DEFAULT_LEDGER_SCHEMA;
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res = NULL;
+	int ret = -1;
+
+	strbuf_addf(&sql, "SET statement_timeout = %d; SET default_transaction_read_only = on;"
+		    " SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+		    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		    " WHERE c.relname = ", pt->statement_timeout_ms);
+	if (add_literal(&sql, pt, table) < 0)
+		goto done;
+	strbuf_addstr(&sql, " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ");
+	if (pt->t->version_schema) {
+		strbuf_addstr(&sql, "n.nspname = ");
+		if (add_literal(&sql, pt, pt->t->version_schema) < 0)
+			goto done;
+	} else {
+		strbuf_addstr(&sql, "pg_catalog.pg_table_is_visible(c.oid)");
+	}
+	strbuf_addstr(&sql, "), EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ");
+	if (add_literal(&sql, pt, ledger) < 0)
+		goto done;
+	strbuf_addstr(&sql, "), EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+		      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		      " WHERE c.relname = 'applied' AND n.nspname = ");
+	if (add_literal(&sql, pt, ledger) < 0)
+		goto done;
+	strbuf_addch(&sql, ')');
+	if (exec_bounded(&res, pt, "looking for the version table and the ledger", sql.buf,
+			 -1, NULL) < 0)
+		goto done;
+	if (PQntuples(res) != 1 || PQnfields(res) != 3) {
+		task_fail(pt, PROBE_ERROR, NULL, "looking for the version table and the ledger: unexpected result");
+		goto done;
+	}
+	pt->res->version_table_exists = !strcmp(PQgetvalue(res, 0, 0), "t");
+	pt->res->ledger_schema_exists = !strcmp(PQgetvalue(res, 0, 1), "t");
+	pt->res->ledger_applied_exists = !strcmp(PQgetvalue(res, 0, 2), "t");
+	ret = 0;
+done:
+	PQclear(res);
+	strbuf_release(&sql);
+	return ret;
+}
+
 static int read_versions(struct probe_task *pt)
 {
-	static const char exists_sql[] =
-		"SELECT 1 FROM pg_catalog.pg_class c"
-		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE c.relname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
-		" AND CASE WHEN $2::text IS NULL THEN pg_catalog.pg_table_is_visible(c.oid)"
-		" ELSE n.nspname = $2 END";
 	const char *table = pt->t->version_table ? pt->t->version_table : PROBE_DEFAULT_VERSION_TABLE;
 	const char *schema = pt->t->version_schema;
-	const char *params[2] = { table, schema };
 	struct strbuf sql = STRBUF_INIT;
 	char *qtable = NULL, *qschema = NULL;
 	PGresult *res = NULL;
 	int ret = -1;
-
-	if (exec_bounded(&res, pt, "looking for the version table", exists_sql, 2, params) < 0)
-		goto done;
-	pt->res->version_table_exists = PQntuples(res) > 0;
-	PQclear(res);
-	res = NULL;
-	if (!pt->res->version_table_exists) {
-		ret = 0;
-		goto done;
-	}
 
 	qtable = quote_ident(pt, table);
 	if (!qtable)
@@ -503,50 +578,6 @@ done:
 	return ret;
 }
 
-/*
- * migsync's ledger. For now: whether its schema and the applied table
- * exist. Reading the applied rows and approvals belongs here later.
- */
-static int probe_read_ledger(struct probe_task *pt)
-{
-	static const char sql[] =
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
-		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE n.nspname = $1 AND c.relname = 'applied')";
-	const char *params[1] = {
-		pt->t->ledger_schema ? pt->t->ledger_schema : PROBE_DEFAULT_LEDGER_SCHEMA,
-	};
-	PGresult *res = NULL;
-	int ret = -1;
-
-	if (exec_bounded(&res, pt, "looking for the ledger", sql, 1, params) < 0)
-		goto done;
-	if (PQntuples(res) == 1) {
-		pt->res->ledger_schema_exists = !strcmp(PQgetvalue(res, 0, 0), "t");
-		pt->res->ledger_applied_exists = !strcmp(PQgetvalue(res, 0, 1), "t");
-	}
-	ret = 0;
-done:
-	PQclear(res);
-	return ret;
-}
-
-static int set_session(struct probe_task *pt)
-{
-	struct strbuf sql = STRBUF_INIT;
-	PGresult *res = NULL;
-	int ret;
-
-	/* A probe only reads; read-only also protects against mistakes later. */
-	strbuf_addf(&sql, "SET statement_timeout = %d; SET default_transaction_read_only = on",
-		    pt->statement_timeout_ms);
-	ret = exec_bounded(&res, pt, "setting up the session", sql.buf, -1, NULL);
-	PQclear(res);
-	strbuf_release(&sql);
-	return ret;
-}
-
 void probe_one(struct probe_result *out, const struct probe_target *target)
 {
 	int64_t start = probe_now_ms();
@@ -570,7 +601,7 @@ void probe_one(struct probe_result *out, const struct probe_target *target)
 	if (connect_db(&pt, connect_timeout) < 0)
 		goto done;
 	out->server_version = PQserverVersion(pt.conn);
-	if (set_session(&pt) < 0 || read_versions(&pt) < 0 || probe_read_ledger(&pt) < 0)
+	if (lookup(&pt) < 0 || (out->version_table_exists && read_versions(&pt) < 0))
 		goto done;
 	out->state = out->version_table_exists ? PROBE_OK : PROBE_UNINITIALIZED;
 done:
