@@ -40,6 +40,7 @@ struct loader {
 
 /* ---- problems ---- */
 
+__attribute__((format(printf, 7, 0)))
 static void vproblem_at(struct loader *ld, enum diag_severity sev, const char *code,
 			unsigned line, unsigned column, const char *hint,
 			const char *fmt, va_list ap)
