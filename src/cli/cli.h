@@ -20,6 +20,9 @@
 #include "migsync/scripts.h"
 #include "migsync/util.h"
 
+struct json_writer;
+struct strbuf;
+
 enum {
 	EXIT_OK = 0,
 	EXIT_PROBLEMS = 1,
@@ -67,6 +70,17 @@ enum {
  */
 int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
 
+/*
+ * The default: branch of a command's option loop: opt must be a common
+ * option. Returns EXIT_OK when it was one, else EXIT_CANNOT_RUN after
+ * printing the usage error ("unexpected option" when it is no option
+ * of the command at all).
+ */
+int cli_default_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
+
+/* Parse -j N (1 to 1024) for cmd; prints a usage error and returns EXIT_CANNOT_RUN on error. */
+int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg);
+
 /* Print "Try 'migsync CMD --help' for more information." on stderr; returns EXIT_CANNOT_RUN. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -95,6 +109,16 @@ int cli_inventory_script_dirs(struct strvec *dirs, const char *inventory_dir,
 /* Read every script of every directory cli_script_dirs finds. */
 int cli_load_scripts(struct script_set *set, const struct cli_common *c,
 		     unsigned flags, struct diag_list *warnings, struct ms_error *err);
+
+/*
+ * Append the items of v joined by sep, or empty when v has none: the one
+ * way lists of revisions and version rows are written in text output
+ * ("a,b" or "(none)", "a, b" or "base").
+ */
+void cli_add_joined(struct strbuf *sb, const struct strvec *v, const char *sep, const char *empty);
+
+/* Inside an open JSON object, "key": [ ...strings of v... ] (v NULL: an empty array). */
+void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v);
 
 /* Write sb to stdout; returns 0, or EXIT_CANNOT_RUN when stdout fails. */
 int cli_write_stdout(const char *buf, size_t len);

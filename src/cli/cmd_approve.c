@@ -145,7 +145,7 @@ int cmd_approve(int argc, char **argv)
 	struct tunnel *tunnel = NULL;
 	const char *name = NULL, *hash = NULL, *by = NULL, *comment = NULL;
 	int64_t expires = 0;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	approval_init(&a);
@@ -175,13 +175,9 @@ int cmd_approve(int argc, char **argv)
 			}
 			break;
 		default:
-			r = cli_common_option(&common, "approve", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("approve", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "approve", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {
@@ -288,7 +284,7 @@ int cmd_approvals(int argc, char **argv)
 	const char *name = NULL;
 	struct timespec ts;
 	int64_t now;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	optind = 1;
@@ -301,13 +297,9 @@ int cmd_approvals(int argc, char **argv)
 			name = optarg;
 			break;
 		default:
-			r = cli_common_option(&common, "approvals", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("approvals", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "approvals", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

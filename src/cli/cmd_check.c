@@ -368,10 +368,7 @@ static char *revision_cell(const struct status_env *env)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	for (size_t i = 0; i < env->heads.nr; i++)
-		strbuf_addf(&sb, "%s%s", i ? "," : "", env->heads.items[i]);
-	if (!sb.len)
-		strbuf_addch(&sb, '-');
+	cli_add_joined(&sb, &env->heads, ",", "-");
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -831,7 +828,7 @@ int cmd_check(int argc, char **argv)
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	const char *junit = NULL, *markdown = NULL;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	status_collection_init(&c);
@@ -864,13 +861,9 @@ int cmd_check(int argc, char **argv)
 			run.fail_on_pending = true;
 			break;
 		default:
-			r = cli_common_option(&common, "check", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("check", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "check", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

@@ -377,7 +377,7 @@ int cmd_drift(int argc, char **argv)
 	size_t envs_nr = 0;
 	unsigned jobs = 0;
 	bool probe_ready = false;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	drift_collection_init(&dc);
@@ -405,13 +405,9 @@ int cmd_drift(int argc, char **argv)
 				goto done;
 			break;
 		default:
-			r = cli_common_option(&common, "drift", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("drift", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "drift", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

@@ -143,15 +143,6 @@ static void text_inventory(struct strbuf *sb, const struct inventory *inv)
 		text_environment(sb, &inv->envs[i], inv->nr);
 }
 
-static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
-{
-	json_key(jw, key);
-	json_array_begin(jw);
-	for (size_t i = 0; i < v->nr; i++)
-		json_string(jw, v->items[i]);
-	json_array_end(jw);
-}
-
 static void json_environment(struct json_writer *jw, const struct environment *env)
 {
 	const struct inventory_database *db = &env->database;
@@ -209,13 +200,13 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	json_key(jw, "gate");
 	json_object_begin(jw);
 	json_kv_int(jw, "approvals", env->gate.approvals);
-	json_strvec(jw, "approvers", &env->gate.approvers);
+	cli_json_strvec(jw, "approvers", &env->gate.approvers);
 	json_kv_int(jw, "soak", env->gate.soak);
 	json_object_end(jw);
 
 	json_key(jw, "targets");
 	json_object_begin(jw);
-	json_strvec(jw, "databases", &env->targets.databases);
+	cli_json_strvec(jw, "databases", &env->targets.databases);
 	json_kv_string(jw, "discover", env->targets.discover);
 	json_object_end(jw);
 
@@ -235,7 +226,7 @@ static void json_inventory(struct strbuf *sb, const struct inventory *inv)
 	json_kv_string(&jw, "inventory", inv->file);
 	json_key(&jw, "migrations");
 	json_object_begin(&jw);
-	json_strvec(&jw, "scripts", &m->scripts);
+	cli_json_strvec(&jw, "scripts", &m->scripts);
 	json_kv_string(&jw, "executor", inventory_executor_name(m->executor));
 	json_kv_string(&jw, "alembic_ini", m->alembic_ini);
 	json_kv_string(&jw, "python", m->python);

@@ -165,7 +165,7 @@ int cmd_lint(int argc, char **argv)
 	struct strvec dirs = STRVEC_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	lint_options_init(&opts);
@@ -186,13 +186,9 @@ int cmd_lint(int argc, char **argv)
 			add_disabled(&opts.disabled, optarg);
 			break;
 		default:
-			r = cli_common_option(&common, "lint", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("lint", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "lint", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

@@ -309,10 +309,7 @@ static void print_text(struct strbuf *sb, const struct status_collection *coll)
 				width[c] = strlen(rows[i].cells[c]);
 	}
 	strbuf_addstr(sb, "target: ");
-	for (size_t i = 0; i < r->goal.nr; i++)
-		strbuf_addf(sb, "%s%s", i ? ", " : "", r->goal.items[i]);
-	if (!r->goal.nr)
-		strbuf_addstr(sb, "base");
+	cli_add_joined(sb, &r->goal, ", ", "base");
 	strbuf_addstr(sb, "\n\n");
 	for (size_t i = 0; i <= nr; i++) {
 		const char *const *cells = i ? (const char *const *)rows[i - 1].cells : headers;
@@ -358,7 +355,7 @@ int cmd_status(int argc, char **argv)
 	struct status_collection c;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	status_collection_init(&c);
@@ -381,13 +378,9 @@ int cmd_status(int argc, char **argv)
 			opts.to = optarg;
 			break;
 		default:
-			r = cli_common_option(&common, "status", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("status", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "status", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "migsync/json.h"
 #include "migsync/strbuf.h"
 
 void cli_common_init(struct cli_common *c)
@@ -62,6 +63,45 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 	default:
 		return 0;
 	}
+}
+
+int cli_default_option(struct cli_common *c, const char *cmd, int opt, const char *arg)
+{
+	int r = cli_common_option(c, cmd, opt, arg);
+
+	if (r == 0)
+		cli_usage_error(cmd, "unexpected option");
+	return r > 0 ? EXIT_OK : EXIT_CANNOT_RUN;
+}
+
+int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1 || v > 1024)
+		return cli_usage_error(cmd, "invalid number of jobs \"%s\" (expected 1 to 1024)", arg);
+	*jobs = (unsigned)v;
+	return EXIT_OK;
+}
+
+void cli_add_joined(struct strbuf *sb, const struct strvec *v, const char *sep, const char *empty)
+{
+	if (!v->nr)
+		strbuf_addstr(sb, empty);
+	for (size_t i = 0; i < v->nr; i++)
+		strbuf_addf(sb, "%s%s", i ? sep : "", v->items[i]);
+}
+
+void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
+{
+	json_key(jw, key);
+	json_array_begin(jw);
+	for (size_t i = 0; v && i < v->nr; i++)
+		json_string(jw, v->items[i]);
+	json_array_end(jw);
 }
 
 void cli_print_error(const struct ms_error *err)

@@ -3,7 +3,6 @@
  * inventory, scripts, graph, expansion, parallel probes, ledger checksums,
  * classification and rollout order violations. See status_collect.h.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,19 +78,6 @@ void cli_expansions_free(struct env_expansion *x, size_t nr)
 	free(x);
 }
 
-int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > 1024)
-		return cli_usage_error(cmd, "invalid number of jobs \"%s\" (expected 1 to 1024)", arg);
-	*jobs = (unsigned)v;
-	return EXIT_OK;
-}
-
 void cli_scrub(struct strbuf *sb, const struct strvec *secrets)
 {
 	for (size_t i = 0; i < secrets->nr; i++) {
@@ -121,15 +107,6 @@ void cli_scrub(struct strbuf *sb, const struct strvec *secrets)
 		strbuf_release(&quoted);
 		strbuf_release(&tmp);
 	}
-}
-
-void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
-{
-	json_key(jw, key);
-	json_array_begin(jw);
-	for (size_t i = 0; v && i < v->nr; i++)
-		json_string(jw, v->items[i]);
-	json_array_end(jw);
 }
 
 void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *secrets)

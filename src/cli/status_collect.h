@@ -52,13 +52,8 @@ int cli_expand_envs(struct env_expansion **out, const struct environment **envs,
 		    unsigned jobs, struct ms_error *err);
 void cli_expansions_free(struct env_expansion *x, size_t nr);
 
-/* Parse -j N (1 to 1024) for cmd; prints a usage error and returns EXIT_CANNOT_RUN on error. */
-int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg);
-
 /* Replace every secret of secrets (raw, and as JSON escapes it) in sb with "***". */
 void cli_scrub(struct strbuf *sb, const struct strvec *secrets);
-/* "key": [ ...strings of v... ] (v NULL: an empty array). */
-void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v);
 
 /* cli_print_error with secrets scrubbed. */
 void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *secrets);
