@@ -39,7 +39,7 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static void catch_signals(void)
+volatile sig_atomic_t *promote_catch_signals(void)
 {
 	struct sigaction sa;
 
@@ -48,11 +48,6 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-}
-
-volatile sig_atomic_t *promote_catch_signals(void)
-{
-	catch_signals();
 	return &interrupted;
 }
 
@@ -67,7 +62,7 @@ struct run {
 	struct strbuf *out;
 };
 
-static int64_t now_ms(void)
+int64_t promote_now_ms(void)
 {
 	struct timespec ts;
 
@@ -78,7 +73,7 @@ static int64_t now_ms(void)
 static void on_event(const struct apply_event *ev, void *ctx)
 {
 	struct run *r = ctx;
-	double elapsed = (double)(now_ms() - r->started_ms) / 1000.0;
+	double elapsed = (double)(promote_now_ms() - r->started_ms) / 1000.0;
 
 	switch (ev->kind) {
 	case APPLY_EVENT_LOCK:
@@ -135,14 +130,32 @@ static bool confirm(const struct plan_stage *st, void *ctx)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-static void print_gated(const struct promote *pr, const struct plan_stage *st,
-			const struct ms_error *err)
+int promote_report_stop(const struct promote *pr, const struct environment *env,
+			const struct plan_stage *st, enum apply_outcome out,
+			const struct ms_error *err, const char *what)
 {
-	char *cmd = promote_approve_command(pr, st);
+	char *cmd;
 
-	fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
-	fprintf(stderr, "hint: to approve this plan, run:\n  %s\n", cmd);
-	free(cmd);
+	switch (out) {
+	case APPLY_GATED:
+		cmd = promote_approve_command(pr, st);
+		fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
+		fprintf(stderr, "hint: to approve this %s, run:\n  %s\n", what, cmd);
+		free(cmd);
+		return EXIT_GATED;
+	case APPLY_DECLINED:
+		fprintf(stderr, "migsync: environment \"%s\": not confirmed; stopped\n", env->name);
+		return EXIT_GATED;
+	case APPLY_FAILED:
+		cli_print_error(err);
+		return err->code == MS_ERR_CONFIG || err->code == MS_ERR_USAGE ?
+			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+	case APPLY_NOTHING:
+	case APPLY_DONE:
+	case APPLY_DRY_RUN:
+		break;
+	}
+	return EXIT_OK;
 }
 
 static void json_stage(struct json_writer *jw, const struct plan_stage *st, const char *outcome,
@@ -278,18 +291,10 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		case APPLY_DRY_RUN:
 			break;
 		case APPLY_GATED:
-			print_gated(pr, &st, &err);
-			ret = EXIT_GATED;
-			break;
 		case APPLY_DECLINED:
-			fprintf(stderr, "migsync: environment \"%s\": not confirmed; stopped\n", env->name);
-			ret = EXIT_GATED;
-			break;
 		case APPLY_FAILED:
-			cli_print_error(&err);
-			ret = err.code == MS_ERR_CONFIG || err.code == MS_ERR_USAGE ?
-				EXIT_CANNOT_RUN : EXIT_PROBLEMS;
-			if (!interrupted && i + 1 < pr->envs_nr)
+			ret = promote_report_stop(pr, env, &st, out, &err, "plan");
+			if (out == APPLY_FAILED && !interrupted && i + 1 < pr->envs_nr)
 				fprintf(stderr, "migsync: stopped at %s; later stages were not touched\n",
 					env->name);
 			break;
@@ -384,7 +389,7 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 	struct run r;
 	const char *to = NULL, *through = NULL;
 	bool dry = false, allow = false;
-	int ret = EXIT_OK, opt, rr;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
@@ -421,13 +426,9 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 			allow = true;
 			break;
 		default:
-			rr = cli_common_option(&common, cmd, opt, optarg);
-			if (rr < 0) {
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, cmd, opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
-			if (rr == 0)
-				goto unexpected;
 		}
 	}
 	if (optind < argc) {
@@ -452,15 +453,14 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 	promote_options(&o, &pr, up);
 	o.dry_run = dry;
 	o.allow_out_of_order = allow;
-	o.cancel = &interrupted;
+	o.cancel = promote_catch_signals();
 	o.event = on_event;
 	o.confirm = confirm;
 	o.ctx = &r;
 	r.pr = &pr;
 	r.progress = isatty(STDERR_FILENO) && common.format != FORMAT_JSON;
 	r.json = common.format == FORMAT_JSON;
-	r.started_ms = now_ms();
-	catch_signals();
+	r.started_ms = promote_now_ms();
 	if (dry)
 		ret = dry_run(&r, &o, common.format);
 	else
@@ -522,7 +522,7 @@ int cmd_resolve(int argc, char **argv)
 	const char *rev;
 	int applied = -1;
 	size_t resolved = 0;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
@@ -544,13 +544,9 @@ int cmd_resolve(int argc, char **argv)
 			applied = opt == OPT_APPLIED;
 			break;
 		default:
-			r = cli_common_option(&common, "resolve", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("resolve", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "resolve", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (names.nr != 1 || optind + 1 != argc || applied < 0) {
@@ -564,8 +560,7 @@ int cmd_resolve(int argc, char **argv)
 	if (ret != EXIT_OK)
 		goto done;
 	promote_options(&o, &pr, true);
-	o.cancel = &interrupted;
-	catch_signals();
+	o.cancel = promote_catch_signals();
 	if (apply_resolve(&resolved, pr.envs[0], rev, applied, &o, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);

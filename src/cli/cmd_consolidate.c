@@ -17,7 +17,6 @@
  * applied, resolved as applied, or stamped: someone approved a change
  * that has not happened yet, and squashing would void it.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -254,25 +253,13 @@ static int collect(struct consolidate *c, const struct inventory *inv, unsigned 
 	return ret;
 }
 
+/* promote_add_rows into a string of its own; caller frees. */
 static char *rows_text(const struct strvec *rows)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	for (size_t i = 0; i < rows->nr; i++)
-		strbuf_addf(&sb, "%s%s", i ? "," : "", rows->items[i]);
-	if (!rows->nr)
-		strbuf_addstr(&sb, "(none)");
+	promote_add_rows(&sb, rows);
 	return strbuf_detach(&sb, NULL);
-}
-
-static bool rows_equal(const struct strvec *a, const struct strvec *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->items[i], b->items[i]))
-			return false;
-	return true;
 }
 
 /* Every schema against the reference's; every INVALID index. */
@@ -334,7 +321,7 @@ static void check_heads(struct consolidate *c, const struct revgraph *g)
 			continue;
 		rows = &it->snapshot->version_rows;
 		if (head ? rows->nr == 1 && !strcmp(rows->items[0], head) :
-		    rows_equal(rows, &c->reference->snapshot->version_rows))
+		    promote_rows_equal(rows, &c->reference->snapshot->version_rows))
 			continue;
 		have = rows_text(rows);
 		if (!head)
@@ -451,19 +438,6 @@ done:
 	return ret;
 }
 
-static void json_rows(struct json_writer *jw, const char *key, const struct strvec *rows)
-{
-	json_key(jw, key);
-	if (!rows) {
-		json_null(jw);
-		return;
-	}
-	json_array_begin(jw);
-	for (size_t i = 0; i < rows->nr; i++)
-		json_string(jw, rows->items[i]);
-	json_array_end(jw);
-}
-
 static void json_targets(struct json_writer *jw, const struct consolidate *c)
 {
 	json_key(jw, "targets");
@@ -474,7 +448,7 @@ static void json_targets(struct json_writer *jw, const struct consolidate *c)
 		json_object_begin(jw);
 		json_kv_string(jw, "environment", it->env->name);
 		json_kv_string(jw, "database", it->t ? it->t->describe : NULL);
-		json_rows(jw, "rows", it->snapshot ? &it->snapshot->version_rows : NULL);
+		promote_json_rows(jw, "rows", it->snapshot ? &it->snapshot->version_rows : NULL);
 		json_kv_string(jw, "fingerprint", it->snapshot ? it->snapshot->fingerprint : NULL);
 		json_kv_string(jw, "error", it->snapshot ? NULL : it->err.message);
 		json_object_end(jw);
@@ -594,13 +568,13 @@ static void check_expect(struct consolidate *c, struct strvec *expect, bool give
 		const struct strvec *rows = it->snapshot ? &it->snapshot->version_rows : NULL;
 		char *have, *want;
 
-		if (!rows || rows_equal(rows, to))
+		if (!rows || promote_rows_equal(rows, to))
 			continue;
 		if (!given && !expect->nr && rows->nr == 1) {
 			strvec_push(expect, rows->items[0]);
 			given = true;
 		}
-		if (rows_equal(rows, expect))
+		if (promote_rows_equal(rows, expect))
 			continue;
 		have = rows_text(rows);
 		want = rows_text(expect);
@@ -646,7 +620,7 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 	if (json) {
 		json_object_begin(&jw);
 		json_kv_string(&jw, "baseline", pr.target_ids.items[0]);
-		json_rows(&jw, "expect", expect->nr || expect_given ? expect : NULL);
+		promote_json_rows(&jw, "expect", expect->nr || expect_given ? expect : NULL);
 		json_targets(&jw, &c);
 		json_blockers(&jw, &c);
 		json_key(&jw, "stages");
@@ -683,20 +657,6 @@ done:
 	return ret;
 }
 
-static int parse_jobs(unsigned *jobs, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > 1024)
-		return cli_usage_error("consolidate", "invalid number of jobs \"%s\" (expected 1 to 1024)",
-				       arg);
-	*jobs = (unsigned)v;
-	return EXIT_OK;
-}
-
 int cmd_consolidate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -717,7 +677,7 @@ int cmd_consolidate(int argc, char **argv)
 	const char *baseline = NULL;
 	bool check = false, dry = false, yes = false, expect_given = false, probe_ready = false;
 	unsigned jobs = 0;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	optind = 1;
@@ -745,18 +705,14 @@ int cmd_consolidate(int argc, char **argv)
 			yes = true;
 			break;
 		case 'j':
-			ret = parse_jobs(&jobs, optarg);
+			ret = cli_parse_jobs(&jobs, "consolidate", optarg);
 			if (ret != EXIT_OK)
 				goto done;
 			break;
 		default:
-			r = cli_common_option(&common, "consolidate", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("consolidate", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "consolidate", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

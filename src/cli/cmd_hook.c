@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/promote.h"
@@ -47,14 +46,6 @@ struct hook_run {
 	struct strvec applied;		/* native revisions applied, in order */
 	struct strvec alembic_dbs;	/* databases Alembic ran on (describe strings) */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Progress on stderr: the summary (or the JSON) is all stdout gets. */
 static void on_event(const struct apply_event *ev, void *ctx)
@@ -156,12 +147,10 @@ static void stage_revisions(struct strvec *out, const struct plan_stage *st)
 				strvec_push(out, st->dbs[i].steps[k].revision);
 }
 
+/* Version rows in the summary line: "a,b", or "base" when there are none. */
 static void add_rows(struct strbuf *sb, const struct strvec *rows)
 {
-	if (!rows->nr)
-		strbuf_addstr(sb, "base");
-	for (size_t i = 0; i < rows->nr; i++)
-		strbuf_addf(sb, "%s%s", i ? "," : "", rows->items[i]);
+	cli_add_joined(sb, rows, ",", "base");
 }
 
 /* Parse a --wait / --lock-wait value (seconds, or a duration such as 5m) into ms. */
@@ -204,7 +193,7 @@ int cmd_hook(int argc, char **argv)
 	int64_t wait_ms = HOOK_DEFAULT_WAIT * 1000, lock_wait_ms = 0, elapsed;
 	bool lock_wait_set = false, skip = false, unread = false;
 	enum apply_outcome out;
-	int ret = EXIT_OK, opt, rr;
+	int ret = EXIT_OK, opt;
 
 	/* first: as PID 1, a signal without a handler would be ignored */
 	cancel = promote_catch_signals();
@@ -212,7 +201,7 @@ int cmd_hook(int argc, char **argv)
 	promote_init(&pr);
 	memset(&st, 0, sizeof(st));
 	memset(&r, 0, sizeof(r));
-	r.started_ms = now_ms();
+	r.started_ms = promote_now_ms();
 	r.wait_noted_ms = -1;
 	strvec_init(&r.applied);
 	strvec_init(&r.alembic_dbs);
@@ -248,13 +237,9 @@ int cmd_hook(int argc, char **argv)
 			skip = !strcmp(optarg, "skip");
 			break;
 		default:
-			rr = cli_common_option(&common, "hook", opt, optarg);
-			if (rr <= 0) {
-				if (rr == 0)
-					cli_usage_error("hook", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "hook", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {
@@ -333,7 +318,7 @@ int cmd_hook(int argc, char **argv)
 		if (st.dbs[i].error)
 			unread = true;
 summary:
-	elapsed = now_ms() - r.started_ms;
+	elapsed = promote_now_ms() - r.started_ms;
 	if (common.format == FORMAT_JSON) {
 		json_init(&jw, &sb);
 		json_object_begin(&jw);

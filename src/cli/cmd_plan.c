@@ -189,21 +189,29 @@ static const char *op_name(enum revgraph_row_op op)
 	return "?";
 }
 
-static void add_rows(struct strbuf *sb, const struct strvec *rows)
+void promote_add_rows(struct strbuf *sb, const struct strvec *rows)
 {
-	if (!rows->nr)
-		strbuf_addstr(sb, "(none)");
-	for (size_t i = 0; i < rows->nr; i++)
-		strbuf_addf(sb, "%s%s", i ? "," : "", rows->items[i]);
+	cli_add_joined(sb, rows, ",", "(none)");
 }
 
-static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
+bool promote_rows_equal(const struct strvec *a, const struct strvec *b)
 {
-	json_key(jw, key);
-	json_array_begin(jw);
-	for (size_t i = 0; i < v->nr; i++)
-		json_string(jw, v->items[i]);
-	json_array_end(jw);
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (strcmp(a->items[i], b->items[i]))
+			return false;
+	return true;
+}
+
+void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows)
+{
+	if (!rows) {
+		json_key(jw, key);
+		json_null(jw);
+		return;
+	}
+	cli_json_strvec(jw, key, rows);
 }
 
 static void json_step(struct json_writer *jw, const struct plan_step *s, bool sql)
@@ -215,8 +223,8 @@ static void json_step(struct json_writer *jw, const struct plan_step *s, bool sq
 	json_kv_string(jw, "sha256", s->sha256);
 	json_kv_string(jw, "message", s->script ? s->script->message : NULL);
 	json_kv_string(jw, "version_change", op_name(s->step.op));
-	json_strvec(jw, "rows_removed", &s->step.rows_removed);
-	json_strvec(jw, "rows_added", &s->step.rows_added);
+	cli_json_strvec(jw, "rows_removed", &s->step.rows_removed);
+	cli_json_strvec(jw, "rows_added", &s->step.rows_added);
 	if (sql && s->script && s->script->kind == SCRIPT_SQL)
 		json_kv_string(jw, "sql", s->step.up ? s->script->up_sql : s->script->down_sql);
 	json_object_end(jw);
@@ -248,7 +256,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 
 	json_init(&jw, sb);
 	json_object_begin(&jw);
-	json_strvec(&jw, "target", &p->target);
+	cli_json_strvec(&jw, "target", &p->target);
 	json_key(&jw, "stages");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < p->nr; i++) {
@@ -262,11 +270,11 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 		json_key(&jw, "gate");
 		json_object_begin(&jw);
 		json_kv_int(&jw, "approvals", st->env->gate.approvals);
-		json_strvec(&jw, "approved_by", &st->gate.approved_by);
-		json_strvec(&jw, "approvers", &st->env->gate.approvers);
+		cli_json_strvec(&jw, "approved_by", &st->gate.approved_by);
+		cli_json_strvec(&jw, "approvers", &st->env->gate.approvers);
 		json_kv_int(&jw, "soak", st->env->gate.soak);
 		json_kv_bool(&jw, "passed", st->gate.passed || !plan_stage_steps(st));
-		json_strvec(&jw, "notes", &st->gate.notes);
+		cli_json_strvec(&jw, "notes", &st->gate.notes);
 		json_object_end(&jw);
 		stage_steps(&steps, &steps_nr, st);
 		json_key(&jw, "steps");
@@ -282,14 +290,14 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 
 			json_object_begin(&jw);
 			json_kv_string(&jw, "database", db->describe);
-			json_strvec(&jw, "heads", &db->rows);
-			json_strvec(&jw, "end", &db->end_rows);
+			cli_json_strvec(&jw, "heads", &db->rows);
+			cli_json_strvec(&jw, "end", &db->end_rows);
 			json_key(&jw, "steps");
 			json_array_begin(&jw);
 			for (size_t k = 0; k < db->steps_nr; k++)
 				json_string(&jw, db->steps[k].revision);
 			json_array_end(&jw);
-			json_strvec(&jw, "in_progress", &db->in_progress);
+			cli_json_strvec(&jw, "in_progress", &db->in_progress);
 			json_kv_string(&jw, "error", db->error);
 			json_object_end(&jw);
 		}
@@ -312,10 +320,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 		return;
 	}
 	strbuf_addstr(sb, "target: ");
-	for (size_t i = 0; i < p->target.nr; i++)
-		strbuf_addf(sb, "%s%s", i ? ", " : "", p->target.items[i]);
-	if (!p->target.nr)
-		strbuf_addstr(sb, "base");
+	cli_add_joined(sb, &p->target, ", ", "base");
 	strbuf_addch(sb, '\n');
 	for (size_t i = 0; i < p->nr; i++) {
 		const struct plan_stage *st = &p->stages[i];
@@ -334,13 +339,13 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				strbuf_addf(sb, "error: %s\n", db->error);
 				continue;
 			}
-			add_rows(sb, &db->rows);
+			promote_add_rows(sb, &db->rows);
 			if (!db->steps_nr) {
 				strbuf_addstr(sb, " (nothing to do)\n");
 				continue;
 			}
 			strbuf_addstr(sb, " -> ");
-			add_rows(sb, &db->end_rows);
+			promote_add_rows(sb, &db->end_rows);
 			strbuf_addf(sb, " (%zu step%s)\n", db->steps_nr, db->steps_nr == 1 ? "" : "s");
 			for (size_t k = 0; k < db->steps_nr; k++) {
 				const struct plan_step *s = &db->steps[k];
@@ -349,9 +354,9 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 					    s->revision,
 					    s->script && s->script->message ? s->script->message : "");
 				strbuf_addf(sb, "       %s: ", op_name(s->step.op));
-				add_rows(sb, &s->step.rows_removed);
+				promote_add_rows(sb, &s->step.rows_removed);
 				strbuf_addstr(sb, " -> ");
-				add_rows(sb, &s->step.rows_added);
+				promote_add_rows(sb, &s->step.rows_added);
 				if (s->script)
 					strbuf_addf(sb, "  (%s)", s->script->filename);
 				strbuf_addch(sb, '\n');
@@ -384,7 +389,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				    gate->approvals == 1 ? "" : "s");
 			if (gate->approvers.nr) {
 				strbuf_addstr(sb, " from ");
-				add_rows(sb, &gate->approvers);
+				promote_add_rows(sb, &gate->approvers);
 			}
 			if (gate->soak) {
 				char *d = inventory_format_duration(gate->soak);
@@ -394,7 +399,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			}
 			strbuf_addf(sb, "; approved by: ");
 			if (st->gate.approved_by.nr)
-				add_rows(sb, &st->gate.approved_by);
+				promote_add_rows(sb, &st->gate.approved_by);
 			else
 				strbuf_addstr(sb, "nobody");
 			strbuf_addf(sb, " (%s)\n", !steps ? "nothing to approve" :
@@ -471,7 +476,7 @@ int cmd_plan(int argc, char **argv)
 	struct strbuf out = STRBUF_INIT;
 	const char *to = NULL, *output = NULL;
 	bool sql = false, allow = false;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
@@ -498,13 +503,9 @@ int cmd_plan(int argc, char **argv)
 			allow = true;
 			break;
 		default:
-			r = cli_common_option(&common, "plan", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("plan", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "plan", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

@@ -8,7 +8,6 @@
  *
  * Also promote_stamp*, which consolidate --stamp shares.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +26,8 @@ enum {
 	OPT_DRY_RUN,
 };
 
-static volatile sig_atomic_t interrupted;
 /* --yes: do not ask before a gated stamp */
 static bool assume_yes;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /* On a terminal, ask before a gated stamp changes anything (unless --yes). */
 static bool confirm(const struct plan_stage *st, void *ctx)
@@ -67,10 +48,9 @@ void promote_stamp_options(struct apply_options *o, const struct promote *pr, bo
 {
 	promote_options(o, pr, true);
 	o->dry_run = dry_run;
-	o->cancel = &interrupted;
+	o->cancel = promote_catch_signals();
 	o->confirm = confirm;
 	assume_yes = yes;
-	catch_signals();
 }
 
 int promote_parse_rows(struct strvec *rows, const char *cmd, const char *arg)
@@ -92,27 +72,6 @@ int promote_parse_rows(struct strvec *rows, const char *cmd, const char *arg)
 done:
 	free(copy);
 	return ret;
-}
-
-static void add_rows(struct strbuf *sb, const struct strvec *rows)
-{
-	if (!rows->nr)
-		strbuf_addstr(sb, "(none)");
-	for (size_t i = 0; i < rows->nr; i++)
-		strbuf_addf(sb, "%s%s", i ? "," : "", rows->items[i]);
-}
-
-static void json_rows(struct json_writer *jw, const char *key, const struct strvec *rows)
-{
-	json_key(jw, key);
-	if (!rows) {
-		json_null(jw);
-		return;
-	}
-	json_array_begin(jw);
-	for (size_t i = 0; i < rows->nr; i++)
-		json_string(jw, rows->items[i]);
-	json_array_end(jw);
 }
 
 static const char *outcome_name(enum apply_outcome o)
@@ -153,46 +112,33 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 		if (st.dbs[i].error)
 			continue;
 		strbuf_addf(&sb, "%s: %s: version rows ", env->name, st.dbs[i].describe);
-		add_rows(&sb, &st.dbs[i].rows);
+		promote_add_rows(&sb, &st.dbs[i].rows);
 		if (expect) {
 			strbuf_addstr(&sb, ", expected ");
-			add_rows(&sb, expect);
+			promote_add_rows(&sb, expect);
 		}
 		strbuf_addch(&sb, '\n');
 	}
 	switch (out) {
 	case APPLY_NOTHING:
 		strbuf_addf(&sb, "%s: already at ", env->name);
-		add_rows(&sb, to);
+		promote_add_rows(&sb, to);
 		strbuf_addstr(&sb, "; nothing to do\n");
 		break;
 	case APPLY_DONE:
 	case APPLY_DRY_RUN:
 		strbuf_addf(&sb, "%s%s: %s ", out == APPLY_DRY_RUN ? "dry run: " : "", env->name,
 			    out == APPLY_DRY_RUN ? "would stamp" : "stamped");
-		add_rows(&sb, st.dbs_nr ? &st.dbs[0].rows : expect);
+		promote_add_rows(&sb, st.dbs_nr ? &st.dbs[0].rows : expect);
 		strbuf_addstr(&sb, " -> ");
-		add_rows(&sb, to);
+		promote_add_rows(&sb, to);
 		strbuf_addf(&sb, " (plan %.12s)%s\n", st.plan_hash,
 			    out == APPLY_DRY_RUN ? "; nothing was changed" : "");
 		break;
-	case APPLY_GATED: {
-		char *cmd = promote_approve_command(pr, &st);
-
-		fprintf(stderr, "migsync: %s\n", err.message ? err.message : "stopped at the gate");
-		fprintf(stderr, "hint: to approve this stamp, run:\n  %s\n", cmd);
-		free(cmd);
-		ret = EXIT_GATED;
-		break;
-	}
+	case APPLY_GATED:
 	case APPLY_DECLINED:
-		fprintf(stderr, "migsync: environment \"%s\": not confirmed; stopped\n", env->name);
-		ret = EXIT_GATED;
-		break;
 	case APPLY_FAILED:
-		cli_print_error(&err);
-		ret = err.code == MS_ERR_CONFIG || err.code == MS_ERR_USAGE ?
-			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+		ret = promote_report_stop(pr, env, &st, out, &err, "stamp");
 		break;
 	}
 	if (jw) {
@@ -200,14 +146,14 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 		json_kv_string(jw, "environment", env->name);
 		json_kv_string(jw, "outcome", outcome_name(out));
 		json_kv_string(jw, "plan_hash", st.plan_hash[0] ? st.plan_hash : NULL);
-		json_rows(jw, "expect", expect);
-		json_rows(jw, "to", to);
+		promote_json_rows(jw, "expect", expect);
+		promote_json_rows(jw, "to", to);
 		json_key(jw, "databases");
 		json_array_begin(jw);
 		for (size_t i = 0; i < st.dbs_nr; i++) {
 			json_object_begin(jw);
 			json_kv_string(jw, "database", st.dbs[i].describe);
-			json_rows(jw, "rows", st.dbs[i].error ? NULL : &st.dbs[i].rows);
+			promote_json_rows(jw, "rows", st.dbs[i].error ? NULL : &st.dbs[i].rows);
 			json_kv_string(jw, "error", st.dbs[i].error);
 			json_object_end(jw);
 		}
@@ -219,7 +165,7 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 		ret = EXIT_CANNOT_RUN;
 	}
 	fflush(stdout);
-	if (interrupted && ret == EXIT_OK) {
+	if (o->cancel && *o->cancel && ret == EXIT_OK) {
 		fprintf(stderr, "migsync: interrupted\n");
 		ret = EXIT_PROBLEMS;
 	}
@@ -280,7 +226,7 @@ int cmd_stamp(int argc, char **argv)
 	struct json_writer jw;
 	const char *to = NULL;
 	bool dry = false, yes = false, expect_given = false;
-	int ret = EXIT_OK, opt, r;
+	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
@@ -309,13 +255,9 @@ int cmd_stamp(int argc, char **argv)
 			yes = true;
 			break;
 		default:
-			r = cli_common_option(&common, "stamp", opt, optarg);
-			if (r <= 0) {
-				if (r == 0)
-					cli_usage_error("stamp", "unexpected option");
-				ret = EXIT_CANNOT_RUN;
+			ret = cli_default_option(&common, "stamp", opt, optarg);
+			if (ret != EXIT_OK)
 				goto done;
-			}
 		}
 	}
 	if (optind < argc) {

@@ -4,8 +4,10 @@
 /* Shared loading and printing of the promotion commands (cmd_plan.c, cmd_approve.c, cmd_apply.c). */
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "cli/cli.h"
+#include "migsync/apply.h"
 #include "migsync/inventory.h"
 struct apply_options;
 struct plan;
@@ -46,8 +48,31 @@ char *promote_approve_command(const struct promote *pr, const struct plan_stage 
  * handler sets to the signal's number, for apply_options.cancel.
  */
 volatile sig_atomic_t *promote_catch_signals(void);
+/* Milliseconds on the monotonic clock, for elapsed times. */
+int64_t promote_now_ms(void);
+/*
+ * What apply and stamp say on stderr when env's stage st stopped
+ * (APPLY_GATED: err's message and the approve command for what, "plan"
+ * or "stamp"; APPLY_DECLINED; APPLY_FAILED: err), and the exit code.
+ * EXIT_OK, and nothing printed, for the other outcomes.
+ */
+int promote_report_stop(const struct promote *pr, const struct environment *env,
+			const struct plan_stage *st, enum apply_outcome out,
+			const struct ms_error *err, const char *what);
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql);
+
+/*
+ * Version rows (sorted, as struct plan_db and the stamps hold them), for
+ * plan, apply, stamp and consolidate. apply.c keeps its own copies of
+ * the text and the comparison: the CLI shell cannot reach them.
+ */
+/* The rows as text: "a,b", or "(none)". */
+void promote_add_rows(struct strbuf *sb, const struct strvec *rows);
+/* Whether a and b hold the same rows. */
+bool promote_rows_equal(const struct strvec *a, const struct strvec *b);
+/* Inside an open JSON object, "key": [rows], or "key": null when rows is NULL. */
+void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows);
 
 /* Stamping (cmd_stamp.c), shared with consolidate --stamp. */
 /* promote_options for a stamp, with --dry-run, --yes, Ctrl-C and the confirmation. */
