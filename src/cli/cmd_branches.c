@@ -8,7 +8,6 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "migsync/json.h"
 
 static void usage(void)
 {
@@ -68,31 +67,14 @@ int cmd_branches(int argc, char **argv)
 	cli_common_init(&common);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
-		switch (opt) {
-		case 'v':
+		if (opt == 'v')
 			verbose = true;
-			continue;
-		case OPT_HELP:
-			usage();
+		else if (output_option_done(&ret, &common, "branches", opt, argv, usage))
 			goto done;
-		case '?':
-		case ':':
-			ret = output_option_error("branches", opt, argv);
-			goto done;
-		}
-		r = cli_common_option(&common, "branches", opt, optarg);
-		if (r <= 0) {
-			ret = EXIT_CANNOT_RUN;
-			goto done;
-		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("branches", "too many command-line arguments (first is \"%s\")",
-				      argv[optind]);
+	ret = output_extra_arguments("branches", argc, argv, optind);
+	if (ret)
 		goto done;
-	}
 
 	ret = output_graph_load(&og, &common);
 	if (ret)
@@ -109,7 +91,6 @@ int cmd_branches(int argc, char **argv)
 			points[points_nr++] = revs[i];
 
 	if (common.format == FORMAT_JSON) {
-		struct json_writer jw;
 		unsigned char *seen = xcalloc(og.graph->nr, 1);
 
 		/* the branch points and their children, in history order */
@@ -125,13 +106,7 @@ int cmd_branches(int argc, char **argv)
 			if (seen[revs[i]])
 				nodes[nodes_nr++] = revs[i];
 		free(seen);
-
-		json_init(&jw, &sb);
-		json_object_begin(&jw);
-		output_json_ids(&jw, "branch_points", og.graph, points, points_nr);
-		output_json_nodes_edges(&jw, og.graph, nodes, nodes_nr);
-		json_object_end(&jw);
-		strbuf_addch(&sb, '\n');
+		output_json_listing(&sb, og.graph, "branch_points", points, points_nr, nodes, nodes_nr);
 	} else {
 		for (size_t i = 0; i < points_nr; i++)
 			add_branch_point(&sb, og.graph, points[i], verbose);

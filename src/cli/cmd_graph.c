@@ -256,8 +256,6 @@ int cmd_graph(int argc, char **argv)
 	cli_common_init(&common);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
 		switch (opt) {
 		case OPT_FORMAT:
 			/* graph has formats of its own */
@@ -272,26 +270,15 @@ int cmd_graph(int argc, char **argv)
 						      optarg);
 				goto done;
 			}
-			continue;
-		case OPT_HELP:
-			usage();
-			goto done;
-		case '?':
-		case ':':
-			ret = output_option_error("graph", opt, argv);
-			goto done;
-		}
-		r = cli_common_option(&common, "graph", opt, optarg);
-		if (r <= 0) {
-			ret = EXIT_CANNOT_RUN;
-			goto done;
+			break;
+		default:
+			if (output_option_done(&ret, &common, "graph", opt, argv, usage))
+				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("graph", "too many command-line arguments (first is \"%s\")",
-				      argv[optind]);
+	ret = output_extra_arguments("graph", argc, argv, optind);
+	if (ret)
 		goto done;
-	}
 
 	ret = output_graph_load(&og, &common);
 	if (ret)

@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "migsync/json.h"
 
 enum {
 	OPT_RESOLVE_DEPENDENCIES = OPT_FIRST_COMMAND_OPTION,
@@ -52,34 +51,21 @@ int cmd_heads(int argc, char **argv)
 	cli_common_init(&common);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
 		switch (opt) {
 		case 'v':
 			verbose = true;
-			continue;
+			break;
 		case OPT_RESOLVE_DEPENDENCIES:
 			resolve = true;
-			continue;
-		case OPT_HELP:
-			usage();
-			goto done;
-		case '?':
-		case ':':
-			ret = output_option_error("heads", opt, argv);
-			goto done;
-		}
-		r = cli_common_option(&common, "heads", opt, optarg);
-		if (r <= 0) {
-			ret = EXIT_CANNOT_RUN;
-			goto done;
+			break;
+		default:
+			if (output_option_done(&ret, &common, "heads", opt, argv, usage))
+				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("heads", "too many command-line arguments (first is \"%s\")",
-				      argv[optind]);
+	ret = output_extra_arguments("heads", argc, argv, optind);
+	if (ret)
 		goto done;
-	}
 
 	ret = output_graph_load(&og, &common);
 	if (ret)
@@ -88,14 +74,7 @@ int cmd_heads(int argc, char **argv)
 	/* `alembic heads --resolve-dependencies` lists get_revisions("heads"): the real heads */
 	output_heads(&heads, &heads_nr, og.graph, resolve);
 	if (common.format == FORMAT_JSON) {
-		struct json_writer jw;
-
-		json_init(&jw, &sb);
-		json_object_begin(&jw);
-		output_json_ids(&jw, "heads", og.graph, heads, heads_nr);
-		output_json_nodes_edges(&jw, og.graph, heads, heads_nr);
-		json_object_end(&jw);
-		strbuf_addch(&sb, '\n');
+		output_json_listing(&sb, og.graph, "heads", heads, heads_nr, heads, heads_nr);
 	} else {
 		for (size_t i = 0; i < heads_nr; i++) {
 			output_cmd_format(&sb, og.graph, heads[i], verbose, OUT_BRANCHES);

@@ -8,7 +8,6 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "migsync/json.h"
 
 static void usage(void)
 {
@@ -55,34 +54,21 @@ int cmd_history(int argc, char **argv)
 	cli_common_init(&common);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vr:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
 		switch (opt) {
 		case 'v':
 			verbose = true;
-			continue;
+			break;
 		case 'r':
 			range = optarg;
-			continue;
-		case OPT_HELP:
-			usage();
-			goto done;
-		case '?':
-		case ':':
-			ret = output_option_error("history", opt, argv);
-			goto done;
-		}
-		r = cli_common_option(&common, "history", opt, optarg);
-		if (r <= 0) {
-			ret = EXIT_CANNOT_RUN;
-			goto done;
+			break;
+		default:
+			if (output_option_done(&ret, &common, "history", opt, argv, usage))
+				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("history", "too many command-line arguments (first is \"%s\")",
-				      argv[optind]);
+	ret = output_extra_arguments("history", argc, argv, optind);
+	if (ret)
 		goto done;
-	}
 	if (range) {
 		const char *colon = strchr(range, ':');
 		const char *s = range, *e = range + strlen(range);
@@ -111,14 +97,7 @@ int cmd_history(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		struct json_writer jw;
-
-		json_init(&jw, &sb);
-		json_object_begin(&jw);
-		output_json_ids(&jw, "revisions", og.graph, revs, revs_nr);
-		output_json_nodes_edges(&jw, og.graph, revs, revs_nr);
-		json_object_end(&jw);
-		strbuf_addch(&sb, '\n');
+		output_json_listing(&sb, og.graph, "revisions", revs, revs_nr, revs, revs_nr);
 	} else {
 		for (size_t i = 0; i < revs_nr; i++) {
 			output_cmd_format(&sb, og.graph, revs[i], verbose,

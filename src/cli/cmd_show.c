@@ -8,7 +8,6 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "migsync/json.h"
 
 static void usage(void)
 {
@@ -49,32 +48,16 @@ int cmd_show(int argc, char **argv)
 	cli_common_init(&common);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
-		switch (opt) {
-		case OPT_HELP:
-			usage();
+		if (output_option_done(&ret, &common, "show", opt, argv, usage))
 			goto done;
-		case '?':
-		case ':':
-			ret = output_option_error("show", opt, argv);
-			goto done;
-		}
-		r = cli_common_option(&common, "show", opt, optarg);
-		if (r <= 0) {
-			ret = EXIT_CANNOT_RUN;
-			goto done;
-		}
 	}
 	if (optind >= argc) {
 		ret = cli_usage_error("show", "no revision given");
 		goto done;
 	}
-	if (optind + 1 < argc) {
-		ret = cli_usage_error("show", "too many command-line arguments (first is \"%s\")",
-				      argv[optind + 1]);
+	ret = output_extra_arguments("show", argc, argv, optind + 1);
+	if (ret)
 		goto done;
-	}
 	rev = argv[optind];
 	if (!strcmp(rev, "current")) {
 		ms_error_set(&err, MS_ERR_USAGE,
@@ -99,14 +82,7 @@ int cmd_show(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		struct json_writer jw;
-
-		json_init(&jw, &sb);
-		json_object_begin(&jw);
-		output_json_ids(&jw, "revisions", og.graph, set.items, set.nr);
-		output_json_nodes_edges(&jw, og.graph, set.items, set.nr);
-		json_object_end(&jw);
-		strbuf_addch(&sb, '\n');
+		output_json_listing(&sb, og.graph, "revisions", set.items, set.nr, set.items, set.nr);
 	} else {
 		for (size_t i = 0; i < set.nr; i++) {
 			output_log_entry(&sb, og.graph, set.items[i]);

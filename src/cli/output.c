@@ -59,6 +59,31 @@ int output_option_error(const char *cmd, int opt, char **argv)
 	return cli_usage_error(cmd, "unrecognized option \"%s\"", arg);
 }
 
+bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt,
+			char **argv, void (*usage)(void))
+{
+	switch (opt) {
+	case OPT_HELP:
+		usage();
+		*ret = EXIT_OK;
+		return true;
+	case '?':
+	case ':':
+		*ret = output_option_error(cmd, opt, argv);
+		return true;
+	}
+	*ret = cli_default_option(c, cmd, opt, optarg);
+	return *ret != EXIT_OK;
+}
+
+int output_extra_arguments(const char *cmd, int argc, char **argv, int first)
+{
+	if (first >= argc)
+		return EXIT_OK;
+	return cli_usage_error(cmd, "too many command-line arguments (first is \"%s\")",
+			       argv[first]);
+}
+
 /* File order: the position of each node's script in the script_set. */
 struct file_key {
 	const struct script *script;
@@ -683,15 +708,6 @@ void output_cmd_format(struct strbuf *sb, const struct revgraph *g, size_t n,
 		output_head_only(sb, g, n, flags);
 }
 
-static void json_strvec(struct json_writer *jw, const char *key, const struct strvec *v)
-{
-	json_key(jw, key);
-	json_array_begin(jw);
-	for (size_t i = 0; i < v->nr; i++)
-		json_string(jw, v->items[i]);
-	json_array_end(jw);
-}
-
 static void json_edge(struct json_writer *jw, const char *from, const char *to, const char *kind)
 {
 	json_object_begin(jw);
@@ -719,9 +735,9 @@ void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
 		json_kv_string(jw, "id", node->id);
 		json_kv_string(jw, "message", doc);
 		json_kv_string(jw, "file", node->script->path);
-		json_strvec(jw, "down_revisions", &node->script->down_revisions);
-		json_strvec(jw, "depends_on", &node->script->depends_on);
-		json_strvec(jw, "branch_labels", &node->branch_labels);
+		cli_json_strvec(jw, "down_revisions", &node->script->down_revisions);
+		cli_json_strvec(jw, "depends_on", &node->script->depends_on);
+		cli_json_strvec(jw, "branch_labels", &node->branch_labels);
 		json_kv_bool(jw, "is_head", node->is_head);
 		json_kv_bool(jw, "is_base", node->is_base);
 		json_kv_bool(jw, "is_branch_point", node->is_branch_point);
@@ -755,4 +771,17 @@ void output_json_ids(struct json_writer *jw, const char *key,
 	for (size_t i = 0; i < nr; i++)
 		json_string(jw, g->nodes[nodes[i]].id);
 	json_array_end(jw);
+}
+
+void output_json_listing(struct strbuf *sb, const struct revgraph *g, const char *key,
+			 const size_t *items, size_t items_nr, const size_t *nodes, size_t nodes_nr)
+{
+	struct json_writer jw;
+
+	json_init(&jw, sb);
+	json_object_begin(&jw);
+	output_json_ids(&jw, key, g, items, items_nr);
+	output_json_nodes_edges(&jw, g, nodes, nodes_nr);
+	json_object_end(&jw);
+	strbuf_addch(sb, '\n');
 }

@@ -45,6 +45,18 @@ void output_graph_release(struct output_graph *og);
  */
 int output_option_error(const char *cmd, int opt, char **argv);
 
+/*
+ * What a graph command's option loop does with anything but its own
+ * options: --help (calls usage), a bad option (output_option_error) or a
+ * common option (with optarg). Returns true when the command is to stop,
+ * with *ret its exit code (EXIT_OK after --help).
+ */
+bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt,
+			char **argv, void (*usage)(void));
+
+/* Refuse the arguments argv[first] and on; returns EXIT_OK when there are none. */
+int output_extra_arguments(const char *cmd, int argc, char **argv, int first);
+
 /* Sort node indexes into file order. */
 void output_sort_file_order(const struct revgraph *g, size_t *items, size_t nr);
 
@@ -94,5 +106,11 @@ void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
 /* Inside an open JSON object, "key": [ids of nodes]. */
 void output_json_ids(struct json_writer *jw, const char *key,
 		     const struct revgraph *g, const size_t *nodes, size_t nr);
+/*
+ * The JSON output of a graph command, one object and a newline appended
+ * to sb: "key": [ids of items], then "nodes" and "edges" of nodes.
+ */
+void output_json_listing(struct strbuf *sb, const struct revgraph *g, const char *key,
+			 const size_t *items, size_t items_nr, const size_t *nodes, size_t nodes_nr);
 
 #endif
