@@ -215,6 +215,24 @@ done:
 	return ret;
 }
 
+/* Prefix err with t's environment (and database) unless it names them already. */
+static int name_target(struct ms_error *err, const struct db_target *t)
+{
+	if (!starts_with(err->message ? err->message : "", "environment \""))
+		db_target_error(err, err->code, t, "%s", err->message ? err->message : "");
+	return err->code;
+}
+
+/* A new database of st for target t. */
+static struct plan_db *stage_add_target(struct plan_stage *st, const struct db_target *t)
+{
+	struct plan_db *db = plan_stage_add_db(st);
+
+	db->dbname = xstrdup(t->dbname ? t->dbname : "");
+	db->describe = xstrdup(t->describe ? t->describe : t->env->name);
+	return db;
+}
+
 static void db_set_error(struct plan_db *db, const struct ms_error *err)
 {
 	free(db->error);
@@ -237,18 +255,15 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 		goto done;
 	}
 	for (size_t i = 0; i < nr; i++) {
-		struct plan_db *db = plan_stage_add_db(st);
+		struct plan_db *db = stage_add_target(st, &targets[i]);
 		struct ms_error e = MS_ERROR_INIT;
 		PGconn *conn = NULL;
 		struct tunnel *tunnel = NULL;
 
-		db->dbname = xstrdup(targets[i].dbname ? targets[i].dbname : "");
-		db->describe = xstrdup(targets[i].describe ? targets[i].describe : env->name);
 		if (connect_waiting(&conn, &tunnel, &targets[i], &w, o, &e) < 0 ||
 		    read_db(db, st, conn, &targets[i], i == 0, &e) < 0 ||
 		    plan_db_compute(db, o->g, o->target, o->up, &e) < 0) {
-			if (!starts_with(e.message ? e.message : "", "environment \""))
-				db_target_error(&e, e.code, &targets[i], "%s", e.message ? e.message : "");
+			name_target(&e, &targets[i]);
 			db_set_error(db, &e);
 		}
 		db_disconnect(conn, tunnel);
@@ -697,13 +712,37 @@ static int connect_locked(PGconn **conn, struct tunnel **tunnel, const struct db
 	emit(o, &ev);
 	ret = ledger_lock(*conn, wait_ms, stop_waiting, (void *)o, err);
 	if (ret < 0) {
-		if (!starts_with(err->message ? err->message : "", "environment \""))
-			db_target_error(err, ret, t, "%s", err->message ? err->message : "");
+		name_target(err, t);
 		db_disconnect(*conn, *tunnel);
 		*conn = NULL;
 		*tunnel = NULL;
 	}
 	return ret;
+}
+
+/*
+ * After a stage or stamp was read and checked: its gate, then a dry run,
+ * then the confirmation. APPLY_DONE to go on; otherwise the outcome to
+ * stop with (APPLY_GATED with err saying why).
+ */
+static enum apply_outcome gate_and_confirm(struct plan_stage *st, const struct environment *env,
+					   const struct apply_options *o, struct ms_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!st->gate.passed) {
+		for (size_t i = 0; i < st->gate.notes.nr; i++)
+			strbuf_addf(&sb, "%s%s", i ? "; " : "", st->gate.notes.items[i]);
+		ms_error_set(err, MS_ERR_GENERIC, "environment \"%s\": stopped at the gate: %s",
+			     env->name, sb.len ? sb.buf : "waiting for approval");
+		strbuf_release(&sb);
+		return APPLY_GATED;
+	}
+	if (o->dry_run)
+		return APPLY_DRY_RUN;
+	if (st->gate.gated && o->confirm && !o->confirm(st, o->ctx))
+		return APPLY_DECLINED;
+	return APPLY_DONE;
 }
 
 enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environment *env,
@@ -790,25 +829,10 @@ enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environme
 		ms_error_hint(err, "promote the previous stage first, or pass --allow-out-of-order");
 		goto done;
 	}
-	if (!st->gate.passed) {
-		struct strbuf sb = STRBUF_INIT;
-
-		for (size_t i = 0; i < st->gate.notes.nr; i++)
-			strbuf_addf(&sb, "%s%s", i ? "; " : "", st->gate.notes.items[i]);
-		ms_error_set(err, MS_ERR_GENERIC, "environment \"%s\": stopped at the gate: %s",
-			     env->name, sb.buf);
-		strbuf_release(&sb);
-		out = APPLY_GATED;
+	out = gate_and_confirm(st, env, o, err);
+	if (out != APPLY_DONE)
 		goto done;
-	}
-	if (o->dry_run) {
-		out = APPLY_DRY_RUN;
-		goto done;
-	}
-	if (st->gate.gated && o->confirm && !o->confirm(st, o->ctx)) {
-		out = APPLY_DECLINED;
-		goto done;
-	}
+	out = APPLY_FAILED;
 
 	for (size_t i = 0; i < nr; i++) {
 		struct plan_db *db = &st->dbs[i];
@@ -1054,17 +1078,14 @@ int apply_stamp_read(struct plan_stage *st, const struct environment *env,
 		goto done;
 	}
 	for (size_t i = 0; i < nr; i++) {
-		struct plan_db *db = plan_stage_add_db(st);
+		struct plan_db *db = stage_add_target(st, &targets[i]);
 		struct ms_error e = MS_ERROR_INIT;
 		PGconn *conn = NULL;
 		struct tunnel *tunnel = NULL;
 
-		db->dbname = xstrdup(targets[i].dbname ? targets[i].dbname : "");
-		db->describe = xstrdup(targets[i].describe ? targets[i].describe : env->name);
 		if (db_connect(&conn, &tunnel, &targets[i], &e) < 0 ||
 		    read_db(db, st, conn, &targets[i], i == 0, &e) < 0) {
-			if (!starts_with(e.message ? e.message : "", "environment \""))
-				db_target_error(&e, e.code, &targets[i], "%s", e.message ? e.message : "");
+			name_target(&e, &targets[i]);
 			db_set_error(db, &e);
 		}
 		for (size_t k = 0; k < to->nr; k++)
@@ -1145,8 +1166,7 @@ static int stamp_db(struct plan_stage *st, size_t index, PGconn *conn,
 	c.cancel = o->cancel;
 	ret = exec_stamp(&c, &db->rows, &db->end_rows, err);
 	if (ret < 0) {
-		if (!starts_with(err->message ? err->message : "", "environment \""))
-			db_target_error(err, ret, t, "%s", err->message ? err->message : "");
+		name_target(err, t);
 		goto done;
 	}
 	ret = verify(db, conn, t, err);
@@ -1203,25 +1223,10 @@ enum apply_outcome apply_stamp_run(struct plan_stage *st, const struct environme
 		out = APPLY_NOTHING;
 		goto done;
 	}
-	if (!st->gate.passed) {
-		struct strbuf sb = STRBUF_INIT;
-
-		for (size_t i = 0; i < st->gate.notes.nr; i++)
-			strbuf_addf(&sb, "%s%s", i ? "; " : "", st->gate.notes.items[i]);
-		ms_error_set(err, MS_ERR_GENERIC, "environment \"%s\": stopped at the gate: %s",
-			     env->name, sb.len ? sb.buf : "waiting for approval");
-		strbuf_release(&sb);
-		out = APPLY_GATED;
+	out = gate_and_confirm(st, env, o, err);
+	if (out != APPLY_DONE)
 		goto done;
-	}
-	if (o->dry_run) {
-		out = APPLY_DRY_RUN;
-		goto done;
-	}
-	if (st->gate.gated && o->confirm && !o->confirm(st, o->ctx)) {
-		out = APPLY_DECLINED;
-		goto done;
-	}
+	out = APPLY_FAILED;
 	for (size_t i = 0; i < nr; i++) {
 		PGconn *conn = NULL;
 		struct tunnel *tunnel = NULL;

@@ -672,6 +672,28 @@ static void record_failure(const struct exec_context *c, struct ledger_entry *e,
 	ms_error_release(&lerr);
 }
 
+/* BEGIN, and create the version table when sess has not seen it. */
+static int begin_step(const struct exec_context *c, const struct exec_session *sess,
+		      struct ms_error *err)
+{
+	int ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+
+	if (ret == 0 && !sess->version_table)
+		ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
+	return ret;
+}
+
+/* COMMIT; then sess holds the rows after (taken from *after). */
+static int commit_step(const struct exec_context *c, struct exec_session *sess,
+		       struct strvec *after, struct ms_error *err)
+{
+	int ret = run_simple(c->conn, "COMMIT", "could not commit", err);
+
+	if (ret == 0)
+		session_moved(sess, after);
+	return ret;
+}
+
 /*
  * A transactional step with sess ready: BEGIN travels with the first
  * statement, the row ops and the ledger row in one pipeline, COMMIT.
@@ -694,15 +716,10 @@ static int sql_step_transactional(const struct exec_context *c, struct exec_sess
 	rows_expected(&after, &sess->rows, step);
 	e->rows_after = join_rows(&after);
 	if (!sess->version_table || !nr) {
-		ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
+		ret = begin_step(c, sess, err);
 		if (ret < 0)
 			goto fail;
 		begun = true;
-	}
-	if (!sess->version_table) {
-		ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
-		if (ret < 0)
-			goto fail;
 	}
 	ret = run_statements(c, s, begun ? NULL : "BEGIN;\n", st, nr, err);
 	if (ret < 0)
@@ -710,13 +727,10 @@ static int sql_step_transactional(const struct exec_context *c, struct exec_sess
 	e->outcome = LEDGER_APPLIED;
 	e->duration_ms = exec_monotonic_ms() - t0;
 	ret = bookkeeping(c, name, ops, ops_nr, e, err);
-	if (ret < 0)
-		goto fail;
-	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
-	if (ret < 0)
-		goto fail;
-	session_moved(sess, &after);
-	goto done;
+	if (ret == 0)
+		ret = commit_step(c, sess, &after, err);
+	if (ret == 0)
+		goto done;
 fail:
 	rollback(c->conn);
 	record_failure(c, e, t0, err);
@@ -748,25 +762,16 @@ static int sql_step_autocommit(const struct exec_context *c, struct exec_session
 	ret = run_statements(c, s, NULL, st, nr, err);
 	if (ret < 0)
 		goto fail;
-	ret = run_simple(c->conn, "BEGIN", "could not begin a transaction", err);
-	if (ret < 0)
-		goto fail;
-	if (!sess->version_table)
-		ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
-	if (ret < 0)
-		goto fail;
-	ret = apply_row_op(c, name, step, err);
-	if (ret < 0)
-		goto fail;
-	ret = ledger_finish(c->conn, ledger_schema(c), e->id, LEDGER_APPLIED,
-			    exec_monotonic_ms() - t0, NULL, err);
-	if (ret < 0)
-		goto fail;
-	ret = run_simple(c->conn, "COMMIT", "could not commit", err);
-	if (ret < 0)
-		goto fail;
-	session_moved(sess, &after);
-	goto done;
+	ret = begin_step(c, sess, err);
+	if (ret == 0)
+		ret = apply_row_op(c, name, step, err);
+	if (ret == 0)
+		ret = ledger_finish(c->conn, ledger_schema(c), e->id, LEDGER_APPLIED,
+				    exec_monotonic_ms() - t0, NULL, err);
+	if (ret == 0)
+		ret = commit_step(c, sess, &after, err);
+	if (ret == 0)
+		goto done;
 fail:
 	rollback(c->conn);
 	if (PQstatus(c->conn) == CONNECTION_OK &&
