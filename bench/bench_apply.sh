@@ -180,11 +180,14 @@ count_statements "floor (psql -f)" "$floor_cmd"
 sh -c "$recreate" >/dev/null 2>&1
 before=$(wc -l <"$PG_LOG")
 sh -c "$migsync_cmd" >/dev/null 2>&1
-tail -n +"$((before + 1))" "$PG_LOG" | grep -E 'LOG:  (statement|execute)' |
+# keep continuation lines: a statement sent after "BEGIN;" in one query
+# carries its text on the lines that follow the LOG line
+tail -n +"$((before + 1))" "$PG_LOG" | grep -E 'LOG:  (statement|execute)|^[^0-9]' |
 	sed -E 's/^.*LOG:  //' | cut -c1-150 >"$tmp/migsync_statements.log"
 echo "# migsync's statements around the 500th revision:"
 grep -n "t_0500 " "$tmp/migsync_statements.log" | head -1 | cut -d: -f1 | {
-	read -r at || at=1
+	read -r at || at=9
+	[ "$at" -gt 8 ] || at=9
 	sed -n "$((at - 8)),$((at + 8))p" "$tmp/migsync_statements.log" | sed 's/^/#   /'
 }
 $PSQL -d postgres -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()" >/dev/null
