@@ -585,10 +585,12 @@ static unsigned error_line(const struct sql_statement *st, const PGresult *res, 
 	long chars = pos ? strtol(pos, NULL, 10) - skip : 0;
 	size_t off = 0;
 
-	/* Count characters, not bytes: UTF-8 continuation bytes do not start one. */
+	/*
+	 * Count characters, not bytes: a character ends where the next byte
+	 * is not a UTF-8 continuation byte.
+	 */
 	for (; off < st->len && chars > 1; off++)
-		if (((unsigned char)st->text[off] & 0xc0) != 0x80 &&
-		    (off + 1 >= st->len || ((unsigned char)st->text[off + 1] & 0xc0) != 0x80))
+		if (off + 1 >= st->len || ((unsigned char)st->text[off + 1] & 0xc0) != 0x80)
 			chars--;
 	return line_of(st->text, off, st->line);
 }

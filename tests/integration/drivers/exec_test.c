@@ -361,6 +361,39 @@ static void test_failure_rolls_back(void **state)
 	expect_rows(f, "d20000000002");
 }
 
+/*
+ * The first statement travels in one query with BEGIN: an error there must
+ * still name the revision file and the line of the error position, counted
+ * in characters (the server's unit), not bytes.
+ */
+static void test_first_statement_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct ms_error err = MS_ERROR_INIT;
+	char *want;
+
+	simple_rev(f, "e10000000001", "");
+	write_file(f->dir, "e20000000002_bad.sql",
+		   "-- migsync:revision e20000000002\n"		/* 1 */
+		   "-- migsync:down_revision e10000000001\n"	/* 2 */
+		   "-- migsync:up\n"				/* 3 */
+		   "\n"						/* 4 */
+		   "SELECT 'éééééééééé' AS x FROM nx\n"	/* 5: multibyte before the error */
+		   "  WHERE true;\n"				/* 6 */
+		   "CREATE TABLE never (id int);\n");		/* 7 */
+	load(f);
+	assert_int_equal(move_to(f, "heads", true, &err), MS_ERR_DB);
+	want = xstrfmt("revision \"e20000000002\" (%s/e20000000002_bad.sql, line 5): "
+		       "relation \"nx\" does not exist", f->dir);
+	assert_string_equal(err.message, want);
+	free(want);
+	expect_rows(f, "e10000000001");
+	expect_query(f->conn, "SELECT count(*) FROM pg_tables WHERE tablename = 'never'", "0");
+	expect_query(f->conn, "SELECT outcome FROM migsync.applied WHERE revision = 'e20000000002'",
+		     "failed");
+	ms_error_release(&err);
+}
+
 static void test_not_transactional(void **state)
 {
 	struct fixture *f = *state;
@@ -642,6 +675,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_branch_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_statement_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_transactional, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
