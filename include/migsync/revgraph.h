@@ -149,6 +149,23 @@ int revgraph_history_range(struct revgraph_set *lower_out, struct revgraph_set *
 			   const struct revgraph *g, const char *lower,
 			   const char *upper, struct ms_error *err);
 
+/*
+ * Set mark[i] for the nodes start[0..nr) and every node below them
+ * through down_revision (and depends_on when with_deps): the start nodes
+ * and their ancestors. mark holds g->nr flags and is not cleared first. A
+ * node already marked is taken as closed (its ancestors marked too) and
+ * is not walked again, so one array can collect the ancestors of several
+ * calls; it must not hold marks of another meaning.
+ */
+void revgraph_mark_ancestors(const struct revgraph *g, const size_t *start,
+			     size_t nr, bool with_deps, bool *mark);
+/*
+ * The same upwards, through children (and dependents when with_deps): the
+ * start nodes and their descendants.
+ */
+void revgraph_mark_descendants(const struct revgraph *g, const size_t *start,
+			       size_t nr, bool with_deps, bool *mark);
+
 /* True when a is an ancestor of b (or a == b), following down_revision and depends_on. */
 bool revgraph_is_ancestor(const struct revgraph *g, size_t a, size_t b);
 

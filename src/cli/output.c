@@ -146,62 +146,6 @@ void output_heads(size_t **out, size_t *nr, const struct revgraph *g, bool real)
 }
 
 /*
- * Mark start and everything below it, through down_revision and
- * depends_on. A node already marked is taken to have its ancestors marked
- * too, so that one array can collect the ancestors of several nodes.
- */
-static void mark_ancestors(const struct revgraph *g, unsigned char *mark,
-			   size_t start)
-{
-	size_t *stack;
-	size_t top = 0;
-
-	if (mark[start])
-		return;
-	stack = xmalloc(g->nr * sizeof(*stack));
-	mark[start] = 1;
-	stack[top++] = start;
-	while (top) {
-		const struct revgraph_node *node = &g->nodes[stack[--top]];
-
-		for (size_t i = 0; i < node->parents_nr; i++)
-			if (!mark[node->parents[i]]) {
-				mark[node->parents[i]] = 1;
-				stack[top++] = node->parents[i];
-			}
-		for (size_t i = 0; i < node->deps_nr; i++)
-			if (!mark[node->deps[i]]) {
-				mark[node->deps[i]] = 1;
-				stack[top++] = node->deps[i];
-			}
-	}
-	free(stack);
-}
-
-/* Mark start and everything above it through down_revision (Revision.nextrev). */
-static void mark_descendants(const struct revgraph *g, unsigned char *mark, size_t start)
-{
-	size_t *stack;
-	size_t top = 0;
-
-	if (mark[start])
-		return;
-	stack = xmalloc(g->nr * sizeof(*stack));
-	mark[start] = 1;
-	stack[top++] = start;
-	while (top) {
-		const struct revgraph_node *node = &g->nodes[stack[--top]];
-
-		for (size_t i = 0; i < node->children_nr; i++)
-			if (!mark[node->children[i]]) {
-				mark[node->children[i]] = 1;
-				stack[top++] = node->children[i];
-			}
-	}
-	free(stack);
-}
-
-/*
  * Revision._normalized_down_revisions: the down_revisions, then the
  * normalized dependencies not already among them. out must hold
  * parents_nr + norm_deps_nr entries.
@@ -227,10 +171,10 @@ static size_t normalized_downs(size_t *out, const struct revgraph_node *node)
 struct walk {
 	const struct revgraph *g;
 	size_t *rank;
-	unsigned char *todo;
+	bool *todo;
 	size_t todo_nr;
 	size_t *heads;		/* current_heads */
-	unsigned char **anc;	/* ancestors_by_idx, one mark array per head */
+	bool **anc;		/* ancestors_by_idx, one mark array per head */
 	size_t heads_nr;
 	size_t heads_alloc;
 	size_t anc_alloc;
@@ -243,8 +187,8 @@ static void walk_add_head(struct walk *w, size_t n)
 	ALLOC_GROW(w->heads, w->heads_nr + 1, w->heads_alloc);
 	ALLOC_GROW(w->anc, w->heads_nr + 1, w->anc_alloc);
 	w->heads[w->heads_nr] = n;
-	w->anc[w->heads_nr] = xcalloc(w->g->nr, 1);
-	mark_ancestors(w->g, w->anc[w->heads_nr], n);
+	w->anc[w->heads_nr] = xcalloc(w->g->nr, sizeof(**w->anc));
+	revgraph_mark_ancestors(w->g, &n, 1, true, w->anc[w->heads_nr]);
 	w->heads_nr++;
 }
 
@@ -280,7 +224,7 @@ static void walk_loop(struct walk *w)
 		}
 		if (w->todo[cand]) {
 			w->out[w->out_nr++] = cand;
-			w->todo[cand] = 0;
+			w->todo[cand] = false;
 			w->todo_nr--;
 		}
 		downs = xmalloc((node->parents_nr + node->norm_deps_nr + 1) * sizeof(*downs));
@@ -301,11 +245,11 @@ static void walk_loop(struct walk *w)
 		} else if (!node->norm_deps_nr && node->parents_nr == 1) {
 			/* plain movement down one line */
 			w->heads[idx] = add[0];
-			w->anc[idx][cand] = 0;
+			w->anc[idx][cand] = false;
 		} else {
 			w->heads[idx] = add[0];
-			memset(w->anc[idx], 0, g->nr);
-			mark_ancestors(g, w->anc[idx], add[0]);
+			memset(w->anc[idx], 0, g->nr * sizeof(**w->anc));
+			revgraph_mark_ancestors(g, &add[0], 1, true, w->anc[idx]);
 			for (size_t i = 1; i < add_nr; i++)
 				walk_add_head(w, add[i]);
 		}
@@ -409,7 +353,7 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 		const char *lower, const char *upper, struct ms_error *err)
 {
 	struct revgraph_set lo = REVGRAPH_SET_INIT, up = REVGRAPH_SET_INIT;
-	unsigned char *required = NULL, *below = NULL, *above = NULL;
+	bool *required = NULL, *below = NULL, *above = NULL;
 	struct walk w = { 0 };
 	int ret = 0;
 
@@ -432,10 +376,9 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 		goto done;
 
 	/* _collect_upgrade_revisions(upper, lower, inclusive=True, implicit_base=False) */
-	required = xcalloc(g->nr ? g->nr : 1, 1);
-	below = xcalloc(g->nr ? g->nr : 1, 1);
-	for (size_t i = 0; i < up.nr; i++)
-		mark_ancestors(g, required, up.items[i]);
+	required = xcalloc(g->nr ? g->nr : 1, sizeof(*required));
+	below = xcalloc(g->nr ? g->nr : 1, sizeof(*below));
+	revgraph_mark_ancestors(g, up.items, up.nr, true, required);
 	for (size_t i = 0; i < lo.nr; i++) {
 		if (!required[lo.items[i]]) {
 			ret = ms_error_set(err, MS_ERR_USAGE,
@@ -443,18 +386,17 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 					   lower, upper);
 			goto done;
 		}
-		mark_ancestors(g, below, lo.items[i]);
 	}
+	revgraph_mark_ancestors(g, lo.items, lo.nr, true, below);
 	w.g = g;
-	w.todo = xcalloc(g->nr ? g->nr : 1, 1);
+	w.todo = xcalloc(g->nr ? g->nr : 1, sizeof(*w.todo));
 	for (size_t n = 0; n < g->nr; n++)
 		w.todo[n] = required[n] && !below[n];
 	for (size_t i = 0; i < lo.nr; i++)
-		w.todo[lo.items[i]] = 1;
+		w.todo[lo.items[i]] = true;
 	if (lo.nr) {
-		above = xcalloc(g->nr, 1);
-		for (size_t i = 0; i < lo.nr; i++)
-			mark_descendants(g, above, lo.items[i]);
+		above = xcalloc(g->nr, sizeof(*above));
+		revgraph_mark_descendants(g, lo.items, lo.nr, false, above);
 		for (size_t n = 0; n < g->nr; n++)
 			w.todo[n] = w.todo[n] && above[n];
 	}
@@ -720,10 +662,10 @@ static void json_edge(struct json_writer *jw, const char *from, const char *to, 
 void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
 			     const size_t *nodes, size_t nr)
 {
-	unsigned char *in = xcalloc(g->nr ? g->nr : 1, 1);
+	bool *in = xcalloc(g->nr ? g->nr : 1, sizeof(*in));
 
 	for (size_t i = 0; i < nr; i++)
-		in[nodes[i]] = 1;
+		in[nodes[i]] = true;
 
 	json_key(jw, "nodes");
 	json_array_begin(jw);

@@ -124,33 +124,6 @@ static int mismatch_cmp(const void *a, const void *b)
 	return strcmp(x->revision, y->revision);
 }
 
-/* Flag node and its ancestors. */
-static void mark(bool *flags, const struct revgraph *g, size_t node)
-{
-	size_t *stack = NULL;
-	size_t nr = 0, alloc = 0;
-
-	if (flags[node])
-		return;
-	flags[node] = true;
-	ALLOC_GROW(stack, nr + 1, alloc);
-	stack[nr++] = node;
-	while (nr) {
-		const struct revgraph_node *n = &g->nodes[stack[--nr]];
-
-		for (size_t i = 0; i < n->parents_nr + n->deps_nr; i++) {
-			size_t up = i < n->parents_nr ? n->parents[i] : n->deps[i - n->parents_nr];
-
-			if (!flags[up]) {
-				flags[up] = true;
-				ALLOC_GROW(stack, nr + 1, alloc);
-				stack[nr++] = up;
-			}
-		}
-	}
-	free(stack);
-}
-
 void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
 			   const struct revgraph *g, const struct ledger_entry *entries,
 			   size_t entries_nr, const struct strvec *rows)
@@ -169,8 +142,11 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
 		for (size_t i = 0; i < rows->nr; i++) {
 			ssize_t n = revgraph_find(g, rows->items[i]);
 
-			if (n >= 0)
-				mark(held, g, (size_t)n);
+			if (n >= 0) {
+				size_t node = (size_t)n;
+
+				revgraph_mark_ancestors(g, &node, 1, true, held);
+			}
 		}
 	}
 	/* entries come oldest first: later ones win */

@@ -225,40 +225,16 @@ void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 			  st->dbs, st->dbs_nr);
 }
 
-/* Flag node and its ancestors (down_revision and depends_on). */
-static void mark_ancestors(bool *flags, const struct revgraph *g, size_t node)
-{
-	size_t *stack = NULL;
-	size_t nr = 0, alloc = 0;
-
-	if (flags[node])
-		return;
-	flags[node] = true;
-	ALLOC_GROW(stack, nr + 1, alloc);
-	stack[nr++] = node;
-	while (nr) {
-		const struct revgraph_node *n = &g->nodes[stack[--nr]];
-
-		for (size_t i = 0; i < n->parents_nr + n->deps_nr; i++) {
-			size_t up = i < n->parents_nr ? n->parents[i] : n->deps[i - n->parents_nr];
-
-			if (flags[up])
-				continue;
-			flags[up] = true;
-			ALLOC_GROW(stack, nr + 1, alloc);
-			stack[nr++] = up;
-		}
-	}
-	free(stack);
-}
-
 static void mark_rows(bool *flags, const struct revgraph *g, const struct strvec *rows)
 {
 	for (size_t i = 0; i < rows->nr; i++) {
 		ssize_t n = revgraph_find(g, rows->items[i]);
 
-		if (n >= 0)
-			mark_ancestors(flags, g, (size_t)n);
+		if (n >= 0) {
+			size_t node = (size_t)n;
+
+			revgraph_mark_ancestors(g, &node, 1, true, flags);
+		}
 	}
 }
 

@@ -48,33 +48,6 @@ const char *status_violation_kind_name(enum status_violation_kind kind)
 	return "?";
 }
 
-/* Add node and its ancestors (down_revision and depends_on) to flags. */
-static void closure_add(bool *flags, const struct revgraph *g, size_t node)
-{
-	size_t *stack = NULL;
-	size_t nr = 0, alloc = 0;
-
-	if (flags[node])
-		return;
-	flags[node] = true;
-	ALLOC_GROW(stack, nr + 1, alloc);
-	stack[nr++] = node;
-	while (nr) {
-		const struct revgraph_node *n = &g->nodes[stack[--nr]];
-
-		for (size_t i = 0; i < n->parents_nr + n->deps_nr; i++) {
-			size_t up = i < n->parents_nr ? n->parents[i] : n->deps[i - n->parents_nr];
-
-			if (flags[up])
-				continue;
-			flags[up] = true;
-			ALLOC_GROW(stack, nr + 1, alloc);
-			stack[nr++] = up;
-		}
-	}
-	free(stack);
-}
-
 /*
  * Relative identifiers as Alembic spells them ("+2", "-1", "rev+1",
  * "label@-1"): a sign and digits at the end of something that is not a
@@ -128,10 +101,9 @@ int status_goal_init(struct status_goal *goal, const struct revgraph *g,
 	if (ret < 0)
 		goto done;
 	goal->closure = xcalloc(g->nr ? g->nr : 1, sizeof(*goal->closure));
-	for (size_t i = 0; i < goal->nodes.nr; i++) {
+	for (size_t i = 0; i < goal->nodes.nr; i++)
 		strvec_push(&goal->ids, g->nodes[goal->nodes.items[i]].id);
-		closure_add(goal->closure, g, goal->nodes.items[i]);
-	}
+	revgraph_mark_ancestors(g, goal->nodes.items, goal->nodes.nr, true, goal->closure);
 	strvec_sort(&goal->ids);
 	revgraph_topo_order(&goal->topo, g);
 	goal->rank = xcalloc(g->nr ? g->nr : 1, sizeof(*goal->rank));
@@ -299,11 +271,11 @@ void status_classify(struct status_result *out, const struct revgraph *g,
 		size_t r = (size_t)revgraph_find(g, known.items[i]);
 		bool descends = goal->nodes.nr == 0;
 
-		closure_add(applied, g, r);
+		revgraph_mark_ancestors(g, &r, 1, true, applied);
 		if (goal->closure[r])
 			continue;
 		memset(row_closure, 0, nodes_alloc * sizeof(*row_closure));
-		closure_add(row_closure, g, r);
+		revgraph_mark_ancestors(g, &r, 1, true, row_closure);
 		for (size_t j = 0; j < goal->nodes.nr && !descends; j++)
 			descends = row_closure[goal->nodes.items[j]];
 		if (descends)
@@ -485,8 +457,11 @@ static size_t stage_holdings(bool *held_any, bool *held_all, const struct status
 		for (size_t j = 0; j < res->heads.nr; j++) {
 			ssize_t n = revgraph_find(g, res->heads.items[j]);
 
-			if (n >= 0)
-				closure_add(one, g, (size_t)n);
+			if (n >= 0) {
+				size_t node = (size_t)n;
+
+				revgraph_mark_ancestors(g, &node, 1, true, one);
+			}
 		}
 		for (size_t n = 0; n < g->nr; n++)
 			held_any[n] |= one[n];

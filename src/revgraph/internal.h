@@ -41,16 +41,6 @@ struct revgraph_index {
 
 ssize_t revgraph_strmap_get(const struct revgraph_strmap *map, const char *key);
 
-/*
- * Mark (set mark[i] = 1) the nodes reachable from start[0..nr) through
- * parents (and deps when with_deps), the start nodes included.
- */
-void revgraph_mark_ancestors(const struct revgraph *g, const size_t *start,
-			     size_t nr, bool with_deps, unsigned char *mark);
-/* The same through children (and dependents when with_deps). */
-void revgraph_mark_descendants(const struct revgraph *g, const size_t *start,
-			       size_t nr, bool with_deps, unsigned char *mark);
-
 /* a is b or an ancestor of b along parents (and deps when with_deps). */
 bool revgraph_reaches(const struct revgraph *g, size_t a, size_t b,
 		      bool with_deps);

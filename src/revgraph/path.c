@@ -59,10 +59,10 @@ static size_t down_revs_nr(const struct revgraph *g, size_t n)
 
 /* RevisionMap._topological_sort: ids of todo, heads first. */
 static void topological_sort(size_t **out, size_t *out_nr, const struct revgraph *g,
-			     unsigned char *todo, const struct revgraph_set *heads)
+			     bool *todo, const struct revgraph_set *heads)
 {
 	size_t *cur = NULL, cur_nr = 0, cur_alloc = 0;
-	unsigned char **anc = NULL;
+	bool **anc = NULL;
 	size_t anc_alloc = 0;
 	size_t *downs = NULL, downs_alloc = 0;
 	size_t *add = NULL;
@@ -76,7 +76,7 @@ static void topological_sort(size_t **out, size_t *out_nr, const struct revgraph
 		ALLOC_GROW(cur, cur_nr + 1, cur_alloc);
 		ALLOC_GROW(anc, cur_nr + 1, anc_alloc);
 		cur[cur_nr] = heads->items[i];
-		anc[cur_nr] = xcalloc(g->nr, 1);
+		anc[cur_nr] = xcalloc(g->nr, sizeof(**anc));
 		revgraph_mark_ancestors(g, &cur[cur_nr], 1, true, anc[cur_nr]);
 		cur_nr++;
 	}
@@ -96,7 +96,7 @@ static void topological_sort(size_t **out, size_t *out_nr, const struct revgraph
 			continue;
 		if (todo[cand]) {
 			(*out)[nout++] = cand;
-			todo[cand] = 0;
+			todo[cand] = false;
 		}
 		nd = down_revs_nr(g, cand);
 		ALLOC_GROW(downs, nd + 1, downs_alloc);
@@ -118,16 +118,16 @@ static void topological_sort(size_t **out, size_t *out_nr, const struct revgraph
 			idx = idx ? idx - 1 : 0;
 		} else if (!g->nodes[cand].norm_deps_nr && g->nodes[cand].parents_nr == 1) {
 			cur[idx] = add[0];
-			anc[idx][cand] = 0;
+			anc[idx][cand] = false;
 		} else {
 			cur[idx] = add[0];
-			memset(anc[idx], 0, g->nr);
+			memset(anc[idx], 0, g->nr * sizeof(**anc));
 			revgraph_mark_ancestors(g, &add[0], 1, true, anc[idx]);
 			for (size_t i = 1; i < nadd; i++) {
 				ALLOC_GROW(cur, cur_nr + 1, cur_alloc);
 				ALLOC_GROW(anc, cur_nr + 1, anc_alloc);
 				cur[cur_nr] = add[i];
-				anc[cur_nr] = xcalloc(g->nr, 1);
+				anc[cur_nr] = xcalloc(g->nr, sizeof(**anc));
 				revgraph_mark_ancestors(g, &add[i], 1, true, anc[cur_nr]);
 				cur_nr++;
 			}
@@ -161,7 +161,7 @@ static int check_overlap(const struct revgraph *g, const struct revgraph_set *se
 
 /* The version rows, as HeadMaintainer.heads. */
 struct rows {
-	unsigned char *in;
+	bool *in;
 	size_t nr;
 };
 
@@ -169,21 +169,21 @@ static void rows_add(struct rows *r, size_t n)
 {
 	if (!r->in[n])
 		r->nr++;
-	r->in[n] = 1;
+	r->in[n] = true;
 }
 
 static void rows_del(struct rows *r, size_t n)
 {
 	if (r->in[n])
 		r->nr--;
-	r->in[n] = 0;
+	r->in[n] = false;
 }
 
 /* The ancestors (deps included) of every row except the given ones. */
-static unsigned char *ancestors_of_others(const struct revgraph *g, const struct rows *r,
-					  const size_t *except, size_t except_nr)
+static bool *ancestors_of_others(const struct revgraph *g, const struct rows *r,
+				 const size_t *except, size_t except_nr)
 {
-	unsigned char *mark = xcalloc(g->nr, 1);
+	bool *mark = xcalloc(g->nr, sizeof(*mark));
 	struct revgraph_set others = REVGRAPH_SET_INIT;
 
 	for (size_t i = 0; i < g->nr; i++) {
@@ -217,7 +217,7 @@ static int apply_step(struct revgraph_step *st, const struct revgraph *g,
 	size_t *downs = xmalloc((nd + 1) * sizeof(size_t));
 	size_t *sel = xmalloc((nd + 1) * sizeof(size_t));
 	size_t sel_nr = 0, in_rows = 0;
-	unsigned char *anc = NULL;
+	bool *anc = NULL;
 	int ret = 0;
 
 	nd = down_revs(g, n, downs);
@@ -302,7 +302,7 @@ static int fill_steps(struct revgraph_path *out, const struct revgraph *g,
 		      const size_t *order, size_t nr, bool reverse, bool up,
 		      const struct revgraph_set *cur, struct ms_error *err)
 {
-	struct rows r = { xcalloc(g->nr ? g->nr : 1, 1), 0 };
+	struct rows r = { xcalloc(g->nr ? g->nr : 1, sizeof(bool)), 0 };
 	int ret = 0;
 
 	for (size_t i = 0; i < cur->nr; i++)
@@ -340,8 +340,8 @@ int revgraph_upgrade_path(struct revgraph_path *out, const struct revgraph *g,
 			  struct ms_error *err)
 {
 	struct revgraph_set cur = REVGRAPH_SET_INIT, targets = REVGRAPH_SET_INIT;
-	unsigned char *need = xcalloc(g->nr ? g->nr : 1, 1);
-	unsigned char *have = xcalloc(g->nr ? g->nr : 1, 1);
+	bool *need = xcalloc(g->nr ? g->nr : 1, sizeof(*need));
+	bool *have = xcalloc(g->nr ? g->nr : 1, sizeof(*have));
 	size_t *order = NULL, order_nr = 0;
 	int ret;
 
@@ -361,7 +361,7 @@ int revgraph_upgrade_path(struct revgraph_path *out, const struct revgraph *g,
 	revgraph_mark_ancestors(g, targets.items, targets.nr, true, need);
 	revgraph_mark_ancestors(g, cur.items, cur.nr, true, have);
 	for (size_t i = 0; i < g->nr; i++)
-		need[i] &= !have[i];
+		need[i] = need[i] && !have[i];
 	topological_sort(&order, &order_nr, g, need, &targets);
 	ret = fill_steps(out, g, order, order_nr, true, true, &cur, err);
 done:
@@ -380,8 +380,8 @@ int revgraph_downgrade_path(struct revgraph_path *out, const struct revgraph *g,
 			    struct ms_error *err)
 {
 	struct revgraph_set cur = REVGRAPH_SET_INIT, roots = REVGRAPH_SET_INIT;
-	unsigned char *drop = xcalloc(g->nr ? g->nr : 1, 1);
-	unsigned char *active = xcalloc(g->nr ? g->nr : 1, 1);
+	bool *drop = xcalloc(g->nr ? g->nr : 1, sizeof(*drop));
+	bool *active = xcalloc(g->nr ? g->nr : 1, sizeof(*active));
 	size_t *order = NULL, order_nr = 0;
 	ssize_t trev = RV_NONE;
 	char *label = NULL;
@@ -405,7 +405,7 @@ int revgraph_downgrade_path(struct revgraph_path *out, const struct revgraph *g,
 			revgraph_set_add(&roots, g->nodes[trev].children[i]);
 	}
 	if (label && roots.nr > 1) {
-		unsigned char *anc = xcalloc(g->nr, 1);
+		bool *anc = xcalloc(g->nr, sizeof(*anc));
 		ssize_t branch;
 		size_t j = 0;
 
@@ -434,8 +434,8 @@ int revgraph_downgrade_path(struct revgraph_path *out, const struct revgraph *g,
 	revgraph_mark_descendants(g, roots.items, roots.nr, true, drop);
 	revgraph_mark_ancestors(g, cur.items, cur.nr, true, active);
 	for (size_t i = 0; i < g->nr; i++) {
-		drop[i] &= active[i];
-		any |= drop[i];
+		drop[i] = drop[i] && active[i];
+		any = any || drop[i];
 	}
 	for (size_t i = 0; i < cur.nr; i++)
 		target_in_heads |= (ssize_t)cur.items[i] == trev;

@@ -549,8 +549,8 @@ static int branch_tips(struct revgraph_set *out, const struct revgraph *g,
 		       const struct revgraph_set *cur, const char *label,
 		       struct ms_error *err)
 {
-	unsigned char *mark = xcalloc(g->nr ? g->nr : 1, 1);
-	unsigned char *down = xcalloc(g->nr ? g->nr : 1, 1);
+	bool *mark = xcalloc(g->nr ? g->nr : 1, sizeof(*mark));
+	bool *down = xcalloc(g->nr ? g->nr : 1, sizeof(*down));
 	struct revgraph_set active = REVGRAPH_SET_INIT, on_branch = REVGRAPH_SET_INIT;
 	int ret;
 
@@ -565,9 +565,9 @@ static int branch_tips(struct revgraph_set *out, const struct revgraph *g,
 		const struct revgraph_node *n = &g->nodes[on_branch.items[i]];
 
 		for (size_t j = 0; j < n->parents_nr; j++)
-			down[n->parents[j]] = 1;
+			down[n->parents[j]] = true;
 		for (size_t j = 0; j < n->norm_deps_nr; j++)
-			down[n->norm_deps[j]] = 1;
+			down[n->norm_deps[j]] = true;
 	}
 	for (size_t i = 0; i < on_branch.nr; i++)
 		if (!down[on_branch.items[i]])
@@ -706,7 +706,7 @@ int revgraph_parse_downgrade_target(ssize_t *out, char **label,
 				ret = filter_for_lineage(&list, g, cur->items, cur->nr, rel.label, err);
 				if (!ret && !list.nr) {
 					/* _get_all_current, then the branch heads of it */
-					unsigned char *mark = xcalloc(g->nr ? g->nr : 1, 1);
+					bool *mark = xcalloc(g->nr ? g->nr : 1, sizeof(*mark));
 					struct revgraph_set all = REVGRAPH_SET_INIT;
 
 					revgraph_mark_ancestors(g, cur->items, cur->nr, true, mark);

@@ -114,7 +114,7 @@ ssize_t revgraph_find(const struct revgraph *g, const char *id)
 }
 
 static void mark_walk(const struct revgraph *g, const size_t *start, size_t nr,
-		      bool down, bool with_deps, unsigned char *mark)
+		      bool down, bool with_deps, bool *mark)
 {
 	size_t *stack = NULL, stack_nr = 0, stack_alloc = 0;
 
@@ -130,7 +130,7 @@ static void mark_walk(const struct revgraph *g, const size_t *start, size_t nr,
 
 		if (mark[n])
 			continue;
-		mark[n] = 1;
+		mark[n] = true;
 		if (down) {
 			a = node->parents, a_nr = node->parents_nr;
 			b = node->deps, b_nr = with_deps ? node->deps_nr : 0;
@@ -150,13 +150,13 @@ static void mark_walk(const struct revgraph *g, const size_t *start, size_t nr,
 }
 
 void revgraph_mark_ancestors(const struct revgraph *g, const size_t *start,
-			     size_t nr, bool with_deps, unsigned char *mark)
+			     size_t nr, bool with_deps, bool *mark)
 {
 	mark_walk(g, start, nr, true, with_deps, mark);
 }
 
 void revgraph_mark_descendants(const struct revgraph *g, const size_t *start,
-			       size_t nr, bool with_deps, unsigned char *mark)
+			       size_t nr, bool with_deps, bool *mark)
 {
 	mark_walk(g, start, nr, false, with_deps, mark);
 }
@@ -164,7 +164,7 @@ void revgraph_mark_descendants(const struct revgraph *g, const size_t *start,
 bool revgraph_reaches(const struct revgraph *g, size_t a, size_t b,
 		      bool with_deps)
 {
-	unsigned char *mark;
+	bool *mark;
 	bool ret;
 
 	if (a == b)
@@ -172,7 +172,7 @@ bool revgraph_reaches(const struct revgraph *g, size_t a, size_t b,
 	/* An ancestor always comes first in the topological order. */
 	if (g->index->topo_pos[a] > g->index->topo_pos[b])
 		return false;
-	mark = xcalloc(g->nr, 1);
+	mark = xcalloc(g->nr, sizeof(*mark));
 	revgraph_mark_ancestors(g, &b, 1, with_deps, mark);
 	ret = mark[a];
 	free(mark);
@@ -549,9 +549,9 @@ static size_t topo_sort(struct revgraph *g)
  */
 struct tarjan {
 	const struct revgraph *g;
-	const unsigned char *stuck;
+	const bool *stuck;
 	size_t *index, *low, counter;
-	unsigned char *on_stack;
+	bool *on_stack;
 	size_t *stack, stack_nr;
 };
 
@@ -594,7 +594,7 @@ static void tarjan_run(struct builder *b, struct tarjan *t, size_t root)
 	ci[0] = 0;
 	t->index[root] = t->low[root] = ++t->counter;
 	t->stack[t->stack_nr++] = root;
-	t->on_stack[root] = 1;
+	t->on_stack[root] = true;
 	depth = 1;
 	while (depth) {
 		size_t v = cs[depth - 1];
@@ -610,7 +610,7 @@ static void tarjan_run(struct builder *b, struct tarjan *t, size_t root)
 			if (!t->index[w]) {
 				t->index[w] = t->low[w] = ++t->counter;
 				t->stack[t->stack_nr++] = w;
-				t->on_stack[w] = 1;
+				t->on_stack[w] = true;
 				cs[depth] = w;
 				ci[depth] = 0;
 				depth++;
@@ -628,7 +628,7 @@ static void tarjan_run(struct builder *b, struct tarjan *t, size_t root)
 			if (t->stack_nr - start > 1)
 				report_cycle(b, t->stack + start, t->stack_nr - start);
 			for (size_t i = start; i < t->stack_nr; i++)
-				t->on_stack[t->stack[i]] = 0;
+				t->on_stack[t->stack[i]] = false;
 			t->stack_nr = start;
 		}
 		depth--;
@@ -646,15 +646,15 @@ static void tarjan_run(struct builder *b, struct tarjan *t, size_t root)
 static void find_cycles(struct builder *b, size_t ordered)
 {
 	struct revgraph *g = b->g;
-	unsigned char *stuck = xcalloc(g->nr, 1);
+	bool *stuck = xcalloc(g->nr, sizeof(*stuck));
 	struct tarjan t = { g, stuck, xcalloc(g->nr, sizeof(size_t)),
-		xcalloc(g->nr, sizeof(size_t)), 0, xcalloc(g->nr, 1),
+		xcalloc(g->nr, sizeof(size_t)), 0, xcalloc(g->nr, sizeof(bool)),
 		xmalloc(g->nr * sizeof(size_t)), 0 };
 
 	for (size_t i = 0; i < g->nr; i++)
-		stuck[i] = 1;
+		stuck[i] = true;
 	for (size_t k = 0; k < ordered; k++)
-		stuck[g->index->topo[k]] = 0;
+		stuck[g->index->topo[k]] = false;
 	for (size_t k = 0; k < g->nr; k++) {
 		size_t i = g->index->by_id[k];
 
@@ -674,8 +674,8 @@ static void find_cycles(struct builder *b, size_t ordered)
  */
 static void normalize_deps(struct revgraph *g)
 {
-	unsigned char *mark = NULL;
-	unsigned char *drop = NULL;
+	bool *mark = NULL;
+	bool *drop = NULL;
 
 	for (size_t i = 0; i < g->nr; i++) {
 		struct revgraph_node *node = &g->nodes[i];
@@ -683,16 +683,16 @@ static void normalize_deps(struct revgraph *g)
 		if (!node->deps_nr)
 			continue;
 		if (!mark) {
-			mark = xmalloc(g->nr);
-			drop = xmalloc(g->nr);
+			mark = xmalloc(g->nr * sizeof(*mark));
+			drop = xmalloc(g->nr * sizeof(*drop));
 		}
-		memset(mark, 0, g->nr);
-		memset(drop, 0, g->nr);
+		memset(mark, 0, g->nr * sizeof(*mark));
+		memset(drop, 0, g->nr * sizeof(*drop));
 		revgraph_mark_ancestors(g, node->parents, node->parents_nr, false, mark);
 		for (size_t a = 0; a < g->nr; a++)
 			if (mark[a] && a != i)
 				for (size_t j = 0; j < g->nodes[a].deps_nr; j++)
-					drop[g->nodes[a].deps[j]] = 1;
+					drop[g->nodes[a].deps[j]] = true;
 		for (size_t j = 0; j < node->deps_nr; j++)
 			if (!drop[node->deps[j]])
 				push_idx(node->norm_deps, &node->norm_deps_nr, node->deps[j]);
@@ -900,7 +900,7 @@ static void attach_label_sets(struct revgraph *g, struct lsets *ls,
 static void propagate_labels(struct revgraph *g)
 {
 	struct lsets ls = { 0 };
-	unsigned char *mark = NULL;
+	bool *mark = NULL;
 	uint32_t *node_set = xcalloc(g->nr ? g->nr : 1, sizeof(*node_set));
 	uint32_t *own = NULL;
 	char **names = NULL;
@@ -913,7 +913,7 @@ static void propagate_labels(struct revgraph *g)
 		goto done;
 	names = xmalloc(names_nr * sizeof(*names));
 	names_nr = 0;
-	mark = xmalloc(g->nr);
+	mark = xmalloc(g->nr * sizeof(*mark));
 	for (size_t k = 0; k < g->nr; k++) {
 		size_t i = g->index->by_id[k];
 		const struct strvec *decl = &g->nodes[i].script->branch_labels;
@@ -942,7 +942,7 @@ static void propagate_labels(struct revgraph *g)
 		/* numbers were handed out in ascending order: own is sorted */
 		labels = lsets_union(&ls, node_set[i], lsets_intern(&ls, own, own_nr));
 		node_set[i] = labels;
-		memset(mark, 0, g->nr);
+		memset(mark, 0, g->nr * sizeof(*mark));
 		revgraph_mark_descendants(g, &i, 1, false, mark);
 		for (size_t n = 0, last_in = 0, last_out = labels; n < g->nr; n++) {
 			/* neighbours on a line mostly hold the same set */

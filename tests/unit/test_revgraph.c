@@ -231,6 +231,68 @@ static void test_empty(void **state)
 	fixture_release(&f);
 }
 
+/*
+ * Mark from the nodes named in starts (space-separated) upwards or down,
+ * after clearing mark when clear, and check which nodes are marked.
+ */
+static void check_mark(const struct fixture *f, bool *mark, bool clear, bool down,
+		       const char *starts, bool with_deps, const char *expect)
+{
+	struct strvec names = STRVEC_INIT;
+	size_t *items = xmalloc((f->g->nr ? f->g->nr : 1) * sizeof(*items));
+	size_t nr = 0;
+
+	if (clear)
+		memset(mark, 0, f->g->nr * sizeof(*mark));
+	split_into(&names, starts);
+	for (size_t i = 0; i < names.nr; i++)
+		items[nr++] = node(f, names.items[i]);
+	if (down)
+		revgraph_mark_ancestors(f->g, items, nr, with_deps, mark);
+	else
+		revgraph_mark_descendants(f->g, items, nr, with_deps, mark);
+	nr = 0;
+	for (size_t i = 0; i < f->g->nr; i++)
+		if (mark[i])
+			items[nr++] = i;
+	assert_ids(f, items, nr, expect);
+	free(items);
+	strvec_release(&names);
+}
+
+/*
+ * revgraph_mark_ancestors / _descendants: the start nodes included,
+ * depends_on followed only with with_deps, an already marked node taken
+ * as closed (not walked again), several calls collecting into one array.
+ */
+static void test_mark(void **state)
+{
+	struct fixture f = { 0 };
+	bool *mark;
+
+	(void)state;
+	add_rev(&f, "a", NULL, NULL, NULL);
+	add_rev(&f, "x", "a", NULL, NULL);
+	add_rev(&f, "b", "a", NULL, NULL);
+	add_rev(&f, "c", "b", NULL, NULL);
+	add_rev(&f, "m", "c x", NULL, NULL);
+	add_rev(&f, "d", NULL, NULL, "c");
+	add_rev(&f, "e", "d", NULL, NULL);
+	assert_int_equal(build(&f), 0);
+	mark = xcalloc(f.g->nr, sizeof(*mark));
+
+	check_mark(&f, mark, true, true, "e", false, "d e");
+	check_mark(&f, mark, false, true, "e", true, "d e");	/* e is closed */
+	check_mark(&f, mark, true, true, "e", true, "a b c d e");
+	check_mark(&f, mark, true, true, "m", true, "a x b c m");
+	check_mark(&f, mark, false, true, "e", false, "a x b c m d e");
+	check_mark(&f, mark, true, false, "b x", false, "x b c m");
+	check_mark(&f, mark, true, false, "b", true, "b c m d e");
+	check_mark(&f, mark, true, true, "", true, "");
+	free(mark);
+	fixture_release(&f);
+}
+
 /* 10,000 revisions with branches and merges build in milliseconds */
 static void test_large_graph(void **state)
 {
@@ -283,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_depends_on_labels),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_mark),
 		cmocka_unit_test(test_large_graph),
 	};
 
