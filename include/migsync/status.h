@@ -192,4 +192,14 @@ struct status_target *status_env_add_target(struct status_env *env, const char *
 void status_report_finish(struct status_report *r, const struct revgraph *g,
 			  const struct status_goal *goal);
 
+/*
+ * Where the environments stand on the graph: out[n] (g->nr strvecs,
+ * initialized by the caller, who releases them) receives the names of
+ * the environments of which some database has node n as a version row,
+ * each name once, in rollout order. Version rows the graph does not know
+ * and unreachable databases take no part.
+ */
+void status_report_positions(struct strvec *out, const struct status_report *r,
+			     const struct revgraph *g);
+
 #endif

@@ -542,3 +542,27 @@ void status_report_finish(struct status_report *r, const struct revgraph *g,
 	}
 	check_order(r, g, goal);
 }
+
+void status_report_positions(struct strvec *out, const struct status_report *r,
+			     const struct revgraph *g)
+{
+	for (size_t e = 0; e < r->envs_nr; e++) {
+		const struct status_env *env = &r->envs[e];
+
+		for (size_t t = 0; t < env->targets_nr; t++) {
+			const struct status_result *res = &env->targets[t].result;
+
+			if (res->state == STATUS_UNREACHABLE)
+				continue;
+			for (size_t i = 0; i < res->heads.nr; i++) {
+				ssize_t n = revgraph_find(g, res->heads.items[i]);
+
+				if (n < 0)
+					continue;
+				/* environments come in rollout order: a repeat is the last name */
+				if (!out[n].nr || strcmp(out[n].items[out[n].nr - 1], env->name))
+					strvec_push(&out[n], env->name);
+			}
+		}
+	}
+}

@@ -258,6 +258,10 @@ expect_rc 2 "show without a revision"
 run "$p1" graph --format=text
 expect_rc 2 "graph --format=text"
 expect_out err "mermaid" "graph --format=text"
+run "$p1" graph --status
+expect_rc 2 "graph --status without an inventory"
+expect_out err "inventory \"environments\"" "graph --status without an inventory"
+[ -s "$tmp/out" ] && fail "graph --status without an inventory drew a graph"
 ok "bad options and arguments exit 2 with a Try line"
 
 run "$tmp" heads

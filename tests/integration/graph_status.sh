@@ -1,0 +1,144 @@
+#!/bin/bash
+# migsync graph --status against a real, throwaway PostgreSQL: dev and qa
+# at the head, prod two revisions behind, feature on a side branch
+# (version tables set with SQL), and an environment on a closed port.
+# The markers must sit on the right nodes in Mermaid, dot and JSON, the
+# unreachable environment must be named, and without --status the output
+# must not change.
+#
+# Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
+set -u
+
+: "${MIGSYNC:?set MIGSYNC to the migsync binary}"
+: "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
+
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
+
+FAIL_GOES_ON=1
+pg_setup graph-status
+
+# --- revisions: a line r1..r4 and a side branch x3 off r2
+R1=1a0000000001 R2=2b0000000002 R3=3c0000000003 R4=4d0000000004 X3=9e0000000003
+versions=$tmp/versions
+mkdir -p "$versions"
+inv_sql_rev "$versions" $R1 "" "CREATE TABLE t1 (id int);"
+inv_sql_rev "$versions" $R2 $R1 "CREATE TABLE t2 (id int);"
+inv_sql_rev "$versions" $R3 $R2 "CREATE TABLE t3 (id int);"
+inv_sql_rev "$versions" $R4 $R3 "CREATE TABLE t4 (id int);"
+inv_sql_rev "$versions" $X3 $R2 "CREATE TABLE x3 (id int);"
+
+# --- databases and inventory; "down" points at a closed port
+for at in dev=$R4 qa=$R4 prod=$R2 feature=$X3; do
+	db=${at%%=*}
+	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null &&
+		pg_psql -d "$db" -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+			INSERT INTO alembic_version VALUES ('${at#*=}')" >/dev/null ||
+		fail "could not set up $db"
+done
+inv=$tmp/inventory
+inv_create "$inv" --scripts "$versions" dev=dev qa=qa feature=feature prod=prod down=postgres ||
+	fail "inventory"
+closed_port=$(free_port)
+sed -i "s/^  port: .*/  port: $closed_port/" "$inv/down.yaml"
+
+RUN_ARGS=(-i "$inv")
+
+# The line of a node in Mermaid or dot output (the node's own line, not an edge).
+mermaid_node() {	# mermaid_node NAME ID
+	grep -F "    r_$2[\"" "$tmp/$1.out"
+}
+dot_node() {	# dot_node NAME ID
+	grep -F "	\"$2\" [label=" "$tmp/$1.out"
+}
+expect_line() {	# expect_line WHAT GOT EXPECTED
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1: got \"$2\", expected \"$3\""
+	fi
+}
+
+# --- Mermaid
+echo "checking: mermaid"
+run mermaid -- graph --status
+expect_rc mermaid 0
+expect_line "mermaid: $R4 names dev and qa" "$(mermaid_node mermaid $R4)" \
+	"    r_$R4[\"$R4<br/>revision $R4<br/>[dev, qa]\"]"
+expect_line "mermaid: $R2 names prod" "$(mermaid_node mermaid $R2)" \
+	"    r_$R2[\"$R2<br/>revision $R2<br/>[prod]\"]"
+expect_line "mermaid: $X3 names feature" "$(mermaid_node mermaid $X3)" \
+	"    r_$X3[\"$X3<br/>revision $X3<br/>[feature]\"]"
+expect_line "mermaid: $R3 names nobody" "$(mermaid_node mermaid $R3)" \
+	"    r_$R3[\"$R3<br/>revision $R3\"]"
+expect_contains "$tmp/mermaid.out" "    %% unreachable: down"
+expect_contains "$tmp/mermaid.out" "    classDef env "
+for id in $R4 $R2 $X3; do
+	expect_contains "$tmp/mermaid.out" "    class r_$id env"
+done
+for id in $R1 $R3; do
+	grep -qxF "    class r_$id env" "$tmp/mermaid.out" && fail "mermaid: $id is marked"
+done
+# the probe's error goes to no output: the graph only names the environment
+grep -q "down.*could not connect\|refused" "$tmp/mermaid.out" && fail "mermaid: a probe error in the graph"
+
+# --- dot
+echo "checking: dot"
+run dot -- graph --status --format=dot
+expect_rc dot 0
+expect_line "dot: $R4 names dev and qa, bold head" "$(dot_node dot $R4)" \
+	"	\"$R4\" [label=\"$R4\\nrevision $R4\\n[dev, qa]\", color=\"#1e7b34\", fontcolor=\"#1e7b34\", style=bold];"
+expect_line "dot: $R2 names prod" "$(dot_node dot $R2)" \
+	"	\"$R2\" [label=\"$R2\\nrevision $R2\\n[prod]\", color=\"#1e7b34\", fontcolor=\"#1e7b34\"];"
+expect_line "dot: $R1 names nobody" "$(dot_node dot $R1)" \
+	"	\"$R1\" [label=\"$R1\\nrevision $R1\"];"
+expect_contains "$tmp/dot.out" "	// unreachable: down"
+if command -v dot >/dev/null; then
+	if command dot -Tsvg "$tmp/dot.out" >/dev/null; then
+		pass "dot accepts the graph"
+	else
+		fail "dot rejects the graph"
+	fi
+fi
+
+# --- JSON
+echo "checking: json"
+run json -- graph --status --format=json
+expect_rc json 0
+if python3 - "$tmp/json.out" "$R4" "$R2" "$X3" <<-'EOF'
+	import json, sys
+	doc = json.load(open(sys.argv[1]))
+	r4, r2, x3 = sys.argv[2:5]
+	want = {r4: ["dev", "qa"], r2: ["prod"], x3: ["feature"]}
+	assert doc["environments"] == want, doc["environments"]
+	assert doc["unreachable"] == ["down"], doc["unreachable"]
+	assert len(doc["nodes"]) == 5 and doc["heads"], doc
+	EOF
+then
+	pass "json: environments and unreachable"
+else
+	fail "json: $(cat "$tmp/json.out")"
+fi
+
+# --- without --status nothing changes, and --status needs an inventory
+echo "checking: without --status"
+for format in mermaid dot json; do
+	run "plain_$format" -- graph --format=$format
+	expect_rc "plain_$format" 0
+	RUN_ARGS=()
+	run "scripts_$format" -- graph --format=$format --scripts "$versions"
+	RUN_ARGS=(-i "$inv")
+	if cmp -s "$tmp/plain_$format.out" "$tmp/scripts_$format.out"; then
+		pass "$format without --status: the graph of the scripts alone"
+	else
+		fail "$format without --status differs from the scripts' graph"
+	fi
+	grep -q "dev\|unreachable\|environments" "$tmp/plain_$format.out" &&
+		fail "$format without --status names environments"
+done
+RUN_ARGS=()
+run noinv -- graph --status -i "$tmp/nowhere"
+expect_rc noinv 2
+
+finish graph_status
