@@ -151,4 +151,34 @@ bool scripts_is_revision_file(const char *filename);
 void script_init(struct script *s);
 void script_release(struct script *s);
 
+/*
+ * The versions directories an alembic.ini names, appended to dirs, read
+ * from text (len bytes, need not be NUL-terminated) as Alembic 1.8 reads
+ * it: Python's configparser in strict mode (sections, "key = value" or
+ * "key: value", keys case-insensitive, # and ; comment lines, values
+ * continued on lines indented deeper than their key, %(name)s and %%
+ * interpolation; [DEFAULT] under [alembic]; a duplicate section or key,
+ * or text that is no section, comment or option, is an error), then
+ * ScriptDirectory.from_config:
+ *
+ *  - version_locations, when set and not empty, split as Alembic splits
+ *    it by version_path_separator: unset, spaces and commas; "space",
+ *    "newline", "os" (":"), ":" or ";" (any other value is an error, as
+ *    in Alembic). A newline separates in every case, and each location
+ *    is stripped of blanks; empty ones are left out.
+ *  - otherwise (or when no location is left) script_location +
+ *    "/versions"; script_location is one path, blanks and blank lines
+ *    around it left out.
+ *
+ * %(here)s is here (the ini file's absolute directory) unless the file
+ * defines "here" itself. ini_path names the file in messages, which read
+ * `"alembic.ini", line 7: ...`. Refused with a hint: a package:resource
+ * location, no [alembic] section or no script_location, and
+ * recursive_version_locations = true (Alembic 1.10: subdirectories too),
+ * which migsync does not follow. Returns 0, or MS_ERR_CONFIG with err
+ * set and dirs unchanged.
+ */
+int alembic_ini_script_dirs(struct strvec *dirs, const char *text, size_t len,
+			    const char *ini_path, const char *here, struct ms_error *err);
+
 #endif

@@ -178,145 +178,25 @@ static bool is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Replace every "%(here)s" in value by here. */
-static char *expand_here(const char *value, const char *here)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *p = value, *m;
-
-	while ((m = strstr(p, "%(here)s")) != NULL) {
-		strbuf_add(&sb, p, (size_t)(m - p));
-		strbuf_addstr(&sb, here);
-		p = m + strlen("%(here)s");
-	}
-	strbuf_addstr(&sb, p);
-	return strbuf_detach(&sb, NULL);
-}
-
-/*
- * Read the [alembic] section of an alembic.ini the way configparser does
- * for the keys migsync needs: "key = value" or "key: value", comments with
- * # or ;, continuation lines indented under a key.
- */
+/* Read ini (the current directory's alembic.ini) with alembic_ini_script_dirs. */
 static int read_alembic_ini(struct strvec *dirs, const char *ini, struct ms_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char *script_location = NULL, *version_locations = NULL, *separator = NULL;
-	char **last = NULL;
-	char *here = NULL, *line, *save = NULL;
-	bool in_section = false;
-	unsigned lineno = 0, script_line = 0;
-	int ret = 0;
+	char *cwd = getcwd(NULL, 0), *dir = dir_of(ini), *here = NULL;
+	int ret;
 
 	if (strbuf_read_file(&sb, ini, 1024 * 1024) < 0) {
 		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not read: %s", ini, strerror(errno));
 		goto done;
 	}
-	{
-		char *cwd = getcwd(NULL, 0);
-		char *d = dir_of(ini);
-
-		here = d[0] == '/' || !cwd ? xstrdup(d) : xstrfmt("%s/%s", cwd, d);
-		free(d);
-		free(cwd);
-	}
-	for (line = strtok_r(sb.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *p = line, *end, *sep;
-
-		lineno++;
-		end = p + strlen(p);
-		while (end > p && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (*p == '#' || *p == ';' || *p == '\0')
-			continue;
-		if (*p == '[') {
-			in_section = !strcmp(p, "[alembic]");
-			last = NULL;
-			continue;
-		}
-		if (!in_section)
-			continue;
-		if ((*p == ' ' || *p == '\t') && last) {
-			/* continuation of a multi-line value */
-			while (*p == ' ' || *p == '\t')
-				p++;
-			char *joined = xstrfmt("%s\n%s", *last ? *last : "", p);
-
-			free(*last);
-			*last = joined;
-			continue;
-		}
-		sep = strpbrk(p, "=:");
-		if (!sep)
-			continue;
-		end = sep;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		*end = '\0';
-		sep++;
-		while (*sep == ' ' || *sep == '\t')
-			sep++;
-		last = NULL;
-		if (!strcmp(p, "script_location")) {
-			free(script_location);
-			script_location = xstrdup(sep);
-			script_line = lineno;
-			last = &script_location;
-		} else if (!strcmp(p, "version_locations")) {
-			free(version_locations);
-			version_locations = xstrdup(sep);
-			last = &version_locations;
-		} else if (!strcmp(p, "version_path_separator")) {
-			free(separator);
-			separator = xstrdup(sep);
-		}
-	}
-	if (!script_location) {
-		ret = ms_error_set(err, MS_ERR_CONFIG,
-				   "\"%s\": no script_location in the [alembic] section", ini);
-		ms_error_hint(err, "set script_location, or pass --scripts DIR");
-		goto done;
-	}
-	if (strchr(script_location, ':') && script_location[0] != '/') {
-		ret = ms_error_set(err, MS_ERR_CONFIG,
-				   "\"%s\", line %u: package resource locations (\"%s\") are not supported",
-				   ini, script_line, script_location);
-		ms_error_hint(err, "give a directory path, or pass --scripts DIR");
-		goto done;
-	}
-	if (version_locations) {
-		char *expanded = expand_here(version_locations, here);
-		const char *delims = " ,\n";
-		char *tok, *save2 = NULL;
-
-		if (separator) {
-			if (!strcmp(separator, "os") || !strcmp(separator, "colon"))
-				delims = ":\n";
-			else if (!strcmp(separator, "semicolon"))
-				delims = ";\n";
-			else if (!strcmp(separator, "space"))
-				delims = " \n";
-			else if (!strcmp(separator, "newline"))
-				delims = "\n";
-		}
-		for (tok = strtok_r(expanded, delims, &save2); tok; tok = strtok_r(NULL, delims, &save2)) {
-			while (*tok == ' ' || *tok == '\t')
-				tok++;
-			if (*tok)
-				strvec_push(dirs, tok);
-		}
-		free(expanded);
-	} else {
-		char *loc = expand_here(script_location, here);
-
-		strvec_push_owned(dirs, xstrfmt("%s/versions", loc));
-		free(loc);
-	}
+	/* Alembic's here: os.path.abspath(os.path.dirname(file)) */
+	here = dir[0] == '/' || !cwd ? xstrdup(dir) :
+		!strcmp(dir, ".") ? xstrdup(cwd) : xstrfmt("%s/%s", cwd, dir);
+	ret = alembic_ini_script_dirs(dirs, sb.buf, sb.len, ini, here, err);
 done:
-	free(script_location);
-	free(version_locations);
-	free(separator);
 	free(here);
+	free(dir);
+	free(cwd);
 	strbuf_release(&sb);
 	return ret;
 }
