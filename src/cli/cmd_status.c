@@ -61,6 +61,29 @@ static void print_help(void)
 	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
 }
 
+/* "user@host:port" of the SSH server env is reached through, or NULL without one. */
+static char *ssh_server(const struct environment *e)
+{
+	if (!e->ssh.enabled)
+		return NULL;
+	if (e->ssh.user)
+		return xstrfmt("%s@%s:%d", e->ssh.user, e->ssh.host, e->ssh.port);
+	return xstrfmt("%s:%d", e->ssh.host, e->ssh.port);
+}
+
+/* A DATABASE cell: db, then " via ssh USER@HOST:PORT" when env goes through a tunnel. */
+static char *db_cell(char *db, const struct environment *e)
+{
+	char *ssh = ssh_server(e), *cell;
+
+	if (!ssh)
+		return db;
+	cell = xstrfmt("%s via ssh %s", db, ssh);
+	free(ssh);
+	free(db);
+	return cell;
+}
+
 /*
  * "checksum_mismatches" of a database, or of every database of a fleet
  * (each entry then names its database), and "checksum_error".
@@ -106,6 +129,7 @@ static void print_json(struct strbuf *sb, const struct status_collection *c)
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->envs_nr; i++) {
 		const struct status_env *env = &r->envs[i];
+		char *ssh;
 
 		json_object_begin(&jw);
 		json_kv_string(&jw, "name", env->name);
@@ -115,6 +139,9 @@ static void print_json(struct strbuf *sb, const struct status_collection *c)
 		cli_json_strvec(&jw, "heads", &env->heads);
 		cli_json_strvec(&jw, "pending", &env->pending);
 		json_kv_string(&jw, "error", env->summary_error);
+		ssh = ssh_server(c->envs[i]);
+		json_kv_string(&jw, "ssh", ssh);
+		free(ssh);
 		if (!env->fleet)
 			json_kv_string(&jw, "note", env->targets_nr ? env->targets[0].result.note :
 				       env->summary_error);
@@ -274,7 +301,8 @@ static void print_text(struct strbuf *sb, const struct status_collection *coll)
 		if (!env->fleet && env->targets_nr == 1) {
 			const struct status_target *t = &env->targets[0];
 
-			add_row(&rows, &nr, &alloc, xstrdup(env->name), xstrdup(t->database),
+			add_row(&rows, &nr, &alloc, xstrdup(env->name),
+				db_cell(xstrdup(t->database), coll->envs[i]),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
 				note_cell(&t->result, status_collection_checksums(coll, i, 0),
@@ -288,7 +316,8 @@ static void print_text(struct strbuf *sb, const struct status_collection *coll)
 			continue;
 		}
 		add_row(&rows, &nr, &alloc, xstrdup(env->name),
-			xstrfmt("%zu database%s", env->targets_nr, env->targets_nr == 1 ? "" : "s"),
+			db_cell(xstrfmt("%zu database%s", env->targets_nr,
+					env->targets_nr == 1 ? "" : "s"), coll->envs[i]),
 			status_state_name(env->state), heads_cell(&env->heads, FLEET_HEADS_SHOWN),
 			fleet_pending_cell(env), fleet_note(env));
 		for (size_t k = 0; k < env->targets_nr; k++) {

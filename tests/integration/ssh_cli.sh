@@ -56,9 +56,10 @@ ssh_env() {
 	  connect_timeout: 5s
 	YAML
 }
-# row NAME ENV STATE: the text output of NAME has ENV in STATE
+# row NAME ENV STATE: the text output of NAME has ENV in STATE (its
+# DATABASE cell says "via ssh USER@HOST:PORT" when it goes through a tunnel)
 row() {
-	grep -Eq "^$2 +[^ ]+ +$3( |\$)" "$tmp/$1.out" && pass "$1: $2 is $3" ||
+	grep -Eq "^$2 +[^ ]+( via ssh [^ ]+)? +$3( |\$)" "$tmp/$1.out" && pass "$1: $2 is $3" ||
 		fail "$1: $2 is not $3: $(cat "$tmp/$1.out" "$tmp/$1.err")"
 }
 
@@ -69,6 +70,8 @@ run behind -- status
 expect_rc behind 0
 row behind direct current
 row behind tunnel behind
+grep -Eq "^tunnel +[^ ]+ via ssh $SSHD_USER@127\.0\.0\.1:$SSHD_PORT +behind " "$tmp/behind.out" && pass "behind: tunnel says via ssh" ||
+	fail "behind: no \"via ssh $SSHD_USER@127.0.0.1:$SSHD_PORT\": $(cat "$tmp/behind.out")"
 sshd_wait_quiet "$mark"
 sshd_log_since "$mark" | grep -q 'Accepted publickey' &&
 	pass "behind: sshd accepted the client key" || fail "behind: no accepted key in sshd's log"

@@ -339,6 +339,37 @@ expect_rc ck_text 0
 grep -Eq "^ck +[^ ]+ +current +$R4 +0 +checksum mismatch: $R2 \(file changed after it was applied\)\$" "$tmp/ck_text.out" ||
 	fail "text: no checksum mismatch note: $(cat "$tmp/ck_text.out")"
 
+# --- 7b: an environment behind an SSH server says so (the server is a closed port)
+echo "checking: via ssh in the DATABASE cell"
+mkdir -p "$tmp/ssh_inventory"
+cat >"$tmp/ssh_inventory/inventory.yaml" <<EOF
+project: ssh-test
+migrations:
+  scripts: ../versions
+rollout: [direct, tunnelled]
+EOF
+cat >"$tmp/ssh_inventory/direct.yaml" <<EOF
+database: { host: 127.0.0.1, port: $PGPORT, dbname: dev, user: postgres, connect_timeout: 20 }
+EOF
+cat >"$tmp/ssh_inventory/tunnelled.yaml" <<EOF
+database: { host: 10.0.0.5, port: 5432, dbname: app, user: postgres }
+ssh:
+  host: 127.0.0.1
+  port: $closed_port
+  user: deploy
+  identity: $tmp/no_such_key
+  known_hosts: $tmp/known_hosts
+  connect_timeout: $TIMEOUT
+EOF
+run ssh_text -i "$tmp/ssh_inventory"
+expect_rc ssh_text 0
+grep -Eq "^tunnelled +postgres@10\.0\.0\.5:5432/app via ssh deploy@127\.0\.0\.1:$closed_port +unreachable " "$tmp/ssh_text.out" ||
+	fail "text: no \"via ssh\" in the DATABASE cell: $(cat "$tmp/ssh_text.out")"
+grep -E "^direct " "$tmp/ssh_text.out" | grep -q "via ssh" && fail "text: \"via ssh\" for a direct connection"
+run ssh_json --format json -i "$tmp/ssh_inventory"
+expect_rc ssh_json 0
+check ssh_json "env['tunnelled']['ssh'] == 'deploy@127.0.0.1:$closed_port' and env['direct']['ssh'] is None and env['tunnelled']['database'] == 'postgres@10.0.0.5:5432/app'"
+
 # --- 8: no password anywhere
 echo "checking: no secret in any output"
 for f in "${outputs[@]}"; do
