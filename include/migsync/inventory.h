@@ -44,6 +44,8 @@
  * .pgpass or from a service file. A password written into a URL is kept in
  * database.url (libpq needs it) but every function here that produces text
  * for humans or JSON redacts it.
+ * Values of ${VAR} whose name looks secret (a token in before_apply, ...)
+ * are listed in inventory.secrets for the code that prints them.
  */
 
 #include <stdbool.h>
@@ -155,6 +157,12 @@ struct inventory {
 	struct inventory_migrations migrations;
 	struct environment *envs;	/* in rollout order */
 	size_t nr;
+	/*
+	 * The values ${VAR} put into the inventory for variables whose names
+	 * look secret (inventory_name_is_secret): whatever shows inventory
+	 * values to people replaces them with "***" (see docs/guides/inventory.md).
+	 */
+	struct strvec secrets;
 };
 
 /*
@@ -198,6 +206,21 @@ char *inventory_format_duration(int64_t seconds);
  */
 int inventory_interpolate(char **out, const char *s, size_t *bad_offset,
 			  struct ms_error *err);
+
+/*
+ * inventory_interpolate, and when secrets is not NULL the value of every
+ * variable whose name looks secret (inventory_name_is_secret) that was
+ * put into s is appended to secrets (once; empty values and defaults
+ * written in the file are not).
+ */
+int inventory_interpolate_secrets(char **out, const char *s, size_t *bad_offset,
+				  struct strvec *secrets, struct ms_error *err);
+
+/*
+ * True when a variable's name says it holds a secret: it contains
+ * PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL, in any case.
+ */
+bool inventory_name_is_secret(const char *name);
 
 /* Levenshtein distance between a and b (for "did you mean"). */
 unsigned inventory_levenshtein(const char *a, const char *b);

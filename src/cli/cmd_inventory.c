@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/status_collect.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/strbuf.h"
@@ -25,9 +26,32 @@ static void print_help(void)
 	       "      --help             show this help, then exit\n"
 	       "\n"
 	       "Passwords are never shown: a password in a URL appears as ***, password_env\n"
-	       "as the variable's name.\n"
+	       "as the variable's name, and the value of a ${VAR} whose name contains\n"
+	       "PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL (any case) as ***.\n"
 	       "\n"
 	       "Exit status: 0 valid, 2 invalid inventory (every problem is listed) or usage error.\n");
+}
+
+/*
+ * What must not be shown: the values of secret-looking ${VAR}s, and of
+ * the variables password_env and passphrase_env name (never interpolated,
+ * but a value written elsewhere as ${VAR} of another name is caught).
+ */
+static void inventory_secrets(struct strvec *out, const struct inventory *inv)
+{
+	for (size_t i = 0; i < inv->secrets.nr; i++)
+		strvec_push(out, inv->secrets.items[i]);
+	for (size_t i = 0; i < inv->nr; i++) {
+		const char *names[2] = { inv->envs[i].database.password_env,
+					 inv->envs[i].ssh.passphrase_env };
+
+		for (size_t k = 0; k < 2; k++) {
+			const char *value = names[k] ? getenv(names[k]) : NULL;
+
+			if (value && *value && !strvec_contains(out, value))
+				strvec_push(out, value);
+		}
+	}
 }
 
 /* "file:line:column: error: message" and its hint, for each problem. */
@@ -256,6 +280,7 @@ int cmd_inventory(int argc, char **argv)
 	struct ms_error err = MS_ERROR_INIT;
 	struct inventory *inv = NULL;
 	struct strbuf out = STRBUF_INIT;
+	struct strvec secrets = STRVEC_INIT;
 	int opt, ret = EXIT_OK;
 
 	cli_common_init(&common);
@@ -298,8 +323,11 @@ int cmd_inventory(int argc, char **argv)
 		json_inventory(&out, inv);
 	else
 		text_inventory(&out, inv);
+	inventory_secrets(&secrets, inv);
+	cli_scrub(&out, &secrets);
 	ret = cli_write_stdout(out.buf, out.len);
 done:
+	strvec_release(&secrets);
 	strbuf_release(&out);
 	inventory_free(inv);
 	ms_error_release(&err);

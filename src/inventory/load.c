@@ -36,6 +36,7 @@ struct loader {
 	yaml_document_t *doc;	/* document of that file */
 	bool quiet;		/* re-applying defaults: problems were reported once */
 	size_t errors;
+	struct strvec *secrets;	/* the inventory's: values of secret-looking ${VAR} */
 };
 
 /* ---- problems ---- */
@@ -174,7 +175,7 @@ static char *read_string(struct loader *ld, const yaml_node_t *n, const char *pr
 			path, node_kind(n));
 		goto done;
 	}
-	if (inventory_interpolate(&out, scalar(n), &off, &e) < 0) {
+	if (inventory_interpolate_secrets(&out, scalar(n), &off, ld->secrets, &e) < 0) {
 		unsigned line = (unsigned)n->start_mark.line + 1;
 		unsigned col = (unsigned)n->start_mark.column + 1;
 
@@ -1053,14 +1054,15 @@ void inventory_free(struct inventory *inv)
 	strvec_release(&inv->migrations.scripts);
 	free(inv->migrations.alembic_ini);
 	free(inv->migrations.python);
+	strvec_release(&inv->secrets);
 	free(inv);
 }
 
 int inventory_load(struct inventory **out, const char *dir,
 		   struct diag_list *problems, struct ms_error *err)
 {
-	struct loader ld = { DIAG_LIST_INIT, NULL, NULL, false, 0 };
 	struct inventory *inv = xcalloc(1, sizeof(*inv));
+	struct loader ld = { DIAG_LIST_INIT, NULL, NULL, false, 0, &inv->secrets };
 	struct strvec files = STRVEC_INIT;
 	struct strvec rollout = STRVEC_INIT;
 	struct environment *found = NULL;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "migsync/inventory.h"
 #include "migsync/strbuf.h"
@@ -31,6 +32,22 @@ static bool is_var_char(char c)
 	return isalnum((unsigned char)c) || c == '_';
 }
 
+bool inventory_name_is_secret(const char *name)
+{
+	static const char *const words[] = {
+		"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL",
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t len = strlen(words[i]);
+
+		for (const char *p = name; *p; p++)
+			if (!strncasecmp(p, words[i], len))
+				return true;
+	}
+	return false;
+}
+
 /*
  * Docker Compose semantics, minus the forms nobody needs: ${VAR} must be
  * set (an empty value counts as set), ${VAR:-default} uses default when
@@ -39,6 +56,12 @@ static bool is_var_char(char c)
  */
 int inventory_interpolate(char **out, const char *s, size_t *bad_offset,
 			  struct ms_error *err)
+{
+	return inventory_interpolate_secrets(out, s, bad_offset, NULL, err);
+}
+
+int inventory_interpolate_secrets(char **out, const char *s, size_t *bad_offset,
+				  struct strvec *secrets, struct ms_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *p = s;
@@ -97,8 +120,12 @@ int inventory_interpolate(char **out, const char *s, size_t *bad_offset,
 		} else if (value && *value) {
 			strbuf_addstr(&sb, value);
 		} else {
+			value = NULL;	/* the default is written in the file: no secret */
 			strbuf_add(&sb, end + 2, (size_t)(close - (end + 2)));
 		}
+		if (secrets && value && *value && inventory_name_is_secret(var) &&
+		    !strvec_contains(secrets, value))
+			strvec_push(secrets, value);
 		free(var);
 		p = close + 1;
 	}

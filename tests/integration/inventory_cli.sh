@@ -1,6 +1,8 @@
 #!/bin/bash
 # migsync inventory against the example inventory, a broken one, and one
-# with planted passwords that must never be printed.
+# with planted passwords that must never be printed; values of
+# secret-looking ${VAR}s shown as ***; and, against a throwaway
+# PostgreSQL, no planted secret in status, plan, apply or check either.
 #
 # Environment: MIGSYNC (the binary), MIGSYNC_SOURCE_ROOT (the repository).
 set -u
@@ -132,16 +134,23 @@ EOF
 export MIGSYNC_TEST_PROD_PW=PlantedEnvSecret3
 export MIGSYNC_TEST_QA_PW=PlantedEnvSecret4
 export PGPASSWORD=PlantedPgSecret5
-for format in text json; do
-	run "secret_$format" inventory -i "$sec" --format "$format"
-	[ "$rc" -eq 0 ] || { fail "secret inventory, $format (exit $rc)"; cat "$tmp/secret_$format.err" >&2; }
-	if grep -q "Planted" "$tmp/secret_$format.out" "$tmp/secret_$format.err"; then
-		fail "a password leaked ($format)"
-		grep -n "Planted" "$tmp/secret_$format.out" "$tmp/secret_$format.err" | sed 's/Planted[A-Za-z0-9]*/<secret>/g' >&2
-	else
-		ok "no password in output ($format)"
-	fi
-done
+# inventory_no_planted NAME DIR WHAT: migsync inventory -i DIR in text and
+# JSON exits 0 and prints no planted value ("Planted...") anywhere
+inventory_no_planted() {
+	local format
+
+	for format in text json; do
+		run "$1_$format" inventory -i "$2" --format "$format"
+		[ "$rc" -eq 0 ] || { fail "$1, $format (exit $rc)"; cat "$tmp/$1_$format.err" >&2; }
+		if grep -q "Planted" "$tmp/$1_$format.out" "$tmp/$1_$format.err"; then
+			fail "$3 leaked ($format)"
+			grep -n "Planted" "$tmp/$1_$format.out" "$tmp/$1_$format.err" | sed 's/Planted[A-Za-z0-9]*/<secret>/g' >&2
+		else
+			ok "no $3 in output ($format)"
+		fi
+	done
+}
+inventory_no_planted secret "$sec" "password"
 grep -q '"password_env":"MIGSYNC_TEST_PROD_PW"' "$tmp/secret_json.out" \
 	&& ok "password_env shows the variable name" || fail "password_env not shown"
 grep -q 'postgresql://app:\*\*\*@db.internal:5432/app' "$tmp/secret_json.out" \
@@ -159,6 +168,92 @@ else
 	fail "secret in error output or wrong exit ($rc)"
 fi
 unset MIGSYNC_TEST_PROD_PW MIGSYNC_TEST_QA_PW PGPASSWORD
+
+# 4. values of secret-looking ${VAR}s in other fields are shown as ***,
+# other variables as they are; the variable password_env names never shows
+sec2="$tmp/secret2"
+mkdir "$sec2"
+cat >"$sec2/inventory.yaml" <<'EOF'
+project: demo
+migrations: { scripts: versions }
+rollout: [dev]
+EOF
+cat >"$sec2/dev.yaml" <<'EOF'
+before_apply: "curl -H 'Authorization: Bearer ${DEPLOY_TOKEN}' https://${DEPLOY_HOST}/hook"
+database:
+  host: db.internal
+  dbname: app
+  user: app
+  password_env: MIGSYNC_TEST_DEV_PW
+  application_name: "migsync-${MIGSYNC_TEST_DEV_PW}"
+targets:
+  discover: "SELECT datname FROM tenants WHERE api_key = '${Tenant_Api_Key}' AND x = '${Short_Secret}'"
+ssh:
+  host: bastion.internal
+  user: deploy
+  identity: /keys/id_ed25519
+  workdir: "/srv/${SSH_KEY_PASSPHRASE}"
+EOF
+export DEPLOY_TOKEN=PlantedToken6 DEPLOY_HOST=deploy.example.com Tenant_Api_Key=PlantedApiKey7
+export SSH_KEY_PASSPHRASE=PlantedPassphrase8 MIGSYNC_TEST_DEV_PW=PlantedDevPw9 Short_Secret=abc
+inventory_no_planted secret2 "$sec2" "secret-looking variable's value"
+grep -qF "before apply:  curl -H 'Authorization: Bearer ***' https://deploy.example.com/hook" "$tmp/secret2_text.out" \
+	&& ok "before_apply: the token as ***, the host as it is" || fail "before_apply not redacted as expected: $(grep 'before apply' "$tmp/secret2_text.out")"
+grep -qF "api_key = '***'" "$tmp/secret2_text.out" \
+	&& ok "discover: the key as ***" || fail "discover not redacted: $(grep 'discover' "$tmp/secret2_text.out")"
+unset DEPLOY_TOKEN DEPLOY_HOST Tenant_Api_Key SSH_KEY_PASSPHRASE MIGSYNC_TEST_DEV_PW Short_Secret
+
+# 5. against a real server: the password_env value and secret-looking
+# ${VAR}s in no output of status, plan, apply or check
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+trap 'pg_stop; rm -rf "$tmp"' EXIT
+if pg_start; then
+	sec3="$tmp/secret3"
+	mkdir -p "$sec3/versions"
+	printf -- '-- migsync:revision 7f3a9c21b4e8\n-- migsync:message one\n\n-- migsync:up\nCREATE TABLE t_one (id int);\n\n-- migsync:down\nDROP TABLE t_one;\n' \
+		>"$sec3/versions/7f3a9c21b4e8_one.sql"
+	cat >"$sec3/inventory.yaml" <<'EOF'
+project: demo
+migrations: { scripts: versions, executor: sql }
+rollout: [dev]
+EOF
+	cat >"$sec3/dev.yaml" <<EOF
+before_apply: "test -n '\${DEPLOY_TOKEN}'"
+database:
+  host: 127.0.0.1
+  port: $PGPORT
+  dbname: secretdb
+  user: pw_user
+  password_env: MIGSYNC_TEST_DEV_PW
+  connect_timeout: 20
+targets:
+  discover: "SELECT datname FROM pg_database WHERE datname = 'secretdb' OR datname = '\${Tenant_Api_Key}'"
+gate: { approvals: 0 }
+EOF
+	export MIGSYNC_TEST_DEV_PW=PlantedDevPw10 DEPLOY_TOKEN=PlantedToken11 Tenant_Api_Key=PlantedApiKey12
+	pg_add_password_user pw_user "$MIGSYNC_TEST_DEV_PW" >/dev/null || fail "password user"
+	pg_psql -d postgres -c "CREATE DATABASE secretdb OWNER pw_user" >/dev/null || fail "createdb"
+	pg_psql -d secretdb -c "GRANT CREATE ON SCHEMA public TO pw_user" >/dev/null || fail "grant"
+	for format in text json; do
+		run "pg_inventory_$format" inventory -i "$sec3" --format "$format"
+		run "pg_status_$format" status -i "$sec3" --format "$format"
+		run "pg_plan_$format" plan -i "$sec3" --format "$format"
+		run "pg_check_$format" check -i "$sec3" --format "$format"
+	done
+	run pg_apply apply -i "$sec3" --yes </dev/null
+	[ "$rc" -eq 0 ] || fail "apply with a password from password_env (exit $rc): $(cat "$tmp/pg_apply.err")"
+	run pg_apply_again apply -i "$sec3" --yes --format json </dev/null
+	run pg_status_after status -i "$sec3"
+	grep -q "current" "$tmp/pg_status_after.out" || fail "status after apply: $(cat "$tmp/pg_status_after.out")"
+	if grep -l "Planted" "$tmp"/pg_*.out "$tmp"/pg_*.err >"$tmp/leaks"; then
+		fail "a secret leaked in: $(xargs -n1 basename <"$tmp/leaks" | tr '\n' ' ')"
+	else
+		ok "no password_env value or secret-looking variable in inventory, status, plan, apply, check"
+	fi
+	unset MIGSYNC_TEST_DEV_PW DEPLOY_TOKEN Tenant_Api_Key
+else
+	echo "skip: no PostgreSQL here for the status/plan/apply/check part" >&2
+fi
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures failure(s)" >&2
