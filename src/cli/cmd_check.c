@@ -12,7 +12,11 @@
  *   checksums  no revision file changed after it was applied
  *
  * plus one "lint" check of the scripts (lint errors; warnings are shown,
- * not counted). The facts go to stdout (text or JSON), and optionally to
+ * not counted). A revision file that cannot be read is a lint problem
+ * (MS040) and the check goes on without it; when the graph cannot be
+ * built at all, only reachability and lint are judged, the other checks
+ * are skipped as not run, and the graph error counts as a problem.
+ * The facts go to stdout (text or JSON), and optionally to
  * a JUnit XML file (one test case per environment and check) and a
  * Markdown summary. Exit 0 all consistent, 1 problems, 2 could not run.
  */
@@ -347,6 +351,13 @@ static void judge(struct check_run *run)
 		for (size_t k = 0; k < CHECK_KIND_NR; k++)
 			case_init(&ce->cases[k]);
 		judge_reachable(run, ce, env);
+		if (run->status->graph_error) {
+			/* without a graph only reachability means anything */
+			for (size_t k = CHECK_STATUS; k < CHECK_KIND_NR; k++)
+				case_skip(&ce->cases[k], none ? "unreachable" :
+					  "not run: the revision graph could not be built");
+			continue;
+		}
 		judge_status(run, ce, env);
 		judge_order(run, ce, env);
 		judge_drift(run, ce, env);
@@ -361,6 +372,10 @@ static void judge(struct check_run *run)
 		}
 	}
 	judge_lint(run);
+	if (run->status->graph_error)
+		case_fail(run, &run->lint,
+			  xstrfmt("the revision graph could not be built (%s): status, order, drift "
+				  "and checksums were not run", run->status->graph_error));
 }
 
 /* The revision cell: the environment's heads, "-" when none. */
@@ -402,8 +417,11 @@ static void row_cells(char *cells[COL_NR], const struct check_run *run, size_t i
 	const struct check_env *ce = &run->envs[i];
 
 	cells[COL_ENV] = xstrdup(env->name);
-	cells[COL_STATE] = xstrdup(ce->cases[CHECK_STATUS].outcome == CHECK_SKIPPED ?
-				   status_state_name(env->state) : ce->cases[CHECK_STATUS].summary);
+	if (run->status->graph_error && !env->error && env->state != STATUS_UNREACHABLE)
+		cells[COL_STATE] = xstrdup("not run");
+	else
+		cells[COL_STATE] = xstrdup(ce->cases[CHECK_STATUS].outcome == CHECK_SKIPPED ?
+					   status_state_name(env->state) : ce->cases[CHECK_STATUS].summary);
 	cells[COL_REVISION] = revision_cell(env);
 	cells[COL_DRIFT] = xstrdup(ce->cases[CHECK_DRIFT].summary);
 	cells[COL_CHECKSUMS] = xstrdup(ce->cases[CHECK_CHECKSUMS].summary);
@@ -717,6 +735,7 @@ static void print_json(struct strbuf *sb, const struct check_run *run)
 	}
 	json_array_end(&jw);
 	cli_json_strvec(&jw, "target", &r->goal);
+	json_kv_string(&jw, "graph_error", run->status->graph_error);
 	json_key(&jw, "environments");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < run->envs_nr; i++)
@@ -832,6 +851,7 @@ int cmd_check(int argc, char **argv)
 
 	cli_common_init(&common);
 	status_collection_init(&c);
+	c.keep_going = true;	/* a broken revision file is a lint problem here */
 	drift_collection_init(&dc);
 	memset(&run, 0, sizeof(run));
 	lint_report_init(&run.lint_report);
@@ -873,7 +893,7 @@ int cmd_check(int argc, char **argv)
 
 	dopts.jobs = opts.jobs;
 	if (status_collect(&c, &common, &opts, &err) < 0 ||
-	    drift_collect(&dc, c.exp, c.exp_nr, &dopts, &err) < 0 ||
+	    (!c.graph_error && drift_collect(&dc, c.exp, c.exp_nr, &dopts, &err) < 0) ||
 	    run_lint(&run, &c.script_dirs, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;

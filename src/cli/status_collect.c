@@ -146,6 +146,7 @@ void status_collection_release(struct status_collection *c)
 	status_report_release(&c->report);
 	status_goal_release(&c->goal);
 	revgraph_free(c->g);
+	free(c->graph_error);
 	script_set_release(&c->scripts);
 	strvec_release(&c->script_dirs);
 	free(c->envs);
@@ -350,6 +351,23 @@ done:
 	return ret;
 }
 
+/*
+ * The graph of the scripts read; when it cannot be built, remember why
+ * and use an empty one, against which a probe still says whether a
+ * database answers. The graph's problems are lint's to report.
+ */
+static int build_or_empty(struct status_collection *c, struct ms_error *err)
+{
+	struct script_set none = SCRIPT_SET_INIT;
+	struct ms_error why = MS_ERROR_INIT;
+
+	if (revgraph_build(&c->g, &c->scripts, NULL, &why) == 0)
+		return 0;
+	c->graph_error = xstrdup(why.message ? why.message : "the revision graph is broken");
+	ms_error_release(&why);
+	return revgraph_build(&c->g, &none, NULL, err);
+}
+
 int status_collect(struct status_collection *c, const struct cli_common *common,
 		   const struct status_collect_options *opts, struct ms_error *err)
 {
@@ -367,17 +385,21 @@ int status_collect(struct status_collection *c, const struct cli_common *common,
 	diag_list_release(&problems);
 	if (ret < 0)
 		goto done;
+	for (size_t i = 0; i < c->inv->secrets.nr; i++)
+		if (!strvec_contains(&c->secrets, c->inv->secrets.items[i]))
+			strvec_push(&c->secrets, c->inv->secrets.items[i]);
 	if ((ret = cli_select_envs(&c->envs, &c->envs_nr, c->inv, opts->environments, err)) < 0 ||
-	    (ret = load_scripts(c, common, opts->checksums ? SCRIPTS_SHA256 : 0, err)) < 0)
+	    (ret = load_scripts(c, common, (opts->checksums ? SCRIPTS_SHA256 : 0) |
+				(c->keep_going ? SCRIPTS_KEEP_GOING : 0), err)) < 0)
 		goto done;
-	ret = revgraph_build(&c->g, &c->scripts, &problems, err);
+	ret = c->keep_going ? build_or_empty(c, err) : revgraph_build(&c->g, &c->scripts, &problems, err);
 	if (ret < 0) {
 		cli_print_warnings(&problems);
 		goto done;
 	}
-	if ((ret = status_goal_init(&c->goal, c->g, opts->to, err)) < 0 ||
+	if ((ret = status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err)) < 0 ||
 	    (ret = expand(c, opts->jobs, err)) < 0 ||
-	    (ret = probe_all(c, opts->jobs, opts->checksums, err)) < 0)
+	    (ret = probe_all(c, opts->jobs, opts->checksums && !c->graph_error, err)) < 0)
 		goto done;
 done:
 	diag_list_release(&problems);

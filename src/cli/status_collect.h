@@ -86,7 +86,20 @@ struct status_collection {
 	size_t envs_nr;
 	struct strvec script_dirs;		/* where the scripts were read */
 	struct script_set scripts;		/* with SCRIPTS_SHA256 when opts->checksums */
-	struct revgraph *g;
+	struct revgraph *g;			/* empty when graph_error is set */
+	/*
+	 * With keep_going, why the graph could not be built (NULL when it
+	 * was): every database was then classified against an empty graph,
+	 * so only reachability means anything, and no ledger was read.
+	 */
+	char *graph_error;
+	/*
+	 * Set by the caller after status_collection_init: go on past what
+	 * would stop the report. A revision file that cannot be read becomes
+	 * a reader error (MS040, printed with the warnings) and is left out;
+	 * a graph that cannot be built sets graph_error.
+	 */
+	bool keep_going;
 	struct status_goal goal;
 	struct status_report report;		/* report.envs[i] is envs[i] */
 	struct env_expansion *exp;		/* exp[i] is envs[i] */

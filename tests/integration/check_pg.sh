@@ -4,8 +4,10 @@
 # revisions; exit 0 while they are consistent, exit 1 after a column is
 # added by hand in staging (JUnit XML that parses, with a failing drift
 # test case for staging; Markdown that names staging; JSON that parses),
-# a revision file edited after it was applied and --fail-on-pending, and
-# exit 2 with a broken inventory.
+# a revision file edited after it was applied and --fail-on-pending; a
+# revision file that cannot be read reported by lint (MS040) while the
+# rest is checked, and with the graph broken by it, reachability and lint
+# only (exit 1); and exit 2 with a broken inventory.
 #
 # Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
 set -u
@@ -161,6 +163,56 @@ expect_rc checksum 1
 pycheck "$tmp/checksum.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'checksums')]"
 pycheck "$tmp/checksum.out" "[m['revision'] for m in env['dev']['checksum_mismatches']] == ['$R1']"
 pycheck "$tmp/checksum.xml" "cases[('dev', 'checksums')].find('failure') is not None"
+
+# --- 3b: a revision file that cannot be read is a lint problem, not a stop
+echo "checking: an unreadable revision file"
+# broken_inventory NAME: a copy of the inventory reading $tmp/NAME, and a
+# fourth environment on a port nobody listens on
+broken_inventory() {
+	mkdir -p "$tmp/$1" "$tmp/inv_$1"
+	for f in "$tmp/versions"/*.sql; do
+		grep -v '^-- edited' "$f" >"$tmp/$1/$(basename "$f")"
+	done
+	cp "$inv"/*.yaml "$tmp/inv_$1/"
+	sed -i "s|scripts: ../versions|scripts: ../$1|" "$tmp/inv_$1/inventory.yaml"
+}
+bad_py() {	# bad_py FILE: a .py revision whose revision is not a literal (line 4)
+	printf '"""broken"""\nimport uuid\n\nrevision = uuid.uuid4().hex\ndown_revision = None\n' >"$1"
+}
+broken_inventory leaf
+bad_py "$tmp/leaf/5e0000000005_broken.py"
+run leaf check -i "$tmp/inv_leaf" -e dev -e prod --format json
+expect_rc leaf 1
+pycheck "$tmp/leaf.out" "doc['graph_error'] is None and [(p['environment'], p['check']) for p in doc['problems']] == [(None, 'lint')]"
+pycheck "$tmp/leaf.out" "'5e0000000005_broken.py:4: MS040 ' in doc['problems'][0]['message'] and 'not a string literal' in doc['problems'][0]['message']"
+pycheck "$tmp/leaf.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values()) and env['prod']['state'] == 'current'"
+pycheck "$tmp/leaf.out" "[(f['code'], f['line']) for f in doc['lint']['findings'] if f['severity'] == 'error'] == [('MS040', 4)]"
+
+# the middle of the chain unreadable: no graph, so reachability and lint only
+broken_inventory middle
+rm "$tmp/middle/${R2}_rev.sql"
+bad_py "$tmp/middle/${R2}_rev.py"
+down_port=$(free_port)
+cat >"$tmp/inv_middle/down.yaml" <<EOF
+database: { host: 127.0.0.1, port: $down_port, dbname: x, user: postgres, connect_timeout: 2 }
+EOF
+sed -i 's|rollout: \[dev, staging, prod\]|rollout: [dev, staging, prod, down]|' "$tmp/inv_middle/inventory.yaml"
+run middle check -i "$tmp/inv_middle" --format json --junit "$tmp/middle.xml"
+expect_rc middle 1
+pycheck "$tmp/middle.out" "doc['ok'] is False and doc['graph_error'] is not None and '$R3' in doc['graph_error']"
+pycheck "$tmp/middle.out" "[(p['environment'], p['check']) for p in doc['problems']][0] == ('down', 'reachable') and all(p['check'] in ('reachable', 'lint') for p in doc['problems'])"
+pycheck "$tmp/middle.out" "any('${R2}_rev.py:4: MS040 ' in p['message'] for p in doc['problems']) and any('were not run' in p['message'] for p in doc['problems'])"
+pycheck "$tmp/middle.out" "all(env[n]['checks']['reachable']['outcome'] == 'passed' for n in ('dev', 'staging', 'prod')) and env['down']['checks']['reachable']['outcome'] == 'failed'"
+pycheck "$tmp/middle.out" "all(env[n]['checks'][k]['outcome'] == 'skipped' and 'not run' in env[n]['checks'][k]['messages'][0] for n in ('dev', 'staging', 'prod') for k in ('status', 'order', 'drift', 'checksums'))"
+pycheck "$tmp/middle.xml" "cases[('prod', 'status')].find('skipped') is not None and cases[('scripts', 'lint')].find('failure') is not None"
+run middle_text check -i "$tmp/inv_middle"
+expect_rc middle_text 1
+grep -Eq '^prod +not run +'"$R3"' +- +- *$' "$tmp/middle_text.out" || fail "middle: prod row: $(cat "$tmp/middle_text.out")"
+grep -q "lint: ${tmp}/middle/${R2}_rev.py:4: MS040 " "$tmp/middle_text.out" ||
+	grep -q "lint: .*${R2}_rev.py:4: MS040 " "$tmp/middle_text.out" || fail "middle: no MS040 line: $(cat "$tmp/middle_text.out")"
+# status itself still refuses to guess
+run middle_status status -i "$tmp/inv_middle"
+expect_rc middle_status 2
 
 # --- 4: could not run: exit 2
 echo "checking: could not run"
