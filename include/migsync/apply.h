@@ -48,7 +48,8 @@ enum apply_event_kind {
 	APPLY_EVENT_LOCK,	/* waiting for the lock of a database */
 	APPLY_EVENT_STEP,	/* a step starts */
 	APPLY_EVENT_STEP_DONE,	/* a step finished (elapsed_ms) */
-	APPLY_EVENT_SKIP,	/* a database is already at its end rows */
+	APPLY_EVENT_SKIP,	/* a database is already at its end rows; detail: NULL when another
+				   run got it there after the read, else why it is skipped */
 	APPLY_EVENT_OUTPUT,	/* a line of executor output (Alembic, notices) */
 	APPLY_EVENT_WAIT,	/* a database does not accept connections yet (connect_wait_ms);
 				   detail: why, elapsed_ms: waited so far */
@@ -94,6 +95,11 @@ struct apply_options {
 	 * stage's read (the order check).
 	 */
 	int64_t connect_wait_ms;
+	/*
+	 * How many databases of a fleet apply_read_stage reads at once, each
+	 * on its own connection (0: min(PROBE_DEFAULT_JOBS_MAX, databases)).
+	 */
+	unsigned jobs;
 	/* lock_wait_set: wait lock_wait_ms for the lock instead of database.lock_wait */
 	bool lock_wait_set;
 	int64_t lock_wait_ms;
@@ -109,8 +115,11 @@ struct apply_options {
 /*
  * Read one stage: every target database of env (connect, identity,
  * version rows, in-progress ledger rows; no lock), then plan each
- * database to o->target and compute the hash. A database that cannot be
- * read gets db->error and no steps (the stage is then not runnable).
+ * database to o->target and compute the hash. The databases of a fleet
+ * are read in parallel (o->jobs workers of probe_pool_run, one
+ * connection each; o->event is then called from the workers, one call at
+ * a time); st->dbs keeps db_targets_expand order. A database that cannot
+ * be read gets db->error and no steps (the stage is then not runnable).
  * Returns 0, or a negative code when the environment could not even be
  * expanded (err set; st->error too).
  */

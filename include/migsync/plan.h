@@ -101,6 +101,7 @@ struct gate_result {
 	struct strvec notes;		/* one line each: why an approval or soak did not count */
 	int64_t soak;			/* seconds asked, 0: none */
 	int64_t soak_remaining;		/* seconds still to wait, 0 when satisfied */
+	bool soak_unknown;		/* the previous stage's ledger cannot say since when */
 };
 
 void gate_result_init(struct gate_result *r);
@@ -119,7 +120,12 @@ struct gate_input {
 	 * holds the stage's target (Unix ms; the latest time any revision
 	 * of the stage's steps reached it, from its ledger).
 	 * held_since_known false: the ledger cannot say.
+	 * previous: its name, for the notes (may be NULL).
+	 * previous_planned: it only gets the target in the same run, so
+	 * the soak starts then (held_since_ms is now).
 	 */
+	const char *previous;
+	bool previous_planned;
 	bool has_previous;
 	bool held_since_known;
 	int64_t held_since_ms;

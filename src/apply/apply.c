@@ -3,6 +3,7 @@
  * verify, record, release (see include/migsync/apply.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "migsync/apply.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
+#include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
 
@@ -49,6 +51,22 @@ static void emit(const struct apply_options *o, struct apply_event *ev)
 {
 	if (o->event)
 		o->event(ev, o->ctx);
+}
+
+/* APPLY_EVENT_SKIP for database index of nr (detail: see apply.h). */
+static void emit_skip(const struct apply_options *o, const struct environment *env,
+		      const struct plan_db *db, size_t index, size_t nr, const char *detail)
+{
+	struct apply_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = APPLY_EVENT_SKIP;
+	ev.environment = env->name;
+	ev.database = db->describe;
+	ev.db_index = index;
+	ev.db_nr = nr;
+	ev.detail = detail;
+	emit(o, &ev);
 }
 
 /* Retrying a connection until a deadline (apply_options.connect_wait_ms). */
@@ -239,11 +257,61 @@ static void db_set_error(struct plan_db *db, const struct ms_error *err)
 	db->error = xstrdup(err->message ? err->message : "unknown error");
 }
 
+/* What the workers of apply_read_stage share. */
+struct read_ctx {
+	struct plan_stage *st;
+	const struct db_target *targets;
+	const struct apply_options *o;
+	pthread_mutex_t event_lock;	/* o->event runs in one thread at a time */
+};
+
+/* o->event, called from a worker thread: serialized (the callback is not thread-safe). */
+static void read_event(const struct apply_event *ev, void *ctx)
+{
+	struct read_ctx *rc = ctx;
+
+	pthread_mutex_lock(&rc->event_lock);
+	rc->o->event(ev, rc->o->ctx);
+	pthread_mutex_unlock(&rc->event_lock);
+}
+
+/*
+ * One database of apply_read_stage, in a worker thread: its own
+ * connection, its own entry of st->dbs (allocated before the workers
+ * start); only the first one writes st->approvals.
+ */
+static void read_work(size_t index, void *ctx)
+{
+	struct read_ctx *rc = ctx;
+	const struct db_target *t = &rc->targets[index];
+	struct plan_db *db = &rc->st->dbs[index];
+	struct apply_options o = *rc->o;
+	struct ms_error e = MS_ERROR_INIT;
+	struct connect_wait w;
+	PGconn *conn = NULL;
+	struct tunnel *tunnel = NULL;
+
+	if (o.event) {
+		o.event = read_event;
+		o.ctx = rc;
+	}
+	connect_wait_init(&w, &o);
+	if (connect_waiting(&conn, &tunnel, t, &w, &o, &e) < 0 ||
+	    read_db(db, rc->st, conn, t, index == 0, &e) < 0 ||
+	    plan_db_compute(db, o.g, o.target, o.up, &e) < 0) {
+		name_target(&e, t);
+		db_set_error(db, &e);
+	}
+	db_disconnect(conn, tunnel);
+	ms_error_release(&e);
+}
+
 int apply_read_stage(struct plan_stage *st, const struct environment *env,
 		     const struct apply_options *o, struct ms_error *err)
 {
 	struct db_target *targets = NULL;
 	struct connect_wait w;
+	struct read_ctx rc;
 	size_t nr = 0;
 	int ret;
 
@@ -254,20 +322,19 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 		st->error = xstrdup(err->message ? err->message : "could not expand the environment");
 		goto done;
 	}
-	for (size_t i = 0; i < nr; i++) {
-		struct plan_db *db = stage_add_target(st, &targets[i]);
-		struct ms_error e = MS_ERROR_INIT;
-		PGconn *conn = NULL;
-		struct tunnel *tunnel = NULL;
-
-		if (connect_waiting(&conn, &tunnel, &targets[i], &w, o, &e) < 0 ||
-		    read_db(db, st, conn, &targets[i], i == 0, &e) < 0 ||
-		    plan_db_compute(db, o->g, o->target, o->up, &e) < 0) {
-			name_target(&e, &targets[i]);
-			db_set_error(db, &e);
-		}
-		db_disconnect(conn, tunnel);
-		ms_error_release(&e);
+	/* every entry first: the workers fill them in place, in target order */
+	for (size_t i = 0; i < nr; i++)
+		stage_add_target(st, &targets[i]);
+	memset(&rc, 0, sizeof(rc));
+	rc.st = st;
+	rc.targets = targets;
+	rc.o = o;
+	pthread_mutex_init(&rc.event_lock, NULL);
+	ret = probe_pool_run(nr, o->jobs, read_work, NULL, &rc, err);
+	pthread_mutex_destroy(&rc.event_lock);
+	if (ret < 0) {
+		st->error = xstrdup(err->message ? err->message : "could not read the databases");
+		goto done;
 	}
 	plan_hash_stage(st, o->target_ids);
 done:
@@ -382,11 +449,13 @@ int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
 	in.approvals_nr = st->approvals_nr;
 	in.now_ms = wall_ms();
 	in.has_previous = prev && o->up;
+	in.previous = prev ? prev->env->name : NULL;
 	if (in.has_previous && st->env->gate.soak > 0 && plan_stage_steps(st)) {
 		if (prev_planned && plan_stage_steps(prev)) {
 			/* the previous stage only gets the target in this very run */
 			in.held_since_known = true;
 			in.held_since_ms = in.now_ms;
+			in.previous_planned = true;
 		} else {
 			ret = held_since(&in.held_since_known, &in.held_since_ms, st, prev->env, err);
 			if (ret < 0)
@@ -837,6 +906,15 @@ enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environme
 	for (size_t i = 0; i < nr; i++) {
 		struct plan_db *db = &st->dbs[i];
 
+		/* a fleet's database planned at its end rows (a rerun): nothing to lock */
+		if (!locked && !db->steps_nr) {
+			emit_skip(o, env, db, i, nr, "already at the target");
+			continue;
+		}
+		if (cancelled(o)) {
+			db_target_error(err, MS_ERR_GENERIC, &targets[i], "interrupted before applying");
+			goto done;
+		}
 		if (!locked) {
 			struct plan_db now;
 			struct plan_stage scratch;
@@ -858,25 +936,22 @@ enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environme
 			if (!rows_equal(&now.rows, &db->rows)) {
 				bool there = rows_equal(&now.rows, &db->end_rows);
 
-				plan_db_release(&now);
 				if (!there) {
+					char *have = rows_text(&now.rows), *saw = rows_text(&db->rows);
+
 					db_target_error(err, MS_ERR_DB, &targets[i],
-							"the database moved since the plan was made");
-					ms_error_hint(err, "run migsync plan again; the approval was for the old plan");
+							"the database moved since the plan was made: its version rows are %s, the plan saw %s",
+							have, saw);
+					ms_error_hint(err, "databases before it were migrated; run migsync plan again: "
+						      "the approval was for the old plan");
+					free(have);
+					free(saw);
+					plan_db_release(&now);
 					goto done;
 				}
+				plan_db_release(&now);
 				/* another migsync did this one already */
-				{
-					struct apply_event ev;
-
-					memset(&ev, 0, sizeof(ev));
-					ev.kind = APPLY_EVENT_SKIP;
-					ev.environment = env->name;
-					ev.database = db->describe;
-					ev.db_index = i;
-					ev.db_nr = nr;
-					emit(o, &ev);
-				}
+				emit_skip(o, env, db, i, nr, NULL);
 				goto next;
 			}
 			plan_db_release(&now);
@@ -1131,16 +1206,8 @@ static int stamp_db(struct plan_stage *st, size_t index, PGconn *conn,
 		goto done;
 	}
 	if (rows_equal(&now.rows, &db->end_rows)) {
-		struct apply_event ev;
-
 		/* another run stamped it while we waited for the lock */
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = APPLY_EVENT_SKIP;
-		ev.environment = t->env->name;
-		ev.database = db->describe;
-		ev.db_index = index;
-		ev.db_nr = st->dbs_nr;
-		emit(o, &ev);
+		emit_skip(o, t->env, db, index, st->dbs_nr, NULL);
 		goto done;
 	}
 	if (!rows_equal(&now.rows, &db->rows)) {

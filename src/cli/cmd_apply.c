@@ -100,8 +100,8 @@ static void on_event(const struct apply_event *ev, void *ctx)
 		break;
 	case APPLY_EVENT_SKIP:
 		if (!r->json)
-			printf("%s: %s is already there (another run applied it)\n",
-			       ev->environment, ev->database);
+			printf("%s: %s is %s\n", ev->environment, ev->database,
+			       ev->detail ? ev->detail : "already there (another run applied it)");
 		break;
 	case APPLY_EVENT_OUTPUT:
 		fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
@@ -138,9 +138,22 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 
 	switch (out) {
 	case APPLY_GATED:
-		cmd = promote_approve_command(pr, st);
+		cmd = promote_approve_command(pr, st, what);
 		fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
-		fprintf(stderr, "hint: to approve this %s, run:\n  %s\n", what, cmd);
+		if (st->gate.soak_unknown) {
+			fprintf(stderr, "hint: the soak counts from migsync's ledger of environment \"%s\": apply the "
+				"revisions there with migsync (migsync downgrade, then migsync apply -e %s), "
+				"or lower gate.soak of %s for this release\n",
+				st->previous ? st->previous : "?", st->previous ? st->previous : "ENV", env->name);
+		} else if (st->gate.soak_remaining > 0) {
+			char *left = inventory_format_duration(st->gate.soak_remaining);
+
+			fprintf(stderr, "hint: run again in %s (soak)\n", left);
+			free(left);
+		}
+		if ((int64_t)st->gate.approved_by.nr < st->gate.needed)
+			fprintf(stderr, "hint: to approve this %s, run:\n  %s\n",
+				strcmp(what, "stamp") ? "plan" : what, cmd);
 		free(cmd);
 		return EXIT_GATED;
 	case APPLY_DECLINED:
@@ -293,7 +306,7 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		case APPLY_GATED:
 		case APPLY_DECLINED:
 		case APPLY_FAILED:
-			ret = promote_report_stop(pr, env, &st, out, &err, "plan");
+			ret = promote_report_stop(pr, env, &st, out, &err, o->up ? "plan" : "downgrade");
 			if (out == APPLY_FAILED && !interrupted && i + 1 < pr->envs_nr)
 				fprintf(stderr, "migsync: stopped at %s; later stages were not touched\n",
 					env->name);
@@ -335,6 +348,7 @@ static void apply_help(void)
 	       "      --dry-run              check everything up to the gates; change nothing\n"
 	       "  -y, --yes                  do not ask before a gated stage\n"
 	       "      --allow-out-of-order   let a stage go past the stage before it (recorded)\n"
+	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
@@ -379,6 +393,7 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = up ? "apply" : "downgrade";
@@ -389,13 +404,14 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 	struct run r;
 	const char *to = NULL, *through = NULL;
 	bool dry = false, allow = false;
+	unsigned jobs = 0;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
 	memset(&r, 0, sizeof(r));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:y", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
 			if (up)
@@ -425,6 +441,13 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 				goto unexpected;
 			allow = true;
 			break;
+		case 'j':
+			if (!up)
+				goto unexpected;
+			ret = cli_parse_jobs(&jobs, cmd, optarg);
+			if (ret != EXIT_OK)
+				goto done;
+			break;
 		default:
 			ret = cli_default_option(&common, cmd, opt, optarg);
 			if (ret != EXIT_OK)
@@ -453,6 +476,7 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 	promote_options(&o, &pr, up);
 	o.dry_run = dry;
 	o.allow_out_of_order = allow;
+	o.jobs = jobs;
 	o.cancel = promote_catch_signals();
 	o.event = on_event;
 	o.confirm = confirm;

@@ -1,15 +1,19 @@
 /*
  * migsync approve: record an approval of one stage's plan (by its hash)
  * in the ledger of the environment's first database, where a deploy hook
- * running anywhere can see it. migsync approvals: list them.
+ * running anywhere can see it. The hash must be the one of the plan as
+ * it is now (computed as plan, downgrade or stamp compute it), unless
+ * --force. migsync approvals: list them.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli/cli.h"
 #include "cli/promote.h"
+#include "migsync/apply.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/ledger.h"
@@ -22,12 +26,17 @@ enum {
 	OPT_BY,
 	OPT_COMMENT,
 	OPT_EXPIRES,
+	OPT_TO,
+	OPT_DOWNGRADE,
+	OPT_STAMP,
+	OPT_FORCE,
 };
 
 static void approve_help(void)
 {
 	printf("migsync approve records an approval of one stage's plan, by its plan hash,\n"
-	       "in the ledger of the environment's database.\n"
+	       "in the ledger of the environment's database. The hash must be that of the\n"
+	       "stage's plan as it is now.\n"
 	       "\n"
 	       "Usage:\n"
 	       "  migsync approve -e ENV --plan HASH [OPTION]...\n"
@@ -35,19 +44,25 @@ static void approve_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
 	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it (required)\n"
+	       "      --to=REV             the plan is to REV (default: the heads)\n"
+	       "      --downgrade          the plan is migsync downgrade's (with --to)\n"
+	       "      --stamp              the plan is a stamp to --to's rows (migsync stamp, consolidate)\n"
 	       "      --by=NAME            the approver (default: $USER)\n"
 	       "      --comment=TEXT       a note kept with the approval\n"
 	       "      --expires=DURATION   the approval lapses after DURATION (e.g. 24h; default: never)\n"
+	       "      --force              record HASH even when it is not the plan now\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
 	       "      --help               show this help, then exit\n"
 	       "\n"
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
-	       "Exit status: 0 recorded, 1 the database refused, 2 could not run.\n");
+	       "Exit status: 0 recorded, 1 HASH is not the plan now (or the database refused),\n"
+	       "2 could not run.\n");
 }
 
 static void approvals_help(void)
@@ -111,6 +126,136 @@ static int connect_first(PGconn **conn, struct tunnel **tunnel, const struct env
 	return ret;
 }
 
+/* What approve compares the hash with. */
+enum approve_kind {
+	APPROVE_PLAN,
+	APPROVE_DOWNGRADE,
+	APPROVE_STAMP,
+};
+
+static const char *kind_name(enum approve_kind k)
+{
+	return k == APPROVE_STAMP ? "stamp" : k == APPROVE_DOWNGRADE ? "downgrade" : "plan";
+}
+
+/* Read env's stage of kind as plan, downgrade or stamp would, into st. */
+static int approve_read(struct plan_stage *st, const struct environment *env,
+			const struct promote *pr, enum approve_kind kind, struct ms_error *err)
+{
+	struct apply_options o;
+	int ret;
+
+	promote_options(&o, pr, kind != APPROVE_DOWNGRADE);
+	if (kind == APPROVE_STAMP)
+		ret = apply_stamp_read(st, env, &pr->target_ids, &o, err);
+	else
+		ret = apply_read_stage(st, env, &o, err);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < st->dbs_nr; i++)
+		if (st->dbs[i].error)
+			return ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
+	return 0;
+}
+
+static void format_time(char *buf, size_t len, int64_t ms);
+
+/*
+ * Why hash is not st's: the plan now, database by database, and where
+ * hash comes from when migsync can tell (another environment's plan
+ * now, an earlier approval, a plan already applied). On stderr.
+ */
+static void explain_mismatch(const struct promote *pr, const struct environment *env,
+			     const struct plan_stage *st, enum approve_kind kind, const char *hash,
+			     bool force)
+{
+	struct ledger_entry *entries = NULL;
+	struct approval *approvals = NULL;
+	size_t entries_nr = 0, approvals_nr = 0;
+	struct ms_error err = MS_ERROR_INIT;
+	PGconn *conn = NULL;
+	struct tunnel *tunnel = NULL;
+	bool known = false, ledger = false;
+	char when[64];
+
+	fprintf(stderr, "migsync: %s: environment \"%s\": %.12s... is not the %s of this environment now\n",
+		force ? "warning" : "error", env->name, hash, kind_name(kind));
+	fprintf(stderr, "  the %s now: %s (to ", kind_name(kind), st->plan_hash);
+	for (size_t i = 0; i < pr->target_ids.nr; i++)
+		fprintf(stderr, "%s%s", i ? "," : "", pr->target_ids.items[i]);
+	fprintf(stderr, "%s)\n", pr->target_ids.nr ? "" : "base");
+	for (size_t i = 0; i < st->dbs_nr; i++) {
+		const struct plan_db *db = &st->dbs[i];
+		struct strbuf sb = STRBUF_INIT;
+
+		promote_add_rows(&sb, &db->rows);
+		strbuf_addstr(&sb, " -> ");
+		promote_add_rows(&sb, &db->end_rows);
+		fprintf(stderr, "    %s: %s (%zu step%s)\n", db->describe, sb.buf, db->steps_nr,
+			db->steps_nr == 1 ? "" : "s");
+		strbuf_release(&sb);
+	}
+
+	/* another environment's plan, pasted with the wrong -e */
+	for (size_t i = 0; kind == APPROVE_PLAN && i < pr->inv->nr && !known; i++) {
+		const struct environment *e = &pr->inv->envs[i];
+		struct plan_stage other;
+
+		if (e == env)
+			continue;
+		memset(&other, 0, sizeof(other));
+		if (approve_read(&other, e, pr, kind, &err) == 0 && !strcasecmp(other.plan_hash, hash)) {
+			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
+				hash, e->name, e->name);
+			known = true;
+		}
+		ms_error_release(&err);
+		plan_stage_release(&other);
+	}
+
+	/* an older plan of this environment, approved or applied before */
+	if (!known && st->dbs_nr) {
+		struct db_target t;
+
+		if (db_target_for(&t, env, st->dbs[0].dbname, &err) == 0 &&
+		    db_connect(&conn, &tunnel, &t, &err) == 0 &&
+		    ledger_exists(conn, NULL, &ledger, &err) == 0 && ledger &&
+		    ledger_approvals(&approvals, &approvals_nr, conn, NULL, env->name, &err) == 0)
+			ledger_list(&entries, &entries_nr, conn, NULL, 0, &err);
+		db_target_release(&t);
+		ms_error_release(&err);
+	}
+	for (size_t i = entries_nr; !known && i-- > 0;) {
+		if (!entries[i].plan_hash || strcasecmp(entries[i].plan_hash, hash))
+			continue;
+		format_time(when, sizeof(when), entries[i].started_at_ms);
+		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
+			ledger_outcome_name(entries[i].outcome), when, entries[i].revision,
+			entries[i].environment ? entries[i].environment : "?");
+		known = true;
+	}
+	for (size_t i = approvals_nr; !known && i-- > 0;) {
+		if (!approvals[i].plan_hash || strcasecmp(approvals[i].plan_hash, hash))
+			continue;
+		format_time(when, sizeof(when), approvals[i].created_at_ms);
+		fprintf(stderr, "  %.12s... is an older plan: \"%s\" approved it on %s; the plan changed since\n",
+			hash, approvals[i].approver ? approvals[i].approver : "?", when);
+		known = true;
+	}
+	if (!known)
+		fprintf(stderr, "  %.12s... is no plan migsync knows of: a plan from before a database moved or a\n"
+			"  revision file changed, another --to%s, or a copy/paste error\n", hash,
+			kind == APPROVE_PLAN ? " (or a downgrade or stamp: --downgrade, --stamp)" : "");
+	if (!force) {
+		fprintf(stderr, "hint: review the plan now with: migsync plan -e %s%s%s, then approve its hash;\n"
+			"      --force records this hash anyway\n", env->name,
+			pr->to_option ? " --to " : "", pr->to_option ? pr->to_option : "");
+	}
+	db_disconnect(conn, tunnel);
+	ledger_entries_free(entries, entries_nr);
+	approvals_free(approvals, approvals_nr);
+}
+
 static void format_time(char *buf, size_t len, int64_t ms)
 {
 	time_t t = (time_t)(ms / 1000);
@@ -133,21 +278,31 @@ int cmd_approve(int argc, char **argv)
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "comment", required_argument, NULL, OPT_COMMENT },
 		{ "expires", required_argument, NULL, OPT_EXPIRES },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "downgrade", no_argument, NULL, OPT_DOWNGRADE },
+		{ "stamp", no_argument, NULL, OPT_STAMP },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
-	struct inventory *inv = NULL;
+	struct promote pr;
+	struct strvec names = STRVEC_INIT;
+	struct plan_stage st;
+	enum approve_kind kind = APPROVE_PLAN;
 	const struct environment *env = NULL;
 	struct ms_error err = MS_ERROR_INIT;
 	struct approval a;
 	struct strbuf out = STRBUF_INIT;
 	PGconn *conn = NULL;
 	struct tunnel *tunnel = NULL;
-	const char *name = NULL, *hash = NULL, *by = NULL, *comment = NULL;
+	const char *name = NULL, *hash = NULL, *by = NULL, *comment = NULL, *to = NULL;
 	int64_t expires = 0;
+	bool force = false;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	promote_init(&pr);
+	memset(&st, 0, sizeof(st));
 	approval_init(&a);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {
@@ -174,6 +329,20 @@ int cmd_approve(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_DOWNGRADE:
+		case OPT_STAMP:
+			if (kind != APPROVE_PLAN) {
+				ret = cli_usage_error("approve", "give one of --downgrade and --stamp");
+				goto done;
+			}
+			kind = opt == OPT_STAMP ? APPROVE_STAMP : APPROVE_DOWNGRADE;
+			break;
+		case OPT_FORCE:
+			force = true;
+			break;
 		default:
 			ret = cli_default_option(&common, "approve", opt, optarg);
 			if (ret != EXIT_OK)
@@ -188,6 +357,10 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "%s is required", !name ? "-e ENV" : "--plan HASH");
 		goto done;
 	}
+	if (kind != APPROVE_PLAN && !to) {
+		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
+		goto done;
+	}
 	if (!plan_hash_valid(hash)) {
 		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (64 hexadecimal digits)", hash);
 		goto done;
@@ -199,12 +372,37 @@ int cmd_approve(int argc, char **argv)
 			goto done;
 		}
 	}
-	ret = load_env(&inv, &env, &common, name);
+	strvec_push(&names, name);
+	ret = promote_load(&pr, &common, &names, NULL, to, kind != APPROVE_DOWNGRADE);
 	if (ret != EXIT_OK)
 		goto done;
+	env = pr.envs[0];
 	if (env->gate.approvers.nr && !strvec_contains(&env->gate.approvers, by))
 		fprintf(stderr, "migsync: warning: environment \"%s\": \"%s\" is not on the approvers list; the approval will not count\n",
 			env->name, by);
+
+	/* the plan now, made as plan (downgrade, stamp) makes it */
+	if (approve_read(&st, env, &pr, kind, &err) < 0) {
+		if (!force) {
+			cli_print_error(&err);
+			fprintf(stderr, "hint: the %s now cannot be made, so the hash cannot be checked; "
+				"--force records it anyway\n", kind_name(kind));
+			ret = EXIT_PROBLEMS;
+			goto done;
+		}
+		fprintf(stderr, "migsync: warning: %s\n", err.message ? err.message : "cannot read the plan");
+		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
+			env->name);
+		ms_error_release(&err);
+	} else if (strcasecmp(st.plan_hash, hash)) {
+		explain_mismatch(&pr, env, &st, kind, hash, force);
+		if (!force) {
+			ret = EXIT_PROBLEMS;
+			goto done;
+		}
+		fprintf(stderr, "migsync: warning: environment \"%s\": recording it anyway (--force); "
+			"it counts only if the plan becomes %.12s... again\n", env->name, hash);
+	}
 
 	a.plan_hash = xstrdup(hash);
 	for (char *p = a.plan_hash; *p; p++)
@@ -258,7 +456,9 @@ failed:
 done:
 	db_disconnect(conn, tunnel);
 	approval_release(&a);
-	inventory_free(inv);
+	plan_stage_release(&st);
+	promote_release(&pr);
+	strvec_release(&names);
 	ms_error_release(&err);
 	strbuf_release(&out);
 	cli_common_release(&common);

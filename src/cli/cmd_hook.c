@@ -74,8 +74,8 @@ static void on_event(const struct apply_event *ev, void *ctx)
 			(long long)ev->elapsed_ms);
 		break;
 	case APPLY_EVENT_SKIP:
-		fprintf(stderr, "migsync hook: %s: %s is already there (another run applied it)\n",
-			ev->environment, ev->database);
+		fprintf(stderr, "migsync hook: %s: %s is %s\n", ev->environment, ev->database,
+			ev->detail ? ev->detail : "already there (another run applied it)");
 		break;
 	case APPLY_EVENT_OUTPUT:
 		fprintf(stderr, "%s\n", ev->detail);
@@ -282,7 +282,7 @@ int cmd_hook(int argc, char **argv)
 		action = r.applied.nr ? "applied" : "current";
 		break;
 	case APPLY_GATED:
-		approve = promote_approve_command(&pr, &st);
+		approve = promote_approve_command(&pr, &st, "plan");
 		error = err.message;
 		if (skip) {
 			action = "skipped";

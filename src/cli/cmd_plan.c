@@ -31,12 +31,14 @@ void promote_init(struct promote *pr)
 	memset(pr, 0, sizeof(*pr));
 	script_set_init(&pr->scripts);
 	strvec_init(&pr->target_ids);
+	strvec_init(&pr->scripts_option);
 }
 
 void promote_release(struct promote *pr)
 {
 	free(pr->envs);
 	strvec_release(&pr->target_ids);
+	strvec_release(&pr->scripts_option);
 	free(pr->target);
 	revgraph_free(pr->g);
 	script_set_release(&pr->scripts);
@@ -90,6 +92,9 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 	int ret = EXIT_OK;
 
 	pr->inventory_option = c->inventory;
+	pr->to_option = to;
+	for (size_t i = 0; i < c->scripts_dirs.nr; i++)
+		strvec_push(&pr->scripts_option, c->scripts_dirs.items[i]);
 	pr->who = xstrdup(user && *user ? user : "unknown");
 	if (gethostname(host, sizeof(host)) < 0)
 		strcpy(host, "unknown");
@@ -161,14 +166,22 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
 	o->host = pr->host;
 }
 
-char *promote_approve_command(const struct promote *pr, const struct plan_stage *st)
+char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
+			      const char *what)
 {
 	struct strbuf sb = STRBUF_INIT;
 
 	strbuf_addstr(&sb, "migsync approve");
 	if (pr->inventory_option)
 		strbuf_addf(&sb, " -i %s", pr->inventory_option);
-	strbuf_addf(&sb, " -e %s --plan %s", st->env->name, st->plan_hash);
+	for (size_t i = 0; i < pr->scripts_option.nr; i++)
+		strbuf_addf(&sb, " --scripts %s", pr->scripts_option.items[i]);
+	strbuf_addf(&sb, " -e %s", st->env->name);
+	if (what && strcmp(what, "plan"))
+		strbuf_addf(&sb, " --%s", what);
+	if (pr->to_option)
+		strbuf_addf(&sb, " --to %s", pr->to_option);
+	strbuf_addf(&sb, " --plan %s", st->plan_hash);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -407,7 +420,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			for (size_t k = 0; steps && !st->gate.passed && k < st->gate.notes.nr; k++)
 				strbuf_addf(sb, "    %s\n", st->gate.notes.items[k]);
 			if (steps && !st->gate.passed && gate->approvals) {
-				char *cmd = promote_approve_command(pr, st);
+				char *cmd = promote_approve_command(pr, st, "plan");
 
 				strbuf_addf(sb, "  to approve: %s\n", cmd);
 				free(cmd);
@@ -429,6 +442,7 @@ static void print_help(void)
 	       "      --to=REV               plan to REV instead of the heads\n"
 	       "      --sql                  show the SQL of native steps\n"
 	       "      --allow-out-of-order   let a stage go past the stage before it\n"
+	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "  -o, --output=FILE          write the plan to FILE\n"
 	       "\n"
 	       "Common options:\n"
@@ -462,6 +476,7 @@ int cmd_plan(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ "environment", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "sql", no_argument, NULL, OPT_SQL },
 		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
@@ -476,13 +491,14 @@ int cmd_plan(int argc, char **argv)
 	struct strbuf out = STRBUF_INIT;
 	const char *to = NULL, *output = NULL;
 	bool sql = false, allow = false;
+	unsigned jobs = 0;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
 	plan_init(&p);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:o:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:o:j:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
 			print_help();
@@ -492,6 +508,11 @@ int cmd_plan(int argc, char **argv)
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case 'j':
+			ret = cli_parse_jobs(&jobs, "plan", optarg);
+			if (ret != EXIT_OK)
+				goto done;
 			break;
 		case OPT_TO:
 			to = optarg;
@@ -517,6 +538,7 @@ int cmd_plan(int argc, char **argv)
 		goto done;
 	promote_options(&o, &pr, true);
 	o.allow_out_of_order = allow;
+	o.jobs = jobs;
 	for (size_t i = 0; i < pr.target_ids.nr; i++)
 		strvec_push(&p.target, pr.target_ids.items[i]);
 	p.target_ident = xstrdup(pr.target);

@@ -25,6 +25,8 @@ struct promote {
 	char *target;			/* identifier for the path functions and Alembic */
 	struct strvec target_ids;	/* resolved, sorted (the identifier itself for a downgrade) */
 	const char *inventory_option;	/* -i as given, for commands we print */
+	const char *to_option;		/* --to as given, or NULL, likewise */
+	struct strvec scripts_option;	/* --scripts as given, likewise */
 	char *who;			/* $USER */
 	char *host;
 };
@@ -39,8 +41,13 @@ void promote_release(struct promote *pr);
 int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
 		 const char *through, const char *to, bool up);
 void promote_options(struct apply_options *o, const struct promote *pr, bool up);
-/* "migsync approve [-i INV] -e ENV --plan HASH" (caller frees). */
-char *promote_approve_command(const struct promote *pr, const struct plan_stage *st);
+/*
+ * "migsync approve [-i INV] [--scripts DIR]... -e ENV [--stamp|--downgrade]
+ * [--to REV] --plan HASH" (caller frees): what approve needs to compute
+ * the same plan (what: "plan", "downgrade" or "stamp").
+ */
+char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
+			      const char *what);
 /*
  * Catch SIGINT and SIGTERM with sigaction (no SA_RESTART, so that a wait
  * ends at once; explicit handlers also make them work for PID 1, which
@@ -51,9 +58,11 @@ volatile sig_atomic_t *promote_catch_signals(void);
 /* Milliseconds on the monotonic clock, for elapsed times. */
 int64_t promote_now_ms(void);
 /*
- * What apply and stamp say on stderr when env's stage st stopped
- * (APPLY_GATED: err's message and the approve command for what, "plan"
- * or "stamp"; APPLY_DECLINED; APPLY_FAILED: err), and the exit code.
+ * What apply, downgrade and stamp say on stderr when env's stage st
+ * stopped (APPLY_GATED: err's message, when to run again for a soak, and
+ * the approve command for what, "plan", "downgrade" or "stamp", when
+ * approvals are missing; APPLY_DECLINED; APPLY_FAILED: err), and the
+ * exit code.
  * EXIT_OK, and nothing printed, for the other outcomes.
  */
 int promote_report_stop(const struct promote *pr, const struct environment *env,

@@ -82,26 +82,44 @@ void gate_evaluate(struct gate_result *out, const struct gate_input *in)
 				  xstrfmt("%zu of %d approvals", out->approved_by.nr, out->needed));
 
 	if (out->soak > 0 && in->has_previous) {
+		char *prev = in->previous ? xstrfmt("environment \"%s\"", in->previous) :
+			xstrdup("the previous stage");
+		char *asked = inventory_format_duration(out->soak);
+
 		if (!in->held_since_known) {
 			soak_ok = false;
+			out->soak_unknown = true;
 			out->soak_remaining = out->soak;
-			strvec_push(&out->notes,
-				    "soak: the previous stage's ledger does not say since when it holds the target");
+			strvec_push_owned(&out->notes,
+					  xstrfmt("soak: cannot verify the soak of %s: %s holds the target, but its ledger "
+						  "has no record of migsync applying it (applied outside migsync?)",
+						  asked, prev));
 		} else {
 			int64_t held = (in->now_ms - in->held_since_ms) / 1000;
 
+			if (held < 0)
+				held = 0;
 			if (held < out->soak) {
-				char *left;
+				char *left, *since;
 
 				soak_ok = false;
-				out->soak_remaining = out->soak - (held > 0 ? held : 0);
+				out->soak_remaining = out->soak - held;
 				left = inventory_format_duration(out->soak_remaining);
-				strvec_push_owned(&out->notes,
-						  xstrfmt("soak: the previous stage must hold the target %s longer",
-							  left));
+				since = inventory_format_duration(held);
+				if (in->previous_planned)
+					strvec_push_owned(&out->notes,
+							  xstrfmt("soak: %s gets the target in this run and must then hold it for %s",
+								  prev, asked));
+				else
+					strvec_push_owned(&out->notes,
+							  xstrfmt("soak: %s has held the target for %s of %s; wait %s more",
+								  prev, since, asked, left));
 				free(left);
+				free(since);
 			}
 		}
+		free(prev);
+		free(asked);
 	}
 	out->passed = approvals_ok && soak_ok;
 }

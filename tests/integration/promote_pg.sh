@@ -76,7 +76,7 @@ H1=$(hash_of first)
 
 # --- 4: an approval for another environment does not count
 echo "checking: an approval for another environment is refused"
-run approve_dev USER=alice -- approve -e dev --plan "$H1"
+run approve_dev USER=alice -- approve -e dev --plan "$H1" --force
 expect_rc approve_dev 0
 run other_env -- apply --yes
 expect_rc other_env 3

@@ -425,14 +425,35 @@ static void test_gate_soak(void **state)
 	assert_true(r.gated);
 
 	in.has_previous = true;
+	in.previous = "staging";
 	gate_evaluate(&r, &in);		/* the ledger cannot say */
 	assert_false(r.passed);
+	assert_true(r.soak_unknown);
+	assert_non_null(strstr(r.notes.items[r.notes.nr - 1],
+			       "cannot verify the soak of 30m: environment \"staging\" holds the target"));
 
 	in.held_since_known = true;
 	in.held_since_ms = NOW - 600 * 1000;
 	gate_evaluate(&r, &in);
 	assert_false(r.passed);
+	assert_false(r.soak_unknown);
 	assert_int_equal(r.soak_remaining, 1200);
+	assert_string_equal(r.notes.items[r.notes.nr - 1],
+			    "soak: environment \"staging\" has held the target for 10m of 30m; wait 20m more");
+
+	/* the previous stage gets the target in the same run */
+	in.held_since_ms = NOW;
+	in.previous_planned = true;
+	gate_evaluate(&r, &in);
+	assert_false(r.passed);
+	assert_string_equal(r.notes.items[r.notes.nr - 1],
+			    "soak: environment \"staging\" gets the target in this run and must then hold it for 30m");
+	in.previous_planned = false;
+
+	/* a clock ahead of the ledger's: never more than the soak to wait */
+	in.held_since_ms = NOW + 60 * 1000;
+	gate_evaluate(&r, &in);
+	assert_int_equal(r.soak_remaining, 1800);
 
 	in.held_since_ms = NOW - 1800 * 1000;
 	gate_evaluate(&r, &in);
