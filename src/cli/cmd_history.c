@@ -9,6 +9,9 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 
+/* How much text history gathers before writing it out. */
+#define HISTORY_CHUNK (64 * 1024)
+
 static void usage(void)
 {
 	printf("migsync history lists the revisions, newest first.\n"
@@ -99,10 +102,17 @@ int cmd_history(int argc, char **argv)
 	if (common.format == FORMAT_JSON) {
 		output_json_listing(&sb, og.graph, "revisions", revs, revs_nr, revs, revs_nr);
 	} else {
+		/* written in chunks: the whole history can be megabytes */
 		for (size_t i = 0; i < revs_nr; i++) {
 			output_cmd_format(&sb, og.graph, revs[i], verbose,
 					  OUT_BRANCHES | OUT_DOC | OUT_PARENTS | OUT_TREE);
 			strbuf_addch(&sb, '\n');
+			if (sb.len >= HISTORY_CHUNK) {
+				ret = cli_write_stdout(sb.buf, sb.len);
+				if (ret)
+					goto done;
+				strbuf_setlen(&sb, 0);
+			}
 		}
 	}
 	ret = cli_write_stdout(sb.buf, sb.len);

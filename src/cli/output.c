@@ -132,6 +132,19 @@ static size_t *file_ranks(const struct revgraph *g)
 	return rank;
 }
 
+/* pos[n] = position of node n in revgraph_topo_order; caller frees. */
+static size_t *topo_positions(const struct revgraph *g)
+{
+	size_t *order = NULL;
+	size_t *pos = xmalloc((g->nr ? g->nr : 1) * sizeof(*pos));
+
+	revgraph_topo_order(&order, g);
+	for (size_t i = 0; i < g->nr; i++)
+		pos[order[i]] = i;
+	free(order);
+	return pos;
+}
+
 void output_heads(size_t **out, size_t *nr, const struct revgraph *g, bool real)
 {
 	size_t *heads = xmalloc((g->nr ? g->nr : 1) * sizeof(*heads));
@@ -167,37 +180,159 @@ static size_t normalized_downs(size_t *out, const struct revgraph_node *node)
 	return nr;
 }
 
+/*
+ * One entry of Alembic's ancestors_by_idx: the ancestors of a current
+ * head (the head included, depends_on followed), found lazily. Nodes are
+ * expanded in decreasing topological position, and an ancestor always
+ * sits below its descendants, so once every node left to expand is at
+ * or below a node's position, whether that node is an ancestor is
+ * settled. The walk asks only about candidates, which move down, so a
+ * head's ancestors are explored only as far down as it is asked about,
+ * not the whole graph at every merge point.
+ */
+enum { ANC_UNSEEN, ANC_IN, ANC_LEFT };
+
+struct walk_anc {
+	unsigned char *state;	/* ANC_*, one per node */
+	size_t *heap;		/* marked, not yet expanded; max-heap on topo_pos */
+	size_t heap_nr;
+	size_t heap_alloc;
+};
+
+struct walk_head {
+	size_t node;
+	struct walk_anc *anc;	/* NULL until another head's candidate needs it */
+};
+
 /* The state of RevisionMap._topological_sort. */
 struct walk {
 	const struct revgraph *g;
 	size_t *rank;
+	size_t *topo_pos;
 	bool *todo;
 	size_t todo_nr;
-	size_t *heads;		/* current_heads */
-	bool **anc;		/* ancestors_by_idx, one mark array per head */
+	struct walk_head *heads;	/* current_heads with their ancestors */
 	size_t heads_nr;
 	size_t heads_alloc;
-	size_t anc_alloc;
+	struct walk_anc **spare;	/* released ancestor sets, for reuse */
+	size_t spare_nr;
+	size_t spare_alloc;
+	size_t *downs;			/* scratch for one candidate's downs */
+	size_t downs_alloc;
 	size_t *out;
 	size_t out_nr;
 };
 
+static void anc_push(struct walk *w, struct walk_anc *a, size_t n)
+{
+	size_t i;
+
+	a->state[n] = ANC_IN;
+	ALLOC_GROW(a->heap, a->heap_nr + 1, a->heap_alloc);
+	i = a->heap_nr++;
+	while (i && w->topo_pos[a->heap[(i - 1) / 2]] < w->topo_pos[n]) {
+		a->heap[i] = a->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	a->heap[i] = n;
+}
+
+static size_t anc_pop(struct walk *w, struct walk_anc *a)
+{
+	size_t top = a->heap[0], last = a->heap[--a->heap_nr], i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= a->heap_nr)
+			break;
+		if (c + 1 < a->heap_nr && w->topo_pos[a->heap[c + 1]] > w->topo_pos[a->heap[c]])
+			c++;
+		if (w->topo_pos[a->heap[c]] <= w->topo_pos[last])
+			break;
+		a->heap[i] = a->heap[c];
+		i = c;
+	}
+	a->heap[i] = last;
+	return top;
+}
+
+/* Whether q is an ancestor of the head a belongs to (get_ancestors(head)). */
+static bool anc_has(struct walk *w, struct walk_anc *a, size_t q)
+{
+	while (a->heap_nr && w->topo_pos[a->heap[0]] > w->topo_pos[q]) {
+		const struct revgraph_node *node = &w->g->nodes[anc_pop(w, a)];
+
+		for (size_t i = 0; i < node->parents_nr; i++)
+			if (a->state[node->parents[i]] == ANC_UNSEEN)
+				anc_push(w, a, node->parents[i]);
+		for (size_t i = 0; i < node->deps_nr; i++)
+			if (a->state[node->deps[i]] == ANC_UNSEEN)
+				anc_push(w, a, node->deps[i]);
+	}
+	return a->state[q] == ANC_IN;
+}
+
+static struct walk_anc *anc_new(struct walk *w, size_t head)
+{
+	struct walk_anc *a;
+
+	if (w->spare_nr) {
+		a = w->spare[--w->spare_nr];
+		memset(a->state, 0, w->g->nr);
+		a->heap_nr = 0;
+	} else {
+		a = xcalloc(1, sizeof(*a));
+		a->state = xcalloc(w->g->nr ? w->g->nr : 1, 1);
+	}
+	anc_push(w, a, head);
+	return a;
+}
+
+static void anc_release(struct walk *w, struct walk_anc *a)
+{
+	if (!a)
+		return;
+	ALLOC_GROW(w->spare, w->spare_nr + 1, w->spare_alloc);
+	w->spare[w->spare_nr++] = a;
+}
+
+static void anc_free(struct walk_anc *a)
+{
+	if (!a)
+		return;
+	free(a->state);
+	free(a->heap);
+	free(a);
+}
+
 static void walk_add_head(struct walk *w, size_t n)
 {
 	ALLOC_GROW(w->heads, w->heads_nr + 1, w->heads_alloc);
-	ALLOC_GROW(w->anc, w->heads_nr + 1, w->anc_alloc);
-	w->heads[w->heads_nr] = n;
-	w->anc[w->heads_nr] = xcalloc(w->g->nr, sizeof(**w->anc));
-	revgraph_mark_ancestors(w->g, &n, 1, true, w->anc[w->heads_nr]);
+	w->heads[w->heads_nr].node = n;
+	w->heads[w->heads_nr].anc = NULL;
 	w->heads_nr++;
 }
 
 static bool walk_is_head(const struct walk *w, size_t n)
 {
 	for (size_t i = 0; i < w->heads_nr; i++)
-		if (w->heads[i] == n)
+		if (w->heads[i].node == n)
 			return true;
 	return false;
+}
+
+/* "candidate in ancestors_by_idx[j]", building that set when first asked. */
+static bool walk_head_needs(struct walk *w, size_t j, size_t cand)
+{
+	struct walk_head *h = &w->heads[j];
+
+	/* an ancestor comes first in the topological order */
+	if (w->topo_pos[cand] > w->topo_pos[h->node])
+		return false;
+	if (!h->anc)
+		h->anc = anc_new(w, h->node);
+	return anc_has(w, h->anc, cand);
 }
 
 /*
@@ -210,13 +345,12 @@ static void walk_loop(struct walk *w)
 	size_t idx = 0;
 
 	while (w->heads_nr) {
-		size_t cand = w->heads[idx];
+		size_t cand = w->heads[idx].node;
 		const struct revgraph_node *node = &g->nodes[cand];
-		size_t *downs, *add;
 		size_t downs_nr, add_nr = 0, j;
 
 		for (j = 0; j < w->heads_nr; j++)
-			if (j != idx && w->anc[j][cand])
+			if (j != idx && walk_head_needs(w, j, cand))
 				break;
 		if (j < w->heads_nr) {
 			idx = j;
@@ -227,34 +361,40 @@ static void walk_loop(struct walk *w)
 			w->todo[cand] = false;
 			w->todo_nr--;
 		}
-		downs = xmalloc((node->parents_nr + node->norm_deps_nr + 1) * sizeof(*downs));
-		add = xmalloc((node->parents_nr + node->norm_deps_nr + 1) * sizeof(*add));
-		downs_nr = normalized_downs(downs, node);
+		ALLOC_GROW(w->downs, node->parents_nr + node->norm_deps_nr + 1, w->downs_alloc);
+		downs_nr = normalized_downs(w->downs, node);
+		/* heads_to_add, kept in place at the front of downs */
 		for (size_t i = 0; i < downs_nr; i++)
-			if (w->todo[downs[i]] && !walk_is_head(w, downs[i]))
-				add[add_nr++] = downs[i];
+			if (w->todo[w->downs[i]] && !walk_is_head(w, w->downs[i]))
+				w->downs[add_nr++] = w->downs[i];
 
 		if (!add_nr) {
-			free(w->anc[idx]);
+			anc_release(w, w->heads[idx].anc);
 			memmove(w->heads + idx, w->heads + idx + 1,
 				(w->heads_nr - idx - 1) * sizeof(*w->heads));
-			memmove(w->anc + idx, w->anc + idx + 1,
-				(w->heads_nr - idx - 1) * sizeof(*w->anc));
 			w->heads_nr--;
 			idx = idx ? idx - 1 : 0;
 		} else if (!node->norm_deps_nr && node->parents_nr == 1) {
-			/* plain movement down one line */
-			w->heads[idx] = add[0];
-			w->anc[idx][cand] = false;
+			/*
+			 * Plain movement down one line: the ancestors of the
+			 * parent are those of the candidate but the candidate
+			 * (Alembic discards it from the set).
+			 */
+			struct walk_anc *a = w->heads[idx].anc;
+
+			w->heads[idx].node = w->downs[0];
+			if (a) {
+				a->state[cand] = ANC_LEFT;
+				if (a->state[w->downs[0]] == ANC_UNSEEN)
+					anc_push(w, a, w->downs[0]);
+			}
 		} else {
-			w->heads[idx] = add[0];
-			memset(w->anc[idx], 0, g->nr * sizeof(**w->anc));
-			revgraph_mark_ancestors(g, &add[0], 1, true, w->anc[idx]);
+			anc_release(w, w->heads[idx].anc);
+			w->heads[idx].node = w->downs[0];
+			w->heads[idx].anc = NULL;
 			for (size_t i = 1; i < add_nr; i++)
-				walk_add_head(w, add[i]);
+				walk_add_head(w, w->downs[i]);
 		}
-		free(downs);
-		free(add);
 	}
 }
 
@@ -404,6 +544,7 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 		w.todo_nr += w.todo[n];
 
 	w.rank = file_ranks(g);
+	w.topo_pos = topo_positions(g);
 	w.out = xmalloc((g->nr ? g->nr : 1) * sizeof(*w.out));
 	walk_sort(&w, up.items, up.nr);
 	*out = w.out;
@@ -411,9 +552,13 @@ int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
 	w.out = NULL;
 done:
 	for (size_t i = 0; i < w.heads_nr; i++)
-		free(w.anc[i]);
-	free(w.anc);
+		anc_free(w.heads[i].anc);
+	for (size_t i = 0; i < w.spare_nr; i++)
+		anc_free(w.spare[i]);
+	free(w.spare);
 	free(w.heads);
+	free(w.downs);
+	free(w.topo_pos);
 	free(w.todo);
 	free(w.rank);
 	free(w.out);
@@ -461,8 +606,12 @@ static size_t py_linebreak(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
-/* Script.longdoc: the docstring, stripped as str.strip() does; caller frees. */
-static char *longdoc(const struct script *s)
+/*
+ * Script.longdoc: the docstring, stripped as str.strip() does, as a
+ * span of s's own text (no copy: the graph commands ask for it once
+ * per line).
+ */
+static const char *longdoc_span(size_t *len, const struct script *s)
 {
 	const char *text = s->doc ? s->doc : s->message ? s->message : "";
 	const unsigned char *p = (const unsigned char *)text;
@@ -481,23 +630,41 @@ static char *longdoc(const struct script *s)
 		else
 			break;
 	}
-	return xstrndup((const char *)p, (size_t)(end - p));
+	*len = (size_t)(end - p);
+	return (const char *)p;
+}
+
+/* Script.doc as a span: longdoc up to its first blank line ("\n\n"). */
+static const char *doc_span(size_t *len, const struct script *s)
+{
+	size_t n = 0;
+	const char *p = longdoc_span(&n, s);
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (p[i] == '\n' && p[i + 1] == '\n') {
+			n = i;
+			break;
+		}
+	}
+	*len = n;
+	return p;
 }
 
 char *output_doc(const struct script *s)
 {
-	char *doc = longdoc(s);
-	char *para = strstr(doc, "\n\n");
+	size_t len = 0;
+	const char *doc = doc_span(&len, s);
 
-	if (para)
-		*para = '\0';
-	return doc;
+	return xstrndup(doc, len);
 }
 
 static void add_comma(struct strbuf *sb, const struct strvec *v)
 {
-	for (size_t i = 0; i < v->nr; i++)
-		strbuf_addf(sb, "%s%s", i ? ", " : "", v->items[i]);
+	for (size_t i = 0; i < v->nr; i++) {
+		if (i)
+			strbuf_add(sb, ", ", 2);
+		strbuf_addstr(sb, v->items[i]);
+	}
 }
 
 /* Script._format_down_revision */
@@ -581,10 +748,11 @@ void output_head_only(struct strbuf *sb, const struct revgraph *g, size_t n, uns
 	if ((flags & OUT_TREE) && node->is_merge_point)
 		strbuf_addstr(sb, " (mergepoint)");
 	if (flags & OUT_DOC) {
-		char *doc = output_doc(s);
+		size_t len = 0;
+		const char *doc = doc_span(&len, s);
 
-		strbuf_addf(sb, ", %s", doc);
-		free(doc);
+		strbuf_add(sb, ", ", 2);
+		strbuf_add(sb, doc, len);
 	}
 }
 
@@ -592,14 +760,19 @@ void output_log_entry(struct strbuf *sb, const struct revgraph *g, size_t n)
 {
 	const struct revgraph_node *node = &g->nodes[n];
 	const struct script *s = node->script;
-	char *doc = longdoc(s);
-	const unsigned char *p = (const unsigned char *)doc;
-	const unsigned char *end = p + strlen(doc);
+	size_t doc_len = 0;
+	const unsigned char *p = (const unsigned char *)longdoc_span(&doc_len, s);
+	const unsigned char *end = p + doc_len;
 
-	strbuf_addf(sb, "Rev: %s%s%s%s\n", node->id,
-		    node->is_head ? " (head)" : "",
-		    node->is_branch_point ? " (branchpoint)" : "",
-		    node->is_merge_point ? " (mergepoint)" : "");
+	strbuf_addstr(sb, "Rev: ");
+	strbuf_addstr(sb, node->id);
+	if (node->is_head)
+		strbuf_addstr(sb, " (head)");
+	if (node->is_branch_point)
+		strbuf_addstr(sb, " (branchpoint)");
+	if (node->is_merge_point)
+		strbuf_addstr(sb, " (mergepoint)");
+	strbuf_addch(sb, '\n');
 	strbuf_addstr(sb, node->is_merge_point ? "Merges: " : "Parent: ");
 	add_down_revision(sb, s);
 	strbuf_addch(sb, '\n');
@@ -611,8 +784,11 @@ void output_log_entry(struct strbuf *sb, const struct revgraph *g, size_t n)
 	if (node->is_branch_point) {
 		/* Alembic iterates a frozenset here; migsync sorts by id */
 		strbuf_addstr(sb, "Branches into: ");
-		for (size_t i = 0; i < node->children_nr; i++)
-			strbuf_addf(sb, "%s%s", i ? ", " : "", g->nodes[node->children[i]].id);
+		for (size_t i = 0; i < node->children_nr; i++) {
+			if (i)
+				strbuf_add(sb, ", ", 2);
+			strbuf_addstr(sb, g->nodes[node->children[i]].id);
+		}
 		strbuf_addch(sb, '\n');
 	}
 	if (node->branch_labels.nr) {
@@ -638,7 +814,6 @@ void output_log_entry(struct strbuf *sb, const struct revgraph *g, size_t n)
 			strbuf_addch(sb, '\n');
 	}
 	strbuf_addch(sb, '\n');
-	free(doc);
 }
 
 void output_cmd_format(struct strbuf *sb, const struct revgraph *g, size_t n,
