@@ -28,6 +28,7 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
@@ -37,46 +38,11 @@ export PYTHONDONTWRITEBYTECODE=1
 # Seconds within which a rerun must get the lock after its holder was killed.
 PROMPT=10
 
-tmp=
-cleanup() {
-	local pid
-
-	if [ -n "$tmp" ] && [ -f "$tmp/pids" ]; then
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$tmp/pids"
-	fi
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-robust.XXXXXX") || exit 1
-: >"$tmp/pids"
+pg_setup robust
 
 # q DB SQL: one value (or rows, |-separated), no decoration
 q() {
 	pg_psql -At -d "$1" -c "$2"
-}
-createdb() {
-	pg_psql -d postgres -c "CREATE DATABASE $1" >/dev/null || fail "CREATE DATABASE $1"
-}
-now() {
-	date +%s.%N
-}
-elapsed() {	# elapsed START: seconds since START, one decimal
-	echo "$1 $(now)" | awk '{ printf "%.1f\n", $2 - $1 }'
-}
-version_rows() {	# version_rows DB: the version rows, sorted, space separated
-	q "$1" "SELECT coalesce(string_agg(version_num, ' ' ORDER BY version_num), '') FROM alembic_version" 2>/dev/null
 }
 tables() {	# tables DB: public tables other than alembic_version, sorted
 	q "$1" "SELECT coalesce(string_agg(tablename, ' ' ORDER BY tablename), '') FROM pg_tables
@@ -84,33 +50,6 @@ tables() {	# tables DB: public tables other than alembic_version, sorted
 }
 table_exists() {
 	[ "$(q "$1" "SELECT to_regclass('public.$2') IS NOT NULL")" = t ]
-}
-
-# run NAME ARGS...: migsync ARGS with a bound; keeps NAME.out/.err/.rc/.time
-run() {
-	local name=$1 start
-
-	shift
-	start=$(now)
-	timeout 120 "$MIGSYNC" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	echo $? >"$tmp/$name.rc"
-	elapsed "$start" >"$tmp/$name.time"
-}
-rc_of() { cat "$tmp/$1.rc"; }
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(rc_of "$1")" = "$2" ] ||
-		fail "$1: exit $(rc_of "$1"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
-}
-
-# start_bg NAME ARGS...: migsync ARGS in the background (no wrapper, so
-# that a signal reaches migsync itself); sets BG_PID and records it for cleanup
-start_bg() {
-	local name=$1
-
-	shift
-	"$MIGSYNC" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	BG_PID=$!
-	echo "$BG_PID" >>"$tmp/pids"
 }
 
 # wait_active DB TEXT SECONDS: the pid of a backend of DB running a query
@@ -162,19 +101,19 @@ done
 scenario_kill() {
 	local v=$tmp/a/versions inv=$tmp/a/inv db=a_kill backend start t late=
 
-	createdb $db
+	pg_createdb $db
 	inv_create "$inv" --scripts "$v" --lock-wait 60s dev=$db || fail "inventory"
 	inv_sql_rev "$v" a10000000001 "" "CREATE TABLE a_one (id int);" "DROP TABLE a_one;"
 	run a_first apply -i "$inv" -e dev --yes
 	expect_rc a_first 0
-	[ "$(version_rows $db)" = a10000000001 ] || fail "first apply: version rows \"$(version_rows $db)\""
+	[ "$(version_of $db)" = a10000000001 ] || fail "first apply: version rows \"$(version_of $db)\""
 
 	inv_sql_rev "$v" a20000000002 a10000000001 \
 		"CREATE TABLE a_two (id int);
 SELECT pg_sleep(30);
 INSERT INTO a_two VALUES (1);" "DROP TABLE a_two;"
 	inv_sql_rev "$v" a30000000003 a20000000002 "CREATE TABLE a_three (id int);" "DROP TABLE a_three;"
-	start_bg a_killed apply -i "$inv" -e dev --yes
+	run_bg a_killed apply -i "$inv" -e dev --yes
 	backend=$(wait_active $db 'pg_sleep(30)' 20) ||
 		fail "the slow revision never started; stderr: $(cat "$tmp/a_killed.err")"
 	kill -9 "$BG_PID"
@@ -182,7 +121,7 @@ INSERT INTO a_two VALUES (1);" "DROP TABLE a_two;"
 	start=$(now)
 
 	# Nothing of the revision is visible, and never becomes visible.
-	[ "$(version_rows $db)" = a10000000001 ] || fail "after SIGKILL: version rows \"$(version_rows $db)\""
+	[ "$(version_of $db)" = a10000000001 ] || fail "after SIGKILL: version rows \"$(version_of $db)\""
 	table_exists $db a_two && fail "after SIGKILL: table a_two exists"
 
 	if ! gone_within "$backend" $PROMPT; then
@@ -198,7 +137,7 @@ INSERT INTO a_two VALUES (1);" "DROP TABLE a_two;"
 	expect_rc a_rerun 0
 	# Checked last, so that a slow release does not hide the other checks.
 	awk -v t="$t" -v p=$PROMPT 'BEGIN { exit !(t < p) }' || late=$t
-	[ "$(version_rows $db)" = a30000000003 ] || fail "rerun: version rows \"$(version_rows $db)\""
+	[ "$(version_of $db)" = a30000000003 ] || fail "rerun: version rows \"$(version_of $db)\""
 	[ "$(tables $db)" = "a_one a_three a_two" ] || fail "rerun: tables \"$(tables $db)\""
 	[ "$(q $db 'SELECT count(*) FROM a_two')" = 1 ] || fail "rerun: a_two does not hold its row"
 	[ "$(applied_counts $db)" = "a10000000001:1 a20000000002:1 a30000000003:1" ] ||
@@ -214,7 +153,7 @@ INSERT INTO a_two VALUES (1);" "DROP TABLE a_two;"
 scenario_herd() {
 	local v=$tmp/b/versions inv=$tmp/b/inv db=b_herd i prev= id pids=() expect= n=8 bad=
 
-	createdb $db
+	pg_createdb $db
 	inv_create "$inv" --scripts "$v" --lock-wait 60s dev=$db || fail "inventory"
 	for i in 1 2 3 4 5 6; do
 		id=b${i}000000000$i
@@ -227,7 +166,7 @@ SELECT pg_sleep(0.2);" "DROP TABLE b_t$i;"
 	for i in $(seq $n); do
 		timeout 90 "$MIGSYNC" apply -i "$inv" -e dev --yes >"$tmp/b_$i.out" 2>"$tmp/b_$i.err" </dev/null &
 		pids+=($!)
-		echo $! >>"$tmp/pids"
+		kill_at_exit $!
 	done
 	for i in $(seq $n); do
 		wait "${pids[$((i - 1))]}"
@@ -239,7 +178,7 @@ SELECT pg_sleep(0.2);" "DROP TABLE b_t$i;"
 	[ -z "$bad" ] || fail "concurrent applies:$bad"
 	[ "$(applied_counts $db)" = "$expect" ] ||
 		fail "ledger: applied rows \"$(applied_counts $db)\", expected \"$expect\""
-	[ "$(version_rows $db)" = "$prev" ] || fail "version rows \"$(version_rows $db)\", expected $prev"
+	[ "$(version_of $db)" = "$prev" ] || fail "version rows \"$(version_of $db)\", expected $prev"
 	[ "$(tables $db)" = "b_t1 b_t2 b_t3 b_t4 b_t5 b_t6" ] || fail "tables \"$(tables $db)\""
 	echo "herd: $n concurrent applies, every revision applied once"
 }
@@ -248,14 +187,14 @@ SELECT pg_sleep(0.2);" "DROP TABLE b_t$i;"
 scenario_notx() {
 	local v=$tmp/c/versions inv=$tmp/c/inv db=c_notx C1=c10000000001 C2=c20000000002 C3=c30000000003 C4=c40000000004
 
-	createdb $db
+	pg_createdb $db
 	inv_create "$inv" --scripts "$v" --lock-wait 60s dev=$db || fail "inventory"
 	inv_sql_rev "$v" $C1 "" "CREATE TABLE c_t (id int, v int);
 INSERT INTO c_t SELECT g, g % 7 FROM generate_series(1, 1000) g;" "DROP TABLE c_t;"
 	inv_sql_rev -n "$v" $C2 $C1 "CREATE INDEX CONCURRENTLY c_ix1 ON c_t (id);" "DROP INDEX CONCURRENTLY c_ix1;"
 	run c_first apply -i "$inv" -e dev --yes
 	expect_rc c_first 0
-	[ "$(version_rows $db)" = $C2 ] || fail "first apply: version rows \"$(version_rows $db)\""
+	[ "$(version_of $db)" = $C2 ] || fail "first apply: version rows \"$(version_of $db)\""
 	[ "$(q $db "SELECT indisvalid FROM pg_index WHERE indexrelid = 'c_ix1'::regclass")" = t ] ||
 		fail "c_ix1 missing or invalid"
 	[ "$(q $db "SELECT count(*) FROM migsync.applied WHERE revision = '$C2' AND outcome = 'applied' AND NOT transactional")" = 1 ] ||
@@ -264,7 +203,7 @@ INSERT INTO c_t SELECT g, g % 7 FROM generate_series(1, 1000) g;" "DROP TABLE c_
 	inv_sql_rev -n "$v" $C3 $C2 "SELECT pg_sleep(20);
 CREATE INDEX CONCURRENTLY c_ix2 ON c_t (v);" "DROP INDEX CONCURRENTLY c_ix2;"
 	inv_sql_rev "$v" $C4 $C3 "CREATE TABLE c_after (id int);" "DROP TABLE c_after;"
-	start_bg c_killed apply -i "$inv" -e dev --yes
+	run_bg c_killed apply -i "$inv" -e dev --yes
 	wait_active $db 'pg_sleep(20)' 20 >/dev/null ||
 		fail "the slow revision never started; stderr: $(cat "$tmp/c_killed.err")"
 	# Recorded as in progress before it started, visible to everyone.
@@ -277,7 +216,7 @@ CREATE INDEX CONCURRENTLY c_ix2 ON c_t (v);" "DROP INDEX CONCURRENTLY c_ix2;"
 	[ "$(rc_of c_refused)" != 0 ] || fail "apply after a crashed non-transactional revision exited 0"
 	grep -q "$C3" "$tmp/c_refused.err" || fail "refusal does not name $C3: $(cat "$tmp/c_refused.err")"
 	grep -q "migsync resolve" "$tmp/c_refused.err" || fail "refusal does not mention migsync resolve: $(cat "$tmp/c_refused.err")"
-	[ "$(version_rows $db)" = $C2 ] || fail "refused apply moved the version rows: \"$(version_rows $db)\""
+	[ "$(version_of $db)" = $C2 ] || fail "refused apply moved the version rows: \"$(version_of $db)\""
 	table_exists $db c_after && fail "refused apply ran $C4"
 	[ "$(q $db "SELECT to_regclass('public.c_ix2') IS NULL")" = t ] || fail "the killed revision's index exists"
 
@@ -289,7 +228,7 @@ CREATE INDEX CONCURRENTLY c_ix2 ON c_t (v);" "DROP INDEX CONCURRENTLY c_ix2;"
 CREATE INDEX CONCURRENTLY c_ix2 ON c_t (v);" "DROP INDEX CONCURRENTLY c_ix2;"
 	run c_rerun apply -i "$inv" -e dev --yes
 	expect_rc c_rerun 0
-	[ "$(version_rows $db)" = $C4 ] || fail "rerun: version rows \"$(version_rows $db)\""
+	[ "$(version_of $db)" = $C4 ] || fail "rerun: version rows \"$(version_of $db)\""
 	[ "$(q $db "SELECT indisvalid FROM pg_index WHERE indexrelid = 'c_ix2'::regclass")" = t ] ||
 		fail "rerun: c_ix2 missing or invalid"
 	table_exists $db c_after || fail "rerun: c_after missing"
@@ -309,8 +248,8 @@ sequence() {
 	local name=$1 ms_db=d_$1 al_db=d_$1_al target step=0 mrows arows
 
 	shift
-	createdb $ms_db
-	createdb $al_db
+	pg_createdb $ms_db
+	pg_createdb $al_db
 	inv_create "$tmp/d/inv_$name" --scripts "$tmp/d/versions" dev=$ms_db || fail "inventory"
 	for target in "$@"; do
 		step=$((step + 1))
@@ -323,8 +262,8 @@ sequence() {
 		(cd "$tmp/d/alembic" && DATABASE_URL=$(inv_db_url "$al_db") \
 			timeout 60 $PY -m alembic upgrade "$target" >"$tmp/d_${name}_$step.al" 2>&1) ||
 			fail "alembic upgrade $target: $(cat "$tmp/d_${name}_$step.al")"
-		mrows=$(version_rows $ms_db)
-		arows=$(version_rows $al_db)
+		mrows=$(version_of $ms_db)
+		arows=$(version_of $al_db)
 		[ "$mrows" = "$arows" ] ||
 			fail "sequence $name, upgrade to $target: migsync leaves \"$mrows\", Alembic \"$arows\""
 		[ "$(tables $ms_db)" = "$(tables $al_db)" ] ||
@@ -394,11 +333,11 @@ scenario_alembic() {
 		awk '{ print $1 }' | sort | tr '\n' ' ' | sed 's/ $//')
 	[ -n "$heads" ] || fail "alembic heads printed nothing for $ini"
 
-	createdb $db
+	pg_createdb $db
 	inv_create "$dir/inv" --scripts "$versions" --executor alembic --alembic-ini "$ini" dev=$db || fail "inventory"
 	run e_apply apply -i "$dir/inv" -e dev --yes
 	expect_rc e_apply 0
-	rows=$(version_rows $db)
+	rows=$(version_of $db)
 	[ "$rows" = "$heads" ] || fail "after apply: version rows \"$rows\", alembic heads \"$heads\""
 	run e_status status -i "$dir/inv" -e dev --format json
 	expect_rc e_status 0
@@ -411,7 +350,7 @@ scenario_alembic() {
 	# A second apply has nothing to do.
 	run e_again apply -i "$dir/inv" -e dev --yes
 	expect_rc e_again 0
-	[ "$(version_rows $db)" = "$heads" ] || fail "second apply changed the version rows"
+	[ "$(version_of $db)" = "$heads" ] || fail "second apply changed the version rows"
 	echo "alembic executor: $db at $rows, status current"
 }
 

@@ -15,41 +15,16 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
-PY=/usr/bin/python3
-
-tmp=
-cleanup() {
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-check.XXXXXX") || exit 1
+pg_setup check
 
 # --- revisions r1..r3 and an inventory of three stages without gates
 mkdir -p "$tmp/versions"
 rev() {	# rev ID DOWN
-	{
-		echo "-- migsync:revision $1"
-		[ -n "$2" ] && echo "-- migsync:down_revision $2"
-		echo "-- migsync:message revision $1"
-		echo
-		echo "-- migsync:up"
-		echo "CREATE TABLE t_$1 (id int PRIMARY KEY, note text);"
-		echo
-		echo "-- migsync:down"
-		echo "DROP TABLE t_$1;"
-	} >"$tmp/versions/$1_rev.sql"
+	inv_sql_rev "$tmp/versions" "$1" "$2" "CREATE TABLE t_$1 (id int PRIMARY KEY, note text);" "DROP TABLE t_$1;"
 }
 R1=1a0000000001 R2=2b0000000002 R3=3c0000000003
 rev $R1 ""
@@ -57,52 +32,15 @@ rev $R2 $R1
 rev $R3 $R2
 
 inv=$tmp/inventory
-mkdir -p "$inv"
-cat >"$inv/inventory.yaml" <<EOF
-project: check-test
-migrations:
-  scripts: ../versions
-  executor: sql
-rollout: [dev, staging, prod]
-defaults:
-  database: { connect_timeout: 20 }
-EOF
-for db in dev staging prod; do
-	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null || fail "createdb $db"
-	cat >"$inv/$db.yaml" <<EOF
-database: { host: 127.0.0.1, port: $PGPORT, dbname: $db, user: postgres }
-gate: { approvals: 0 }
-EOF
-done
+inv_gated "$inv" check-test "connect_timeout: 20" dev=0 staging=0 prod=0 || fail "inventory"
 
-# run NAME ARGS...: migsync ARGS, keeping stdout, stderr and the exit code
-run() {
-	local name=$1
-
-	shift
-	timeout 120 "$MIGSYNC" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	echo $? >"$tmp/$name.rc"
-}
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
-		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
-}
-# pycheck FILE PYTHON: run python assertions with the parsed FILE as doc (JSON) or root (XML)
-pycheck() {
-	$PY - "$1" "$2" <<'EOF' || fail "check of $(basename "$1") failed: $2; file: $(cat "$1")"
-import json, sys
-import xml.etree.ElementTree as ET
-path, expr = sys.argv[1], sys.argv[2]
-if path.endswith(".xml"):
-    root = ET.parse(path).getroot()
+# expect_py FILE PYTHON (lib/common.sh): the parsed FILE as doc (JSON) or
+# root (XML); cases are the JUnit test cases, env the environments
+PY_PRELUDE='
+if root is not None:
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
 else:
-    doc = json.load(open(path))
-    env = {e["name"]: e for e in doc["environments"]}
-if not eval(expr):
-    sys.exit(1)
-EOF
-}
+    env = {e["name"]: e for e in doc["environments"]}'
 
 run apply apply -i "$inv" --yes
 expect_rc apply 0
@@ -112,26 +50,26 @@ echo "checking: all consistent"
 run ok check -i "$inv" --junit "$tmp/ok.xml" --markdown "$tmp/ok.md"
 expect_rc ok 0
 grep -q '^check passed: 3 environments consistent$' "$tmp/ok.out" || fail "ok: no verdict: $(cat "$tmp/ok.out")"
-pycheck "$tmp/ok.xml" "root.tag == 'testsuites' and root.get('name') == 'migsync check' and len(cases) == 16 and root.get('failures') == '0'"
-pycheck "$tmp/ok.xml" "all(c.find('failure') is None for c in cases.values()) and ('scripts', 'lint') in cases"
+expect_py "$tmp/ok.xml" "root.tag == 'testsuites' and root.get('name') == 'migsync check' and len(cases) == 16 and root.get('failures') == '0'"
+expect_py "$tmp/ok.xml" "all(c.find('failure') is None for c in cases.values()) and ('scripts', 'lint') in cases"
 grep -q '^## migsync check: all consistent$' "$tmp/ok.md" || fail "ok: markdown heading: $(cat "$tmp/ok.md")"
 grep -Eq '^\| environment \| state \| revision \| drift \| checksums \| notes \|$' "$tmp/ok.md" ||
 	fail "ok: markdown table header: $(cat "$tmp/ok.md")"
 run ok_json check -i "$inv" --format json
 expect_rc ok_json 0
-pycheck "$tmp/ok_json.out" "doc['ok'] is True and doc['problems'] == [] and [e['name'] for e in doc['environments']] == ['dev', 'staging', 'prod']"
-pycheck "$tmp/ok_json.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values())"
-pycheck "$tmp/ok_json.out" "env['staging']['checks']['drift']['summary'] == 'same' and doc['lint']['errors'] == 0"
+expect_py "$tmp/ok_json.out" "doc['ok'] is True and doc['problems'] == [] and [e['name'] for e in doc['environments']] == ['dev', 'staging', 'prod']"
+expect_py "$tmp/ok_json.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values())"
+expect_py "$tmp/ok_json.out" "env['staging']['checks']['drift']['summary'] == 'same' and doc['lint']['errors'] == 0"
 
 # pending migrations are not a problem, unless asked
 echo "checking: pending"
 rev 4d0000000004 $R3
 run pending check -i "$inv" --format json
 expect_rc pending 0
-pycheck "$tmp/pending.out" "env['prod']['state'] == 'behind' and env['prod']['checks']['status']['outcome'] == 'passed'"
+expect_py "$tmp/pending.out" "env['prod']['state'] == 'behind' and env['prod']['checks']['status']['outcome'] == 'passed'"
 run pending_fail check -i "$inv" --fail-on-pending --format json
 expect_rc pending_fail 1
-pycheck "$tmp/pending_fail.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'status'), ('staging', 'status'), ('prod', 'status')]"
+expect_py "$tmp/pending_fail.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'status'), ('staging', 'status'), ('prod', 'status')]"
 rm "$tmp/versions/4d0000000004_rev.sql"
 
 # --- 2: a column added by hand in staging: exit 1
@@ -142,16 +80,16 @@ expect_rc drift 1
 grep -q '^check failed: 1 problem$' "$tmp/drift.out" || fail "drift: no verdict: $(cat "$tmp/drift.out")"
 grep -q "environment \"staging\": drift: column public.t_$R2.extra: extra" "$tmp/drift.out" ||
 	fail "drift: problem line: $(cat "$tmp/drift.out")"
-pycheck "$tmp/drift.xml" "cases[('staging', 'drift')].find('failure') is not None and 'extra' in cases[('staging', 'drift')].find('failure').get('message')"
-pycheck "$tmp/drift.xml" "root.get('failures') == '1' and all(c.find('failure') is None for k, c in cases.items() if k != ('staging', 'drift'))"
+expect_py "$tmp/drift.xml" "cases[('staging', 'drift')].find('failure') is not None and 'extra' in cases[('staging', 'drift')].find('failure').get('message')"
+expect_py "$tmp/drift.xml" "root.get('failures') == '1' and all(c.find('failure') is None for k, c in cases.items() if k != ('staging', 'drift'))"
 grep -q '^## migsync check: 1 problem$' "$tmp/drift.md" || fail "drift: markdown heading: $(cat "$tmp/drift.md")"
 grep -Eq '^\| staging \| current \| '$R3' \| drift \(1 difference\) \| ok \|' "$tmp/drift.md" ||
 	fail "drift: markdown row: $(cat "$tmp/drift.md")"
 grep -q "^- environment \"staging\": drift" "$tmp/drift.md" || fail "drift: markdown problem: $(cat "$tmp/drift.md")"
 run drift_json check -i "$inv" --format json
 expect_rc drift_json 1
-pycheck "$tmp/drift_json.out" "doc['ok'] is False and [(p['environment'], p['check']) for p in doc['problems']] == [('staging', 'drift')]"
-pycheck "$tmp/drift_json.out" "env['staging']['drift'][0]['differences'] == [{'kind': 'column', 'object': 'public.t_$R2.extra', 'change': 'extra'}]"
+expect_py "$tmp/drift_json.out" "doc['ok'] is False and [(p['environment'], p['check']) for p in doc['problems']] == [('staging', 'drift')]"
+expect_py "$tmp/drift_json.out" "env['staging']['drift'][0]['differences'] == [{'kind': 'column', 'object': 'public.t_$R2.extra', 'change': 'extra'}]"
 run drift_dev check -i "$inv" -e dev -e prod
 expect_rc drift_dev 0
 
@@ -160,9 +98,9 @@ echo "checking: checksum mismatch"
 echo '-- edited: <b> & "quoted"' >>"$tmp/versions/${R1}_rev.sql"
 run checksum check -i "$inv" -e dev --junit "$tmp/checksum.xml" --format json
 expect_rc checksum 1
-pycheck "$tmp/checksum.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'checksums')]"
-pycheck "$tmp/checksum.out" "[m['revision'] for m in env['dev']['checksum_mismatches']] == ['$R1']"
-pycheck "$tmp/checksum.xml" "cases[('dev', 'checksums')].find('failure') is not None"
+expect_py "$tmp/checksum.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'checksums')]"
+expect_py "$tmp/checksum.out" "[m['revision'] for m in env['dev']['checksum_mismatches']] == ['$R1']"
+expect_py "$tmp/checksum.xml" "cases[('dev', 'checksums')].find('failure') is not None"
 
 # --- 3b: a revision file that cannot be read is a lint problem, not a stop
 echo "checking: an unreadable revision file"
@@ -183,10 +121,10 @@ broken_inventory leaf
 bad_py "$tmp/leaf/5e0000000005_broken.py"
 run leaf check -i "$tmp/inv_leaf" -e dev -e prod --format json
 expect_rc leaf 1
-pycheck "$tmp/leaf.out" "doc['graph_error'] is None and [(p['environment'], p['check']) for p in doc['problems']] == [(None, 'lint')]"
-pycheck "$tmp/leaf.out" "'5e0000000005_broken.py:4: MS040 ' in doc['problems'][0]['message'] and 'not a string literal' in doc['problems'][0]['message']"
-pycheck "$tmp/leaf.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values()) and env['prod']['state'] == 'current'"
-pycheck "$tmp/leaf.out" "[(f['code'], f['line']) for f in doc['lint']['findings'] if f['severity'] == 'error'] == [('MS040', 4)]"
+expect_py "$tmp/leaf.out" "doc['graph_error'] is None and [(p['environment'], p['check']) for p in doc['problems']] == [(None, 'lint')]"
+expect_py "$tmp/leaf.out" "'5e0000000005_broken.py:4: MS040 ' in doc['problems'][0]['message'] and 'not a string literal' in doc['problems'][0]['message']"
+expect_py "$tmp/leaf.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values()) and env['prod']['state'] == 'current'"
+expect_py "$tmp/leaf.out" "[(f['code'], f['line']) for f in doc['lint']['findings'] if f['severity'] == 'error'] == [('MS040', 4)]"
 
 # the middle of the chain unreadable: no graph, so reachability and lint only
 broken_inventory middle
@@ -199,12 +137,12 @@ EOF
 sed -i 's|rollout: \[dev, staging, prod\]|rollout: [dev, staging, prod, down]|' "$tmp/inv_middle/inventory.yaml"
 run middle check -i "$tmp/inv_middle" --format json --junit "$tmp/middle.xml"
 expect_rc middle 1
-pycheck "$tmp/middle.out" "doc['ok'] is False and doc['graph_error'] is not None and '$R3' in doc['graph_error']"
-pycheck "$tmp/middle.out" "[(p['environment'], p['check']) for p in doc['problems']][0] == ('down', 'reachable') and all(p['check'] in ('reachable', 'lint') for p in doc['problems'])"
-pycheck "$tmp/middle.out" "any('${R2}_rev.py:4: MS040 ' in p['message'] for p in doc['problems']) and any('were not run' in p['message'] for p in doc['problems'])"
-pycheck "$tmp/middle.out" "all(env[n]['checks']['reachable']['outcome'] == 'passed' for n in ('dev', 'staging', 'prod')) and env['down']['checks']['reachable']['outcome'] == 'failed'"
-pycheck "$tmp/middle.out" "all(env[n]['checks'][k]['outcome'] == 'skipped' and 'not run' in env[n]['checks'][k]['messages'][0] for n in ('dev', 'staging', 'prod') for k in ('status', 'order', 'drift', 'checksums'))"
-pycheck "$tmp/middle.xml" "cases[('prod', 'status')].find('skipped') is not None and cases[('scripts', 'lint')].find('failure') is not None"
+expect_py "$tmp/middle.out" "doc['ok'] is False and doc['graph_error'] is not None and '$R3' in doc['graph_error']"
+expect_py "$tmp/middle.out" "[(p['environment'], p['check']) for p in doc['problems']][0] == ('down', 'reachable') and all(p['check'] in ('reachable', 'lint') for p in doc['problems'])"
+expect_py "$tmp/middle.out" "any('${R2}_rev.py:4: MS040 ' in p['message'] for p in doc['problems']) and any('were not run' in p['message'] for p in doc['problems'])"
+expect_py "$tmp/middle.out" "all(env[n]['checks']['reachable']['outcome'] == 'passed' for n in ('dev', 'staging', 'prod')) and env['down']['checks']['reachable']['outcome'] == 'failed'"
+expect_py "$tmp/middle.out" "all(env[n]['checks'][k]['outcome'] == 'skipped' and 'not run' in env[n]['checks'][k]['messages'][0] for n in ('dev', 'staging', 'prod') for k in ('status', 'order', 'drift', 'checksums'))"
+expect_py "$tmp/middle.xml" "cases[('prod', 'status')].find('skipped') is not None and cases[('scripts', 'lint')].find('failure') is not None"
 run middle_text check -i "$tmp/inv_middle"
 expect_rc middle_text 1
 grep -Eq '^prod +not run +'"$R3"' +- +- *$' "$tmp/middle_text.out" || fail "middle: prod row: $(cat "$tmp/middle_text.out")"
@@ -228,5 +166,4 @@ run help check --help
 expect_rc help 0
 grep -q -- '--junit=FILE' "$tmp/help.out" || fail "--help: no --junit"
 
-echo "check_pg: all checks passed"
-exit 0
+finish check_pg

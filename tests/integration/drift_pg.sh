@@ -17,7 +17,9 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
 if "$MIGSYNC" drift --help 2>&1 | grep -q 'is not a migsync command'; then
 	echo "SKIP: this migsync has no drift command (src/main.c does not list it)" >&2
@@ -28,23 +30,7 @@ VERSIONS=$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions
 HEAD=e19b6f3d2a77
 OLD=c52d9e07a4f8
 
-tmp=
-cleanup() {
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-drift.XXXXXX") || exit 1
-py=python3
+pg_setup drift
 
 # --- the schema: the up sections of the example revisions, in order
 up_sections() {	# up_sections FILE...: the SQL between "-- migsync:up" and "-- migsync:down"
@@ -57,7 +43,7 @@ build() {	# build DB VERSION FILE...: create DB from the files' up sections
 	local db=$1 version=$2
 
 	shift 2
-	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null || fail "createdb $db"
+	pg_createdb "$db"
 	{
 		up_sections "$@"
 		echo "$extra_sql"
@@ -77,20 +63,15 @@ old_up=$(ls "$VERSIONS"/*.sql | sort | grep -v $HEAD)
 }
 
 # prod's objects get other OIDs and another catalog order: drop and
-# recreate a view and a table, create an unrelated table first
-pg_psql -d prod >/dev/null <<'EOF' || fail "could not shuffle prod"
+# recreate a view and a table (as the example creates it), create an
+# unrelated table first
+stock_finance=$(sed -n '/^CREATE TABLE stock_finance (/,/^);/p' "$VERSIONS"/*.sql)
+[ -n "$stock_finance" ] || fail "no CREATE TABLE stock_finance in $VERSIONS"
+pg_psql -d prod >/dev/null <<EOF || fail "could not shuffle prod"
 CREATE TABLE zz_tmp (a int);
 DROP VIEW active_llm_configs;
 DROP TABLE stock_finance;
-CREATE TABLE stock_finance (
-    third_code varchar(16) NOT NULL,
-    ann_date   date        NOT NULL,
-    end_date   date        NOT NULL,
-    eps        double precision,
-    roe        double precision,
-    source     varchar(16) NOT NULL DEFAULT 'tushare',
-    PRIMARY KEY (third_code, ann_date, end_date)
-);
+$stock_finance
 CREATE VIEW active_llm_configs AS SELECT alias, model_name FROM llm_configs WHERE is_active;
 DROP TABLE zz_tmp;
 EOF
@@ -98,30 +79,11 @@ EOF
 # --- the inventory
 closed_port=$(free_port)
 inv=$tmp/inventory
-mkdir -p "$inv"
-cat >"$inv/inventory.yaml" <<EOF
-project: drift-test
-migrations:
-  scripts: $VERSIONS
-rollout: [dev, staging, prod, old, down, fleet]
-defaults:
-  database: { connect_timeout: 20 }
-EOF
-plain_env() {	# plain_env NAME DBNAME [PORT [CONNECT_TIMEOUT]]
-	cat >"$inv/$1.yaml" <<EOF
-database:
-  host: 127.0.0.1
-  port: ${3:-$PGPORT}
-  dbname: $2
-  user: postgres
-  connect_timeout: ${4:-20}
-EOF
-}
-plain_env dev dev
-plain_env staging staging
-plain_env prod prod
-plain_env old old
-plain_env down postgres "$closed_port" 2
+inv_head "$inv" drift-test "$VERSIONS" "connect_timeout: 20" dev staging prod old down fleet
+for db in dev staging prod old; do
+	inv_env "$inv" $db $db
+done
+inv_env "$inv" down postgres "$closed_port" postgres 2
 cat >"$inv/fleet.yaml" <<EOF
 database: { host: 127.0.0.1, port: $PGPORT, dbname: postgres, user: postgres }
 targets: { databases: [dev, prod] }
@@ -129,39 +91,19 @@ EOF
 
 REACHABLE=(-e dev -e staging -e prod -e old)
 
-# run NAME ARGS...: run migsync drift, keep stdout, stderr and exit code
-run() {
-	local name=$1
-
-	shift
-	timeout 120 "$MIGSYNC" drift -i "$inv" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-	echo $? >"$tmp/$name.rc"
-}
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(cat "$tmp/$1.rc")" = "$2" ] ||
-		fail "$1: exit $(cat "$tmp/$1.rc"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
-}
-expect_line() {	# expect_line NAME LINE: stdout has exactly this line
+# run NAME ARGS... (lib/common.sh): migsync drift -i $inv ARGS
+RUN_PREFIX=(drift -i "$inv")
+# expect_line NAME LINE: stdout has exactly this line
+expect_line() {
 	grep -Fxq -- "$2" "$tmp/$1.out" || fail "$1: no line \"$2\" in: $(cat "$tmp/$1.out")"
 }
-expect_no() {	# expect_no NAME TEXT: stdout does not contain TEXT
-	grep -Fq -- "$2" "$tmp/$1.out" && fail "$1: unexpected \"$2\" in: $(cat "$tmp/$1.out")"
-	return 0
-}
-# check NAME PYTHON: assertions on the JSON output of NAME, as doc;
-# t is {environment: target}, g is {tuple(revision) or None: group}
-check() {
-	$py - "$tmp/$1.out" "$2" <<'EOF' || fail "$1: JSON check failed: $2 (output: $(cat "$tmp/$1.out"))"
-import json, sys
-doc = json.load(open(sys.argv[1]))
+# expect_json NAME PYTHON (lib/common.sh): assertions on the JSON output of
+# NAME, as doc; t is {environment: target}, g is {tuple(revision) or None: group}
+PY_PRELUDE='
 t = {x["environment"]: x for g in doc["groups"] for x in g["targets"]}
 g = {(tuple(x["revision"]) if x["revision"] is not None else None): x for x in doc["groups"]}
 def diffs(env):
-    return [(d["kind"], d["object"], d["change"]) for d in t[env]["differences"]]
-if not eval(sys.argv[2]):
-    sys.exit(1)
-EOF
-}
+    return [(d["kind"], d["object"], d["change"]) for d in t[env]["differences"]]'
 
 # --- 1: identical schemas
 echo "checking: identical schemas, no drift"
@@ -177,12 +119,12 @@ expect_line same "no drift: 3 targets compared, 1 not compared"
 
 run same_json "${REACHABLE[@]}" --format json
 expect_rc same_json 0
-check same_json "doc['drift'] is False and doc['drifted'] == 0 and doc['invalid_indexes'] == 0"
-check same_json "[x['revision'] for x in doc['groups']] == [['$HEAD'], ['$OLD']]"
-check same_json "g[('$HEAD',)]['reference'] == 'dev' and [x['environment'] for x in g[('$HEAD',)]['targets']] == ['dev', 'staging', 'prod']"
-check same_json "t['dev']['fingerprint'] == t['staging']['fingerprint'] == t['prod']['fingerprint'] and len(t['dev']['fingerprint']) == 64"
-check same_json "t['old']['state'] == 'not-compared' and t['old']['fingerprint'] != t['dev']['fingerprint']"
-check same_json "t['dev']['state'] == 'reference' and t['staging']['state'] == 'same' and all(not x['differences'] for x in t.values())"
+expect_json same_json "doc['drift'] is False and doc['drifted'] == 0 and doc['invalid_indexes'] == 0"
+expect_json same_json "[x['revision'] for x in doc['groups']] == [['$HEAD'], ['$OLD']]"
+expect_json same_json "g[('$HEAD',)]['reference'] == 'dev' and [x['environment'] for x in g[('$HEAD',)]['targets']] == ['dev', 'staging', 'prod']"
+expect_json same_json "t['dev']['fingerprint'] == t['staging']['fingerprint'] == t['prod']['fingerprint'] and len(t['dev']['fingerprint']) == 64"
+expect_json same_json "t['old']['state'] == 'not-compared' and t['old']['fingerprint'] != t['dev']['fingerprint']"
+expect_json same_json "t['dev']['state'] == 'reference' and t['staging']['state'] == 'same' and all(not x['differences'] for x in t.values())"
 
 # --- 2: what is left out: the version table, the ledger schema
 echo "checking: version table and ledger schema are left out"
@@ -206,9 +148,9 @@ grep -Eq '^  prod +[0-9a-f]{12} +same$' "$tmp/column.out" || fail "column: prod 
 expect_line column "drift in 1 of 4 targets"
 run column_json "${REACHABLE[@]}" --format json
 expect_rc column_json 1
-check column_json "doc['drift'] is True and doc['drifted'] == 1"
-check column_json "t['staging']['state'] == 'drift' and t['staging']['differences'] == [{'kind': 'column', 'object': 'public.stock_daily.note', 'change': 'extra', 'reference': None, 'actual': 'text'}]"
-check column_json "t['staging']['fingerprint'] != t['dev']['fingerprint']"
+expect_json column_json "doc['drift'] is True and doc['drifted'] == 1"
+expect_json column_json "t['staging']['state'] == 'drift' and t['staging']['differences'] == [{'kind': 'column', 'object': 'public.stock_daily.note', 'change': 'extra', 'reference': None, 'actual': 'text'}]"
+expect_json column_json "t['staging']['fingerprint'] != t['dev']['fingerprint']"
 pg_psql -d staging -c "ALTER TABLE stock_daily DROP COLUMN note" >/dev/null || fail "drop column"
 run column_back "${REACHABLE[@]}"
 expect_rc column_back 0
@@ -227,8 +169,8 @@ grep -Fq "prod: index public.ix_llm_configs_vendor: extra (CREATE UNIQUE INDEX i
 	"$tmp/invalid.out" || fail "invalid: no extra index line: $(cat "$tmp/invalid.out")"
 expect_line invalid "drift in 1 of 4 targets, 1 INVALID index"
 run invalid_json "${REACHABLE[@]}" --format json
-check invalid_json "t['prod']['invalid_indexes'] == ['public.ix_llm_configs_vendor'] and doc['invalid_indexes'] == 1"
-check invalid_json "t['dev']['invalid_indexes'] == [] and t['staging']['invalid_indexes'] == []"
+expect_json invalid_json "t['prod']['invalid_indexes'] == ['public.ix_llm_configs_vendor'] and doc['invalid_indexes'] == 1"
+expect_json invalid_json "t['dev']['invalid_indexes'] == [] and t['staging']['invalid_indexes'] == []"
 # an invalid index is reported even with no one to compare with
 run invalid_alone -e prod
 expect_rc invalid_alone 1
@@ -257,21 +199,21 @@ grep -Eq '^prod: view public.active_llm_configs: changed: reference ".*is_active
 	fail "objects: no view line: $(cat "$tmp/objects.out")"
 expect_line objects "drift in 2 of 4 targets"
 run objects_json "${REACHABLE[@]}" --format json
-check objects_json "diffs('staging') == [('enum', 'public.sync_status', 'changed')] and diffs('prod') == [('view', 'public.active_llm_configs', 'changed')]"
-check objects_json "'priority > 0' in t['prod']['differences'][0]['actual'] and 'priority' not in t['prod']['differences'][0]['reference']"
+expect_json objects_json "diffs('staging') == [('enum', 'public.sync_status', 'changed')] and diffs('prod') == [('view', 'public.active_llm_configs', 'changed')]"
+expect_json objects_json "'priority > 0' in t['prod']['differences'][0]['actual'] and 'priority' not in t['prod']['differences'][0]['reference']"
 
 echo "checking: --against"
 run against "${REACHABLE[@]}" --against prod --format json
 expect_rc against 1
-check against "g[('$HEAD',)]['reference'] == 'prod' and t['prod']['state'] == 'reference'"
-check against "diffs('dev') == [('view', 'public.active_llm_configs', 'changed')]"
-check against "sorted(diffs('staging')) == [('enum', 'public.sync_status', 'changed'), ('view', 'public.active_llm_configs', 'changed')]"
-check against "t['old']['state'] == 'not-compared' and t['old']['note'] == '\"prod\" is at another revision'"
+expect_json against "g[('$HEAD',)]['reference'] == 'prod' and t['prod']['state'] == 'reference'"
+expect_json against "diffs('dev') == [('view', 'public.active_llm_configs', 'changed')]"
+expect_json against "sorted(diffs('staging')) == [('enum', 'public.sync_status', 'changed'), ('view', 'public.active_llm_configs', 'changed')]"
+expect_json against "t['old']['state'] == 'not-compared' and t['old']['note'] == '\"prod\" is at another revision'"
 # --against joins the environments -e names
 run against_e -e staging --against dev
 expect_rc against_e 1
 expect_line against_e "revision $HEAD: compared with dev"
-expect_no against_e "prod"
+expect_not_in against_e out "prod"
 run against_bad "${REACHABLE[@]}" --against nosuch
 expect_rc against_bad 2
 grep -q 'environment "nosuch": not in the inventory' "$tmp/against_bad.err" || fail "--against nosuch: $(cat "$tmp/against_bad.err")"
@@ -283,11 +225,11 @@ pg_psql -d dev -c "CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d date
 run schemas_default -e dev -e staging --against dev
 expect_line schemas_default "staging: schema reporting: missing (schema)"
 expect_line schemas_default "staging: table reporting.daily: missing (table)"
-expect_no schemas_default "column reporting.daily.d"
+expect_not_in schemas_default out "column reporting.daily.d"
 run schemas_public -e dev -e staging --schemas public --format json
-check schemas_public "diffs('staging') == [('enum', 'public.sync_status', 'changed')]"
+expect_json schemas_public "diffs('staging') == [('enum', 'public.sync_status', 'changed')]"
 run schemas_reporting -e dev -e staging --schemas reporting,nosuch --format json
-check schemas_reporting "diffs('staging') == [('schema', 'reporting', 'missing'), ('table', 'reporting.daily', 'missing')]"
+expect_json schemas_reporting "diffs('staging') == [('schema', 'reporting', 'missing'), ('table', 'reporting.daily', 'missing')]"
 
 # --- 8: the other kinds of objects
 echo "checking: constraints, triggers, functions, sequences, nullability"
@@ -305,16 +247,16 @@ $$;
 EOF
 run kinds -e dev -e staging --schemas public --format json
 expect_rc kinds 1
-check kinds "sorted(diffs('staging')) == sorted([('enum', 'public.sync_status', 'changed'), ('sequence', 'public.stock_info_id_seq', 'changed'), ('column', 'public.stock_info.industry', 'changed'), ('constraint', 'public.stock_info.ck_stock_info_id', 'extra'), ('function', 'public.llm_configs_touch()', 'changed'), ('trigger', 'public.llm_configs.llm_configs_touch', 'missing')])"
-check kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'column'] == ['character varying(64) NOT NULL']"
-check kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'constraint'] == ['CHECK (id > 0)']"
-check kinds "'clock_timestamp()' in [d['actual'] for d in t['staging']['differences'] if d['kind'] == 'function'][0]"
+expect_json kinds "sorted(diffs('staging')) == sorted([('enum', 'public.sync_status', 'changed'), ('sequence', 'public.stock_info_id_seq', 'changed'), ('column', 'public.stock_info.industry', 'changed'), ('constraint', 'public.stock_info.ck_stock_info_id', 'extra'), ('function', 'public.llm_configs_touch()', 'changed'), ('trigger', 'public.llm_configs.llm_configs_touch', 'missing')])"
+expect_json kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'column'] == ['character varying(64) NOT NULL']"
+expect_json kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'constraint'] == ['CHECK (id > 0)']"
+expect_json kinds "'clock_timestamp()' in [d['actual'] for d in t['staging']['differences'] if d['kind'] == 'function'][0]"
 
 # --- 9: a fleet: each database is a target of its own
 echo "checking: a fleet"
 run fleet -e dev -e fleet --schemas public --format json
 expect_rc fleet 1
-$py - "$tmp/fleet.out" <<'EOF' || fail "fleet: JSON check failed: $(cat "$tmp/fleet.out")"
+python3 - "$tmp/fleet.out" <<'EOF' || fail "fleet: JSON check failed: $(cat "$tmp/fleet.out")"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 grp = doc["groups"][0]
@@ -335,8 +277,8 @@ grep -Eq '^  down +- +unreachable: environment "down": could not connect' "$tmp/
 grep -Eq '^  prod +[0-9a-f]{12} +drift, ' "$tmp/down.out" || fail "down: prod not compared: $(cat "$tmp/down.out")"
 run down_json -e dev -e down --format json
 expect_rc down_json 1
-check down_json "t['down']['state'] == 'unreachable' and t['down']['fingerprint'] is None and t['down']['error'] and g[None]['reference'] is None"
-check down_json "t['dev']['state'] == 'not-compared' and doc['unreachable'] == 1"
+expect_json down_json "t['down']['state'] == 'unreachable' and t['down']['fingerprint'] is None and t['down']['error'] and g[None]['reference'] is None"
+expect_json down_json "t['dev']['state'] == 'not-compared' and doc['unreachable'] == 1"
 
 # --- 11: usage
 echo "checking: usage"
@@ -353,4 +295,4 @@ expect_rc badjobs 2
 run badenv -e nosuch
 expect_rc badenv 2
 
-echo "ok"
+finish drift_pg

@@ -10,55 +10,43 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository}"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-inventory-cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "not ok: $*" >&2
-	failures=$((failures + 1))
-}
-
-ok() {
-	echo "ok: $*"
-}
-
-# run NAME ARGS...: stdout in $tmp/NAME.out, stderr in $tmp/NAME.err, exit code in $rc
-run() {
-	local name=$1
-	shift
-	"$MIGSYNC" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-	rc=$?
-}
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+FAIL_GOES_ON=1
+work_dir inventory-cli
 
 # --help works and the command exists
 run help inventory --help
+rc=$(rc_of help)
 if grep -q "is not a migsync command" "$tmp/help.err"; then
 	echo "skip: the inventory command is not in the command table yet" >&2
 	exit 77
 fi
-[ "$rc" -eq 0 ] && grep -q "^Usage:" "$tmp/help.out" && ok "inventory --help" || fail "inventory --help (exit $rc)"
+[ "$rc" -eq 0 ] && grep -q "^Usage:" "$tmp/help.out" && pass "inventory --help" || fail "inventory --help (exit $rc)"
 
 run badopt inventory --no-such-option
+rc=$(rc_of badopt)
 [ "$rc" -eq 2 ] && grep -q "Try 'migsync inventory --help'" "$tmp/badopt.err" \
-	&& ok "bad option exits 2" || fail "bad option (exit $rc)"
+	&& pass "bad option exits 2" || fail "bad option (exit $rc)"
 
 # 1. the example inventory
 unset MIGSYNC_INVENTORY MIGSYNC_PGPORT MIGSYNC_PGUSER
 run example_text inventory -i "$MIGSYNC_SOURCE_ROOT/environments"
+rc=$(rc_of example_text)
 if [ "$rc" -eq 0 ] && grep -q "dev -> staging -> prod" "$tmp/example_text.out"; then
-	ok "example inventory, text"
+	pass "example inventory, text"
 else
 	fail "example inventory, text (exit $rc)"; cat "$tmp/example_text.err" >&2
 fi
 
 run example_json inventory -i "$MIGSYNC_SOURCE_ROOT/environments" --format json
+rc=$(rc_of example_json)
 if [ "$rc" -eq 0 ] && /usr/bin/python3 -m json.tool "$tmp/example_json.out" >/dev/null; then
-	ok "example inventory, json parses"
+	pass "example inventory, json parses"
 else
 	fail "example inventory, json (exit $rc)"; cat "$tmp/example_json.err" >&2
 fi
-/usr/bin/python3 - "$tmp/example_json.out" <<'EOF' && ok "example inventory, json content" || fail "example inventory, json content"
+/usr/bin/python3 - "$tmp/example_json.out" <<'EOF' && pass "example inventory, json content" || fail "example inventory, json content"
 import json, sys
 inv = json.load(open(sys.argv[1]))
 assert inv["project"] == "stock-assistant", inv["project"]
@@ -73,9 +61,10 @@ assert all(e["database"]["port"] == 5432 and e["database"]["host"] == "127.0.0.1
 EOF
 
 # ${MIGSYNC_PGPORT:-5432} and $MIGSYNC_INVENTORY
-MIGSYNC_PGPORT=6543 MIGSYNC_INVENTORY="$MIGSYNC_SOURCE_ROOT/environments" run envport inventory --format json
+run envport MIGSYNC_PGPORT=6543 MIGSYNC_INVENTORY="$MIGSYNC_SOURCE_ROOT/environments" -- inventory --format json
+rc=$(rc_of envport)
 [ "$rc" -eq 0 ] && grep -q '"port":6543' "$tmp/envport.out" \
-	&& ok "MIGSYNC_INVENTORY and \${MIGSYNC_PGPORT}" || fail "MIGSYNC_INVENTORY and \${MIGSYNC_PGPORT} (exit $rc)"
+	&& pass "MIGSYNC_INVENTORY and \${MIGSYNC_PGPORT}" || fail "MIGSYNC_INVENTORY and \${MIGSYNC_PGPORT} (exit $rc)"
 
 # 2. a broken inventory: exit 2, every problem with file:line:column
 bad="$tmp/bad"
@@ -96,6 +85,7 @@ database: { url: "postgresql://a@b/c?nosuch=1" }
 EOF
 unset MIGSYNC_TEST_SURELY_UNSET
 run broken inventory -i "$bad"
+rc=$(rc_of broken)
 if [ "$rc" -eq 2 ] &&
    grep -q "^$bad/dev.yaml:2:3: error: \"database.hots\": unknown key" "$tmp/broken.err" &&
    grep -q "^hint: did you mean \"host\"?" "$tmp/broken.err" &&
@@ -105,7 +95,7 @@ if [ "$rc" -eq 2 ] &&
    grep -q "^$bad/extra.yaml:1:1: error: environment \"extra\" is not in rollout" "$tmp/broken.err" &&
    grep -q "^$bad/extra.yaml:1:18: error: .*libpq cannot parse" "$tmp/broken.err" &&
    [ ! -s "$tmp/broken.out" ]; then
-	ok "broken inventory: exit 2, every problem at file:line:column"
+	pass "broken inventory: exit 2, every problem at file:line:column"
 else
 	fail "broken inventory (exit $rc)"; cat "$tmp/broken.err" >&2
 fi
@@ -141,29 +131,31 @@ inventory_no_planted() {
 
 	for format in text json; do
 		run "$1_$format" inventory -i "$2" --format "$format"
+		rc=$(rc_of "$1_$format")
 		[ "$rc" -eq 0 ] || { fail "$1, $format (exit $rc)"; cat "$tmp/$1_$format.err" >&2; }
 		if grep -q "Planted" "$tmp/$1_$format.out" "$tmp/$1_$format.err"; then
 			fail "$3 leaked ($format)"
 			grep -n "Planted" "$tmp/$1_$format.out" "$tmp/$1_$format.err" | sed 's/Planted[A-Za-z0-9]*/<secret>/g' >&2
 		else
-			ok "no $3 in output ($format)"
+			pass "no $3 in output ($format)"
 		fi
 	done
 }
 inventory_no_planted secret "$sec" "password"
 grep -q '"password_env":"MIGSYNC_TEST_PROD_PW"' "$tmp/secret_json.out" \
-	&& ok "password_env shows the variable name" || fail "password_env not shown"
+	&& pass "password_env shows the variable name" || fail "password_env not shown"
 grep -q 'postgresql://app:\*\*\*@db.internal:5432/app' "$tmp/secret_json.out" \
-	&& ok "URL password shown as ***" || fail "URL password not redacted as ***"
+	&& pass "URL password shown as ***" || fail "URL password not redacted as ***"
 grep -q "carries a password" "$tmp/secret_text.err" \
-	&& ok "warning about a password in the file" || fail "no warning about the password in the file"
+	&& pass "warning about a password in the file" || fail "no warning about the password in the file"
 
 # and not in errors either: the same inventory made invalid
 echo "  hots: x" >>"$sec/prod.yaml"
 echo "  port: nope" >>"$sec/dev.yaml"
 run secret_broken inventory -i "$sec"
+rc=$(rc_of secret_broken)
 if [ "$rc" -eq 2 ] && ! grep -q "Planted" "$tmp/secret_broken.out" "$tmp/secret_broken.err"; then
-	ok "no password in error output"
+	pass "no password in error output"
 else
 	fail "secret in error output or wrong exit ($rc)"
 fi
@@ -198,15 +190,14 @@ export DEPLOY_TOKEN=PlantedToken6 DEPLOY_HOST=deploy.example.com Tenant_Api_Key=
 export SSH_KEY_PASSPHRASE=PlantedPassphrase8 MIGSYNC_TEST_DEV_PW=PlantedDevPw9 Short_Secret=abc
 inventory_no_planted secret2 "$sec2" "secret-looking variable's value"
 grep -qF "before apply:  curl -H 'Authorization: Bearer ***' https://deploy.example.com/hook" "$tmp/secret2_text.out" \
-	&& ok "before_apply: the token as ***, the host as it is" || fail "before_apply not redacted as expected: $(grep 'before apply' "$tmp/secret2_text.out")"
+	&& pass "before_apply: the token as ***, the host as it is" || fail "before_apply not redacted as expected: $(grep 'before apply' "$tmp/secret2_text.out")"
 grep -qF "api_key = '***'" "$tmp/secret2_text.out" \
-	&& ok "discover: the key as ***" || fail "discover not redacted: $(grep 'discover' "$tmp/secret2_text.out")"
+	&& pass "discover: the key as ***" || fail "discover not redacted: $(grep 'discover' "$tmp/secret2_text.out")"
 unset DEPLOY_TOKEN DEPLOY_HOST Tenant_Api_Key SSH_KEY_PASSPHRASE MIGSYNC_TEST_DEV_PW Short_Secret
 
 # 5. against a real server: the password_env value and secret-looking
 # ${VAR}s in no output of status, plan, apply or check
-. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
-trap 'pg_stop; rm -rf "$tmp"' EXIT
+at_exit pg_stop
 if pg_start; then
 	sec3="$tmp/secret3"
 	mkdir -p "$sec3/versions"
@@ -240,23 +231,19 @@ EOF
 		run "pg_plan_$format" plan -i "$sec3" --format "$format"
 		run "pg_check_$format" check -i "$sec3" --format "$format"
 	done
-	run pg_apply apply -i "$sec3" --yes </dev/null
-	[ "$rc" -eq 0 ] || fail "apply with a password from password_env (exit $rc): $(cat "$tmp/pg_apply.err")"
-	run pg_apply_again apply -i "$sec3" --yes --format json </dev/null
+	run pg_apply apply -i "$sec3" --yes
+	expect_rc pg_apply 0
+	run pg_apply_again apply -i "$sec3" --yes --format json
 	run pg_status_after status -i "$sec3"
 	grep -q "current" "$tmp/pg_status_after.out" || fail "status after apply: $(cat "$tmp/pg_status_after.out")"
 	if grep -l "Planted" "$tmp"/pg_*.out "$tmp"/pg_*.err >"$tmp/leaks"; then
 		fail "a secret leaked in: $(xargs -n1 basename <"$tmp/leaks" | tr '\n' ' ')"
 	else
-		ok "no password_env value or secret-looking variable in inventory, status, plan, apply, check"
+		pass "no password_env value or secret-looking variable in inventory, status, plan, apply, check"
 	fi
 	unset MIGSYNC_TEST_DEV_PW DEPLOY_TOKEN Tenant_Api_Key
 else
 	echo "skip: no PostgreSQL here for the status/plan/apply/check part" >&2
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "all inventory CLI checks passed"
+finish inventory_cli

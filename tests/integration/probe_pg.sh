@@ -16,14 +16,11 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-probe-pg.XXXXXX")
 BLACKHOLE_PID=
 LOCKER_PID=
 at_exit 'rm -rf "$WORK"'
-at_exit pg_stop
 at_exit '[ -n "$BLACKHOLE_PID" ] && kill "$BLACKHOLE_PID" 2>/dev/null'
 at_exit '[ -n "$LOCKER_PID" ] && kill "$LOCKER_PID" 2>/dev/null'
 
 find_probe_driver || exit 1
-pg_start
-rc=$?
-[ $rc -ne 0 ] && exit $rc
+pg_up
 
 # --- fixtures ---------------------------------------------------------
 for db in dev staging prod schemed; do

@@ -16,16 +16,10 @@ FAIL_GOES_ON=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-probe-ssh.XXXXXX")
 at_exit 'rm -rf "$WORK"'
-at_exit pg_stop
-at_exit sshd_stop
 
 find_probe_driver || exit 1
-pg_start
-rc=$?
-[ $rc -ne 0 ] && exit $rc
-sshd_start
-rc=$?
-[ $rc -ne 0 ] && exit $rc
+pg_up
+sshd_up
 
 pg_psql -d postgres -c "CREATE DATABASE dev" || exit 1
 pg_psql -d dev -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);

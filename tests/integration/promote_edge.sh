@@ -92,16 +92,15 @@ for _ in $(seq 50); do
 	[ "$(q postgres "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] && break
 	sleep 0.1
 done
-"$MIGSYNC" apply --yes -i "$inv" >"$tmp/fmoved.out" 2>"$tmp/fmoved.err" </dev/null &
-app=$!
+run_bg fmoved -- apply --yes
+app=$BG_PID
 for _ in $(seq 100); do
 	[ "$(version_of t2)" = $RB ] && break
 	sleep 0.1
 done
 pg_psql -d t3 -c "CREATE TABLE edge_a (id int); INSERT INTO alembic_version VALUES ('$RA')" >/dev/null
 q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'edge_holder'" >/dev/null
-wait $app
-echo $? >"$tmp/fmoved.rc"
+wait_bg fmoved $app
 wait $holder 2>/dev/null
 expect_rc fmoved 1
 expect_in fmoved err "database \"t3\": the database moved since the plan was made"
@@ -180,16 +179,15 @@ inv_sql_rev "$tmp/sigv" $RA "" "CREATE TABLE edge_partial (id int);
 SELECT pg_sleep((SELECT s FROM edge_sleep));" "DROP TABLE edge_partial;"
 for sig in INT TERM; do
 	echo "checking: SIG$sig during a revision"
-	"$MIGSYNC" apply --yes -i "$inv" >"$tmp/sig$sig.out" 2>"$tmp/sig$sig.err" </dev/null &
-	app=$!
+	run_bg sig$sig -- apply --yes
+	app=$BG_PID
 	for _ in $(seq 100); do
 		[ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = 'sg' AND query LIKE '%pg_sleep%' AND state = 'active'")" = 1 ] && break
 		sleep 0.1
 	done
 	t0=$(date +%s%N)
 	kill -$sig $app
-	wait $app
-	echo $? >"$tmp/sig$sig.rc"
+	wait_bg sig$sig $app
 	took=$((($(date +%s%N) - t0) / 1000000))
 	[ "$(rc_of sig$sig)" != 0 ] || fail "SIG$sig: exit 0"
 	[ $took -lt 5000 ] || fail "SIG$sig: took $took ms to stop"

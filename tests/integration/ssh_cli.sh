@@ -22,10 +22,7 @@ set -u
 FAIL_GOES_ON=1
 
 pg_setup ssh-cli
-at_exit sshd_stop
-sshd_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
+sshd_up
 
 # --- two revisions; direct at r2, tunnel at r1
 mkdir -p "$tmp/versions"

@@ -12,7 +12,9 @@ set -u
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 : "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
 
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
 URL_SECRET='Url-Secret-4242'
 ENV_SECRET='Env-Secret-7731'
@@ -20,40 +22,14 @@ WRONG_SECRET='Wrong-Secret-9913'
 TIMEOUT=2
 TENANTS=50
 
-tmp=
 hung_pid=
-cleanup() {
-	[ -n "$hung_pid" ] && kill "$hung_pid" 2>/dev/null
-	pg_stop
-	[ -n "$tmp" ] && rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-status.XXXXXX") || exit 1
-py=python3
+pg_setup status
+at_exit '[ -n "$hung_pid" ] && kill "$hung_pid" 2>/dev/null'
 
 # --- revision scripts: a line r1..r4, and a copy with a branch x3 off r2
 mkdir -p "$tmp/versions" "$tmp/branched"
 rev() {	# rev DIR ID DOWN
-	{
-		echo "-- migsync:revision $2"
-		[ -n "$3" ] && echo "-- migsync:down_revision $3"
-		echo "-- migsync:message revision $2"
-		echo
-		echo "-- migsync:up"
-		echo "CREATE TABLE t_$2 (id int);"
-		echo
-		echo "-- migsync:down"
-		echo "DROP TABLE t_$2;"
-	} >"$1/$2_rev.sql"
+	inv_sql_rev "$1" "$2" "$3" "CREATE TABLE t_$2 (id int);" "DROP TABLE t_$2;"
 }
 R1=1a0000000001 R2=2b0000000002 R3=3c0000000003 R4=4d0000000004 X3=9e0000000003
 rev "$tmp/versions" $R1 ""
@@ -73,9 +49,7 @@ set_version() {	# set_version DB ROW...
 	done
 	pg_psql -d "$db" -c "$sql" >/dev/null || fail "could not set the version of $db"
 }
-for db in dev staging prod feature fresh; do
-	pg_psql -d postgres -c "CREATE DATABASE $db" >/dev/null || fail "createdb $db"
-done
+pg_createdb dev staging prod feature fresh
 set_version dev $R4
 set_version staging $R3
 set_version prod $R2
@@ -105,7 +79,7 @@ pg_psql -d postgres -f "$tmp/fleet.sql" >/dev/null || fail "could not create the
 # a port nobody listens on, and a listener that never answers
 closed_port=$(free_port)
 hung_port=$(free_port)
-$py -c '
+python3 -c '
 import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,27 +96,13 @@ done
 
 # --- the inventory
 inv=$tmp/inventory
-mkdir -p "$inv"
-cat >"$inv/inventory.yaml" <<EOF
-project: status-test
-migrations:
-  scripts: ../versions
-rollout: [dev, tenants, staging, prod, feature, fresh, down, hung, locked]
-defaults:
-  database: { connect_timeout: 20 }
-EOF
+inv_head "$inv" status-test ../versions "connect_timeout: 20" \
+	dev tenants staging prod feature fresh down hung locked
 # plain_env NAME DBNAME [PORT [USER [CONNECT_TIMEOUT]]]: the servers that
 # answer get a generous timeout (scram is slow under valgrind); the two
 # that do not get $TIMEOUT, which bounds the whole report.
 plain_env() {
-	cat >"$inv/$1.yaml" <<EOF
-database:
-  host: 127.0.0.1
-  port: ${3:-$PGPORT}
-  dbname: $2
-  user: ${4:-postgres}
-  connect_timeout: ${5:-20}
-EOF
+	inv_env "$inv" "$@"
 }
 plain_env dev dev
 plain_env staging staging "$PGPORT" "$PG_PASSWORD_USER"
@@ -165,61 +125,37 @@ targets:
 EOF
 
 export PGPASSWORD=$ENV_SECRET
-outputs=()
 
-# run NAME ARGS...: run migsync status, keep stdout/stderr/exit/seconds
-run() {
-	local name=$1 start end
-
-	shift
-	start=$(date +%s.%N)
-	timeout 120 "$MIGSYNC" status -i "$inv" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
-	echo $? >"$tmp/$name.rc"
-	end=$(date +%s.%N)
-	echo "$start $end" | awk '{ printf "%.1f\n", $2 - $1 }' >"$tmp/$name.time"
-	outputs+=("$tmp/$name.out" "$tmp/$name.err")
-}
-rc_of() { cat "$tmp/$1.rc"; }
-expect_rc() {	# expect_rc NAME CODE
-	[ "$(rc_of "$1")" = "$2" ] ||
-		fail "$1: exit $(rc_of "$1"), expected $2; stderr: $(cat "$tmp/$1.err")"
-}
-
-# check NAME PYTHON: run python assertions on the JSON output of NAME as `doc`
-check() {
-	$py - "$tmp/$1.out" "$2" <<'EOF' || fail "$1: JSON check failed: $2 (output: $(cat "$tmp/$1.out"))"
-import json, sys
-doc = json.load(open(sys.argv[1]))
-env = {e["name"]: e for e in doc["environments"]}
-if not eval(sys.argv[2]):
-    sys.exit(1)
-EOF
-}
+# run NAME ARGS... (lib/common.sh): migsync status -i $inv ARGS, timed
+RUN_PREFIX=(status -i "$inv")
+# expect_json NAME PYTHON (lib/common.sh): assertions on the JSON output
+# of NAME as `doc`; env is {name: environment}
+PY_PRELUDE='env = {e["name"]: e for e in doc["environments"]}'
 
 # --- 1: every state, in JSON
 echo "checking: JSON report"
 run json --format json
 expect_rc json 0
 time_json=$(cat "$tmp/json.time")
-check json "doc['target'] == ['$R4']"
-check json "[e['name'] for e in doc['environments']] == ['dev', 'tenants', 'staging', 'prod', 'feature', 'fresh', 'down', 'hung', 'locked']"
-check json "env['dev']['state'] == 'current' and env['dev']['heads'] == ['$R4'] and env['dev']['pending'] == [] and env['dev']['error'] is None"
-check json "env['staging']['state'] == 'behind' and env['staging']['pending'] == ['$R4']"
-check json "env['prod']['state'] == 'behind' and env['prod']['heads'] == ['$R2'] and env['prod']['pending'] == ['$R3', '$R4']"
-check json "env['feature']['state'] == 'unknown' and env['feature']['heads'] == ['$X3']"
-check json "env['fresh']['state'] == 'uninitialized' and env['fresh']['pending'] == ['$R1', '$R2', '$R3', '$R4']"
-check json "env['down']['state'] == 'unreachable' and env['down']['error']"
-check json "env['hung']['state'] == 'unreachable' and ('timeout' in env['hung']['error'].lower() or 'timed out' in env['hung']['error'].lower())"
-check json "env['locked']['state'] == 'unreachable' and 'password' in env['locked']['error'].lower()"
-check json "'targets' not in env['dev'] and 'password' not in env['prod'].get('database', '')"
-check json "doc['violations'] == []"
+expect_json json "doc['target'] == ['$R4']"
+expect_json json "[e['name'] for e in doc['environments']] == ['dev', 'tenants', 'staging', 'prod', 'feature', 'fresh', 'down', 'hung', 'locked']"
+expect_json json "env['dev']['state'] == 'current' and env['dev']['heads'] == ['$R4'] and env['dev']['pending'] == [] and env['dev']['error'] is None"
+expect_json json "env['staging']['state'] == 'behind' and env['staging']['pending'] == ['$R4']"
+expect_json json "env['prod']['state'] == 'behind' and env['prod']['heads'] == ['$R2'] and env['prod']['pending'] == ['$R3', '$R4']"
+expect_json json "env['feature']['state'] == 'unknown' and env['feature']['heads'] == ['$X3']"
+expect_json json "env['fresh']['state'] == 'uninitialized' and env['fresh']['pending'] == ['$R1', '$R2', '$R3', '$R4']"
+expect_json json "env['down']['state'] == 'unreachable' and env['down']['error']"
+expect_json json "env['hung']['state'] == 'unreachable' and ('timeout' in env['hung']['error'].lower() or 'timed out' in env['hung']['error'].lower())"
+expect_json json "env['locked']['state'] == 'unreachable' and 'password' in env['locked']['error'].lower()"
+expect_json json "'targets' not in env['dev'] and 'password' not in env['prod'].get('database', '')"
+expect_json json "doc['violations'] == []"
 
 echo "checking: the fleet"
-check json "env['tenants']['state'] == 'behind' and len(env['tenants']['targets']) == $TENANTS"
-check json "sorted(t['database'] for t in env['tenants']['targets']) == ['tenant_%03d' % i for i in range(1, $TENANTS + 1)]"
-check json "[t['database'] for t in env['tenants']['targets'] if t['state'] == 'behind'] == ['tenant_007', 'tenant_042']"
-check json "all(t['state'] == 'current' and t['heads'] == ['$R4'] and t['error'] is None for t in env['tenants']['targets'] if t['database'] not in ('tenant_007', 'tenant_042'))"
-check json "env['tenants']['heads'] == ['$R3', '$R4'] and env['tenants']['pending'] == ['$R4']"
+expect_json json "env['tenants']['state'] == 'behind' and len(env['tenants']['targets']) == $TENANTS"
+expect_json json "sorted(t['database'] for t in env['tenants']['targets']) == ['tenant_%03d' % i for i in range(1, $TENANTS + 1)]"
+expect_json json "[t['database'] for t in env['tenants']['targets'] if t['state'] == 'behind'] == ['tenant_007', 'tenant_042']"
+expect_json json "all(t['state'] == 'current' and t['heads'] == ['$R4'] and t['error'] is None for t in env['tenants']['targets'] if t['database'] not in ('tenant_007', 'tenant_042'))"
+expect_json json "env['tenants']['heads'] == ['$R3', '$R4'] and env['tenants']['pending'] == ['$R4']"
 
 echo "checking: unreachable within connect_timeout ($TIMEOUT s), took $time_json s"
 awk -v t="$time_json" -v limit="$((TIMEOUT + 8))" 'BEGIN { exit !(t < limit) }' ||
@@ -256,10 +192,10 @@ grep -q violation "$out" && fail "text: unexpected violation: $(cat "$out")"
 echo "checking: --to (ahead) and diverged"
 run ahead --format json -e dev -e staging --to $R3
 expect_rc ahead 0
-check ahead "env['dev']['state'] == 'ahead' and env['staging']['state'] == 'current'"
+expect_json ahead "env['dev']['state'] == 'ahead' and env['staging']['state'] == 'current'"
 run diverged --format json -e feature -e prod --scripts "$tmp/branched" --to $R4
 expect_rc diverged 0
-check diverged "env['feature']['state'] == 'diverged' and env['prod']['state'] == 'behind'"
+expect_json diverged "env['feature']['state'] == 'diverged' and env['prod']['state'] == 'behind'"
 run diverged_text -e feature --scripts "$tmp/branched" --to $R4
 grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$" "$tmp/diverged_text.out" ||
 	fail "text: diverged row: $(cat "$tmp/diverged_text.out")"
@@ -268,7 +204,7 @@ grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$
 echo "checking: -e filtering"
 run filter --format json -e prod -e dev
 expect_rc filter 0
-check filter "[e['name'] for e in doc['environments']] == ['dev', 'prod']"
+expect_json filter "[e['name'] for e in doc['environments']] == ['dev', 'prod']"
 run filter_bad -e nosuch
 expect_rc filter_bad 2
 grep -q 'environment "nosuch": not in the inventory' "$tmp/filter_bad.err" || fail "-e nosuch: $(cat "$tmp/filter_bad.err")"
@@ -280,9 +216,9 @@ pg_psql -d prod -c "UPDATE alembic_version SET version_num = '$R4'" >/dev/null
 pg_psql -d staging -c "UPDATE alembic_version SET version_num = '$R2'" >/dev/null
 run order --format json -j 4
 expect_rc order 0
-check order "[(v['kind'], v['environment']) for v in doc['violations']] == [('order', 'prod')]"
-check order "doc['violations'][0]['earlier'] == 'staging' and doc['violations'][0]['revisions'] == ['$R3', '$R4'] and 'staging' in doc['violations'][0]['detail']"
-check order "env['prod']['state'] == 'current' and env['staging']['state'] == 'behind'"
+expect_json order "[(v['kind'], v['environment']) for v in doc['violations']] == [('order', 'prod')]"
+expect_json order "doc['violations'][0]['earlier'] == 'staging' and doc['violations'][0]['revisions'] == ['$R3', '$R4'] and 'staging' in doc['violations'][0]['detail']"
+expect_json order "env['prod']['state'] == 'current' and env['staging']['state'] == 'behind'"
 run order_text -e staging -e prod
 grep -q '^1 rollout order violation:$' "$tmp/order_text.out" || fail "text: no violation: $(cat "$tmp/order_text.out")"
 grep -q "environment \"prod\" holds 2 revisions that \"staging\" lacks: $R3, $R4" "$tmp/order_text.out" ||
@@ -300,57 +236,43 @@ expect_rc bad_to 2
 grep -q 'ffffffffffff' "$tmp/bad_to.err" || fail "--to: error does not name the revision"
 run bad_format --format yaml
 expect_rc bad_format 2
-timeout 60 "$MIGSYNC" status -i "$tmp/nowhere" >"$tmp/noinv.out" 2>"$tmp/noinv.err"
-[ $? = 2 ] || fail "missing inventory: exit not 2"
-outputs+=("$tmp/noinv.out" "$tmp/noinv.err")
-timeout 60 "$MIGSYNC" status --help >"$tmp/help.out" 2>&1 || fail "--help: nonzero exit"
-grep -q -- '--environment=ENV' "$tmp/help.out" || fail "--help: no -e"
+RUN_PREFIX=(status)
+run noinv -i "$tmp/nowhere"
+expect_rc noinv 2
+run help --help
+expect_rc help 0
+expect_in help out --environment=ENV
+RUN_PREFIX=(status -i "$inv")
 
 # --- 7: a revision file changed after it was applied
 echo "checking: checksum mismatch"
-mkdir -p "$tmp/ck_versions" "$tmp/ck_inventory"
-cp "$tmp/versions"/*.sql "$tmp/ck_versions/"
-pg_psql -d postgres -c "CREATE DATABASE ck" >/dev/null || fail "createdb ck"
-cat >"$tmp/ck_inventory/inventory.yaml" <<EOF
-project: checksum-test
-migrations:
-  scripts: ../ck_versions
-  executor: sql
-rollout: [ck]
-EOF
-cat >"$tmp/ck_inventory/ck.yaml" <<EOF
-database: { host: 127.0.0.1, port: $PGPORT, dbname: ck, user: postgres, connect_timeout: 20 }
-gate: { approvals: 0 }
-EOF
-timeout 120 "$MIGSYNC" apply -i "$tmp/ck_inventory" -e ck --yes >"$tmp/ck_apply.out" 2>&1 </dev/null ||
-	fail "apply: $(cat "$tmp/ck_apply.out")"
-run ck_clean --format json -i "$tmp/ck_inventory"
+ck=$tmp/ck
+mkdir -p "$ck/versions"
+cp "$tmp/versions"/*.sql "$ck/versions/"
+inv_gated "$ck/inventory" checksum-test "connect_timeout: 20" ck=0 || fail "checksum inventory"
+RUN_PREFIX=()
+run ck_apply -- apply -i "$ck/inventory" -e ck --yes
+expect_rc ck_apply 0
+RUN_PREFIX=(status -i "$inv")
+run ck_clean --format json -i "$ck/inventory"
 expect_rc ck_clean 0
-check ck_clean "env['ck']['state'] == 'current' and env['ck']['checksum_mismatches'] == [] and env['ck']['checksum_error'] is None"
-ck_file=$tmp/ck_versions/${R2}_rev.sql
+expect_json ck_clean "env['ck']['state'] == 'current' and env['ck']['checksum_mismatches'] == [] and env['ck']['checksum_error'] is None"
+ck_file=$ck/versions/${R2}_rev.sql
 old_sha=$(sha256sum "$ck_file" | cut -d' ' -f1)
 echo "-- edited after it was applied" >>"$ck_file"
 new_sha=$(sha256sum "$ck_file" | cut -d' ' -f1)
-run ck_json --format json -i "$tmp/ck_inventory"
+run ck_json --format json -i "$ck/inventory"
 expect_rc ck_json 0
-check ck_json "env['ck']['state'] == 'current' and [dict(m, file=__import__('os').path.realpath(m['file'])) for m in env['ck']['checksum_mismatches']] == [{'revision': '$R2', 'file': '$(realpath "$ck_file")', 'applied_sha256': '$old_sha', 'file_sha256': '$new_sha'}]"
-run ck_text -i "$tmp/ck_inventory"
+expect_json ck_json "env['ck']['state'] == 'current' and [dict(m, file=__import__('os').path.realpath(m['file'])) for m in env['ck']['checksum_mismatches']] == [{'revision': '$R2', 'file': '$(realpath "$ck_file")', 'applied_sha256': '$old_sha', 'file_sha256': '$new_sha'}]"
+run ck_text -i "$ck/inventory"
 expect_rc ck_text 0
 grep -Eq "^ck +[^ ]+ +current +$R4 +0 +checksum mismatch: $R2 \(file changed after it was applied\)\$" "$tmp/ck_text.out" ||
 	fail "text: no checksum mismatch note: $(cat "$tmp/ck_text.out")"
 
 # --- 7b: an environment behind an SSH server says so (the server is a closed port)
 echo "checking: via ssh in the DATABASE cell"
-mkdir -p "$tmp/ssh_inventory"
-cat >"$tmp/ssh_inventory/inventory.yaml" <<EOF
-project: ssh-test
-migrations:
-  scripts: ../versions
-rollout: [direct, tunnelled]
-EOF
-cat >"$tmp/ssh_inventory/direct.yaml" <<EOF
-database: { host: 127.0.0.1, port: $PGPORT, dbname: dev, user: postgres, connect_timeout: 20 }
-EOF
+inv_head "$tmp/ssh_inventory" ssh-test ../versions "" direct tunnelled
+inv_env "$tmp/ssh_inventory" direct dev
 cat >"$tmp/ssh_inventory/tunnelled.yaml" <<EOF
 database: { host: 10.0.0.5, port: 5432, dbname: app, user: postgres }
 ssh:
@@ -368,15 +290,14 @@ grep -Eq "^tunnelled +postgres@10\.0\.0\.5:5432/app via ssh deploy@127\.0\.0\.1:
 grep -E "^direct " "$tmp/ssh_text.out" | grep -q "via ssh" && fail "text: \"via ssh\" for a direct connection"
 run ssh_json --format json -i "$tmp/ssh_inventory"
 expect_rc ssh_json 0
-check ssh_json "env['tunnelled']['ssh'] == 'deploy@127.0.0.1:$closed_port' and env['direct']['ssh'] is None and env['tunnelled']['database'] == 'postgres@10.0.0.5:5432/app'"
+expect_json ssh_json "env['tunnelled']['ssh'] == 'deploy@127.0.0.1:$closed_port' and env['direct']['ssh'] is None and env['tunnelled']['database'] == 'postgres@10.0.0.5:5432/app'"
 
 # --- 8: no password anywhere
 echo "checking: no secret in any output"
-for f in "${outputs[@]}"; do
+for f in "$tmp"/*.out "$tmp"/*.err; do
 	for s in "$URL_SECRET" "$ENV_SECRET" "$WRONG_SECRET"; do
 		grep -qF -- "$s" "$f" && fail "secret found in $(basename "$f"): $(grep -F -- "$s" "$f")"
 	done
 done
 
-echo "status_pg: all checks passed"
-exit 0
+finish status_pg

@@ -43,6 +43,15 @@
 #                       environment ENV.yaml (the database ENV on the pg.sh
 #                       server as postgres, gate.approvals APPROVALS), the
 #                       database created empty. Append to ENV.yaml for more.
+#   inv_head DIR PROJECT SCRIPTS DEFAULTS ENV...
+#                       DIR/inventory.yaml alone: native SQL revisions in
+#                       SCRIPTS (as given: absolute, or relative to DIR),
+#                       rollout ENV... in the order given, defaults.database
+#                       { DEFAULTS } (none when DEFAULTS is "")
+#   inv_env DIR NAME DBNAME [PORT [USER [CONNECT_TIMEOUT]]]
+#                       DIR/NAME.yaml: the database DBNAME on 127.0.0.1:PORT
+#                       (default $PGPORT) as USER (postgres), connect_timeout
+#                       CONNECT_TIMEOUT (20), no gate. Append for more.
 #
 # Everything runs as the pg.sh superuser over TCP with trust authentication.
 
@@ -50,15 +59,14 @@ inv_db_url() {
 	echo "postgresql://postgres@127.0.0.1:$PGPORT/$1"
 }
 
-# An absolute path for $1 (which need not exist yet).
 inv_gated() {
-	local dir=$1 project=$2 defaults=$3 pair name rollout=
+	local dir=$1 project=$2 defaults=$3 pair name envs=()
 
 	shift 3
 	mkdir -p "$dir" || return 1
 	for pair in "$@"; do
 		name=${pair%%=*}
-		rollout="$rollout${rollout:+, }$name"
+		envs+=("$name")
 		{
 			echo "database: { host: 127.0.0.1, port: $PGPORT, dbname: $name, user: postgres }"
 			echo "gate:"
@@ -66,17 +74,41 @@ inv_gated() {
 		} >"$dir/$name.yaml" || return 1
 		pg_psql -d postgres -c "CREATE DATABASE $name" >/dev/null || return 1
 	done
+	inv_head "$dir" "$project" ../versions "$defaults" "${envs[@]}"
+}
+
+inv_head() {
+	local dir=$1 project=$2 scripts=$3 defaults=$4 rollout
+
+	shift 4
+	rollout=$(printf '%s, ' "$@")
+	mkdir -p "$dir" || return 1
 	{
 		echo "project: $project"
 		echo "migrations:"
-		echo "  scripts: ../versions"
+		echo "  scripts: $scripts"
 		echo "  executor: sql"
-		echo "rollout: [$rollout]"
-		echo "defaults:"
-		echo "  database: { $defaults }"
+		echo "rollout: [${rollout%, }]"
+		if [ -n "$defaults" ]; then
+			echo "defaults:"
+			echo "  database: { $defaults }"
+		fi
 	} >"$dir/inventory.yaml"
 }
 
+inv_env() {
+	mkdir -p "$1" || return 1
+	{
+		echo "database:"
+		echo "  host: 127.0.0.1"
+		echo "  port: ${4:-$PGPORT}"
+		echo "  dbname: $3"
+		echo "  user: ${5:-postgres}"
+		echo "  connect_timeout: ${6:-20}"
+	} >"$1/$2.yaml"
+}
+
+# An absolute path for $1 (which need not exist yet).
 _inv_abspath() {
 	case $1 in
 	/*) echo "$1" ;;

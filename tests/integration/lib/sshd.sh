@@ -1,5 +1,5 @@
 # A throwaway OpenSSH server on 127.0.0.1 for integration tests. Source
-# this file (it sources pg.sh's free_port if not defined yet).
+# this file after lib/pg.sh (free_port).
 #
 #   sshd_start   start sshd from a temporary config; sets and exports
 #                SSHD_DIR, SSHD_PORT, SSHD_PID, SSHD_LOG, SSHD_USER,
@@ -21,16 +21,6 @@
 #                and it was refused before any authentication attempt
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
-
-if ! declare -F free_port >/dev/null; then
-	free_port() {
-		python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-	}
-fi
 
 sshd_start() {
 	local tries=0 started=
