@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "migsync/clock.h"
 #include "migsync_config.h"
 
 struct cmd_struct {
@@ -70,6 +71,10 @@ int main(int argc, char **argv)
 		return EXIT_CANNOT_RUN;
 	}
 	name = argv[1];
+	if (clock_init_from_env() < 0) {
+		fprintf(stderr, "migsync: MIGSYNC_TEST_CLOCK_OFFSET is not a number of seconds\n");
+		return EXIT_CANNOT_RUN;
+	}
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
 		printf("migsync %s\n", MIGSYNC_VERSION);
 		return EXIT_OK;

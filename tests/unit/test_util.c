@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/clock.h"
 #include "migsync/diag.h"
 #include "migsync/error.h"
 #include "migsync/json.h"
@@ -110,6 +111,35 @@ static void test_strvec_and_diag(void **state)
 	diag_list_release(&list);
 }
 
+static int64_t fake_wall(void *ctx)
+{
+	return *(int64_t *)ctx;
+}
+
+static int64_t fake_mono(void *ctx)
+{
+	return *(int64_t *)ctx / 2;
+}
+
+/* A test clock replaces the system's for every reader, and NULL restores it. */
+static void test_clock_injected(void **state)
+{
+	int64_t now = 1700000000000;
+	struct clock_source fake = { fake_wall, fake_mono, &now };
+	int64_t before = clock_wall_ms(), m0 = clock_mono_ms();
+
+	(void)state;
+	assert_true(before > 1600000000000);
+	assert_true(clock_mono_ms() >= m0);
+	clock_set(&fake);
+	assert_int_equal(clock_wall_ms(), 1700000000000);
+	now += 5000;
+	assert_int_equal(clock_wall_ms(), 1700000005000);
+	assert_int_equal(clock_mono_ms(), 850000002500);
+	clock_set(NULL);
+	assert_true(clock_wall_ms() >= before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_json_writer),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_strvec_and_diag),
+		cmocka_unit_test(test_clock_injected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
