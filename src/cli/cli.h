@@ -99,13 +99,6 @@ int cli_exit_code(const struct ms_error *err);
  */
 int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err);
 
-/*
- * The versions directories named by migrations.scripts in the inventory
- * at inventory_dir (relative to inventory.yaml), appended to dirs.
- */
-int cli_inventory_script_dirs(struct strvec *dirs, const char *inventory_dir,
-			      struct ms_error *err);
-
 /* Read every script of every directory cli_script_dirs finds. */
 int cli_load_scripts(struct script_set *set, const struct cli_common *c,
 		     unsigned flags, struct diag_list *warnings, struct ms_error *err);

@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "migsync/json.h"
+#include "migsync/project.h"
 #include "migsync/strbuf.h"
 
 void cli_common_init(struct cli_common *c)
@@ -159,70 +158,11 @@ int cli_write_stdout(const char *buf, size_t len)
 	return EXIT_OK;
 }
 
-/* The directory part of path ("." when there is none). */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
-static bool is_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Read ini (the current directory's alembic.ini) with alembic_ini_script_dirs. */
-static int read_alembic_ini(struct strvec *dirs, const char *ini, struct ms_error *err)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char *cwd = getcwd(NULL, 0), *dir = dir_of(ini), *here = NULL;
-	int ret;
-
-	if (strbuf_read_file(&sb, ini, 1024 * 1024) < 0) {
-		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not read: %s", ini, strerror(errno));
-		goto done;
-	}
-	/* Alembic's here: os.path.abspath(os.path.dirname(file)) */
-	here = dir[0] == '/' || !cwd ? xstrdup(dir) :
-		!strcmp(dir, ".") ? xstrdup(cwd) : xstrfmt("%s/%s", cwd, dir);
-	ret = alembic_ini_script_dirs(dirs, sb.buf, sb.len, ini, here, err);
-done:
-	free(here);
-	free(dir);
-	free(cwd);
-	strbuf_release(&sb);
-	return ret;
-}
-
 int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err)
 {
-	const char *inv = c->inventory ? c->inventory : getenv("MIGSYNC_INVENTORY");
+	struct project_options o = { c->inventory, &c->scripts_dirs, 0, 0 };
 
-	if (c->scripts_dirs.nr) {
-		for (size_t i = 0; i < c->scripts_dirs.nr; i++)
-			strvec_push(dirs, c->scripts_dirs.items[i]);
-		return 0;
-	}
-	if (inv || is_file("environments/inventory.yaml")) {
-		char *dir = xstrdup(inv ? inv : "environments");
-		int ret = cli_inventory_script_dirs(dirs, dir, err);
-
-		free(dir);
-		return ret;
-	}
-	if (is_file("alembic.ini"))
-		return read_alembic_ini(dirs, "alembic.ini", err);
-
-	ms_error_set(err, MS_ERR_CONFIG, "no revision scripts to read");
-	ms_error_hint(err, "pass --scripts DIR, run where alembic.ini is, or give an inventory with -i PATH");
-	return MS_ERR_CONFIG;
+	return project_script_dirs(dirs, &o, err);
 }
 
 int cli_load_scripts(struct script_set *set, const struct cli_common *c,

@@ -1,0 +1,77 @@
+/*
+ * project: everything a command needs about the project, found and loaded
+ * once: the inventory, where the revision scripts are, the scripts, the
+ * revision graph and the secrets to keep out of output.
+ *
+ * Where the scripts are, in order: the --scripts directories; else the
+ * inventory's migrations.scripts (the inventory is -i PATH,
+ * $MIGSYNC_INVENTORY, or environments/ when environments/inventory.yaml
+ * exists); else the script_location or version_locations of alembic.ini in
+ * the current directory.
+ */
+#ifndef MIGSYNC_PROJECT_H
+#define MIGSYNC_PROJECT_H
+
+#include <stdbool.h>
+
+#include "migsync/diag.h"
+#include "migsync/error.h"
+#include "migsync/scripts.h"
+#include "migsync/strbuf.h"
+
+struct inventory;
+struct revgraph;
+
+enum {
+	PROJECT_INVENTORY = 1 << 0,	/* the inventory must load (else: only if there) */
+	PROJECT_SCRIPTS = 1 << 1,	/* read the revision scripts */
+	PROJECT_GRAPH = 1 << 2,		/* build the graph (implies PROJECT_SCRIPTS) */
+	/*
+	 * With PROJECT_GRAPH: a graph that cannot be built is no error: its
+	 * reason goes to graph_error and the graph is empty, so that a
+	 * command can still say whether databases answer.
+	 */
+	PROJECT_KEEP_GOING = 1 << 3,
+};
+
+struct project_options {
+	const char *inventory;		/* -i PATH, or NULL */
+	const struct strvec *scripts;	/* --scripts DIR..., or NULL */
+	unsigned need;			/* PROJECT_* */
+	unsigned script_flags;		/* SCRIPTS_* for scripts_read_dir */
+};
+
+struct project {
+	struct inventory *inv;		/* NULL when not needed and not there */
+	struct strvec script_dirs;
+	struct script_set scripts;
+	struct revgraph *graph;		/* NULL unless PROJECT_GRAPH */
+	char *graph_error;		/* PROJECT_KEEP_GOING: why the graph is empty */
+	struct strvec secrets;		/* the inventory's secret values, $PGPASSWORD */
+	/*
+	 * What the readers found on the way, in the order they found it
+	 * (inventory problems, then script warnings), and the problems of a
+	 * graph that could not be built. Callers show them whether
+	 * project_open succeeded or not.
+	 */
+	struct diag_list diags;
+	struct diag_list graph_problems;
+};
+
+void project_init(struct project *p);
+void project_release(struct project *p);
+
+/*
+ * Open the project as o says. Returns 0, or a negative code with err set
+ * (MS_ERR_CONFIG, MS_ERR_IO ...); p must be released either way.
+ */
+int project_open(struct project *p, const struct project_options *o, struct ms_error *err);
+
+/*
+ * Only find the scripts directories, as project_open would (the graph
+ * commands' and lint's way in, and for showing where scripts come from).
+ */
+int project_script_dirs(struct strvec *dirs, const struct project_options *o,
+			struct ms_error *err);
+
+#endif
