@@ -21,6 +21,7 @@
 #include "migsync/util.h"
 
 struct json_writer;
+struct project;
 struct strbuf;
 
 enum {
@@ -98,6 +99,13 @@ int cli_exit_code(const struct ms_error *err);
  * directory (script_location, version_locations). *dirs receives them.
  */
 int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err);
+
+/*
+ * project_open with the common options, printing what the readers found
+ * and the error: EXIT_OK or EXIT_CANNOT_RUN. p must be released either way.
+ */
+int cli_open_project(struct project *p, const struct cli_common *c, unsigned need,
+		     unsigned script_flags);
 
 /* Read every script of every directory cli_script_dirs finds. */
 int cli_load_scripts(struct script_set *set, const struct cli_common *c,

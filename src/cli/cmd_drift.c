@@ -18,6 +18,7 @@
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/probe.h"
+#include "migsync/project.h"
 #include "migsync/strbuf.h"
 
 enum {
@@ -365,8 +366,7 @@ int cmd_drift(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct strvec names = STRVEC_INIT, schemas = STRVEC_INIT;
-	struct inventory *inv = NULL;
-	struct diag_list problems = DIAG_LIST_INIT;
+	struct project project;
 	struct drift_collection dc;
 	struct drift_collect_options opts = { &schemas, NULL, 0 };
 	struct env_expansion *exp = NULL;
@@ -380,6 +380,7 @@ int cmd_drift(int argc, char **argv)
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	project_init(&project);
 	drift_collection_init(&dc);
 
 	optind = 1;
@@ -421,14 +422,10 @@ int cmd_drift(int argc, char **argv)
 		goto done;
 	}
 	probe_ready = true;
-	if (inventory_load(&inv, inventory_choose_dir(common.inventory), &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
+	ret = cli_open_project(&project, &common, PROJECT_INVENTORY, 0);
+	if (ret != EXIT_OK)
 		goto done;
-	}
-	cli_print_warnings(&problems);
-	ret = select_envs(&envs, &envs_nr, inv, &names, against);
+	ret = select_envs(&envs, &envs_nr, project.inv, &names, against);
 	if (ret != EXIT_OK)
 		goto done;
 	opts.against = against;
@@ -452,9 +449,8 @@ done:
 		probe_global_cleanup();
 	drift_collection_release(&dc);
 	cli_expansions_free(exp, envs_nr);
-	inventory_free(inv);
+	project_release(&project);
 	free(envs);
-	diag_list_release(&problems);
 	strvec_release(&names);
 	strvec_release(&schemas);
 	ms_error_release(&err);

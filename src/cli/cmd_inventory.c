@@ -10,6 +10,7 @@
 #include "cli/status_collect.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
+#include "migsync/project.h"
 #include "migsync/strbuf.h"
 
 static void print_help(void)
@@ -276,14 +277,15 @@ int cmd_inventory(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
-	struct diag_list problems = DIAG_LIST_INIT;
+	struct project project;
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY, 0 };
 	struct ms_error err = MS_ERROR_INIT;
-	struct inventory *inv = NULL;
 	struct strbuf out = STRBUF_INIT;
 	struct strvec secrets = STRVEC_INIT;
 	int opt, ret = EXIT_OK;
 
 	cli_common_init(&common);
+	project_init(&project);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		int r;
@@ -306,32 +308,32 @@ int cmd_inventory(int argc, char **argv)
 		ret = cli_usage_error("inventory", "too many arguments (first is \"%s\")", argv[optind]);
 		goto done;
 	}
-	if (inventory_load(&inv, inventory_choose_dir(common.inventory), &problems, &err) < 0) {
-		print_problems(&problems);
-		if (!problems.nr || err.code != MS_ERR_CONFIG)
+	o.inventory = common.inventory;
+	if (project_open(&project, &o, &err) < 0) {
+		print_problems(&project.diags);
+		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
 		else
 			fprintf(stderr, "migsync: error: inventory \"%s\": %zu problem%s\n",
 				inventory_choose_dir(common.inventory),
-				diag_list_count(&problems, DIAG_ERROR),
-				diag_list_count(&problems, DIAG_ERROR) == 1 ? "" : "s");
+				diag_list_count(&project.diags, DIAG_ERROR),
+				diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	print_problems(&problems);
+	print_problems(&project.diags);
 	if (common.format == FORMAT_JSON)
-		json_inventory(&out, inv);
+		json_inventory(&out, project.inv);
 	else
-		text_inventory(&out, inv);
-	inventory_secrets(&secrets, inv);
+		text_inventory(&out, project.inv);
+	inventory_secrets(&secrets, project.inv);
 	cli_scrub(&out, &secrets);
 	ret = cli_write_stdout(out.buf, out.len);
 done:
 	strvec_release(&secrets);
 	strbuf_release(&out);
-	inventory_free(inv);
+	project_release(&project);
 	ms_error_release(&err);
-	diag_list_release(&problems);
 	cli_common_release(&common);
 	return ret;
 }

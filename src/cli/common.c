@@ -165,6 +165,22 @@ int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_e
 	return project_script_dirs(dirs, &o, err);
 }
 
+int cli_open_project(struct project *p, const struct cli_common *c, unsigned need,
+		     unsigned script_flags)
+{
+	struct project_options o = { c->inventory, &c->scripts_dirs, need, script_flags };
+	struct ms_error err = MS_ERROR_INIT;
+	int ret = project_open(p, &o, &err);
+
+	cli_print_warnings(&p->diags);
+	if (ret < 0) {
+		cli_print_warnings(&p->graph_problems);
+		cli_print_error(&err);
+	}
+	ms_error_release(&err);
+	return ret < 0 ? EXIT_CANNOT_RUN : EXIT_OK;
+}
+
 int cli_load_scripts(struct script_set *set, const struct cli_common *c,
 		     unsigned flags, struct diag_list *warnings, struct ms_error *err)
 {
