@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
+#include "migsync/clock.h"
 #include "migsync/drift.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -207,7 +207,6 @@ static int run_check(const struct cli_common *common, const struct inventory *in
 	struct revgraph *g = NULL;
 	struct ms_error err = MS_ERROR_INIT, gerr = MS_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT;
-	struct timespec ts;
 	int ret = EXIT_OK;
 
 	squash_dbs_init(&dbs);
@@ -221,13 +220,12 @@ static int run_check(const struct cli_common *common, const struct inventory *in
 			ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
 	squash_check(&report, &(struct squash_check_input){
 		.lint = &lint.findings,
 		.g = g,
 		.graph_err = &gerr,
 		.dbs = &dbs,
-		.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+		.now_ms = clock_wall_ms(),
 	});
 	render_check(&sb, &dbs, &report, common->format);
 	ret = cli_write_stdout(sb.buf, sb.len);
