@@ -224,4 +224,69 @@ int revgraph_downgrade_path(struct revgraph_path *out, const struct revgraph *g,
 			    const struct strvec *current, const char *target,
 			    struct ms_error *err);
 
+/*
+ * Alembic's history order (history.c): which revisions the graph
+ * commands list, and in which order, after alembic/script/revision.py.
+ * "File order" is the order of the script_set (by directory, then by
+ * file name), standing in for the order in which Alembic's os.listdir()
+ * happens to return the files. Lists returned through **out are
+ * allocated and owned by the caller.
+ */
+
+/* Sort node indexes into file order. */
+void revgraph_sort_file_order(const struct revgraph *g, size_t *items, size_t nr);
+
+/*
+ * Alembic's heads (RevisionMap.heads: no down_revision children) or,
+ * with real, its _real_heads (no children and no dependents), in file
+ * order.
+ */
+void revgraph_heads_sorted(size_t **out, size_t *nr, const struct revgraph *g, bool real);
+
+/* The bases (no down_revision, is_base), in file order. */
+void revgraph_bases_sorted(size_t **out, size_t *nr, const struct revgraph *g);
+
+/*
+ * MS_ERR_USAGE, with a hint, when ident is "current": the graph commands
+ * read no database. 0 otherwise (NULL included).
+ */
+int revgraph_refuse_current(const char *ident, struct ms_error *err);
+
+/*
+ * Split `alembic history -r`'s RANGE ("START:END", "START:" or ":END",
+ * blanks around the whole range ignored) into its two ends, each
+ * allocated and owned by the caller ("" for a missing end). NULL range:
+ * both ends NULL. Anything without exactly one colon is MS_ERR_USAGE.
+ */
+int revgraph_history_split(char **lower, char **upper, const char *range,
+			   struct ms_error *err);
+
+/*
+ * The revisions `alembic history -r LOWER:UPPER` walks, newest first, in
+ * the order of Alembic's RevisionMap._topological_sort (ties broken by
+ * file order, so the result is independent of directory order). lower
+ * and upper are identifiers revgraph_resolve accepts; NULL or "" mean
+ * "base" and "heads". "current" is refused (revgraph_refuse_current); a
+ * range whose ends are not on one line of descent is MS_ERR_USAGE, a
+ * "branch@..." lower end naming nothing MS_ERR_NOTFOUND.
+ */
+int revgraph_history_walk(size_t **out, size_t *nr, const struct revgraph *g,
+			  const char *lower, const char *upper, struct ms_error *err);
+
+/*
+ * What `alembic branches` lists: the branch points, in history order
+ * (revgraph_history_walk of the whole graph). When nodes is not NULL, it
+ * receives the branch points and their children, in history order.
+ */
+int revgraph_branch_points(size_t **points, size_t *points_nr, size_t **nodes,
+			   size_t *nodes_nr, const struct revgraph *g, struct ms_error *err);
+
+/*
+ * What `alembic show IDENT` lists, appended to out: "heads" is the real
+ * heads in file order, anything else revgraph_get_revisions; "current"
+ * is refused.
+ */
+int revgraph_show_revisions(struct revgraph_set *out, const struct revgraph *g,
+			    const char *ident, struct ms_error *err);
+
 #endif

@@ -60,8 +60,7 @@ int cmd_branches(int argc, char **argv)
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT;
 	bool verbose = false;
-	size_t *revs = NULL, revs_nr = 0, points_nr = 0, nodes_nr = 0;
-	size_t *points = NULL, *nodes = NULL;
+	size_t *points = NULL, *nodes = NULL, points_nr = 0, nodes_nr = 0;
 	int opt, ret = EXIT_OK;
 
 	cli_common_init(&common);
@@ -79,33 +78,16 @@ int cmd_branches(int argc, char **argv)
 	ret = output_graph_load(&og, &common);
 	if (ret)
 		goto done;
-	/* walk_revisions(): the whole history, newest first */
-	if (output_walk(&revs, &revs_nr, og.graph, NULL, NULL, &err) < 0) {
+	/* JSON also lists the children of each branch point */
+	if (revgraph_branch_points(&points, &points_nr,
+				   common.format == FORMAT_JSON ? &nodes : NULL, &nodes_nr,
+				   og.graph, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;
 	}
-	points = xmalloc((revs_nr ? revs_nr : 1) * sizeof(*points));
-	for (size_t i = 0; i < revs_nr; i++)
-		if (og.graph->nodes[revs[i]].is_branch_point)
-			points[points_nr++] = revs[i];
 
 	if (common.format == FORMAT_JSON) {
-		unsigned char *seen = xcalloc(og.graph->nr, 1);
-
-		/* the branch points and their children, in history order */
-		nodes = xmalloc((revs_nr ? revs_nr : 1) * sizeof(*nodes));
-		for (size_t i = 0; i < points_nr; i++) {
-			const struct revgraph_node *p = &og.graph->nodes[points[i]];
-
-			seen[points[i]] = 1;
-			for (size_t k = 0; k < p->children_nr; k++)
-				seen[p->children[k]] = 1;
-		}
-		for (size_t i = 0; i < revs_nr; i++)
-			if (seen[revs[i]])
-				nodes[nodes_nr++] = revs[i];
-		free(seen);
 		output_json_listing(&sb, og.graph, "branch_points", points, points_nr, nodes, nodes_nr);
 	} else {
 		for (size_t i = 0; i < points_nr; i++)
@@ -113,7 +95,6 @@ int cmd_branches(int argc, char **argv)
 	}
 	ret = cli_write_stdout(sb.buf, sb.len);
 done:
-	free(revs);
 	free(points);
 	free(nodes);
 	strbuf_release(&sb);

@@ -298,15 +298,10 @@ static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t
 		       const struct graph_status *st)
 {
 	struct json_writer jw;
-	size_t *heads = NULL, heads_nr = 0;
-	size_t *bases = xmalloc((g->nr ? g->nr : 1) * sizeof(*bases));
-	size_t bases_nr = 0;
+	size_t *heads = NULL, heads_nr = 0, *bases = NULL, bases_nr = 0;
 
-	output_heads(&heads, &heads_nr, g, false);
-	for (size_t i = 0; i < g->nr; i++)
-		if (g->nodes[order[i]].is_base)
-			bases[bases_nr++] = order[i];
-	output_sort_file_order(g, bases, bases_nr);
+	revgraph_heads_sorted(&heads, &heads_nr, g, false);
+	revgraph_bases_sorted(&bases, &bases_nr, g);
 
 	json_init(&jw, sb);
 	json_object_begin(&jw);

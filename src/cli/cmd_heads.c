@@ -72,7 +72,7 @@ int cmd_heads(int argc, char **argv)
 		goto done;
 
 	/* `alembic heads --resolve-dependencies` lists get_revisions("heads"): the real heads */
-	output_heads(&heads, &heads_nr, og.graph, resolve);
+	revgraph_heads_sorted(&heads, &heads_nr, og.graph, resolve);
 	if (common.format == FORMAT_JSON) {
 		output_json_listing(&sb, og.graph, "heads", heads, heads_nr, heads, heads_nr);
 	} else {

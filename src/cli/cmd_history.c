@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/output.h"
@@ -72,28 +71,15 @@ int cmd_history(int argc, char **argv)
 	ret = output_extra_arguments("history", argc, argv, optind);
 	if (ret)
 		goto done;
-	if (range) {
-		const char *colon = strchr(range, ':');
-		const char *s = range, *e = range + strlen(range);
-
-		if (!colon || strchr(colon + 1, ':')) {
-			ret = cli_usage_error("history", "invalid range \"%s\": expected START:END, START: or :END",
-					      range);
-			goto done;
-		}
-		/* Alembic strips the whole range before splitting it */
-		while (s < colon && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > colon + 1 && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		lower = xstrndup(s, (size_t)(colon - s));
-		upper = xstrndup(colon + 1, (size_t)(e - colon - 1));
+	if (revgraph_history_split(&lower, &upper, range, &err) < 0) {
+		ret = cli_usage_error("history", "%s", err.message);
+		goto done;
 	}
 
 	ret = output_graph_load(&og, &common);
 	if (ret)
 		goto done;
-	if (output_walk(&revs, &revs_nr, og.graph, lower, upper, &err) < 0) {
+	if (revgraph_history_walk(&revs, &revs_nr, og.graph, lower, upper, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;

@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/output.h"
@@ -59,10 +58,8 @@ int cmd_show(int argc, char **argv)
 	if (ret)
 		goto done;
 	rev = argv[optind];
-	if (!strcmp(rev, "current")) {
-		ms_error_set(&err, MS_ERR_USAGE,
-			     "revision \"current\" needs a database: this command reads only the revision scripts");
-		ms_error_hint(&err, "give a revision id, or use 'migsync status' to see each environment's revision");
+	/* refused before the scripts are read */
+	if (revgraph_refuse_current(rev, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;
@@ -71,11 +68,7 @@ int cmd_show(int argc, char **argv)
 	ret = output_graph_load(&og, &common);
 	if (ret)
 		goto done;
-	if (!strcmp(rev, "heads")) {
-		/* RevisionMap._real_heads, in file order, as Alembic lists them */
-		output_heads(&set.items, &set.nr, og.graph, true);
-		set.alloc = set.nr;
-	} else if (revgraph_get_revisions(&set, og.graph, rev, &err) < 0) {
+	if (revgraph_show_revisions(&set, og.graph, rev, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;

@@ -3,14 +3,10 @@
 
 /*
  * What the graph commands (heads, history, branches, show, graph) share:
- * loading the graph, Alembic's order of revisions, Alembic 1.8's text
- * lines (alembic/script/base.py, class Script) and the JSON dump of
- * nodes and edges.
- *
- * "File order" stands in for the order in which Alembic happens to list
- * the versions directories: the order of the script_set, which is by
- * directory, then by file name. Alembic prints exactly what migsync
- * prints whenever its os.listdir() returns names in sorted order.
+ * loading the graph, their option loop, Alembic 1.8's text lines
+ * (alembic/script/base.py, class Script) and the JSON dump of nodes and
+ * edges. The lists they print come from revgraph's history functions
+ * (include/migsync/revgraph.h), already in Alembic's order.
  */
 
 #include <stdbool.h>
@@ -56,27 +52,6 @@ bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt
 
 /* Refuse the arguments argv[first] and on; returns EXIT_OK when there are none. */
 int output_extra_arguments(const char *cmd, int argc, char **argv, int first);
-
-/* Sort node indexes into file order. */
-void output_sort_file_order(const struct revgraph *g, size_t *items, size_t nr);
-
-/*
- * Alembic's heads (RevisionMap.heads: no down_revision children) or,
- * with real, its _real_heads (no children and no dependents), in file
- * order. *out is allocated and owned by the caller.
- */
-void output_heads(size_t **out, size_t *nr, const struct revgraph *g, bool real);
-
-/*
- * The revisions `alembic history -r LOWER:UPPER` walks, newest first, in
- * the order of Alembic's RevisionMap._topological_sort (ties broken by
- * file order, so the result is independent of directory order). lower
- * and upper are identifiers revgraph_resolve accepts; NULL or "" mean
- * "base" and "heads". "current" needs a database and is refused.
- * *out is allocated and owned by the caller.
- */
-int output_walk(size_t **out, size_t *nr, const struct revgraph *g,
-		const char *lower, const char *upper, struct ms_error *err);
 
 /* Flags for output_head_only(), after Script._head_only's arguments. */
 enum {

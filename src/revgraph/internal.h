@@ -65,6 +65,13 @@ int revgraph_resolve_branch_node(ssize_t *out, const struct revgraph *g,
 int revgraph_current_nodes(struct revgraph_set *out, const struct revgraph *g,
 			   const struct strvec *current, struct ms_error *err);
 
+/*
+ * Revision._normalized_down_revisions of node n into out (which holds
+ * parents_nr + norm_deps_nr entries): down_revision, then the normalized
+ * deps not already among them. Returns how many.
+ */
+size_t revgraph_down_revs(const struct revgraph *g, size_t n, size_t *out);
+
 void revgraph_set_add(struct revgraph_set *set, size_t node);
 /* Sort by node index and drop duplicates. */
 void revgraph_set_normalize(struct revgraph_set *set);

@@ -33,8 +33,7 @@ void revgraph_path_release(struct revgraph_path *path)
 	strvec_release(&path->final_rows);
 }
 
-/* Revision._normalized_down_revisions: down_revision, then normalized deps. */
-static size_t down_revs(const struct revgraph *g, size_t n, size_t *out)
+size_t revgraph_down_revs(const struct revgraph *g, size_t n, size_t *out)
 {
 	const struct revgraph_node *node = &g->nodes[n];
 	size_t nr = 0;
@@ -100,7 +99,7 @@ static void topological_sort(size_t **out, size_t *out_nr, const struct revgraph
 		}
 		nd = down_revs_nr(g, cand);
 		ALLOC_GROW(downs, nd + 1, downs_alloc);
-		nd = down_revs(g, cand, downs);
+		nd = revgraph_down_revs(g, cand, downs);
 		add = xrealloc(add, (nd ? nd : 1) * sizeof(size_t));
 		for (size_t i = 0; i < nd; i++) {
 			bool is_head = false;
@@ -220,7 +219,7 @@ static int apply_step(struct revgraph_step *st, const struct revgraph *g,
 	bool *anc = NULL;
 	int ret = 0;
 
-	nd = down_revs(g, n, downs);
+	nd = revgraph_down_revs(g, n, downs);
 	for (size_t i = 0; i < nd; i++)
 		in_rows += r->in[downs[i]];
 	if (st->up) {
