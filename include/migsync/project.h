@@ -58,6 +58,9 @@ struct project {
 	struct diag_list graph_problems;
 };
 
+#define PROJECT_INIT { NULL, STRVEC_INIT, SCRIPT_SET_INIT, NULL, NULL, STRVEC_INIT, \
+		       DIAG_LIST_INIT, DIAG_LIST_INIT }
+
 void project_init(struct project *p);
 void project_release(struct project *p);
 

@@ -11,41 +11,31 @@
 
 int output_graph_load(struct output_graph *og, const struct cli_common *c)
 {
-	struct diag_list warnings = DIAG_LIST_INIT;
-	struct diag_list problems = DIAG_LIST_INIT;
+	struct project_options o = { c->inventory, &c->scripts_dirs, PROJECT_GRAPH, 0 };
 	struct ms_error err = MS_ERROR_INIT;
-	int ret = EXIT_OK;
+	int ret = project_open(&og->project, &o, &err);
 
-	if (cli_load_scripts(&og->scripts, c, 0, &warnings, &err) < 0) {
-		cli_print_warnings(&warnings);
-		cli_print_error(&err);
-		ret = cli_exit_code(&err);
-		goto done;
-	}
-	diag_list_sort(&warnings);
-	cli_print_warnings(&warnings);
-	if (revgraph_build(&og->graph, &og->scripts, &problems, &err) < 0) {
-		/* the problems include the first error, each with its hint */
-		if (problems.nr) {
-			diag_list_sort(&problems);
-			cli_print_warnings(&problems);
+	diag_list_sort(&og->project.diags);
+	cli_print_warnings(&og->project.diags);
+	if (ret < 0) {
+		/* the graph's problems include the first error, each with its hint */
+		if (og->project.graph_problems.nr) {
+			diag_list_sort(&og->project.graph_problems);
+			cli_print_warnings(&og->project.graph_problems);
 		} else {
 			cli_print_error(&err);
 		}
-		ret = cli_exit_code(&err);
 	}
-done:
-	diag_list_release(&warnings);
-	diag_list_release(&problems);
+	og->graph = og->project.graph;
+	ret = ret < 0 ? cli_exit_code(&err) : EXIT_OK;
 	ms_error_release(&err);
 	return ret;
 }
 
 void output_graph_release(struct output_graph *og)
 {
-	revgraph_free(og->graph);
+	project_release(&og->project);
 	og->graph = NULL;
-	script_set_release(&og->scripts);
 }
 
 int output_option_error(const char *cmd, int opt, char **argv)

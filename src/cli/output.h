@@ -14,20 +14,21 @@
 
 #include "cli/cli.h"
 #include "migsync/json.h"
+#include "migsync/project.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
 #include "migsync/strbuf.h"
 
-/* Everything a graph command works on; the graph borrows the scripts. */
+/* Everything a graph command works on: the project and its graph. */
 struct output_graph {
-	struct script_set scripts;
-	struct revgraph *graph;
+	struct project project;
+	struct revgraph *graph;		/* project.graph */
 };
 
-#define OUTPUT_GRAPH_INIT { SCRIPT_SET_INIT, NULL }
+#define OUTPUT_GRAPH_INIT { PROJECT_INIT, NULL }
 
 /*
- * Read the scripts (cli_load_scripts) and build the graph, printing
+ * Open the project (scripts and graph, see project_open), printing
  * reader warnings, and on failure the error or every graph problem, on
  * stderr. Returns an exit code: EXIT_OK, or cli_exit_code() of the error.
  */
