@@ -112,6 +112,9 @@ struct apply_options {
 	void *ctx;
 };
 
+/* All options off: no callbacks, one connection try, the environment's lock_wait. */
+void apply_options_init(struct apply_options *o);
+
 /*
  * Read one stage: every target database of env (connect, identity,
  * version rows, in-progress ledger rows; no lock), then plan each

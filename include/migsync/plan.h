@@ -171,6 +171,8 @@ void plan_init(struct plan *p);
 void plan_release(struct plan *p);
 struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env);
 struct plan_db *plan_stage_add_db(struct plan_stage *st);
+/* An empty stage of env (may be NULL: filled by a read). */
+void plan_stage_init(struct plan_stage *st, const struct environment *env);
 /* Free a stage's contents; it is left empty (env NULL). */
 void plan_stage_release(struct plan_stage *st);
 

@@ -180,6 +180,11 @@ static char *rows_text(const struct strvec *rows)
 	return strbuf_detach(&sb, NULL);
 }
 
+void apply_options_init(struct apply_options *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
 static void stage_reset(struct plan_stage *st, const struct environment *env)
 {
 	plan_stage_release(st);

@@ -285,7 +285,7 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		struct ms_error err = MS_ERROR_INIT;
 		enum apply_outcome out;
 
-		memset(&st, 0, sizeof(st));
+		plan_stage_init(&st, NULL);
 		r->stage = i + 1;
 		out = apply_stage_run(&st, env, o, &err);
 		if (r->progress)

@@ -203,7 +203,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 
 		if (e == env)
 			continue;
-		memset(&other, 0, sizeof(other));
+		plan_stage_init(&other, NULL);
 		if (approve_read(&other, e, pr, kind, &err) == 0 && !strcasecmp(other.plan_hash, hash)) {
 			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
 				hash, e->name, e->name);
@@ -302,7 +302,7 @@ int cmd_approve(int argc, char **argv)
 
 	cli_common_init(&common);
 	promote_init(&pr);
-	memset(&st, 0, sizeof(st));
+	plan_stage_init(&st, NULL);
 	approval_init(&a);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {

@@ -156,7 +156,7 @@ done:
 
 void promote_options(struct apply_options *o, const struct promote *pr, bool up)
 {
-	memset(o, 0, sizeof(*o));
+	apply_options_init(o);
 	o->inv = pr->inv;
 	o->g = pr->g;
 	o->target_ids = &pr->target_ids;

@@ -104,7 +104,7 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 	enum apply_outcome out;
 	int ret = EXIT_OK;
 
-	memset(&st, 0, sizeof(st));
+	plan_stage_init(&st, NULL);
 	out = apply_stamp_run(&st, env, expect, to, o, &err);
 
 	/* what was read before the lock: the rows the stamp replaces */

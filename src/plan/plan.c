@@ -99,6 +99,14 @@ void plan_init(struct plan *p)
 	strvec_init(&p->target);
 }
 
+void plan_stage_init(struct plan_stage *st, const struct environment *env)
+{
+	memset(st, 0, sizeof(*st));
+	st->env = env;
+	gate_result_init(&st->gate);
+	strvec_init(&st->order_missing);
+}
+
 void plan_stage_release(struct plan_stage *st)
 {
 	for (size_t i = 0; i < st->dbs_nr; i++)
@@ -110,9 +118,7 @@ void plan_stage_release(struct plan_stage *st)
 	strvec_release(&st->order_missing);
 	free(st->order_error);
 	free(st->error);
-	memset(st, 0, sizeof(*st));
-	gate_result_init(&st->gate);
-	strvec_init(&st->order_missing);
+	plan_stage_init(st, NULL);
 }
 
 void plan_release(struct plan *p)
@@ -131,10 +137,7 @@ struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env)
 
 	ALLOC_GROW(p->stages, p->nr + 1, p->alloc);
 	st = &p->stages[p->nr++];
-	memset(st, 0, sizeof(*st));
-	st->env = env;
-	gate_result_init(&st->gate);
-	strvec_init(&st->order_missing);
+	plan_stage_init(st, env);
 	return st;
 }
 
