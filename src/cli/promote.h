@@ -42,6 +42,12 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		 const char *through, const char *to, bool up);
 void promote_options(struct apply_options *o, const struct promote *pr, bool up);
 /*
+ * migsync apply (up) and migsync downgrade: parse the options, load,
+ * run the stages (or the dry run), print; help prints --help. Returns an
+ * exit code.
+ */
+int promote_apply_command(int argc, char **argv, bool up, void (*help)(void));
+/*
  * "migsync approve [-i INV] [--scripts DIR]... -e ENV [--stamp|--downgrade]
  * [--to REV] --plan HASH" (caller frees): what approve needs to compute
  * the same plan (what: "plan", "downgrade" or "stamp").
