@@ -202,6 +202,21 @@ bool plan_order_check(struct strvec *missing, const struct revgraph *g,
 		      const struct strvec *prev_rows, size_t prev_nr,
 		      const struct strvec *end_rows, size_t end_nr);
 
+/*
+ * Version rows (sorted, as struct plan_db holds them). Equal: the same
+ * rows in the same order. As text: joined with sep, "(none)" when empty.
+ * The messages of src/apply join with " " (and the ledger's rows_after
+ * is written so, see plan_rows_parse); the promotion commands print ","
+ * (an inconsistency kept as it is: both are part of the output).
+ */
+bool plan_rows_equal(const struct strvec *a, const struct strvec *b);
+struct strbuf;
+void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep);
+/* The same into a string of its own; caller frees. */
+char *plan_rows_text(const struct strvec *rows, const char *sep);
+/* Append the rows of "a b c" (space-separated, as the ledger's rows_after) to out, sorted. */
+void plan_rows_parse(struct strvec *out, const char *s);
+
 /* True when s is 64 lowercase or uppercase hex digits. */
 bool plan_hash_valid(const char *s);
 

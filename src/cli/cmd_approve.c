@@ -188,9 +188,9 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		const struct plan_db *db = &st->dbs[i];
 		struct strbuf sb = STRBUF_INIT;
 
-		promote_add_rows(&sb, &db->rows);
+		plan_rows_add(&sb, &db->rows, ",");
 		strbuf_addstr(&sb, " -> ");
-		promote_add_rows(&sb, &db->end_rows);
+		plan_rows_add(&sb, &db->end_rows, ",");
 		fprintf(stderr, "    %s: %s (%zu step%s)\n", db->describe, sb.buf, db->steps_nr,
 			db->steps_nr == 1 ? "" : "s");
 		strbuf_release(&sb);

@@ -202,21 +202,6 @@ static const char *op_name(enum revgraph_row_op op)
 	return "?";
 }
 
-void promote_add_rows(struct strbuf *sb, const struct strvec *rows)
-{
-	cli_add_joined(sb, rows, ",", "(none)");
-}
-
-bool promote_rows_equal(const struct strvec *a, const struct strvec *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
 void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows)
 {
 	if (!rows) {
@@ -352,13 +337,13 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				strbuf_addf(sb, "error: %s\n", db->error);
 				continue;
 			}
-			promote_add_rows(sb, &db->rows);
+			plan_rows_add(sb, &db->rows, ",");
 			if (!db->steps_nr) {
 				strbuf_addstr(sb, " (nothing to do)\n");
 				continue;
 			}
 			strbuf_addstr(sb, " -> ");
-			promote_add_rows(sb, &db->end_rows);
+			plan_rows_add(sb, &db->end_rows, ",");
 			strbuf_addf(sb, " (%zu step%s)\n", db->steps_nr, db->steps_nr == 1 ? "" : "s");
 			for (size_t k = 0; k < db->steps_nr; k++) {
 				const struct plan_step *s = &db->steps[k];
@@ -367,9 +352,9 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 					    s->revision,
 					    s->script && s->script->message ? s->script->message : "");
 				strbuf_addf(sb, "       %s: ", op_name(s->step.op));
-				promote_add_rows(sb, &s->step.rows_removed);
+				plan_rows_add(sb, &s->step.rows_removed, ",");
 				strbuf_addstr(sb, " -> ");
-				promote_add_rows(sb, &s->step.rows_added);
+				plan_rows_add(sb, &s->step.rows_added, ",");
 				if (s->script)
 					strbuf_addf(sb, "  (%s)", s->script->filename);
 				strbuf_addch(sb, '\n');
@@ -402,7 +387,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				    gate->approvals == 1 ? "" : "s");
 			if (gate->approvers.nr) {
 				strbuf_addstr(sb, " from ");
-				promote_add_rows(sb, &gate->approvers);
+				plan_rows_add(sb, &gate->approvers, ",");
 			}
 			if (gate->soak) {
 				char *d = inventory_format_duration(gate->soak);
@@ -412,7 +397,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			}
 			strbuf_addf(sb, "; approved by: ");
 			if (st->gate.approved_by.nr)
-				promote_add_rows(sb, &st->gate.approved_by);
+				plan_rows_add(sb, &st->gate.approved_by, ",");
 			else
 				strbuf_addstr(sb, "nobody");
 			strbuf_addf(sb, " (%s)\n", !steps ? "nothing to approve" :

@@ -78,13 +78,11 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			enum cli_format format, bool sql);
 
 /*
- * Version rows (sorted, as struct plan_db and the stamps hold them), for
- * plan, apply, stamp and consolidate. apply.c keeps its own copies of
- * the text and the comparison: the CLI shell cannot reach them.
+ * Version rows: plan_rows_add(sb, rows, ",") and plan_rows_equal (plan.h).
+ * promote_add_rows and promote_rows_equal are the same, kept only for
+ * cmd_consolidate.c.
  */
-/* The rows as text: "a,b", or "(none)". */
 void promote_add_rows(struct strbuf *sb, const struct strvec *rows);
-/* Whether a and b hold the same rows. */
 bool promote_rows_equal(const struct strvec *a, const struct strvec *b);
 /* Inside an open JSON object, "key": [rows], or "key": null when rows is NULL. */
 void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows);

@@ -283,6 +283,49 @@ done:
 	return ok;
 }
 
+bool plan_rows_equal(const struct strvec *a, const struct strvec *b)
+{
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (strcmp(a->items[i], b->items[i]))
+			return false;
+	return true;
+}
+
+void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep)
+{
+	for (size_t i = 0; i < rows->nr; i++)
+		strbuf_addf(sb, "%s%s", i ? sep : "", rows->items[i]);
+	if (!rows->nr)
+		strbuf_addstr(sb, "(none)");
+}
+
+char *plan_rows_text(const struct strvec *rows, const char *sep)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	plan_rows_add(&sb, rows, sep);
+	return strbuf_detach(&sb, NULL);
+}
+
+void plan_rows_parse(struct strvec *out, const char *s)
+{
+	const char *p = s;
+
+	while (p && *p) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n)
+			strvec_push_owned(out, xstrndup(p, n));
+		p += n;
+	}
+	strvec_sort(out);
+}
+
 bool plan_hash_valid(const char *s)
 {
 	size_t i;
