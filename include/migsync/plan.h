@@ -41,15 +41,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
-
 #include "migsync/error.h"
 #include "migsync/inventory.h"
-#include "migsync/ledger.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
 #include "migsync/sha256.h"
 #include "migsync/util.h"
+
+/* Read from the ledger (ledger.h); here only through pointers. */
+struct approval;
+struct ledger_entry;
+struct pg_conn;
 
 /* One step of a database's plan. */
 struct plan_step {
@@ -217,6 +219,63 @@ char *plan_rows_text(const struct strvec *rows, const char *sep);
 /* Append the rows of "a b c" (space-separated, as the ledger's rows_after) to out, sorted. */
 void plan_rows_parse(struct strvec *out, const char *s);
 
+/*
+ * Where the databases of a plan come from: the caller reads them (src/apply
+ * connects; a test fakes it), so that checking and building a plan is a
+ * pure computation.
+ */
+struct plan_source {
+	/*
+	 * Read env's stage into st (released first): every database's
+	 * identity, rows, in-progress rows, steps to the target and the
+	 * plan hash, the approvals. A database that cannot be read gets
+	 * db->error; an environment that cannot be expanded st->error.
+	 */
+	void (*read)(struct plan_stage *st, const struct environment *env, void *ctx);
+	/*
+	 * Since when (Unix ms) every database of env holds every revision
+	 * of revs: the latest time its ledger recorded one of them.
+	 * *known false: some revision is not recorded. Returns 0 or a
+	 * negative code with err set.
+	 */
+	int (*held_since)(bool *known, int64_t *since_ms, const struct environment *env,
+			  const struct strvec *revs, void *ctx, struct ms_error *err);
+	void *ctx;
+};
+
+struct plan_check_options {
+	const struct revgraph *g;
+	bool up;			/* an upgrade: the order rule and the soak apply */
+	bool allow_out_of_order;	/* a violation is recorded as overridden */
+	int64_t now_ms;			/* Unix ms, for approval expiry and the soak */
+};
+
+/*
+ * The order check and the gate of st against prev (the environment just
+ * before in rollout order, or NULL for the first one). prev_planned:
+ * take prev's end rows (it runs first in the same plan) rather than its
+ * rows now. For a soak, asks src->held_since about prev. Fills st->gate,
+ * st->order_*, st->previous. Returns 0 or a negative code from
+ * src->held_since.
+ */
+int plan_stage_check(struct plan_stage *st, const struct plan_stage *prev, bool prev_planned,
+		     const struct plan_check_options *co, const struct plan_source *src,
+		     struct ms_error *err);
+
+/*
+ * Build the plan for envs[0..nr) (rollout order, environments of inv):
+ * each read with src->read and checked with plan_stage_check; the
+ * environment before a selected one that is not itself selected is read
+ * for the order check. p->target must be filled by the caller.
+ */
+int plan_build(struct plan *p, const struct inventory *inv,
+	       const struct environment *const *envs, size_t nr,
+	       const struct plan_check_options *co, const struct plan_source *src,
+	       struct ms_error *err);
+
+/* Append every revision st's steps bring (each once) to out. */
+void plan_stage_revisions(struct strvec *out, const struct plan_stage *st);
+
 /* True when s is 64 lowercase or uppercase hex digits. */
 bool plan_hash_valid(const char *s);
 
@@ -248,7 +307,7 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
  * The same, reading the ledger in schema (NULL: the default) through
  * conn. A database without a ledger has no mismatches. For `status`.
  */
-int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, PGconn *conn,
+int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, struct pg_conn *conn,
 		       const char *schema, const struct revgraph *g,
 		       const struct strvec *rows, struct ms_error *err);
 

@@ -177,23 +177,18 @@ done:
 }
 
 /*
- * Since when the previous stage holds every revision st's steps bring:
- * the latest ledger time over its databases and those revisions.
+ * plan_source.held_since: since when every database of prev_env holds
+ * revs, from its ledger (one connection per database, no retry).
  */
-static int held_since(bool *known, int64_t *since, const struct plan_stage *st,
-		      const struct environment *prev_env, struct ms_error *err)
+static int held_since(bool *known, int64_t *since, const struct environment *prev_env,
+		      const struct strvec *revs, void *ctx, struct ms_error *err)
 {
 	struct db_target *targets = NULL;
-	struct strvec revs = STRVEC_INIT;
 	size_t nr = 0;
 	int ret;
 
 	*known = true;
 	*since = 0;
-	for (size_t i = 0; i < st->dbs_nr; i++)
-		for (size_t k = 0; k < st->dbs[i].steps_nr; k++)
-			if (!strvec_contains(&revs, st->dbs[i].steps[k].revision))
-				strvec_push(&revs, st->dbs[i].steps[k].revision);
 	ret = db_targets_expand(&targets, &nr, prev_env, err);
 	if (ret < 0)
 		goto done;
@@ -202,11 +197,11 @@ static int held_since(bool *known, int64_t *since, const struct plan_stage *st,
 		struct tunnel *tunnel = NULL;
 
 		ret = db_connect(&conn, &tunnel, &targets[i], err);
-		for (size_t k = 0; ret == 0 && k < revs.nr && *known; k++) {
+		for (size_t k = 0; ret == 0 && k < revs->nr && *known; k++) {
 			int64_t at = 0;
 			bool found = false;
 
-			ret = ledger_applied_at(&at, &found, conn, NULL, revs.items[k], err);
+			ret = ledger_applied_at(&at, &found, conn, NULL, revs->items[k], err);
 			if (ret == 0 && !found)
 				*known = false;
 			if (ret == 0 && found && at > *since)
@@ -218,123 +213,48 @@ static int held_since(bool *known, int64_t *since, const struct plan_stage *st,
 	}
 done:
 	db_targets_free(targets, nr);
-	strvec_release(&revs);
 	return ret;
+}
+
+/* plan_source.read: apply_read_stage, its error kept in the stage only. */
+static void read_source(struct plan_stage *st, const struct environment *env, void *ctx)
+{
+	struct ms_error e = MS_ERROR_INIT;
+
+	apply_read_stage(st, env, ctx, &e);
+	ms_error_release(&e);
+}
+
+/* The plan_source and plan_check_options of o (now: the wall clock). */
+static void check_setup(struct plan_source *src, struct plan_check_options *co,
+			const struct apply_options *o)
+{
+	src->read = read_source;
+	src->held_since = held_since;
+	src->ctx = (void *)o;
+	co->g = o->g;
+	co->up = o->up;
+	co->allow_out_of_order = o->allow_out_of_order;
+	co->now_ms = exec_wall_ms();
 }
 
 int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
 		      bool prev_planned, const struct apply_options *o,
 		      struct ms_error *err)
 {
-	struct gate_input in;
-	struct strvec *prev_rows = NULL, *end_rows = NULL;
-	int ret = 0;
+	struct plan_source src;
+	struct plan_check_options co;
 
-	strvec_release(&st->order_missing);
-	free(st->order_error);
-	st->order_error = NULL;
-	free(st->previous);
-	st->previous = prev ? xstrdup(prev->env->name) : NULL;
-	st->out_of_order_allowed = false;
-
-	if (prev && o->up && plan_stage_steps(st)) {
-		const char *bad = prev->error;
-
-		for (size_t i = 0; !bad && i < prev->dbs_nr; i++)
-			bad = prev->dbs[i].error;
-		if (bad) {
-			st->order_error = xstrfmt("environment \"%s\": cannot verify the rollout order: "
-						  "the previous stage could not be read: %s",
-						  st->env->name, bad);
-		} else if (!prev->dbs_nr) {
-			st->order_error = xstrfmt("environment \"%s\": cannot verify the rollout order: "
-						  "environment \"%s\" has no databases",
-						  st->env->name, prev->env->name);
-		} else {
-			prev_rows = xcalloc(prev->dbs_nr, sizeof(*prev_rows));
-			end_rows = xcalloc(st->dbs_nr ? st->dbs_nr : 1, sizeof(*end_rows));
-			for (size_t i = 0; i < prev->dbs_nr; i++)
-				prev_rows[i] = prev_planned ? prev->dbs[i].end_rows : prev->dbs[i].rows;
-			for (size_t i = 0; i < st->dbs_nr; i++)
-				end_rows[i] = st->dbs[i].end_rows;
-			if (!plan_order_check(&st->order_missing, o->g, prev_rows, prev->dbs_nr,
-					      end_rows, st->dbs_nr)) {
-				struct strbuf sb = STRBUF_INIT;
-
-				for (size_t i = 0; i < st->order_missing.nr && i < 5; i++)
-					strbuf_addf(&sb, "%s%s", i ? ", " : "", st->order_missing.items[i]);
-				if (st->order_missing.nr > 5)
-					strbuf_addf(&sb, " and %zu more", st->order_missing.nr - 5);
-				st->order_error = xstrfmt("environment \"%s\": would go past environment \"%s\", "
-							  "which does not hold %s",
-							  st->env->name, prev->env->name, sb.buf);
-				strbuf_release(&sb);
-			}
-		}
-		if (st->order_error && o->allow_out_of_order)
-			st->out_of_order_allowed = true;
-	}
-
-	memset(&in, 0, sizeof(in));
-	in.gate = &st->env->gate;
-	in.environment = st->env->name;
-	in.plan_hash = st->plan_hash;
-	in.approvals = st->approvals;
-	in.approvals_nr = st->approvals_nr;
-	in.now_ms = exec_wall_ms();
-	in.has_previous = prev && o->up;
-	in.previous = prev ? prev->env->name : NULL;
-	if (in.has_previous && st->env->gate.soak > 0 && plan_stage_steps(st)) {
-		if (prev_planned && plan_stage_steps(prev)) {
-			/* the previous stage only gets the target in this very run */
-			in.held_since_known = true;
-			in.held_since_ms = in.now_ms;
-			in.previous_planned = true;
-		} else {
-			ret = held_since(&in.held_since_known, &in.held_since_ms, st, prev->env, err);
-			if (ret < 0)
-				goto done;
-		}
-	}
-	gate_evaluate(&st->gate, &in);
-done:
-	free(prev_rows);
-	free(end_rows);
-	return ret;
+	check_setup(&src, &co, o);
+	return plan_stage_check(st, prev, prev_planned, &co, &src, err);
 }
 
 int apply_build_plan(struct plan *p, const struct environment *const *envs, size_t nr,
 		     const struct apply_options *o, struct ms_error *err)
 {
-	struct plan_stage prev_read;
-	int ret = 0;
+	struct plan_source src;
+	struct plan_check_options co;
 
-	memset(&prev_read, 0, sizeof(prev_read));
-	for (size_t i = 0; i < nr; i++) {
-		const struct environment *env = envs[i];
-		struct plan_stage *st = plan_add_stage(p, env);
-		const struct plan_stage *prev = NULL;
-		bool planned = false;
-
-		apply_read_stage(st, env, o, err);
-		ms_error_release(err);
-		if (env->stage > 0) {
-			const struct environment *pe = &o->inv->envs[env->stage - 1];
-
-			if (i > 0 && p->stages[p->nr - 2].env == pe) {
-				prev = &p->stages[p->nr - 2];
-				planned = true;
-			} else {
-				apply_read_stage(&prev_read, pe, o, err);
-				ms_error_release(err);
-				prev = &prev_read;
-			}
-		}
-		ret = apply_check_stage(st, prev, planned, o, err);
-		if (ret < 0)
-			goto done;
-	}
-done:
-	apply_stage_reset(&prev_read, NULL);
-	return ret;
+	check_setup(&src, &co, o);
+	return plan_build(p, o->inv, envs, nr, &co, &src, err);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/ledger.h"
 #include "migsync/plan.h"
 #include "migsync/strbuf.h"
 
@@ -226,61 +227,6 @@ void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 {
 	plan_hash_compute(st->plan_hash, st->env ? st->env->name : NULL, target,
 			  st->dbs, st->dbs_nr);
-}
-
-static void mark_rows(bool *flags, const struct revgraph *g, const struct strvec *rows)
-{
-	for (size_t i = 0; i < rows->nr; i++) {
-		ssize_t n = revgraph_find(g, rows->items[i]);
-
-		if (n >= 0) {
-			size_t node = (size_t)n;
-
-			revgraph_mark_ancestors(g, &node, 1, true, flags);
-		}
-	}
-}
-
-bool plan_order_check(struct strvec *missing, const struct revgraph *g,
-		      const struct strvec *prev_rows, size_t prev_nr,
-		      const struct strvec *end_rows, size_t end_nr)
-{
-	size_t n = g->nr ? g->nr : 1;
-	bool *held = xcalloc(n, sizeof(*held));
-	bool *one = xcalloc(n, sizeof(*one));
-	bool *want = xcalloc(n, sizeof(*want));
-	size_t *topo = NULL;
-	bool ok = true;
-
-	if (!prev_nr)
-		goto done;
-	/* held by every previous database: the intersection */
-	for (size_t i = 0; i < g->nr; i++)
-		held[i] = true;
-	for (size_t d = 0; d < prev_nr; d++) {
-		memset(one, 0, n * sizeof(*one));
-		mark_rows(one, g, &prev_rows[d]);
-		for (size_t i = 0; i < g->nr; i++)
-			held[i] = held[i] && one[i];
-	}
-	for (size_t d = 0; d < end_nr; d++)
-		mark_rows(want, g, &end_rows[d]);
-	revgraph_topo_order(&topo, g);
-	for (size_t i = 0; i < g->nr; i++) {
-		size_t node = topo[i];
-
-		if (want[node] && !held[node]) {
-			ok = false;
-			if (missing)
-				strvec_push(missing, g->nodes[node].id);
-		}
-	}
-done:
-	free(topo);
-	free(held);
-	free(one);
-	free(want);
-	return ok;
 }
 
 bool plan_rows_equal(const struct strvec *a, const struct strvec *b)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/ledger.h"
 #include "migsync/plan.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
