@@ -160,6 +160,22 @@ int apply_build_plan(struct plan *p, const struct environment *const *envs, size
 enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environment *env,
 				   const struct apply_options *o, struct ms_error *err);
 
+struct db_target;
+struct executor;
+/*
+ * The part of a stage that runs under one database's lock (st->dbs[index],
+ * target t), through executor x (executor.h): when now (the version rows
+ * read under the lock) is given, it must equal the rows the plan saw (or
+ * its end rows: another run did the work, APPLY_NOTHING with a skip
+ * event; anything else fails); then each step (announced by events,
+ * checked for a cancel first) or the whole run, then the version rows
+ * verified against the plan's end rows. Returns APPLY_DONE,
+ * APPLY_NOTHING (no steps, or skipped) or APPLY_FAILED with err set.
+ */
+enum apply_outcome apply_db_run(struct executor *x, struct plan_stage *st, size_t index,
+				const struct strvec *now, const struct db_target *t,
+				const struct apply_options *o, struct ms_error *err);
+
 /*
  * Run env->before_apply with /bin/sh in the inventory's directory, with
  * MIGSYNC_ENVIRONMENT set and its standard output sent to standard error

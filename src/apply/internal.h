@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "migsync/apply.h"
+#include "migsync/executor.h"
 #include "migsync/target.h"
 #include "migsync/tunnel.h"
 #include "exec_int.h"
@@ -68,8 +69,24 @@ struct plan_db *apply_stage_add_target(struct plan_stage *st, const struct db_ta
 /* db->error = err's message. */
 void apply_db_set_error(struct plan_db *db, const struct ms_error *err);
 
-/* Verify the version rows of db (through conn) equal its end rows. */
-int apply_verify(const struct plan_db *db, PGconn *conn, const struct db_target *t,
+/* Verify the version rows of db (read through x) equal its end rows. */
+int apply_verify(const struct plan_db *db, struct executor *x, const struct db_target *t,
 		 struct ms_error *err);
+
+/* The executor of a live, locked database (executor.c): native SQL or Alembic. */
+struct apply_executor {
+	struct executor x;
+	struct exec_context c;
+	struct exec_session session;
+	const struct apply_options *o;
+};
+
+/*
+ * Open the executor inventory's migrations.executor names on conn (held
+ * by the caller, locked) for t; plan_hash goes into the ledger rows.
+ */
+void apply_executor_open(struct apply_executor *ax, PGconn *conn, const struct db_target *t,
+			 const char *plan_hash, const struct apply_options *o);
+void apply_executor_close(struct apply_executor *ax);
 
 #endif

@@ -35,23 +35,15 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
 				continue;
 			if (applied && e->rows_after) {
 				struct strvec now = STRVEC_INIT, want = STRVEC_INIT;
-				bool exists = false;
-				struct exec_context c;
+				struct apply_executor ax;
 
-				memset(&c, 0, sizeof(c));
-				c.conn = conn;
-				c.target = &targets[i];
-				c.inv = o->inv;
-				c.version_table = env->database.version_table;
-				c.version_schema = env->database.version_table_schema;
-				c.plan_hash = e->plan_hash;
-				c.who = o->who;
-				c.host = o->host;
+				/* the ledger row names the plan the step belonged to */
+				apply_executor_open(&ax, conn, &targets[i], e->plan_hash, o);
 				plan_rows_parse(&want, e->rows_after);
-				ret = version_rows_read(&now, &exists, conn, c.version_table,
-							c.version_schema, err);
+				ret = ax.x.ops->read_rows(&ax.x, &now, err);
 				if (ret == 0 && !plan_rows_equal(&now, &want))
-					ret = exec_stamp(&c, &now, &want, err);
+					ret = ax.x.ops->stamp(&ax.x, &now, &want, err);
+				apply_executor_close(&ax);
 				strvec_release(&now);
 				strvec_release(&want);
 			}

@@ -126,10 +126,11 @@ static int stamp_db(struct plan_stage *st, size_t index, PGconn *conn,
 	struct plan_db *db = &st->dbs[index];
 	struct plan_db now;
 	struct plan_stage scratch;
-	struct exec_context c;
+	struct apply_executor ax;
 	int ret;
 
-	memset(&scratch, 0, sizeof(scratch));
+	apply_executor_open(&ax, conn, t, st->plan_hash, o);
+	plan_stage_init(&scratch, NULL);
 	plan_db_init(&now);
 	ret = apply_read_db(&now, &scratch, conn, t, false, err);
 	if (ret < 0)
@@ -154,23 +155,14 @@ static int stamp_db(struct plan_stage *st, size_t index, PGconn *conn,
 		free(want);
 		goto done;
 	}
-	memset(&c, 0, sizeof(c));
-	c.conn = conn;
-	c.target = t;
-	c.inv = o->inv;
-	c.version_table = t->env->database.version_table;
-	c.version_schema = t->env->database.version_table_schema;
-	c.plan_hash = st->plan_hash;
-	c.who = o->who;
-	c.host = o->host;
-	c.cancel = o->cancel;
-	ret = exec_stamp(&c, &db->rows, &db->end_rows, err);
+	ret = ax.x.ops->stamp(&ax.x, &db->rows, &db->end_rows, err);
 	if (ret < 0) {
 		apply_name_target(err, t);
 		goto done;
 	}
-	ret = apply_verify(db, conn, t, err);
+	ret = apply_verify(db, &ax.x, t, err);
 done:
+	apply_executor_close(&ax);
 	plan_db_release(&now);
 	plan_stage_release(&scratch);
 	return ret;
