@@ -79,8 +79,7 @@ enum apply_outcome {
 struct apply_options {
 	const struct inventory *inv;
 	const struct revgraph *g;
-	const struct strvec *target_ids;	/* resolved target (sorted), for the hash */
-	const char *target;		/* identifier handed to the path functions / Alembic */
+	const struct plan_target *target;	/* resolved once: ident for paths and Alembic, ids for the hash */
 	bool up;			/* apply (true) or downgrade */
 	bool dry_run;
 	bool allow_out_of_order;

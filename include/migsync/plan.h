@@ -161,6 +161,28 @@ struct plan_stage {
 	char *error;			/* the stage could not be planned, or NULL */
 };
 
+/*
+ * The target of a promotion, resolved once (when the project is loaded)
+ * and handed down as is: to the planner and the executors (ident), to
+ * the plan hash (ids), to the commands printed back to the user (given).
+ */
+struct plan_target {
+	char *ident;		/* for revgraph_*_path and Alembic: exact ids when --to names
+				   several, else as given ("heads" by default; -N for a downgrade) */
+	struct strvec ids;	/* resolved revision ids, sorted; a downgrade: ident itself */
+	char *given;		/* --to as the user wrote it, or NULL */
+};
+
+void plan_target_init(struct plan_target *t);
+void plan_target_release(struct plan_target *t);
+/*
+ * Resolve to (NULL: the heads) against g into *t (released first). up:
+ * one target for every database, so relative identifiers are refused;
+ * a downgrade keeps to as it is (it is resolved per database).
+ */
+int plan_target_resolve(struct plan_target *t, const struct revgraph *g, const char *to,
+			bool up, struct ms_error *err);
+
 struct plan {
 	struct strvec target;		/* the target's revision ids, sorted */
 	char *target_ident;		/* as given ("heads" by default) */

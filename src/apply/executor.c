@@ -109,7 +109,7 @@ static int alembic_run(struct executor *x, const struct plan_db *db, struct ms_e
 
 	ret = ledger_ensure(ax->c.conn, NULL, err);
 	if (ret == 0)
-		ret = exec_alembic_run(&ax->c, o->up ? "upgrade" : "downgrade", o->target,
+		ret = exec_alembic_run(&ax->c, o->up ? "upgrade" : "downgrade", o->target->ident,
 				       &output, err);
 	if (version_rows_read(&after, &exists, ax->c.conn, ax->c.version_table,
 			      ax->c.version_schema, &e2) == 0)

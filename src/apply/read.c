@@ -132,7 +132,7 @@ static void read_work(size_t index, void *ctx)
 	apply_connect_wait_init(&w, &o);
 	if (apply_connect_waiting(&conn, &tunnel, t, &w, &o, &e) < 0 ||
 	    apply_read_db(db, rc->st, conn, t, index == 0, &e) < 0 ||
-	    plan_db_compute(db, o.g, o.target, o.up, &e) < 0) {
+	    plan_db_compute(db, o.g, o.target->ident, o.up, &e) < 0) {
 		apply_name_target(&e, t);
 		apply_db_set_error(db, &e);
 	}
@@ -170,7 +170,7 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 		st->error = xstrdup(err->message ? err->message : "could not read the databases");
 		goto done;
 	}
-	plan_hash_stage(st, o->target_ids);
+	plan_hash_stage(st, &o->target->ids);
 done:
 	db_targets_free(targets, nr);
 	return ret;

@@ -128,7 +128,7 @@ enum apply_outcome apply_db_run(struct executor *x, struct plan_stage *st, size_
 	if (x->ops->run) {
 		oc.ev.kind = APPLY_EVENT_STEP;
 		oc.ev.step_nr = db->steps_nr;
-		oc.ev.detail = o->target;
+		oc.ev.detail = o->target->ident;
 		apply_emit(o, &oc.ev);
 		ret = x->ops->run(x, db, err);
 	} else {
@@ -203,13 +203,13 @@ static enum apply_outcome lock_single(PGconn **conn, struct tunnel **tunnel,
 	if (apply_connect_locked(conn, tunnel, t, db, 0, 1, o, err) < 0)
 		return APPLY_FAILED;
 	if (apply_read_db(db, st, *conn, t, true, err) < 0 ||
-	    plan_db_compute(db, o->g, o->target, o->up, err) < 0)
+	    plan_db_compute(db, o->g, o->target->ident, o->up, err) < 0)
 		return APPLY_FAILED;
 	if (db->in_progress.nr) {
 		apply_in_progress_error(db, t, err);
 		return APPLY_FAILED;
 	}
-	plan_hash_stage(st, o->target_ids);
+	plan_hash_stage(st, &o->target->ids);
 	return db->steps_nr ? APPLY_DONE : APPLY_NOTHING;
 }
 

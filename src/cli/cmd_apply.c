@@ -154,8 +154,8 @@ static int dry_run(struct run *r, const struct apply_options *o, enum cli_format
 	int ret = EXIT_OK;
 
 	plan_init(&p);
-	for (size_t i = 0; i < pr->target_ids.nr; i++)
-		strvec_push(&p.target, pr->target_ids.items[i]);
+	for (size_t i = 0; i < pr->target.ids.nr; i++)
+		strvec_push(&p.target, pr->target.ids.items[i]);
 	if (apply_build_plan(&p, pr->envs, pr->envs_nr, o, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);

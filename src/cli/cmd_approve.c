@@ -147,7 +147,7 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 
 	promote_options(&o, pr, kind != APPROVE_DOWNGRADE);
 	if (kind == APPROVE_STAMP)
-		ret = apply_stamp_read(st, env, &pr->target_ids, &o, err);
+		ret = apply_stamp_read(st, env, &pr->target.ids, &o, err);
 	else
 		ret = apply_read_stage(st, env, &o, err);
 	if (ret < 0)
@@ -181,9 +181,9 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	fprintf(stderr, "migsync: %s: environment \"%s\": %.12s... is not the %s of this environment now\n",
 		force ? "warning" : "error", env->name, hash, kind_name(kind));
 	fprintf(stderr, "  the %s now: %s (to ", kind_name(kind), st->plan_hash);
-	for (size_t i = 0; i < pr->target_ids.nr; i++)
-		fprintf(stderr, "%s%s", i ? "," : "", pr->target_ids.items[i]);
-	fprintf(stderr, "%s)\n", pr->target_ids.nr ? "" : "base");
+	for (size_t i = 0; i < pr->target.ids.nr; i++)
+		fprintf(stderr, "%s%s", i ? "," : "", pr->target.ids.items[i]);
+	fprintf(stderr, "%s)\n", pr->target.ids.nr ? "" : "base");
 	for (size_t i = 0; i < st->dbs_nr; i++) {
 		const struct plan_db *db = &st->dbs[i];
 		struct strbuf sb = STRBUF_INIT;
@@ -249,7 +249,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	if (!force) {
 		fprintf(stderr, "hint: review the plan now with: migsync plan -e %s%s%s, then approve its hash;\n"
 			"      --force records this hash anyway\n", env->name,
-			pr->to_option ? " --to " : "", pr->to_option ? pr->to_option : "");
+			pr->target.given ? " --to " : "", pr->target.given ? pr->target.given : "");
 	}
 	db_disconnect(conn, tunnel);
 	ledger_entries_free(entries, entries_nr);

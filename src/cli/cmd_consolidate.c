@@ -604,9 +604,9 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 	ret = promote_load(&pr, common, &none, NULL, baseline, true);
 	if (ret != EXIT_OK)
 		goto done;
-	if (pr.target_ids.nr != 1) {
+	if (pr.target.ids.nr != 1) {
 		ret = cli_usage_error("consolidate", "--stamp must name one revision (\"%s\" is %zu)",
-				      baseline, pr.target_ids.nr);
+				      baseline, pr.target.ids.nr);
 		goto done;
 	}
 	if (collect(&c, pr.inv, jobs, &err) < 0) {
@@ -616,10 +616,10 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 	}
 	if (c.reference)
 		check_schemas(&c);
-	check_expect(&c, expect, expect_given, &pr.target_ids);
+	check_expect(&c, expect, expect_given, &pr.target.ids);
 	if (json) {
 		json_object_begin(&jw);
-		json_kv_string(&jw, "baseline", pr.target_ids.items[0]);
+		json_kv_string(&jw, "baseline", pr.target.ids.items[0]);
 		promote_json_rows(&jw, "expect", expect->nr || expect_given ? expect : NULL);
 		json_targets(&jw, &c);
 		json_blockers(&jw, &c);

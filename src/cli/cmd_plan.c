@@ -353,9 +353,9 @@ int cmd_plan(int argc, char **argv)
 	promote_options(&o, &pr, true);
 	o.allow_out_of_order = allow;
 	o.jobs = jobs;
-	for (size_t i = 0; i < pr.target_ids.nr; i++)
-		strvec_push(&p.target, pr.target_ids.items[i]);
-	p.target_ident = xstrdup(pr.target);
+	for (size_t i = 0; i < pr.target.ids.nr; i++)
+		strvec_push(&p.target, pr.target.ids.items[i]);
+	p.target_ident = xstrdup(pr.target.ident);
 	if (apply_build_plan(&p, pr.envs, pr.envs_nr, &o, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);

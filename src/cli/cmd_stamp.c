@@ -100,7 +100,7 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 	struct plan_stage st;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT;
-	const struct strvec *to = &pr->target_ids;
+	const struct strvec *to = &pr->target.ids;
 	enum apply_outcome out;
 	int ret = EXIT_OK;
 

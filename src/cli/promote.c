@@ -25,16 +25,15 @@ void promote_init(struct promote *pr)
 {
 	memset(pr, 0, sizeof(*pr));
 	script_set_init(&pr->scripts);
-	strvec_init(&pr->target_ids);
+	plan_target_init(&pr->target);
 	strvec_init(&pr->scripts_option);
 }
 
 void promote_release(struct promote *pr)
 {
 	free(pr->envs);
-	strvec_release(&pr->target_ids);
+	plan_target_release(&pr->target);
 	strvec_release(&pr->scripts_option);
-	free(pr->target);
 	revgraph_free(pr->g);
 	script_set_release(&pr->scripts);
 	inventory_free(pr->inv);
@@ -80,14 +79,12 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		 const char *through, const char *to, bool up)
 {
 	struct diag_list problems = DIAG_LIST_INIT, warnings = DIAG_LIST_INIT;
-	struct status_goal goal = STATUS_GOAL_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	char host[256];
 	const char *user = getenv("USER");
 	int ret = EXIT_OK;
 
 	pr->inventory_option = c->inventory;
-	pr->to_option = to;
 	for (size_t i = 0; i < c->scripts_dirs.nr; i++)
 		strvec_push(&pr->scripts_option, c->scripts_dirs.items[i]);
 	pr->who = xstrdup(user && *user ? user : "unknown");
@@ -124,25 +121,12 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	pr->target = xstrdup(to ? to : "heads");
-	if (up) {
-		/* one target for every database: no relative identifiers */
-		if (status_goal_init(&goal, pr->g, to, &err) < 0) {
-			cli_print_error(&err);
-			ret = EXIT_CANNOT_RUN;
-			goto done;
-		}
-		for (size_t i = 0; i < goal.ids.nr; i++)
-			strvec_push(&pr->target_ids, goal.ids.items[i]);
-		if (goal.path_target) {
-			free(pr->target);
-			pr->target = xstrdup(goal.path_target);
-		}
-	} else {
-		strvec_push(&pr->target_ids, pr->target);
+	if (plan_target_resolve(&pr->target, pr->g, to, up, &err) < 0) {
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
 	}
 done:
-	status_goal_release(&goal);
 	diag_list_release(&problems);
 	diag_list_release(&warnings);
 	ms_error_release(&err);
@@ -154,8 +138,7 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
 	apply_options_init(o);
 	o->inv = pr->inv;
 	o->g = pr->g;
-	o->target_ids = &pr->target_ids;
-	o->target = pr->target;
+	o->target = &pr->target;
 	o->up = up;
 	o->who = pr->who;
 	o->host = pr->host;
@@ -174,8 +157,8 @@ char *promote_approve_command(const struct promote *pr, const struct plan_stage 
 	strbuf_addf(&sb, " -e %s", st->env->name);
 	if (what && strcmp(what, "plan"))
 		strbuf_addf(&sb, " --%s", what);
-	if (pr->to_option)
-		strbuf_addf(&sb, " --to %s", pr->to_option);
+	if (pr->target.given)
+		strbuf_addf(&sb, " --to %s", pr->target.given);
 	strbuf_addf(&sb, " --plan %s", st->plan_hash);
 	return strbuf_detach(&sb, NULL);
 }

@@ -22,10 +22,8 @@ struct promote {
 	struct revgraph *g;
 	const struct environment **envs;	/* selected, rollout order */
 	size_t envs_nr;
-	char *target;			/* identifier for the path functions and Alembic */
-	struct strvec target_ids;	/* resolved, sorted (the identifier itself for a downgrade) */
+	struct plan_target target;	/* resolved once by promote_load */
 	const char *inventory_option;	/* -i as given, for commands we print */
-	const char *to_option;		/* --to as given, or NULL, likewise */
 	struct strvec scripts_option;	/* --scripts as given, likewise */
 	char *who;			/* $USER */
 	char *host;
@@ -94,7 +92,7 @@ void promote_stamp_options(struct apply_options *o, const struct promote *pr, bo
 /* Append the rows of an --expect argument (comma-separated; base, none: no row) to rows, sorted. */
 int promote_parse_rows(struct strvec *rows, const char *cmd, const char *arg);
 /*
- * Stamp env to pr->target_ids (apply_stamp_run) expecting expect (NULL:
+ * Stamp env to pr->target.ids (apply_stamp_run) expecting expect (NULL:
  * the rows read before the lock). Prints the rows read and the outcome
  * on stdout, or one JSON object into jw when not NULL; errors and the
  * approve command on stderr. Returns an exit code.

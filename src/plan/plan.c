@@ -8,6 +8,7 @@
 
 #include "migsync/ledger.h"
 #include "migsync/plan.h"
+#include "migsync/status.h"
 #include "migsync/strbuf.h"
 
 void plan_db_init(struct plan_db *db)
@@ -91,6 +92,49 @@ int plan_db_compute(struct plan_db *db, const struct revgraph *g, const char *ta
 	strvec_sort(&db->end_rows);
 done:
 	revgraph_path_release(&path);
+	return ret;
+}
+
+void plan_target_init(struct plan_target *t)
+{
+	t->ident = NULL;
+	strvec_init(&t->ids);
+	t->given = NULL;
+}
+
+void plan_target_release(struct plan_target *t)
+{
+	free(t->ident);
+	strvec_release(&t->ids);
+	free(t->given);
+	plan_target_init(t);
+}
+
+int plan_target_resolve(struct plan_target *t, const struct revgraph *g, const char *to,
+			bool up, struct ms_error *err)
+{
+	struct status_goal goal = STATUS_GOAL_INIT;
+	int ret = 0;
+
+	plan_target_release(t);
+	t->given = to ? xstrdup(to) : NULL;
+	t->ident = xstrdup(to ? to : "heads");
+	if (!up) {
+		strvec_push(&t->ids, t->ident);
+		goto done;
+	}
+	/* one target for every database: no relative identifiers */
+	ret = status_goal_init(&goal, g, to, err);
+	if (ret < 0)
+		goto done;
+	for (size_t i = 0; i < goal.ids.nr; i++)
+		strvec_push(&t->ids, goal.ids.items[i]);
+	if (goal.path_target) {
+		free(t->ident);
+		t->ident = xstrdup(goal.path_target);
+	}
+done:
+	status_goal_release(&goal);
 	return ret;
 }
 

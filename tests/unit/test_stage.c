@@ -239,8 +239,14 @@ static void stage_at(struct plan_stage *st, struct stage_fixture *f, const char 
 	ms_error_release(&err);
 }
 
-static void options(struct apply_options *o, struct stage_fixture *f, const char *target)
+static void options(struct apply_options *o, struct plan_target *target,
+		    struct stage_fixture *f, const char *ident)
 {
+	struct ms_error err = MS_ERROR_INIT;
+
+	plan_target_init(target);
+	assert_int_equal(plan_target_resolve(target, f->g, ident, true, &err), 0);
+	ms_error_release(&err);
 	apply_options_init(o);
 	o->inv = &f->inv;
 	o->g = f->g;
@@ -297,8 +303,11 @@ static const struct run_case run_cases[] = {
 	  true, APPLY_FAILED, "check r2|step r2",
 	  "step r2 -|output r2 NOTICE: hello|done r2 -",
 	  "environment \"staging\": interrupted before revision \"r3\"", "r2" },
+	/* r4 is the only head: the resolved target's ident is "heads" (status_goal's path_target) */
 	{ "a whole-run executor: one announcement with the target", &fake_run_ops, "r1", NULL, "r4",
-	  NULL, NULL, false, false, APPLY_DONE, "run|read", "step - r4", NULL, "r4" },
+	  NULL, NULL, false, false, APPLY_DONE, "run|read", "step - heads", NULL, "r4" },
+	{ "a whole-run executor to a revision short of the head", &fake_run_ops, "r1", NULL, "r3",
+	  NULL, NULL, false, false, APPLY_DONE, "run|read", "step - r3", NULL, "r3" },
 	{ "nothing to do", &fake_step_ops, "r3", "r3", "r3", NULL, NULL, false, false,
 	  APPLY_NOTHING, "(none)", "(none)", NULL, "r3" },
 };
@@ -311,6 +320,7 @@ static void test_db_run(void **state)
 		const struct run_case *c = &run_cases[i];
 		struct plan_stage st;
 		struct apply_options o;
+		struct plan_target target;
 		struct fake fk;
 		struct strvec now = STRVEC_INIT;
 		struct ms_error err = MS_ERROR_INIT;
@@ -321,7 +331,7 @@ static void test_db_run(void **state)
 		print_message("case: %s\n", c->name);
 		strvec_release(&f->events);
 		stage_at(&st, f, c->planned, c->target);
-		options(&o, f, c->target);
+		options(&o, &target, f, c->target);
 		o.cancel = &cancel;
 		fake_init(&fk, c->ops, c->planned);
 		fk.fail = c->fail;
@@ -346,6 +356,7 @@ static void test_db_run(void **state)
 		fake_release(&fk);
 		ms_error_release(&err);
 		plan_stage_release(&st);
+		plan_target_release(&target);
 	}
 }
 
