@@ -201,18 +201,8 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
  * (approvals for exactly its hash; no soak and no rollout-order check:
  * nothing but the version table changes), and run database by database
  * under the advisory lock with exec_stamp, which records it in the
- * ledger as "stamped" with the stamp's hash.
- *
- * Stamp hash (apply_stamp_hash): SHA-256 over a text that starts with
- * "migsync stamp v1" (a plan hash's starts with "migsync plan v1", so
- * an approval of one is never an approval of the other), then the
- * environment, the rows after (sorted) each with the SHA-256 of its file
- * ("" when the graph does not know it), and every database sorted by
- * identity with its identity and its rows now (sorted).
+ * ledger as "stamped" with the stamp's hash (plan_stamp_hash, plan.h).
  */
-void apply_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
-		      const struct revgraph *g, const struct strvec *to,
-		      const struct plan_db *dbs, size_t nr);
 
 /*
  * Read a stamp of env to the rows to (sorted; empty: "base"): every

@@ -214,6 +214,19 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 		       const struct strvec *target, const struct plan_db *dbs, size_t nr);
 
 /*
+ * Stamp hash (for `migsync stamp`): SHA-256 over a text that starts
+ * with "migsync stamp v1" (a plan hash's starts with "migsync plan v1",
+ * so an approval of one is never an approval of the other), then the
+ * environment, the rows after (sorted) each with the SHA-256 of its file
+ * ("" when the graph does not know it), and every database sorted by
+ * identity with its identity and its rows now (sorted).
+ */
+void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		     const struct revgraph *g, const struct strvec *to,
+		     const struct plan_db *dbs, size_t nr);
+
+
+/*
  * Rollout order check of one stage (see the top of this file).
  * prev_rows: the version rows of each database of the previous stage
  * (prev_nr of them); end_rows: the version rows each database of the

@@ -10,66 +10,6 @@
 #include "migsync/ledger.h"
 #include "migsync/strbuf.h"
 
-/* Length-prefixed, so that no two different inputs share a text (as plan.c's). */
-static void stamp_field(struct strbuf *sb, const char *tag, const char *value)
-{
-	if (!value)
-		value = "";
-	strbuf_addf(sb, "%s %zu:%s\n", tag, strlen(value), value);
-}
-
-static int db_by_identity(const void *a, const void *b)
-{
-	const struct plan_db *const *x = a, *const *y = b;
-	int c = strcmp_null((*x)->identity, (*y)->identity);
-
-	return c ? c : strcmp_null((*x)->dbname, (*y)->dbname);
-}
-
-void apply_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
-		      const struct revgraph *g, const struct strvec *to,
-		      const struct plan_db *dbs, size_t nr)
-{
-	struct strbuf sb = STRBUF_INIT;
-	struct strvec ids = STRVEC_INIT;
-	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
-
-	strbuf_addstr(&sb, "migsync stamp v1\n");
-	stamp_field(&sb, "environment", environment);
-	for (size_t i = 0; i < to->nr; i++)
-		strvec_push(&ids, to->items[i]);
-	strvec_sort(&ids);
-	strbuf_addf(&sb, "to %zu\n", ids.nr);
-	for (size_t i = 0; i < ids.nr; i++) {
-		ssize_t n = g ? revgraph_find(g, ids.items[i]) : -1;
-		const struct script *s = n >= 0 ? g->nodes[n].script : NULL;
-
-		stamp_field(&sb, "id", ids.items[i]);
-		stamp_field(&sb, "sha256", s ? s->sha256 : NULL);
-	}
-	for (size_t i = 0; i < nr; i++)
-		order[i] = &dbs[i];
-	qsort(order, nr, sizeof(*order), db_by_identity);
-	strbuf_addf(&sb, "databases %zu\n", nr);
-	for (size_t i = 0; i < nr; i++) {
-		const struct plan_db *db = order[i];
-		struct strvec rows = STRVEC_INIT;
-
-		stamp_field(&sb, "database", db->identity);
-		for (size_t k = 0; k < db->rows.nr; k++)
-			strvec_push(&rows, db->rows.items[k]);
-		strvec_sort(&rows);
-		strbuf_addf(&sb, "heads %zu\n", rows.nr);
-		for (size_t k = 0; k < rows.nr; k++)
-			stamp_field(&sb, "head", rows.items[k]);
-		strvec_release(&rows);
-	}
-	sha256_hex(sb.buf, sb.len, out);
-	free(order);
-	strvec_release(&ids);
-	strbuf_release(&sb);
-}
-
 int apply_stamp_read(struct plan_stage *st, const struct environment *env,
 		     const struct strvec *to, const struct apply_options *o,
 		     struct ms_error *err)
@@ -102,7 +42,7 @@ int apply_stamp_read(struct plan_stage *st, const struct environment *env,
 		db_disconnect(conn, tunnel);
 		ms_error_release(&e);
 	}
-	apply_stamp_hash(st->plan_hash, env->name, o->g, to, st->dbs, st->dbs_nr);
+	plan_stamp_hash(st->plan_hash, env->name, o->g, to, st->dbs, st->dbs_nr);
 
 	/* no soak and no order: a stamp moves no schema from one stage to the next */
 	memset(&in, 0, sizeof(in));

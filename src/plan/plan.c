@@ -267,6 +267,50 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 	strbuf_release(&sb);
 }
 
+void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		     const struct revgraph *g, const struct strvec *to,
+		     const struct plan_db *dbs, size_t nr)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec ids = STRVEC_INIT;
+	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
+
+	strbuf_addstr(&sb, "migsync stamp v1\n");
+	hash_field(&sb, "environment", environment);
+	for (size_t i = 0; i < to->nr; i++)
+		strvec_push(&ids, to->items[i]);
+	strvec_sort(&ids);
+	strbuf_addf(&sb, "to %zu\n", ids.nr);
+	for (size_t i = 0; i < ids.nr; i++) {
+		ssize_t n = g ? revgraph_find(g, ids.items[i]) : -1;
+		const struct script *s = n >= 0 ? g->nodes[n].script : NULL;
+
+		hash_field(&sb, "id", ids.items[i]);
+		hash_field(&sb, "sha256", s ? s->sha256 : NULL);
+	}
+	for (size_t i = 0; i < nr; i++)
+		order[i] = &dbs[i];
+	qsort(order, nr, sizeof(*order), by_identity);
+	strbuf_addf(&sb, "databases %zu\n", nr);
+	for (size_t i = 0; i < nr; i++) {
+		const struct plan_db *db = order[i];
+		struct strvec rows = STRVEC_INIT;
+
+		hash_field(&sb, "database", db->identity);
+		for (size_t k = 0; k < db->rows.nr; k++)
+			strvec_push(&rows, db->rows.items[k]);
+		strvec_sort(&rows);
+		strbuf_addf(&sb, "heads %zu\n", rows.nr);
+		for (size_t k = 0; k < rows.nr; k++)
+			hash_field(&sb, "head", rows.items[k]);
+		strvec_release(&rows);
+	}
+	sha256_hex(sb.buf, sb.len, out);
+	free(order);
+	strvec_release(&ids);
+	strbuf_release(&sb);
+}
+
 void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 {
 	plan_hash_compute(st->plan_hash, st->env ? st->env->name : NULL, target,
