@@ -221,12 +221,48 @@ static int by_identity(const void *a, const void *b)
 	return c ? c : strcmp_null((*x)->dbname, (*y)->dbname);
 }
 
+/*
+ * Every database sorted by identity: its identity, its rows now (sorted)
+ * and, for a plan (steps), each step's revision, direction and SHA-256.
+ */
+static void hash_databases(struct strbuf *sb, const struct plan_db *dbs, size_t nr, bool steps)
+{
+	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
+
+	for (size_t i = 0; i < nr; i++)
+		order[i] = &dbs[i];
+	qsort(order, nr, sizeof(*order), by_identity);
+	strbuf_addf(sb, "databases %zu\n", nr);
+	for (size_t i = 0; i < nr; i++) {
+		const struct plan_db *db = order[i];
+		struct strvec rows = STRVEC_INIT;
+
+		hash_field(sb, "database", db->identity);
+		for (size_t k = 0; k < db->rows.nr; k++)
+			strvec_push(&rows, db->rows.items[k]);
+		strvec_sort(&rows);
+		strbuf_addf(sb, "heads %zu\n", rows.nr);
+		for (size_t k = 0; k < rows.nr; k++)
+			hash_field(sb, "head", rows.items[k]);
+		strvec_release(&rows);
+		if (!steps)
+			continue;
+		strbuf_addf(sb, "steps %zu\n", db->steps_nr);
+		for (size_t k = 0; k < db->steps_nr; k++) {
+			const struct plan_step *s = &db->steps[k];
+
+			hash_field(sb, s->step.up ? "up" : "down", s->revision);
+			hash_field(sb, "sha256", s->sha256);
+		}
+	}
+	free(order);
+}
+
 void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 		       const struct strvec *target, const struct plan_db *dbs, size_t nr)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct strvec ids = STRVEC_INIT;
-	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
 
 	strbuf_addstr(&sb, "migsync plan v1\n");
 	hash_field(&sb, "environment", environment);
@@ -237,32 +273,8 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 	for (size_t i = 0; i < ids.nr; i++)
 		hash_field(&sb, "id", ids.items[i]);
 
-	for (size_t i = 0; i < nr; i++)
-		order[i] = &dbs[i];
-	qsort(order, nr, sizeof(*order), by_identity);
-	strbuf_addf(&sb, "databases %zu\n", nr);
-	for (size_t i = 0; i < nr; i++) {
-		const struct plan_db *db = order[i];
-		struct strvec rows = STRVEC_INIT;
-
-		hash_field(&sb, "database", db->identity);
-		for (size_t k = 0; k < db->rows.nr; k++)
-			strvec_push(&rows, db->rows.items[k]);
-		strvec_sort(&rows);
-		strbuf_addf(&sb, "heads %zu\n", rows.nr);
-		for (size_t k = 0; k < rows.nr; k++)
-			hash_field(&sb, "head", rows.items[k]);
-		strvec_release(&rows);
-		strbuf_addf(&sb, "steps %zu\n", db->steps_nr);
-		for (size_t k = 0; k < db->steps_nr; k++) {
-			const struct plan_step *s = &db->steps[k];
-
-			hash_field(&sb, s->step.up ? "up" : "down", s->revision);
-			hash_field(&sb, "sha256", s->sha256);
-		}
-	}
+	hash_databases(&sb, dbs, nr, true);
 	sha256_hex(sb.buf, sb.len, out);
-	free(order);
 	strvec_release(&ids);
 	strbuf_release(&sb);
 }
@@ -273,7 +285,6 @@ void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct strvec ids = STRVEC_INIT;
-	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
 
 	strbuf_addstr(&sb, "migsync stamp v1\n");
 	hash_field(&sb, "environment", environment);
@@ -288,25 +299,8 @@ void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 		hash_field(&sb, "id", ids.items[i]);
 		hash_field(&sb, "sha256", s ? s->sha256 : NULL);
 	}
-	for (size_t i = 0; i < nr; i++)
-		order[i] = &dbs[i];
-	qsort(order, nr, sizeof(*order), by_identity);
-	strbuf_addf(&sb, "databases %zu\n", nr);
-	for (size_t i = 0; i < nr; i++) {
-		const struct plan_db *db = order[i];
-		struct strvec rows = STRVEC_INIT;
-
-		hash_field(&sb, "database", db->identity);
-		for (size_t k = 0; k < db->rows.nr; k++)
-			strvec_push(&rows, db->rows.items[k]);
-		strvec_sort(&rows);
-		strbuf_addf(&sb, "heads %zu\n", rows.nr);
-		for (size_t k = 0; k < rows.nr; k++)
-			hash_field(&sb, "head", rows.items[k]);
-		strvec_release(&rows);
-	}
+	hash_databases(&sb, dbs, nr, false);
 	sha256_hex(sb.buf, sb.len, out);
-	free(order);
 	strvec_release(&ids);
 	strbuf_release(&sb);
 }
