@@ -19,9 +19,11 @@
  *      the previous stage (read now) and the gate (approvals for exactly
  *      this hash from the environment's first database, soak from the
  *      previous stage's ledger);
- *   5. apply the steps (native SQL: exec_sql_step per revision; Alembic:
+ *   5. apply the steps through the environment's struct executor
+ *      (executor.h; native SQL: exec_sql_step per revision; Alembic:
  *      exec_alembic_run to the target, then ledger rows for what moved);
  *   6. verify that the version rows equal the plan's end rows; unlock.
+ *   (5 and 6 are apply_db_run, which needs no connection of its own.)
  *
  * A fleet's plan hash covers every database, so the stage is read and
  * gated as a whole first (without locks); then each database is locked,
@@ -131,11 +133,11 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 /*
  * The order check and the gate of st against prev (the environment just
  * before in rollout order, read with apply_read_stage or NULL for the
- * first environment). prev_planned: take prev's end rows (it runs first
- * in the same plan) rather than its rows now. Reads the approvals from
- * env's first target database and, for a soak, the previous stage's
- * ledger. Fills st->gate, st->order_*, st->previous. Returns 0 or a
- * negative code when the approvals could not be read.
+ * first environment): plan_stage_check (plan.h) with the wall clock and,
+ * for a soak, the previous stage's ledger read through its databases.
+ * prev_planned: take prev's end rows (it runs first in the same plan)
+ * rather than its rows now. Fills st->gate, st->order_*, st->previous.
+ * Returns 0 or a negative code when the ledger could not be read.
  */
 int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
 		      bool prev_planned, const struct apply_options *o,
@@ -143,9 +145,8 @@ int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
 
 /*
  * Build the whole plan for the environments envs[0..nr) (rollout order):
- * reads each one, and the environment before the first selected one (or
- * before any selected one whose predecessor is not selected) for the
- * order check. p->target must be filled by the caller.
+ * plan_build (plan.h) with apply_read_stage as the plan_source's read.
+ * p->target must be filled by the caller.
  */
 int apply_build_plan(struct plan *p, const struct environment *const *envs, size_t nr,
 		     const struct apply_options *o, struct ms_error *err);
