@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "apply_int.h"
 #include "migsync/strbuf.h"
 
 void apply_options_init(struct apply_options *o)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "apply_int.h"
 #include "migsync/ledger.h"
 
 static int stop_waiting(void *ctx)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "apply_int.h"
 #include "migsync/ledger.h"
 
 /* Record Alembic's steps in the ledger: the ones that moved applied, the next one failed. */

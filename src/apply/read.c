@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "apply_int.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
 #include "migsync/probe.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "apply_int.h"
 #include "migsync/ledger.h"
 #include "migsync/strbuf.h"
 

@@ -1,5 +1,5 @@
-#ifndef MIGSYNC_APPLY_INTERNAL_H
-#define MIGSYNC_APPLY_INTERNAL_H
+#ifndef MIGSYNC_APPLY_INT_H
+#define MIGSYNC_APPLY_INT_H
 
 /*
  * What the files of src/apply share and nobody else uses: the stage
