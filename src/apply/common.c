@@ -1,6 +1,6 @@
 /*
  * What the parts of the stage runner share: the clocks, cancellation,
- * events, the in-progress error and the gate (see apply/internal.h).
+ * events, the in-progress error and the gate (see apply_int.h).
  */
 #include <stdlib.h>
 #include <string.h>
