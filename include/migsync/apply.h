@@ -19,9 +19,11 @@
  *      the previous stage (read now) and the gate (approvals for exactly
  *      this hash from the environment's first database, soak from the
  *      previous stage's ledger);
- *   5. apply the steps (native SQL: exec_sql_step per revision; Alembic:
+ *   5. apply the steps through the environment's struct executor
+ *      (executor.h; native SQL: exec_sql_step per revision; Alembic:
  *      exec_alembic_run to the target, then ledger rows for what moved);
  *   6. verify that the version rows equal the plan's end rows; unlock.
+ *   (5 and 6 are apply_db_run, which needs no connection of its own.)
  *
  * A fleet's plan hash covers every database, so the stage is read and
  * gated as a whole first (without locks); then each database is locked,
@@ -79,8 +81,7 @@ enum apply_outcome {
 struct apply_options {
 	const struct inventory *inv;
 	const struct revgraph *g;
-	const struct strvec *target_ids;	/* resolved target (sorted), for the hash */
-	const char *target;		/* identifier handed to the path functions / Alembic */
+	const struct plan_target *target;	/* resolved once: ident for paths and Alembic, ids for the hash */
 	bool up;			/* apply (true) or downgrade */
 	bool dry_run;
 	bool allow_out_of_order;
@@ -112,6 +113,9 @@ struct apply_options {
 	void *ctx;
 };
 
+/* All options off: no callbacks, one connection try, the environment's lock_wait. */
+void apply_options_init(struct apply_options *o);
+
 /*
  * Read one stage: every target database of env (connect, identity,
  * version rows, in-progress ledger rows; no lock), then plan each
@@ -129,11 +133,11 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 /*
  * The order check and the gate of st against prev (the environment just
  * before in rollout order, read with apply_read_stage or NULL for the
- * first environment). prev_planned: take prev's end rows (it runs first
- * in the same plan) rather than its rows now. Reads the approvals from
- * env's first target database and, for a soak, the previous stage's
- * ledger. Fills st->gate, st->order_*, st->previous. Returns 0 or a
- * negative code when the approvals could not be read.
+ * first environment): plan_stage_check (plan.h) with the wall clock and,
+ * for a soak, the previous stage's ledger read through its databases.
+ * prev_planned: take prev's end rows (it runs first in the same plan)
+ * rather than its rows now. Fills st->gate, st->order_*, st->previous.
+ * Returns 0 or a negative code when the ledger could not be read.
  */
 int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
 		      bool prev_planned, const struct apply_options *o,
@@ -141,9 +145,8 @@ int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,
 
 /*
  * Build the whole plan for the environments envs[0..nr) (rollout order):
- * reads each one, and the environment before the first selected one (or
- * before any selected one whose predecessor is not selected) for the
- * order check. p->target must be filled by the caller.
+ * plan_build (plan.h) with apply_read_stage as the plan_source's read.
+ * p->target must be filled by the caller.
  */
 int apply_build_plan(struct plan *p, const struct environment *const *envs, size_t nr,
 		     const struct apply_options *o, struct ms_error *err);
@@ -156,6 +159,22 @@ int apply_build_plan(struct plan *p, const struct environment *const *envs, size
  */
 enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environment *env,
 				   const struct apply_options *o, struct ms_error *err);
+
+struct db_target;
+struct executor;
+/*
+ * The part of a stage that runs under one database's lock (st->dbs[index],
+ * target t), through executor x (executor.h): when now (the version rows
+ * read under the lock) is given, it must equal the rows the plan saw (or
+ * its end rows: another run did the work, APPLY_NOTHING with a skip
+ * event; anything else fails); then each step (announced by events,
+ * checked for a cancel first) or the whole run, then the version rows
+ * verified against the plan's end rows. Returns APPLY_DONE,
+ * APPLY_NOTHING (no steps, or skipped) or APPLY_FAILED with err set.
+ */
+enum apply_outcome apply_db_run(struct executor *x, struct plan_stage *st, size_t index,
+				const struct strvec *now, const struct db_target *t,
+				const struct apply_options *o, struct ms_error *err);
 
 /*
  * Run env->before_apply with /bin/sh in the inventory's directory, with
@@ -183,18 +202,8 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
  * (approvals for exactly its hash; no soak and no rollout-order check:
  * nothing but the version table changes), and run database by database
  * under the advisory lock with exec_stamp, which records it in the
- * ledger as "stamped" with the stamp's hash.
- *
- * Stamp hash (apply_stamp_hash): SHA-256 over a text that starts with
- * "migsync stamp v1" (a plan hash's starts with "migsync plan v1", so
- * an approval of one is never an approval of the other), then the
- * environment, the rows after (sorted) each with the SHA-256 of its file
- * ("" when the graph does not know it), and every database sorted by
- * identity with its identity and its rows now (sorted).
+ * ledger as "stamped" with the stamp's hash (plan_stamp_hash, plan.h).
  */
-void apply_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
-		      const struct revgraph *g, const struct strvec *to,
-		      const struct plan_db *dbs, size_t nr);
 
 /*
  * Read a stamp of env to the rows to (sorted; empty: "base"): every

@@ -15,6 +15,10 @@
  *    (ssh.run: true, in ssh.workdir); output streamed and captured.
  *
  * The caller holds the advisory lock (ledger_lock) around all of it.
+ *
+ * The stage runner (apply_db_run) reaches them only through struct
+ * executor: one per database and run, chosen by migrations.executor
+ * (src/apply/executor.c), or a fake in the unit tests.
  */
 
 #include <signal.h>
@@ -24,10 +28,47 @@
 
 #include "migsync/error.h"
 #include "migsync/inventory.h"
+#include "migsync/plan.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
+
+struct executor;
+
+/* What an executor does to the one database it was opened on. */
+struct executor_ops {
+	const char *name;		/* "sql", "alembic", ... */
+	/*
+	 * Whether this executor can run step s at all (a native SQL
+	 * revision, a down section for a downgrade), asked before the step
+	 * is announced; NULL: always. 0 or a negative code with err set.
+	 */
+	int (*check_step)(struct executor *x, const struct plan_step *s, struct ms_error *err);
+	/*
+	 * Apply one step and record it in the ledger. NULL for an executor
+	 * that moves a database as a whole (run).
+	 */
+	int (*step)(struct executor *x, const struct plan_step *s, struct ms_error *err);
+	/*
+	 * Apply every step of db at once (Alembic, to the target by exact
+	 * revision id) and record what moved. NULL when step is set.
+	 */
+	int (*run)(struct executor *x, const struct plan_db *db, struct ms_error *err);
+	/* The version rows now, sorted, appended to rows. */
+	int (*read_rows)(struct executor *x, struct strvec *rows, struct ms_error *err);
+	/* Change only the version rows, from -> to, as a compare-and-swap (exec_stamp). */
+	int (*stamp)(struct executor *x, const struct strvec *from, const struct strvec *to,
+		     struct ms_error *err);
+};
+
+struct executor {
+	const struct executor_ops *ops;
+	void *impl;			/* the executor's own state */
+	/* Streamed output (Alembic, notices), set by the caller; may be NULL. */
+	void (*output)(const char *line, void *ctx);
+	void *output_ctx;
+};
 
 struct exec_context {
 	PGconn *conn;

@@ -41,15 +41,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
-
 #include "migsync/error.h"
 #include "migsync/inventory.h"
-#include "migsync/ledger.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
 #include "migsync/sha256.h"
 #include "migsync/util.h"
+
+/* Read from the ledger (ledger.h); here only through pointers. */
+struct approval;
+struct ledger_entry;
+struct pg_conn;
 
 /* One step of a database's plan. */
 struct plan_step {
@@ -159,6 +161,28 @@ struct plan_stage {
 	char *error;			/* the stage could not be planned, or NULL */
 };
 
+/*
+ * The target of a promotion, resolved once (when the project is loaded)
+ * and handed down as is: to the planner and the executors (ident), to
+ * the plan hash (ids), to the commands printed back to the user (given).
+ */
+struct plan_target {
+	char *ident;		/* for revgraph_*_path and Alembic: exact ids when --to names
+				   several, else as given ("heads" by default; -N for a downgrade) */
+	struct strvec ids;	/* resolved revision ids, sorted; a downgrade: ident itself */
+	char *given;		/* --to as the user wrote it, or NULL */
+};
+
+void plan_target_init(struct plan_target *t);
+void plan_target_release(struct plan_target *t);
+/*
+ * Resolve to (NULL: the heads) against g into *t (released first). up:
+ * one target for every database, so relative identifiers are refused;
+ * a downgrade keeps to as it is (it is resolved per database).
+ */
+int plan_target_resolve(struct plan_target *t, const struct revgraph *g, const char *to,
+			bool up, struct ms_error *err);
+
 struct plan {
 	struct strvec target;		/* the target's revision ids, sorted */
 	char *target_ident;		/* as given ("heads" by default) */
@@ -171,6 +195,8 @@ void plan_init(struct plan *p);
 void plan_release(struct plan *p);
 struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env);
 struct plan_db *plan_stage_add_db(struct plan_stage *st);
+/* An empty stage of env (may be NULL: filled by a read). */
+void plan_stage_init(struct plan_stage *st, const struct environment *env);
 /* Free a stage's contents; it is left empty (env NULL). */
 void plan_stage_release(struct plan_stage *st);
 
@@ -188,6 +214,19 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 		       const struct strvec *target, const struct plan_db *dbs, size_t nr);
 
 /*
+ * Stamp hash (for `migsync stamp`): SHA-256 over a text that starts
+ * with "migsync stamp v1" (a plan hash's starts with "migsync plan v1",
+ * so an approval of one is never an approval of the other), then the
+ * environment, the rows after (sorted) each with the SHA-256 of its file
+ * ("" when the graph does not know it), and every database sorted by
+ * identity with its identity and its rows now (sorted).
+ */
+void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		     const struct revgraph *g, const struct strvec *to,
+		     const struct plan_db *dbs, size_t nr);
+
+
+/*
  * Rollout order check of one stage (see the top of this file).
  * prev_rows: the version rows of each database of the previous stage
  * (prev_nr of them); end_rows: the version rows each database of the
@@ -199,6 +238,78 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 bool plan_order_check(struct strvec *missing, const struct revgraph *g,
 		      const struct strvec *prev_rows, size_t prev_nr,
 		      const struct strvec *end_rows, size_t end_nr);
+
+/*
+ * Version rows (sorted, as struct plan_db holds them). Equal: the same
+ * rows in the same order. As text: joined with sep, "(none)" when empty.
+ * The messages of src/apply join with " " (and the ledger's rows_after
+ * is written so, see plan_rows_parse); the promotion commands print ","
+ * (an inconsistency kept as it is: both are part of the output).
+ */
+bool plan_rows_equal(const struct strvec *a, const struct strvec *b);
+struct strbuf;
+void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep);
+/* The same into a string of its own; caller frees. */
+char *plan_rows_text(const struct strvec *rows, const char *sep);
+/* Append the rows of "a b c" (space-separated, as the ledger's rows_after) to out, sorted. */
+void plan_rows_parse(struct strvec *out, const char *s);
+
+/*
+ * Where the databases of a plan come from: the caller reads them (src/apply
+ * connects; a test fakes it), so that checking and building a plan is a
+ * pure computation.
+ */
+struct plan_source {
+	/*
+	 * Read env's stage into st (released first): every database's
+	 * identity, rows, in-progress rows, steps to the target and the
+	 * plan hash, the approvals. A database that cannot be read gets
+	 * db->error; an environment that cannot be expanded st->error.
+	 */
+	void (*read)(struct plan_stage *st, const struct environment *env, void *ctx);
+	/*
+	 * Since when (Unix ms) every database of env holds every revision
+	 * of revs: the latest time its ledger recorded one of them.
+	 * *known false: some revision is not recorded. Returns 0 or a
+	 * negative code with err set.
+	 */
+	int (*held_since)(bool *known, int64_t *since_ms, const struct environment *env,
+			  const struct strvec *revs, void *ctx, struct ms_error *err);
+	void *ctx;
+};
+
+struct plan_check_options {
+	const struct revgraph *g;
+	bool up;			/* an upgrade: the order rule and the soak apply */
+	bool allow_out_of_order;	/* a violation is recorded as overridden */
+	int64_t now_ms;			/* Unix ms, for approval expiry and the soak */
+};
+
+/*
+ * The order check and the gate of st against prev (the environment just
+ * before in rollout order, or NULL for the first one). prev_planned:
+ * take prev's end rows (it runs first in the same plan) rather than its
+ * rows now. For a soak, asks src->held_since about prev. Fills st->gate,
+ * st->order_*, st->previous. Returns 0 or a negative code from
+ * src->held_since.
+ */
+int plan_stage_check(struct plan_stage *st, const struct plan_stage *prev, bool prev_planned,
+		     const struct plan_check_options *co, const struct plan_source *src,
+		     struct ms_error *err);
+
+/*
+ * Build the plan for envs[0..nr) (rollout order, environments of inv):
+ * each read with src->read and checked with plan_stage_check; the
+ * environment before a selected one that is not itself selected is read
+ * for the order check. p->target must be filled by the caller.
+ */
+int plan_build(struct plan *p, const struct inventory *inv,
+	       const struct environment *const *envs, size_t nr,
+	       const struct plan_check_options *co, const struct plan_source *src,
+	       struct ms_error *err);
+
+/* Append every revision st's steps bring (each once) to out. */
+void plan_stage_revisions(struct strvec *out, const struct plan_stage *st);
 
 /* True when s is 64 lowercase or uppercase hex digits. */
 bool plan_hash_valid(const char *s);
@@ -231,7 +342,7 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
  * The same, reading the ledger in schema (NULL: the default) through
  * conn. A database without a ledger has no mismatches. For `status`.
  */
-int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, PGconn *conn,
+int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, struct pg_conn *conn,
 		       const char *schema, const struct revgraph *g,
 		       const struct strvec *rows, struct ms_error *err);
 

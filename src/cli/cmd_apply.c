@@ -1,9 +1,8 @@
 /*
  * migsync apply: promote migrations stage by stage in rollout order, each
  * stage locked, re-read, gated, applied, verified and recorded (see
- * include/migsync/apply.h). migsync downgrade: the same for one
- * environment, backwards. migsync resolve: settle a `transaction false`
- * step a crash left in progress.
+ * include/migsync/apply.h). migsync downgrade (cmd_downgrade.c) runs
+ * the same command for one environment, backwards.
  *
  * Exit status: 0 done, 1 a step failed (or the order cannot be verified),
  * 2 could not run, 3 stopped at a gate.
@@ -28,28 +27,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_YES,
 	OPT_ALLOW_OUT_OF_ORDER,
-	OPT_APPLIED,
-	OPT_ROLLED_BACK,
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
-
-volatile sig_atomic_t *promote_catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	return &interrupted;
-}
 
 /* What the callbacks need. */
 struct run {
@@ -61,14 +39,6 @@ struct run {
 	int64_t started_ms;
 	struct strbuf *out;
 };
-
-int64_t promote_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_event(const struct apply_event *ev, void *ctx)
 {
@@ -130,47 +100,6 @@ static bool confirm(const struct plan_stage *st, void *ctx)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-int promote_report_stop(const struct promote *pr, const struct environment *env,
-			const struct plan_stage *st, enum apply_outcome out,
-			const struct ms_error *err, const char *what)
-{
-	char *cmd;
-
-	switch (out) {
-	case APPLY_GATED:
-		cmd = promote_approve_command(pr, st, what);
-		fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
-		if (st->gate.soak_unknown) {
-			fprintf(stderr, "hint: the soak counts from migsync's ledger of environment \"%s\": apply the "
-				"revisions there with migsync (migsync downgrade, then migsync apply -e %s), "
-				"or lower gate.soak of %s for this release\n",
-				st->previous ? st->previous : "?", st->previous ? st->previous : "ENV", env->name);
-		} else if (st->gate.soak_remaining > 0) {
-			char *left = inventory_format_duration(st->gate.soak_remaining);
-
-			fprintf(stderr, "hint: run again in %s (soak)\n", left);
-			free(left);
-		}
-		if ((int64_t)st->gate.approved_by.nr < st->gate.needed)
-			fprintf(stderr, "hint: to approve this %s, run:\n  %s\n",
-				strcmp(what, "stamp") ? "plan" : what, cmd);
-		free(cmd);
-		return EXIT_GATED;
-	case APPLY_DECLINED:
-		fprintf(stderr, "migsync: environment \"%s\": not confirmed; stopped\n", env->name);
-		return EXIT_GATED;
-	case APPLY_FAILED:
-		cli_print_error(err);
-		return err->code == MS_ERR_CONFIG || err->code == MS_ERR_USAGE ?
-			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
-	case APPLY_NOTHING:
-	case APPLY_DONE:
-	case APPLY_DRY_RUN:
-		break;
-	}
-	return EXIT_OK;
-}
-
 static void json_stage(struct json_writer *jw, const struct plan_stage *st, const char *outcome,
 		       const char *error)
 {
@@ -225,8 +154,8 @@ static int dry_run(struct run *r, const struct apply_options *o, enum cli_format
 	int ret = EXIT_OK;
 
 	plan_init(&p);
-	for (size_t i = 0; i < pr->target_ids.nr; i++)
-		strvec_push(&p.target, pr->target_ids.items[i]);
+	for (size_t i = 0; i < pr->target.ids.nr; i++)
+		strvec_push(&p.target, pr->target.ids.items[i]);
 	if (apply_build_plan(&p, pr->envs, pr->envs_nr, o, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
@@ -285,7 +214,7 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		struct ms_error err = MS_ERROR_INIT;
 		enum apply_outcome out;
 
-		memset(&st, 0, sizeof(st));
+		plan_stage_init(&st, NULL);
 		r->stage = i + 1;
 		out = apply_stage_run(&st, env, o, &err);
 		if (r->progress)
@@ -307,7 +236,7 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		case APPLY_DECLINED:
 		case APPLY_FAILED:
 			ret = promote_report_stop(pr, env, &st, out, &err, o->up ? "plan" : "downgrade");
-			if (out == APPLY_FAILED && !interrupted && i + 1 < pr->envs_nr)
+			if (out == APPLY_FAILED && !*o->cancel && i + 1 < pr->envs_nr)
 				fprintf(stderr, "migsync: stopped at %s; later stages were not touched\n",
 					env->name);
 			break;
@@ -317,7 +246,7 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 			   err.message : NULL);
 		plan_stage_release(&st);
 		ms_error_release(&err);
-		if (interrupted && ret == EXIT_OK) {
+		if (*o->cancel && ret == EXIT_OK) {
 			fprintf(stderr, "migsync: interrupted\n");
 			ret = EXIT_PROBLEMS;
 		}
@@ -360,30 +289,7 @@ static void apply_help(void)
 	       "3 stopped at a gate (the approve command that unblocks it is printed).\n");
 }
 
-static void downgrade_help(void)
-{
-	printf("migsync downgrade runs native SQL revisions' down sections on one environment,\n"
-	       "with the same lock, gate and ledger as apply.\n"
-	       "\n"
-	       "Usage:\n"
-	       "  migsync downgrade -e ENV --to REV [OPTION]...\n"
-	       "\n"
-	       "Options:\n"
-	       "  -e, --environment=ENV      the environment (required)\n"
-	       "      --to=REV               downgrade to REV: a revision, -N, base (required)\n"
-	       "      --dry-run              check everything up to the gate; change nothing\n"
-	       "  -y, --yes                  do not ask before a gated stage\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
-	       "\n"
-	       "Exit status: 0 done, 1 a step failed, 2 could not run, 3 stopped at the gate.\n");
-}
-
-static int apply_or_downgrade(int argc, char **argv, bool up)
+int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
@@ -414,10 +320,7 @@ static int apply_or_downgrade(int argc, char **argv, bool up)
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
-			if (up)
-				apply_help();
-			else
-				downgrade_help();
+			help();
 			goto done;
 		case 'e':
 			strvec_push(&names, optarg);
@@ -501,107 +404,6 @@ done:
 
 int cmd_apply(int argc, char **argv)
 {
-	return apply_or_downgrade(argc, argv, true);
+	return promote_apply_command(argc, argv, true, apply_help);
 }
 
-int cmd_downgrade(int argc, char **argv)
-{
-	return apply_or_downgrade(argc, argv, false);
-}
-
-static void resolve_help(void)
-{
-	printf("migsync resolve settles a `transaction false` revision that an interrupted run\n"
-	       "left in progress, once an operator has checked the database by hand.\n"
-	       "\n"
-	       "Usage:\n"
-	       "  migsync resolve -e ENV REV --applied | --rolled-back\n"
-	       "\n"
-	       "Options:\n"
-	       "  -e, --environment=ENV   the environment (required)\n"
-	       "      --applied           the revision did apply: move the version rows as it would have\n"
-	       "      --rolled-back       it did not: leave the version rows as they are\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --help              show this help, then exit\n"
-	       "\n"
-	       "Exit status: 0 resolved, 1 nothing to resolve or the database refused, 2 could not run.\n");
-}
-
-int cmd_resolve(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "environment", required_argument, NULL, 'e' },
-		{ "applied", no_argument, NULL, OPT_APPLIED },
-		{ "rolled-back", no_argument, NULL, OPT_ROLLED_BACK },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_common common;
-	struct strvec names = STRVEC_INIT;
-	struct promote pr;
-	struct apply_options o;
-	struct ms_error err = MS_ERROR_INIT;
-	const char *rev;
-	int applied = -1;
-	size_t resolved = 0;
-	int ret = EXIT_OK, opt;
-
-	cli_common_init(&common);
-	promote_init(&pr);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HELP:
-			resolve_help();
-			goto done;
-		case 'e':
-			strvec_push(&names, optarg);
-			break;
-		case OPT_APPLIED:
-		case OPT_ROLLED_BACK:
-			if (applied >= 0) {
-				ret = cli_usage_error("resolve", "give one of --applied and --rolled-back");
-				goto done;
-			}
-			applied = opt == OPT_APPLIED;
-			break;
-		default:
-			ret = cli_default_option(&common, "resolve", opt, optarg);
-			if (ret != EXIT_OK)
-				goto done;
-		}
-	}
-	if (names.nr != 1 || optind + 1 != argc || applied < 0) {
-		ret = cli_usage_error("resolve", "%s", names.nr != 1 ? "exactly one -e ENV is required" :
-				      optind + 1 != argc ? "name one revision" :
-				      "--applied or --rolled-back is required");
-		goto done;
-	}
-	rev = argv[optind];
-	ret = promote_load(&pr, &common, &names, NULL, NULL, true);
-	if (ret != EXIT_OK)
-		goto done;
-	promote_options(&o, &pr, true);
-	o.cancel = promote_catch_signals();
-	if (apply_resolve(&resolved, pr.envs[0], rev, applied, &o, &err) < 0) {
-		cli_print_error(&err);
-		ret = cli_exit_code(&err);
-		goto done;
-	}
-	if (!resolved) {
-		fprintf(stderr, "migsync: error: environment \"%s\": revision \"%s\" is not in progress\n",
-			pr.envs[0]->name, rev);
-		ret = EXIT_PROBLEMS;
-		goto done;
-	}
-	printf("%s: revision %s resolved as %s on %zu database%s\n", pr.envs[0]->name, rev,
-	       applied ? "applied" : "rolled back", resolved, resolved == 1 ? "" : "s");
-done:
-	promote_release(&pr);
-	strvec_release(&names);
-	ms_error_release(&err);
-	cli_common_release(&common);
-	return ret;
-}

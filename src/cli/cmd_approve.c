@@ -147,7 +147,7 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 
 	promote_options(&o, pr, kind != APPROVE_DOWNGRADE);
 	if (kind == APPROVE_STAMP)
-		ret = apply_stamp_read(st, env, &pr->target_ids, &o, err);
+		ret = apply_stamp_read(st, env, &pr->target.ids, &o, err);
 	else
 		ret = apply_read_stage(st, env, &o, err);
 	if (ret < 0)
@@ -181,16 +181,16 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	fprintf(stderr, "migsync: %s: environment \"%s\": %.12s... is not the %s of this environment now\n",
 		force ? "warning" : "error", env->name, hash, kind_name(kind));
 	fprintf(stderr, "  the %s now: %s (to ", kind_name(kind), st->plan_hash);
-	for (size_t i = 0; i < pr->target_ids.nr; i++)
-		fprintf(stderr, "%s%s", i ? "," : "", pr->target_ids.items[i]);
-	fprintf(stderr, "%s)\n", pr->target_ids.nr ? "" : "base");
+	for (size_t i = 0; i < pr->target.ids.nr; i++)
+		fprintf(stderr, "%s%s", i ? "," : "", pr->target.ids.items[i]);
+	fprintf(stderr, "%s)\n", pr->target.ids.nr ? "" : "base");
 	for (size_t i = 0; i < st->dbs_nr; i++) {
 		const struct plan_db *db = &st->dbs[i];
 		struct strbuf sb = STRBUF_INIT;
 
-		promote_add_rows(&sb, &db->rows);
+		plan_rows_add(&sb, &db->rows, ",");
 		strbuf_addstr(&sb, " -> ");
-		promote_add_rows(&sb, &db->end_rows);
+		plan_rows_add(&sb, &db->end_rows, ",");
 		fprintf(stderr, "    %s: %s (%zu step%s)\n", db->describe, sb.buf, db->steps_nr,
 			db->steps_nr == 1 ? "" : "s");
 		strbuf_release(&sb);
@@ -203,7 +203,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 
 		if (e == env)
 			continue;
-		memset(&other, 0, sizeof(other));
+		plan_stage_init(&other, NULL);
 		if (approve_read(&other, e, pr, kind, &err) == 0 && !strcasecmp(other.plan_hash, hash)) {
 			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
 				hash, e->name, e->name);
@@ -249,7 +249,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	if (!force) {
 		fprintf(stderr, "hint: review the plan now with: migsync plan -e %s%s%s, then approve its hash;\n"
 			"      --force records this hash anyway\n", env->name,
-			pr->to_option ? " --to " : "", pr->to_option ? pr->to_option : "");
+			pr->target.given ? " --to " : "", pr->target.given ? pr->target.given : "");
 	}
 	db_disconnect(conn, tunnel);
 	ledger_entries_free(entries, entries_nr);
@@ -302,7 +302,7 @@ int cmd_approve(int argc, char **argv)
 
 	cli_common_init(&common);
 	promote_init(&pr);
-	memset(&st, 0, sizeof(st));
+	plan_stage_init(&st, NULL);
 	approval_init(&a);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {

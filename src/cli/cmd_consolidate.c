@@ -264,9 +264,9 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 	ret = promote_load(&pr, common, &none, NULL, baseline, true);
 	if (ret != EXIT_OK)
 		goto done;
-	if (pr.target_ids.nr != 1) {
+	if (pr.target.ids.nr != 1) {
 		ret = cli_usage_error("consolidate", "--stamp must name one revision (\"%s\" is %zu)",
-				      baseline, pr.target_ids.nr);
+				      baseline, pr.target.ids.nr);
 		goto done;
 	}
 	if (apply_consolidate_read(&dbs, pr.inv, jobs, &err) < 0) {
@@ -274,10 +274,10 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	squash_check_stamp(&report, expect, &dbs, &pr.target_ids, expect_given);
+	squash_check_stamp(&report, expect, &dbs, &pr.target.ids, expect_given);
 	if (json) {
 		json_object_begin(&jw);
-		json_kv_string(&jw, "baseline", pr.target_ids.items[0]);
+		json_kv_string(&jw, "baseline", pr.target.ids.items[0]);
 		promote_json_rows(&jw, "expect", expect->nr || expect_given ? expect : NULL);
 		json_targets(&jw, &dbs);
 		json_blockers(&jw, &report);

@@ -199,7 +199,7 @@ int cmd_hook(int argc, char **argv)
 	cancel = promote_catch_signals();
 	cli_common_init(&common);
 	promote_init(&pr);
-	memset(&st, 0, sizeof(st));
+	plan_stage_init(&st, NULL);
 	memset(&r, 0, sizeof(r));
 	r.started_ms = promote_now_ms();
 	r.wait_noted_ms = -1;

@@ -1,9 +1,7 @@
 /*
  * migsync plan: the staged plan to a target, one stage per environment in
- * rollout order, with each stage's steps, gate and plan hash. Also the
- * pieces the promotion commands share (promote_*): loading the
- * inventory, scripts and graph, choosing the environments, printing a
- * plan.
+ * rollout order, with each stage's steps, gate and plan hash. Also how
+ * the promotion commands print a plan (promote_print_plan).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,165 +24,6 @@ enum {
 	OPT_ALLOW_OUT_OF_ORDER,
 };
 
-void promote_init(struct promote *pr)
-{
-	memset(pr, 0, sizeof(*pr));
-	script_set_init(&pr->scripts);
-	strvec_init(&pr->target_ids);
-	strvec_init(&pr->scripts_option);
-}
-
-void promote_release(struct promote *pr)
-{
-	free(pr->envs);
-	strvec_release(&pr->target_ids);
-	strvec_release(&pr->scripts_option);
-	free(pr->target);
-	revgraph_free(pr->g);
-	script_set_release(&pr->scripts);
-	inventory_free(pr->inv);
-	free(pr->who);
-	free(pr->host);
-	promote_init(pr);
-}
-
-/* The environments -e names (all when none), in rollout order, up to through. */
-static int select_envs(struct promote *pr, const struct strvec *names, const char *through)
-{
-	const struct inventory *inv = pr->inv;
-	const struct environment *last = NULL;
-
-	for (size_t i = 0; i < names->nr + (through ? 1 : 0); i++) {
-		const char *name = i < names->nr ? names->items[i] : through;
-		const struct environment *e = inventory_find(inv, name);
-
-		if (!e) {
-			struct strbuf known = STRBUF_INIT;
-
-			for (size_t k = 0; k < inv->nr; k++)
-				strbuf_addf(&known, "%s%s", k ? ", " : "", inv->envs[k].name);
-			fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", name);
-			fprintf(stderr, "hint: the environments are: %s\n", known.buf);
-			strbuf_release(&known);
-			return EXIT_CANNOT_RUN;
-		}
-		if (i == names->nr)
-			last = e;
-	}
-	pr->envs = xcalloc(inv->nr ? inv->nr : 1, sizeof(*pr->envs));
-	for (size_t i = 0; i < inv->nr; i++) {
-		if (last && inv->envs[i].stage > last->stage)
-			break;
-		if (!names->nr || strvec_contains(names, inv->envs[i].name))
-			pr->envs[pr->envs_nr++] = &inv->envs[i];
-	}
-	return EXIT_OK;
-}
-
-int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
-		 const char *through, const char *to, bool up)
-{
-	struct diag_list problems = DIAG_LIST_INIT, warnings = DIAG_LIST_INIT;
-	struct status_goal goal = STATUS_GOAL_INIT;
-	struct ms_error err = MS_ERROR_INIT;
-	char host[256];
-	const char *user = getenv("USER");
-	int ret = EXIT_OK;
-
-	pr->inventory_option = c->inventory;
-	pr->to_option = to;
-	for (size_t i = 0; i < c->scripts_dirs.nr; i++)
-		strvec_push(&pr->scripts_option, c->scripts_dirs.items[i]);
-	pr->who = xstrdup(user && *user ? user : "unknown");
-	if (gethostname(host, sizeof(host)) < 0)
-		strcpy(host, "unknown");
-	host[sizeof(host) - 1] = '\0';
-	pr->host = xstrdup(host);
-
-	if (inventory_load(&pr->inv, inventory_choose_dir(c->inventory), &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	cli_print_warnings(&problems);
-	diag_list_release(&problems);
-	ret = select_envs(pr, names, through);
-	if (ret != EXIT_OK)
-		goto done;
-	if (!c->scripts_dirs.nr)
-		for (size_t i = 0; i < pr->inv->migrations.scripts.nr; i++)
-			strvec_push(&c->scripts_dirs, pr->inv->migrations.scripts.items[i]);
-	if (cli_load_scripts(&pr->scripts, c, SCRIPTS_SHA256 | SCRIPTS_KEEP_SQL,
-			     &warnings, &err) < 0) {
-		cli_print_warnings(&warnings);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	cli_print_warnings(&warnings);
-	if (revgraph_build(&pr->g, &pr->scripts, &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	pr->target = xstrdup(to ? to : "heads");
-	if (up) {
-		/* one target for every database: no relative identifiers */
-		if (status_goal_init(&goal, pr->g, to, &err) < 0) {
-			cli_print_error(&err);
-			ret = EXIT_CANNOT_RUN;
-			goto done;
-		}
-		for (size_t i = 0; i < goal.ids.nr; i++)
-			strvec_push(&pr->target_ids, goal.ids.items[i]);
-		if (goal.path_target) {
-			free(pr->target);
-			pr->target = xstrdup(goal.path_target);
-		}
-	} else {
-		strvec_push(&pr->target_ids, pr->target);
-	}
-done:
-	status_goal_release(&goal);
-	diag_list_release(&problems);
-	diag_list_release(&warnings);
-	ms_error_release(&err);
-	return ret;
-}
-
-void promote_options(struct apply_options *o, const struct promote *pr, bool up)
-{
-	memset(o, 0, sizeof(*o));
-	o->inv = pr->inv;
-	o->g = pr->g;
-	o->target_ids = &pr->target_ids;
-	o->target = pr->target;
-	o->up = up;
-	o->who = pr->who;
-	o->host = pr->host;
-}
-
-char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
-			      const char *what)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addstr(&sb, "migsync approve");
-	if (pr->inventory_option)
-		strbuf_addf(&sb, " -i %s", pr->inventory_option);
-	for (size_t i = 0; i < pr->scripts_option.nr; i++)
-		strbuf_addf(&sb, " --scripts %s", pr->scripts_option.items[i]);
-	strbuf_addf(&sb, " -e %s", st->env->name);
-	if (what && strcmp(what, "plan"))
-		strbuf_addf(&sb, " --%s", what);
-	if (pr->to_option)
-		strbuf_addf(&sb, " --to %s", pr->to_option);
-	strbuf_addf(&sb, " --plan %s", st->plan_hash);
-	return strbuf_detach(&sb, NULL);
-}
-
 static const char *op_name(enum revgraph_row_op op)
 {
 	switch (op) {
@@ -200,31 +39,6 @@ static const char *op_name(enum revgraph_row_op op)
 		return "unmerge";
 	}
 	return "?";
-}
-
-void promote_add_rows(struct strbuf *sb, const struct strvec *rows)
-{
-	cli_add_joined(sb, rows, ",", "(none)");
-}
-
-bool promote_rows_equal(const struct strvec *a, const struct strvec *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
-void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows)
-{
-	if (!rows) {
-		json_key(jw, key);
-		json_null(jw);
-		return;
-	}
-	cli_json_strvec(jw, key, rows);
 }
 
 static void json_step(struct json_writer *jw, const struct plan_step *s, bool sql)
@@ -352,13 +166,13 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				strbuf_addf(sb, "error: %s\n", db->error);
 				continue;
 			}
-			promote_add_rows(sb, &db->rows);
+			plan_rows_add(sb, &db->rows, ",");
 			if (!db->steps_nr) {
 				strbuf_addstr(sb, " (nothing to do)\n");
 				continue;
 			}
 			strbuf_addstr(sb, " -> ");
-			promote_add_rows(sb, &db->end_rows);
+			plan_rows_add(sb, &db->end_rows, ",");
 			strbuf_addf(sb, " (%zu step%s)\n", db->steps_nr, db->steps_nr == 1 ? "" : "s");
 			for (size_t k = 0; k < db->steps_nr; k++) {
 				const struct plan_step *s = &db->steps[k];
@@ -367,9 +181,9 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 					    s->revision,
 					    s->script && s->script->message ? s->script->message : "");
 				strbuf_addf(sb, "       %s: ", op_name(s->step.op));
-				promote_add_rows(sb, &s->step.rows_removed);
+				plan_rows_add(sb, &s->step.rows_removed, ",");
 				strbuf_addstr(sb, " -> ");
-				promote_add_rows(sb, &s->step.rows_added);
+				plan_rows_add(sb, &s->step.rows_added, ",");
 				if (s->script)
 					strbuf_addf(sb, "  (%s)", s->script->filename);
 				strbuf_addch(sb, '\n');
@@ -402,7 +216,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				    gate->approvals == 1 ? "" : "s");
 			if (gate->approvers.nr) {
 				strbuf_addstr(sb, " from ");
-				promote_add_rows(sb, &gate->approvers);
+				plan_rows_add(sb, &gate->approvers, ",");
 			}
 			if (gate->soak) {
 				char *d = inventory_format_duration(gate->soak);
@@ -412,7 +226,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			}
 			strbuf_addf(sb, "; approved by: ");
 			if (st->gate.approved_by.nr)
-				promote_add_rows(sb, &st->gate.approved_by);
+				plan_rows_add(sb, &st->gate.approved_by, ",");
 			else
 				strbuf_addstr(sb, "nobody");
 			strbuf_addf(sb, " (%s)\n", !steps ? "nothing to approve" :
@@ -539,9 +353,9 @@ int cmd_plan(int argc, char **argv)
 	promote_options(&o, &pr, true);
 	o.allow_out_of_order = allow;
 	o.jobs = jobs;
-	for (size_t i = 0; i < pr.target_ids.nr; i++)
-		strvec_push(&p.target, pr.target_ids.items[i]);
-	p.target_ident = xstrdup(pr.target);
+	for (size_t i = 0; i < pr.target.ids.nr; i++)
+		strvec_push(&p.target, pr.target.ids.items[i]);
+	p.target_ident = xstrdup(pr.target.ident);
 	if (apply_build_plan(&p, pr.envs, pr.envs_nr, &o, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);

@@ -100,11 +100,11 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 	struct plan_stage st;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT;
-	const struct strvec *to = &pr->target_ids;
+	const struct strvec *to = &pr->target.ids;
 	enum apply_outcome out;
 	int ret = EXIT_OK;
 
-	memset(&st, 0, sizeof(st));
+	plan_stage_init(&st, NULL);
 	out = apply_stamp_run(&st, env, expect, to, o, &err);
 
 	/* what was read before the lock: the rows the stamp replaces */
@@ -112,26 +112,26 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 		if (st.dbs[i].error)
 			continue;
 		strbuf_addf(&sb, "%s: %s: version rows ", env->name, st.dbs[i].describe);
-		promote_add_rows(&sb, &st.dbs[i].rows);
+		plan_rows_add(&sb, &st.dbs[i].rows, ",");
 		if (expect) {
 			strbuf_addstr(&sb, ", expected ");
-			promote_add_rows(&sb, expect);
+			plan_rows_add(&sb, expect, ",");
 		}
 		strbuf_addch(&sb, '\n');
 	}
 	switch (out) {
 	case APPLY_NOTHING:
 		strbuf_addf(&sb, "%s: already at ", env->name);
-		promote_add_rows(&sb, to);
+		plan_rows_add(&sb, to, ",");
 		strbuf_addstr(&sb, "; nothing to do\n");
 		break;
 	case APPLY_DONE:
 	case APPLY_DRY_RUN:
 		strbuf_addf(&sb, "%s%s: %s ", out == APPLY_DRY_RUN ? "dry run: " : "", env->name,
 			    out == APPLY_DRY_RUN ? "would stamp" : "stamped");
-		promote_add_rows(&sb, st.dbs_nr ? &st.dbs[0].rows : expect);
+		plan_rows_add(&sb, st.dbs_nr ? &st.dbs[0].rows : expect, ",");
 		strbuf_addstr(&sb, " -> ");
-		promote_add_rows(&sb, to);
+		plan_rows_add(&sb, to, ",");
 		strbuf_addf(&sb, " (plan %.12s)%s\n", st.plan_hash,
 			    out == APPLY_DRY_RUN ? "; nothing was changed" : "");
 		break;

@@ -22,10 +22,8 @@ struct promote {
 	struct revgraph *g;
 	const struct environment **envs;	/* selected, rollout order */
 	size_t envs_nr;
-	char *target;			/* identifier for the path functions and Alembic */
-	struct strvec target_ids;	/* resolved, sorted (the identifier itself for a downgrade) */
+	struct plan_target target;	/* resolved once by promote_load */
 	const char *inventory_option;	/* -i as given, for commands we print */
-	const char *to_option;		/* --to as given, or NULL, likewise */
 	struct strvec scripts_option;	/* --scripts as given, likewise */
 	char *who;			/* $USER */
 	char *host;
@@ -41,6 +39,12 @@ void promote_release(struct promote *pr);
 int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
 		 const char *through, const char *to, bool up);
 void promote_options(struct apply_options *o, const struct promote *pr, bool up);
+/*
+ * migsync apply (up) and migsync downgrade: parse the options, load,
+ * run the stages (or the dry run), print; help prints --help. Returns an
+ * exit code.
+ */
+int promote_apply_command(int argc, char **argv, bool up, void (*help)(void));
 /*
  * "migsync approve [-i INV] [--scripts DIR]... -e ENV [--stamp|--downgrade]
  * [--to REV] --plan HASH" (caller frees): what approve needs to compute
@@ -72,13 +76,11 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			enum cli_format format, bool sql);
 
 /*
- * Version rows (sorted, as struct plan_db and the stamps hold them), for
- * plan, apply, stamp and consolidate. apply.c keeps its own copies of
- * the text and the comparison: the CLI shell cannot reach them.
+ * Version rows: plan_rows_add(sb, rows, ",") and plan_rows_equal (plan.h).
+ * promote_add_rows and promote_rows_equal are the same, kept only for
+ * cmd_consolidate.c.
  */
-/* The rows as text: "a,b", or "(none)". */
 void promote_add_rows(struct strbuf *sb, const struct strvec *rows);
-/* Whether a and b hold the same rows. */
 bool promote_rows_equal(const struct strvec *a, const struct strvec *b);
 /* Inside an open JSON object, "key": [rows], or "key": null when rows is NULL. */
 void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows);
@@ -90,7 +92,7 @@ void promote_stamp_options(struct apply_options *o, const struct promote *pr, bo
 /* Append the rows of an --expect argument (comma-separated; base, none: no row) to rows, sorted. */
 int promote_parse_rows(struct strvec *rows, const char *cmd, const char *arg);
 /*
- * Stamp env to pr->target_ids (apply_stamp_run) expecting expect (NULL:
+ * Stamp env to pr->target.ids (apply_stamp_run) expecting expect (NULL:
  * the rows read before the lock). Prints the rows read and the outcome
  * on stdout, or one JSON object into jw when not NULL; errors and the
  * approve command on stderr. Returns an exit code.

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "migsync/ledger.h"
 #include "migsync/plan.h"
 #include "migsync/strbuf.h"
 

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/ledger.h"
 #include "migsync/plan.h"
+#include "migsync/status.h"
 #include "migsync/strbuf.h"
 
 void plan_db_init(struct plan_db *db)
@@ -93,10 +95,61 @@ done:
 	return ret;
 }
 
+void plan_target_init(struct plan_target *t)
+{
+	t->ident = NULL;
+	strvec_init(&t->ids);
+	t->given = NULL;
+}
+
+void plan_target_release(struct plan_target *t)
+{
+	free(t->ident);
+	strvec_release(&t->ids);
+	free(t->given);
+	plan_target_init(t);
+}
+
+int plan_target_resolve(struct plan_target *t, const struct revgraph *g, const char *to,
+			bool up, struct ms_error *err)
+{
+	struct status_goal goal = STATUS_GOAL_INIT;
+	int ret = 0;
+
+	plan_target_release(t);
+	t->given = to ? xstrdup(to) : NULL;
+	t->ident = xstrdup(to ? to : "heads");
+	if (!up) {
+		strvec_push(&t->ids, t->ident);
+		goto done;
+	}
+	/* one target for every database: no relative identifiers */
+	ret = status_goal_init(&goal, g, to, err);
+	if (ret < 0)
+		goto done;
+	for (size_t i = 0; i < goal.ids.nr; i++)
+		strvec_push(&t->ids, goal.ids.items[i]);
+	if (goal.path_target) {
+		free(t->ident);
+		t->ident = xstrdup(goal.path_target);
+	}
+done:
+	status_goal_release(&goal);
+	return ret;
+}
+
 void plan_init(struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	strvec_init(&p->target);
+}
+
+void plan_stage_init(struct plan_stage *st, const struct environment *env)
+{
+	memset(st, 0, sizeof(*st));
+	st->env = env;
+	gate_result_init(&st->gate);
+	strvec_init(&st->order_missing);
 }
 
 void plan_stage_release(struct plan_stage *st)
@@ -110,9 +163,7 @@ void plan_stage_release(struct plan_stage *st)
 	strvec_release(&st->order_missing);
 	free(st->order_error);
 	free(st->error);
-	memset(st, 0, sizeof(*st));
-	gate_result_init(&st->gate);
-	strvec_init(&st->order_missing);
+	plan_stage_init(st, NULL);
 }
 
 void plan_release(struct plan *p)
@@ -131,10 +182,7 @@ struct plan_stage *plan_add_stage(struct plan *p, const struct environment *env)
 
 	ALLOC_GROW(p->stages, p->nr + 1, p->alloc);
 	st = &p->stages[p->nr++];
-	memset(st, 0, sizeof(*st));
-	st->env = env;
-	gate_result_init(&st->gate);
-	strvec_init(&st->order_missing);
+	plan_stage_init(st, env);
 	return st;
 }
 
@@ -173,12 +221,48 @@ static int by_identity(const void *a, const void *b)
 	return c ? c : strcmp_null((*x)->dbname, (*y)->dbname);
 }
 
+/*
+ * Every database sorted by identity: its identity, its rows now (sorted)
+ * and, for a plan (steps), each step's revision, direction and SHA-256.
+ */
+static void hash_databases(struct strbuf *sb, const struct plan_db *dbs, size_t nr, bool steps)
+{
+	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
+
+	for (size_t i = 0; i < nr; i++)
+		order[i] = &dbs[i];
+	qsort(order, nr, sizeof(*order), by_identity);
+	strbuf_addf(sb, "databases %zu\n", nr);
+	for (size_t i = 0; i < nr; i++) {
+		const struct plan_db *db = order[i];
+		struct strvec rows = STRVEC_INIT;
+
+		hash_field(sb, "database", db->identity);
+		for (size_t k = 0; k < db->rows.nr; k++)
+			strvec_push(&rows, db->rows.items[k]);
+		strvec_sort(&rows);
+		strbuf_addf(sb, "heads %zu\n", rows.nr);
+		for (size_t k = 0; k < rows.nr; k++)
+			hash_field(sb, "head", rows.items[k]);
+		strvec_release(&rows);
+		if (!steps)
+			continue;
+		strbuf_addf(sb, "steps %zu\n", db->steps_nr);
+		for (size_t k = 0; k < db->steps_nr; k++) {
+			const struct plan_step *s = &db->steps[k];
+
+			hash_field(sb, s->step.up ? "up" : "down", s->revision);
+			hash_field(sb, "sha256", s->sha256);
+		}
+	}
+	free(order);
+}
+
 void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 		       const struct strvec *target, const struct plan_db *dbs, size_t nr)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct strvec ids = STRVEC_INIT;
-	const struct plan_db **order = xcalloc(nr ? nr : 1, sizeof(*order));
 
 	strbuf_addstr(&sb, "migsync plan v1\n");
 	hash_field(&sb, "environment", environment);
@@ -189,32 +273,34 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 	for (size_t i = 0; i < ids.nr; i++)
 		hash_field(&sb, "id", ids.items[i]);
 
-	for (size_t i = 0; i < nr; i++)
-		order[i] = &dbs[i];
-	qsort(order, nr, sizeof(*order), by_identity);
-	strbuf_addf(&sb, "databases %zu\n", nr);
-	for (size_t i = 0; i < nr; i++) {
-		const struct plan_db *db = order[i];
-		struct strvec rows = STRVEC_INIT;
-
-		hash_field(&sb, "database", db->identity);
-		for (size_t k = 0; k < db->rows.nr; k++)
-			strvec_push(&rows, db->rows.items[k]);
-		strvec_sort(&rows);
-		strbuf_addf(&sb, "heads %zu\n", rows.nr);
-		for (size_t k = 0; k < rows.nr; k++)
-			hash_field(&sb, "head", rows.items[k]);
-		strvec_release(&rows);
-		strbuf_addf(&sb, "steps %zu\n", db->steps_nr);
-		for (size_t k = 0; k < db->steps_nr; k++) {
-			const struct plan_step *s = &db->steps[k];
-
-			hash_field(&sb, s->step.up ? "up" : "down", s->revision);
-			hash_field(&sb, "sha256", s->sha256);
-		}
-	}
+	hash_databases(&sb, dbs, nr, true);
 	sha256_hex(sb.buf, sb.len, out);
-	free(order);
+	strvec_release(&ids);
+	strbuf_release(&sb);
+}
+
+void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		     const struct revgraph *g, const struct strvec *to,
+		     const struct plan_db *dbs, size_t nr)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec ids = STRVEC_INIT;
+
+	strbuf_addstr(&sb, "migsync stamp v1\n");
+	hash_field(&sb, "environment", environment);
+	for (size_t i = 0; i < to->nr; i++)
+		strvec_push(&ids, to->items[i]);
+	strvec_sort(&ids);
+	strbuf_addf(&sb, "to %zu\n", ids.nr);
+	for (size_t i = 0; i < ids.nr; i++) {
+		ssize_t n = g ? revgraph_find(g, ids.items[i]) : -1;
+		const struct script *s = n >= 0 ? g->nodes[n].script : NULL;
+
+		hash_field(&sb, "id", ids.items[i]);
+		hash_field(&sb, "sha256", s ? s->sha256 : NULL);
+	}
+	hash_databases(&sb, dbs, nr, false);
+	sha256_hex(sb.buf, sb.len, out);
 	strvec_release(&ids);
 	strbuf_release(&sb);
 }
@@ -225,59 +311,47 @@ void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 			  st->dbs, st->dbs_nr);
 }
 
-static void mark_rows(bool *flags, const struct revgraph *g, const struct strvec *rows)
+bool plan_rows_equal(const struct strvec *a, const struct strvec *b)
 {
-	for (size_t i = 0; i < rows->nr; i++) {
-		ssize_t n = revgraph_find(g, rows->items[i]);
-
-		if (n >= 0) {
-			size_t node = (size_t)n;
-
-			revgraph_mark_ancestors(g, &node, 1, true, flags);
-		}
-	}
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (strcmp(a->items[i], b->items[i]))
+			return false;
+	return true;
 }
 
-bool plan_order_check(struct strvec *missing, const struct revgraph *g,
-		      const struct strvec *prev_rows, size_t prev_nr,
-		      const struct strvec *end_rows, size_t end_nr)
+void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep)
 {
-	size_t n = g->nr ? g->nr : 1;
-	bool *held = xcalloc(n, sizeof(*held));
-	bool *one = xcalloc(n, sizeof(*one));
-	bool *want = xcalloc(n, sizeof(*want));
-	size_t *topo = NULL;
-	bool ok = true;
+	for (size_t i = 0; i < rows->nr; i++)
+		strbuf_addf(sb, "%s%s", i ? sep : "", rows->items[i]);
+	if (!rows->nr)
+		strbuf_addstr(sb, "(none)");
+}
 
-	if (!prev_nr)
-		goto done;
-	/* held by every previous database: the intersection */
-	for (size_t i = 0; i < g->nr; i++)
-		held[i] = true;
-	for (size_t d = 0; d < prev_nr; d++) {
-		memset(one, 0, n * sizeof(*one));
-		mark_rows(one, g, &prev_rows[d]);
-		for (size_t i = 0; i < g->nr; i++)
-			held[i] = held[i] && one[i];
-	}
-	for (size_t d = 0; d < end_nr; d++)
-		mark_rows(want, g, &end_rows[d]);
-	revgraph_topo_order(&topo, g);
-	for (size_t i = 0; i < g->nr; i++) {
-		size_t node = topo[i];
+char *plan_rows_text(const struct strvec *rows, const char *sep)
+{
+	struct strbuf sb = STRBUF_INIT;
 
-		if (want[node] && !held[node]) {
-			ok = false;
-			if (missing)
-				strvec_push(missing, g->nodes[node].id);
-		}
+	plan_rows_add(&sb, rows, sep);
+	return strbuf_detach(&sb, NULL);
+}
+
+void plan_rows_parse(struct strvec *out, const char *s)
+{
+	const char *p = s;
+
+	while (p && *p) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n)
+			strvec_push_owned(out, xstrndup(p, n));
+		p += n;
 	}
-done:
-	free(topo);
-	free(held);
-	free(one);
-	free(want);
-	return ok;
+	strvec_sort(out);
 }
 
 bool plan_hash_valid(const char *s)

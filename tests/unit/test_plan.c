@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/ledger.h"
 #include "migsync/plan.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
@@ -146,6 +147,38 @@ static void test_hash_valid(void **state)
 	assert_false(plan_hash_valid("abc"));
 	assert_false(plan_hash_valid(HASH_A "a"));
 	assert_false(plan_hash_valid("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"));
+}
+
+/* A stamp's hash: stable under database order, never a plan's hash, sensitive to its rows. */
+static void test_stamp_hash(void **state)
+{
+	struct plan_db a[2], b[2];
+	struct strvec to = STRVEC_INIT;
+	char h1[65], h2[65], plan[65];
+
+	(void)state;
+	make_db(&a[0], "db1 oid=1", "r1", "", true);
+	make_db(&a[1], "db2 oid=2", "r2", "", true);
+	make_db(&b[0], "db2 oid=2", "r2", "", true);
+	make_db(&b[1], "db1 oid=1", "r1", "", true);
+	strvec_push(&to, "r3");
+	plan_stamp_hash(h1, "prod", NULL, &to, a, 2);
+	plan_stamp_hash(h2, "prod", NULL, &to, b, 2);
+	assert_string_equal(h1, h2);
+	assert_true(plan_hash_valid(h1));
+	plan_hash_compute(plan, "prod", &to, a, 2);
+	assert_string_not_equal(h1, plan);
+	plan_stamp_hash(h2, "prod", NULL, &to, a, 1);
+	assert_string_not_equal(h1, h2);
+	strvec_release(&to);
+	strvec_push(&to, "r4");
+	plan_stamp_hash(h2, "prod", NULL, &to, a, 2);
+	assert_string_not_equal(h1, h2);
+	strvec_release(&to);
+	for (size_t i = 0; i < 2; i++) {
+		plan_db_release(&a[i]);
+		plan_db_release(&b[i]);
+	}
 }
 
 /* ---- graphs for the order check and checksums */
@@ -513,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_hash_stable),
 		cmocka_unit_test(test_hash_sensitive),
 		cmocka_unit_test(test_hash_valid),
+		cmocka_unit_test(test_stamp_hash),
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test(test_gate_open),
 		cmocka_unit_test(test_gate_distinct),

@@ -1,0 +1,92 @@
+#ifndef MIGSYNC_APPLY_INT_H
+#define MIGSYNC_APPLY_INT_H
+
+/*
+ * What the files of src/apply share and nobody else uses: the stage
+ * runner (stage.c), the re-observing read (read.c), stamping (stamp.c),
+ * resolve (resolve.c) and connecting (connect.c).
+ */
+
+#include <libpq-fe.h>
+
+#include "migsync/apply.h"
+#include "migsync/executor.h"
+#include "migsync/target.h"
+#include "migsync/tunnel.h"
+#include "exec_int.h"
+
+/* Whether *o->cancel was set (a signal). */
+bool apply_cancelled(const struct apply_options *o);
+/* o->event, when there is one. */
+void apply_emit(const struct apply_options *o, struct apply_event *ev);
+/* APPLY_EVENT_SKIP for database index of nr (detail: see apply.h). */
+void apply_emit_skip(const struct apply_options *o, const struct environment *env,
+		     const struct plan_db *db, size_t index, size_t nr, const char *detail);
+/* MS_ERR_DB: db has a step left in progress; the hint names migsync resolve. */
+int apply_in_progress_error(const struct plan_db *db, const struct db_target *t,
+			    struct ms_error *err);
+/*
+ * After a stage or stamp was read and checked: its gate, then a dry run,
+ * then the confirmation. APPLY_DONE to go on; otherwise the outcome to
+ * stop with (APPLY_GATED with err saying why).
+ */
+enum apply_outcome apply_gate_and_confirm(struct plan_stage *st, const struct environment *env,
+					  const struct apply_options *o, struct ms_error *err);
+
+/* Retrying a connection until a deadline (apply_options.connect_wait_ms). */
+struct connect_wait {
+	int64_t started;	/* CLOCK_MONOTONIC ms */
+	int64_t deadline;	/* 0: one try */
+	int64_t delay;		/* the next pause, ms */
+};
+
+void apply_connect_wait_init(struct connect_wait *w, const struct apply_options *o);
+/* db_connect, retried while w allows (see connect.c). */
+int apply_connect_waiting(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
+			  struct connect_wait *w, const struct apply_options *o,
+			  struct ms_error *err);
+/* db_targets_expand, retried likewise (a discovery query connects). */
+int apply_expand_waiting(struct db_target **targets, size_t *nr, const struct environment *env,
+			 struct connect_wait *w, const struct apply_options *o,
+			 struct ms_error *err);
+/* Connect to t and take its lock, bounded by lock_wait; db may be NULL. */
+int apply_connect_locked(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
+			 const struct plan_db *db, size_t index, size_t nr,
+			 const struct apply_options *o, struct ms_error *err);
+
+/* Release st and give it to env. */
+void apply_stage_reset(struct plan_stage *st, const struct environment *env);
+/*
+ * Read one database through conn: identity, version rows, in-progress
+ * ledger rows, and (with_approvals) the environment's approvals into st.
+ */
+int apply_read_db(struct plan_db *db, struct plan_stage *st, PGconn *conn,
+		  const struct db_target *t, bool with_approvals, struct ms_error *err);
+/* Prefix err with t's environment (and database) unless it names them already. */
+int apply_name_target(struct ms_error *err, const struct db_target *t);
+/* A new database of st for target t. */
+struct plan_db *apply_stage_add_target(struct plan_stage *st, const struct db_target *t);
+/* db->error = err's message. */
+void apply_db_set_error(struct plan_db *db, const struct ms_error *err);
+
+/* Verify the version rows of db (read through x) equal its end rows. */
+int apply_verify(const struct plan_db *db, struct executor *x, const struct db_target *t,
+		 struct ms_error *err);
+
+/* The executor of a live, locked database (executor.c): native SQL or Alembic. */
+struct apply_executor {
+	struct executor x;
+	struct exec_context c;
+	struct exec_session session;
+	const struct apply_options *o;
+};
+
+/*
+ * Open the executor inventory's migrations.executor names on conn (held
+ * by the caller, locked) for t; plan_hash goes into the ledger rows.
+ */
+void apply_executor_open(struct apply_executor *ax, PGconn *conn, const struct db_target *t,
+			 const char *plan_hash, const struct apply_options *o);
+void apply_executor_close(struct apply_executor *ax);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * migsync downgrade: apply's stage runner for one environment, backwards
+ * (native SQL revisions' down sections; see cmd_apply.c).
+ *
+ * Exit status: 0 done, 1 a step failed, 2 could not run, 3 stopped at the gate.
+ */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/promote.h"
+
+static void downgrade_help(void)
+{
+	printf("migsync downgrade runs native SQL revisions' down sections on one environment,\n"
+	       "with the same lock, gate and ledger as apply.\n"
+	       "\n"
+	       "Usage:\n"
+	       "  migsync downgrade -e ENV --to REV [OPTION]...\n"
+	       "\n"
+	       "Options:\n"
+	       "  -e, --environment=ENV      the environment (required)\n"
+	       "      --to=REV               downgrade to REV: a revision, -N, base (required)\n"
+	       "      --dry-run              check everything up to the gate; change nothing\n"
+	       "  -y, --yes                  do not ask before a gated stage\n"
+	       "\n"
+	       "Common options:\n"
+	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
+	       "      --format=FORMAT        output format: text (default) or json\n"
+	       "      --help                 show this help, then exit\n"
+	       "\n"
+	       "Exit status: 0 done, 1 a step failed, 2 could not run, 3 stopped at the gate.\n");
+}
+
+int cmd_downgrade(int argc, char **argv)
+{
+	return promote_apply_command(argc, argv, false, downgrade_help);
+}

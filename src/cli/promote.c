@@ -1,0 +1,254 @@
+/*
+ * What the promotion commands share (plan, approve, apply, downgrade,
+ * resolve, stamp, hook): loading the inventory, scripts, graph,
+ * environments and target once; the apply options; the approve command
+ * to print; signals, elapsed time, and the report of a stopped stage
+ * (see promote.h).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/promote.h"
+#include "migsync/apply.h"
+#include "migsync/inventory.h"
+#include "migsync/json.h"
+#include "migsync/plan.h"
+#include "migsync/status.h"
+#include "migsync/strbuf.h"
+
+void promote_init(struct promote *pr)
+{
+	memset(pr, 0, sizeof(*pr));
+	script_set_init(&pr->scripts);
+	plan_target_init(&pr->target);
+	strvec_init(&pr->scripts_option);
+}
+
+void promote_release(struct promote *pr)
+{
+	free(pr->envs);
+	plan_target_release(&pr->target);
+	strvec_release(&pr->scripts_option);
+	revgraph_free(pr->g);
+	script_set_release(&pr->scripts);
+	inventory_free(pr->inv);
+	free(pr->who);
+	free(pr->host);
+	promote_init(pr);
+}
+
+/* The environments -e names (all when none), in rollout order, up to through. */
+static int select_envs(struct promote *pr, const struct strvec *names, const char *through)
+{
+	const struct inventory *inv = pr->inv;
+	const struct environment *last = NULL;
+
+	for (size_t i = 0; i < names->nr + (through ? 1 : 0); i++) {
+		const char *name = i < names->nr ? names->items[i] : through;
+		const struct environment *e = inventory_find(inv, name);
+
+		if (!e) {
+			struct strbuf known = STRBUF_INIT;
+
+			for (size_t k = 0; k < inv->nr; k++)
+				strbuf_addf(&known, "%s%s", k ? ", " : "", inv->envs[k].name);
+			fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", name);
+			fprintf(stderr, "hint: the environments are: %s\n", known.buf);
+			strbuf_release(&known);
+			return EXIT_CANNOT_RUN;
+		}
+		if (i == names->nr)
+			last = e;
+	}
+	pr->envs = xcalloc(inv->nr ? inv->nr : 1, sizeof(*pr->envs));
+	for (size_t i = 0; i < inv->nr; i++) {
+		if (last && inv->envs[i].stage > last->stage)
+			break;
+		if (!names->nr || strvec_contains(names, inv->envs[i].name))
+			pr->envs[pr->envs_nr++] = &inv->envs[i];
+	}
+	return EXIT_OK;
+}
+
+int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
+		 const char *through, const char *to, bool up)
+{
+	struct diag_list problems = DIAG_LIST_INIT, warnings = DIAG_LIST_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	char host[256];
+	const char *user = getenv("USER");
+	int ret = EXIT_OK;
+
+	pr->inventory_option = c->inventory;
+	for (size_t i = 0; i < c->scripts_dirs.nr; i++)
+		strvec_push(&pr->scripts_option, c->scripts_dirs.items[i]);
+	pr->who = xstrdup(user && *user ? user : "unknown");
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "unknown");
+	host[sizeof(host) - 1] = '\0';
+	pr->host = xstrdup(host);
+
+	if (inventory_load(&pr->inv, inventory_choose_dir(c->inventory), &problems, &err) < 0) {
+		cli_print_warnings(&problems);
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	cli_print_warnings(&problems);
+	diag_list_release(&problems);
+	ret = select_envs(pr, names, through);
+	if (ret != EXIT_OK)
+		goto done;
+	if (!c->scripts_dirs.nr)
+		for (size_t i = 0; i < pr->inv->migrations.scripts.nr; i++)
+			strvec_push(&c->scripts_dirs, pr->inv->migrations.scripts.items[i]);
+	if (cli_load_scripts(&pr->scripts, c, SCRIPTS_SHA256 | SCRIPTS_KEEP_SQL,
+			     &warnings, &err) < 0) {
+		cli_print_warnings(&warnings);
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	cli_print_warnings(&warnings);
+	if (revgraph_build(&pr->g, &pr->scripts, &problems, &err) < 0) {
+		cli_print_warnings(&problems);
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+	if (plan_target_resolve(&pr->target, pr->g, to, up, &err) < 0) {
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+done:
+	diag_list_release(&problems);
+	diag_list_release(&warnings);
+	ms_error_release(&err);
+	return ret;
+}
+
+void promote_options(struct apply_options *o, const struct promote *pr, bool up)
+{
+	apply_options_init(o);
+	o->inv = pr->inv;
+	o->g = pr->g;
+	o->target = &pr->target;
+	o->up = up;
+	o->who = pr->who;
+	o->host = pr->host;
+}
+
+char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
+			      const char *what)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "migsync approve");
+	if (pr->inventory_option)
+		strbuf_addf(&sb, " -i %s", pr->inventory_option);
+	for (size_t i = 0; i < pr->scripts_option.nr; i++)
+		strbuf_addf(&sb, " --scripts %s", pr->scripts_option.items[i]);
+	strbuf_addf(&sb, " -e %s", st->env->name);
+	if (what && strcmp(what, "plan"))
+		strbuf_addf(&sb, " --%s", what);
+	if (pr->target.given)
+		strbuf_addf(&sb, " --to %s", pr->target.given);
+	strbuf_addf(&sb, " --plan %s", st->plan_hash);
+	return strbuf_detach(&sb, NULL);
+}
+
+void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows)
+{
+	if (!rows) {
+		json_key(jw, key);
+		json_null(jw);
+		return;
+	}
+	cli_json_strvec(jw, key, rows);
+}
+
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+volatile sig_atomic_t *promote_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return &interrupted;
+}
+
+int64_t promote_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int promote_report_stop(const struct promote *pr, const struct environment *env,
+			const struct plan_stage *st, enum apply_outcome out,
+			const struct ms_error *err, const char *what)
+{
+	char *cmd;
+
+	switch (out) {
+	case APPLY_GATED:
+		cmd = promote_approve_command(pr, st, what);
+		fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
+		if (st->gate.soak_unknown) {
+			fprintf(stderr, "hint: the soak counts from migsync's ledger of environment \"%s\": apply the "
+				"revisions there with migsync (migsync downgrade, then migsync apply -e %s), "
+				"or lower gate.soak of %s for this release\n",
+				st->previous ? st->previous : "?", st->previous ? st->previous : "ENV", env->name);
+		} else if (st->gate.soak_remaining > 0) {
+			char *left = inventory_format_duration(st->gate.soak_remaining);
+
+			fprintf(stderr, "hint: run again in %s (soak)\n", left);
+			free(left);
+		}
+		if ((int64_t)st->gate.approved_by.nr < st->gate.needed)
+			fprintf(stderr, "hint: to approve this %s, run:\n  %s\n",
+				strcmp(what, "stamp") ? "plan" : what, cmd);
+		free(cmd);
+		return EXIT_GATED;
+	case APPLY_DECLINED:
+		fprintf(stderr, "migsync: environment \"%s\": not confirmed; stopped\n", env->name);
+		return EXIT_GATED;
+	case APPLY_FAILED:
+		cli_print_error(err);
+		return err->code == MS_ERR_CONFIG || err->code == MS_ERR_USAGE ?
+			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+	case APPLY_NOTHING:
+	case APPLY_DONE:
+	case APPLY_DRY_RUN:
+		break;
+	}
+	return EXIT_OK;
+}
+
+/* For cmd_consolidate.c, until it calls plan_rows_add and plan_rows_equal itself. */
+void promote_add_rows(struct strbuf *sb, const struct strvec *rows)
+{
+	plan_rows_add(sb, rows, ",");
+}
+
+bool promote_rows_equal(const struct strvec *a, const struct strvec *b)
+{
+	return plan_rows_equal(a, b);
+}
