@@ -28,7 +28,6 @@
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
 
-#define PROBE_DEFAULT_JOBS_MAX 16
 #define PROBE_DEFAULT_CONNECT_TIMEOUT_S 10
 #define PROBE_DEFAULT_STATEMENT_TIMEOUT_MS 30000
 #define PROBE_DEFAULT_VERSION_TABLE "alembic_version"
@@ -114,21 +113,6 @@ int probe_run(struct probe_result *results, const struct probe_target *targets,
 int probe_global_init(struct ms_error *err);
 /* Undo probe_global_init() at exit, once no probe is running. */
 void probe_global_cleanup(void);
-
-/*
- * The worker pool under probe_run(), usable with any task: work(index, ctx)
- * runs in a worker thread for each index in [0, nr); done(index, ctx), when
- * not NULL, runs in the calling thread after work(index) has returned, in
- * completion order. Workers never stop early: work() must put its errors
- * on its task. jobs 0 means min(16, nr). If no thread can be started the
- * tasks run in the calling thread. Returns 0 or a negative code.
- */
-typedef void (*probe_work_fn)(size_t index, void *ctx);
-typedef void (*probe_done_fn)(size_t index, void *ctx);
-int probe_pool_run(size_t nr, unsigned jobs, probe_work_fn work,
-		   probe_done_fn done, void *ctx, struct ms_error *err);
-/* The number of workers probe_pool_run() starts for nr tasks and jobs. */
-unsigned probe_pool_jobs(size_t nr, unsigned jobs);
 
 /*
  * Append msg to out with secrets removed: the values of keywords ending in

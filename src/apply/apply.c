@@ -15,7 +15,7 @@
 #include "migsync/apply.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
-#include "migsync/probe.h"
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
 
@@ -330,7 +330,7 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 	rc.targets = targets;
 	rc.o = o;
 	pthread_mutex_init(&rc.event_lock, NULL);
-	ret = probe_pool_run(nr, o->jobs, read_work, NULL, &rc, err);
+	ret = pool_run(nr, o->jobs, read_work, NULL, &rc, err);
 	pthread_mutex_destroy(&rc.event_lock);
 	if (ret < 0) {
 		st->error = xstrdup(err->message ? err->message : "could not read the databases");

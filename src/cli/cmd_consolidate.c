@@ -32,6 +32,7 @@
 #include "migsync/json.h"
 #include "migsync/ledger.h"
 #include "migsync/lint.h"
+#include "migsync/pool.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
@@ -239,7 +240,7 @@ static int collect(struct consolidate *c, const struct inventory *inv, unsigned 
 		ms_error_release(&e);
 	}
 	if (c->nr)
-		ret = probe_pool_run(c->nr, jobs, read_work, NULL, c, err);
+		ret = pool_run(c->nr, jobs, read_work, NULL, c, err);
 	for (size_t i = 0; ret == 0 && i < c->nr; i++) {
 		struct ctarget *it = &c->items[i];
 

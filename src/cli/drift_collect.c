@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli/drift_collect.h"
-#include "migsync/probe.h"
+#include "migsync/pool.h"
 
 void drift_collection_init(struct drift_collection *dc)
 {
@@ -86,7 +86,7 @@ int drift_collect(struct drift_collection *dc, const struct env_expansion *exp, 
 			add_job(dc, x->e, &x->targets[k], opts->schemas);
 	}
 	if (dc->jobs_nr)
-		ret = probe_pool_run(dc->jobs_nr, opts->jobs, read_work, NULL, dc, err);
+		ret = pool_run(dc->jobs_nr, opts->jobs, read_work, NULL, dc, err);
 	if (ret < 0)
 		goto done;
 	for (size_t i = 0; i < dc->jobs_nr; i++) {

@@ -11,6 +11,7 @@
 
 #include "cli/status_collect.h"
 #include "migsync/json.h"
+#include "migsync/pool.h"
 #include "migsync/probe.h"
 
 /* Show a progress line on a terminal from this many databases on. */
@@ -66,7 +67,7 @@ int cli_expand_envs(struct env_expansion **out, const struct environment **envs,
 		ms_error_init(&exp[i].err);
 	}
 	*out = exp;
-	return probe_pool_run(nr, jobs, expand_work, NULL, exp, err);
+	return pool_run(nr, jobs, expand_work, NULL, exp, err);
 }
 
 void cli_expansions_free(struct env_expansion *x, size_t nr)
@@ -270,7 +271,7 @@ static int read_checksums(struct status_collection *c, const struct probe_result
 		nr++;
 	}
 	if (nr)
-		ret = probe_pool_run(nr, jobs, checksum_work, NULL, tasks, err);
+		ret = pool_run(nr, jobs, checksum_work, NULL, tasks, err);
 	free(tasks);
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 #include <libssh2.h>
 
+#include "migsync/pool.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
@@ -648,7 +649,7 @@ int probe_run(struct probe_result *results, const struct probe_target *targets,
 	ret = probe_global_init(err);
 	if (ret < 0)
 		goto done;
-	ret = probe_pool_run(nr, jobs, run_work, run_done, &rc, err);
+	ret = pool_run(nr, jobs, run_work, run_done, &rc, err);
 done:
 	return ret;
 }

@@ -27,7 +27,4 @@ int64_t probe_deadline_min(int64_t a, int64_t b);
  */
 int probe_wait_fd(int fd, short events, int64_t deadline);
 
-/* Block SIGPIPE in the calling thread (a closed socket must not kill us). */
-void probe_block_sigpipe(void);
-
 #endif

@@ -24,6 +24,7 @@
 #include <libssh2.h>
 #include <openssl/evp.h>
 
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
@@ -487,7 +488,7 @@ static void *tunnel_thread(void *arg)
 	size_t up_len = 0, up_off = 0;
 	int client = -1, accepted = 0;
 
-	probe_block_sigpipe();
+	pool_block_sigpipe();
 	for (;;) {
 		struct pollfd pfd[4];
 		int n = 0, i_stop, i_listen = -1, i_client = -1, dir;

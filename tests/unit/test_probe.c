@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/pool.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
@@ -155,11 +156,11 @@ static void test_pool(void **state)
 	unsigned jobs[] = { 0, 1, 4, 64 };
 
 	(void)state;
-	assert_int_equal(probe_pool_jobs(3, 0), 3);
-	assert_int_equal(probe_pool_jobs(100, 0), 16);
-	assert_int_equal(probe_pool_jobs(100, 4), 4);
-	assert_int_equal(probe_pool_jobs(2, 8), 2);
-	assert_int_equal(probe_pool_jobs(0, 0), 0);
+	assert_int_equal(pool_jobs(3, 0), 3);
+	assert_int_equal(pool_jobs(100, 0), 16);
+	assert_int_equal(pool_jobs(100, 4), 4);
+	assert_int_equal(pool_jobs(2, 8), 2);
+	assert_int_equal(pool_jobs(0, 0), 0);
 
 	for (size_t j = 0; j < ARRAY_SIZE(jobs); j++) {
 		memset(&pt, 0, sizeof(pt));
@@ -167,7 +168,7 @@ static void test_pool(void **state)
 		pt.work_done = xcalloc(N, sizeof(int));
 		pt.handled = xcalloc(N, sizeof(int));
 		pt.handler_in_caller = true;
-		assert_int_equal(probe_pool_run(N, jobs[j], pool_work, pool_done, &pt, NULL), 0);
+		assert_int_equal(pool_run(N, jobs[j], pool_work, pool_done, &pt, NULL), 0);
 		assert_int_equal(pt.handled_nr, N);
 		for (size_t i = 0; i < N; i++) {
 			assert_int_equal(pt.work_done[i], 1);
@@ -177,7 +178,7 @@ static void test_pool(void **state)
 		free(pt.work_done);
 		free(pt.handled);
 	}
-	assert_int_equal(probe_pool_run(0, 4, pool_work, pool_done, NULL, NULL), 0);
+	assert_int_equal(pool_run(0, 4, pool_work, pool_done, NULL, NULL), 0);
 }
 
 static void test_result_lifecycle(void **state)
