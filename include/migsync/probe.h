@@ -14,7 +14,7 @@
  *
  * Secrets: the connection string, PGPASSWORD and SSH passphrases never
  * appear in a result. Every message a probe produces is passed through
- * probe_redact() and the connection string itself is never printed.
+ * conn_redact() and the connection string itself is never printed.
  */
 
 #include <stdbool.h>
@@ -23,6 +23,7 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/conn.h"
 #include "migsync/error.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
@@ -83,7 +84,7 @@ const char *probe_state_name(enum probe_state state);
  * Probe one target in the calling thread. Never fails as a function:
  * everything that goes wrong is in out->state and out->error.
  * out must be initialized; it is released first.
- * probe_global_init() must have been called (probe_run() does it).
+ * conn_global_init() must have been called (probe_run() does it).
  */
 void probe_one(struct probe_result *out, const struct probe_target *target);
 
@@ -104,51 +105,5 @@ typedef void (*probe_result_fn)(size_t index, const struct probe_target *target,
 int probe_run(struct probe_result *results, const struct probe_target *targets,
 	      size_t nr, unsigned jobs, probe_result_fn handler, void *ctx,
 	      struct ms_error *err);
-
-/*
- * Process-wide set-up of the libraries the probes use (libssh2_init).
- * Idempotent and thread-safe, but call it before starting threads of your
- * own that use tunnels. Returns 0 or MS_ERR_GENERIC.
- */
-int probe_global_init(struct ms_error *err);
-/* Undo probe_global_init() at exit, once no probe is running. */
-void probe_global_cleanup(void);
-
-/*
- * Append msg to out with secrets removed: the values of keywords ending in
- * "password" or "passphrase" (password=..., sslpassword '...',
- * PGPASSWORD=...) become "***", and so does the password of URL userinfo
- * (postgresql://user:***@host). Each string in secrets (may be NULL) of 4
- * or more characters is also replaced wherever it appears.
- */
-void probe_redact(struct strbuf *out, const char *msg, const struct strvec *secrets);
-
-enum probe_connect_status {
-	PROBE_CONNECTED,		/* *conn is connected, in blocking mode */
-	PROBE_CONNECT_INVALID,		/* libpq would not start (bad parameters; *conn NULL: out of memory) */
-	PROBE_CONNECT_REFUSED,		/* a server answered, then it failed (authentication, no such database) */
-	PROBE_CONNECT_UNREACHABLE,	/* it failed before any server answered */
-	PROBE_CONNECT_TIMEOUT,		/* deadline passed */
-	PROBE_CONNECT_POLL_ERROR,	/* poll() failed; errno says why */
-};
-
-/*
- * Open a libpq connection without ever blocking past deadline
- * (milliseconds on CLOCK_MONOTONIC): PQconnectStartParams, then
- * PQconnectPoll as the socket gets ready, so that the deadline bounds
- * the whole wait (libpq's connect_timeout applies per host and only to
- * blocking connects). Shared by the probes and db_connect. *conn is set
- * in every case (NULL only when libpq is out of memory) and belongs to
- * the caller, who PQfinish()es it also after a failure; its
- * PQerrorMessage says why libpq failed.
- */
-enum probe_connect_status probe_connect(PGconn **conn, const char *const *keywords,
-					const char *const *values, int64_t deadline);
-
-/*
- * Append key=value to a libpq keyword/value connection string, quoting
- * value as libpq requires; for callers that build a conninfo from parts.
- */
-void probe_conninfo_add(struct strbuf *conninfo, const char *key, const char *value);
 
 #endif

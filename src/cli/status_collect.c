@@ -154,7 +154,7 @@ void status_collection_release(struct status_collection *c)
 	inventory_free(c->inv);
 	strvec_release(&c->secrets);
 	if (c->probe_ready)
-		probe_global_cleanup();
+		conn_global_cleanup();
 	memset(c, 0, sizeof(*c));
 }
 
@@ -378,7 +378,7 @@ int status_collect(struct status_collection *c, const struct cli_common *common,
 
 	if (pgpassword && *pgpassword && !strvec_contains(&c->secrets, pgpassword))
 		strvec_push(&c->secrets, pgpassword);
-	if ((ret = probe_global_init(err)) < 0)
+	if ((ret = conn_global_init(err)) < 0)
 		goto done;
 	c->probe_ready = true;
 	ret = inventory_load(&c->inv, inventory_choose_dir(common->inventory), &problems, err);

@@ -9,23 +9,20 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <libssh2.h>
 
+#include "migsync/conn.h"
 #include "migsync/pool.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
-#include "probe_int.h"
 
 /* Extra time the client waits for a query beyond statement_timeout. */
 #define QUERY_SLACK_MS 2000
-#define DEFAULT_PG_PORT 5432
 
 void probe_result_init(struct probe_result *res)
 {
@@ -65,39 +62,14 @@ const char *probe_state_name(enum probe_state state)
 	return "unknown";
 }
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static int global_rc;
-
-static void global_init_once(void)
-{
-	global_rc = libssh2_init(0);
-}
-
-int probe_global_init(struct ms_error *err)
-{
-	pthread_once(&global_once, global_init_once);
-	if (global_rc)
-		return ms_error_set(err, MS_ERR_GENERIC,
-				    "could not initialize libssh2 (error %d)", global_rc);
-	return 0;
-}
-
-void probe_global_cleanup(void)
-{
-	if (!global_rc)
-		libssh2_exit();
-}
-
 /* The state of one probe while it runs. */
 struct probe_task {
 	const struct probe_target *t;
 	struct probe_result *res;
 	const char *name;
 	struct strvec secrets;		/* values to scrub from every message */
-	PQconninfoOption *opts;		/* the parsed conninfo */
-	struct strvec keys, values;	/* what goes to PQconnectStartParams */
-	struct tunnel *tunnel;
-	PGconn *conn;
+	struct conn_params params;	/* what goes to conn_open */
+	struct conn conn;
 	int statement_timeout_ms;
 };
 
@@ -116,11 +88,11 @@ static void task_fail(struct probe_task *pt, enum probe_state state,
 	va_start(ap, fmt);
 	strbuf_vaddf(&raw, fmt, ap);
 	va_end(ap);
-	probe_redact(&clean, raw.buf, &pt->secrets);
+	conn_redact(&clean, raw.buf, &pt->secrets);
 	ms_error_set(&pt->res->error, MS_ERR_DB, "%s", clean.buf);
 	if (hint && *hint) {
 		strbuf_reset(&clean);
-		probe_redact(&clean, hint, &pt->secrets);
+		conn_redact(&clean, hint, &pt->secrets);
 		ms_error_hint(&pt->res->error, "%s", clean.buf);
 	}
 	pt->res->state = state;
@@ -163,18 +135,10 @@ static void fail_libpq(struct probe_task *pt, enum probe_state state, const char
 {
 	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
 
-	split_libpq_message(&msg, &hint, pt->conn ? PQerrorMessage(pt->conn) : NULL);
+	split_libpq_message(&msg, &hint, pt->conn.pg ? PQerrorMessage(pt->conn.pg) : NULL);
 	task_fail(pt, state, hint.buf, "%s: %s", what, msg.len ? msg.buf : "unknown error");
 	strbuf_release(&msg);
 	strbuf_release(&hint);
-}
-
-static const char *conninfo_value(const struct probe_task *pt, const char *key)
-{
-	for (const PQconninfoOption *o = pt->opts; o && o->keyword; o++)
-		if (!strcmp(o->keyword, key))
-			return o->val && *o->val ? o->val : NULL;
-	return NULL;
 }
 
 static void add_secret(struct probe_task *pt, const char *s)
@@ -183,191 +147,75 @@ static void add_secret(struct probe_task *pt, const char *s)
 		strvec_push(&pt->secrets, s);
 }
 
-static void set_param(struct probe_task *pt, const char *key, const char *value)
-{
-	for (size_t i = 0; i < pt->keys.nr; i++) {
-		if (!strcmp(pt->keys.items[i], key)) {
-			free(pt->values.items[i]);
-			pt->values.items[i] = xstrdup(value);
-			return;
-		}
-	}
-	strvec_push(&pt->keys, key);
-	strvec_push(&pt->values, value);
-}
-
 /*
  * Parse the connection string and collect the parameters and the secrets.
  * libpq's parse error is not shown: it can quote a piece of the string.
  */
 static int prepare_params(struct probe_task *pt)
 {
-	char *errmsg = NULL;
-	const char *conninfo = pt->t->conninfo ? pt->t->conninfo : "";
 	int ret = -1;
 
 	add_secret(pt, getenv("PGPASSWORD"));
 	if (pt->t->ssh && pt->t->ssh->passphrase_env)
 		add_secret(pt, getenv(pt->t->ssh->passphrase_env));
 
-	pt->opts = PQconninfoParse(conninfo, &errmsg);
-	if (!pt->opts) {
+	if (conn_params_parse(&pt->params, pt->t->conninfo) < 0) {
 		task_fail(pt, PROBE_ERROR,
 			  "use keyword=value pairs or a postgresql:// URI; see \"Connection Strings\" in the libpq documentation",
 			  "invalid connection string");
 		goto done;
 	}
-	add_secret(pt, conninfo_value(pt, "password"));
-	add_secret(pt, conninfo_value(pt, "sslpassword"));
-
-	for (const PQconninfoOption *o = pt->opts; o->keyword; o++) {
-		if (!o->val || !*o->val)
-			continue;
-		if (!strcmp(o->keyword, "connect_timeout"))
-			continue;	/* enforced here, tunnel included */
-		set_param(pt, o->keyword, o->val);
-	}
-	set_param(pt, "application_name", PROBE_APPLICATION_NAME);
+	add_secret(pt, conn_params_get(&pt->params, "password"));
+	add_secret(pt, conn_params_get(&pt->params, "sslpassword"));
+	conn_params_unset(&pt->params, "connect_timeout");	/* enforced here, tunnel included */
+	conn_params_set(&pt->params, "application_name", PROBE_APPLICATION_NAME);
 	ret = 0;
 done:
-	PQfreemem(errmsg);
 	return ret;
-}
-
-/*
- * Open the SSH tunnel towards the database host and point libpq at its
- * local end, keeping host= so that certificates are checked against the
- * real name.
- */
-static int open_tunnel(struct probe_task *pt, int64_t deadline)
-{
-	struct ms_error err = MS_ERROR_INIT;
-	const char *host = conninfo_value(pt, "hostaddr");
-	const char *port = conninfo_value(pt, "port");
-	char *end = NULL;
-	long rport;
-	char buf[16];
-	int ret = -1;
-
-	if (!host)
-		host = getenv("PGHOSTADDR");
-	if (!host)
-		host = conninfo_value(pt, "host");
-	if (!host)
-		host = getenv("PGHOST");
-	if (!host || !*host)
-		host = "localhost";
-	if (!port)
-		port = getenv("PGPORT");
-	if (strchr(host, ',') || (port && strchr(port, ','))) {
-		task_fail(pt, PROBE_ERROR, "give one host per target when using ssh",
-			  "ssh tunnel needs a single database host, not a list");
-		goto done;
-	}
-	if (host[0] == '/' || host[0] == '@') {
-		task_fail(pt, PROBE_ERROR, "set host to the database's name or address as seen from the ssh server",
-			  "ssh tunnel cannot reach a unix-domain socket \"%s\"", host);
-		goto done;
-	}
-	rport = port && *port ? strtol(port, &end, 10) : DEFAULT_PG_PORT;
-	if ((end && *end) || rport <= 0 || rport > 65535) {
-		task_fail(pt, PROBE_ERROR, NULL, "invalid port \"%s\"", port);
-		goto done;
-	}
-
-	if (tunnel_open(&pt->tunnel, pt->t->ssh, host, (int)rport,
-			probe_remaining_ms(deadline), &err) < 0) {
-		task_fail(pt, err.code == MS_ERR_IO ? PROBE_UNREACHABLE : PROBE_ERROR,
-			  err.hint, "%s", err.message);
-		goto done;
-	}
-	set_param(pt, "hostaddr", "127.0.0.1");
-	snprintf(buf, sizeof(buf), "%d", tunnel_local_port(pt->tunnel));
-	set_param(pt, "port", buf);
-	ret = 0;
-done:
-	ms_error_release(&err);
-	return ret;
-}
-
-enum probe_connect_status probe_connect(PGconn **conn, const char *const *keywords,
-					const char *const *values, int64_t deadline)
-{
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	bool answered = false;
-
-	*conn = PQconnectStartParams(keywords, values, 0);
-	if (!*conn || PQstatus(*conn) == CONNECTION_BAD)
-		return PROBE_CONNECT_INVALID;
-	while (st != PGRES_POLLING_OK) {
-		ConnStatusType cs;
-		int rc;
-
-		if (st == PGRES_POLLING_FAILED)
-			return answered ? PROBE_CONNECT_REFUSED : PROBE_CONNECT_UNREACHABLE;
-		rc = probe_wait_fd(PQsocket(*conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-				   deadline);
-		if (rc == 0)
-			return PROBE_CONNECT_TIMEOUT;
-		if (rc < 0)
-			return PROBE_CONNECT_POLL_ERROR;
-		st = PQconnectPoll(*conn);
-		/* Past these states a server has accepted the connection. */
-		cs = PQstatus(*conn);
-		if (cs != CONNECTION_STARTED && cs != CONNECTION_NEEDED && cs != CONNECTION_BAD)
-			answered = true;
-	}
-	return PROBE_CONNECTED;
 }
 
 static int connect_db(struct probe_task *pt, int timeout_s)
 {
-	int64_t deadline = probe_deadline(timeout_s * 1000);
-	const char **keys = NULL, **values = NULL;
+	const struct conn_options o = { pt->t->ssh, conn_deadline(timeout_s * 1000), "target" };
+	struct ms_error err = MS_ERROR_INIT;
 	int ret = -1;
 
-	if (pt->t->ssh && open_tunnel(pt, deadline) < 0)
-		goto done;
-
-	keys = xcalloc(pt->keys.nr + 1, sizeof(*keys));
-	values = xcalloc(pt->keys.nr + 1, sizeof(*values));
-	for (size_t i = 0; i < pt->keys.nr; i++) {
-		keys[i] = pt->keys.items[i];
-		values[i] = pt->values.items[i];
-	}
-	switch (probe_connect(&pt->conn, keys, values, deadline)) {
-	case PROBE_CONNECTED:
+	switch (conn_open(&pt->conn, &pt->params, &o, &err)) {
+	case CONN_OK:
 		break;
-	case PROBE_CONNECT_INVALID:
-		if (pt->conn)
+	case CONN_TUNNEL_FAILED:
+		task_fail(pt, err.code == MS_ERR_IO ? PROBE_UNREACHABLE : PROBE_ERROR,
+			  err.hint, "%s", err.message);
+		goto done;
+	case CONN_INVALID:
+		if (pt->conn.pg)
 			fail_libpq(pt, PROBE_ERROR, "could not connect");
 		else
 			task_fail(pt, PROBE_ERROR, NULL, "could not connect: out of memory");
 		goto done;
-	case PROBE_CONNECT_REFUSED:
+	case CONN_REFUSED:
 		fail_libpq(pt, PROBE_ERROR, "could not connect");
 		goto done;
-	case PROBE_CONNECT_UNREACHABLE:
+	case CONN_UNREACHABLE:
 		fail_libpq(pt, PROBE_UNREACHABLE, "could not connect");
 		goto done;
-	case PROBE_CONNECT_TIMEOUT:
+	case CONN_TIMEOUT:
 		task_fail(pt, PROBE_UNREACHABLE,
 			  "check that the server is up and reachable; connect_timeout bounds the wait",
 			  "could not connect: timeout after %d s", timeout_s);
 		goto done;
-	case PROBE_CONNECT_POLL_ERROR:
+	case CONN_POLL_ERROR:
 		task_fail(pt, PROBE_ERROR, NULL, "could not connect: poll failed: %s",
 			  strerror(errno));
 		goto done;
 	}
-	if (PQsetnonblocking(pt->conn, 1)) {
+	if (PQsetnonblocking(pt->conn.pg, 1)) {
 		fail_libpq(pt, PROBE_ERROR, "could not connect");
 		goto done;
 	}
 	ret = 0;
 done:
-	free(keys);
-	free(values);
+	ms_error_release(&err);
 	return ret;
 }
 
@@ -380,8 +228,8 @@ done:
 static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 			const char *sql, int nparams, const char *const *params)
 {
-	int64_t deadline = probe_deadline(pt->statement_timeout_ms + QUERY_SLACK_MS);
-	PGconn *conn = pt->conn;
+	int64_t deadline = conn_deadline(pt->statement_timeout_ms + QUERY_SLACK_MS);
+	PGconn *conn = pt->conn.pg;
 	PGresult *res, *last = NULL;
 	int sent, flush, ret = -1;
 
@@ -395,7 +243,7 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 		goto done;
 	}
 	while ((flush = PQflush(conn)) == 1) {
-		int rc = probe_wait_fd(PQsocket(conn), POLLOUT | POLLIN, deadline);
+		int rc = conn_wait_fd(PQsocket(conn), POLLOUT | POLLIN, deadline);
 
 		if (rc == 0)
 			goto timeout;
@@ -410,7 +258,7 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 	}
 	for (;;) {
 		while (PQisBusy(conn)) {
-			int rc = probe_wait_fd(PQsocket(conn), POLLIN, deadline);
+			int rc = conn_wait_fd(PQsocket(conn), POLLIN, deadline);
 
 			if (rc == 0)
 				goto timeout;
@@ -455,7 +303,7 @@ done:
 
 static char *quote_ident(struct probe_task *pt, const char *ident)
 {
-	char *q = PQescapeIdentifier(pt->conn, ident, strlen(ident));
+	char *q = PQescapeIdentifier(pt->conn.pg, ident, strlen(ident));
 	char *copy;
 
 	if (!q) {
@@ -476,7 +324,7 @@ static int add_literal(struct strbuf *sql, struct probe_task *pt, const char *va
 		strbuf_addstr(sql, "NULL");
 		return 0;
 	}
-	q = PQescapeLiteral(pt->conn, value, strlen(value));
+	q = PQescapeLiteral(pt->conn.pg, value, strlen(value));
 	if (!q) {
 		task_fail(pt, PROBE_ERROR, NULL, "invalid name \"%s\"", value);
 		return -1;
@@ -581,7 +429,7 @@ done:
 
 void probe_one(struct probe_result *out, const struct probe_target *target)
 {
-	int64_t start = probe_now_ms();
+	int64_t start = conn_now_ms();
 	struct probe_task pt;
 	int connect_timeout = target->connect_timeout_s > 0 ?
 		target->connect_timeout_s : PROBE_DEFAULT_CONNECT_TIMEOUT_S;
@@ -594,27 +442,21 @@ void probe_one(struct probe_result *out, const struct probe_target *target)
 	pt.statement_timeout_ms = target->statement_timeout_ms > 0 ?
 		target->statement_timeout_ms : PROBE_DEFAULT_STATEMENT_TIMEOUT_MS;
 	strvec_init(&pt.secrets);
-	strvec_init(&pt.keys);
-	strvec_init(&pt.values);
+	conn_params_init(&pt.params);
 
 	if (prepare_params(&pt) < 0)
 		goto done;
 	if (connect_db(&pt, connect_timeout) < 0)
 		goto done;
-	out->server_version = PQserverVersion(pt.conn);
+	out->server_version = PQserverVersion(pt.conn.pg);
 	if (lookup(&pt) < 0 || (out->version_table_exists && read_versions(&pt) < 0))
 		goto done;
 	out->state = out->version_table_exists ? PROBE_OK : PROBE_UNINITIALIZED;
 done:
-	if (pt.conn)
-		PQfinish(pt.conn);
-	tunnel_free(pt.tunnel);
-	if (pt.opts)
-		PQconninfoFree(pt.opts);
-	strvec_release(&pt.keys);
-	strvec_release(&pt.values);
+	conn_close(&pt.conn);
+	conn_params_release(&pt.params);
 	strvec_release(&pt.secrets);
-	out->elapsed_ms = probe_now_ms() - start;
+	out->elapsed_ms = conn_now_ms() - start;
 }
 
 struct run_ctx {
@@ -646,7 +488,7 @@ int probe_run(struct probe_result *results, const struct probe_target *targets,
 	struct run_ctx rc = { results, targets, handler, ctx };
 	int ret;
 
-	ret = probe_global_init(err);
+	ret = conn_global_init(err);
 	if (ret < 0)
 		goto done;
 	ret = pool_run(nr, jobs, run_work, run_done, &rc, err);

@@ -238,6 +238,6 @@ done:
 	strvec_release(&names);
 	strvec_release(&conninfos);
 	ms_error_release(&err);
-	probe_global_cleanup();
+	conn_global_cleanup();
 	return ret;
 }

@@ -11,18 +11,18 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/conn.h"
 #include "migsync/pool.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
-#include "../../src/probe/probe_int.h"
 
 static char *redact(const char *msg, const struct strvec *secrets)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	probe_redact(&sb, msg, secrets);
+	conn_redact(&sb, msg, secrets);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -82,8 +82,8 @@ static void test_conninfo_add(void **state)
 	char *errmsg = NULL;
 
 	(void)state;
-	probe_conninfo_add(&sb, "host", "db.example");
-	probe_conninfo_add(&sb, "password", "it's a \\ secret");
+	conn_conninfo_add(&sb, "host", "db.example");
+	conn_conninfo_add(&sb, "password", "it's a \\ secret");
 	assert_string_equal(sb.buf, "host='db.example' password='it\\'s a \\\\ secret'");
 	opts = PQconninfoParse(sb.buf, &errmsg);
 	assert_non_null(opts);
@@ -96,26 +96,26 @@ static void test_conninfo_add(void **state)
 
 static void test_timeout_math(void **state)
 {
-	int64_t now = probe_now_ms(), d;
+	int64_t now = conn_now_ms(), d;
 	int left, fds[2];
 
 	(void)state;
-	d = probe_deadline(1000);
+	d = conn_deadline(1000);
 	assert_true(d >= now + 1000);
-	left = probe_remaining_ms(d);
+	left = conn_remaining_ms(d);
 	assert_true(left > 900 && left <= 1000);
-	assert_int_equal(probe_remaining_ms(now - 5), 0);
-	assert_true(probe_deadline(-5) <= probe_now_ms());
-	assert_int_equal(probe_deadline_min(3, 7), 3);
-	assert_int_equal(probe_deadline_min(9, 7), 7);
-	assert_int_equal(probe_remaining_ms(INT64_MAX / 2), INT32_MAX);
+	assert_int_equal(conn_remaining_ms(now - 5), 0);
+	assert_true(conn_deadline(-5) <= conn_now_ms());
+	assert_int_equal(conn_deadline_min(3, 7), 3);
+	assert_int_equal(conn_deadline_min(9, 7), 7);
+	assert_int_equal(conn_remaining_ms(INT64_MAX / 2), INT32_MAX);
 
 	assert_int_equal(pipe(fds), 0);
-	now = probe_now_ms();
-	assert_int_equal(probe_wait_fd(fds[0], POLLIN, probe_deadline(50)), 0);
-	assert_true(probe_now_ms() - now >= 45);
+	now = conn_now_ms();
+	assert_int_equal(conn_wait_fd(fds[0], POLLIN, conn_deadline(50)), 0);
+	assert_true(conn_now_ms() - now >= 45);
 	assert_int_equal(write(fds[1], "x", 1), 1);
-	assert_int_equal(probe_wait_fd(fds[0], POLLIN, probe_deadline(1000)), 1);
+	assert_int_equal(conn_wait_fd(fds[0], POLLIN, conn_deadline(1000)), 1);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -244,7 +244,7 @@ static void test_tunnel_errors(void **state)
 	struct ms_error err = MS_ERROR_INIT;
 
 	(void)state;
-	assert_int_equal(probe_global_init(&err), 0);
+	assert_int_equal(conn_global_init(&err), 0);
 	memset(&cfg, 0, sizeof(cfg));
 	assert_int_equal(tunnel_open(&t, &cfg, "db", 5432, 1000, &err), MS_ERR_CONFIG);
 	assert_null(t);
@@ -276,6 +276,6 @@ int main(void)
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	probe_global_cleanup();
+	conn_global_cleanup();
 	return rc;
 }

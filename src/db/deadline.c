@@ -1,6 +1,6 @@
 /*
  * Deadlines on the monotonic clock, in milliseconds, and waiting for a
- * socket within one: what keeps every network step of a probe bounded.
+ * socket within one: what keeps every network step of a connection bounded.
  */
 
 #include <errno.h>
@@ -8,8 +8,9 @@
 #include <poll.h>
 #include <time.h>
 
-#include "probe_int.h"
-int64_t probe_now_ms(void)
+#include "migsync/conn.h"
+
+int64_t conn_now_ms(void)
 {
 	struct timespec ts;
 
@@ -17,14 +18,14 @@ int64_t probe_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t probe_deadline(int timeout_ms)
+int64_t conn_deadline(int timeout_ms)
 {
-	return probe_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	return conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 }
 
-int probe_remaining_ms(int64_t deadline)
+int conn_remaining_ms(int64_t deadline)
 {
-	int64_t left = deadline - probe_now_ms();
+	int64_t left = deadline - conn_now_ms();
 
 	if (left <= 0)
 		return 0;
@@ -33,12 +34,12 @@ int probe_remaining_ms(int64_t deadline)
 	return (int)left;
 }
 
-int64_t probe_deadline_min(int64_t a, int64_t b)
+int64_t conn_deadline_min(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
 }
 
-int probe_wait_fd(int fd, short events, int64_t deadline)
+int conn_wait_fd(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd;
 	int rc;
@@ -47,7 +48,7 @@ int probe_wait_fd(int fd, short events, int64_t deadline)
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1, probe_remaining_ms(deadline));
+		rc = poll(&pfd, 1, conn_remaining_ms(deadline));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
