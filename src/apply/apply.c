@@ -206,7 +206,7 @@ static int read_db(struct plan_db *db, struct plan_stage *st, PGconn *conn,
 	ret = db_identity(&db->identity, conn, t, err);
 	if (ret < 0)
 		goto done;
-	ret = version_rows_read(&db->rows, &db->has_version_table, conn,
+	ret = db_version_rows(&db->rows, &db->has_version_table, NULL, conn,
 				env->database.version_table, env->database.version_table_schema, err);
 	if (ret < 0) {
 		db_target_error(err, ret, t, "%s", err->message);
@@ -662,7 +662,7 @@ static int run_steps(struct plan_stage *st, size_t index, PGconn *conn,
 		if (ret == 0)
 			ret = exec_alembic_run(&c, o->up ? "upgrade" : "downgrade", o->target,
 					       &output, err);
-		if (version_rows_read(&after, &exists, conn, c.version_table, c.version_schema,
+		if (db_version_rows(&after, &exists, NULL, conn, c.version_table, c.version_schema,
 				      &e2) == 0)
 			record_alembic(&c, db, o, &after, started, mono_ms() - t0,
 				       ret < 0 ? err->message : NULL);
@@ -728,7 +728,7 @@ static int verify(const struct plan_db *db, PGconn *conn, const struct db_target
 	char *want = NULL, *have = NULL;
 	int ret;
 
-	ret = version_rows_read(&rows, &exists, conn, t->env->database.version_table,
+	ret = db_version_rows(&rows, &exists, NULL, conn, t->env->database.version_table,
 				t->env->database.version_table_schema, err);
 	if (ret < 0)
 		goto done;
@@ -1049,7 +1049,7 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
 				c.who = o->who;
 				c.host = o->host;
 				rows_split(&want, e->rows_after);
-				ret = version_rows_read(&now, &exists, conn, c.version_table,
+				ret = db_version_rows(&now, &exists, NULL, conn, c.version_table,
 							c.version_schema, err);
 				if (ret == 0 && !rows_equal(&now, &want))
 					ret = exec_stamp(&c, &now, &want, err);

@@ -300,6 +300,24 @@ void db_disconnect(PGconn *conn, struct tunnel *tunnel)
 	conn_close(&c);
 }
 
+int db_result_error(struct ms_error *err, PGconn *conn, const PGresult *res, const char *what)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char *msg = db_message_one_line(primary ? primary : PQerrorMessage(conn));
+	int ret;
+
+	if (detail)
+		ret = ms_error_set(err, MS_ERR_DB, "%s: %s (%s)", what, msg, detail);
+	else
+		ret = ms_error_set(err, MS_ERR_DB, "%s: %s", what, msg);
+	if (hint)
+		ms_error_hint(err, "%s", hint);
+	free(msg);
+	return ret;
+}
+
 /* A failed query's message: the server's primary message, else libpq's. */
 static char *result_message(PGconn *conn, const PGresult *res)
 {

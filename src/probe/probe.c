@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "migsync/conn.h"
+#include "migsync/db.h"
 #include "migsync/pool.h"
 #include "migsync/probe.h"
 #include "migsync/strbuf.h"
@@ -301,30 +302,11 @@ done:
 	return ret;
 }
 
-static char *quote_ident(struct probe_task *pt, const char *ident)
-{
-	char *q = PQescapeIdentifier(pt->conn.pg, ident, strlen(ident));
-	char *copy;
-
-	if (!q) {
-		task_fail(pt, PROBE_ERROR, NULL, "invalid identifier \"%s\"", ident);
-		return NULL;
-	}
-	copy = xstrdup(q);
-	PQfreemem(q);
-	return copy;
-}
-
-/* Append value as an SQL literal ("NULL" for NULL); -1 (task failed) when it cannot be quoted. */
+/* Append value as an SQL literal; -1 (task failed) when it cannot be quoted. */
 static int add_literal(struct strbuf *sql, struct probe_task *pt, const char *value)
 {
-	char *q;
+	char *q = PQescapeLiteral(pt->conn.pg, value, strlen(value));
 
-	if (!value) {
-		strbuf_addstr(sql, "NULL");
-		return 0;
-	}
-	q = PQescapeLiteral(pt->conn.pg, value, strlen(value));
 	if (!q) {
 		task_fail(pt, PROBE_ERROR, NULL, "invalid name \"%s\"", value);
 		return -1;
@@ -346,27 +328,20 @@ static int add_literal(struct strbuf *sql, struct probe_task *pt, const char *va
  */
 static int lookup(struct probe_task *pt)
 {
-	const char *table = pt->t->version_table ? pt->t->version_table : PROBE_DEFAULT_VERSION_TABLE;
 	const char *ledger = pt->t->ledger_schema ? pt->t->ledger_schema : PROBE_DEFAULT_LEDGER_SCHEMA;
+	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sql = STRBUF_INIT;
 	PGresult *res = NULL;
 	int ret = -1;
 
 	strbuf_addf(&sql, "SET statement_timeout = %d; SET default_transaction_read_only = on;"
-		    " SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
-		    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		    " WHERE c.relname = ", pt->statement_timeout_ms);
-	if (add_literal(&sql, pt, table) < 0)
+		    " SELECT ", pt->statement_timeout_ms);
+	if (db_version_regclass(&sql, pt->conn.pg, pt->t->version_table, pt->t->version_schema,
+				&err) < 0) {
+		task_fail(pt, PROBE_ERROR, NULL, "%s", err.message);
 		goto done;
-	strbuf_addstr(&sql, " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ");
-	if (pt->t->version_schema) {
-		strbuf_addstr(&sql, "n.nspname = ");
-		if (add_literal(&sql, pt, pt->t->version_schema) < 0)
-			goto done;
-	} else {
-		strbuf_addstr(&sql, "pg_catalog.pg_table_is_visible(c.oid)");
 	}
-	strbuf_addstr(&sql, "), EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ");
+	strbuf_addstr(&sql, " IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ");
 	if (add_literal(&sql, pt, ledger) < 0)
 		goto done;
 	strbuf_addstr(&sql, "), EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
@@ -389,41 +364,30 @@ static int lookup(struct probe_task *pt)
 done:
 	PQclear(res);
 	strbuf_release(&sql);
+	ms_error_release(&err);
 	return ret;
 }
 
 static int read_versions(struct probe_task *pt)
 {
-	const char *table = pt->t->version_table ? pt->t->version_table : PROBE_DEFAULT_VERSION_TABLE;
-	const char *schema = pt->t->version_schema;
+	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sql = STRBUF_INIT;
-	char *qtable = NULL, *qschema = NULL;
 	PGresult *res = NULL;
 	int ret = -1;
 
-	qtable = quote_ident(pt, table);
-	if (!qtable)
+	if (db_version_select(&sql, pt->conn.pg, pt->t->version_table, pt->t->version_schema,
+			      &err) < 0) {
+		task_fail(pt, PROBE_ERROR, NULL, "%s", err.message);
 		goto done;
-	if (schema) {
-		qschema = quote_ident(pt, schema);
-		if (!qschema)
-			goto done;
-		strbuf_addf(&sql, "SELECT version_num FROM %s.%s", qschema, qtable);
-	} else {
-		strbuf_addf(&sql, "SELECT version_num FROM %s", qtable);
 	}
 	if (exec_bounded(&res, pt, "reading the version table", sql.buf, 0, NULL) < 0)
 		goto done;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (!PQgetisnull(res, i, 0))
-			strvec_push(&pt->res->version_rows, PQgetvalue(res, i, 0));
-	strvec_sort(&pt->res->version_rows);
+	db_version_parse(&pt->res->version_rows, res);
 	ret = 0;
 done:
 	PQclear(res);
-	free(qtable);
-	free(qschema);
 	strbuf_release(&sql);
+	ms_error_release(&err);
 	return ret;
 }
 
