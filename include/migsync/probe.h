@@ -25,6 +25,7 @@
 
 #include "migsync/conn.h"
 #include "migsync/error.h"
+#include "migsync/ledger.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
@@ -46,6 +47,7 @@ struct probe_target {
 	const char *ledger_schema;	/* default "migsync" */
 	int connect_timeout_s;		/* whole connection, tunnel included */
 	int statement_timeout_ms;	/* set on the session, also bounds each query client side */
+	bool ledger_entries;		/* also read the ledger's entries (only when there is a version table) */
 	const struct tunnel_config *ssh;	/* NULL: connect directly */
 };
 
@@ -62,12 +64,12 @@ struct probe_result {
 	bool version_table_exists;
 	int server_version;		/* PQserverVersion(), 0 when unknown */
 
-	/*
-	 * migsync's ledger. For now only whether it is there; the reading of
-	 * its rows will hang off lookup() in probe.c.
-	 */
+	/* migsync's ledger: whether it is there, and its entries when asked */
 	bool ledger_schema_exists;
 	bool ledger_applied_exists;
+	struct ledger_entry *ledger;	/* oldest first; with target->ledger_entries */
+	size_t ledger_nr;
+	struct ms_error ledger_error;	/* the entries could not be read (state stays OK); not prefixed */
 
 	struct ms_error error;		/* set for UNREACHABLE and ERROR; redacted */
 	int64_t elapsed_ms;

@@ -110,7 +110,7 @@ struct status_collection {
 	size_t jobs_nr;
 	size_t jobs_alloc;
 	size_t *first_job;			/* per environment: its first job */
-	bool probe_ready;
+	bool conn_ready;
 	bool progress;
 	size_t probed;
 };

@@ -30,6 +30,7 @@ void probe_result_init(struct probe_result *res)
 	memset(res, 0, sizeof(*res));
 	strvec_init(&res->version_rows);
 	ms_error_init(&res->error);
+	ms_error_init(&res->ledger_error);
 }
 
 void probe_result_release(struct probe_result *res)
@@ -38,6 +39,8 @@ void probe_result_release(struct probe_result *res)
 		return;
 	strvec_release(&res->version_rows);
 	ms_error_release(&res->error);
+	ledger_entries_free(res->ledger, res->ledger_nr);
+	ms_error_release(&res->ledger_error);
 	probe_result_init(res);
 }
 
@@ -415,6 +418,14 @@ void probe_one(struct probe_result *out, const struct probe_target *target)
 	out->server_version = PQserverVersion(pt.conn.pg);
 	if (lookup(&pt) < 0 || (out->version_table_exists && read_versions(&pt) < 0))
 		goto done;
+	/*
+	 * On the same connection: a failure here is the ledger's, the
+	 * database itself was read.
+	 */
+	if (target->ledger_entries && out->version_table_exists && out->ledger_applied_exists)
+		ledger_list(&out->ledger, &out->ledger_nr, pt.conn.pg,
+			    target->ledger_schema ? target->ledger_schema : PROBE_DEFAULT_LEDGER_SCHEMA,
+			    0, &out->ledger_error);
 	out->state = out->version_table_exists ? PROBE_OK : PROBE_UNINITIALIZED;
 done:
 	conn_close(&pt.conn);
