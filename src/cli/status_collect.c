@@ -227,9 +227,9 @@ static void progress_done(size_t index, struct observation *obs, void *ctx)
 static void checksums_from(struct status_checksums *out, const struct observation *obs,
 			   const struct revgraph *g)
 {
-	if (obs->ledger_error)
-		out->error = xstrdup(obs->ledger_error);
-	else if (obs->state == PROBE_OK && obs->ledger_exists)
+	if (obs->ledger_error.message)
+		out->error = xstrdup(obs->ledger_error.message);
+	else if (obs->state == OBSERVE_OK && obs->ledger_applied_exists)
 		plan_checksum_compare(&out->items, &out->nr, g, obs->ledger, obs->ledger_nr,
 				      &obs->version_rows);
 }
@@ -263,7 +263,7 @@ static int observe_all(struct status_collection *c, unsigned jobs, bool checksum
 								 c->jobs[i].database);
 		struct status_observation so = { NULL, ob->version_table_exists, &ob->version_rows };
 
-		if (ob->state == PROBE_UNREACHABLE || ob->state == PROBE_ERROR)
+		if (ob->state == OBSERVE_UNREACHABLE || ob->state == OBSERVE_ERROR)
 			so.error = ob->error.message ? ob->error.message : "probe failed";
 		status_classify(&t->result, c->g, &c->goal, &so);
 		if (checksums)

@@ -16,6 +16,7 @@ void observation_init(struct observation *o)
 {
 	memset(o, 0, sizeof(*o));
 	strvec_init(&o->version_rows);
+	ms_error_init(&o->ledger_error);
 	ms_error_init(&o->error);
 }
 
@@ -25,10 +26,32 @@ void observation_release(struct observation *o)
 		return;
 	strvec_release(&o->version_rows);
 	ledger_entries_free(o->ledger, o->ledger_nr);
-	free(o->ledger_error);
+	ms_error_release(&o->ledger_error);
 	schema_snapshot_free(o->schema);
 	ms_error_release(&o->error);
 	observation_init(o);
+}
+
+void observation_move(struct observation *dst, struct observation *src)
+{
+	observation_release(dst);
+	*dst = *src;
+	observation_init(src);
+}
+
+const char *observe_state_name(enum observe_state state)
+{
+	switch (state) {
+	case OBSERVE_OK:
+		return "ok";
+	case OBSERVE_UNINITIALIZED:
+		return "uninitialized";
+	case OBSERVE_UNREACHABLE:
+		return "unreachable";
+	case OBSERVE_ERROR:
+		return "error";
+	}
+	return "unknown";
 }
 
 static int clamp_int(int64_t v)
@@ -48,12 +71,11 @@ struct observe_ctx {
 	const struct observe_options *o;
 };
 
-/* The probe of t, its result moved into obs. */
+/* The probe of t, into obs; a ledger that cannot be read is named after t. */
 static void observe_state(struct observation *obs, const struct db_target *t, bool ledger)
 {
 	const struct inventory_database *db = &t->env->database;
-	struct probe_target pt;
-	struct probe_result res;
+	struct observe_probe pt;
 
 	memset(&pt, 0, sizeof(pt));
 	pt.name = t->label;
@@ -64,33 +86,14 @@ static void observe_state(struct observation *obs, const struct db_target *t, bo
 	pt.statement_timeout_ms = seconds_ms(db->statement_timeout);
 	pt.ssh = t->has_ssh ? &t->ssh : NULL;
 	pt.ledger_entries = ledger;
-	probe_result_init(&res);
-	probe_one(&res, &pt);
-
-	obs->state = res.state;
-	obs->version_table_exists = res.version_table_exists;
-	strvec_release(&obs->version_rows);
-	obs->version_rows = res.version_rows;
-	strvec_init(&res.version_rows);
-	obs->server_version = res.server_version;
-	obs->ledger_exists = res.ledger_applied_exists;
-	obs->ledger = res.ledger;
-	obs->ledger_nr = res.ledger_nr;
-	res.ledger = NULL;
-	res.ledger_nr = 0;
-	if (res.ledger_error.message) {
+	observe_probe_one(obs, &pt);
+	if (obs->ledger_error.message) {
 		struct ms_error named = MS_ERROR_INIT;
 
-		db_target_error(&named, res.ledger_error.code, t, "could not read the ledger: %s",
-				res.ledger_error.message);
-		obs->ledger_error = xstrdup(named.message);
-		ms_error_release(&named);
+		db_target_error(&named, obs->ledger_error.code, t, "could not read the ledger: %s",
+				obs->ledger_error.message);
+		ms_error_move(&obs->ledger_error, &named);
 	}
-	ms_error_release(&obs->error);
-	obs->error = res.error;
-	ms_error_init(&res.error);
-	obs->elapsed_ms = res.elapsed_ms;
-	probe_result_release(&res);
 }
 
 /* A schema snapshot of t, on a connection of its own. */

@@ -1,6 +1,7 @@
 /*
- * Probing one PostgreSQL database: connect without blocking (bounded by
- * connect_timeout, through a tunnel when the target has SSH settings),
+ * The probe under OBSERVE_STATE, of one PostgreSQL database: connect
+ * without blocking (bounded by connect_timeout, through a tunnel when the
+ * target has SSH settings),
  * then read the server version, the version table and the ledger with
  * queries bounded both by statement_timeout on the server and by a
  * deadline here. Each probe owns its connection and tunnel from start to
@@ -16,8 +17,8 @@
 
 #include "migsync/conn.h"
 #include "migsync/db.h"
+#include "migsync/observe.h"
 #include "migsync/pool.h"
-#include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
@@ -25,51 +26,10 @@
 /* Extra time the client waits for a query beyond statement_timeout. */
 #define QUERY_SLACK_MS 2000
 
-void probe_result_init(struct probe_result *res)
-{
-	memset(res, 0, sizeof(*res));
-	strvec_init(&res->version_rows);
-	ms_error_init(&res->error);
-	ms_error_init(&res->ledger_error);
-}
-
-void probe_result_release(struct probe_result *res)
-{
-	if (!res)
-		return;
-	strvec_release(&res->version_rows);
-	ms_error_release(&res->error);
-	ledger_entries_free(res->ledger, res->ledger_nr);
-	ms_error_release(&res->ledger_error);
-	probe_result_init(res);
-}
-
-void probe_result_move(struct probe_result *dst, struct probe_result *src)
-{
-	probe_result_release(dst);
-	*dst = *src;
-	probe_result_init(src);
-}
-
-const char *probe_state_name(enum probe_state state)
-{
-	switch (state) {
-	case PROBE_OK:
-		return "ok";
-	case PROBE_UNINITIALIZED:
-		return "uninitialized";
-	case PROBE_UNREACHABLE:
-		return "unreachable";
-	case PROBE_ERROR:
-		return "error";
-	}
-	return "unknown";
-}
-
 /* The state of one probe while it runs. */
 struct probe_task {
-	const struct probe_target *t;
-	struct probe_result *res;
+	const struct observe_probe *t;
+	struct observation *res;
 	const char *name;
 	struct strvec secrets;		/* values to scrub from every message */
 	struct conn_params params;	/* what goes to conn_open */
@@ -82,7 +42,7 @@ struct probe_task {
  * the target, scrubbed of secrets, and the state is set.
  */
 __attribute__((format(printf, 4, 5)))
-static void task_fail(struct probe_task *pt, enum probe_state state,
+static void task_fail(struct probe_task *pt, enum observe_state state,
 		      const char *hint, const char *fmt, ...)
 {
 	struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
@@ -135,7 +95,7 @@ static void split_libpq_message(struct strbuf *msg, struct strbuf *hint, const c
 	strbuf_setlen(msg, strlen(msg->buf));
 }
 
-static void fail_libpq(struct probe_task *pt, enum probe_state state, const char *what)
+static void fail_libpq(struct probe_task *pt, enum observe_state state, const char *what)
 {
 	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
 
@@ -164,7 +124,7 @@ static int prepare_params(struct probe_task *pt)
 		add_secret(pt, getenv(pt->t->ssh->passphrase_env));
 
 	if (conn_params_parse(&pt->params, pt->t->conninfo) < 0) {
-		task_fail(pt, PROBE_ERROR,
+		task_fail(pt, OBSERVE_ERROR,
 			  "use keyword=value pairs or a postgresql:// URI; see \"Connection Strings\" in the libpq documentation",
 			  "invalid connection string");
 		goto done;
@@ -172,7 +132,7 @@ static int prepare_params(struct probe_task *pt)
 	add_secret(pt, conn_params_get(&pt->params, "password"));
 	add_secret(pt, conn_params_get(&pt->params, "sslpassword"));
 	conn_params_unset(&pt->params, "connect_timeout");	/* enforced here, tunnel included */
-	conn_params_set(&pt->params, "application_name", PROBE_APPLICATION_NAME);
+	conn_params_set(&pt->params, "application_name", CONN_APPLICATION_NAME);
 	ret = 0;
 done:
 	return ret;
@@ -188,33 +148,33 @@ static int connect_db(struct probe_task *pt, int timeout_s)
 	case CONN_OK:
 		break;
 	case CONN_TUNNEL_FAILED:
-		task_fail(pt, err.code == MS_ERR_IO ? PROBE_UNREACHABLE : PROBE_ERROR,
+		task_fail(pt, err.code == MS_ERR_IO ? OBSERVE_UNREACHABLE : OBSERVE_ERROR,
 			  err.hint, "%s", err.message);
 		goto done;
 	case CONN_INVALID:
 		if (pt->conn.pg)
-			fail_libpq(pt, PROBE_ERROR, "could not connect");
+			fail_libpq(pt, OBSERVE_ERROR, "could not connect");
 		else
-			task_fail(pt, PROBE_ERROR, NULL, "could not connect: out of memory");
+			task_fail(pt, OBSERVE_ERROR, NULL, "could not connect: out of memory");
 		goto done;
 	case CONN_REFUSED:
-		fail_libpq(pt, PROBE_ERROR, "could not connect");
+		fail_libpq(pt, OBSERVE_ERROR, "could not connect");
 		goto done;
 	case CONN_UNREACHABLE:
-		fail_libpq(pt, PROBE_UNREACHABLE, "could not connect");
+		fail_libpq(pt, OBSERVE_UNREACHABLE, "could not connect");
 		goto done;
 	case CONN_TIMEOUT:
-		task_fail(pt, PROBE_UNREACHABLE,
+		task_fail(pt, OBSERVE_UNREACHABLE,
 			  "check that the server is up and reachable; connect_timeout bounds the wait",
 			  "could not connect: timeout after %d s", timeout_s);
 		goto done;
 	case CONN_POLL_ERROR:
-		task_fail(pt, PROBE_ERROR, NULL, "could not connect: poll failed: %s",
+		task_fail(pt, OBSERVE_ERROR, NULL, "could not connect: poll failed: %s",
 			  strerror(errno));
 		goto done;
 	}
 	if (PQsetnonblocking(pt->conn.pg, 1)) {
-		fail_libpq(pt, PROBE_ERROR, "could not connect");
+		fail_libpq(pt, OBSERVE_ERROR, "could not connect");
 		goto done;
 	}
 	ret = 0;
@@ -243,7 +203,7 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 	else
 		sent = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (!sent) {
-		fail_libpq(pt, PROBE_ERROR, what);
+		fail_libpq(pt, OBSERVE_ERROR, what);
 		goto done;
 	}
 	while ((flush = PQflush(conn)) == 1) {
@@ -252,12 +212,12 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 		if (rc == 0)
 			goto timeout;
 		if (rc < 0 || !PQconsumeInput(conn)) {
-			fail_libpq(pt, PROBE_ERROR, what);
+			fail_libpq(pt, OBSERVE_ERROR, what);
 			goto done;
 		}
 	}
 	if (flush < 0) {
-		fail_libpq(pt, PROBE_ERROR, what);
+		fail_libpq(pt, OBSERVE_ERROR, what);
 		goto done;
 	}
 	for (;;) {
@@ -267,7 +227,7 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 			if (rc == 0)
 				goto timeout;
 			if (rc < 0 || !PQconsumeInput(conn)) {
-				fail_libpq(pt, PROBE_ERROR, what);
+				fail_libpq(pt, OBSERVE_ERROR, what);
 				goto done;
 			}
 		}
@@ -282,13 +242,13 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 		}
 	}
 	if (!last) {
-		task_fail(pt, PROBE_ERROR, NULL, "%s: no result", what);
+		task_fail(pt, OBSERVE_ERROR, NULL, "%s: no result", what);
 		goto done;
 	}
 	if (PQresultStatus(last) != PGRES_TUPLES_OK && PQresultStatus(last) != PGRES_COMMAND_OK) {
 		const char *primary = PQresultErrorField(last, PG_DIAG_MESSAGE_PRIMARY);
 
-		task_fail(pt, PROBE_ERROR, PQresultErrorField(last, PG_DIAG_MESSAGE_HINT),
+		task_fail(pt, OBSERVE_ERROR, PQresultErrorField(last, PG_DIAG_MESSAGE_HINT),
 			  "%s: %s", what, primary ? primary : PQresStatus(PQresultStatus(last)));
 		goto done;
 	}
@@ -297,7 +257,7 @@ static int exec_bounded(PGresult **out, struct probe_task *pt, const char *what,
 	ret = 0;
 	goto done;
 timeout:
-	task_fail(pt, PROBE_ERROR, "raise statement_timeout or look for locks held on the database",
+	task_fail(pt, OBSERVE_ERROR, "raise statement_timeout or look for locks held on the database",
 		  "%s: timeout after %d ms", what, pt->statement_timeout_ms + QUERY_SLACK_MS);
 	ret = -2;
 done:
@@ -311,7 +271,7 @@ static int add_literal(struct strbuf *sql, struct probe_task *pt, const char *va
 	char *q = PQescapeLiteral(pt->conn.pg, value, strlen(value));
 
 	if (!q) {
-		task_fail(pt, PROBE_ERROR, NULL, "invalid name \"%s\"", value);
+		task_fail(pt, OBSERVE_ERROR, NULL, "invalid name \"%s\"", value);
 		return -1;
 	}
 	strbuf_addstr(sql, q);
@@ -331,7 +291,7 @@ static int add_literal(struct strbuf *sql, struct probe_task *pt, const char *va
  */
 static int lookup(struct probe_task *pt)
 {
-	const char *ledger = pt->t->ledger_schema ? pt->t->ledger_schema : PROBE_DEFAULT_LEDGER_SCHEMA;
+	const char *ledger = pt->t->ledger_schema ? pt->t->ledger_schema : OBSERVE_DEFAULT_LEDGER_SCHEMA;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sql = STRBUF_INIT;
 	PGresult *res = NULL;
@@ -341,7 +301,7 @@ static int lookup(struct probe_task *pt)
 		    " SELECT ", pt->statement_timeout_ms);
 	if (db_version_regclass(&sql, pt->conn.pg, pt->t->version_table, pt->t->version_schema,
 				&err) < 0) {
-		task_fail(pt, PROBE_ERROR, NULL, "%s", err.message);
+		task_fail(pt, OBSERVE_ERROR, NULL, "%s", err.message);
 		goto done;
 	}
 	strbuf_addstr(&sql, " IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ");
@@ -357,7 +317,7 @@ static int lookup(struct probe_task *pt)
 			 -1, NULL) < 0)
 		goto done;
 	if (PQntuples(res) != 1 || PQnfields(res) != 3) {
-		task_fail(pt, PROBE_ERROR, NULL, "looking for the version table and the ledger: unexpected result");
+		task_fail(pt, OBSERVE_ERROR, NULL, "looking for the version table and the ledger: unexpected result");
 		goto done;
 	}
 	pt->res->version_table_exists = !strcmp(PQgetvalue(res, 0, 0), "t");
@@ -380,7 +340,7 @@ static int read_versions(struct probe_task *pt)
 
 	if (db_version_select(&sql, pt->conn.pg, pt->t->version_table, pt->t->version_schema,
 			      &err) < 0) {
-		task_fail(pt, PROBE_ERROR, NULL, "%s", err.message);
+		task_fail(pt, OBSERVE_ERROR, NULL, "%s", err.message);
 		goto done;
 	}
 	if (exec_bounded(&res, pt, "reading the version table", sql.buf, 0, NULL) < 0)
@@ -394,20 +354,20 @@ done:
 	return ret;
 }
 
-void probe_one(struct probe_result *out, const struct probe_target *target)
+void observe_probe_one(struct observation *out, const struct observe_probe *target)
 {
 	int64_t start = conn_now_ms();
 	struct probe_task pt;
 	int connect_timeout = target->connect_timeout_s > 0 ?
-		target->connect_timeout_s : PROBE_DEFAULT_CONNECT_TIMEOUT_S;
+		target->connect_timeout_s : OBSERVE_DEFAULT_CONNECT_TIMEOUT_S;
 
-	probe_result_release(out);
+	observation_release(out);
 	memset(&pt, 0, sizeof(pt));
 	pt.t = target;
 	pt.res = out;
 	pt.name = target->name ? target->name : "(unnamed)";
 	pt.statement_timeout_ms = target->statement_timeout_ms > 0 ?
-		target->statement_timeout_ms : PROBE_DEFAULT_STATEMENT_TIMEOUT_MS;
+		target->statement_timeout_ms : OBSERVE_DEFAULT_STATEMENT_TIMEOUT_MS;
 	strvec_init(&pt.secrets);
 	conn_params_init(&pt.params);
 
@@ -424,9 +384,9 @@ void probe_one(struct probe_result *out, const struct probe_target *target)
 	 */
 	if (target->ledger_entries && out->version_table_exists && out->ledger_applied_exists)
 		ledger_list(&out->ledger, &out->ledger_nr, pt.conn.pg,
-			    target->ledger_schema ? target->ledger_schema : PROBE_DEFAULT_LEDGER_SCHEMA,
+			    target->ledger_schema ? target->ledger_schema : OBSERVE_DEFAULT_LEDGER_SCHEMA,
 			    0, &out->ledger_error);
-	out->state = out->version_table_exists ? PROBE_OK : PROBE_UNINITIALIZED;
+	out->state = out->version_table_exists ? OBSERVE_OK : OBSERVE_UNINITIALIZED;
 done:
 	conn_close(&pt.conn);
 	conn_params_release(&pt.params);
@@ -435,9 +395,9 @@ done:
 }
 
 struct run_ctx {
-	struct probe_result *results;
-	const struct probe_target *targets;
-	probe_result_fn handler;
+	struct observation *results;
+	const struct observe_probe *targets;
+	observe_probe_fn handler;
 	void *ctx;
 };
 
@@ -445,7 +405,7 @@ static void run_work(size_t i, void *arg)
 {
 	struct run_ctx *rc = arg;
 
-	probe_one(&rc->results[i], &rc->targets[i]);
+	observe_probe_one(&rc->results[i], &rc->targets[i]);
 }
 
 static void run_done(size_t i, void *arg)
@@ -456,8 +416,8 @@ static void run_done(size_t i, void *arg)
 		rc->handler(i, &rc->targets[i], &rc->results[i], rc->ctx);
 }
 
-int probe_run(struct probe_result *results, const struct probe_target *targets,
-	      size_t nr, unsigned jobs, probe_result_fn handler, void *ctx,
+int observe_probe_run(struct observation *results, const struct observe_probe *targets,
+	      size_t nr, unsigned jobs, observe_probe_fn handler, void *ctx,
 	      struct ms_error *err)
 {
 	struct run_ctx rc = { results, targets, handler, ctx };

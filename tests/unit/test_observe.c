@@ -73,17 +73,17 @@ static void test_state_unreachable(void **state)
 	assert_int_equal(observe_run(f.obs, f.targets, 2, &o, &err), 0);
 	assert_int_equal(f.done_nr, 2);
 
-	assert_int_equal(f.obs[0].state, PROBE_UNREACHABLE);
+	assert_int_equal(f.obs[0].state, OBSERVE_UNREACHABLE);
 	assert_true(starts_with(f.obs[0].error.message, "target \"prod\": could not connect: "));
 	assert_null(strstr(f.obs[0].error.message, SECRET));
 	assert_false(f.obs[0].version_table_exists);
 	assert_int_equal(f.obs[0].version_rows.nr, 0);
 	assert_null(f.obs[0].ledger);
-	assert_null(f.obs[0].ledger_error);
+	assert_null(f.obs[0].ledger_error.message);
 	assert_null(f.obs[0].schema);
 
 	/* skipped: left as initialized */
-	assert_int_equal(f.obs[1].state, PROBE_OK);
+	assert_int_equal(f.obs[1].state, OBSERVE_OK);
 	assert_null(f.obs[1].error.message);
 	fixture_release(&f);
 	ms_error_release(&err);
@@ -114,11 +114,11 @@ static void test_release_is_reusable(void **state)
 	(void)state;
 	observation_init(&o);
 	strvec_push(&o.version_rows, "a1");
-	o.ledger_error = xstrdup("x");
+	ms_error_set(&o.ledger_error, MS_ERR_DB, "x");
 	ms_error_set(&o.error, MS_ERR_DB, "y");
 	observation_release(&o);
 	assert_int_equal(o.version_rows.nr, 0);
-	assert_null(o.ledger_error);
+	assert_null(o.ledger_error.message);
 	assert_null(o.error.message);
 	observation_release(&o);
 	observation_release(NULL);

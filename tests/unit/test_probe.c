@@ -12,8 +12,8 @@
 #include <libpq-fe.h>
 
 #include "migsync/conn.h"
+#include "migsync/observe.h"
 #include "migsync/pool.h"
-#include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
@@ -183,32 +183,32 @@ static void test_pool(void **state)
 
 static void test_result_lifecycle(void **state)
 {
-	struct probe_result a, b;
+	struct observation a, b;
 
 	(void)state;
-	probe_result_init(&a);
-	probe_result_init(&b);
+	observation_init(&a);
+	observation_init(&b);
 	strvec_push(&a.version_rows, "ab12");
 	ms_error_set(&a.error, MS_ERR_DB, "x");
-	a.state = PROBE_ERROR;
-	probe_result_move(&b, &a);
+	a.state = OBSERVE_ERROR;
+	observation_move(&b, &a);
 	assert_int_equal(a.version_rows.nr, 0);
 	assert_null(a.error.message);
-	assert_int_equal(b.state, PROBE_ERROR);
+	assert_int_equal(b.state, OBSERVE_ERROR);
 	assert_string_equal(b.version_rows.items[0], "ab12");
-	probe_result_release(&b);
-	probe_result_release(&a);
-	assert_string_equal(probe_state_name(PROBE_OK), "ok");
-	assert_string_equal(probe_state_name(PROBE_UNINITIALIZED), "uninitialized");
-	assert_string_equal(probe_state_name(PROBE_UNREACHABLE), "unreachable");
-	assert_string_equal(probe_state_name(PROBE_ERROR), "error");
+	observation_release(&b);
+	observation_release(&a);
+	assert_string_equal(observe_state_name(OBSERVE_OK), "ok");
+	assert_string_equal(observe_state_name(OBSERVE_UNINITIALIZED), "uninitialized");
+	assert_string_equal(observe_state_name(OBSERVE_UNREACHABLE), "unreachable");
+	assert_string_equal(observe_state_name(OBSERVE_ERROR), "error");
 }
 
 /* No server needed: a malformed string, and a closed port on loopback. */
 static void test_probe_without_server(void **state)
 {
-	struct probe_target targets[2];
-	struct probe_result results[2];
+	struct observe_probe targets[2];
+	struct observation results[2];
 	struct ms_error err = MS_ERROR_INIT;
 
 	(void)state;
@@ -219,20 +219,20 @@ static void test_probe_without_server(void **state)
 	targets[1].conninfo = "host=127.0.0.1 port=1 password=hunter2secret sslmode=disable";
 	targets[1].connect_timeout_s = 2;
 	for (size_t i = 0; i < 2; i++)
-		probe_result_init(&results[i]);
+		observation_init(&results[i]);
 
-	assert_int_equal(probe_run(results, targets, 2, 0, NULL, NULL, &err), 0);
+	assert_int_equal(observe_probe_run(results, targets, 2, 0, NULL, NULL, &err), 0);
 
-	assert_int_equal(results[0].state, PROBE_ERROR);
+	assert_int_equal(results[0].state, OBSERVE_ERROR);
 	assert_string_equal(results[0].error.message, "target \"broken\": invalid connection string");
 	assert_non_null(results[0].error.hint);
-	assert_int_equal(results[1].state, PROBE_UNREACHABLE);
+	assert_int_equal(results[1].state, OBSERVE_UNREACHABLE);
 	assert_true(starts_with(results[1].error.message, "target \"closed\": could not connect: "));
 	assert_true(results[1].elapsed_ms < 2000);
 	for (size_t i = 0; i < 2; i++) {
 		assert_null(strstr(results[i].error.message, "hunter2secret"));
 		assert_int_equal(results[i].version_rows.nr, 0);
-		probe_result_release(&results[i]);
+		observation_release(&results[i]);
 	}
 	ms_error_release(&err);
 }
