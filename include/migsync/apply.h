@@ -98,7 +98,7 @@ struct apply_options {
 	int64_t connect_wait_ms;
 	/*
 	 * How many databases of a fleet apply_read_stage reads at once, each
-	 * on its own connection (0: min(PROBE_DEFAULT_JOBS_MAX, databases)).
+	 * on its own connection (0: min(POOL_DEFAULT_JOBS_MAX, databases)).
 	 */
 	unsigned jobs;
 	/* lock_wait_set: wait lock_wait_ms for the lock instead of database.lock_wait */
@@ -120,7 +120,7 @@ void apply_options_init(struct apply_options *o);
  * Read one stage: every target database of env (connect, identity,
  * version rows, in-progress ledger rows; no lock), then plan each
  * database to o->target and compute the hash. The databases of a fleet
- * are read in parallel (o->jobs workers of probe_pool_run, one
+ * are read in parallel (o->jobs workers of pool_run, one
  * connection each; o->event is then called from the workers, one call at
  * a time); st->dbs keeps db_targets_expand order. A database that cannot
  * be read gets db->error and no steps (the stage is then not runnable).

@@ -26,6 +26,7 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/db.h"
 #include "migsync/error.h"
 #include "migsync/inventory.h"
 #include "migsync/plan.h"
@@ -115,15 +116,6 @@ void exec_session_release(struct exec_session *s);
 /* ledger_ensure, then the version rows; c->conn must be idle. */
 int exec_session_prepare(struct exec_session *s, const struct exec_context *c,
 			 struct ms_error *err);
-
-/*
- * Read the version rows (sorted with strcmp, appended to out). A missing
- * table is not an error: *exists is set false and out stays empty.
- * table NULL: "alembic_version"; schema NULL: the search_path. Names are
- * quoted with PQescapeIdentifier. Runs in the caller's transaction, if any.
- */
-int version_rows_read(struct strvec *out, bool *exists, PGconn *conn,
-		      const char *table, const char *schema, struct ms_error *err);
 
 /*
  * Create the version table as Alembic does, if missing, with Alembic's

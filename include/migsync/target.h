@@ -90,6 +90,13 @@ int db_target_error(struct ms_error *err, int code, const struct db_target *t,
 char *db_message_one_line(const char *msg);
 
 /*
+ * Set err (MS_ERR_DB, returned) to "WHAT: MESSAGE" or "WHAT: MESSAGE
+ * (DETAIL)" for a failed result (res NULL: the connection's message),
+ * with the server's hint when it gave one.
+ */
+int db_result_error(struct ms_error *err, PGconn *conn, const PGresult *res, const char *what);
+
+/*
  * A stable identity for the database behind a connection, for plan
  * hashes: "DESCRIBE oid=OID sysid=ID" with the database's OID and the
  * cluster's system identifier ("DESCRIBE oid=OID" when the role may not

@@ -13,7 +13,7 @@
  * with hostaddr=127.0.0.1 port=tunnel_local_port(), keeping host= as the
  * real name so that sslmode=verify-full still checks it.
  *
- * Every step is bounded by a timeout. probe_global_init() must have run.
+ * Every step is bounded by a timeout. conn_global_init() must have run.
  */
 
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include "migsync/apply.h"
 #include "migsync/drift.h"
 #include "migsync/ledger.h"
-#include "migsync/probe.h"
+#include "migsync/pool.h"
 #include "migsync/squash.h"
 #include "migsync/target.h"
 
@@ -90,7 +90,7 @@ int apply_consolidate_read(struct squash_dbs *out, const struct inventory *inv, 
 		ms_error_release(&e);
 	}
 	if (out->nr)
-		ret = probe_pool_run(out->nr, jobs, read_work, NULL, &r, err);
+		ret = pool_run(out->nr, jobs, read_work, NULL, &r, err);
 	for (size_t i = 0; i < inv->nr; i++)
 		db_targets_free(targets[i], targets_nr[i]);
 	free(targets);

@@ -111,7 +111,7 @@ static int alembic_run(struct executor *x, const struct plan_db *db, struct ms_e
 	if (ret == 0)
 		ret = exec_alembic_run(&ax->c, o->up ? "upgrade" : "downgrade", o->target->ident,
 				       &output, err);
-	if (version_rows_read(&after, &exists, ax->c.conn, ax->c.version_table,
+	if (db_version_rows(&after, &exists, NULL, ax->c.conn, ax->c.version_table,
 			      ax->c.version_schema, &e2) == 0)
 		record_alembic(&ax->c, db, o, &after, started, exec_monotonic_ms() - t0,
 			       ret < 0 ? err->message : NULL);
@@ -126,7 +126,7 @@ static int pg_read_rows(struct executor *x, struct strvec *rows, struct ms_error
 	struct apply_executor *ax = impl(x);
 	bool exists = false;
 
-	return version_rows_read(rows, &exists, ax->c.conn, ax->c.version_table,
+	return db_version_rows(rows, &exists, NULL, ax->c.conn, ax->c.version_table,
 				 ax->c.version_schema, err);
 }
 

@@ -11,7 +11,7 @@
 #include "apply_int.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
-#include "migsync/probe.h"
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 
 void apply_stage_reset(struct plan_stage *st, const struct environment *env)
@@ -40,7 +40,7 @@ int apply_read_db(struct plan_db *db, struct plan_stage *st, PGconn *conn,
 	ret = db_identity(&db->identity, conn, t, err);
 	if (ret < 0)
 		goto done;
-	ret = version_rows_read(&db->rows, &db->has_version_table, conn,
+	ret = db_version_rows(&db->rows, &db->has_version_table, NULL, conn,
 				env->database.version_table, env->database.version_table_schema, err);
 	if (ret < 0) {
 		db_target_error(err, ret, t, "%s", err->message);
@@ -164,7 +164,7 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 	rc.targets = targets;
 	rc.o = o;
 	pthread_mutex_init(&rc.event_lock, NULL);
-	ret = probe_pool_run(nr, o->jobs, read_work, NULL, &rc, err);
+	ret = pool_run(nr, o->jobs, read_work, NULL, &rc, err);
 	pthread_mutex_destroy(&rc.event_lock);
 	if (ret < 0) {
 		st->error = xstrdup(err->message ? err->message : "could not read the databases");

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "migsync/db.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
 #include "migsync/sqlsplit.h"
@@ -23,7 +24,6 @@
 #include "exec_int.h"
 
 #define EXEC_POLL_MS 50
-#define DEFAULT_VERSION_TABLE "alembic_version"
 
 int64_t exec_monotonic_ms(void)
 {
@@ -39,51 +39,6 @@ int64_t exec_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "schema"."table" or "table", quoted by libpq. Caller frees; NULL on error. */
-static char *qualified_name(PGconn *conn, const char *table, const char *schema,
-			    struct ms_error *err)
-{
-	char *qt = NULL, *qs = NULL, *ret = NULL;
-
-	if (!table)
-		table = DEFAULT_VERSION_TABLE;
-	qt = PQescapeIdentifier(conn, table, strlen(table));
-	if (schema)
-		qs = PQescapeIdentifier(conn, schema, strlen(schema));
-	if (!qt || (schema && !qs)) {
-		char *msg = db_message_one_line(PQerrorMessage(conn));
-
-		ms_error_set(err, MS_ERR_DB, "version table \"%s\": could not quote its name: %s",
-			     table, msg);
-		free(msg);
-		goto done;
-	}
-	ret = schema ? xstrfmt("%s.%s", qs, qt) : xstrdup(qt);
-done:
-	PQfreemem(qt);
-	PQfreemem(qs);
-	return ret;
-}
-
-/* Set err from a failed result (or the connection), prefixed by what. */
-static int db_fail(struct ms_error *err, PGconn *conn, const PGresult *res, const char *what)
-{
-	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
-	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
-	char *msg = db_message_one_line(primary ? primary : PQerrorMessage(conn));
-	int ret;
-
-	if (detail)
-		ret = ms_error_set(err, MS_ERR_DB, "%s: %s (%s)", what, msg, detail);
-	else
-		ret = ms_error_set(err, MS_ERR_DB, "%s: %s", what, msg);
-	if (hint)
-		ms_error_hint(err, "%s", hint);
-	free(msg);
-	return ret;
 }
 
 static bool result_ok(const PGresult *res)
@@ -161,7 +116,7 @@ static int run_simple(PGconn *conn, const char *q, const char *what, struct ms_e
 	int ret = 0;
 
 	if (!res || !result_ok(res))
-		ret = db_fail(err, conn, res, what);
+		ret = db_result_error(err, conn, res, what);
 	PQclear(res);
 	return ret;
 }
@@ -169,47 +124,6 @@ static int run_simple(PGconn *conn, const char *q, const char *what, struct ms_e
 static PGresult *exec_params(PGconn *conn, const char *q, int n, const char *const *values)
 {
 	return PQexecParams(conn, q, n, NULL, values, NULL, NULL, 0);
-}
-
-int version_rows_read(struct strvec *out, bool *exists, PGconn *conn,
-		      const char *table, const char *schema, struct ms_error *err)
-{
-	char *name = qualified_name(conn, table, schema, err);
-	PGresult *res = NULL;
-	char *q = NULL;
-	const char *param[1];
-	int ret = MS_ERR_DB;
-
-	*exists = false;
-	if (!name)
-		goto done;
-	param[0] = name;
-	res = exec_params(conn, "SELECT to_regclass($1) IS NOT NULL", 1, param);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		ret = db_fail(err, conn, res, "could not look for the version table");
-		goto done;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t")) {
-		ret = 0;
-		goto done;
-	}
-	PQclear(res);
-	q = xstrfmt("SELECT version_num FROM %s", name);
-	res = exec_params(conn, q, 0, NULL);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		ret = db_fail(err, conn, res, "could not read the version table");
-		goto done;
-	}
-	*exists = true;
-	for (int i = 0; i < PQntuples(res); i++)
-		strvec_push(out, PQgetvalue(res, i, 0));
-	strvec_sort(out);
-	ret = 0;
-done:
-	PQclear(res);
-	free(q);
-	free(name);
-	return ret;
 }
 
 int version_table_ensure(PGconn *conn, const char *table, const char *schema,
@@ -221,19 +135,19 @@ int version_table_ensure(PGconn *conn, const char *table, const char *schema,
 	int ret;
 
 	if (!table)
-		table = DEFAULT_VERSION_TABLE;
-	ret = version_rows_read(&rows, &exists, conn, table, schema, err);
+		table = DB_DEFAULT_VERSION_TABLE;
+	ret = db_version_rows(&rows, &exists, NULL, conn, table, schema, err);
 	if (ret < 0 || exists)
 		goto done;
 	ret = MS_ERR_DB;
-	name = qualified_name(conn, table, schema, err);
+	name = db_version_table_name(conn, table, schema, err);
 	if (!name)
 		goto done;
 	/* Alembic's own DDL (MigrationContext._version), constraint name included. */
 	pkc = xstrfmt("%s_pkc", table);
 	qpkc = PQescapeIdentifier(conn, pkc, strlen(pkc));
 	if (!qpkc) {
-		ret = db_fail(err, conn, NULL, "could not quote the version table's constraint name");
+		ret = db_result_error(err, conn, NULL, "could not quote the version table's constraint name");
 		goto done;
 	}
 	q = xstrfmt("CREATE TABLE %s (version_num VARCHAR(32) NOT NULL, "
@@ -278,7 +192,7 @@ static int row_op_check(const struct exec_context *c, const struct row_op *op,
 			const PGresult *res, struct ms_error *err)
 {
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return db_fail(err, c->conn, res, "could not change the version table");
+		return db_result_error(err, c->conn, res, "could not change the version table");
 	if (!strcmp(PQcmdTuples((PGresult *)res), "1"))
 		return 0;
 	/* Alembic's own check: someone else changed the table. */
@@ -396,7 +310,7 @@ static int pipeline_drain(PGconn *conn, bool failed, struct ms_error *err)
 	}
 	if (PQexitPipelineMode(conn))
 		return failed ? MS_ERR_DB : 0;
-	return failed ? MS_ERR_DB : db_fail(err, conn, NULL, "could not leave pipeline mode");
+	return failed ? MS_ERR_DB : db_result_error(err, conn, NULL, "could not leave pipeline mode");
 }
 
 /*
@@ -415,7 +329,7 @@ static int bookkeeping(const struct exec_context *c, const char *name,
 	int ret = 0, drained;
 
 	if (!PQenterPipelineMode(conn))
-		return db_fail(err, conn, NULL, "could not enter pipeline mode");
+		return db_result_error(err, conn, NULL, "could not enter pipeline mode");
 	for (; queued < nr; queued++) {
 		const char *param[2] = { ops[queued].a, ops[queued].b };
 		char *q = row_op_sql(name, ops[queued].what);
@@ -424,7 +338,7 @@ static int bookkeeping(const struct exec_context *c, const char *name,
 
 		free(q);
 		if (!sent) {
-			ret = db_fail(err, conn, NULL, "could not change the version table");
+			ret = db_result_error(err, conn, NULL, "could not change the version table");
 			break;
 		}
 	}
@@ -433,7 +347,7 @@ static int bookkeeping(const struct exec_context *c, const char *name,
 	sent_nr = queued + (ret ? 0 : 1);
 	if (!PQpipelineSync(conn) || PQflush(conn) < 0) {
 		if (!ret)
-			ret = db_fail(err, conn, NULL, "could not send the version table change");
+			ret = db_result_error(err, conn, NULL, "could not send the version table change");
 		pipeline_drain(conn, true, err);
 		return ret;
 	}
@@ -443,7 +357,7 @@ static int bookkeeping(const struct exec_context *c, const char *name,
 
 		if (!res || PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
 			if (!ret)
-				ret = db_fail(err, conn, res, "version table change: results missing");
+				ret = db_result_error(err, conn, res, "version table change: results missing");
 			PQclear(res);
 			break;
 		}
@@ -479,8 +393,8 @@ static char *rows_now(const struct exec_context *c)
 	bool exists;
 	char *ret = NULL;
 
-	if (!version_rows_read(&rows, &exists, c->conn, c->version_table, c->version_schema,
-			       &ignore))
+	if (!db_version_rows(&rows, &exists, NULL, c->conn, c->version_table, c->version_schema,
+			     &ignore))
 		ret = join_rows(&rows);
 	strvec_release(&rows);
 	ms_error_release(&ignore);
@@ -521,8 +435,8 @@ int exec_session_prepare(struct exec_session *s, const struct exec_context *c,
 	s->ready = false;
 	ret = ledger_ensure(c->conn, ledger_schema(c), err);
 	if (ret == 0)
-		ret = version_rows_read(&s->rows, &s->version_table, c->conn, c->version_table,
-					c->version_schema, err);
+		ret = db_version_rows(&s->rows, &s->version_table, NULL, c->conn,
+				      c->version_table, c->version_schema, err);
 	s->ready = ret == 0;
 	return ret;
 }
@@ -620,7 +534,7 @@ static int run_statement(const struct exec_context *c, const struct script *s,
 		goto done;
 	where = xstrfmt("revision \"%s\" (%s, line %u)", s->revision, s->path,
 			error_line(st, res, prefix ? (long)strlen(prefix) : 0));
-	ret = db_fail(err, c->conn, res, where);
+	ret = db_result_error(err, c->conn, res, where);
 	if (cancelled)
 		ms_error_set(err, MS_ERR_DB, "%s: cancelled", where);
 done:
@@ -827,7 +741,7 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 		goto done;
 	}
 	ret = MS_ERR_DB;
-	name = qualified_name(c->conn, c->version_table, c->version_schema, err);
+	name = db_version_table_name(c->conn, c->version_table, c->version_schema, err);
 	if (!name)
 		goto done;
 	if (!sess->ready) {
@@ -883,7 +797,7 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 
 	ledger_entry_init(&e);
 	ret = MS_ERR_DB;
-	name = qualified_name(c->conn, c->version_table, c->version_schema, err);
+	name = db_version_table_name(c->conn, c->version_table, c->version_schema, err);
 	if (!name)
 		goto done;
 	ret = ledger_ensure(c->conn, ledger_schema(c), err);
@@ -900,7 +814,8 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	ret = run_simple(c->conn, q, "could not lock the version table", err);
 	if (ret < 0)
 		goto fail;
-	ret = version_rows_read(&now, &exists, c->conn, c->version_table, c->version_schema, err);
+	ret = db_version_rows(&now, &exists, NULL, c->conn, c->version_table, c->version_schema,
+			      err);
 	if (ret < 0)
 		goto fail;
 	if (!rows_equal(&now, from)) {

@@ -15,7 +15,7 @@
 
 #include <libssh2.h>
 
-#include "migsync/probe.h"
+#include "migsync/conn.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
 #include "exec_int.h"
@@ -60,7 +60,7 @@ int ssh_exec_run(const struct tunnel_config *cfg, const char *command,
 	int sock, rc, ret;
 
 	*exit_status = -1;
-	ret = probe_global_init(err);
+	ret = conn_global_init(err);
 	if (ret < 0)
 		goto done;
 	ret = tunnel_session_open(&t, cfg, SSH_EXEC_TIMEOUT_MS, err);

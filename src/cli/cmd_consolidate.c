@@ -28,7 +28,7 @@
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/lint.h"
-#include "migsync/probe.h"
+#include "migsync/conn.h"
 #include "migsync/squash.h"
 #include "migsync/strbuf.h"
 
@@ -386,7 +386,7 @@ int cmd_consolidate(int argc, char **argv)
 		ret = cli_usage_error("consolidate", "--expect, --dry-run and --yes go with --stamp");
 		goto done;
 	}
-	if (probe_global_init(&err) < 0) {
+	if (conn_global_init(&err) < 0) {
 		cli_print_error(&err);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -406,7 +406,7 @@ int cmd_consolidate(int argc, char **argv)
 	ret = run_check(&common, inv, jobs);
 done:
 	if (probe_ready)
-		probe_global_cleanup();
+		conn_global_cleanup();
 	inventory_free(inv);
 	diag_list_release(&problems);
 	strvec_release(&expect);

@@ -14,10 +14,10 @@
 
 #include "cli/cli.h"
 #include "cli/drift_collect.h"
+#include "migsync/conn.h"
 #include "migsync/drift.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
-#include "migsync/probe.h"
 #include "migsync/project.h"
 #include "migsync/strbuf.h"
 
@@ -416,7 +416,7 @@ int cmd_drift(int argc, char **argv)
 		goto done;
 	}
 
-	if (probe_global_init(&err) < 0) {
+	if (conn_global_init(&err) < 0) {
 		cli_print_error(&err);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -446,7 +446,7 @@ int cmd_drift(int argc, char **argv)
 		ret = EXIT_PROBLEMS;
 done:
 	if (probe_ready)
-		probe_global_cleanup();
+		conn_global_cleanup();
 	drift_collection_release(&dc);
 	cli_expansions_free(exp, envs_nr);
 	project_release(&project);

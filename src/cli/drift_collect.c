@@ -2,12 +2,11 @@
  * Reading and comparing schemas, for `migsync drift` and `migsync check`.
  * See drift_collect.h.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/drift_collect.h"
-#include "migsync/probe.h"
+#include "migsync/observe.h"
 
 void drift_collection_init(struct drift_collection *dc)
 {
@@ -29,9 +28,8 @@ void drift_collection_release(struct drift_collection *dc)
 }
 
 static struct drift_job *add_job(struct drift_collection *dc, const struct environment *e,
-				 const struct db_target *t, const struct strvec *schemas)
+				 const struct db_target *t)
 {
-	const struct inventory_database *db = &e->database;
 	struct drift_job *job;
 
 	ALLOC_GROW(dc->jobs, dc->jobs_nr + 1, dc->jobs_alloc);
@@ -42,30 +40,40 @@ static struct drift_job *add_job(struct drift_collection *dc, const struct envir
 	job->t = t;
 	job->label = xstrdup(t ? t->label : e->name);
 	job->database = xstrdup(!t ? "-" : t->member ? t->dbname : t->describe);
-	job->opts.schemas = schemas;
-	job->opts.version_table = db->version_table;
-	job->opts.version_schema = db->version_table_schema;
-	job->opts.statement_timeout_ms = db->statement_timeout <= 0 ? 0 :
-		db->statement_timeout > INT_MAX / 1000 ? INT_MAX : (int)db->statement_timeout * 1000;
 	return job;
 }
 
-static void read_work(size_t i, void *ctx)
+/* Snapshot every job's database (in parallel); a job without a target keeps its error. */
+static int observe_all(struct drift_collection *dc, const struct drift_collect_options *opts,
+		       struct ms_error *err)
 {
-	struct drift_job *job = &((struct drift_collection *)ctx)->jobs[i];
-	struct ms_error err = MS_ERROR_INIT;
-	struct tunnel *tunnel = NULL;
-	PGconn *conn = NULL;
+	const struct db_target **targets = xcalloc(dc->jobs_nr ? dc->jobs_nr : 1, sizeof(*targets));
+	struct observation *obs = xcalloc(dc->jobs_nr ? dc->jobs_nr : 1, sizeof(*obs));
+	const struct observe_options o = { OBSERVE_SCHEMA, opts->jobs, opts->schemas, NULL, NULL };
+	int ret = 0;
 
-	if (!job->t)
-		goto done;
-	if (db_connect(&conn, &tunnel, job->t, &job->err) < 0)
-		goto done;
-	if (drift_read(&job->snapshot, conn, &job->opts, &err) < 0)
-		db_target_error(&job->err, err.code, job->t, "%s", err.message);
-done:
-	db_disconnect(conn, tunnel);
-	ms_error_release(&err);
+	for (size_t i = 0; i < dc->jobs_nr; i++) {
+		targets[i] = dc->jobs[i].t;
+		observation_init(&obs[i]);
+	}
+	if (dc->jobs_nr)
+		ret = observe_run(obs, targets, dc->jobs_nr, &o, err);
+	for (size_t i = 0; ret == 0 && i < dc->jobs_nr; i++) {
+		struct drift_job *job = &dc->jobs[i];
+
+		if (!job->t)
+			continue;
+		job->snapshot = obs[i].schema;
+		obs[i].schema = NULL;
+		ms_error_release(&job->err);
+		job->err = obs[i].error;
+		ms_error_init(&obs[i].error);
+	}
+	for (size_t i = 0; i < dc->jobs_nr; i++)
+		observation_release(&obs[i]);
+	free(obs);
+	free(targets);
+	return ret;
 }
 
 int drift_collect(struct drift_collection *dc, const struct env_expansion *exp, size_t nr,
@@ -77,16 +85,15 @@ int drift_collect(struct drift_collection *dc, const struct env_expansion *exp, 
 		const struct env_expansion *x = &exp[i];
 
 		if (x->err.message) {
-			struct drift_job *job = add_job(dc, x->e, NULL, opts->schemas);
+			struct drift_job *job = add_job(dc, x->e, NULL);
 
 			ms_error_set(&job->err, x->err.code, "%s", x->err.message);
 			continue;
 		}
 		for (size_t k = 0; k < x->nr; k++)
-			add_job(dc, x->e, &x->targets[k], opts->schemas);
+			add_job(dc, x->e, &x->targets[k]);
 	}
-	if (dc->jobs_nr)
-		ret = probe_pool_run(dc->jobs_nr, opts->jobs, read_work, NULL, dc, err);
+	ret = observe_all(dc, opts, err);
 	if (ret < 0)
 		goto done;
 	for (size_t i = 0; i < dc->jobs_nr; i++) {

@@ -13,13 +13,12 @@
 #include "cli/status_collect.h"
 #include "migsync/drift.h"
 
-/* One database to read (in a worker thread). */
+/* One database whose schema is read. */
 struct drift_job {
 	const struct db_target *t;	/* NULL: its environment could not be expanded */
 	const struct environment *e;
 	char *label;			/* "prod", or "tenants/tenant_001" */
 	char *database;			/* what the report shows: never a password */
-	struct drift_options opts;
 	struct schema_snapshot *snapshot;
 	struct ms_error err;
 };

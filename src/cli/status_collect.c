@@ -1,9 +1,9 @@
 /*
  * Gathering the status report, for `migsync status` and `migsync check`:
- * inventory, scripts, graph, expansion, parallel probes, ledger checksums,
- * classification and rollout order violations. See status_collect.h.
+ * inventory, scripts, graph, expansion, parallel observations (with the
+ * ledger, for checksums), classification and rollout order violations.
+ * See status_collect.h.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,9 @@
 
 #include "cli/status_collect.h"
 #include "migsync/json.h"
-#include "migsync/probe.h"
+#include "migsync/conn.h"
+#include "migsync/observe.h"
+#include "migsync/pool.h"
 
 /* Show a progress line on a terminal from this many databases on. */
 #define PROGRESS_MIN_TARGETS 8
@@ -66,7 +68,7 @@ int cli_expand_envs(struct env_expansion **out, const struct environment **envs,
 		ms_error_init(&exp[i].err);
 	}
 	*out = exp;
-	return probe_pool_run(nr, jobs, expand_work, NULL, exp, err);
+	return pool_run(nr, jobs, expand_work, NULL, exp, err);
 }
 
 void cli_expansions_free(struct env_expansion *x, size_t nr)
@@ -152,8 +154,8 @@ void status_collection_release(struct status_collection *c)
 	free(c->envs);
 	inventory_free(c->inv);
 	strvec_release(&c->secrets);
-	if (c->probe_ready)
-		probe_global_cleanup();
+	if (c->conn_ready)
+		conn_global_cleanup();
 	memset(c, 0, sizeof(*c));
 }
 
@@ -204,14 +206,12 @@ done:
 	return ret;
 }
 
-static void progress_done(size_t index, const struct probe_target *target,
-			  struct probe_result *result, void *ctx)
+static void progress_done(size_t index, struct observation *obs, void *ctx)
 {
 	struct status_collection *c = ctx;
 
 	(void)index;
-	(void)target;
-	(void)result;
+	(void)obs;
 	c->probed++;
 	if (c->progress) {
 		fprintf(stderr, "\rprobing databases: %zu/%zu", c->probed, c->jobs_nr);
@@ -219,110 +219,61 @@ static void progress_done(size_t index, const struct probe_target *target,
 	}
 }
 
-/* A database whose ledger is read, in a worker thread. */
-struct checksum_task {
-	const struct db_target *t;
-	const struct revgraph *g;
-	const struct strvec *rows;
-	struct status_checksums *out;
-};
-
 /*
- * Read one ledger on a connection of its own: the probe's connection is
- * closed inside the probe module, and only databases that have a ledger
- * get this second one.
+ * The files changed after they were applied, from the ledger read with
+ * the observation (only of a database that has a version table and a
+ * ledger).
  */
-static void checksum_work(size_t i, void *ctx)
+static void checksums_from(struct status_checksums *out, const struct observation *obs,
+			   const struct revgraph *g)
 {
-	struct checksum_task *task = &((struct checksum_task *)ctx)[i];
-	struct ms_error err = MS_ERROR_INIT, msg = MS_ERROR_INIT;
-	struct tunnel *tunnel = NULL;
-	PGconn *conn = NULL;
-
-	if (db_connect(&conn, &tunnel, task->t, &msg) < 0)
-		goto done;
-	if (plan_checksum_read(&task->out->items, &task->out->nr, conn, NULL, task->g,
-			       task->rows, &err) < 0)
-		db_target_error(&msg, err.code, task->t, "could not read the ledger: %s", err.message);
-done:
-	if (msg.message)
-		task->out->error = xstrdup(msg.message);
-	db_disconnect(conn, tunnel);
-	ms_error_release(&err);
-	ms_error_release(&msg);
+	if (obs->ledger_error.message)
+		out->error = xstrdup(obs->ledger_error.message);
+	else if (obs->state == OBSERVE_OK && obs->ledger_applied_exists)
+		plan_checksum_compare(&out->items, &out->nr, g, obs->ledger, obs->ledger_nr,
+				      &obs->version_rows);
 }
 
-/* Compare the ledger of every reachable database that has one with the scripts. */
-static int read_checksums(struct status_collection *c, const struct probe_result *results,
-			  unsigned jobs, struct ms_error *err)
+/* Observe every job and classify the observations into the report. */
+static int observe_all(struct status_collection *c, unsigned jobs, bool checksums,
+		       struct ms_error *err)
 {
-	struct checksum_task *tasks = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*tasks));
-	size_t nr = 0;
+	const struct db_target **targets = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*targets));
+	struct observation *obs = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*obs));
+	struct observe_options o = {
+		OBSERVE_STATE | (checksums ? OBSERVE_LEDGER : 0), jobs, NULL, progress_done, c
+	};
 	int ret = 0;
 
 	for (size_t i = 0; i < c->jobs_nr; i++) {
-		if (results[i].state != PROBE_OK || !results[i].ledger_applied_exists)
-			continue;
-		tasks[nr].t = c->jobs[i].t;
-		tasks[nr].g = c->g;
-		tasks[nr].rows = &results[i].version_rows;
-		tasks[nr].out = &c->jobs[i].checksums;
-		nr++;
-	}
-	if (nr)
-		ret = probe_pool_run(nr, jobs, checksum_work, NULL, tasks, err);
-	free(tasks);
-	return ret;
-}
-
-/* Probe every job and classify the results into the report. */
-static int probe_all(struct status_collection *c, unsigned jobs, bool checksums,
-		     struct ms_error *err)
-{
-	struct probe_target *targets = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*targets));
-	struct probe_result *results = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*results));
-	int ret = 0;
-
-	for (size_t i = 0; i < c->jobs_nr; i++) {
-		const struct db_target *t = c->jobs[i].t;
-		const struct inventory_database *db = &t->env->database;
-
-		targets[i].name = t->label;
-		targets[i].conninfo = t->conninfo;
-		targets[i].version_table = db->version_table;
-		targets[i].version_schema = db->version_table_schema;
-		targets[i].connect_timeout_s = db->connect_timeout > INT_MAX ? INT_MAX :
-			(int)db->connect_timeout;
-		targets[i].statement_timeout_ms = db->statement_timeout > INT_MAX / 1000 ?
-			INT_MAX : (int)db->statement_timeout * 1000;
-		targets[i].ssh = t->has_ssh ? &t->ssh : NULL;
-		probe_result_init(&results[i]);
+		targets[i] = c->jobs[i].t;
+		observation_init(&obs[i]);
 	}
 	c->progress = isatty(STDERR_FILENO) && c->jobs_nr >= PROGRESS_MIN_TARGETS;
 	if (c->jobs_nr)
-		ret = probe_run(results, targets, c->jobs_nr, jobs, progress_done, c, err);
+		ret = observe_run(obs, targets, c->jobs_nr, &o, err);
 	if (c->progress)
 		fprintf(stderr, "\r\033[K");
 	if (ret < 0)
 		goto done;
-	if (checksums && (ret = read_checksums(c, results, jobs, err)) < 0)
-		goto done;
 
 	for (size_t i = 0; i < c->jobs_nr; i++) {
-		const struct probe_result *res = &results[i];
+		const struct observation *ob = &obs[i];
 		struct status_target *t = status_env_add_target(&c->report.envs[c->jobs[i].env],
 								 c->jobs[i].database);
-		struct status_observation obs = { NULL, res->version_table_exists, &res->version_rows };
+		struct status_observation so = { NULL, ob->version_table_exists, &ob->version_rows };
 
-		if (res->state == PROBE_UNREACHABLE || res->state == PROBE_ERROR)
-			obs.error = res->error.message ? res->error.message : "probe failed";
-		status_classify(&t->result, c->g, &c->goal, &obs);
+		if (ob->state == OBSERVE_UNREACHABLE || ob->state == OBSERVE_ERROR)
+			so.error = ob->error.message ? ob->error.message : "probe failed";
+		status_classify(&t->result, c->g, &c->goal, &so);
+		if (checksums)
+			checksums_from(&c->jobs[i].checksums, ob, c->g);
 	}
 	status_report_finish(&c->report, c->g, &c->goal);
 done:
 	for (size_t i = 0; i < c->jobs_nr; i++)
-		probe_result_release(&results[i]);
-	free(results);
+		observation_release(&obs[i]);
+	free(obs);
 	free(targets);
 	return ret;
 }
@@ -377,9 +328,9 @@ int status_collect(struct status_collection *c, const struct cli_common *common,
 
 	if (pgpassword && *pgpassword && !strvec_contains(&c->secrets, pgpassword))
 		strvec_push(&c->secrets, pgpassword);
-	if ((ret = probe_global_init(err)) < 0)
+	if ((ret = conn_global_init(err)) < 0)
 		goto done;
-	c->probe_ready = true;
+	c->conn_ready = true;
 	ret = inventory_load(&c->inv, inventory_choose_dir(common->inventory), &problems, err);
 	cli_print_warnings(&problems);
 	diag_list_release(&problems);
@@ -399,7 +350,7 @@ int status_collect(struct status_collection *c, const struct cli_common *common,
 	}
 	if ((ret = status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err)) < 0 ||
 	    (ret = expand(c, opts->jobs, err)) < 0 ||
-	    (ret = probe_all(c, opts->jobs, opts->checksums && !c->graph_error, err)) < 0)
+	    (ret = observe_all(c, opts->jobs, opts->checksums && !c->graph_error, err)) < 0)
 		goto done;
 done:
 	diag_list_release(&problems);

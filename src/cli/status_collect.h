@@ -4,9 +4,9 @@
 /*
  * Gathering what `migsync status` reports, shared with `migsync check`:
  * load the inventory, the scripts and the graph, expand the selected
- * environments into their databases, probe them in parallel, read the
- * ledger of every database that has one for checksum mismatches,
- * classify, and find the rollout order violations.
+ * environments into their databases, observe them in parallel (the
+ * ledger, for checksum mismatches, on the same connection), classify,
+ * and find the rollout order violations.
  *
  * Also the pieces the commands that reach databases share: choosing
  * environments with -e, expanding them in parallel, -j, and scrubbing
@@ -72,7 +72,7 @@ struct status_collect_options {
 	bool checksums;				/* read the ledgers for checksum mismatches */
 };
 
-/* One database probed (private to status_collect.c but for its checksums). */
+/* One database observed (private to status_collect.c but for its checksums). */
 struct status_job {
 	size_t env;			/* index in report.envs */
 	const struct db_target *t;	/* borrowed from its expansion */
@@ -110,7 +110,7 @@ struct status_collection {
 	size_t jobs_nr;
 	size_t jobs_alloc;
 	size_t *first_job;			/* per environment: its first job */
-	bool probe_ready;
+	bool conn_ready;
 	bool progress;
 	size_t probed;
 };

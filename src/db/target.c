@@ -15,32 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "migsync/conn.h"
 #include "migsync/inventory.h"
-#include "migsync/probe.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
 #include "migsync/tunnel.h"
 
-#define DB_DEFAULT_PORT 5432
 #define DB_DEFAULT_CONNECT_TIMEOUT_S 10
 #define DB_DISCOVER_STATEMENT_TIMEOUT_S 30
-#define DB_APPLICATION_NAME "migsync"
 #define DB_DISCOVER_HINT "targets.discover must be a query returning one database name per row"
-
-static void free_wiped(char *s)
-{
-	if (s) {
-		volatile char *v = s;
-
-		while (*v)
-			*v++ = '\0';
-		free(s);
-	}
-}
 
 void db_target_init(struct db_target *t)
 {
@@ -55,9 +41,9 @@ void db_target_release(struct db_target *t)
 	free(t->dbname);
 	free(t->label);
 	free(t->describe);
-	free_wiped(t->conninfo);
+	conn_free_secret(t->conninfo);
 	for (size_t i = 0; i < t->secrets.nr; i++) {
-		free_wiped(t->secrets.items[i]);
+		conn_free_secret(t->secrets.items[i]);
 		t->secrets.items[i] = NULL;
 	}
 	t->secrets.nr = 0;
@@ -115,7 +101,7 @@ int db_target_for(struct db_target *out, const struct environment *env,
 	for (size_t i = 0; i < ci.nr; i++) {
 		if (strstr(ci.keywords[i], "password"))
 			add_secret(out, ci.values[i]);
-		probe_conninfo_add(&conninfo, ci.keywords[i], ci.values[i]);
+		conn_conninfo_add(&conninfo, ci.keywords[i], ci.values[i]);
 	}
 	add_secret(out, getenv("PGPASSWORD"));
 	if (env->ssh.enabled && env->ssh.passphrase_env)
@@ -159,7 +145,7 @@ int db_target_error(struct ms_error *err, int code, const struct db_target *t,
 	strbuf_vaddf(&raw, fmt, ap);
 	va_end(ap);
 	strbuf_trim(&raw);
-	probe_redact(&clean, raw.buf, &t->secrets);
+	conn_redact(&clean, raw.buf, &t->secrets);
 	ms_error_set(err, code, "%s", clean.buf);
 	strbuf_release(&raw);
 	strbuf_release(&clean);
@@ -172,7 +158,7 @@ static void target_hint(struct ms_error *err, const struct db_target *t, const c
 	struct strbuf clean = STRBUF_INIT;
 
 	if (hint && *hint) {
-		probe_redact(&clean, hint, &t->secrets);
+		conn_redact(&clean, hint, &t->secrets);
 		ms_error_hint(err, "%s", clean.buf);
 	}
 	strbuf_release(&clean);
@@ -196,100 +182,6 @@ char *db_message_one_line(const char *msg)
 		memmove(s + 1, s + 2, strlen(s + 2) + 1);
 	strbuf_setlen(&sb, strlen(sb.buf));
 	return strbuf_detach(&sb, NULL);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The connection parameters of t, parsed, with empty values left out. */
-static int parse_params(struct inventory_conninfo *out, const struct db_target *t,
-			const char *what, struct ms_error *err)
-{
-	PQconninfoOption *opts;
-	char *errmsg = NULL;
-	int ret = 0;
-
-	opts = PQconninfoParse(t->conninfo ? t->conninfo : "", &errmsg);
-	if (!opts) {
-		/* libpq's message may quote the string: never shown */
-		ret = db_target_error(err, MS_ERR_CONFIG, t, "%sinvalid connection parameters", what);
-		goto done;
-	}
-	for (const PQconninfoOption *o = opts; o->keyword; o++)
-		if (o->val && *o->val)
-			inventory_conninfo_set(out, o->keyword, o->val);
-done:
-	if (opts)
-		PQconninfoFree(opts);
-	PQfreemem(errmsg);
-	return ret;
-}
-
-/*
- * Open the tunnel towards the database host as the SSH server sees it
- * and point libpq at its local end, keeping host= for certificate checks.
- */
-static int open_tunnel(struct tunnel **tunnel, struct inventory_conninfo *params,
-		       const struct db_target *t, const char *what, int64_t deadline,
-		       struct ms_error *err)
-{
-	struct ms_error terr = MS_ERROR_INIT;
-	const char *host = inventory_conninfo_get(params, "hostaddr");
-	const char *port = inventory_conninfo_get(params, "port");
-	char *end = NULL;
-	long rport;
-	char buf[16];
-	int left, ret = 0;
-
-	if (!host)
-		host = getenv("PGHOSTADDR");
-	if (!host)
-		host = inventory_conninfo_get(params, "host");
-	if (!host)
-		host = getenv("PGHOST");
-	if (!host || !*host)
-		host = "localhost";
-	if (!port)
-		port = getenv("PGPORT");
-	if (strchr(host, ',') || (port && strchr(port, ','))) {
-		ret = db_target_error(err, MS_ERR_CONFIG, t,
-				      "%sssh tunnel needs a single database host, not a list", what);
-		ms_error_hint(err, "give one host per environment when using ssh");
-		goto done;
-	}
-	if (host[0] == '/' || host[0] == '@') {
-		ret = db_target_error(err, MS_ERR_CONFIG, t,
-				      "%sssh tunnel cannot reach a unix-domain socket \"%s\"", what, host);
-		ms_error_hint(err, "set host to the database's name or address as seen from the ssh server");
-		goto done;
-	}
-	rport = port && *port ? strtol(port, &end, 10) : DB_DEFAULT_PORT;
-	if ((end && *end) || rport <= 0 || rport > 65535) {
-		ret = db_target_error(err, MS_ERR_CONFIG, t, "%sinvalid port \"%s\"", what, port);
-		goto done;
-	}
-	ret = probe_global_init(err);
-	if (ret < 0)
-		goto done;
-	left = clamp_int(deadline - now_ms());
-	ret = tunnel_open(tunnel, &t->ssh, host, (int)rport, left ? left : 1, &terr);
-	if (ret < 0) {
-		ret = db_target_error(err, terr.code ? terr.code : MS_ERR_IO, t, "%s%s", what,
-				      terr.message ? terr.message : "ssh tunnel failed");
-		target_hint(err, t, terr.hint);
-		goto done;
-	}
-	inventory_conninfo_set(params, "hostaddr", "127.0.0.1");
-	snprintf(buf, sizeof(buf), "%d", tunnel_local_port(*tunnel));
-	inventory_conninfo_set(params, "port", buf);
-done:
-	ms_error_release(&terr);
-	return ret;
 }
 
 static int connect_failed(struct ms_error *err, int code, const struct db_target *t,
@@ -316,44 +208,46 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 	const struct inventory_database *db = &t->env->database;
 	int timeout_s = db->connect_timeout > 0 ? clamp_int(db->connect_timeout) :
 		DB_DEFAULT_CONNECT_TIMEOUT_S;
-	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
-	struct inventory_conninfo params = INVENTORY_CONNINFO_INIT;
-	struct tunnel *tunnel = NULL;
-	PGconn *conn = NULL;
+	const struct conn_options o = {
+		t->has_ssh ? &t->ssh : NULL, conn_now_ms() + (int64_t)timeout_s * 1000, "environment"
+	};
+	struct conn_params params;
+	struct conn conn = CONN_INIT;
+	struct ms_error cerr = MS_ERROR_INIT;
 	PGresult *res = NULL;
-	int ret;
+	int ret = 0;
 
 	*out = NULL;
 	*tunnel_out = NULL;
-	ret = parse_params(&params, t, what, err);
-	if (ret < 0)
+	conn_params_init(&params);
+	if (conn_params_parse(&params, t->conninfo) < 0) {
+		/* libpq's message may quote the string: never shown */
+		ret = db_target_error(err, MS_ERR_CONFIG, t, "%sinvalid connection parameters", what);
 		goto done;
-	if (!db->application_name) {
-		inventory_conninfo_set(&params, "application_name", DB_APPLICATION_NAME);
 	}
-	if (t->has_ssh) {
-		ret = open_tunnel(&tunnel, &params, t, what, deadline, err);
-		if (ret < 0)
-			goto done;
-	}
+	if (!db->application_name)
+		conn_params_set(&params, "application_name", CONN_APPLICATION_NAME);
 
-	switch (probe_connect(&conn, (const char *const *)params.keywords,
-			      (const char *const *)params.values, deadline)) {
-	case PROBE_CONNECTED:
+	switch (conn_open(&conn, &params, &o, &cerr)) {
+	case CONN_OK:
 		break;
-	case PROBE_CONNECT_INVALID:
-	case PROBE_CONNECT_REFUSED:
-		ret = connect_failed(err, MS_ERR_DB, t, what, conn);
+	case CONN_TUNNEL_FAILED:
+		ret = db_target_error(err, cerr.code, t, "%s%s", what, cerr.message);
+		target_hint(err, t, cerr.hint);
 		goto done;
-	case PROBE_CONNECT_UNREACHABLE:
-		ret = connect_failed(err, MS_ERR_IO, t, what, conn);
+	case CONN_INVALID:
+	case CONN_REFUSED:
+		ret = connect_failed(err, MS_ERR_DB, t, what, conn.pg);
 		goto done;
-	case PROBE_CONNECT_TIMEOUT:
+	case CONN_UNREACHABLE:
+		ret = connect_failed(err, MS_ERR_IO, t, what, conn.pg);
+		goto done;
+	case CONN_TIMEOUT:
 		ret = db_target_error(err, MS_ERR_IO, t,
 				      "%scould not connect: timeout after %d s", what, timeout_s);
 		ms_error_hint(err, "check that the server is up and reachable; database.connect_timeout bounds the wait");
 		goto done;
-	case PROBE_CONNECT_POLL_ERROR:
+	case CONN_POLL_ERROR:
 		ret = db_target_error(err, MS_ERR_IO, t, "%scould not connect: poll failed: %s",
 				      what, strerror(errno));
 		goto done;
@@ -361,23 +255,22 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 
 	/* a migration may run long: the inventory's statement_timeout is for probes */
 	if (db->statement_timeout > 0) {
-		res = PQexec(conn, "SET statement_timeout = 0");
+		res = PQexec(conn.pg, "SET statement_timeout = 0");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			ret = connect_failed(err, MS_ERR_DB, t, what, conn);
+			ret = connect_failed(err, MS_ERR_DB, t, what, conn.pg);
 			goto done;
 		}
 	}
-	*out = conn;
-	*tunnel_out = tunnel;
-	conn = NULL;
-	tunnel = NULL;
+	*out = conn.pg;
+	*tunnel_out = conn.tunnel;
+	conn.pg = NULL;
+	conn.tunnel = NULL;
 	ret = 0;
 done:
 	PQclear(res);
-	if (conn)
-		PQfinish(conn);
-	tunnel_free(tunnel);
-	inventory_conninfo_release(&params);
+	conn_close(&conn);
+	conn_params_release(&params);
+	ms_error_release(&cerr);
 	return ret;
 }
 
@@ -402,10 +295,27 @@ int db_connect(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
 
 void db_disconnect(PGconn *conn, struct tunnel *tunnel)
 {
-	/* the connection first: its socket goes through the tunnel */
-	if (conn)
-		PQfinish(conn);
-	tunnel_free(tunnel);
+	struct conn c = { conn, tunnel };
+
+	conn_close(&c);
+}
+
+int db_result_error(struct ms_error *err, PGconn *conn, const PGresult *res, const char *what)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char *msg = db_message_one_line(primary ? primary : PQerrorMessage(conn));
+	int ret;
+
+	if (detail)
+		ret = ms_error_set(err, MS_ERR_DB, "%s: %s (%s)", what, msg, detail);
+	else
+		ret = ms_error_set(err, MS_ERR_DB, "%s: %s", what, msg);
+	if (hint)
+		ms_error_hint(err, "%s", hint);
+	free(msg);
+	return ret;
 }
 
 /* A failed query's message: the server's primary message, else libpq's. */

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/db.h"
 #include "migsync/drift.h"
 #include "migsync/strbuf.h"
 
 #define DEFAULT_LEDGER_SCHEMA "migsync"
-#define DEFAULT_VERSION_TABLE "alembic_version"
 #define DEFAULT_STATEMENT_TIMEOUT_MS 30000
 #define MIN_SERVER_VERSION 110000
 
@@ -187,16 +187,6 @@ static const char schemas_sql[] =
 	" AND NOT " EXT_MEMBER("pg_namespace", "n.oid")
 	" ORDER BY 1";
 
-/*
- * The version table as Alembic finds it: in version_schema ($2) when set,
- * else the first match on the session's search_path.
- */
-static const char version_table_sql[] =
-	"SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
-	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE c.oid = to_regclass(CASE WHEN $2::text IS NULL THEN quote_ident($1)"
-	" ELSE quote_ident($2) || '.' || quote_ident($1) END)";
-
 /* The server's message for res (or conn), on one line. */
 static void set_db_error(struct ms_error *err, PGconn *conn, const PGresult *res,
 			 const char *what)
@@ -246,48 +236,6 @@ static char *array_literal(const struct strvec *v)
 	}
 	strbuf_addch(&sb, '}');
 	return strbuf_detach(&sb, NULL);
-}
-
-/* Find the version table and read its rows into s. *oid is "0" when there is none. */
-static int read_version_rows(struct schema_snapshot *s, char **oid, PGconn *conn,
-			     const struct drift_options *opts, struct ms_error *err)
-{
-	const char *params[2] = {
-		opts->version_table ? opts->version_table : DEFAULT_VERSION_TABLE,
-		opts->version_schema,
-	};
-	const Oid types[2] = { TEXTOID, TEXTOID };
-	PGresult *res = PQexecParams(conn, version_table_sql, 2, types, params, NULL, NULL, 0);
-	char *sql = NULL;
-	int ret = 0;
-
-	*oid = xstrdup("0");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		set_db_error(err, conn, res, "the version table");
-		ret = MS_ERR_DB;
-		goto done;
-	}
-	if (!PQntuples(res))
-		goto done;
-	free(*oid);
-	*oid = xstrdup(PQgetvalue(res, 0, 0));
-	sql = xstrfmt("SELECT version_num::text FROM %s", PQgetvalue(res, 0, 1));
-	PQclear(res);
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		set_db_error(err, conn, res, "the version table");
-		ret = MS_ERR_DB;
-		goto done;
-	}
-	s->version_table_exists = true;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (!PQgetisnull(res, i, 0))
-			strvec_push(&s->version_rows, PQgetvalue(res, i, 0));
-	strvec_sort(&s->version_rows);
-done:
-	PQclear(res);
-	free(sql);
-	return ret;
 }
 
 /* The schemas to read, as a text[] literal for the catalog queries. */
@@ -379,7 +327,8 @@ int drift_read(struct schema_snapshot **out, PGconn *conn, const struct drift_op
 	if (ret)
 		goto done;
 	/* before search_path changes: an unqualified version table is looked up on it */
-	ret = read_version_rows(s, &version_oid, conn, opts, err);
+	ret = db_version_rows(&s->version_rows, &s->version_table_exists, &version_oid, conn,
+			      opts->version_table, opts->version_schema, err);
 	if (ret)
 		goto done;
 	ret = run_command(conn, "SET LOCAL search_path = pg_catalog", "the catalogs", err);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migsync/probe.h"
+#include "migsync/observe.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
@@ -51,8 +51,8 @@ static void field(struct strbuf *sb, const char *s)
 		strbuf_addch(sb, *s == '\t' || *s == '\n' ? ' ' : *s);
 }
 
-static void print_result(size_t index, const struct probe_target *target,
-			 struct probe_result *res, void *ctx)
+static void print_result(size_t index, const struct observe_probe *target,
+			 struct observation *res, void *ctx)
 {
 	struct strbuf sb = STRBUF_INIT, rows = STRBUF_INIT;
 	int *failed = ctx;
@@ -63,7 +63,7 @@ static void print_result(size_t index, const struct probe_target *target,
 		strbuf_addstr(&rows, res->version_rows.items[i]);
 	}
 	strbuf_addstr(&sb, target->name);
-	field(&sb, probe_state_name(res->state));
+	field(&sb, observe_state_name(res->state));
 	field(&sb, rows.buf);
 	strbuf_addf(&sb, "\t%d", res->server_version);
 	field(&sb, res->ledger_applied_exists ? "applied" :
@@ -73,7 +73,7 @@ static void print_result(size_t index, const struct probe_target *target,
 	field(&sb, res->error.hint);
 	printf("%s\n", sb.buf);
 	fflush(stdout);
-	if (res->state != PROBE_OK && res->state != PROBE_UNINITIALIZED)
+	if (res->state != OBSERVE_OK && res->state != OBSERVE_UNINITIALIZED)
 		*failed = 1;
 	strbuf_release(&sb);
 	strbuf_release(&rows);
@@ -139,9 +139,9 @@ int main(int argc, char **argv)
 	};
 	struct strvec names = STRVEC_INIT, conninfos = STRVEC_INIT;
 	struct tunnel_config ssh;
-	struct probe_target proto;
-	struct probe_target *targets = NULL;
-	struct probe_result *results = NULL;
+	struct observe_probe proto;
+	struct observe_probe *targets = NULL;
+	struct observation *results = NULL;
 	struct ms_error err = MS_ERROR_INIT;
 	unsigned jobs = 0;
 	int c, failed = 0, ret = 2;
@@ -223,21 +223,21 @@ int main(int argc, char **argv)
 		targets[i] = proto;
 		targets[i].name = names.items[i];
 		targets[i].conninfo = conninfos.items[i];
-		probe_result_init(&results[i]);
+		observation_init(&results[i]);
 	}
-	if (probe_run(results, targets, names.nr, jobs, print_result, &failed, &err) < 0) {
+	if (observe_probe_run(results, targets, names.nr, jobs, print_result, &failed, &err) < 0) {
 		fprintf(stderr, "probe_driver: %s\n", err.message);
 		goto done;
 	}
 	ret = failed;
 done:
 	for (size_t i = 0; results && i < names.nr; i++)
-		probe_result_release(&results[i]);
+		observation_release(&results[i]);
 	free(results);
 	free(targets);
 	strvec_release(&names);
 	strvec_release(&conninfos);
 	ms_error_release(&err);
-	probe_global_cleanup();
+	conn_global_cleanup();
 	return ret;
 }

@@ -11,17 +11,18 @@
 
 #include <libpq-fe.h>
 
-#include "migsync/probe.h"
+#include "migsync/conn.h"
+#include "migsync/observe.h"
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
-#include "../../src/probe/probe_int.h"
 
 static char *redact(const char *msg, const struct strvec *secrets)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	probe_redact(&sb, msg, secrets);
+	conn_redact(&sb, msg, secrets);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -81,8 +82,8 @@ static void test_conninfo_add(void **state)
 	char *errmsg = NULL;
 
 	(void)state;
-	probe_conninfo_add(&sb, "host", "db.example");
-	probe_conninfo_add(&sb, "password", "it's a \\ secret");
+	conn_conninfo_add(&sb, "host", "db.example");
+	conn_conninfo_add(&sb, "password", "it's a \\ secret");
 	assert_string_equal(sb.buf, "host='db.example' password='it\\'s a \\\\ secret'");
 	opts = PQconninfoParse(sb.buf, &errmsg);
 	assert_non_null(opts);
@@ -95,26 +96,26 @@ static void test_conninfo_add(void **state)
 
 static void test_timeout_math(void **state)
 {
-	int64_t now = probe_now_ms(), d;
+	int64_t now = conn_now_ms(), d;
 	int left, fds[2];
 
 	(void)state;
-	d = probe_deadline(1000);
+	d = conn_deadline(1000);
 	assert_true(d >= now + 1000);
-	left = probe_remaining_ms(d);
+	left = conn_remaining_ms(d);
 	assert_true(left > 900 && left <= 1000);
-	assert_int_equal(probe_remaining_ms(now - 5), 0);
-	assert_true(probe_deadline(-5) <= probe_now_ms());
-	assert_int_equal(probe_deadline_min(3, 7), 3);
-	assert_int_equal(probe_deadline_min(9, 7), 7);
-	assert_int_equal(probe_remaining_ms(INT64_MAX / 2), INT32_MAX);
+	assert_int_equal(conn_remaining_ms(now - 5), 0);
+	assert_true(conn_deadline(-5) <= conn_now_ms());
+	assert_int_equal(conn_deadline_min(3, 7), 3);
+	assert_int_equal(conn_deadline_min(9, 7), 7);
+	assert_int_equal(conn_remaining_ms(INT64_MAX / 2), INT32_MAX);
 
 	assert_int_equal(pipe(fds), 0);
-	now = probe_now_ms();
-	assert_int_equal(probe_wait_fd(fds[0], POLLIN, probe_deadline(50)), 0);
-	assert_true(probe_now_ms() - now >= 45);
+	now = conn_now_ms();
+	assert_int_equal(conn_wait_fd(fds[0], POLLIN, conn_deadline(50)), 0);
+	assert_true(conn_now_ms() - now >= 45);
 	assert_int_equal(write(fds[1], "x", 1), 1);
-	assert_int_equal(probe_wait_fd(fds[0], POLLIN, probe_deadline(1000)), 1);
+	assert_int_equal(conn_wait_fd(fds[0], POLLIN, conn_deadline(1000)), 1);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -155,11 +156,11 @@ static void test_pool(void **state)
 	unsigned jobs[] = { 0, 1, 4, 64 };
 
 	(void)state;
-	assert_int_equal(probe_pool_jobs(3, 0), 3);
-	assert_int_equal(probe_pool_jobs(100, 0), 16);
-	assert_int_equal(probe_pool_jobs(100, 4), 4);
-	assert_int_equal(probe_pool_jobs(2, 8), 2);
-	assert_int_equal(probe_pool_jobs(0, 0), 0);
+	assert_int_equal(pool_jobs(3, 0), 3);
+	assert_int_equal(pool_jobs(100, 0), 16);
+	assert_int_equal(pool_jobs(100, 4), 4);
+	assert_int_equal(pool_jobs(2, 8), 2);
+	assert_int_equal(pool_jobs(0, 0), 0);
 
 	for (size_t j = 0; j < ARRAY_SIZE(jobs); j++) {
 		memset(&pt, 0, sizeof(pt));
@@ -167,7 +168,7 @@ static void test_pool(void **state)
 		pt.work_done = xcalloc(N, sizeof(int));
 		pt.handled = xcalloc(N, sizeof(int));
 		pt.handler_in_caller = true;
-		assert_int_equal(probe_pool_run(N, jobs[j], pool_work, pool_done, &pt, NULL), 0);
+		assert_int_equal(pool_run(N, jobs[j], pool_work, pool_done, &pt, NULL), 0);
 		assert_int_equal(pt.handled_nr, N);
 		for (size_t i = 0; i < N; i++) {
 			assert_int_equal(pt.work_done[i], 1);
@@ -177,37 +178,37 @@ static void test_pool(void **state)
 		free(pt.work_done);
 		free(pt.handled);
 	}
-	assert_int_equal(probe_pool_run(0, 4, pool_work, pool_done, NULL, NULL), 0);
+	assert_int_equal(pool_run(0, 4, pool_work, pool_done, NULL, NULL), 0);
 }
 
 static void test_result_lifecycle(void **state)
 {
-	struct probe_result a, b;
+	struct observation a, b;
 
 	(void)state;
-	probe_result_init(&a);
-	probe_result_init(&b);
+	observation_init(&a);
+	observation_init(&b);
 	strvec_push(&a.version_rows, "ab12");
 	ms_error_set(&a.error, MS_ERR_DB, "x");
-	a.state = PROBE_ERROR;
-	probe_result_move(&b, &a);
+	a.state = OBSERVE_ERROR;
+	observation_move(&b, &a);
 	assert_int_equal(a.version_rows.nr, 0);
 	assert_null(a.error.message);
-	assert_int_equal(b.state, PROBE_ERROR);
+	assert_int_equal(b.state, OBSERVE_ERROR);
 	assert_string_equal(b.version_rows.items[0], "ab12");
-	probe_result_release(&b);
-	probe_result_release(&a);
-	assert_string_equal(probe_state_name(PROBE_OK), "ok");
-	assert_string_equal(probe_state_name(PROBE_UNINITIALIZED), "uninitialized");
-	assert_string_equal(probe_state_name(PROBE_UNREACHABLE), "unreachable");
-	assert_string_equal(probe_state_name(PROBE_ERROR), "error");
+	observation_release(&b);
+	observation_release(&a);
+	assert_string_equal(observe_state_name(OBSERVE_OK), "ok");
+	assert_string_equal(observe_state_name(OBSERVE_UNINITIALIZED), "uninitialized");
+	assert_string_equal(observe_state_name(OBSERVE_UNREACHABLE), "unreachable");
+	assert_string_equal(observe_state_name(OBSERVE_ERROR), "error");
 }
 
 /* No server needed: a malformed string, and a closed port on loopback. */
 static void test_probe_without_server(void **state)
 {
-	struct probe_target targets[2];
-	struct probe_result results[2];
+	struct observe_probe targets[2];
+	struct observation results[2];
 	struct ms_error err = MS_ERROR_INIT;
 
 	(void)state;
@@ -218,20 +219,20 @@ static void test_probe_without_server(void **state)
 	targets[1].conninfo = "host=127.0.0.1 port=1 password=hunter2secret sslmode=disable";
 	targets[1].connect_timeout_s = 2;
 	for (size_t i = 0; i < 2; i++)
-		probe_result_init(&results[i]);
+		observation_init(&results[i]);
 
-	assert_int_equal(probe_run(results, targets, 2, 0, NULL, NULL, &err), 0);
+	assert_int_equal(observe_probe_run(results, targets, 2, 0, NULL, NULL, &err), 0);
 
-	assert_int_equal(results[0].state, PROBE_ERROR);
+	assert_int_equal(results[0].state, OBSERVE_ERROR);
 	assert_string_equal(results[0].error.message, "target \"broken\": invalid connection string");
 	assert_non_null(results[0].error.hint);
-	assert_int_equal(results[1].state, PROBE_UNREACHABLE);
+	assert_int_equal(results[1].state, OBSERVE_UNREACHABLE);
 	assert_true(starts_with(results[1].error.message, "target \"closed\": could not connect: "));
 	assert_true(results[1].elapsed_ms < 2000);
 	for (size_t i = 0; i < 2; i++) {
 		assert_null(strstr(results[i].error.message, "hunter2secret"));
 		assert_int_equal(results[i].version_rows.nr, 0);
-		probe_result_release(&results[i]);
+		observation_release(&results[i]);
 	}
 	ms_error_release(&err);
 }
@@ -243,7 +244,7 @@ static void test_tunnel_errors(void **state)
 	struct ms_error err = MS_ERROR_INIT;
 
 	(void)state;
-	assert_int_equal(probe_global_init(&err), 0);
+	assert_int_equal(conn_global_init(&err), 0);
 	memset(&cfg, 0, sizeof(cfg));
 	assert_int_equal(tunnel_open(&t, &cfg, "db", 5432, 1000, &err), MS_ERR_CONFIG);
 	assert_null(t);
@@ -275,6 +276,6 @@ int main(void)
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	probe_global_cleanup();
+	conn_global_cleanup();
 	return rc;
 }

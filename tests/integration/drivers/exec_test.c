@@ -195,7 +195,7 @@ static void rows(struct fixture *f, struct strvec *out)
 	struct ms_error err = MS_ERROR_INIT;
 	bool exists;
 
-	assert_int_equal(version_rows_read(out, &exists, f->conn, NULL, NULL, &err), 0);
+	assert_int_equal(db_version_rows(out, &exists, NULL, f->conn, NULL, NULL, &err), 0);
 	ms_error_release(&err);
 }
 
@@ -581,11 +581,11 @@ static void test_version_table_options(void **state)
 	bool exists = true;
 
 	psql(f->conn, "CREATE SCHEMA \"Odd Schema\"");
-	assert_int_equal(version_rows_read(&v, &exists, f->conn, "my\"ver", "Odd Schema", &err), 0);
+	assert_int_equal(db_version_rows(&v, &exists, NULL, f->conn, "my\"ver", "Odd Schema", &err), 0);
 	assert_false(exists);
 	assert_int_equal(version_table_ensure(f->conn, "my\"ver", "Odd Schema", &err), 0);
 	assert_int_equal(version_table_ensure(f->conn, "my\"ver", "Odd Schema", &err), 0);
-	assert_int_equal(version_rows_read(&v, &exists, f->conn, "my\"ver", "Odd Schema", &err), 0);
+	assert_int_equal(db_version_rows(&v, &exists, NULL, f->conn, "my\"ver", "Odd Schema", &err), 0);
 	assert_true(exists);
 	assert_int_equal(v.nr, 0);
 	expect_query(f->conn, "SELECT conname FROM pg_constraint WHERE conrelid = '\"Odd Schema\".\"my\"\"ver\"'::regclass",

@@ -5,67 +5,15 @@
  * concurrently and may print or collect without locking.
  */
 
-#include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "migsync/probe.h"
+#include "migsync/pool.h"
 #include "migsync/util.h"
-#include "probe_int.h"
 
-int64_t probe_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t probe_deadline(int timeout_ms)
-{
-	return probe_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-}
-
-int probe_remaining_ms(int64_t deadline)
-{
-	int64_t left = deadline - probe_now_ms();
-
-	if (left <= 0)
-		return 0;
-	if (left > INT_MAX)
-		return INT_MAX;
-	return (int)left;
-}
-
-int64_t probe_deadline_min(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
-int probe_wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd;
-	int rc;
-
-	for (;;) {
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		rc = poll(&pfd, 1, probe_remaining_ms(deadline));
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0)
-			return -1;
-		return rc > 0 ? 1 : 0;
-	}
-}
-
-void probe_block_sigpipe(void)
+void pool_block_sigpipe(void)
 {
 	sigset_t set;
 
@@ -74,31 +22,31 @@ void probe_block_sigpipe(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-unsigned probe_pool_jobs(size_t nr, unsigned jobs)
+unsigned pool_jobs(size_t nr, unsigned jobs)
 {
 	if (!jobs)
-		jobs = PROBE_DEFAULT_JOBS_MAX;
+		jobs = POOL_DEFAULT_JOBS_MAX;
 	if (nr < jobs)
 		jobs = (unsigned)nr;
 	return jobs;
 }
 
-struct pool {
+struct pool_state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	size_t nr;
 	size_t next;		/* next index to hand out */
 	size_t *finished;	/* queue of finished indexes, nr slots */
 	size_t finished_nr;	/* pushed by workers */
-	probe_work_fn work;
+	pool_work_fn work;
 	void *ctx;
 };
 
 static void *pool_worker(void *arg)
 {
-	struct pool *p = arg;
+	struct pool_state *p = arg;
 
-	probe_block_sigpipe();
+	pool_block_sigpipe();
 	for (;;) {
 		size_t i;
 
@@ -120,10 +68,10 @@ static void *pool_worker(void *arg)
 	return NULL;
 }
 
-int probe_pool_run(size_t nr, unsigned jobs, probe_work_fn work,
-		   probe_done_fn done, void *ctx, struct ms_error *err)
+int pool_run(size_t nr, unsigned jobs, pool_work_fn work, pool_done_fn done, void *ctx,
+	     struct ms_error *err)
 {
-	struct pool p;
+	struct pool_state p;
 	pthread_t *threads = NULL;
 	unsigned started = 0;
 	size_t handled = 0;
@@ -132,7 +80,7 @@ int probe_pool_run(size_t nr, unsigned jobs, probe_work_fn work,
 	(void)err;
 	if (!nr)
 		return 0;
-	jobs = probe_pool_jobs(nr, jobs);
+	jobs = pool_jobs(nr, jobs);
 
 	memset(&p, 0, sizeof(p));
 	pthread_mutex_init(&p.lock, NULL);

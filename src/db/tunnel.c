@@ -24,10 +24,11 @@
 #include <libssh2.h>
 #include <openssl/evp.h>
 
+#include "migsync/conn.h"
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
-#include "probe_int.h"
 
 /* libpq may reconnect (e.g. after a failed SSL attempt); allow a few. */
 #define TUNNEL_MAX_CONNECTIONS 4
@@ -63,7 +64,7 @@ static int set_nonblocking(int fd, bool on)
 /* Bound the next blocking libssh2 call by the step timeout and the deadline. */
 static void step_timeout(struct tunnel *t, int64_t deadline)
 {
-	int ms = probe_remaining_ms(probe_deadline_min(deadline, probe_deadline(t->step_timeout_ms)));
+	int ms = conn_remaining_ms(conn_deadline_min(deadline, conn_deadline(t->step_timeout_ms)));
 
 	/* 0 would mean "no timeout" to libssh2. */
 	libssh2_session_set_timeout(t->session, ms > 0 ? ms : 1);
@@ -115,7 +116,7 @@ static int tcp_connect(struct tunnel *t, const struct tunnel_config *cfg,
 		goto done;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int64_t step = probe_deadline_min(deadline, probe_deadline(t->step_timeout_ms));
+		int64_t step = conn_deadline_min(deadline, conn_deadline(t->step_timeout_ms));
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
 
@@ -130,7 +131,7 @@ static int tcp_connect(struct tunnel *t, const struct tunnel_config *cfg,
 			last_errno = errno;
 			goto next;
 		}
-		rc = probe_wait_fd(fd, POLLOUT, step);
+		rc = conn_wait_fd(fd, POLLOUT, step);
 		if (rc == 0) {
 			timed_out = true;
 			goto next;
@@ -332,7 +333,7 @@ static int auth_agent(struct tunnel *t, const struct tunnel_config *cfg, const c
 			ret = 0;
 			goto done;
 		}
-		if (probe_remaining_ms(deadline) == 0)
+		if (conn_remaining_ms(deadline) == 0)
 			break;
 		prev = id;
 	}
@@ -439,13 +440,13 @@ static int wait_session(struct tunnel *t, int64_t deadline)
 		events |= POLLIN;
 	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 		events |= POLLOUT;
-	return probe_wait_fd(t->sock, events ? events : POLLIN, deadline);
+	return conn_wait_fd(t->sock, events ? events : POLLIN, deadline);
 }
 
 /* Open another channel from the forwarding thread (non-blocking session). */
 static LIBSSH2_CHANNEL *reopen_channel(struct tunnel *t)
 {
-	int64_t deadline = probe_deadline(t->step_timeout_ms);
+	int64_t deadline = conn_deadline(t->step_timeout_ms);
 	LIBSSH2_CHANNEL *ch;
 
 	while (!(ch = libssh2_channel_direct_tcpip_ex(t->session, t->remote_host, t->remote_port,
@@ -487,7 +488,7 @@ static void *tunnel_thread(void *arg)
 	size_t up_len = 0, up_off = 0;
 	int client = -1, accepted = 0;
 
-	probe_block_sigpipe();
+	pool_block_sigpipe();
 	for (;;) {
 		struct pollfd pfd[4];
 		int n = 0, i_stop, i_listen = -1, i_client = -1, dir;
@@ -635,7 +636,7 @@ int tunnel_session_open(struct tunnel **out, const struct tunnel_config *cfg_in,
 	int ret;
 
 	*out = NULL;
-	ret = session_open(t, &cfg, probe_deadline(timeout_ms), err);
+	ret = session_open(t, &cfg, conn_deadline(timeout_ms), err);
 	if (!ret) {
 		*out = t;
 		t = NULL;
@@ -659,7 +660,7 @@ int tunnel_open(struct tunnel **out, const struct tunnel_config *cfg_in,
 		struct ms_error *err)
 {
 	struct tunnel_config cfg = *cfg_in;
-	int64_t deadline = probe_deadline(timeout_ms);
+	int64_t deadline = conn_deadline(timeout_ms);
 	struct tunnel *t = xcalloc(1, sizeof(*t));
 	LIBSSH2_CHANNEL *ch;
 	int ret = -1;

@@ -2,14 +2,14 @@
  * Keeping secrets out of messages. libpq does not echo passwords, but
  * messages migsync builds can contain connection strings, URLs or
  * environment assignments, and a password may also be a database or user
- * name by mistake: every message a probe produces goes through here.
+ * name by mistake: every message about a connection goes through here.
  */
 
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-#include "migsync/probe.h"
+#include "migsync/conn.h"
 #include "migsync/strbuf.h"
 
 #define REDACTED "***"
@@ -141,7 +141,7 @@ static void replace_all(struct strbuf *sb, const char *secret)
 	strbuf_release(&tmp);
 }
 
-void probe_redact(struct strbuf *out, const char *msg, const struct strvec *secrets)
+void conn_redact(struct strbuf *out, const char *msg, const struct strvec *secrets)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -154,7 +154,7 @@ void probe_redact(struct strbuf *out, const char *msg, const struct strvec *secr
 	strbuf_release(&sb);
 }
 
-void probe_conninfo_add(struct strbuf *conninfo, const char *key, const char *value)
+void conn_conninfo_add(struct strbuf *conninfo, const char *key, const char *value)
 {
 	if (conninfo->len)
 		strbuf_addch(conninfo, ' ');

@@ -1,0 +1,154 @@
+/*
+ * One parallel read per target: the probe for the state (and the ledger
+ * on the same connection), or a schema snapshot. See observe.h.
+ */
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migsync/conn.h"
+#include "migsync/observe.h"
+#include "migsync/pool.h"
+#include "migsync/util.h"
+
+void observation_init(struct observation *o)
+{
+	memset(o, 0, sizeof(*o));
+	strvec_init(&o->version_rows);
+	ms_error_init(&o->ledger_error);
+	ms_error_init(&o->error);
+}
+
+void observation_release(struct observation *o)
+{
+	if (!o)
+		return;
+	strvec_release(&o->version_rows);
+	ledger_entries_free(o->ledger, o->ledger_nr);
+	ms_error_release(&o->ledger_error);
+	schema_snapshot_free(o->schema);
+	ms_error_release(&o->error);
+	observation_init(o);
+}
+
+void observation_move(struct observation *dst, struct observation *src)
+{
+	observation_release(dst);
+	*dst = *src;
+	observation_init(src);
+}
+
+const char *observe_state_name(enum observe_state state)
+{
+	switch (state) {
+	case OBSERVE_OK:
+		return "ok";
+	case OBSERVE_UNINITIALIZED:
+		return "uninitialized";
+	case OBSERVE_UNREACHABLE:
+		return "unreachable";
+	case OBSERVE_ERROR:
+		return "error";
+	}
+	return "unknown";
+}
+
+static int clamp_int(int64_t v)
+{
+	return v > INT_MAX ? INT_MAX : v < 0 ? 0 : (int)v;
+}
+
+/* An inventory timeout in seconds as milliseconds; 0 (the default) when not positive. */
+static int seconds_ms(int64_t s)
+{
+	return s <= 0 ? 0 : s > INT_MAX / 1000 ? INT_MAX : (int)s * 1000;
+}
+
+struct observe_ctx {
+	struct observation *out;
+	const struct db_target *const *targets;
+	const struct observe_options *o;
+};
+
+/* The probe of t, into obs; a ledger that cannot be read is named after t. */
+static void observe_state(struct observation *obs, const struct db_target *t, bool ledger)
+{
+	const struct inventory_database *db = &t->env->database;
+	struct observe_probe pt;
+
+	memset(&pt, 0, sizeof(pt));
+	pt.name = t->label;
+	pt.conninfo = t->conninfo;
+	pt.version_table = db->version_table;
+	pt.version_schema = db->version_table_schema;
+	pt.connect_timeout_s = clamp_int(db->connect_timeout);
+	pt.statement_timeout_ms = seconds_ms(db->statement_timeout);
+	pt.ssh = t->has_ssh ? &t->ssh : NULL;
+	pt.ledger_entries = ledger;
+	observe_probe_one(obs, &pt);
+	if (obs->ledger_error.message) {
+		struct ms_error named = MS_ERROR_INIT;
+
+		db_target_error(&named, obs->ledger_error.code, t, "could not read the ledger: %s",
+				obs->ledger_error.message);
+		ms_error_move(&obs->ledger_error, &named);
+	}
+}
+
+/* A schema snapshot of t, on a connection of its own. */
+static void observe_schema(struct observation *obs, const struct db_target *t,
+			   const struct strvec *schemas)
+{
+	const struct inventory_database *db = &t->env->database;
+	const struct drift_options opts = {
+		schemas, NULL, db->version_table, db->version_table_schema,
+		seconds_ms(db->statement_timeout)
+	};
+	struct ms_error err = MS_ERROR_INIT;
+	struct tunnel *tunnel = NULL;
+	PGconn *conn = NULL;
+
+	if (db_connect(&conn, &tunnel, t, &obs->error) < 0)
+		goto done;
+	if (drift_read(&obs->schema, conn, &opts, &err) < 0)
+		db_target_error(&obs->error, err.code, t, "%s", err.message);
+done:
+	db_disconnect(conn, tunnel);
+	ms_error_release(&err);
+}
+
+static void observe_work(size_t i, void *arg)
+{
+	struct observe_ctx *oc = arg;
+	const struct db_target *t = oc->targets[i];
+
+	if (!t)
+		return;
+	if (oc->o->what & OBSERVE_STATE)
+		observe_state(&oc->out[i], t, oc->o->what & OBSERVE_LEDGER);
+	if (oc->o->what & OBSERVE_SCHEMA)
+		observe_schema(&oc->out[i], t, oc->o->schemas);
+}
+
+static void observe_done(size_t i, void *arg)
+{
+	struct observe_ctx *oc = arg;
+
+	if (oc->o->done)
+		oc->o->done(i, &oc->out[i], oc->o->ctx);
+}
+
+int observe_run(struct observation *out, const struct db_target *const *targets, size_t nr,
+		const struct observe_options *o, struct ms_error *err)
+{
+	struct observe_ctx oc = { out, targets, o };
+	int ret;
+
+	ret = conn_global_init(err);
+	if (ret < 0)
+		goto done;
+	ret = pool_run(nr, o->jobs, observe_work, observe_done, &oc, err);
+done:
+	return ret;
+}
