@@ -60,68 +60,20 @@ WARMUP=${BENCH_WARMUP:-3}
 PGBENCH=${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}
 export PYTHONDONTWRITEBYTECODE=1
 
-[ -x "$MIGSYNC" ] || { echo "bench_status: no migsync binary at $MIGSYNC" >&2; exit 2; }
-MIGSYNC=$(cd "$(dirname "$MIGSYNC")" && pwd)/$(basename "$MIGSYNC")
+. "$root/bench/lib.sh"
+MIGSYNC=$(bench_binary bench_status "$MIGSYNC")
 for tool in hyperfine /usr/bin/time "$PGBENCH"; do
 	command -v "$tool" >/dev/null || { echo "bench_status: $tool not found" >&2; exit 2; }
 done
 
-. "$root/tests/integration/lib/pg.sh"
-. "$root/tests/integration/lib/inventory.sh"
-
-tmp=
-cleanup() {
-	pg_stop
-	if [ -n "$tmp" ]; then
-		if [ -n "${BENCH_KEEP:-}" ]; then
-			mkdir -p "$BENCH_KEEP" && cp -r "$tmp"/. "$BENCH_KEEP"/
-			echo "# kept in $BENCH_KEEP"
-		fi
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-
-pg_start
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-bench-status.XXXXXX")
-
-echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_start status
+bench_header
 echo "# migsync: $("$MIGSYNC" --version) ($MIGSYNC), commit $(git -C "$root" rev-parse --short HEAD)"
 echo "# alembic: $("$ALEMBIC_PYTHON" -m alembic --version </dev/null), $("$ALEMBIC_PYTHON" --version)"
 echo "# postgres: $("$PG_BINDIR/postgres" --version), $("$PGBENCH" --version)"
 
 # --- 1: three environments ------------------------------------------------
-proj=$tmp/project
-"$ALEMBIC_PYTHON" "$root/tests/integration/gen_alembic_project.py" \
-	--style plain --seed 42 --revisions 30 --out "$tmp/gen" </dev/null
-inv_alembic_project "$proj"
-cp "$tmp/gen/migrations/versions"/*.py "$proj/migrations/versions/"
-# dev at the heads, staging one revision behind on one branch, prod at the first revision
-read -r heads staging prod < <("$ALEMBIC_PYTHON" - "$tmp/gen/manifest.json" <<'EOF'
-import json, sys
-m = json.load(open(sys.argv[1]))["revisions"]
-down = {r["revision"]: r["down_revision"] for r in m}
-parents = {d for r in m for d in r["down_revision"]}
-heads = sorted(r for r in down if r not in parents)
-staging = sorted(set(heads[1:]) | set(down[heads[0]]))
-print(",".join(heads), ",".join(staging), m[0]["revision"])
-EOF
-)
-set_rows() {	# set_rows DB ROW,ROW...
-	local sql="CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);" r
-
-	for r in ${2//,/ }; do
-		sql="$sql INSERT INTO alembic_version VALUES ('$r');"
-	done
-	pg_psql -d postgres -c "CREATE DATABASE $1" >/dev/null
-	pg_psql -d "$1" -c "$sql" >/dev/null
-}
-set_rows stock_dev "$heads"
-set_rows stock_staging "$staging"
-set_rows stock_prod "$prod"
-inv_create "$tmp/inv3" --scripts "$proj/migrations/versions" \
-	dev=stock_dev staging=stock_staging prod=stock_prod >/dev/null
+bench_three_envs
 "$MIGSYNC" status -i "$tmp/inv3" || { echo "bench_status: migsync status fails" >&2; exit 1; }
 
 cat >"$tmp/alembic_current.sh" <<EOF
@@ -146,31 +98,15 @@ hyperfine -N --warmup "$WARMUP" --style basic --export-json "$tmp/h3.json" \
 # --- 2 and 3: the fleet --------------------------------------------------
 n_dbs=$FLEET
 [ "$BIG" -gt "$n_dbs" ] && n_dbs=$BIG
-head_row=${heads%%,*}
-pg_psql -d postgres -c "CREATE DATABASE fleet_tpl" >/dev/null
-pg_psql -d fleet_tpl -c "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);
-	INSERT INTO alembic_version VALUES ('$head_row')" >/dev/null
-start=$(date +%s)
-for i in $(seq 1 "$n_dbs"); do
-	printf 'CREATE DATABASE tenant_%04d TEMPLATE fleet_tpl STRATEGY FILE_COPY;\n' "$i"
-done | pg_psql -d postgres >/dev/null
 echo
-echo "# created $n_dbs databases in $(($(date +%s) - start)) s"
+bench_fleet_dbs "$n_dbs"
 
-fleet_inventory() {	# fleet_inventory DIR N
-	local list
-
-	list=$(seq -f 'tenant_%04g' 1 "$2" | paste -sd, - | sed 's/,/, /g')
-	inv_create "$1" --scripts "$proj/migrations/versions" \
-		--env-yaml "targets:
-  databases: [$list]" tenants=postgres >/dev/null
-}
 echo "SELECT version_num FROM alembic_version;" >"$tmp/version.sql"
 floor_cmd() {	# floor_cmd N: pgbench running ceil(N/J)*J one-connection queries
 	echo "$PGBENCH -n -C -c $J -j $J -t $((($1 + J - 1) / J)) -f $tmp/version.sql -h 127.0.0.1 -p $PGPORT -U postgres tenant_0001"
 }
 
-fleet_inventory "$tmp/inv_fleet" "$FLEET"
+bench_fleet_inventory "$tmp/inv_fleet" "$FLEET"
 "$MIGSYNC" status -i "$tmp/inv_fleet" -j "$J" --format json >"$tmp/fleet.json" ||
 	{ echo "bench_status: migsync status fails on the fleet" >&2; exit 1; }
 "$ALEMBIC_PYTHON" -c 'import json, sys
@@ -187,7 +123,7 @@ hyperfine -N --warmup "$WARMUP" --style basic --export-json "$tmp/hfleet.json" \
 	-n "floor: pgbench -C ($(( (FLEET + J - 1) / J * J )) connections+queries, -c $J)" "$(floor_cmd "$FLEET")" </dev/null
 
 if [ "$BIG" -gt 0 ]; then
-	fleet_inventory "$tmp/inv_big" "$BIG"
+	bench_fleet_inventory "$tmp/inv_big" "$BIG"
 	echo
 	echo "## $BIG databases, concurrency $J"
 	hyperfine -N --warmup 1 --runs 5 --style basic --export-json "$tmp/hbig.json" \
