@@ -27,8 +27,6 @@
 #define CONN_APPLICATION_NAME "migsync"
 #define CONN_DEFAULT_PORT 5432
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t conn_now_ms(void);
 /* The deadline timeout_ms from now; timeout_ms <= 0 means "now". */
 int64_t conn_deadline(int timeout_ms);
 /* Milliseconds left until deadline, clamped to [0, INT_MAX], for poll(). */

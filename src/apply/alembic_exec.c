@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "migsync/clock.h"
 #include "migsync/executor.h"
 #include "migsync/util.h"
 #include "exec_int.h"
@@ -282,9 +283,9 @@ static int run_local(const struct exec_context *c, const char *command, const ch
 
 		if (c->cancel && *c->cancel && !term_at) {
 			kill(-pid, SIGTERM);
-			term_at = exec_monotonic_ms();
+			term_at = clock_mono_ms();
 		}
-		if (term_at && exec_monotonic_ms() - term_at > KILL_GRACE_MS)
+		if (term_at && clock_mono_ms() - term_at > KILL_GRACE_MS)
 			kill(-pid, SIGKILL);
 		if (poll(&pfd, 1, POLL_MS) <= 0)
 			continue;

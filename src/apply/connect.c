@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "apply_int.h"
+#include "migsync/clock.h"
 #include "migsync/ledger.h"
 
 static int stop_waiting(void *ctx)
@@ -18,7 +19,7 @@ static int stop_waiting(void *ctx)
 
 void apply_connect_wait_init(struct connect_wait *w, const struct apply_options *o)
 {
-	w->started = exec_monotonic_ms();
+	w->started = clock_mono_ms();
 	w->deadline = o->connect_wait_ms > 0 ? w->started + o->connect_wait_ms : 0;
 	w->delay = 250;
 }
@@ -38,7 +39,7 @@ static bool connect_retry(struct connect_wait *w, const struct environment *env,
 	const char *msg = err->message ? err->message : "";
 	struct apply_event ev;
 	struct timespec ts;
-	int64_t now = exec_monotonic_ms(), pause;
+	int64_t now = clock_mono_ms(), pause;
 
 	if (!w->deadline || apply_cancelled(o) || now >= w->deadline)
 		return false;
@@ -72,12 +73,12 @@ int apply_connect_waiting(PGconn **conn, struct tunnel **tunnel, const struct db
 	       connect_retry(w, t->env, t->describe, o, err))
 		;
 	/* in the message: a stage keeps only that of a database it could not read */
-	if (ret < 0 && w->deadline && exec_monotonic_ms() >= w->deadline && !apply_cancelled(o)) {
+	if (ret < 0 && w->deadline && clock_mono_ms() >= w->deadline && !apply_cancelled(o)) {
 		char *msg = xstrdup(err->message ? err->message : "could not connect");
 		char *hint = err->hint ? xstrdup(err->hint) : NULL;
 
 		ms_error_set(err, err->code, "%s (gave up after %lld s)", msg,
-			     (long long)((exec_monotonic_ms() - w->started + 500) / 1000));
+			     (long long)((clock_mono_ms() - w->started + 500) / 1000));
 		if (hint)
 			ms_error_hint(err, "%s", hint);
 		free(msg);

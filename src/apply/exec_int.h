@@ -11,10 +11,6 @@
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 
-/* Milliseconds on CLOCK_MONOTONIC and CLOCK_REALTIME. */
-int64_t exec_monotonic_ms(void);
-int64_t exec_wall_ms(void);
-
 /* Feeds bytes to a line callback, one complete line at a time. */
 struct exec_lines {
 	struct strbuf partial;

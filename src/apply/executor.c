@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "apply_int.h"
+#include "migsync/clock.h"
 #include "migsync/ledger.h"
 
 /* Record Alembic's steps in the ledger: the ones that moved applied, the next one failed. */
@@ -100,7 +101,7 @@ static int alembic_run(struct executor *x, const struct plan_db *db, struct ms_e
 {
 	struct apply_executor *ax = impl(x);
 	const struct apply_options *o = ax->o;
-	int64_t started = exec_wall_ms(), t0 = exec_monotonic_ms();
+	int64_t started = clock_wall_ms(), t0 = clock_mono_ms();
 	struct strvec after = STRVEC_INIT;
 	struct strbuf output = STRBUF_INIT;
 	struct ms_error e2 = MS_ERROR_INIT;
@@ -113,7 +114,7 @@ static int alembic_run(struct executor *x, const struct plan_db *db, struct ms_e
 				       &output, err);
 	if (db_version_rows(&after, &exists, NULL, ax->c.conn, ax->c.version_table,
 			      ax->c.version_schema, &e2) == 0)
-		record_alembic(&ax->c, db, o, &after, started, exec_monotonic_ms() - t0,
+		record_alembic(&ax->c, db, o, &after, started, clock_mono_ms() - t0,
 			       ret < 0 ? err->message : NULL);
 	ms_error_release(&e2);
 	strvec_release(&after);

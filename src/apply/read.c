@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "apply_int.h"
+#include "migsync/clock.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
 #include "migsync/pool.h"
@@ -235,7 +236,7 @@ static void check_setup(struct plan_source *src, struct plan_check_options *co,
 	co->g = o->g;
 	co->up = o->up;
 	co->allow_out_of_order = o->allow_out_of_order;
-	co->now_ms = exec_wall_ms();
+	co->now_ms = clock_wall_ms();
 }
 
 int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "migsync/clock.h"
 #include "migsync/db.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
@@ -24,22 +25,6 @@
 #include "exec_int.h"
 
 #define EXEC_POLL_MS 50
-
-int64_t exec_monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t exec_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool result_ok(const PGresult *res)
 {
@@ -461,7 +446,7 @@ static void entry_fill(struct ledger_entry *e, const struct exec_context *c,
 	e->who = c->who ? xstrdup(c->who) : NULL;
 	e->host = c->host ? xstrdup(c->host) : NULL;
 	e->environment = env_name(c) ? xstrdup(env_name(c)) : NULL;
-	e->started_at_ms = exec_wall_ms();
+	e->started_at_ms = clock_wall_ms();
 	e->transactional = transactional;
 	e->executor = xstrdup("sql");
 }
@@ -577,7 +562,7 @@ static void record_failure(const struct exec_context *c, struct ledger_entry *e,
 	if (PQstatus(c->conn) != CONNECTION_OK)
 		return;
 	e->outcome = LEDGER_FAILED;
-	e->duration_ms = exec_monotonic_ms() - t0;
+	e->duration_ms = clock_mono_ms() - t0;
 	free(e->error);
 	e->error = xstrdup(err->message ? err->message : "failed");
 	free(e->rows_after);
@@ -622,7 +607,7 @@ static int sql_step_transactional(const struct exec_context *c, struct exec_sess
 	struct strvec after = STRVEC_INIT;
 	struct row_op *ops = NULL;
 	size_t ops_nr = 0;
-	int64_t t0 = exec_monotonic_ms();
+	int64_t t0 = clock_mono_ms();
 	bool begun = false;
 	int ret;
 
@@ -641,7 +626,7 @@ static int sql_step_transactional(const struct exec_context *c, struct exec_sess
 	if (ret < 0)
 		goto fail;
 	e->outcome = LEDGER_APPLIED;
-	e->duration_ms = exec_monotonic_ms() - t0;
+	e->duration_ms = clock_mono_ms() - t0;
 	ret = bookkeeping(c, name, ops, ops_nr, e, err);
 	if (ret == 0)
 		ret = commit_step(c, sess, &after, err);
@@ -664,7 +649,7 @@ static int sql_step_autocommit(const struct exec_context *c, struct exec_session
 {
 	struct strvec after = STRVEC_INIT;
 	struct ms_error lerr = MS_ERROR_INIT;
-	int64_t t0 = exec_monotonic_ms();
+	int64_t t0 = clock_mono_ms();
 	int ret;
 
 	/* In progress first, on its own: a crash from here on stays visible. */
@@ -683,7 +668,7 @@ static int sql_step_autocommit(const struct exec_context *c, struct exec_session
 		ret = apply_row_op(c, name, step, err);
 	if (ret == 0)
 		ret = ledger_finish(c->conn, ledger_schema(c), e->id, LEDGER_APPLIED,
-				    exec_monotonic_ms() - t0, NULL, err);
+				    clock_mono_ms() - t0, NULL, err);
 	if (ret == 0)
 		ret = commit_step(c, sess, &after, err);
 	if (ret == 0)
@@ -692,7 +677,7 @@ fail:
 	rollback(c->conn);
 	if (PQstatus(c->conn) == CONNECTION_OK &&
 	    ledger_finish(c->conn, ledger_schema(c), e->id, LEDGER_FAILED,
-			  exec_monotonic_ms() - t0, err->message, &lerr) < 0 && !err->hint)
+			  clock_mono_ms() - t0, err->message, &lerr) < 0 && !err->hint)
 		ms_error_hint(err, "the ledger row %lld stays \"in progress\": %s",
 			      (long long)e->id, lerr.message);
 done:
@@ -791,7 +776,7 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	struct strvec now = STRVEC_INIT;
 	struct ledger_entry e;
 	char *name = NULL, *want = NULL, *have = NULL, *q = NULL;
-	int64_t t0 = exec_monotonic_ms();
+	int64_t t0 = clock_mono_ms();
 	bool exists;
 	int ret;
 
@@ -856,7 +841,7 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	}
 	e.outcome = LEDGER_STAMPED;
 	e.rows_after = rows_now(c);
-	e.duration_ms = exec_monotonic_ms() - t0;
+	e.duration_ms = clock_mono_ms() - t0;
 	ret = ledger_insert(c->conn, ledger_schema(c), &e, err);
 	if (ret < 0)
 		goto fail;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apply_int.h"
+#include "migsync/clock.h"
 #include "migsync/ledger.h"
 #include "migsync/strbuf.h"
 
@@ -48,7 +49,7 @@ static int run_each(struct executor *x, struct output_ctx *oc, const struct plan
 		oc->ev.detail = s->script ? s->script->message : NULL;
 		oc->ev.elapsed_ms = 0;
 		apply_emit(o, &oc->ev);
-		t0 = exec_monotonic_ms();
+		t0 = clock_mono_ms();
 		ret = x->ops->step(x, s, err);
 		if (ret < 0) {
 			if (!starts_with(err->message ? err->message : "", "environment \""))
@@ -57,7 +58,7 @@ static int run_each(struct executor *x, struct output_ctx *oc, const struct plan
 			return ret;
 		}
 		oc->ev.kind = APPLY_EVENT_STEP_DONE;
-		oc->ev.elapsed_ms = exec_monotonic_ms() - t0;
+		oc->ev.elapsed_ms = clock_mono_ms() - t0;
 		apply_emit(o, &oc->ev);
 	}
 	return 0;

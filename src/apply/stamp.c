@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apply_int.h"
+#include "migsync/clock.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
 #include "migsync/strbuf.h"
@@ -51,7 +52,7 @@ int apply_stamp_read(struct plan_stage *st, const struct environment *env,
 	in.plan_hash = st->plan_hash;
 	in.approvals = st->approvals;
 	in.approvals_nr = st->approvals_nr;
-	in.now_ms = exec_wall_ms();
+	in.now_ms = clock_wall_ms();
 	gate_evaluate(&st->gate, &in);
 done:
 	db_targets_free(targets, nr);

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
+#include "migsync/clock.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"
 #include "migsync/strbuf.h"
@@ -43,7 +44,7 @@ struct run {
 static void on_event(const struct apply_event *ev, void *ctx)
 {
 	struct run *r = ctx;
-	double elapsed = (double)(promote_now_ms() - r->started_ms) / 1000.0;
+	double elapsed = (double)(clock_mono_ms() - r->started_ms) / 1000.0;
 
 	switch (ev->kind) {
 	case APPLY_EVENT_LOCK:
@@ -387,7 +388,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	r.pr = &pr;
 	r.progress = isatty(STDERR_FILENO) && common.format != FORMAT_JSON;
 	r.json = common.format == FORMAT_JSON;
-	r.started_ms = promote_now_ms();
+	r.started_ms = clock_mono_ms();
 	if (dry)
 		ret = dry_run(&r, &o, common.format);
 	else

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
+#include "migsync/clock.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/ledger.h"
@@ -415,12 +416,8 @@ int cmd_approve(int argc, char **argv)
 	    ledger_ensure(conn, NULL, &err) < 0)
 		goto failed;
 	/* expiry relative to the server's clock would be nicer; ours is what the gate uses too */
-	if (expires) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		a.expires_at_ms = ((int64_t)ts.tv_sec + expires) * 1000 + ts.tv_nsec / 1000000;
-	}
+	if (expires)
+		a.expires_at_ms = clock_wall_ms() + expires * 1000;
 	if (ledger_approve(conn, NULL, &a, &err) < 0)
 		goto failed;
 
@@ -482,7 +479,6 @@ int cmd_approvals(int argc, char **argv)
 	PGconn *conn = NULL;
 	struct tunnel *tunnel = NULL;
 	const char *name = NULL;
-	struct timespec ts;
 	int64_t now;
 	int ret = EXIT_OK, opt;
 
@@ -519,8 +515,7 @@ int cmd_approvals(int argc, char **argv)
 		ret = cli_exit_code(&err);
 		goto done;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = clock_wall_ms();
 	if (common.format == FORMAT_JSON) {
 		struct json_writer jw;
 

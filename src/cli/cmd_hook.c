@@ -25,6 +25,7 @@
 #include "cli/promote.h"
 #include "cli/status_collect.h"
 #include "migsync/apply.h"
+#include "migsync/clock.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"
 #include "migsync/strbuf.h"
@@ -201,7 +202,7 @@ int cmd_hook(int argc, char **argv)
 	promote_init(&pr);
 	plan_stage_init(&st, NULL);
 	memset(&r, 0, sizeof(r));
-	r.started_ms = promote_now_ms();
+	r.started_ms = clock_mono_ms();
 	r.wait_noted_ms = -1;
 	strvec_init(&r.applied);
 	strvec_init(&r.alembic_dbs);
@@ -318,7 +319,7 @@ int cmd_hook(int argc, char **argv)
 		if (st.dbs[i].error)
 			unread = true;
 summary:
-	elapsed = promote_now_ms() - r.started_ms;
+	elapsed = clock_mono_ms() - r.started_ms;
 	if (common.format == FORMAT_JSON) {
 		json_init(&jw, &sb);
 		json_object_begin(&jw);

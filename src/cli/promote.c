@@ -193,14 +193,6 @@ volatile sig_atomic_t *promote_catch_signals(void)
 	return &interrupted;
 }
 
-int64_t promote_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int promote_report_stop(const struct promote *pr, const struct environment *env,
 			const struct plan_stage *st, enum apply_outcome out,
 			const struct ms_error *err, const char *what)

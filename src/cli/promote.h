@@ -59,8 +59,6 @@ char *promote_approve_command(const struct promote *pr, const struct plan_stage 
  * handler sets to the signal's number, for apply_options.cancel.
  */
 volatile sig_atomic_t *promote_catch_signals(void);
-/* Milliseconds on the monotonic clock, for elapsed times. */
-int64_t promote_now_ms(void);
 /*
  * What apply, downgrade and stamp say on stderr when env's stage st
  * stopped (APPLY_GATED: err's message, when to run again for a soak, and

@@ -8,24 +8,17 @@
 #include <poll.h>
 #include <time.h>
 
+#include "migsync/clock.h"
 #include "migsync/conn.h"
-
-int64_t conn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t conn_deadline(int timeout_ms)
 {
-	return conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	return clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 }
 
 int conn_remaining_ms(int64_t deadline)
 {
-	int64_t left = deadline - conn_now_ms();
+	int64_t left = deadline - clock_mono_ms();
 
 	if (left <= 0)
 		return 0;

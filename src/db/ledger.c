@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/clock.h"
 #include "migsync/ledger.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
@@ -707,14 +708,6 @@ done:
 	return ret;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
@@ -755,7 +748,7 @@ int ledger_lock(PGconn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_c
 {
 	static const char sql[] =
 		"SELECT pg_catalog.pg_try_advisory_lock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE) ")";
-	int64_t deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	int64_t deadline = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
 	int64_t pause = LOCK_POLL_FIRST_MS;
 	PGresult *res = NULL;
 	int ret = 0;
@@ -775,7 +768,7 @@ int ledger_lock(PGconn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_c
 			ret = ms_error_set(err, MS_ERR_GENERIC, "stopped waiting for the lock");
 			goto done;
 		}
-		left = deadline - now_ms();
+		left = deadline - clock_mono_ms();
 		if (left <= 0) {
 			ret = ms_error_set(err, MS_ERR_DB,
 					   "timed out waiting for the lock after %" PRId64 ".%01" PRId64 " s",

@@ -18,6 +18,7 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/clock.h"
 #include "migsync/conn.h"
 #include "migsync/inventory.h"
 #include "migsync/strbuf.h"
@@ -209,7 +210,7 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 	int timeout_s = db->connect_timeout > 0 ? clamp_int(db->connect_timeout) :
 		DB_DEFAULT_CONNECT_TIMEOUT_S;
 	const struct conn_options o = {
-		t->has_ssh ? &t->ssh : NULL, conn_now_ms() + (int64_t)timeout_s * 1000, "environment"
+		t->has_ssh ? &t->ssh : NULL, clock_mono_ms() + (int64_t)timeout_s * 1000, "environment"
 	};
 	struct conn_params params;
 	struct conn conn = CONN_INIT;

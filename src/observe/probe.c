@@ -15,6 +15,7 @@
 
 #include <libpq-fe.h>
 
+#include "migsync/clock.h"
 #include "migsync/conn.h"
 #include "migsync/db.h"
 #include "migsync/observe.h"
@@ -356,7 +357,7 @@ done:
 
 void observe_probe_one(struct observation *out, const struct observe_probe *target)
 {
-	int64_t start = conn_now_ms();
+	int64_t start = clock_mono_ms();
 	struct probe_task pt;
 	int connect_timeout = target->connect_timeout_s > 0 ?
 		target->connect_timeout_s : OBSERVE_DEFAULT_CONNECT_TIMEOUT_S;
@@ -391,7 +392,7 @@ done:
 	conn_close(&pt.conn);
 	conn_params_release(&pt.params);
 	strvec_release(&pt.secrets);
-	out->elapsed_ms = conn_now_ms() - start;
+	out->elapsed_ms = clock_mono_ms() - start;
 }
 
 struct run_ctx {
