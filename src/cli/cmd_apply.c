@@ -308,7 +308,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	struct strvec names = STRVEC_INIT;
 	struct promote pr;
 	struct apply_options o;
-	struct run r;
+	struct run r = { 0 };
 	const char *to = NULL, *through = NULL;
 	bool dry = false, allow = false;
 	unsigned jobs = 0;
@@ -316,7 +316,6 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 
 	cli_common_init(&common);
 	promote_init(&pr);
-	memset(&r, 0, sizeof(r));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:", longopts, NULL)) != -1) {
 		switch (opt) {

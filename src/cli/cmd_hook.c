@@ -183,7 +183,7 @@ int cmd_hook(int argc, char **argv)
 	struct promote pr;
 	struct apply_options o;
 	struct plan_stage st;
-	struct hook_run r;
+	struct hook_run r = { 0 };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT;
 	struct json_writer jw;
@@ -201,7 +201,6 @@ int cmd_hook(int argc, char **argv)
 	cli_common_init(&common);
 	promote_init(&pr);
 	plan_stage_init(&st, NULL);
-	memset(&r, 0, sizeof(r));
 	r.started_ms = clock_mono_ms();
 	r.wait_noted_ms = -1;
 	strvec_init(&r.applied);

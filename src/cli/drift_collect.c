@@ -10,7 +10,7 @@
 
 void drift_collection_init(struct drift_collection *dc)
 {
-	memset(dc, 0, sizeof(*dc));
+	*dc = (struct drift_collection){ 0 };
 	drift_report_init(&dc->report);
 }
 
@@ -24,7 +24,7 @@ void drift_collection_release(struct drift_collection *dc)
 	}
 	free(dc->jobs);
 	drift_report_release(&dc->report);
-	memset(dc, 0, sizeof(*dc));
+	drift_collection_init(dc);
 }
 
 static struct drift_job *add_job(struct drift_collection *dc, const struct environment *e,
@@ -34,7 +34,7 @@ static struct drift_job *add_job(struct drift_collection *dc, const struct envir
 
 	ALLOC_GROW(dc->jobs, dc->jobs_nr + 1, dc->jobs_alloc);
 	job = &dc->jobs[dc->jobs_nr++];
-	memset(job, 0, sizeof(*job));
+	*job = (struct drift_job){ 0 };
 	ms_error_init(&job->err);
 	job->e = e;
 	job->t = t;

@@ -23,7 +23,7 @@
 
 void promote_init(struct promote *pr)
 {
-	memset(pr, 0, sizeof(*pr));
+	*pr = (struct promote){ 0 };
 	script_set_init(&pr->scripts);
 	plan_target_init(&pr->target);
 	strvec_init(&pr->scripts_option);

@@ -127,7 +127,7 @@ void status_collection_init(struct status_collection *c)
 {
 	const struct status_goal goal = STATUS_GOAL_INIT;
 
-	memset(c, 0, sizeof(*c));
+	*c = (struct status_collection){ 0 };
 	strvec_init(&c->script_dirs);
 	script_set_init(&c->scripts);
 	c->goal = goal;
@@ -156,7 +156,7 @@ void status_collection_release(struct status_collection *c)
 	strvec_release(&c->secrets);
 	if (c->conn_ready)
 		conn_global_cleanup();
-	memset(c, 0, sizeof(*c));
+	status_collection_init(c);
 }
 
 /*
@@ -196,7 +196,7 @@ static int expand(struct status_collection *c, unsigned jobs, struct ms_error *e
 					strvec_push(&c->secrets, t->secrets.items[s]);
 			ALLOC_GROW(c->jobs, c->jobs_nr + 1, c->jobs_alloc);
 			job = &c->jobs[c->jobs_nr++];
-			memset(job, 0, sizeof(*job));
+			*job = (struct status_job){ 0 };
 			job->env = i;
 			job->t = t;
 			job->database = xstrdup(t->member ? t->dbname : t->describe);
