@@ -20,8 +20,9 @@
 # label@-1, label@+1, history -r X:+N; migsync was seen to
 # differ there, see lib/compat_check.py), COMPAT_KEEP=DIR (keep failing projects there).
 #
-# Exit: 0 all identical, 1 a mismatch (unified diffs on stdout), 77 when
-# Alembic is not available.
+# Output: TAP (lib/common.sh), one check per seed; exit 0 all identical,
+# 1 a mismatch (unified diffs on stderr); skipped when Alembic is not
+# available.
 
 set -euo pipefail
 
@@ -31,20 +32,18 @@ ALEMBIC_PYTHON=${ALEMBIC_PYTHON:-/usr/bin/python3}
 SEEDS=${COMPAT_SEEDS:-"1:150 2h:250 3:400 4:300 5:200"}
 here="$MIGSYNC_SOURCE_ROOT/tests/integration"
 lib="$here/lib"
+. "$lib/common.sh"
+FAIL_GOES_ON=1
 
 if ! "$ALEMBIC_PYTHON" -c 'import alembic, sys; sys.exit(not alembic.__version__.startswith("1."))' </dev/null 2>/dev/null; then
-	echo "skip: no Alembic in $ALEMBIC_PYTHON"
-	exit 77
+	skip_all "no Alembic 1.x in $ALEMBIC_PYTHON"
 fi
 MIGSYNC=$(cd "$(dirname "$MIGSYNC")" && pwd)/$(basename "$MIGSYNC")
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-compat.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+work_dir compat
 
 echo "alembic: $("$ALEMBIC_PYTHON" -m alembic --version </dev/null)"
 echo "migsync: $("$MIGSYNC" --version </dev/null)"
 
-status=0
 for spec in $SEEDS; do
 	seed=${spec%%:*}
 	n=${spec##*:}
@@ -57,12 +56,17 @@ for spec in $SEEDS; do
 	mkdir -p "$out"
 	start=$SECONDS
 	"$ALEMBIC_PYTHON" "$here/gen_alembic_project.py" --seed "$seed" --revisions "$n" \
-		--style mixed --script-location "$loc" --out "$proj" </dev/null
-	"$ALEMBIC_PYTHON" "$lib/compat_check.py" plan "$proj" "$seed" >"$out/commands.tsv" </dev/null
-	(cd "$proj" && "$ALEMBIC_PYTHON" "$lib/alembic_driver.py" "$out" <"$out/commands.tsv")
+		--style mixed --script-location "$loc" --out "$proj" </dev/null ||
+		FAIL_GOES_ON= fail "seed $seed: gen_alembic_project.py failed"
+	"$ALEMBIC_PYTHON" "$lib/compat_check.py" plan "$proj" "$seed" >"$out/commands.tsv" </dev/null ||
+		FAIL_GOES_ON= fail "seed $seed: compat_check.py plan failed"
+	(cd "$proj" && "$ALEMBIC_PYTHON" "$lib/alembic_driver.py" "$out" <"$out/commands.tsv") ||
+		FAIL_GOES_ON= fail "seed $seed: alembic_driver.py failed"
 	echo "seed $seed: $n revisions, script_location $loc, $(wc -l <"$out/commands.tsv") command lines"
-	if ! "$ALEMBIC_PYTHON" "$lib/compat_check.py" compare "$proj" "$out" "$MIGSYNC" scripts ini </dev/null; then
-		status=1
+	if "$ALEMBIC_PYTHON" "$lib/compat_check.py" compare "$proj" "$out" "$MIGSYNC" scripts ini </dev/null; then
+		pass "seed $seed ($n revisions, script_location $loc): migsync matches Alembic"
+	else
+		fail "seed $seed ($n revisions, script_location $loc): migsync differs from Alembic (MISMATCH above)"
 		if [ -n "${COMPAT_KEEP:-}" ]; then
 			mkdir -p "$COMPAT_KEEP"
 			cp -r "$proj" "$out" "$COMPAT_KEEP"/
@@ -72,9 +76,4 @@ for spec in $SEEDS; do
 	echo "  ($((SECONDS - start)) s)"
 done
 
-if [ $status -ne 0 ]; then
-	echo "FAIL: migsync differs from Alembic (see MISMATCH above)"
-else
-	echo "ok: migsync matches Alembic on every seed"
-fi
-exit $status
+finish alembic_compat

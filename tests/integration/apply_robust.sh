@@ -341,12 +341,7 @@ scenario_alembic() {
 	[ "$rows" = "$heads" ] || fail "after apply: version rows \"$rows\", alembic heads \"$heads\""
 	run e_status status -i "$dir/inv" -e dev --format json
 	expect_rc e_status 0
-	$PY - "$tmp/e_status.out" <<-'EOF' || fail "status after apply: $(cat "$tmp/e_status.out")"
-	import json, sys
-	doc = json.load(open(sys.argv[1]))
-	env = {e["name"]: e for e in doc["environments"]}
-	sys.exit(0 if env["dev"]["state"] == "current" else 1)
-	EOF
+	expect_json e_status '.environments[name=dev].state' current
 	# A second apply has nothing to do.
 	run e_again apply -i "$dir/inv" -e dev --yes
 	expect_rc e_again 0
@@ -355,21 +350,14 @@ scenario_alembic() {
 }
 
 # -------------------------------------------------------------------------
-failed=()
 for s in kill herd notx merge alembic; do
 	echo "== scenario $s"
 	start=$(now)
 	if ( scenario_$s ); then
-		echo "== scenario $s: ok ($(elapsed "$start") s)"
+		pass "scenario $s ($(elapsed "$start") s)"
 	else
-		echo "== scenario $s: FAILED ($(elapsed "$start") s)"
-		failed+=("$s")
+		FAIL_GOES_ON=1 fail "scenario $s failed ($(elapsed "$start") s)"
 	fi
 done
 
-if [ ${#failed[@]} -gt 0 ]; then
-	echo "apply_robust: failed: ${failed[*]}" >&2
-	exit 1
-fi
-echo "apply_robust: all scenarios passed"
-exit 0
+finish apply_robust

@@ -8,19 +8,13 @@ set -u
 
 : "${MIGSYNC:?set MIGSYNC to the migsync binary}"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-bad-input.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+. "$(cd "$(dirname "$0")" && pwd)/lib/common.sh"
+work_dir bad-input
 
 # expect_refusal WHAT DIR NAME: heads on DIR exits 2 and stderr names NAME.
 expect_refusal() {
 	local what=$1 dir=$2 name=$3 rc
 
-	echo "checking: $what"
 	timeout 60 "$MIGSYNC" heads --scripts "$dir" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ "$rc" -eq 124 ]; then
@@ -38,7 +32,7 @@ expect_refusal() {
 	if [ -s "$tmp/out" ]; then
 		fail "$what: unexpected stdout: $(cat "$tmp/out")"
 	fi
-	echo "  ok: exit 2, $(head -n 1 "$tmp/err")"
+	pass "$what: exit 2, $(head -n 1 "$tmp/err")"
 }
 
 # versions DIR: a fresh directory holding one good base revision.
@@ -49,11 +43,10 @@ versions() {
 
 # A good directory first, so that a refusal below means the bad input.
 versions "$tmp/good"
-echo "checking: a good directory is accepted"
 "$MIGSYNC" heads --scripts "$tmp/good" >"$tmp/out" 2>"$tmp/err" ||
 	fail "good directory: exit $?: $(cat "$tmp/err")"
 grep -q aa01 "$tmp/out" || fail "good directory: head aa01 not shown: $(cat "$tmp/out")"
-echo "  ok"
+pass "a good directory is accepted"
 
 expect_refusal "a missing directory" "$tmp/missing" "$tmp/missing"
 
@@ -91,4 +84,3 @@ versions "$tmp/longline"
 } >"$tmp/longline/bb02_long.py"
 expect_refusal "a .py file with a 1 MB line" "$tmp/longline" "bb02_long.py"
 
-echo "all bad-input checks passed"

@@ -34,13 +34,13 @@ rev $R3 $R2
 inv=$tmp/inventory
 inv_gated "$inv" check-test "connect_timeout: 20" dev=0 staging=0 prod=0 || fail "inventory"
 
-# expect_py FILE PYTHON (lib/common.sh): the parsed FILE as doc (JSON) or
-# root (XML); cases are the JUnit test cases, env the environments
-PY_PRELUDE='
-if root is not None:
-    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
-else:
-    env = {e["name"]: e for e in doc["environments"]}'
+# expect_json(_file) NAME|FILE PATH [OP] VALUE (lib/common.sh): checks of
+# the JSON output and the JUnit XML; E_x is the path of environment x,
+# C_env_check the path of a JUnit test case
+for e in dev staging prod down; do
+	declare "E_$e=.environments[name=$e]"
+done
+C_staging_drift='.testcases[classname=staging,name=drift]'
 
 run apply apply -i "$inv" --yes
 expect_rc apply 0
@@ -50,26 +50,31 @@ echo "checking: all consistent"
 run ok check -i "$inv" --junit "$tmp/ok.xml" --markdown "$tmp/ok.md"
 expect_rc ok 0
 grep -q '^check passed: 3 environments consistent$' "$tmp/ok.out" || fail "ok: no verdict: $(cat "$tmp/ok.out")"
-expect_py "$tmp/ok.xml" "root.tag == 'testsuites' and root.get('name') == 'migsync check' and len(cases) == 16 and root.get('failures') == '0'"
-expect_py "$tmp/ok.xml" "all(c.find('failure') is None for c in cases.values()) and ('scripts', 'lint') in cases"
+expect_json_file "$tmp/ok.xml" '.(tag,name,failures)' '["testsuites", "migsync check", "0"]'
+expect_json_file "$tmp/ok.xml" '.testcases | length' 16
+expect_json_file "$tmp/ok.xml" '.testcases[].children[?tag=failure] | flatten' '[]'
+expect_json_file "$tmp/ok.xml" '.testcases[classname=scripts,name=lint].tag' testcase
 grep -q '^## migsync check: all consistent$' "$tmp/ok.md" || fail "ok: markdown heading: $(cat "$tmp/ok.md")"
 grep -Eq '^\| environment \| state \| revision \| drift \| checksums \| notes \|$' "$tmp/ok.md" ||
 	fail "ok: markdown table header: $(cat "$tmp/ok.md")"
 run ok_json check -i "$inv" --format json
 expect_rc ok_json 0
-expect_py "$tmp/ok_json.out" "doc['ok'] is True and doc['problems'] == [] and [e['name'] for e in doc['environments']] == ['dev', 'staging', 'prod']"
-expect_py "$tmp/ok_json.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values())"
-expect_py "$tmp/ok_json.out" "env['staging']['checks']['drift']['summary'] == 'same' and doc['lint']['errors'] == 0"
+expect_json ok_json '.(ok,problems)' '[true, []]'
+expect_json ok_json '.environments[].name' '["dev", "staging", "prod"]'
+expect_json ok_json '.environments[].checks[].outcome | flatten | unique' '["passed"]'
+expect_json ok_json "$E_staging.checks.drift.summary" same
+expect_json ok_json .lint.errors 0
 
 # pending migrations are not a problem, unless asked
 echo "checking: pending"
 rev 4d0000000004 $R3
 run pending check -i "$inv" --format json
 expect_rc pending 0
-expect_py "$tmp/pending.out" "env['prod']['state'] == 'behind' and env['prod']['checks']['status']['outcome'] == 'passed'"
+expect_json pending "$E_prod.state" behind
+expect_json pending "$E_prod.checks.status.outcome" passed
 run pending_fail check -i "$inv" --fail-on-pending --format json
 expect_rc pending_fail 1
-expect_py "$tmp/pending_fail.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'status'), ('staging', 'status'), ('prod', 'status')]"
+expect_json pending_fail '.problems[].(environment,check)' '[["dev", "status"], ["staging", "status"], ["prod", "status"]]'
 rm "$tmp/versions/4d0000000004_rev.sql"
 
 # --- 2: a column added by hand in staging: exit 1
@@ -80,16 +85,18 @@ expect_rc drift 1
 grep -q '^check failed: 1 problem$' "$tmp/drift.out" || fail "drift: no verdict: $(cat "$tmp/drift.out")"
 grep -q "environment \"staging\": drift: column public.t_$R2.extra: extra" "$tmp/drift.out" ||
 	fail "drift: problem line: $(cat "$tmp/drift.out")"
-expect_py "$tmp/drift.xml" "cases[('staging', 'drift')].find('failure') is not None and 'extra' in cases[('staging', 'drift')].find('failure').get('message')"
-expect_py "$tmp/drift.xml" "root.get('failures') == '1' and all(c.find('failure') is None for k, c in cases.items() if k != ('staging', 'drift'))"
+expect_json_file "$tmp/drift.xml" "$C_staging_drift.children[tag=failure].message" has extra
+expect_json_file "$tmp/drift.xml" .failures '"1"'
+expect_json_file "$tmp/drift.xml" '.testcases[].children[?tag=failure] | flatten | length' 1
 grep -q '^## migsync check: 1 problem$' "$tmp/drift.md" || fail "drift: markdown heading: $(cat "$tmp/drift.md")"
 grep -Eq '^\| staging \| current \| '$R3' \| drift \(1 difference\) \| ok \|' "$tmp/drift.md" ||
 	fail "drift: markdown row: $(cat "$tmp/drift.md")"
 grep -q "^- environment \"staging\": drift" "$tmp/drift.md" || fail "drift: markdown problem: $(cat "$tmp/drift.md")"
 run drift_json check -i "$inv" --format json
 expect_rc drift_json 1
-expect_py "$tmp/drift_json.out" "doc['ok'] is False and [(p['environment'], p['check']) for p in doc['problems']] == [('staging', 'drift')]"
-expect_py "$tmp/drift_json.out" "env['staging']['drift'][0]['differences'] == [{'kind': 'column', 'object': 'public.t_$R2.extra', 'change': 'extra'}]"
+expect_json drift_json .ok false
+expect_json drift_json '.problems[].(environment,check)' '[["staging", "drift"]]'
+expect_json drift_json "$E_staging.drift[0].differences" "[{\"kind\": \"column\", \"object\": \"public.t_$R2.extra\", \"change\": \"extra\"}]"
 run drift_dev check -i "$inv" -e dev -e prod
 expect_rc drift_dev 0
 
@@ -98,9 +105,9 @@ echo "checking: checksum mismatch"
 echo '-- edited: <b> & "quoted"' >>"$tmp/versions/${R1}_rev.sql"
 run checksum check -i "$inv" -e dev --junit "$tmp/checksum.xml" --format json
 expect_rc checksum 1
-expect_py "$tmp/checksum.out" "[(p['environment'], p['check']) for p in doc['problems']] == [('dev', 'checksums')]"
-expect_py "$tmp/checksum.out" "[m['revision'] for m in env['dev']['checksum_mismatches']] == ['$R1']"
-expect_py "$tmp/checksum.xml" "cases[('dev', 'checksums')].find('failure') is not None"
+expect_json checksum '.problems[].(environment,check)' '[["dev", "checksums"]]'
+expect_json checksum "$E_dev.checksum_mismatches[].revision" "[\"$R1\"]"
+expect_json_file "$tmp/checksum.xml" '.testcases[classname=dev,name=checksums].children[].tag' has failure
 
 # --- 3b: a revision file that cannot be read is a lint problem, not a stop
 echo "checking: an unreadable revision file"
@@ -121,28 +128,41 @@ broken_inventory leaf
 bad_py "$tmp/leaf/5e0000000005_broken.py"
 run leaf check -i "$tmp/inv_leaf" -e dev -e prod --format json
 expect_rc leaf 1
-expect_py "$tmp/leaf.out" "doc['graph_error'] is None and [(p['environment'], p['check']) for p in doc['problems']] == [(None, 'lint')]"
-expect_py "$tmp/leaf.out" "'5e0000000005_broken.py:4: MS040 ' in doc['problems'][0]['message'] and 'not a string literal' in doc['problems'][0]['message']"
-expect_py "$tmp/leaf.out" "all(c['outcome'] == 'passed' for e in doc['environments'] for c in e['checks'].values()) and env['prod']['state'] == 'current'"
-expect_py "$tmp/leaf.out" "[(f['code'], f['line']) for f in doc['lint']['findings'] if f['severity'] == 'error'] == [('MS040', 4)]"
+expect_json leaf .graph_error null
+expect_json leaf '.problems[].(environment,check)' '[[null, "lint"]]'
+expect_json leaf '.problems[0].message' has '5e0000000005_broken.py:4: MS040 '
+expect_json leaf '.problems[0].message' has 'not a string literal'
+expect_json leaf '.environments[].checks[].outcome | flatten | unique' '["passed"]'
+expect_json leaf "$E_prod.state" current
+expect_json leaf '.lint.findings[?severity=error][].(code,line)' '[["MS040", 4]]'
 
 # the middle of the chain unreadable: no graph, so reachability and lint only
 broken_inventory middle
 rm "$tmp/middle/${R2}_rev.sql"
 bad_py "$tmp/middle/${R2}_rev.py"
-down_port=$(free_port)
+hold_port down_port
 cat >"$tmp/inv_middle/down.yaml" <<EOF
 database: { host: 127.0.0.1, port: $down_port, dbname: x, user: postgres, connect_timeout: 2 }
 EOF
 sed -i 's|rollout: \[dev, staging, prod\]|rollout: [dev, staging, prod, down]|' "$tmp/inv_middle/inventory.yaml"
 run middle check -i "$tmp/inv_middle" --format json --junit "$tmp/middle.xml"
 expect_rc middle 1
-expect_py "$tmp/middle.out" "doc['ok'] is False and doc['graph_error'] is not None and '$R3' in doc['graph_error']"
-expect_py "$tmp/middle.out" "[(p['environment'], p['check']) for p in doc['problems']][0] == ('down', 'reachable') and all(p['check'] in ('reachable', 'lint') for p in doc['problems'])"
-expect_py "$tmp/middle.out" "any('${R2}_rev.py:4: MS040 ' in p['message'] for p in doc['problems']) and any('were not run' in p['message'] for p in doc['problems'])"
-expect_py "$tmp/middle.out" "all(env[n]['checks']['reachable']['outcome'] == 'passed' for n in ('dev', 'staging', 'prod')) and env['down']['checks']['reachable']['outcome'] == 'failed'"
-expect_py "$tmp/middle.out" "all(env[n]['checks'][k]['outcome'] == 'skipped' and 'not run' in env[n]['checks'][k]['messages'][0] for n in ('dev', 'staging', 'prod') for k in ('status', 'order', 'drift', 'checksums'))"
-expect_py "$tmp/middle.xml" "cases[('prod', 'status')].find('skipped') is not None and cases[('scripts', 'lint')].find('failure') is not None"
+expect_json middle .ok false
+expect_json middle .graph_error has "$R3"
+expect_json middle '.problems[0].(environment,check)' '["down", "reachable"]'
+expect_json middle '.problems[?check!=reachable][?check!=lint]' '[]'
+expect_json middle '.problems[].message | join' has "${R2}_rev.py:4: MS040 "
+expect_json middle '.problems[].message | join' has 'were not run'
+for e in dev staging prod; do
+	expect_json middle ".environments[name=$e].checks.reachable.outcome" passed
+	for k in status order drift checksums; do
+		expect_json middle ".environments[name=$e].checks.$k.outcome" skipped
+		expect_json middle ".environments[name=$e].checks.$k.messages[0]" has 'not run'
+	done
+done
+expect_json middle "$E_down.checks.reachable.outcome" failed
+expect_json_file "$tmp/middle.xml" '.testcases[classname=prod,name=status].children[].tag' has skipped
+expect_json_file "$tmp/middle.xml" '.testcases[classname=scripts,name=lint].children[].tag' has failure
 run middle_text check -i "$tmp/inv_middle"
 expect_rc middle_text 1
 grep -Eq '^prod +not run +'"$R3"' +- +- *$' "$tmp/middle_text.out" || fail "middle: prod row: $(cat "$tmp/middle_text.out")"

@@ -14,7 +14,8 @@
 # repository), ALEMBIC_PYTHON (a Python with Alembic; default
 # /usr/bin/python3). Without Alembic, the comparisons are skipped.
 #
-# Exit: 0 all passed, 1 at the first failure (with what differed).
+# Output: TAP (lib/common.sh); exit 0 all passed, 1 at the first failure
+# (with what differed).
 
 set -euo pipefail
 
@@ -23,21 +24,13 @@ set -euo pipefail
 ALEMBIC_PYTHON=${ALEMBIC_PYTHON:-/usr/bin/python3}
 MIGSYNC=$(cd "$(dirname "$MIGSYNC")" && pwd)/$(basename "$MIGSYNC")
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/migsync-cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
+work_dir cli
 tmp=$(cd "$tmp" && pwd -P)
 unset MIGSYNC_INVENTORY
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-ok() {
-	echo "ok - $*"
-}
-
 # run DIR ARGS...: migsync in DIR; sets rc, leaves $tmp/out and $tmp/err
+# (instead of lib/common.sh's run)
 run() {
 	local dir=$1
 
@@ -46,6 +39,7 @@ run() {
 	(cd "$dir" && "$MIGSYNC" "$@") >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
 }
 
+# expect_rc WANT WHAT: the last run exited WANT (instead of lib/common.sh's)
 expect_rc() {
 	local want=$1 what=$2
 
@@ -54,6 +48,7 @@ expect_rc() {
 		echo "--- stderr" >&2; cat "$tmp/err" >&2
 		fail "$what: exit code $rc, expected $want"
 	fi
+	pass "$what: exit $want"
 }
 
 expect_out() {
@@ -63,6 +58,7 @@ expect_out() {
 		echo "--- $file" >&2; cat "$tmp/$file" >&2
 		fail "$what: $file lacks \"$pattern\""
 	fi
+	pass "$what: $file has \"$pattern\""
 }
 
 # Alembic with sorted directory listings and sorted sets of next revisions.
@@ -83,7 +79,7 @@ main(argv=sys.argv[1:], prog="alembic")'
 have_alembic=true
 if ! "$ALEMBIC_PYTHON" -c 'import alembic' </dev/null 2>/dev/null; then
 	have_alembic=false
-	echo "note: no Alembic in $ALEMBIC_PYTHON, comparisons skipped"
+	note "no Alembic in $ALEMBIC_PYTHON, comparisons skipped"
 fi
 
 # same DIR ARGS...: migsync ARGS in DIR prints what alembic ARGS prints
@@ -101,7 +97,7 @@ same() {
 		diff -u --label "alembic $*" --label "migsync $*" "$tmp/alembic.out" "$tmp/out" >&2 || true
 		fail "migsync $* (in $dir) differs from alembic"
 	fi
-	ok "same as alembic: $* ($(basename "$dir"))"
+	pass "same as alembic: $* ($(basename "$dir"))"
 }
 
 # --- the project -------------------------------------------------------
@@ -220,14 +216,14 @@ write_revisions "$p2/core" "$p2/reporting"
 run "$tmp" --version
 expect_rc 0 "--version"
 grep -qE '^migsync [0-9]+\.[0-9]+\.[0-9]+' "$tmp/out" || fail "--version printed \"$(cat "$tmp/out")\""
-ok "--version"
+pass "--version"
 
 run "$tmp" --help
 expect_rc 0 "--help"
 for c in heads history branches show graph; do
 	expect_out out "$c" "--help"
 done
-ok "--help"
+pass "--help"
 
 for c in heads history branches show graph; do
 	run "$tmp" "$c" --help
@@ -239,7 +235,7 @@ for c in heads history branches show graph; do
 done
 run "$tmp" heads --help
 expect_out out "--resolve-dependencies" "heads --help"
-ok "COMMAND --help"
+pass "COMMAND --help"
 
 run "$p1" heads --no-such-option
 expect_rc 2 "heads --no-such-option"
@@ -262,12 +258,12 @@ run "$p1" graph --status
 expect_rc 2 "graph --status without an inventory"
 expect_out err "inventory \"environments\"" "graph --status without an inventory"
 [ -s "$tmp/out" ] && fail "graph --status without an inventory drew a graph"
-ok "bad options and arguments exit 2 with a Try line"
+pass "bad options and arguments exit 2 with a Try line"
 
 run "$tmp" heads
 expect_rc 2 "heads with no scripts"
 expect_out err "no revision scripts" "heads with no scripts"
-ok "no scripts: a clear error"
+pass "no scripts: a clear error"
 
 # --- the same text as Alembic --------------------------------------------
 
@@ -301,68 +297,67 @@ cmp -s "$tmp/out" "$tmp/p2.history" || fail "history differs between one directo
 run / history --scripts "$p2/core" --scripts "$p2/reporting"
 expect_rc 0 "history --scripts twice"
 cmp -s "$tmp/out" "$tmp/p2.history" || fail "history --scripts differs from alembic.ini discovery"
-ok "scripts from alembic.ini (script_location, version_locations) and --scripts"
+pass "scripts from alembic.ini (script_location, version_locations) and --scripts"
 
 # --- JSON ----------------------------------------------------------------
 
+# check_json WHAT PATH [OP] VALUE: a check of the last run's stdout (JSON),
+# kept as $tmp/WHAT.json
 check_json() {
-	local what=$1 code=$2
-
-	"$ALEMBIC_PYTHON" -m json.tool "$tmp/out" >/dev/null || fail "$what: not JSON: $(cat "$tmp/out")"
-	"$ALEMBIC_PYTHON" -c "import json, sys
-d = json.load(open(sys.argv[1]))
-$code" "$tmp/out" || fail "$what: unexpected JSON: $(cat "$tmp/out")"
-	ok "$what: JSON"
+	cp "$tmp/out" "$tmp/$1.json"
+	expect_json_file "$tmp/$1.json" "${@:2}"
 }
 
-node_checks='
-for n in d["nodes"]:
-    assert set(n) == {"id", "message", "file", "down_revisions", "depends_on", "branch_labels",
-                      "is_head", "is_base", "is_branch_point", "is_merge_point"}, n
-for e in d["edges"]:
-    assert e["kind"] in ("down_revision", "depends_on"), e
-'
+# node_checks WHAT: every node has exactly the keys of the contract, every
+# edge one of the two kinds
+node_checks() {
+	check_json "$1" '.nodes | map keys | unique' '[["branch_labels", "depends_on", "down_revisions", "file", "id", "is_base", "is_branch_point", "is_head", "is_merge_point", "message"]]'
+	check_json "$1" '.edges[?kind!=down_revision][?kind!=depends_on]' '[]'
+}
+
+HEADS='["55a2c3e4d5f6", "7d6e5f4a3b2c"]'
 run "$p1" heads --format json
 expect_rc 0 "heads --format json"
-check_json "heads" "$node_checks
-assert d['heads'] == ['55a2c3e4d5f6', '7d6e5f4a3b2c'], d['heads']
-assert [n['id'] for n in d['nodes']] == d['heads']
-assert d['nodes'][1]['branch_labels'] == ['reporting']"
+node_checks heads
+check_json heads .heads "$HEADS"
+check_json heads '.nodes[].id' "$HEADS"
+check_json heads '.nodes[1].branch_labels' '["reporting"]'
 
 run "$p1" history
-"$ALEMBIC_PYTHON" -c 'import re, sys
-for line in open(sys.argv[1]):
-    print(re.search(r" -> ([^ ,]+)", line).group(1))' "$tmp/out" >"$tmp/order"
+expect_rc 0 "history"
+# the order of the text output: the revision after the first " -> " of each line
+awk '{ s = substr($0, index($0, " -> ") + 4); sub(/[ ,].*/, "", s); printf "%s\"%s\"", (NR > 1 ? ", " : "["), s } END { print "]" }' \
+	"$tmp/out" >"$tmp/order"
 run "$p1" history --format=json
 expect_rc 0 "history --format json"
-check_json "history" "$node_checks
-order = open('$tmp/order').read().split()
-assert d['revisions'] == order, (d['revisions'], order)
-edges = {(e['from'], e['to'], e['kind']) for e in d['edges']}
-assert ('27c6a30d7c24', '4f2e8a9c1b3d', 'down_revision') in edges
-assert ('27c6a30d7c24', '6c5d4e3f2a1b', 'depends_on') in edges
-m = {n['id']: n for n in d['nodes']}
-assert m['4f2e8a9c1b3d']['message'] == 'merge \"one\" & <two> #2'
-assert m['4f2e8a9c1b3d']['is_merge_point'] and m['ae1027a6acf']['is_branch_point']
-assert m['1975ea83b712']['is_base'] and m['55a2c3e4d5f6']['is_head']
-assert m['6c5d4e3f2a1b']['depends_on'] == ['27c6a30d7c24']"
+node_checks history
+check_json history .revisions "$(cat "$tmp/order")"
+check_json history '.edges[].(from,to,kind)' has '["27c6a30d7c24", "4f2e8a9c1b3d", "down_revision"]'
+check_json history '.edges[].(from,to,kind)' has '["27c6a30d7c24", "6c5d4e3f2a1b", "depends_on"]'
+check_json history '.nodes[id=4f2e8a9c1b3d].(message,is_merge_point)' '["merge \"one\" & <two> #2", true]'
+check_json history '.nodes[id=ae1027a6acf].is_branch_point' true
+check_json history '.nodes[id=1975ea83b712].is_base' true
+check_json history '.nodes[id=55a2c3e4d5f6].is_head' true
+check_json history '.nodes[id=6c5d4e3f2a1b].depends_on' '["27c6a30d7c24"]'
 
 run "$p1" branches --format json
 expect_rc 0 "branches --format json"
-check_json "branches" "$node_checks
-assert d['branch_points'] == ['ae1027a6acf'], d['branch_points']"
+node_checks branches
+check_json branches .branch_points '["ae1027a6acf"]'
 
 run "$p1" show ae10b --format json
 expect_rc 0 "show --format json"
-check_json "show" "$node_checks
-assert [n['id'] for n in d['nodes']] == ['ae10b3e2a1f0']
-assert d['nodes'][0]['message'] == 'add table two'"
+node_checks show
+check_json show '.nodes[].id' '["ae10b3e2a1f0"]'
+check_json show '.nodes[0].message' 'add table two'
 
 run "$p1" graph --format json
 expect_rc 0 "graph --format json"
-check_json "graph" "$node_checks
-assert len(d['nodes']) == 9 and len(d['edges']) == 9, (len(d['nodes']), len(d['edges']))
-assert d['heads'] == ['55a2c3e4d5f6', '7d6e5f4a3b2c'] and d['bases'] == ['1975ea83b712', '3a9b8c7d6e5f']"
+node_checks graph
+check_json graph '.nodes | length' 9
+check_json graph '.edges | length' 9
+check_json graph .heads "$HEADS"
+check_json graph .bases '["1975ea83b712", "3a9b8c7d6e5f"]'
 
 # --- graph ---------------------------------------------------------------
 
@@ -381,7 +376,7 @@ for line in "graph TD" \
 	"    class r_4f2e8a9c1b3d merge"; do
 	grep -qxF -- "$line" "$tmp/out" || { cat "$tmp/out" >&2; fail "graph (mermaid) lacks the line \"$line\""; }
 done
-ok "graph: mermaid"
+pass "graph: mermaid"
 
 run "$p1" graph --format=dot
 expect_rc 0 "graph --format=dot"
@@ -396,7 +391,7 @@ done
 if command -v dot >/dev/null; then
 	dot -Tsvg "$tmp/out" >/dev/null || fail "dot rejects migsync's graph"
 fi
-ok "graph: dot"
+pass "graph: dot"
 
 # --- identifiers ----------------------------------------------------------
 
@@ -405,12 +400,12 @@ expect_rc 2 "show of an ambiguous prefix"
 expect_out err "ae1027a6acf" "show ae10"
 expect_out err "ae10b3e2a1f0" "show ae10"
 [ ! -s "$tmp/out" ] || fail "show ae10 wrote to stdout"
-ok "show: an ambiguous prefix exits 2 listing the candidates"
+pass "show: an ambiguous prefix exits 2 listing the candidates"
 
 run "$p1" show 0000ffff
 expect_rc 2 "show of an unknown revision"
 expect_out err "0000ffff" "show 0000ffff"
-ok "show: an unknown revision exits 2"
+pass "show: an unknown revision exits 2"
 
 run "$p1" show current
 expect_rc 2 "show current"
@@ -418,11 +413,10 @@ expect_out err "database" "show current"
 run "$p1" history -r current:
 expect_rc 2 "history -r current:"
 expect_out err "database" "history -r current:"
-ok "\"current\" is refused: it needs a database"
+pass "\"current\" is refused: it needs a database"
 
 run "$p1" history -r 27c6a30d7c24:ae10b3e2a1f0
 expect_rc 2 "history over two branches"
 expect_out err "27c6a30d7c24:ae10b3e2a1f0" "history over two branches"
-ok "history: a range across branches exits 2"
+pass "history: a range across branches exits 2"
 
-echo "all passed"

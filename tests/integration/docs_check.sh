@@ -26,22 +26,11 @@ set -u
 ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 MAN=$ROOT/docs/man
 
-passed=0
-failed=0
-skipped=0
+. "$ROOT/tests/integration/lib/common.sh"
+FAIL_GOES_ON=1
 
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-skip() { skipped=$((skipped + 1)); echo "SKIP: $*"; }
-
-if [ ! -x "$MIGSYNC" ]; then
-	echo "docs_check: MIGSYNC=$MIGSYNC is not an executable file"
-	echo "docs_check: 0 passed, 1 failed, 0 skipped"
-	exit 1
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+[ -x "$MIGSYNC" ] || FAIL_GOES_ON= fail "docs_check: MIGSYNC=$MIGSYNC is not an executable file"
+work_dir docs-check
 
 # The long options of a --help text: those on option lines (an indented
 # line that starts with "-"), and those of the Usage lines.
@@ -98,12 +87,12 @@ compare_options() {
 	if [ -n "$missing" ]; then
 		fail "$name: options of --help missing from OPTIONS in $(basename "$page"): $missing"
 	else
-		ok
+		pass "$name: every option of --help is in OPTIONS of $(basename "$page")"
 	fi
 	if [ -n "$extra" ]; then
 		fail "$name: OPTIONS in $(basename "$page") lists options --help does not have: $extra"
 	else
-		ok
+		pass "$name: OPTIONS of $(basename "$page") lists only options of --help"
 	fi
 }
 
@@ -119,12 +108,12 @@ if [ -z "$commands" ]; then
 fi
 
 if [ -f "$MAN/migsync.1" ]; then
-	ok
+	pass "docs/man/migsync.1 exists"
 	compare_options "migsync" "$MAN/migsync.1" "$tmp/help.txt"
 	for c in $commands; do
 		if grep -q "migsync\\\\-$c (1)" "$MAN/migsync.1" ||
 		   grep -q "^\.BR migsync\\\\-$c (1)" "$MAN/migsync.1"; then
-			ok
+			pass "migsync.1 refers to migsync-$c(1)"
 		else
 			fail "migsync.1 does not refer to migsync-$c(1)"
 		fi
@@ -139,7 +128,7 @@ for c in $commands; do
 		fail "$c: no man page docs/man/migsync-$c.1"
 		continue
 	fi
-	ok
+	pass "$c: docs/man/migsync-$c.1 exists"
 	if ! "$MIGSYNC" "$c" --help >"$tmp/cmd.txt" 2>&1; then
 		fail "$c: migsync $c --help exited non-zero"
 		continue
@@ -147,7 +136,7 @@ for c in $commands; do
 	compare_options "$c" "$page" "$tmp/cmd.txt"
 	for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
 		if grep -Eq "^\.SH \"?$section\"?[[:space:]]*$" "$page"; then
-			ok
+			pass "$c: migsync-$c.1 has a $section section"
 		else
 			fail "$c: migsync-$c.1 has no $section section"
 		fi
@@ -160,7 +149,7 @@ for page in "$MAN"/migsync-*.1; do
 	c=$(basename "$page" .1)
 	c=${c#migsync-}
 	if printf '%s\n' $commands | grep -qx "$c"; then
-		ok
+		pass "docs/man/$(basename "$page"): migsync has the command"
 	else
 		fail "docs/man/$(basename "$page"): migsync has no command \"$c\""
 	fi
@@ -175,7 +164,7 @@ if command -v groff >/dev/null 2>&1; then
 			fail "$(basename "$page"): groff warns:"
 			printf '%s\n' "$warnings" | sed 's/^/    /'
 		else
-			ok
+			pass "$(basename "$page"): groff renders it without warnings"
 		fi
 	done
 else
@@ -215,7 +204,7 @@ else
 			fail "systemd-analyze verify:"
 			printf '%s\n' "$out" | sed 's/^/    /'
 		else
-			ok
+			pass "systemd-analyze verify: the units of deploy/systemd"
 		fi
 	fi
 fi
@@ -233,7 +222,7 @@ if not docs or any(d is None for d in docs):
     sys.exit("empty document")
 EOF
 		); then
-			ok
+			pass "${f#$ROOT/}: parses as YAML"
 		else
 			fail "${f#$ROOT/}: does not parse as YAML: $err"
 		fi
@@ -246,7 +235,7 @@ if [ -f "$ROOT/deploy/railway.toml" ]; then
 	if /usr/bin/python3 -c 'import tomllib' >/dev/null 2>&1; then
 		if err=$(/usr/bin/python3 -c 'import sys, tomllib; tomllib.load(open(sys.argv[1], "rb"))' \
 			"$ROOT/deploy/railway.toml" 2>&1); then
-			ok
+			pass "deploy/railway.toml parses as TOML"
 		else
 			fail "deploy/railway.toml does not parse as TOML: $err"
 		fi
@@ -257,5 +246,4 @@ else
 	fail "deploy/railway.toml is missing"
 fi
 
-echo "docs_check: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+finish docs_check

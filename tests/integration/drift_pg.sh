@@ -22,8 +22,7 @@ set -u
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
 if "$MIGSYNC" drift --help 2>&1 | grep -q 'is not a migsync command'; then
-	echo "SKIP: this migsync has no drift command (src/main.c does not list it)" >&2
-	exit 77
+	skip_all "this migsync has no drift command (src/main.c does not list it)"
 fi
 
 VERSIONS=$MIGSYNC_SOURCE_ROOT/examples/stock-assistant/versions
@@ -77,7 +76,7 @@ DROP TABLE zz_tmp;
 EOF
 
 # --- the inventory
-closed_port=$(free_port)
+hold_port closed_port
 inv=$tmp/inventory
 inv_head "$inv" drift-test "$VERSIONS" "connect_timeout: 20" dev staging prod old down fleet
 for db in dev staging prod old; do
@@ -97,13 +96,16 @@ RUN_PREFIX=(drift -i "$inv")
 expect_line() {
 	grep -Fxq -- "$2" "$tmp/$1.out" || fail "$1: no line \"$2\" in: $(cat "$tmp/$1.out")"
 }
-# expect_json NAME PYTHON (lib/common.sh): assertions on the JSON output of
-# NAME, as doc; t is {environment: target}, g is {tuple(revision) or None: group}
-PY_PRELUDE='
-t = {x["environment"]: x for g in doc["groups"] for x in g["targets"]}
-g = {(tuple(x["revision"]) if x["revision"] is not None else None): x for x in doc["groups"]}
-def diffs(env):
-    return [(d["kind"], d["object"], d["change"]) for d in t[env]["differences"]]'
+# expect_json NAME PATH [OP] VALUE (lib/common.sh): checks of the JSON
+# output of NAME; T_x is the path of the target of environment x (in any
+# group), G_rev the path of the group of a revision (G_none: no revision),
+# D_x the [kind, object, change] of each difference of environment x
+for e in dev staging prod old down; do
+	declare "T_$e=.groups[].targets | flatten | [environment=$e]"
+	declare "D_$e=.groups[].targets | flatten | [environment=$e].differences[].(kind,object,change)"
+done
+G_head=".groups[revision=$HEAD]"
+G_none='.groups[revision=null]'
 
 # --- 1: identical schemas
 echo "checking: identical schemas, no drift"
@@ -119,12 +121,19 @@ expect_line same "no drift: 3 targets compared, 1 not compared"
 
 run same_json "${REACHABLE[@]}" --format json
 expect_rc same_json 0
-expect_json same_json "doc['drift'] is False and doc['drifted'] == 0 and doc['invalid_indexes'] == 0"
-expect_json same_json "[x['revision'] for x in doc['groups']] == [['$HEAD'], ['$OLD']]"
-expect_json same_json "g[('$HEAD',)]['reference'] == 'dev' and [x['environment'] for x in g[('$HEAD',)]['targets']] == ['dev', 'staging', 'prod']"
-expect_json same_json "t['dev']['fingerprint'] == t['staging']['fingerprint'] == t['prod']['fingerprint'] and len(t['dev']['fingerprint']) == 64"
-expect_json same_json "t['old']['state'] == 'not-compared' and t['old']['fingerprint'] != t['dev']['fingerprint']"
-expect_json same_json "t['dev']['state'] == 'reference' and t['staging']['state'] == 'same' and all(not x['differences'] for x in t.values())"
+expect_json same_json '.(drift,drifted,invalid_indexes)' '[false, 0, 0]'
+expect_json same_json '.groups[].revision' "[[\"$HEAD\"], [\"$OLD\"]]"
+expect_json same_json "$G_head.reference" dev
+expect_json same_json "$G_head.targets[].environment" '["dev", "staging", "prod"]'
+fp=$(json_get "$tmp/same_json.out" "$T_dev.fingerprint")
+expect_json same_json "$T_dev.fingerprint" =~ '^[0-9a-f]{64}$'
+expect_json same_json "$T_staging.fingerprint" "\"$fp\""
+expect_json same_json "$T_prod.fingerprint" "\"$fp\""
+expect_json same_json "$T_old.state" not-compared
+expect_json same_json "$T_old.fingerprint" != "\"$fp\""
+expect_json same_json "$T_dev.state" reference
+expect_json same_json "$T_staging.state" same
+expect_json same_json '.groups[].targets | flatten | [].differences | unique' '[[]]'
 
 # --- 2: what is left out: the version table, the ledger schema
 echo "checking: version table and ledger schema are left out"
@@ -148,9 +157,10 @@ grep -Eq '^  prod +[0-9a-f]{12} +same$' "$tmp/column.out" || fail "column: prod 
 expect_line column "drift in 1 of 4 targets"
 run column_json "${REACHABLE[@]}" --format json
 expect_rc column_json 1
-expect_json column_json "doc['drift'] is True and doc['drifted'] == 1"
-expect_json column_json "t['staging']['state'] == 'drift' and t['staging']['differences'] == [{'kind': 'column', 'object': 'public.stock_daily.note', 'change': 'extra', 'reference': None, 'actual': 'text'}]"
-expect_json column_json "t['staging']['fingerprint'] != t['dev']['fingerprint']"
+expect_json column_json '.(drift,drifted)' '[true, 1]'
+expect_json column_json "$T_staging.state" drift
+expect_json column_json "$T_staging.differences" '[{"kind": "column", "object": "public.stock_daily.note", "change": "extra", "reference": null, "actual": "text"}]'
+expect_json column_json "$T_staging.fingerprint" != "\"$(json_get "$tmp/column_json.out" "$T_dev.fingerprint")\""
 pg_psql -d staging -c "ALTER TABLE stock_daily DROP COLUMN note" >/dev/null || fail "drop column"
 run column_back "${REACHABLE[@]}"
 expect_rc column_back 0
@@ -169,8 +179,11 @@ grep -Fq "prod: index public.ix_llm_configs_vendor: extra (CREATE UNIQUE INDEX i
 	"$tmp/invalid.out" || fail "invalid: no extra index line: $(cat "$tmp/invalid.out")"
 expect_line invalid "drift in 1 of 4 targets, 1 INVALID index"
 run invalid_json "${REACHABLE[@]}" --format json
-expect_json invalid_json "t['prod']['invalid_indexes'] == ['public.ix_llm_configs_vendor'] and doc['invalid_indexes'] == 1"
-expect_json invalid_json "t['dev']['invalid_indexes'] == [] and t['staging']['invalid_indexes'] == []"
+expect_rc invalid_json 1
+expect_json invalid_json "$T_prod.invalid_indexes" '["public.ix_llm_configs_vendor"]'
+expect_json invalid_json .invalid_indexes 1
+expect_json invalid_json "$T_dev.invalid_indexes" '[]'
+expect_json invalid_json "$T_staging.invalid_indexes" '[]'
 # an invalid index is reported even with no one to compare with
 run invalid_alone -e prod
 expect_rc invalid_alone 1
@@ -199,16 +212,21 @@ grep -Eq '^prod: view public.active_llm_configs: changed: reference ".*is_active
 	fail "objects: no view line: $(cat "$tmp/objects.out")"
 expect_line objects "drift in 2 of 4 targets"
 run objects_json "${REACHABLE[@]}" --format json
-expect_json objects_json "diffs('staging') == [('enum', 'public.sync_status', 'changed')] and diffs('prod') == [('view', 'public.active_llm_configs', 'changed')]"
-expect_json objects_json "'priority > 0' in t['prod']['differences'][0]['actual'] and 'priority' not in t['prod']['differences'][0]['reference']"
+expect_rc objects_json 1
+expect_json objects_json "$D_staging" '[["enum", "public.sync_status", "changed"]]'
+expect_json objects_json "$D_prod" '[["view", "public.active_llm_configs", "changed"]]'
+expect_json objects_json "$T_prod.differences[0].actual" has 'priority > 0'
+expect_json objects_json "$T_prod.differences[0].reference" lacks priority
 
 echo "checking: --against"
 run against "${REACHABLE[@]}" --against prod --format json
 expect_rc against 1
-expect_json against "g[('$HEAD',)]['reference'] == 'prod' and t['prod']['state'] == 'reference'"
-expect_json against "diffs('dev') == [('view', 'public.active_llm_configs', 'changed')]"
-expect_json against "sorted(diffs('staging')) == [('enum', 'public.sync_status', 'changed'), ('view', 'public.active_llm_configs', 'changed')]"
-expect_json against "t['old']['state'] == 'not-compared' and t['old']['note'] == '\"prod\" is at another revision'"
+expect_json against "$G_head.reference" prod
+expect_json against "$T_prod.state" reference
+expect_json against "$D_dev" '[["view", "public.active_llm_configs", "changed"]]'
+expect_json against "$D_staging | sort" '[["enum", "public.sync_status", "changed"], ["view", "public.active_llm_configs", "changed"]]'
+expect_json against "$T_old.state" not-compared
+expect_json against "$T_old.note" '"prod" is at another revision'
 # --against joins the environments -e names
 run against_e -e staging --against dev
 expect_rc against_e 1
@@ -223,13 +241,16 @@ grep -q 'environment "nosuch": not in the inventory' "$tmp/against_bad.err" || f
 echo "checking: --schemas"
 pg_psql -d dev -c "CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d date)" >/dev/null || fail "reporting schema"
 run schemas_default -e dev -e staging --against dev
+expect_rc schemas_default 1
 expect_line schemas_default "staging: schema reporting: missing (schema)"
 expect_line schemas_default "staging: table reporting.daily: missing (table)"
 expect_not_in schemas_default out "column reporting.daily.d"
 run schemas_public -e dev -e staging --schemas public --format json
-expect_json schemas_public "diffs('staging') == [('enum', 'public.sync_status', 'changed')]"
+expect_rc schemas_public 1
+expect_json schemas_public "$D_staging" '[["enum", "public.sync_status", "changed"]]'
 run schemas_reporting -e dev -e staging --schemas reporting,nosuch --format json
-expect_json schemas_reporting "diffs('staging') == [('schema', 'reporting', 'missing'), ('table', 'reporting.daily', 'missing')]"
+expect_rc schemas_reporting 1
+expect_json schemas_reporting "$D_staging" '[["schema", "reporting", "missing"], ["table", "reporting.daily", "missing"]]'
 
 # --- 8: the other kinds of objects
 echo "checking: constraints, triggers, functions, sequences, nullability"
@@ -247,24 +268,21 @@ $$;
 EOF
 run kinds -e dev -e staging --schemas public --format json
 expect_rc kinds 1
-expect_json kinds "sorted(diffs('staging')) == sorted([('enum', 'public.sync_status', 'changed'), ('sequence', 'public.stock_info_id_seq', 'changed'), ('column', 'public.stock_info.industry', 'changed'), ('constraint', 'public.stock_info.ck_stock_info_id', 'extra'), ('function', 'public.llm_configs_touch()', 'changed'), ('trigger', 'public.llm_configs.llm_configs_touch', 'missing')])"
-expect_json kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'column'] == ['character varying(64) NOT NULL']"
-expect_json kinds "[d['actual'] for d in t['staging']['differences'] if d['kind'] == 'constraint'] == ['CHECK (id > 0)']"
-expect_json kinds "'clock_timestamp()' in [d['actual'] for d in t['staging']['differences'] if d['kind'] == 'function'][0]"
+expect_json kinds "$D_staging | sort" '[["column", "public.stock_info.industry", "changed"], ["constraint", "public.stock_info.ck_stock_info_id", "extra"], ["enum", "public.sync_status", "changed"], ["function", "public.llm_configs_touch()", "changed"], ["sequence", "public.stock_info_id_seq", "changed"], ["trigger", "public.llm_configs.llm_configs_touch", "missing"]]'
+expect_json kinds "$T_staging.differences[?kind=column][].actual" '["character varying(64) NOT NULL"]'
+expect_json kinds "$T_staging.differences[?kind=constraint][].actual" '["CHECK (id > 0)"]'
+expect_json kinds "$T_staging.differences[?kind=function][0].actual" has 'clock_timestamp()'
 
 # --- 9: a fleet: each database is a target of its own
 echo "checking: a fleet"
 run fleet -e dev -e fleet --schemas public --format json
 expect_rc fleet 1
-python3 - "$tmp/fleet.out" <<'EOF' || fail "fleet: JSON check failed: $(cat "$tmp/fleet.out")"
-import json, sys
-doc = json.load(open(sys.argv[1]))
-grp = doc["groups"][0]
-assert grp["reference"] == "dev", grp["reference"]
-got = [(x["environment"], x["database"], x["state"]) for x in grp["targets"]]
-assert got[1:] == [("fleet", "dev", "same"), ("fleet", "prod", "drift")], got
-EOF
+expect_json fleet '.groups[0].reference' dev
+expect_json fleet '.groups[0].targets[].(environment,database,state) | [1] ' '["fleet", "dev", "same"]'
+expect_json fleet '.groups[0].targets[].(environment,database,state) | [2]' '["fleet", "prod", "drift"]'
+expect_json fleet '.groups[0].targets | length' 3
 run fleet_text -e dev -e fleet --schemas public
+expect_rc fleet_text 1
 grep -Eq '^  fleet/prod +[0-9a-f]{12} +drift, 1 difference$' "$tmp/fleet_text.out" || fail "fleet: text: $(cat "$tmp/fleet_text.out")"
 expect_line fleet_text 'fleet/prod: view public.active_llm_configs: changed: reference "SELECT llm_configs.alias, llm_configs.model_name FROM public.llm_configs WHERE llm_configs.is_active;" vs "SELECT llm_configs.alias, llm_configs.model_name FROM public.llm_configs WHERE llm_configs.is_active AND llm_configs.priority > 0;"'
 
@@ -277,8 +295,11 @@ grep -Eq '^  down +- +unreachable: environment "down": could not connect' "$tmp/
 grep -Eq '^  prod +[0-9a-f]{12} +drift, ' "$tmp/down.out" || fail "down: prod not compared: $(cat "$tmp/down.out")"
 run down_json -e dev -e down --format json
 expect_rc down_json 1
-expect_json down_json "t['down']['state'] == 'unreachable' and t['down']['fingerprint'] is None and t['down']['error'] and g[None]['reference'] is None"
-expect_json down_json "t['dev']['state'] == 'not-compared' and doc['unreachable'] == 1"
+expect_json down_json "$T_down.(state,fingerprint)" '["unreachable", null]'
+expect_json down_json "$T_down.error" =~ .
+expect_json down_json "$G_none.reference" null
+expect_json down_json "$T_dev.state" not-compared
+expect_json down_json .unreachable 1
 
 # --- 11: usage
 echo "checking: usage"

@@ -7,47 +7,26 @@
 # after each run; a failing run and a cancelled one.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
 . "$HERE/lib/sshd.sh"
+FAIL_GOES_ON=1
 
 SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
 PROJECT=$SRC_ROOT/examples/alembic-project
 SECRET='Pw-Secret-5150'
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-exec-alembic.XXXXXX")
-failures=0
-
-cleanup() {
-	sshd_stop
-	pg_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
-
 driver=${EXEC_TEST:-$(dirname "${MIGSYNC:-/nonexistent/x}")/tests/integration/drivers/exec_test}
-if [ ! -x "$driver" ]; then
-	echo "exec_test not found: set EXEC_TEST or MIGSYNC" >&2
-	exit 1
-fi
+[ -x "$driver" ] || FAIL_GOES_ON= fail "exec_test not found: set EXEC_TEST or MIGSYNC"
 if ! /usr/bin/python3 -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
-	echo "python3 with alembic, sqlalchemy and psycopg2 not found" >&2
-	exit 77
+	skip_all "python3 with alembic, sqlalchemy and psycopg2 not found"
 fi
 
-pg_start
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-pg_add_password_user "$PG_PASSWORD_USER" "$SECRET" || exit 1
-pg_psql -d postgres -c "CREATE DATABASE alem OWNER $PG_PASSWORD_USER" || exit 1
-pg_psql -d postgres -c "CREATE DATABASE remote OWNER postgres" || exit 1
+pg_up
+work_dir exec-alembic
+WORK=$tmp
+pg_add_password_user "$PG_PASSWORD_USER" "$SECRET" || FAIL_GOES_ON= fail "password user"
+pg_psql -d postgres -c "CREATE DATABASE alem OWNER $PG_PASSWORD_USER" || FAIL_GOES_ON= fail "createdb alem"
+pg_psql -d postgres -c "CREATE DATABASE remote OWNER postgres" || FAIL_GOES_ON= fail "createdb remote"
 
 rows() {	# rows DB: the version rows, sorted, space separated
 	pg_psql -d "$1" -At -c "SELECT coalesce(string_agg(version_num, ' ' ORDER BY version_num), '') FROM alembic_version"
@@ -64,7 +43,7 @@ expect_rows() {	# expect_rows DB WHAT WANT
 	fi
 }
 
-run() {	# run NAME ENV COMMAND REV: the executor, output in $WORK/NAME.out
+drive() {	# drive NAME ENV COMMAND REV: the executor, output in $WORK/NAME.out
 	"$driver" --alembic "$WORK/inv" "$2" "$3" "$4" >"$WORK/$1.out" 2>&1
 }
 
@@ -96,7 +75,7 @@ for step in "up1:upgrade:c0ff00000003:c0ff00000003" \
 	"down1:downgrade:c0ff00000003:c0ff00000003 c0ff00000004" \
 	"down2:downgrade:c0ff00000001:c0ff00000001"; do
 	IFS=: read -r name cmd rev want <<<"$step"
-	if run "$name" dev "$cmd" "$rev"; then
+	if drive "$name" dev "$cmd" "$rev"; then
 		pass "local $cmd $rev: exit 0"
 	else
 		fail "local $cmd $rev: exit status $?"
@@ -116,7 +95,7 @@ else
 fi
 
 # --- a failing run: unknown revision ------------------------------------
-if run bad dev upgrade ffffffffffff; then
+if drive bad dev upgrade ffffffffffff; then
 	fail "unknown revision: exit 0"
 else
 	grep -q "error: alembic upgrade ffffffffffff: exit status 255: FAILED: Can.t locate revision" "$WORK/bad.out" &&
@@ -142,15 +121,15 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 	pass "cancel: stopped with an error in $took ms" ||
 	{ fail "cancel: rc $rc"; cat "$WORK/cancel.out" >&2; }
 [ $took -lt 5000 ] || fail "cancel took $took ms"
-pg_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'alem' AND query LIKE '%pg_sleep(20)%'" >/dev/null
+pg_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'alem' AND query LIKE '%pg_sleep(20)%'" >/dev/null ||
+	fail "end the lock holder"
 wait $locker 2>/dev/null
 expect_rows alem "after a cancelled run" "c0ff00000002"
 
 # --- on the ssh host (ssh.run: true) ---------------------------------------
-sshd_start
-rc=$?
-if [ $rc -ne 0 ]; then
-	echo "sshd unavailable: remote checks skipped" >&2
+at_exit sshd_stop
+if ! sshd_start; then
+	skip "sshd unavailable: remote checks"
 else
 	cat >"$WORK/inv/inventory.yaml" <<YAML
 project: alembic-example
@@ -179,7 +158,7 @@ ssh:
   workdir: $PROJECT
 YAML
 	mark=$(sshd_log_mark)
-	if run rup remote upgrade heads; then
+	if drive rup remote upgrade heads; then
 		pass "remote upgrade heads: exit 0"
 	else
 		fail "remote upgrade heads: exit status $?"
@@ -193,7 +172,7 @@ YAML
 	else
 		fail "remote: sshd saw no login"
 	fi
-	if run rdown remote downgrade base; then
+	if drive rdown remote downgrade base; then
 		pass "remote downgrade base: exit 0"
 	else
 		fail "remote downgrade base: exit status $?"; cat "$WORK/rdown.out" >&2
@@ -201,7 +180,7 @@ YAML
 	expect_rows remote "remote downgrade base" ""
 	# a changed host key stops it before authentication
 	sed -i "s|known_hosts: .*|known_hosts: $SSHD_KNOWN_HOSTS_WRONG|" "$WORK/inv/remote.yaml"
-	if run rwrong remote upgrade heads; then
+	if drive rwrong remote upgrade heads; then
 		fail "remote with a wrong host key: exit 0"
 	else
 		grep -q "host key does not match" "$WORK/rwrong.out" &&
@@ -211,8 +190,4 @@ YAML
 	expect_rows remote "after a refused host key" ""
 fi
 
-if [ $failures -ne 0 ]; then
-	echo "exec_alembic: $failures failure(s)" >&2
-	exit 1
-fi
-echo "exec_alembic: all checks passed"
+finish exec_alembic

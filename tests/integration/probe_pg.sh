@@ -13,10 +13,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 FAIL_GOES_ON=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/migsync-probe-pg.XXXXXX")
-BLACKHOLE_PID=
 LOCKER_PID=
 at_exit 'rm -rf "$WORK"'
-at_exit '[ -n "$BLACKHOLE_PID" ] && kill "$BLACKHOLE_PID" 2>/dev/null'
 at_exit '[ -n "$LOCKER_PID" ] && kill "$LOCKER_PID" 2>/dev/null'
 
 find_probe_driver || exit 1
@@ -36,23 +34,9 @@ pg_psql -d schemed -c "CREATE SCHEMA \"App Schema\";
 	CREATE TABLE \"App Schema\".\"odd \"\"version\"\" table\" (version_num varchar(32) PRIMARY KEY);
 	INSERT INTO \"App Schema\".\"odd \"\"version\"\" table\" VALUES ('3f2a9c1d0b7e')" || exit 1
 
-CLOSED_PORT=$(free_port)
-BLACKHOLE_PORT=$(free_port)
+hold_port CLOSED_PORT
 # A server that accepts connections and never says a word.
-python3 -c 'import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(16)
-conns = []
-while True:
-    c, _ = s.accept()
-    conns.append(c)' "$BLACKHOLE_PORT" &
-BLACKHOLE_PID=$!
-for _ in $(seq 1 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$BLACKHOLE_PORT") 2>/dev/null && break
-	sleep 0.1
-done
+hold_port BLACKHOLE_PORT listen
 
 base="host=127.0.0.1 port=$PGPORT user=postgres sslmode=disable"
 

@@ -93,7 +93,7 @@ expect_field "$WORK/locked.out" badphrase 2 error
 expect_absent "$WORK/locked.out" "$PASSPHRASE"
 
 # --- nothing listening: the ssh server, the database behind it -----------
-CLOSED_PORT=$(free_port)
+hold_port CLOSED_PORT
 start=$(date +%s%N)
 "$PROBE_DRIVER" -t 3 --ssh-host 127.0.0.1 --ssh-port "$CLOSED_PORT" --ssh-user "$SSHD_USER" \
 	--ssh-identity "$SSHD_CLIENT_KEY" --ssh-known-hosts "$SSHD_KNOWN_HOSTS" \

@@ -49,21 +49,15 @@ RUN_ARGS=(-i "$inv")
 
 run fplan -- plan --format json
 expect_rc fplan 0
-python3 - "$tmp/fplan.out" <<'PY' || fail "fleet plan JSON: $(cat "$tmp/fplan.out")"
-import json, re, sys
-doc = json.load(open(sys.argv[1]))
-st = {s["environment"]: s for s in doc["stages"]}
-dbs = [d["database"].rsplit("/", 1)[1] for d in st["fleet"]["databases"]]
-assert dbs == ["t1", "t2", "t3", "t4", "t5"], dbs
-assert all(len(d["steps"]) == 2 for d in st["fleet"]["databases"])
-assert re.fullmatch(r"[0-9a-f]{64}", st["fleet"]["plan_hash"])
-dbs = [d["database"].rsplit("/", 1)[1] for d in st["disc"]["databases"]]
-assert dbs == ["d_1", "d_2", "d_3"], dbs
-PY
+expect_json fplan '.stages[environment=fleet].databases[].database | join' =~ '^[^\n]*/t1\n[^\n]*/t2\n[^\n]*/t3\n[^\n]*/t4\n[^\n]*/t5$'
+expect_json fplan '.stages[environment=fleet].databases[].steps | unique' "[[\"$RA\", \"$RB\"]]"
+expect_json fplan '.stages[environment=fleet].plan_hash' =~ '^[0-9a-f]{64}$'
+expect_json fplan '.stages[environment=disc].databases[].database | join' =~ '^[^\n]*/d_1\n[^\n]*/d_2\n[^\n]*/d_3$'
 # the order and the hash do not depend on how many databases are read at once
 run fplan1 -- plan -j 1
 run fplan16 -- plan -j 16
 expect_rc fplan1 0
+expect_rc fplan16 0
 cmp -s "$tmp/fplan1.out" "$tmp/fplan16.out" || fail "plan -j 1 and -j 16 differ"
 grep -q "t5 (none) -> $RB" "$tmp/fplan1.out" ||
 	grep -q "t5: (none) -> $RB" "$tmp/fplan1.out" || fail "plan text lacks t5: $(cat "$tmp/fplan1.out")"
@@ -72,8 +66,7 @@ run fgated -- apply --yes
 expect_rc fgated 3
 expect_version dev $RB "fleet: dev"
 HF=$(hash_of fgated)
-[ "$HF" = "$(python3 -c 'import json,sys; print([s for s in json.load(open(sys.argv[1]))["stages"] if s["environment"] == "fleet"][0]["plan_hash"])' "$tmp/fplan.out")" ] ||
-	fail "apply's fleet hash is not plan's"
+expect_json fplan '.stages[environment=fleet].plan_hash' "\"$HF\""
 run fapprove -- approve -e fleet --plan "$HF" --by alice
 expect_rc fapprove 0
 [ "$(q t1 "SELECT count(*) FROM migsync.approvals WHERE plan_hash = '$HF'")" = 1 ] ||
@@ -82,7 +75,8 @@ expect_rc fapprove 0
 	fail "approve wrote to t2"
 
 # t3 moves while the run waits for its lock: t1 and t2 are done, the stage stops
-pg_psql -d t3 -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)" >/dev/null
+pg_psql -d t3 -c "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)" >/dev/null ||
+	fail "t3: version table"
 PGAPPNAME=edge_holder pg_psql -d t3 -c \
 	"SELECT pg_advisory_lock($(printf %d 0x6d736c6b), hashtext('t3')); SELECT pg_sleep(60)" \
 	>/dev/null 2>&1 &
@@ -98,8 +92,10 @@ for _ in $(seq 100); do
 	[ "$(version_of t2)" = $RB ] && break
 	sleep 0.1
 done
-pg_psql -d t3 -c "CREATE TABLE edge_a (id int); INSERT INTO alembic_version VALUES ('$RA')" >/dev/null
-q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'edge_holder'" >/dev/null
+pg_psql -d t3 -c "CREATE TABLE edge_a (id int); INSERT INTO alembic_version VALUES ('$RA')" >/dev/null ||
+	fail "t3: move to $RA"
+q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'edge_holder'" >/dev/null ||
+	fail "end the lock holder"
 wait_bg fmoved $app
 wait $holder 2>/dev/null
 expect_rc fmoved 1
@@ -155,7 +151,8 @@ pass "soak: $(grep -m1 'held' "$tmp/early.err")"
 
 # the previous stage moved outside migsync: no ledger row to count from
 inv_sql_rev "$tmp/versions" $RC $RB "CREATE TABLE edge_c (id int);" "DROP TABLE edge_c;"
-pg_psql -d s_dev -c "CREATE TABLE edge_c (id int); UPDATE alembic_version SET version_num = '$RC'" >/dev/null
+pg_psql -d s_dev -c "CREATE TABLE edge_c (id int); UPDATE alembic_version SET version_num = '$RC'" >/dev/null ||
+	fail "s_dev: move to $RC outside migsync"
 run unknown -- apply --yes -e s_stg
 expect_rc unknown 3
 expect_in unknown err "cannot verify the soak"
@@ -165,6 +162,7 @@ expect_version s_stg $RB "soak: unknown"
 pass "soak unknown: $(grep -m1 'soak' "$tmp/unknown.err")"
 # plan says the same
 run unknown_plan -- plan -e s_stg
+expect_rc unknown_plan 0
 expect_in unknown_plan out "cannot verify the soak"
 rm "$tmp/versions/${RC}_rev.sql"
 
@@ -174,7 +172,8 @@ inv_gated "$inv" edge-sig "connect_timeout: 10, lock_wait: 30s" sg=0 || fail "si
 RUN_ARGS=(-i "$inv")
 mkdir -p "$tmp/sigv"
 sed -i "s|scripts: ../versions|scripts: ../sigv|" "$inv/inventory.yaml"
-pg_psql -d sg -c "CREATE TABLE edge_sleep (s float8); INSERT INTO edge_sleep VALUES (20)" >/dev/null
+pg_psql -d sg -c "CREATE TABLE edge_sleep (s float8); INSERT INTO edge_sleep VALUES (20)" >/dev/null ||
+	fail "sg: edge_sleep"
 inv_sql_rev "$tmp/sigv" $RA "" "CREATE TABLE edge_partial (id int);
 SELECT pg_sleep((SELECT s FROM edge_sleep));" "DROP TABLE edge_partial;"
 for sig in INT TERM; do
@@ -203,7 +202,7 @@ for sig in INT TERM; do
 		fail "SIG$sig: the ledger error does not say cancelled"
 	pass "SIG$sig: stopped in $took ms: $(head -n 1 "$tmp/sig$sig.err")"
 done
-q sg "UPDATE edge_sleep SET s = 0" >/dev/null
+q sg "UPDATE edge_sleep SET s = 0" >/dev/null || fail "sg: no more sleep"
 run sig_rerun -- apply --yes
 expect_rc sig_rerun 0
 expect_version sg $RA "rerun after the signals"
@@ -225,7 +224,7 @@ expect_in a_wrong_env err "is the plan of environment \"a_stg\" now: did you mea
 run a_ok -- approve -e a_stg --plan "$HA" --by alice
 expect_rc a_ok 0
 pg_psql -d a_stg -c "CREATE TABLE edge_a (id int); CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
-INSERT INTO alembic_version VALUES ('$RA')" >/dev/null
+INSERT INTO alembic_version VALUES ('$RA')" >/dev/null || fail "a_stg: move to $RA"
 run a_old -- approve -e a_stg --plan "$HA" --by bob
 expect_rc a_old 1
 expect_in a_old err "is an older plan: \"alice\" approved it"
@@ -234,6 +233,7 @@ expect_in a_old err "hint: review the plan now with: migsync plan -e a_stg"
 HNOW=$(sed -n 's/^  the plan now: \([0-9a-f]\{64\}\).*/\1/p' "$tmp/a_old.err")
 [ -n "$HNOW" ] || fail "no current hash in: $(cat "$tmp/a_old.err")"
 run a_plan -- plan -e a_stg
+expect_rc a_plan 0
 grep -q "plan $HNOW" "$tmp/a_plan.out" || fail "approve's plan now is not plan's: $(cat "$tmp/a_plan.out")"
 # a hash nobody made
 run a_bogus -- approve -e a_stg --plan "$(printf 'ab%.0s' $(seq 32))" --by bob

@@ -36,22 +36,22 @@ RUN_ARGS=(-i "$inv")
 echo "checking: plan --format json"
 run plan_json -- plan --format json
 expect_rc plan_json 0
-python3 - "$tmp/plan_json.out" "$tmp/versions" "$R4" <<'EOF' || fail "plan JSON: $(cat "$tmp/plan_json.out")"
-import hashlib, json, os, re, sys
-doc = json.load(open(sys.argv[1]))
-assert doc["target"] == [sys.argv[3]], doc["target"]
-assert [s["environment"] for s in doc["stages"]] == ["dev", "staging", "prod"]
-for stage, n in zip(doc["stages"], (0, 1, 2)):
-    assert re.fullmatch(r"[0-9a-f]{64}", stage["plan_hash"]), stage["plan_hash"]
-    assert stage["gate"]["approvals"] == n and stage["gate"]["approved_by"] == []
-    assert len(stage["steps"]) == 4
-    for step in stage["steps"]:
-        assert step["direction"] == "up"
-        data = open(step["file"], "rb").read()
-        assert hashlib.sha256(data).hexdigest() == step["sha256"]
-        assert os.path.basename(step["file"]).startswith(step["revision"])
-assert len({s["plan_hash"] for s in doc["stages"]}) == 3
-EOF
+expect_json plan_json .target "[\"$R4\"]"
+expect_json plan_json '.stages[].environment' '["dev", "staging", "prod"]'
+expect_json plan_json '.stages[].plan_hash | unique | length' 3
+for i in 0 1 2; do	# stage i has a gate of i approvals
+	expect_json plan_json ".stages[$i].plan_hash" =~ '^[0-9a-f]{64}$'
+	expect_json plan_json ".stages[$i].gate.(approvals,approved_by)" "[$i, []]"
+	expect_json plan_json ".stages[$i].steps | length" 4
+	expect_json plan_json ".stages[$i].steps[].direction | unique" '["up"]'
+	for k in 0 1 2 3; do
+		step=".stages[$i].steps[$k]"
+		file=$(json_get "$tmp/plan_json.out" "$step.file")
+		expect_json plan_json "$step.sha256" "\"$(sha256sum <"$file" | cut -d' ' -f1)\""
+		rev=$(json_get "$tmp/plan_json.out" "$step.revision")
+		check "plan_json: $step.file starts with its revision $rev" test "${file##*/}" != "${file##*/$rev}"
+	done
+done
 
 # --- 2: --dry-run changes nothing
 echo "checking: apply --dry-run"
@@ -165,8 +165,11 @@ expect_in rerun err "-e prod --plan"
 echo "checking: prod needs two distinct approvers"
 HP=$(hash_of rerun)
 run approve_p1 -- approve -e prod --plan "$HP" --by alice
+expect_rc approve_p1 0
 run approve_p2 -- approve -e prod --plan "$HP" --by alice
+expect_rc approve_p2 0
 run approve_p3 -- approve -e prod --plan "$HP" --by mallory
+expect_rc approve_p3 0
 expect_in approve_p3 err "not on the approvers list"
 run one_approver -- apply --yes
 expect_rc one_approver 3

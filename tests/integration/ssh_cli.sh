@@ -86,6 +86,7 @@ sshd_wait_quiet "$mark"
 sshd_log_since "$mark" | grep -q "server_request_direct_tcpip: .*port $PGPORT" &&
 	pass "apply: through sshd" || fail "apply: no forward in sshd's log"
 run current -- status
+expect_rc current 0
 row current tunnel current
 row current direct current
 

@@ -96,6 +96,7 @@ expect_version staging $R4 "gated stamp"
 HS=$(hash_of gated)
 [ -n "$HS" ] || fail "no stamp hash in: $(cat "$tmp/gated.err")"
 run plan_json -- plan -e staging --to $R3 --format json
+expect_rc plan_json 0
 grep -qF "$HS" "$tmp/plan_json.out" && fail "the stamp hash is also a plan hash"
 run dry -- stamp -e staging --to $R3 --dry-run
 expect_rc dry 3
@@ -103,13 +104,9 @@ run approve_s -- approve -e staging --stamp --to $R3 --plan "$HS" --by alice
 expect_rc approve_s 0
 run stamped -- stamp -e staging --to $R3 --expect $R4 --format json
 expect_rc stamped 0
-python3 - "$tmp/stamped.out" "$HS" "$R3" "$R4" <<'EOF' || fail "stamp JSON: $(cat "$tmp/stamped.out")"
-import json, sys
-doc = json.load(open(sys.argv[1]))
-assert doc["outcome"] == "stamped" and doc["plan_hash"] == sys.argv[2], doc
-assert doc["to"] == [sys.argv[3]] and doc["expect"] == [sys.argv[4]], doc
-assert doc["databases"][0]["rows"] == [sys.argv[4]], doc
-EOF
+expect_json stamped '.(outcome,plan_hash)' "[\"stamped\", \"$HS\"]"
+expect_json stamped '.(to,expect)' "[[\"$R3\"], [\"$R4\"]]"
+expect_json stamped '.databases[0].rows' "[\"$R4\"]"
 expect_version staging $R3 "approved stamp"
 [ "$(last_ledger staging)" = "stamped|$R3|$HS" ] || fail "staging ledger: $(last_ledger staging)"
 
@@ -123,6 +120,7 @@ expect_in heads out "environment \"staging\": at $R3, not at the head $R4"
 run re_gated -- stamp -e staging --to $R4
 expect_rc re_gated 3
 run approve_r -- approve -e staging --stamp --to $R4 --plan "$(hash_of re_gated)" --by alice
+expect_rc approve_r 0
 run restored -- stamp -e staging --to $R4
 expect_rc restored 0
 expect_version staging $R4 "restored"
@@ -133,25 +131,17 @@ expect_rc safe 0
 expect_in safe out "safe to squash: 2 databases at $R4"
 run safe_json -- consolidate --check --format json
 expect_rc safe_json 0
-python3 - "$tmp/safe_json.out" "$R4" <<'EOF' || fail "check JSON: $(cat "$tmp/safe_json.out")"
-import json, sys
-doc = json.load(open(sys.argv[1]))
-assert doc["safe"] is True and doc["head"] == sys.argv[2] and doc["blockers"] == [], doc
-assert [t["environment"] for t in doc["targets"]] == ["dev", "staging"], doc
-assert len({t["fingerprint"] for t in doc["targets"]}) == 1, doc
-EOF
+expect_json safe_json '.(safe,head,blockers)' "[true, \"$R4\", []]"
+expect_json safe_json '.targets[].environment' '["dev", "staging"]'
+expect_json safe_json '.targets[].fingerprint | unique | length' 1
 
 echo "checking: consolidate --check blocks on drift"
 pg_psql -d staging -c "ALTER TABLE stock_info ADD COLUMN hotfix text" >/dev/null || fail "alter"
 run drift -- consolidate --check --format json
 expect_rc drift 1
-python3 - "$tmp/drift.out" <<'EOF' || fail "drift JSON: $(cat "$tmp/drift.out")"
-import json, sys
-doc = json.load(open(sys.argv[1]))
-assert doc["safe"] is False, doc
-b = [b for b in doc["blockers"] if b["check"] == "schema"]
-assert len(b) == 1 and b[0]["environment"] == "staging" and "hotfix" in b[0]["message"], doc
-EOF
+expect_json drift .safe false
+expect_json drift '.blockers[?check=schema][].environment' '["staging"]'
+expect_json drift '.blockers[check=schema].message' has hotfix
 pg_psql -d staging -c "ALTER TABLE stock_info DROP COLUMN hotfix" >/dev/null || fail "alter back"
 
 echo "checking: consolidate --check blocks on a pending approval"

@@ -22,9 +22,7 @@ WRONG_SECRET='Wrong-Secret-9913'
 TIMEOUT=2
 TENANTS=50
 
-hung_pid=
 pg_setup status
-at_exit '[ -n "$hung_pid" ] && kill "$hung_pid" 2>/dev/null'
 
 # --- revision scripts: a line r1..r4, and a copy with a branch x3 off r2
 mkdir -p "$tmp/versions" "$tmp/branched"
@@ -58,8 +56,9 @@ set_version feature $X3
 # staging logs in with PGPASSWORD, prod with a password in its URL
 pg_add_password_user "$PG_PASSWORD_USER" "$ENV_SECRET" >/dev/null || fail "password user"
 pg_psql -d postgres -c "CREATE ROLE url_user LOGIN PASSWORD '$URL_SECRET'" >/dev/null || fail "url_user"
-_pg_run sh -c "sed -i '1a host all url_user 127.0.0.1/32 scram-sha-256' '$PG_DATA/pg_hba.conf'"
-pg_psql -d postgres -c "SELECT pg_reload_conf()" >/dev/null
+_pg_run sh -c "sed -i '1a host all url_user 127.0.0.1/32 scram-sha-256' '$PG_DATA/pg_hba.conf'" ||
+	fail "pg_hba.conf for url_user"
+pg_psql -d postgres -c "SELECT pg_reload_conf()" >/dev/null || fail "reload"
 
 # the fleet: tenant_001 .. tenant_050, all at r4 but two at r3
 {
@@ -77,22 +76,8 @@ pg_psql -d postgres -c "SELECT pg_reload_conf()" >/dev/null
 pg_psql -d postgres -f "$tmp/fleet.sql" >/dev/null || fail "could not create the fleet"
 
 # a port nobody listens on, and a listener that never answers
-closed_port=$(free_port)
-hung_port=$(free_port)
-python3 -c '
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(64)
-open(sys.argv[2], "w").close()
-time.sleep(600)' "$hung_port" "$tmp/hung.ready" &
-hung_pid=$!
-for _ in $(seq 50); do
-	[ -e "$tmp/hung.ready" ] && break
-	sleep 0.1
-done
-[ -e "$tmp/hung.ready" ] || fail "the silent listener did not start"
+hold_port closed_port
+hold_port hung_port listen
 
 # --- the inventory
 inv=$tmp/inventory
@@ -128,34 +113,41 @@ export PGPASSWORD=$ENV_SECRET
 
 # run NAME ARGS... (lib/common.sh): migsync status -i $inv ARGS, timed
 RUN_PREFIX=(status -i "$inv")
-# expect_json NAME PYTHON (lib/common.sh): assertions on the JSON output
-# of NAME as `doc`; env is {name: environment}
-PY_PRELUDE='env = {e["name"]: e for e in doc["environments"]}'
+# expect_json NAME PATH [OP] VALUE (lib/common.sh): checks of the JSON
+# output of NAME; E.x is the path of environment x
+for e in dev tenants staging prod feature fresh down hung locked ck tunnelled direct; do
+	declare "E_$e=.environments[name=$e]"
+done
 
 # --- 1: every state, in JSON
 echo "checking: JSON report"
 run json --format json
 expect_rc json 0
 time_json=$(cat "$tmp/json.time")
-expect_json json "doc['target'] == ['$R4']"
-expect_json json "[e['name'] for e in doc['environments']] == ['dev', 'tenants', 'staging', 'prod', 'feature', 'fresh', 'down', 'hung', 'locked']"
-expect_json json "env['dev']['state'] == 'current' and env['dev']['heads'] == ['$R4'] and env['dev']['pending'] == [] and env['dev']['error'] is None"
-expect_json json "env['staging']['state'] == 'behind' and env['staging']['pending'] == ['$R4']"
-expect_json json "env['prod']['state'] == 'behind' and env['prod']['heads'] == ['$R2'] and env['prod']['pending'] == ['$R3', '$R4']"
-expect_json json "env['feature']['state'] == 'unknown' and env['feature']['heads'] == ['$X3']"
-expect_json json "env['fresh']['state'] == 'uninitialized' and env['fresh']['pending'] == ['$R1', '$R2', '$R3', '$R4']"
-expect_json json "env['down']['state'] == 'unreachable' and env['down']['error']"
-expect_json json "env['hung']['state'] == 'unreachable' and ('timeout' in env['hung']['error'].lower() or 'timed out' in env['hung']['error'].lower())"
-expect_json json "env['locked']['state'] == 'unreachable' and 'password' in env['locked']['error'].lower()"
-expect_json json "'targets' not in env['dev'] and 'password' not in env['prod'].get('database', '')"
-expect_json json "doc['violations'] == []"
+expect_json json .target "[\"$R4\"]"
+expect_json json '.environments[].name' '["dev", "tenants", "staging", "prod", "feature", "fresh", "down", "hung", "locked"]'
+expect_json json "$E_dev.(state,heads,pending,error)" "[\"current\", [\"$R4\"], [], null]"
+expect_json json "$E_staging.(state,pending)" "[\"behind\", [\"$R4\"]]"
+expect_json json "$E_prod.(state,heads,pending)" "[\"behind\", [\"$R2\"], [\"$R3\", \"$R4\"]]"
+expect_json json "$E_feature.(state,heads)" "[\"unknown\", [\"$X3\"]]"
+expect_json json "$E_fresh.(state,pending)" "[\"uninitialized\", [\"$R1\", \"$R2\", \"$R3\", \"$R4\"]]"
+expect_json json "$E_down.state" unreachable
+expect_json json "$E_down.error" =~ .
+expect_json json "$E_hung.state" unreachable
+expect_json json "$E_hung.error | lower" =~ 'timeout|timed out'
+expect_json json "$E_locked.state" unreachable
+expect_json json "$E_locked.error | lower" has password
+expect_json json "$E_dev | keys" lacks targets
+expect_json json "$E_prod.database?" lacks password
+expect_json json .violations '[]'
 
 echo "checking: the fleet"
-expect_json json "env['tenants']['state'] == 'behind' and len(env['tenants']['targets']) == $TENANTS"
-expect_json json "sorted(t['database'] for t in env['tenants']['targets']) == ['tenant_%03d' % i for i in range(1, $TENANTS + 1)]"
-expect_json json "[t['database'] for t in env['tenants']['targets'] if t['state'] == 'behind'] == ['tenant_007', 'tenant_042']"
-expect_json json "all(t['state'] == 'current' and t['heads'] == ['$R4'] and t['error'] is None for t in env['tenants']['targets'] if t['database'] not in ('tenant_007', 'tenant_042'))"
-expect_json json "env['tenants']['heads'] == ['$R3', '$R4'] and env['tenants']['pending'] == ['$R4']"
+expect_json json "$E_tenants.state" behind
+expect_json json "$E_tenants.targets[].database | sort" "$(printf '"tenant_%03d", ' $(seq $TENANTS) | sed 's/^/[/; s/, $/]/')"
+expect_json json "$E_tenants.targets[?state=behind][].database" '["tenant_007", "tenant_042"]'
+expect_json json "$E_tenants.targets[?state=current] | length" $((TENANTS - 2))
+expect_json json "$E_tenants.targets[?state=current][].(heads,error) | unique" "[[[\"$R4\"], null]]"
+expect_json json "$E_tenants.(heads,pending)" "[[\"$R3\", \"$R4\"], [\"$R4\"]]"
 
 echo "checking: unreachable within connect_timeout ($TIMEOUT s), took $time_json s"
 awk -v t="$time_json" -v limit="$((TIMEOUT + 8))" 'BEGIN { exit !(t < limit) }' ||
@@ -192,11 +184,14 @@ grep -q violation "$out" && fail "text: unexpected violation: $(cat "$out")"
 echo "checking: --to (ahead) and diverged"
 run ahead --format json -e dev -e staging --to $R3
 expect_rc ahead 0
-expect_json ahead "env['dev']['state'] == 'ahead' and env['staging']['state'] == 'current'"
+expect_json ahead "$E_dev.state" ahead
+expect_json ahead "$E_staging.state" current
 run diverged --format json -e feature -e prod --scripts "$tmp/branched" --to $R4
 expect_rc diverged 0
-expect_json diverged "env['feature']['state'] == 'diverged' and env['prod']['state'] == 'behind'"
+expect_json diverged "$E_feature.state" diverged
+expect_json diverged "$E_prod.state" behind
 run diverged_text -e feature --scripts "$tmp/branched" --to $R4
+expect_rc diverged_text 0
 grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$" "$tmp/diverged_text.out" ||
 	fail "text: diverged row: $(cat "$tmp/diverged_text.out")"
 
@@ -204,7 +199,7 @@ grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$
 echo "checking: -e filtering"
 run filter --format json -e prod -e dev
 expect_rc filter 0
-expect_json filter "[e['name'] for e in doc['environments']] == ['dev', 'prod']"
+expect_json filter '.environments[].name' '["dev", "prod"]'
 run filter_bad -e nosuch
 expect_rc filter_bad 2
 grep -q 'environment "nosuch": not in the inventory' "$tmp/filter_bad.err" || fail "-e nosuch: $(cat "$tmp/filter_bad.err")"
@@ -212,14 +207,17 @@ grep -q 'environment "nosuch": not in the inventory' "$tmp/filter_bad.err" || fa
 
 # --- 5: an order violation: prod ahead of staging
 echo "checking: order violation"
-pg_psql -d prod -c "UPDATE alembic_version SET version_num = '$R4'" >/dev/null
-pg_psql -d staging -c "UPDATE alembic_version SET version_num = '$R2'" >/dev/null
+pg_psql -d prod -c "UPDATE alembic_version SET version_num = '$R4'" >/dev/null || fail "prod to $R4"
+pg_psql -d staging -c "UPDATE alembic_version SET version_num = '$R2'" >/dev/null || fail "staging to $R2"
 run order --format json -j 4
 expect_rc order 0
-expect_json order "[(v['kind'], v['environment']) for v in doc['violations']] == [('order', 'prod')]"
-expect_json order "doc['violations'][0]['earlier'] == 'staging' and doc['violations'][0]['revisions'] == ['$R3', '$R4'] and 'staging' in doc['violations'][0]['detail']"
-expect_json order "env['prod']['state'] == 'current' and env['staging']['state'] == 'behind'"
+expect_json order '.violations[].(kind,environment)' '[["order", "prod"]]'
+expect_json order '.violations[0].(earlier,revisions)' "[\"staging\", [\"$R3\", \"$R4\"]]"
+expect_json order '.violations[0].detail' has staging
+expect_json order "$E_prod.state" current
+expect_json order "$E_staging.state" behind
 run order_text -e staging -e prod
+expect_rc order_text 0
 grep -q '^1 rollout order violation:$' "$tmp/order_text.out" || fail "text: no violation: $(cat "$tmp/order_text.out")"
 grep -q "environment \"prod\" holds 2 revisions that \"staging\" lacks: $R3, $R4" "$tmp/order_text.out" ||
 	fail "text: violation detail: $(cat "$tmp/order_text.out")"
@@ -256,14 +254,19 @@ expect_rc ck_apply 0
 RUN_PREFIX=(status -i "$inv")
 run ck_clean --format json -i "$ck/inventory"
 expect_rc ck_clean 0
-expect_json ck_clean "env['ck']['state'] == 'current' and env['ck']['checksum_mismatches'] == [] and env['ck']['checksum_error'] is None"
+expect_json ck_clean "$E_ck.(state,checksum_mismatches,checksum_error)" '["current", [], null]'
 ck_file=$ck/versions/${R2}_rev.sql
 old_sha=$(sha256sum "$ck_file" | cut -d' ' -f1)
 echo "-- edited after it was applied" >>"$ck_file"
 new_sha=$(sha256sum "$ck_file" | cut -d' ' -f1)
 run ck_json --format json -i "$ck/inventory"
 expect_rc ck_json 0
-expect_json ck_json "env['ck']['state'] == 'current' and [dict(m, file=__import__('os').path.realpath(m['file'])) for m in env['ck']['checksum_mismatches']] == [{'revision': '$R2', 'file': '$(realpath "$ck_file")', 'applied_sha256': '$old_sha', 'file_sha256': '$new_sha'}]"
+expect_json ck_json "$E_ck.state" current
+expect_json ck_json "$E_ck.checksum_mismatches[].(revision,applied_sha256,file_sha256)" "[[\"$R2\", \"$old_sha\", \"$new_sha\"]]"
+expect_json ck_json "$E_ck.checksum_mismatches | length" 1
+expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
+check "ck_json: the mismatch names $(basename "$ck_file")" \
+	test "$(realpath "$(json_get "$tmp/ck_json.out" "$E_ck.checksum_mismatches[0].file")")" = "$(realpath "$ck_file")"
 run ck_text -i "$ck/inventory"
 expect_rc ck_text 0
 grep -Eq "^ck +[^ ]+ +current +$R4 +0 +checksum mismatch: $R2 \(file changed after it was applied\)\$" "$tmp/ck_text.out" ||
@@ -290,7 +293,8 @@ grep -Eq "^tunnelled +postgres@10\.0\.0\.5:5432/app via ssh deploy@127\.0\.0\.1:
 grep -E "^direct " "$tmp/ssh_text.out" | grep -q "via ssh" && fail "text: \"via ssh\" for a direct connection"
 run ssh_json --format json -i "$tmp/ssh_inventory"
 expect_rc ssh_json 0
-expect_json ssh_json "env['tunnelled']['ssh'] == 'deploy@127.0.0.1:$closed_port' and env['direct']['ssh'] is None and env['tunnelled']['database'] == 'postgres@10.0.0.5:5432/app'"
+expect_json ssh_json "$E_tunnelled.(ssh,database)" "[\"deploy@127.0.0.1:$closed_port\", \"postgres@10.0.0.5:5432/app\"]"
+expect_json ssh_json "$E_direct.ssh" null
 
 # --- 8: no password anywhere
 echo "checking: no secret in any output"

@@ -1,23 +1,36 @@
 # Helpers shared by the integration tests. Source this file first; it
 # installs the EXIT trap (use at_exit, not trap ... EXIT).
 #
+# Output is TAP (meson reads it with protocol: 'tap'): each check prints
+# "ok N - what" or "not ok N - what" on the test's stdout, and the EXIT
+# trap prints the plan "1..N". Sourcing this file sends everything else
+# the script prints to stderr (fd 3 is the TAP stream). A script that
+# exits 77 before any check prints "1..0 # SKIP reason"; one that exits
+# non-zero without a failed check gets a "not ok" saying so; one that ran
+# no check at all fails.
+#
 #   at_exit COMMAND     run COMMAND (a string, eval'd) when the script exits;
 #                       the last added runs first
-#   fail MESSAGE...     "FAIL: MESSAGE" on stderr and exit 1; with
-#                       FAIL_GOES_ON=1 count it in $failures and go on
-#   pass MESSAGE...     "ok: MESSAGE"
+#   pass WHAT...        "ok N - WHAT"
+#   fail WHAT...        "not ok N - WHAT" (its first line; all of it on
+#                       stderr) and exit 1; with FAIL_GOES_ON=1 go on
+#   check WHAT COMMAND...
+#                       pass WHAT when COMMAND succeeds, else fail WHAT
+#   skip WHAT...        "ok N - # SKIP WHAT": a check that cannot run here
+#   skip_all REASON     end the script as skipped (exit 77 -> "1..0 # SKIP")
+#   note TEXT...        a "# TEXT" comment in the TAP stream
 #   finish NAME         after FAIL_GOES_ON checks: exit 1 when any failed,
-#                       else print "NAME: all checks passed" and exit 0
+#                       else 0
 #   work_dir NAME       a temporary directory, removed at exit, in $tmp
 #                       (the pids of kill_at_exit are killed first)
 #   pg_up, sshd_up      pg_start (lib/pg.sh) / sshd_start (lib/sshd.sh),
-#                       stopped at exit; exit with its code (77: skip) when
-#                       the server cannot start
+#                       stopped at exit; the test is skipped when the
+#                       server cannot run here
 #   pg_setup NAME       pg_up, then work_dir NAME
 #   pg_driver NAME DRIVER
 #                       pg_setup NAME and run the cmocka DRIVER against the
-#                       server; fail, with the server log's tail, unless it
-#                       passes
+#                       server: one check per cmocka test (its TAP output),
+#                       the server log's tail on stderr when one fails
 #   run NAME [VAR=VALUE]... [--] ARGS...
 #                       migsync "${RUN_PREFIX[@]}" ARGS "${RUN_ARGS[@]}" with
 #                       VAR=VALUE in its environment, no terminal and a bound
@@ -31,58 +44,146 @@
 #   kill_at_exit PID    kill -9 PID at exit, even when called in a subshell
 #   rc_of NAME          the exit code kept by run
 #   expect_rc NAME CODE, expect_in NAME out|err TEXT, expect_not_in ...
-#                       fail unless NAME exited CODE / its stdout or stderr
+#                       check that NAME exited CODE / its stdout or stderr
 #                       contains (does not contain) TEXT
-#   expect_py FILE EXPR fail unless the Python expression EXPR is true of
-#                       FILE, parsed as doc (JSON) or root (.xml,
-#                       ElementTree), after the Python code $PY_PRELUDE ran
-#   expect_json NAME EXPR
-#                       expect_py on the stdout of NAME
+#   json_get FILE PATH  the value at PATH of a JSON file (lib/jsonq.py: the
+#                       path syntax, functions and operators)
+#   expect_json_file FILE PATH [OP] EXPECTED
+#                       check that the value at PATH of FILE (JSON, or a
+#                       JUnit .xml) satisfies OP (default ==) EXPECTED
+#   expect_json NAME PATH [OP] EXPECTED
+#                       expect_json_file on the stdout of NAME
 #   pg_createdb DB...   create the databases on the pg.sh server, or fail
 #   now, elapsed START  the time in seconds; seconds since START (one decimal)
 #   expect_contains FILE TEXT, expect_absent FILE TEXT
 #                       pass or fail (showing FILE) on whether FILE has TEXT
 #   version_of DB       the version rows of a database, sorted, or "none"
 #   expect_version DB ROWS WHEN
-#                       fail unless version_of DB is ROWS
+#                       check that version_of DB is ROWS
 #   hash_of NAME        the plan hash of the approve command NAME printed
+#   hold_port VAR [listen]
+#                       a TCP port of 127.0.0.1 in $VAR, held until the script
+#                       exits (so that no other test's server takes it, the
+#                       tests running in parallel): nothing listens on it
+#                       (connections refused), or with "listen" a server
+#                       that accepts connections and never says a word
 
-failures=0
+# The TAP stream is the script's stdout; all other output goes to stderr.
+exec 3>&1 1>&2
 tmp=
 RUN_PREFIX=()
 RUN_ARGS=()
-PY_PRELUDE=
+# The system Python, not a version manager's shim on PATH (seconds a start
+# under load): the helpers need only its standard library.
+PYTHON=${PYTHON:-/usr/bin/python3}
+_jsonq=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/jsonq.py
 _at_exit=()
+_skip_reason=
+# The number of checks and of failed ones, in a file so that checks in
+# subshells count too.
+_tap_count=$(mktemp "${TMPDIR:-/tmp}/migsync-tap.XXXXXX") || exit 1
+echo "0 0" >"$_tap_count"
 
 at_exit() {
 	_at_exit+=("$1")
 }
 
 _run_at_exit() {
-	local i
+	local rc=$? i
 
 	for ((i = ${#_at_exit[@]} - 1; i >= 0; i--)); do
 		eval "${_at_exit[i]}"
 	done
+	_tap_end "$rc"
 }
 trap _run_at_exit EXIT
 
+# _tap ok|"not ok"|skip WHAT: one TAP line, WHAT on one line ("#" would
+# start a directive)
+_tap() {
+	local n f what
+
+	read -r n f <"$_tap_count"
+	n=$((n + 1))
+	[ "$1" != "not ok" ] || f=$((f + 1))
+	echo "$n $f" >"$_tap_count"
+	what=${2%%$'\n'*}
+	what=${what:0:400}
+	what=${what//#/\\#}
+	if [ "$1" = skip ]; then
+		printf 'ok %d - # SKIP %s\n' "$n" "$what" >&3
+	else
+		printf '%s %d - %s\n' "$1" "$n" "$what" >&3
+	fi
+}
+
+# _tap_end RC: the plan, and the exit code of the script (see above)
+_tap_end() {
+	local rc=$1 n f
+
+	read -r n f <"$_tap_count"
+	rm -f "$_tap_count"
+	if [ "$rc" = 77 ] && [ "$n" = 0 ]; then
+		echo "1..0 # SKIP ${_skip_reason:-cannot run here}" >&3
+		exit 0
+	elif [ "$rc" = 77 ]; then
+		_tap skip "the rest: ${_skip_reason:-cannot run here}"
+		n=$((n + 1))
+		rc=0
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		printf 'not ok %d - the script exited with status %s\n' $((n += 1)) "$rc" >&3
+	elif [ "$n" = 0 ]; then
+		printf 'not ok %d - no check ran\n' $((n += 1)) >&3
+		rc=1
+	fi
+	echo "1..$n" >&3
+	[ "$f" = 0 ] || rc=1
+	exit "$rc"
+}
+
 fail() {
 	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
+	_tap "not ok" "$*"
 	[ -n "${FAIL_GOES_ON:-}" ] || exit 1
 }
 
 pass() {
-	echo "ok: $*"
+	_tap ok "$*"
+}
+
+check() {
+	local what=$1
+
+	shift
+	if "$@"; then
+		pass "$what"
+	else
+		fail "$what"
+	fi
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	_tap skip "$*"
+}
+
+skip_all() {
+	_skip_reason=$1
+	exit 77
+}
+
+note() {
+	echo "# $*" >&3
 }
 
 finish() {
-	if [ "$failures" -ne 0 ]; then
-		echo "$1: $failures check(s) failed" >&2
+	local n f
+
+	read -r n f <"$_tap_count"
+	if [ "$f" -ne 0 ]; then
+		echo "$1: $f check(s) failed" >&2
 		exit 1
 	fi
-	echo "$1: all checks passed"
 	exit 0
 }
 
@@ -103,12 +204,12 @@ _kill_bg() {
 
 pg_up() {
 	at_exit pg_stop
-	pg_start || exit
+	pg_start || { [ $? = 77 ] && skip_all "PostgreSQL cannot run here"; fail "pg_start"; }
 }
 
 sshd_up() {
 	at_exit sshd_stop
-	sshd_start || exit
+	sshd_start || { [ $? = 77 ] && skip_all "sshd cannot run here"; fail "sshd_start"; }
 }
 
 pg_setup() {
@@ -117,13 +218,32 @@ pg_setup() {
 }
 
 pg_driver() {
+	local rc line bad=0 drv
+
+	drv=$(basename "$2")
 	[ -x "$2" ] || fail "$1: driver not found at $2: set its variable or MIGSYNC"
 	pg_setup "$1"
-	if ! "$2"; then
-		tail -n 30 "$PG_LOG" >&2
-		fail "$1: $(basename "$2") failed; the server log's tail above"
+	CMOCKA_MESSAGE_OUTPUT=TAP "$2" >"$tmp/driver.tap"
+	rc=$?
+	while IFS= read -r line; do
+		if [[ $line =~ ^ok\ [0-9]+\ -\ (.*)$ ]]; then
+			pass "$drv: ${BASH_REMATCH[1]}"
+		elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ (.*)$ ]]; then
+			bad=1
+			FAIL_GOES_ON=1 fail "$drv: ${BASH_REMATCH[1]}"
+		elif [[ ! $line =~ ^1\.\. ]]; then
+			echo "$line" >&2
+		fi
+	done <"$tmp/driver.tap"
+	if [ "$rc" -ne 0 ] && [ "$bad" = 0 ]; then
+		bad=1
+		FAIL_GOES_ON=1 fail "$drv: exit status $rc"
 	fi
-	echo "$1: all checks passed"
+	if [ "$bad" = 1 ]; then
+		tail -n 30 "$PG_LOG" >&2
+		echo "$1: the server log's tail above" >&2
+	fi
+	finish "$1"
 }
 
 run() {
@@ -175,35 +295,47 @@ rc_of() {
 }
 
 expect_rc() {
-	[ "$(rc_of "$1")" = "$2" ] ||
+	if [ "$(rc_of "$1")" = "$2" ]; then
+		pass "$1: exit $2"
+	else
 		fail "$1: exit $(rc_of "$1"), expected $2; stdout: $(cat "$tmp/$1.out"); stderr: $(cat "$tmp/$1.err")"
+	fi
 }
 
 expect_in() {
-	grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: \"$3\" not in $2: $(cat "$tmp/$1.$2")"
+	if grep -qF -- "$3" "$tmp/$1.$2"; then
+		pass "$1: $2 has \"$3\""
+	else
+		fail "$1: \"$3\" not in $2: $(cat "$tmp/$1.$2")"
+	fi
 }
 
 expect_not_in() {
-	! grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: unexpected \"$3\" in $2: $(cat "$tmp/$1.$2")"
+	if ! grep -qF -- "$3" "$tmp/$1.$2"; then
+		pass "$1: no \"$3\" in $2"
+	else
+		fail "$1: unexpected \"$3\" in $2: $(cat "$tmp/$1.$2")"
+	fi
 }
 
-expect_py() {
-	python3 - "$1" "$2" "$PY_PRELUDE" <<-'EOF' || fail "$(basename "$1"): check failed: $2; file: $(cat "$1")"
-	import json, sys
-	import xml.etree.ElementTree as ET
-	path, expr, prelude = sys.argv[1:4]
-	doc = root = None
-	if path.endswith(".xml"):
-	    root = ET.parse(path).getroot()
-	else:
-	    doc = json.load(open(path))
-	exec(prelude)
-	sys.exit(0 if eval(expr) else 1)
-	EOF
+json_get() {
+	"$PYTHON" "$_jsonq" "$@"
+}
+
+expect_json_file() {
+	local file=$1 what
+
+	shift
+	what="$(basename "$file"): $*"
+	if "$PYTHON" "$_jsonq" "$file" "$@" 2>"$file.jsonq"; then
+		pass "$what"
+	else
+		fail "$what: $(cat "$file.jsonq")"$'\n'"the document: $(cat "$file")"
+	fi
 }
 
 expect_json() {
-	expect_py "$tmp/$1.out" "$2"
+	expect_json_file "$tmp/$1.out" "${@:2}"
 }
 
 pg_createdb() {
@@ -241,7 +373,45 @@ version_of() {
 }
 
 expect_version() {
-	[ "$(version_of "$1")" = "$2" ] || fail "$3: $1 is at \"$(version_of "$1")\", expected \"$2\""
+	local v
+
+	v=$(version_of "$1")
+	if [ "$v" = "$2" ]; then
+		pass "$3: $1 is at $2"
+	else
+		fail "$3: $1 is at \"$v\", expected \"$2\""
+	fi
+}
+
+hold_port() {
+	local f pid
+
+	f=$(mktemp "${TMPDIR:-/tmp}/migsync-port.XXXXXX") || fail "hold_port: mktemp"
+	"$PYTHON" - "$f" "${2:-}" >/dev/null 2>&1 3>&- <<-'EOF' &
+	import os, socket, sys, time
+	s = socket.socket()
+	s.bind(("127.0.0.1", 0))
+	if sys.argv[2] == "listen":
+	    s.listen(64)
+	with open(sys.argv[1] + ".new", "w") as f:
+	    f.write(str(s.getsockname()[1]))
+	os.rename(sys.argv[1] + ".new", sys.argv[1])
+	conns = []
+	while True:
+	    if sys.argv[2] == "listen":
+	        conns.append(s.accept()[0])
+	    else:
+	        time.sleep(3600)
+	EOF
+	pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	for _ in $(seq 100); do
+		[ -s "$f" ] && break
+		sleep 0.05
+	done
+	printf -v "$1" '%s' "$(cat "$f")"
+	rm -f "$f"
+	[ -n "${!1}" ] || fail "hold_port: the port holder did not start"
 }
 
 hash_of() {

@@ -317,7 +317,7 @@ _inv_py_down() {
 
 inv_alembic_rev() {
 	[ $# -ge 4 ] || { echo "inv_alembic_rev: DIR ID DOWN UP_SQL [DOWN_SQL]" >&2; return 2; }
-	python3 - "$1/$2_rev.py" "$2" "$(_inv_py_down "$3")" "$4" "${5:-}" <<-'EOF'
+	"$PYTHON" - "$1/$2_rev.py" "$2" "$(_inv_py_down "$3")" "$4" "${5:-}" <<-'EOF'
 	import sys
 	path, rev, down, up, dn = sys.argv[1:6]
 	with open(path, "w") as f:
@@ -331,7 +331,7 @@ inv_alembic_rev() {
 
 inv_sql_to_alembic() {
 	mkdir -p "$2" || return 1
-	python3 - "$1" "$2" <<-'EOF'
+	"$PYTHON" - "$1" "$2" <<-'EOF'
 	import glob, os, re, sys
 	src, dst = sys.argv[1:3]
 	def ids(v):

@@ -14,10 +14,13 @@
 # postgres user on a directory it owns.
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+# The system Python, not a version manager's shim on PATH (seconds a start
+# under load): the helpers need only its standard library.
+PYTHON=${PYTHON:-/usr/bin/python3}
 PG_PASSWORD_USER=migsync_pw
 
 free_port() {
-	python3 -c 'import socket
+	"$PYTHON" -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
