@@ -28,11 +28,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "migsync/drift.h"
-#include "migsync/lint.h"
-#include "migsync/status.h"
-
+/* Only pointers to these: the header does not drag in libpq (drift.h, plan.h). */
 struct checksum_mismatch;	/* migsync/plan.h */
+struct drift_report;		/* migsync/drift.h */
+struct lint_report;		/* migsync/lint.h */
+struct status_report;		/* migsync/status.h */
 
 enum nightly_check {
 	NIGHTLY_REACHABLE,

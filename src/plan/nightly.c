@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migsync/drift.h"
+#include "migsync/lint.h"
 #include "migsync/nightly.h"
 #include "migsync/plan.h"
+#include "migsync/status.h"
 
 /* Drift differences listed per database before "... and N more". */
 #define DIFFERENCES_SHOWN 10
