@@ -1,0 +1,352 @@
+/*
+ * The renderers of `migsync check`: a nightly_report, with the status,
+ * drift and lint reports it was judged from, as a text table, a
+ * Markdown summary, JUnit XML (a test case per environment and check)
+ * or JSON. The judging is done: nothing here decides what is a problem.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/drift_collect.h"
+#include "cli/render/render.h"
+#include "cli/status_collect.h"
+#include "migsync/json.h"
+#include "migsync/lint.h"
+#include "migsync/nightly.h"
+
+enum { COL_ENV, COL_STATE, COL_REVISION, COL_DRIFT, COL_CHECKSUMS, COL_NOTES, COL_NR };
+
+static const char *const col_headers[COL_NR] = {
+	"environment", "state", "revision", "drift", "checksums", "notes",
+};
+
+static const char *message(const struct render_check *run, const struct nightly_case *k, size_t m)
+{
+	return run->report->findings[k->first + m].message;
+}
+
+/* The messages of k, for render_junit_case; free() the array. */
+static const char **messages(const struct render_check *run, const struct nightly_case *k)
+{
+	const char **out = xcalloc(k->nr ? k->nr : 1, sizeof(*out));
+
+	for (size_t m = 0; m < k->nr; m++)
+		out[m] = message(run, k, m);
+	return out;
+}
+
+/* The notes cell: the failed checks other than drift and checksums (their own columns). */
+static char *notes_cell(const struct render_check *run, const struct nightly_env *ne)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t k = NIGHTLY_REACHABLE; k <= NIGHTLY_ORDER; k++) {
+		const struct nightly_case *c = &ne->cases[k];
+
+		if (c->outcome != NIGHTLY_FAILED)
+			continue;
+		strbuf_addf(&sb, "%s%s: %s", sb.len ? "; " : "",
+			    nightly_check_name((enum nightly_check)k), message(run, c, 0));
+		if (c->nr > 1)
+			strbuf_addf(&sb, " (+%zu more)", c->nr - 1);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The table of environments, rows x COL_NR cells; free with free_cells. */
+static char **table_cells(const struct render_check *run)
+{
+	const struct nightly_report *r = run->report;
+	char **cells = xcalloc(r->envs_nr ? r->envs_nr * COL_NR : 1, sizeof(*cells));
+
+	for (size_t i = 0; i < r->envs_nr; i++) {
+		const struct status_env *env = &run->status->report.envs[i];
+		const struct nightly_env *ne = &r->envs[i];
+		const struct nightly_case *status = &ne->cases[NIGHTLY_STATUS];
+		char **row = &cells[i * COL_NR];
+		struct strbuf revision = STRBUF_INIT;
+
+		row[COL_ENV] = xstrdup(env->name);
+		if (run->status->graph_error && !env->error && env->state != STATUS_UNREACHABLE)
+			row[COL_STATE] = xstrdup("not run");
+		else
+			row[COL_STATE] = xstrdup(status->outcome == NIGHTLY_SKIPPED ?
+						 status_state_name(env->state) : status->summary);
+		cli_add_joined(&revision, &env->heads, ",", "-");
+		row[COL_REVISION] = strbuf_detach(&revision, NULL);
+		row[COL_DRIFT] = xstrdup(ne->cases[NIGHTLY_DRIFT].summary);
+		row[COL_CHECKSUMS] = xstrdup(ne->cases[NIGHTLY_CHECKSUMS].summary);
+		row[COL_NOTES] = notes_cell(run, ne);
+	}
+	return cells;
+}
+
+static void free_cells(char **cells, size_t rows)
+{
+	for (size_t i = 0; i < rows * COL_NR; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+/* Every problem line, environments first in rollout order, then lint. */
+static void add_problems(struct strbuf *sb, const struct render_check *run, const char *bullet)
+{
+	const struct nightly_report *r = run->report;
+
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++)
+			for (size_t m = 0; r->envs[i].cases[k].outcome == NIGHTLY_FAILED &&
+			     m < r->envs[i].cases[k].nr; m++)
+				strbuf_addf(sb, "%s%s\n", bullet, message(run, &r->envs[i].cases[k], m));
+	for (size_t m = 0; m < r->lint.nr; m++)
+		strbuf_addf(sb, "%slint: %s\n", bullet, message(run, &r->lint, m));
+}
+
+void render_check_text(struct strbuf *sb, const struct render_check *run)
+{
+	const struct nightly_report *r = run->report;
+	char **cells = table_cells(run);
+
+	render_text_table(sb, col_headers, cells, r->envs_nr, COL_NR);
+	strbuf_addf(sb, "\nlint: %s\n", r->lint.summary);
+	if (r->problems) {
+		strbuf_addch(sb, '\n');
+		add_problems(sb, run, "  ");
+	}
+	strbuf_addch(sb, '\n');
+	if (r->problems)
+		strbuf_addf(sb, "check failed: %zu problem%s\n", r->problems,
+			    r->problems == 1 ? "" : "s");
+	else
+		strbuf_addf(sb, "check passed: %zu environment%s consistent\n", r->envs_nr,
+			    r->envs_nr == 1 ? "" : "s");
+	free_cells(cells, r->envs_nr);
+}
+
+void render_check_markdown(struct strbuf *sb, const struct render_check *run)
+{
+	const struct nightly_report *r = run->report;
+	char **cells = table_cells(run);
+
+	strbuf_addstr(sb, "## migsync check: ");
+	if (r->problems)
+		strbuf_addf(sb, "%zu problem%s\n\n", r->problems, r->problems == 1 ? "" : "s");
+	else
+		strbuf_addstr(sb, "all consistent\n\n");
+	render_md_table(sb, col_headers, cells, r->envs_nr, COL_NR);
+	strbuf_addf(sb, "\n**Lint:** %s.\n", r->lint.summary);
+	if (r->problems) {
+		strbuf_addstr(sb, "\n**Problems:**\n\n");
+		add_problems(sb, run, "- ");
+	}
+	free_cells(cells, r->envs_nr);
+}
+
+static void junit_case(struct strbuf *sb, const struct render_check *run,
+		       const char *classname, enum nightly_check check, const struct nightly_case *k)
+{
+	static const enum render_outcome outcomes[] = {
+		[NIGHTLY_PASSED] = RENDER_PASSED,
+		[NIGHTLY_FAILED] = RENDER_FAILED,
+		[NIGHTLY_SKIPPED] = RENDER_SKIPPED,
+	};
+	const char **msgs = messages(run, k);
+
+	render_junit_case(sb, classname, nightly_check_name(check), outcomes[k->outcome],
+			  nightly_check_name(check), msgs, k->nr);
+	free(msgs);
+}
+
+void render_check_junit(struct strbuf *sb, const struct render_check *run)
+{
+	const struct nightly_report *r = run->report;
+	size_t tests = 1, failures = r->lint.outcome == NIGHTLY_FAILED, skipped = 0;
+
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++) {
+			tests++;
+			failures += r->envs[i].cases[k].outcome == NIGHTLY_FAILED;
+			skipped += r->envs[i].cases[k].outcome == NIGHTLY_SKIPPED;
+		}
+	render_junit_begin(sb, "migsync check", tests, failures, skipped);
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++)
+			junit_case(sb, run, r->envs[i].name, (enum nightly_check)k,
+				   &r->envs[i].cases[k]);
+	junit_case(sb, run, "scripts", NIGHTLY_LINT, &r->lint);
+	render_junit_end(sb);
+}
+
+static void json_case(struct json_writer *jw, const struct render_check *run,
+		      enum nightly_check check, const struct nightly_case *k)
+{
+	json_key(jw, nightly_check_name(check));
+	json_object_begin(jw);
+	json_kv_string(jw, "outcome", nightly_outcome_name(k->outcome));
+	json_kv_string(jw, "summary", k->summary);
+	json_key(jw, "messages");
+	json_array_begin(jw);
+	for (size_t m = 0; m < k->nr; m++)
+		json_string(jw, message(run, k, m));
+	json_array_end(jw);
+	json_object_end(jw);
+}
+
+static void json_checksums(struct json_writer *jw, const struct render_check *run, size_t i)
+{
+	const struct status_env *env = &run->status->report.envs[i];
+
+	json_key(jw, "checksum_mismatches");
+	json_array_begin(jw);
+	for (size_t t = 0; t < env->targets_nr; t++) {
+		const struct status_checksums *cs = status_collection_checksums(run->status, i, t);
+
+		for (size_t m = 0; m < cs->nr; m++)
+			render_json_checksum_mismatch(jw, true, env->targets[t].database,
+						      &cs->items[m]);
+	}
+	json_array_end(jw);
+}
+
+static void json_drift(struct json_writer *jw, const struct render_check *run, const char *name)
+{
+	const struct drift_report *dr = &run->drift->report;
+
+	json_key(jw, "drift");
+	json_array_begin(jw);
+	for (size_t t = 0; t < dr->targets_nr; t++) {
+		const struct drift_target *d = &dr->targets[t];
+
+		if (strcmp(d->environment, name))
+			continue;
+		json_object_begin(jw);
+		json_kv_string(jw, "database", d->database);
+		json_kv_string(jw, "state", drift_state_name(d->state));
+		json_kv_string(jw, "fingerprint", d->snapshot ? d->snapshot->fingerprint : NULL);
+		json_kv_string(jw, "error", d->error);
+		json_key(jw, "differences");
+		json_array_begin(jw);
+		for (size_t k = 0; k < d->diff.nr; k++) {
+			json_object_begin(jw);
+			json_kv_string(jw, "kind", drift_kind_name(d->diff.items[k].kind));
+			json_kv_string(jw, "object", d->diff.items[k].object);
+			json_kv_string(jw, "change", drift_change_name(d->diff.items[k].change));
+			json_object_end(jw);
+		}
+		json_array_end(jw);
+		cli_json_strvec(jw, "invalid_indexes", &d->invalid_indexes);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+}
+
+static void json_env(struct json_writer *jw, const struct render_check *run, size_t i)
+{
+	const struct status_env *env = &run->status->report.envs[i];
+
+	json_object_begin(jw);
+	json_kv_string(jw, "name", env->name);
+	json_kv_string(jw, "state", status_state_name(env->state));
+	cli_json_strvec(jw, "heads", &env->heads);
+	cli_json_strvec(jw, "pending", &env->pending);
+	json_key(jw, "checks");
+	json_object_begin(jw);
+	for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++)
+		json_case(jw, run, (enum nightly_check)k, &run->report->envs[i].cases[k]);
+	json_object_end(jw);
+	json_checksums(jw, run, i);
+	json_drift(jw, run, env->name);
+	json_object_end(jw);
+}
+
+/* The problems: every message of a failed case (notes included), lint last. */
+static void json_problems(struct json_writer *jw, const struct render_check *run)
+{
+	const struct nightly_report *r = run->report;
+
+	json_key(jw, "problems");
+	json_array_begin(jw);
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++)
+			for (size_t m = 0; r->envs[i].cases[k].outcome == NIGHTLY_FAILED &&
+			     m < r->envs[i].cases[k].nr; m++) {
+				json_object_begin(jw);
+				json_kv_string(jw, "environment", r->envs[i].name);
+				json_kv_string(jw, "check", nightly_check_name((enum nightly_check)k));
+				json_kv_string(jw, "message", message(run, &r->envs[i].cases[k], m));
+				json_object_end(jw);
+			}
+	for (size_t m = 0; m < r->lint.nr; m++) {
+		json_object_begin(jw);
+		json_kv_string(jw, "environment", NULL);
+		json_kv_string(jw, "check", "lint");
+		json_kv_string(jw, "message", message(run, &r->lint, m));
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+}
+
+static void json_lint(struct json_writer *jw, const struct render_check *run)
+{
+	const struct lint_report *lint = run->lint;
+
+	json_key(jw, "lint");
+	json_object_begin(jw);
+	json_kv_string(jw, "outcome", nightly_outcome_name(run->report->lint.outcome));
+	json_kv_int(jw, "revisions", (int64_t)lint->revisions);
+	json_kv_int(jw, "errors", (int64_t)lint->errors);
+	json_kv_int(jw, "warnings", (int64_t)lint->warnings);
+	json_key(jw, "findings");
+	json_array_begin(jw);
+	for (size_t i = 0; i < lint->findings.nr; i++) {
+		const struct diag *d = &lint->findings.items[i];
+
+		json_object_begin(jw);
+		json_kv_string(jw, "code", d->code);
+		json_kv_string(jw, "severity", diag_severity_name(d->severity));
+		json_kv_string(jw, "file", d->file);
+		json_key(jw, "line");
+		if (d->line)
+			json_int(jw, d->line);
+		else
+			json_null(jw);
+		json_kv_string(jw, "message", d->message);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+	json_object_end(jw);
+}
+
+void render_check_json(struct strbuf *sb, const struct render_check *run)
+{
+	const struct status_report *r = &run->status->report;
+	struct json_writer jw;
+
+	json_init(&jw, sb);
+	json_object_begin(&jw);
+	json_kv_bool(&jw, "ok", run->report->verdict == NIGHTLY_PASS);
+	json_kv_int(&jw, "problem_count", (int64_t)run->report->problems);
+	json_problems(&jw, run);
+	cli_json_strvec(&jw, "target", &r->goal);
+	json_kv_string(&jw, "graph_error", run->status->graph_error);
+	json_key(&jw, "environments");
+	json_array_begin(&jw);
+	for (size_t i = 0; i < run->report->envs_nr; i++)
+		json_env(&jw, run, i);
+	json_array_end(&jw);
+	json_key(&jw, "violations");
+	json_array_begin(&jw);
+	for (size_t i = 0; i < r->violations_nr; i++) {
+		json_object_begin(&jw);
+		json_kv_string(&jw, "kind", status_violation_kind_name(r->violations[i].kind));
+		json_kv_string(&jw, "environment", r->violations[i].environment);
+		json_kv_string(&jw, "earlier", r->violations[i].earlier);
+		cli_json_strvec(&jw, "revisions", &r->violations[i].revisions);
+		json_kv_string(&jw, "detail", r->violations[i].detail);
+		json_object_end(&jw);
+	}
+	json_array_end(&jw);
+	json_lint(&jw, run);
+	json_object_end(&jw);
+	strbuf_addch(sb, '\n');
+}

@@ -1,0 +1,85 @@
+#ifndef MIGSYNC_CLI_RENDER_H
+#define MIGSYNC_CLI_RENDER_H
+
+/*
+ * Writers the commands share: aligned text tables, Markdown tables,
+ * JUnit XML and JSON objects more than one command writes, each appending to a strbuf (the command scrubs secrets and
+ * writes it). Then the renderers of `migsync check`, which read a
+ * nightly_report and what it was judged from.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "migsync/strbuf.h"
+
+/*
+ * A table of rows x cols cells (cells[row * cols + col]) under headers,
+ * each column as wide as its widest cell, two spaces between columns, no
+ * trailing blanks; headers are written in upper case.
+ */
+void render_text_table(struct strbuf *sb, const char *const *headers,
+		       char *const *cells, size_t rows, size_t cols);
+
+/* A Markdown table cell: " s |", on one line, "|" escaped. */
+void render_md_cell(struct strbuf *sb, const char *s);
+
+/* A Markdown table of rows x cols cells (as render_text_table's) under headers. */
+void render_md_table(struct strbuf *sb, const char *const *headers,
+		     char *const *cells, size_t rows, size_t cols);
+
+/* s escaped for XML text or a double-quoted attribute; characters XML 1.0 forbids become "?". */
+void render_xml_escape(struct strbuf *sb, const char *s);
+
+enum render_outcome {
+	RENDER_PASSED,
+	RENDER_FAILED,
+	RENDER_SKIPPED,
+};
+
+/* <testsuites> with one <testsuite>, both named name and carrying the counts. */
+void render_junit_begin(struct strbuf *sb, const char *name, size_t tests,
+			size_t failures, size_t skipped);
+
+/*
+ * One <testcase>: nothing inside when passed; <skipped message=...> with
+ * the first message when skipped; <failure message=... type=type> with the
+ * first message as its message and every message, one a line, as its text
+ * when failed.
+ */
+void render_junit_case(struct strbuf *sb, const char *classname, const char *name,
+		       enum render_outcome outcome, const char *type,
+		       const char *const *messages, size_t nr);
+
+/* Close what render_junit_begin opened. */
+void render_junit_end(struct strbuf *sb);
+
+struct json_writer;
+struct checksum_mismatch;
+
+/*
+ * A checksum mismatch as a JSON object: database (when with_database),
+ * revision, file, applied_sha256, file_sha256.
+ */
+void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
+				   const char *database, const struct checksum_mismatch *m);
+
+/* What `migsync check` renders: the judgement and what it judged (all borrowed). */
+struct status_collection;
+struct drift_collection;
+struct lint_report;
+struct nightly_report;
+
+struct render_check {
+	const struct nightly_report *report;
+	const struct status_collection *status;
+	const struct drift_collection *drift;
+	const struct lint_report *lint;
+};
+
+void render_check_text(struct strbuf *sb, const struct render_check *run);
+void render_check_markdown(struct strbuf *sb, const struct render_check *run);
+void render_check_junit(struct strbuf *sb, const struct render_check *run);
+void render_check_json(struct strbuf *sb, const struct render_check *run);
+
+#endif
