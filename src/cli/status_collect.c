@@ -14,6 +14,7 @@
 #include "migsync/conn.h"
 #include "migsync/observe.h"
 #include "migsync/pool.h"
+#include "migsync/project.h"
 
 /* Show a progress line on a terminal from this many databases on. */
 #define PROGRESS_MIN_TARGETS 8
@@ -279,81 +280,57 @@ done:
 }
 
 /*
- * The scripts of the inventory just loaded, unless --scripts says
- * otherwise; without either, where cli_script_dirs looks.
+ * Open the project (inventory, scripts, graph: project_open) and take what
+ * it found; with keep_going a graph that cannot be built leaves
+ * graph_error and an empty graph, against which a probe still says
+ * whether a database answers (the graph's problems are lint's to report).
  */
-static int load_scripts(struct status_collection *c, const struct cli_common *common,
-			unsigned flags, struct ms_error *err)
+static int open_project(struct status_collection *c, const struct cli_common *common,
+			const struct status_collect_options *opts, struct ms_error *err)
 {
-	struct diag_list warnings = DIAG_LIST_INIT;
-	const struct strvec *dirs = common->scripts_dirs.nr ? &common->scripts_dirs :
-		&c->inv->migrations.scripts;
-	int ret = 0;
+	struct project p = PROJECT_INIT;
+	struct project_options o = {
+		common->inventory, &common->scripts_dirs,
+		PROJECT_INVENTORY | PROJECT_GRAPH | (c->keep_going ? PROJECT_KEEP_GOING : 0),
+		opts->checksums ? SCRIPTS_SHA256 : 0,
+	};
+	int ret = project_open(&p, &o, err);
 
-	for (size_t i = 0; i < dirs->nr; i++)
-		strvec_push(&c->script_dirs, dirs->items[i]);
-	if (!c->script_dirs.nr && (ret = cli_script_dirs(&c->script_dirs, common, err)) < 0)
-		goto done;
-	for (size_t i = 0; ret == 0 && i < c->script_dirs.nr; i++)
-		ret = scripts_read_dir(&c->scripts, c->script_dirs.items[i], flags, &warnings, err);
-done:
-	cli_print_warnings(&warnings);
-	diag_list_release(&warnings);
+	cli_print_warnings(&p.diags);
+	if (ret < 0)
+		cli_print_warnings(&p.graph_problems);
+	c->inv = p.inv;
+	p.inv = NULL;
+	c->script_dirs = p.script_dirs;
+	strvec_init(&p.script_dirs);
+	c->scripts = p.scripts;		/* the graph's nodes point into it */
+	script_set_init(&p.scripts);
+	c->g = p.graph;
+	p.graph = NULL;
+	c->graph_error = p.graph_error;
+	p.graph_error = NULL;
+	for (size_t i = 0; i < p.secrets.nr; i++)
+		if (!strvec_contains(&c->secrets, p.secrets.items[i]))
+			strvec_push(&c->secrets, p.secrets.items[i]);
+	project_release(&p);
 	return ret;
-}
-
-/*
- * The graph of the scripts read; when it cannot be built, remember why
- * and use an empty one, against which a probe still says whether a
- * database answers. The graph's problems are lint's to report.
- */
-static int build_or_empty(struct status_collection *c, struct ms_error *err)
-{
-	struct script_set none = SCRIPT_SET_INIT;
-	struct ms_error why = MS_ERROR_INIT;
-
-	if (revgraph_build(&c->g, &c->scripts, NULL, &why) == 0)
-		return 0;
-	c->graph_error = xstrdup(why.message ? why.message : "the revision graph is broken");
-	ms_error_release(&why);
-	return revgraph_build(&c->g, &none, NULL, err);
 }
 
 int status_collect(struct status_collection *c, const struct cli_common *common,
 		   const struct status_collect_options *opts, struct ms_error *err)
 {
-	struct diag_list problems = DIAG_LIST_INIT;
-	const char *pgpassword = getenv("PGPASSWORD");
 	int ret;
 
-	if (pgpassword && *pgpassword && !strvec_contains(&c->secrets, pgpassword))
-		strvec_push(&c->secrets, pgpassword);
 	if ((ret = conn_global_init(err)) < 0)
 		goto done;
 	c->conn_ready = true;
-	ret = inventory_load(&c->inv, inventory_choose_dir(common->inventory), &problems, err);
-	cli_print_warnings(&problems);
-	diag_list_release(&problems);
-	if (ret < 0)
-		goto done;
-	for (size_t i = 0; i < c->inv->secrets.nr; i++)
-		if (!strvec_contains(&c->secrets, c->inv->secrets.items[i]))
-			strvec_push(&c->secrets, c->inv->secrets.items[i]);
-	if ((ret = cli_select_envs(&c->envs, &c->envs_nr, c->inv, opts->environments, err)) < 0 ||
-	    (ret = load_scripts(c, common, (opts->checksums ? SCRIPTS_SHA256 : 0) |
-				(c->keep_going ? SCRIPTS_KEEP_GOING : 0), err)) < 0)
-		goto done;
-	ret = c->keep_going ? build_or_empty(c, err) : revgraph_build(&c->g, &c->scripts, &problems, err);
-	if (ret < 0) {
-		cli_print_warnings(&problems);
-		goto done;
-	}
-	if ((ret = status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err)) < 0 ||
+	if ((ret = open_project(c, common, opts, err)) < 0 ||
+	    (ret = cli_select_envs(&c->envs, &c->envs_nr, c->inv, opts->environments, err)) < 0 ||
+	    (ret = status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err)) < 0 ||
 	    (ret = expand(c, opts->jobs, err)) < 0 ||
 	    (ret = observe_all(c, opts->jobs, opts->checksums && !c->graph_error, err)) < 0)
 		goto done;
 done:
-	diag_list_release(&problems);
 	return ret;
 }
 
