@@ -1,7 +1,7 @@
 /*
  * migsync check: the nightly consistency check in one command. It
- * gathers what status, drift and lint report (status_collect,
- * drift_collect, lint_run), hands them to the nightly rules
+ * gathers what status, drift and lint report (cli_status_collect,
+ * cli_drift_collect, lint_run), hands them to the nightly rules
  * (nightly_judge, migsync/nightly.h), and renders the judgement
  * (src/cli/render): text or JSON on stdout, and optionally a JUnit XML
  * file (one test case per environment and check) and a Markdown
@@ -63,7 +63,7 @@ static void print_help(void)
  * The ledgers' answers, one per database of c's report in report order,
  * as nightly_input.checksums reads them (borrowing from c); free().
  */
-static struct nightly_checksums *checksums_of(const struct status_collection *c)
+static struct nightly_checksums *checksums_of(const struct cli_status *c)
 {
 	const struct status_report *r = &c->report;
 	struct nightly_checksums *out;
@@ -75,7 +75,7 @@ static struct nightly_checksums *checksums_of(const struct status_collection *c)
 	nr = 0;
 	for (size_t e = 0; e < r->envs_nr; e++)
 		for (size_t t = 0; t < r->envs[e].targets_nr; t++, nr++) {
-			const struct status_checksums *cs = status_collection_checksums(c, e, t);
+			const struct cli_checksums *cs = cli_status_checksums(c, e, t);
 
 			out[nr].items = cs->items;
 			out[nr].nr = cs->nr;
@@ -142,10 +142,10 @@ int cmd_check(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct strvec names = STRVEC_INIT;
-	struct status_collect_options opts = { &names, NULL, 0, true };
-	struct drift_collect_options dopts = { NULL, NULL, 0 };
-	struct status_collection c;
-	struct drift_collection dc;
+	struct cli_status_options opts = { &names, NULL, 0, true };
+	struct cli_drift_options dopts = { NULL, NULL, 0 };
+	struct cli_status c;
+	struct cli_drift dc;
 	struct lint_report lint;
 	struct nightly_input in;
 	struct nightly_checksums *checksums = NULL;
@@ -157,9 +157,9 @@ int cmd_check(int argc, char **argv)
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
-	status_collection_init(&c);
+	cli_status_init(&c);
 	c.keep_going = true;	/* a broken revision file is a lint problem here */
-	drift_collection_init(&dc);
+	cli_drift_init(&dc);
 	lint_report_init(&lint);
 	nightly_input_init(&in);
 	nightly_report_init(&report);
@@ -199,8 +199,8 @@ int cmd_check(int argc, char **argv)
 	}
 
 	dopts.jobs = opts.jobs;
-	if (status_collect(&c, &common, &opts, &err) < 0 ||
-	    (!c.graph_error && drift_collect(&dc, c.exp, c.exp_nr, &dopts, &err) < 0) ||
+	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||
+	    (!c.graph_error && cli_drift_collect(&dc, c.exp, c.exp_nr, &dopts, &err) < 0) ||
 	    run_lint(&lint, &c.script_dirs, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
@@ -232,8 +232,8 @@ done:
 	nightly_report_release(&report);
 	free(checksums);
 	lint_report_release(&lint);
-	drift_collection_release(&dc);
-	status_collection_release(&c);
+	cli_drift_release(&dc);
+	cli_status_release(&c);
 	strvec_release(&names);
 	ms_error_release(&err);
 	strbuf_release(&out);

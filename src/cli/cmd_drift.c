@@ -71,9 +71,9 @@ static void print_help(void)
 }
 
 /* The label of report target i (the jobs are in the same order). */
-static const char *label_of(const struct drift_collection *dc, size_t i)
+static const char *label_of(const struct cli_drift *dc, size_t i)
 {
-	return drift_collection_label(dc, i);
+	return cli_drift_label(dc, i);
 }
 
 static void json_target(struct json_writer *jw, const struct drift_target *t)
@@ -104,7 +104,7 @@ static void json_target(struct json_writer *jw, const struct drift_target *t)
 }
 
 static void print_json(struct strbuf *sb, const struct drift_report *r,
-		       const struct drift_collection *dc)
+		       const struct cli_drift *dc)
 {
 	struct json_writer jw;
 
@@ -228,7 +228,7 @@ static char *state_cell(const struct drift_target *t)
 	}
 }
 
-static void print_row(struct strbuf *sb, const struct drift_report *r, const struct drift_collection *dc,
+static void print_row(struct strbuf *sb, const struct drift_report *r, const struct cli_drift *dc,
 		      size_t i, int width)
 {
 	const struct drift_target *t = &r->targets[i];
@@ -239,7 +239,7 @@ static void print_row(struct strbuf *sb, const struct drift_report *r, const str
 	free(state);
 }
 
-static void print_text(struct strbuf *sb, const struct drift_report *r, const struct drift_collection *dc)
+static void print_text(struct strbuf *sb, const struct drift_report *r, const struct cli_drift *dc)
 {
 	size_t problems = 0;
 	int width = 0;
@@ -367,9 +367,9 @@ int cmd_drift(int argc, char **argv)
 	struct cli_common common;
 	struct strvec names = STRVEC_INIT, schemas = STRVEC_INIT;
 	struct project project;
-	struct drift_collection dc;
-	struct drift_collect_options opts = { &schemas, NULL, 0 };
-	struct env_expansion *exp = NULL;
+	struct cli_drift dc;
+	struct cli_drift_options opts = { &schemas, NULL, 0 };
+	struct cli_expansion *exp = NULL;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	const struct environment **envs = NULL;
@@ -381,7 +381,7 @@ int cmd_drift(int argc, char **argv)
 
 	cli_common_init(&common);
 	project_init(&project);
-	drift_collection_init(&dc);
+	cli_drift_init(&dc);
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:j:", longopts, NULL)) != -1) {
@@ -431,7 +431,7 @@ int cmd_drift(int argc, char **argv)
 	opts.against = against;
 	opts.jobs = jobs;
 	if (cli_expand_envs(&exp, envs, envs_nr, jobs, &err) < 0 ||
-	    drift_collect(&dc, exp, envs_nr, &opts, &err) < 0) {
+	    cli_drift_collect(&dc, exp, envs_nr, &opts, &err) < 0) {
 		cli_print_error(&err);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -447,7 +447,7 @@ int cmd_drift(int argc, char **argv)
 done:
 	if (probe_ready)
 		conn_global_cleanup();
-	drift_collection_release(&dc);
+	cli_drift_release(&dc);
 	cli_expansions_free(exp, envs_nr);
 	project_release(&project);
 	free(envs);

@@ -328,14 +328,14 @@ static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t
  * graph, every environment probed) into c, and note in st where each
  * environment stands. Returns an exit code; a failure has been printed.
  */
-static int graph_status_collect(struct graph_status *st, struct status_collection *c,
+static int graph_status_collect(struct graph_status *st, struct cli_status *c,
 				const struct cli_common *common)
 {
-	struct status_collect_options opts = { NULL, NULL, 0, false };
+	struct cli_status_options opts = { NULL, NULL, 0, false };
 	struct ms_error err = MS_ERROR_INIT;
 	int ret = EXIT_OK;
 
-	if (status_collect(c, common, &opts, &err) < 0) {
+	if (cli_status_collect(c, common, &opts, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c->secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -386,7 +386,7 @@ int cmd_graph(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct output_graph og = OUTPUT_GRAPH_INIT;
-	struct status_collection c;
+	struct cli_status c;
 	struct graph_status st = { NULL, 0, STRVEC_INIT };
 	const struct revgraph *g = NULL;
 	struct strbuf sb = STRBUF_INIT;
@@ -396,7 +396,7 @@ int cmd_graph(int argc, char **argv)
 	int opt, ret = EXIT_OK;
 
 	cli_common_init(&common);
-	status_collection_init(&c);
+	cli_status_init(&c);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (opt) {
@@ -446,7 +446,7 @@ done:
 	free(order);
 	strbuf_release(&sb);
 	graph_status_release(&st);
-	status_collection_release(&c);
+	cli_status_release(&c);
 	output_graph_release(&og);
 	cli_common_release(&common);
 	return ret;

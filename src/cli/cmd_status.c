@@ -88,7 +88,7 @@ static char *db_cell(char *db, const struct environment *e)
  * "checksum_mismatches" of a database, or of every database of a fleet
  * (each entry then names its database), and "checksum_error".
  */
-static void json_checksums(struct json_writer *jw, const struct status_collection *c,
+static void json_checksums(struct json_writer *jw, const struct cli_status *c,
 			   size_t env, size_t target, bool whole_fleet)
 {
 	const struct status_env *e = &c->report.envs[env];
@@ -98,7 +98,7 @@ static void json_checksums(struct json_writer *jw, const struct status_collectio
 	json_key(jw, "checksum_mismatches");
 	json_array_begin(jw);
 	for (size_t k = from; k < to && k < e->targets_nr; k++) {
-		const struct status_checksums *cs = status_collection_checksums(c, env, k);
+		const struct cli_checksums *cs = cli_status_checksums(c, env, k);
 
 		if (cs->error && !error)
 			error = cs->error;
@@ -117,7 +117,7 @@ static void json_checksums(struct json_writer *jw, const struct status_collectio
 	json_kv_string(jw, "checksum_error", error);
 }
 
-static void print_json(struct strbuf *sb, const struct status_collection *c)
+static void print_json(struct strbuf *sb, const struct cli_status *c)
 {
 	const struct status_report *r = &c->report;
 	struct json_writer jw;
@@ -261,7 +261,7 @@ static char *fleet_note(const struct status_env *env)
  * A database's note for the table. The probe's messages start with
  * `target "LABEL": `, which the row already says: leave that out.
  */
-static char *note_cell(const struct status_result *res, const struct status_checksums *cs,
+static char *note_cell(const struct status_result *res, const struct cli_checksums *cs,
 		       const char *env, const char *db)
 {
 	char *prefix = db ? xstrfmt("target \"%s/%s\": ", env, db) : xstrfmt("target \"%s\": ", env);
@@ -286,7 +286,7 @@ static char *note_cell(const struct status_result *res, const struct status_chec
 	return strbuf_detach(&sb, NULL);
 }
 
-static void print_text(struct strbuf *sb, const struct status_collection *coll)
+static void print_text(struct strbuf *sb, const struct cli_status *coll)
 {
 	const struct status_report *r = &coll->report;
 	static const char *const headers[COL_NR] = {
@@ -305,7 +305,7 @@ static void print_text(struct strbuf *sb, const struct status_collection *coll)
 				db_cell(xstrdup(t->database), coll->envs[i]),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
-				note_cell(&t->result, status_collection_checksums(coll, i, 0),
+				note_cell(&t->result, cli_status_checksums(coll, i, 0),
 					  env->name, NULL));
 			continue;
 		}
@@ -326,7 +326,7 @@ static void print_text(struct strbuf *sb, const struct status_collection *coll)
 			add_row(&rows, &nr, &alloc, xstrdup(""), xstrfmt("  %s", t->database),
 				status_state_name(t->result.state),
 				heads_cell(&t->result.heads, SIZE_MAX), pending_cell(&t->result),
-				note_cell(&t->result, status_collection_checksums(coll, i, k),
+				note_cell(&t->result, cli_status_checksums(coll, i, k),
 					  env->name, t->database));
 		}
 	}
@@ -380,14 +380,14 @@ int cmd_status(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct strvec names = STRVEC_INIT;
-	struct status_collect_options opts = { &names, NULL, 0, true };
-	struct status_collection c;
+	struct cli_status_options opts = { &names, NULL, 0, true };
+	struct cli_status c;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
-	status_collection_init(&c);
+	cli_status_init(&c);
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:j:", longopts, NULL)) != -1) {
@@ -417,7 +417,7 @@ int cmd_status(int argc, char **argv)
 		goto done;
 	}
 
-	if (status_collect(&c, &common, &opts, &err) < 0) {
+	if (cli_status_collect(&c, &common, &opts, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -429,7 +429,7 @@ int cmd_status(int argc, char **argv)
 	cli_scrub(&out, &c.secrets);
 	ret = cli_write_stdout(out.buf, out.len);
 done:
-	status_collection_release(&c);
+	cli_status_release(&c);
 	strvec_release(&names);
 	ms_error_release(&err);
 	strbuf_release(&out);

@@ -8,13 +8,13 @@
 #include "cli/drift_collect.h"
 #include "migsync/observe.h"
 
-void drift_collection_init(struct drift_collection *dc)
+void cli_drift_init(struct cli_drift *dc)
 {
-	*dc = (struct drift_collection){ 0 };
+	*dc = (struct cli_drift){ 0 };
 	drift_report_init(&dc->report);
 }
 
-void drift_collection_release(struct drift_collection *dc)
+void cli_drift_release(struct cli_drift *dc)
 {
 	for (size_t i = 0; i < dc->jobs_nr; i++) {
 		free(dc->jobs[i].label);
@@ -24,17 +24,17 @@ void drift_collection_release(struct drift_collection *dc)
 	}
 	free(dc->jobs);
 	drift_report_release(&dc->report);
-	drift_collection_init(dc);
+	cli_drift_init(dc);
 }
 
-static struct drift_job *add_job(struct drift_collection *dc, const struct environment *e,
+static struct cli_drift_job *add_job(struct cli_drift *dc, const struct environment *e,
 				 const struct db_target *t)
 {
-	struct drift_job *job;
+	struct cli_drift_job *job;
 
 	ALLOC_GROW(dc->jobs, dc->jobs_nr + 1, dc->jobs_alloc);
 	job = &dc->jobs[dc->jobs_nr++];
-	*job = (struct drift_job){ 0 };
+	*job = (struct cli_drift_job){ 0 };
 	ms_error_init(&job->err);
 	job->e = e;
 	job->t = t;
@@ -44,7 +44,7 @@ static struct drift_job *add_job(struct drift_collection *dc, const struct envir
 }
 
 /* Snapshot every job's database (in parallel); a job without a target keeps its error. */
-static int observe_all(struct drift_collection *dc, const struct drift_collect_options *opts,
+static int observe_all(struct cli_drift *dc, const struct cli_drift_options *opts,
 		       struct ms_error *err)
 {
 	const struct db_target **targets = xcalloc(dc->jobs_nr ? dc->jobs_nr : 1, sizeof(*targets));
@@ -59,7 +59,7 @@ static int observe_all(struct drift_collection *dc, const struct drift_collect_o
 	if (dc->jobs_nr)
 		ret = observe_run(obs, targets, dc->jobs_nr, &o, err);
 	for (size_t i = 0; ret == 0 && i < dc->jobs_nr; i++) {
-		struct drift_job *job = &dc->jobs[i];
+		struct cli_drift_job *job = &dc->jobs[i];
 
 		if (!job->t)
 			continue;
@@ -76,16 +76,16 @@ static int observe_all(struct drift_collection *dc, const struct drift_collect_o
 	return ret;
 }
 
-int drift_collect(struct drift_collection *dc, const struct env_expansion *exp, size_t nr,
-		  const struct drift_collect_options *opts, struct ms_error *err)
+int cli_drift_collect(struct cli_drift *dc, const struct cli_expansion *exp, size_t nr,
+		  const struct cli_drift_options *opts, struct ms_error *err)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < nr; i++) {
-		const struct env_expansion *x = &exp[i];
+		const struct cli_expansion *x = &exp[i];
 
 		if (x->err.message) {
-			struct drift_job *job = add_job(dc, x->e, NULL);
+			struct cli_drift_job *job = add_job(dc, x->e, NULL);
 
 			ms_error_set(&job->err, x->err.code, "%s", x->err.message);
 			continue;
@@ -97,7 +97,7 @@ int drift_collect(struct drift_collection *dc, const struct env_expansion *exp, 
 	if (ret < 0)
 		goto done;
 	for (size_t i = 0; i < dc->jobs_nr; i++) {
-		struct drift_job *job = &dc->jobs[i];
+		struct cli_drift_job *job = &dc->jobs[i];
 		struct drift_target *t = drift_report_add(&dc->report, job->e->name, job->database);
 
 		t->snapshot = job->snapshot;
@@ -110,7 +110,7 @@ done:
 	return ret;
 }
 
-const char *drift_collection_label(const struct drift_collection *dc, size_t i)
+const char *cli_drift_label(const struct cli_drift *dc, size_t i)
 {
 	return dc->jobs[i].label;
 }

@@ -14,7 +14,7 @@
 #include "migsync/drift.h"
 
 /* One database whose schema is read. */
-struct drift_job {
+struct cli_drift_job {
 	const struct db_target *t;	/* NULL: its environment could not be expanded */
 	const struct environment *e;
 	char *label;			/* "prod", or "tenants/tenant_001" */
@@ -23,21 +23,21 @@ struct drift_job {
 	struct ms_error err;
 };
 
-struct drift_collect_options {
+struct cli_drift_options {
 	const struct strvec *schemas;	/* only these schemas; NULL or empty: all */
 	const char *against;		/* the reference environment; NULL: the first at each revision */
 	unsigned jobs;			/* 0: min(16, databases) */
 };
 
-struct drift_collection {
-	struct drift_job *jobs;		/* jobs[i] is report.targets[i] */
+struct cli_drift {
+	struct cli_drift_job *jobs;		/* jobs[i] is report.targets[i] */
 	size_t jobs_nr;
 	size_t jobs_alloc;
 	struct drift_report report;
 };
 
-void drift_collection_init(struct drift_collection *dc);
-void drift_collection_release(struct drift_collection *dc);
+void cli_drift_init(struct cli_drift *dc);
+void cli_drift_release(struct cli_drift *dc);
 
 /*
  * Read and compare the databases of exp (nr environments, in rollout
@@ -46,10 +46,10 @@ void drift_collection_release(struct drift_collection *dc);
  * never dropped. Returns 0, or a negative code with err set when the
  * pool could not run or against names no environment read.
  */
-int drift_collect(struct drift_collection *dc, const struct env_expansion *exp, size_t nr,
-		  const struct drift_collect_options *opts, struct ms_error *err);
+int cli_drift_collect(struct cli_drift *dc, const struct cli_expansion *exp, size_t nr,
+		  const struct cli_drift_options *opts, struct ms_error *err);
 
 /* The label of report target i ("prod", "tenants/tenant_001"). */
-const char *drift_collection_label(const struct drift_collection *dc, size_t i);
+const char *cli_drift_label(const struct cli_drift *dc, size_t i);
 
 #endif

@@ -54,15 +54,15 @@ done:
 
 static void expand_work(size_t i, void *ctx)
 {
-	struct env_expansion *x = &((struct env_expansion *)ctx)[i];
+	struct cli_expansion *x = &((struct cli_expansion *)ctx)[i];
 
 	db_targets_expand(&x->targets, &x->nr, x->e, &x->err);
 }
 
-int cli_expand_envs(struct env_expansion **out, const struct environment **envs, size_t nr,
+int cli_expand_envs(struct cli_expansion **out, const struct environment **envs, size_t nr,
 		    unsigned jobs, struct ms_error *err)
 {
-	struct env_expansion *exp = xcalloc(nr ? nr : 1, sizeof(*exp));
+	struct cli_expansion *exp = xcalloc(nr ? nr : 1, sizeof(*exp));
 
 	for (size_t i = 0; i < nr; i++) {
 		exp[i].e = envs[i];
@@ -72,7 +72,7 @@ int cli_expand_envs(struct env_expansion **out, const struct environment **envs,
 	return pool_run(nr, jobs, expand_work, NULL, exp, err);
 }
 
-void cli_expansions_free(struct env_expansion *x, size_t nr)
+void cli_expansions_free(struct cli_expansion *x, size_t nr)
 {
 	for (size_t i = 0; x && i < nr; i++) {
 		db_targets_free(x[i].targets, x[i].nr);
@@ -124,11 +124,11 @@ void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *s
 	strbuf_release(&sb);
 }
 
-void status_collection_init(struct status_collection *c)
+void cli_status_init(struct cli_status *c)
 {
 	const struct status_goal goal = STATUS_GOAL_INIT;
 
-	*c = (struct status_collection){ 0 };
+	*c = (struct cli_status){ 0 };
 	strvec_init(&c->script_dirs);
 	script_set_init(&c->scripts);
 	c->goal = goal;
@@ -136,7 +136,7 @@ void status_collection_init(struct status_collection *c)
 	strvec_init(&c->secrets);
 }
 
-void status_collection_release(struct status_collection *c)
+void cli_status_release(struct cli_status *c)
 {
 	for (size_t i = 0; i < c->jobs_nr; i++) {
 		free(c->jobs[i].database);
@@ -157,14 +157,14 @@ void status_collection_release(struct status_collection *c)
 	strvec_release(&c->secrets);
 	if (c->conn_ready)
 		conn_global_cleanup();
-	status_collection_init(c);
+	cli_status_init(c);
 }
 
 /*
  * Expand the selected environments into jobs, one per database. An
  * environment that cannot be expanded carries its error in the report.
  */
-static int expand(struct status_collection *c, unsigned jobs, struct ms_error *err)
+static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 {
 	int ret;
 
@@ -181,7 +181,7 @@ static int expand(struct status_collection *c, unsigned jobs, struct ms_error *e
 		goto done;
 
 	for (size_t i = 0; i < c->exp_nr; i++) {
-		const struct env_expansion *x = &c->exp[i];
+		const struct cli_expansion *x = &c->exp[i];
 
 		c->first_job[i] = c->jobs_nr;
 		if (x->err.message) {
@@ -190,14 +190,14 @@ static int expand(struct status_collection *c, unsigned jobs, struct ms_error *e
 		}
 		for (size_t k = 0; k < x->nr; k++) {
 			const struct db_target *t = &x->targets[k];
-			struct status_job *job;
+			struct cli_status_job *job;
 
 			for (size_t s = 0; s < t->secrets.nr; s++)
 				if (!strvec_contains(&c->secrets, t->secrets.items[s]))
 					strvec_push(&c->secrets, t->secrets.items[s]);
 			ALLOC_GROW(c->jobs, c->jobs_nr + 1, c->jobs_alloc);
 			job = &c->jobs[c->jobs_nr++];
-			*job = (struct status_job){ 0 };
+			*job = (struct cli_status_job){ 0 };
 			job->env = i;
 			job->t = t;
 			job->database = xstrdup(t->member ? t->dbname : t->describe);
@@ -209,7 +209,7 @@ done:
 
 static void progress_done(size_t index, struct observation *obs, void *ctx)
 {
-	struct status_collection *c = ctx;
+	struct cli_status *c = ctx;
 
 	(void)index;
 	(void)obs;
@@ -225,7 +225,7 @@ static void progress_done(size_t index, struct observation *obs, void *ctx)
  * the observation (only of a database that has a version table and a
  * ledger).
  */
-static void checksums_from(struct status_checksums *out, const struct observation *obs,
+static void checksums_from(struct cli_checksums *out, const struct observation *obs,
 			   const struct revgraph *g)
 {
 	if (obs->ledger_error.message)
@@ -236,7 +236,7 @@ static void checksums_from(struct status_checksums *out, const struct observatio
 }
 
 /* Observe every job and classify the observations into the report. */
-static int observe_all(struct status_collection *c, unsigned jobs, bool checksums,
+static int observe_all(struct cli_status *c, unsigned jobs, bool checksums,
 		       struct ms_error *err)
 {
 	const struct db_target **targets = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*targets));
@@ -285,8 +285,8 @@ done:
  * graph_error and an empty graph, against which a probe still says
  * whether a database answers (the graph's problems are lint's to report).
  */
-static int open_project(struct status_collection *c, const struct cli_common *common,
-			const struct status_collect_options *opts, struct ms_error *err)
+static int open_project(struct cli_status *c, const struct cli_common *common,
+			const struct cli_status_options *opts, struct ms_error *err)
 {
 	struct project p = PROJECT_INIT;
 	struct project_options o = {
@@ -316,8 +316,8 @@ static int open_project(struct status_collection *c, const struct cli_common *co
 	return ret;
 }
 
-int status_collect(struct status_collection *c, const struct cli_common *common,
-		   const struct status_collect_options *opts, struct ms_error *err)
+int cli_status_collect(struct cli_status *c, const struct cli_common *common,
+		   const struct cli_status_options *opts, struct ms_error *err)
 {
 	int ret;
 
@@ -334,10 +334,10 @@ done:
 	return ret;
 }
 
-const struct status_checksums *status_collection_checksums(const struct status_collection *c,
+const struct cli_checksums *cli_status_checksums(const struct cli_status *c,
 							   size_t env, size_t target)
 {
-	static const struct status_checksums none = { NULL, 0, NULL };
+	static const struct cli_checksums none = { NULL, 0, NULL };
 	size_t i;
 
 	if (env >= c->exp_nr || !c->first_job)

@@ -34,7 +34,7 @@ int cli_select_envs(const struct environment ***out, size_t *nr, const struct in
 		    const struct strvec *names, struct ms_error *err);
 
 /* An environment expanded to its databases; err set when it could not be. */
-struct env_expansion {
+struct cli_expansion {
 	const struct environment *e;
 	struct db_target *targets;
 	size_t nr;
@@ -48,9 +48,9 @@ struct env_expansion {
  * code when the pool could not run; *out (nr entries, in the order of
  * envs) belongs to the caller even then: free with cli_expansions_free.
  */
-int cli_expand_envs(struct env_expansion **out, const struct environment **envs, size_t nr,
+int cli_expand_envs(struct cli_expansion **out, const struct environment **envs, size_t nr,
 		    unsigned jobs, struct ms_error *err);
-void cli_expansions_free(struct env_expansion *x, size_t nr);
+void cli_expansions_free(struct cli_expansion *x, size_t nr);
 
 /* Replace every secret of secrets (raw, and as JSON escapes it) in sb with "***". */
 void cli_scrub(struct strbuf *sb, const struct strvec *secrets);
@@ -59,13 +59,13 @@ void cli_scrub(struct strbuf *sb, const struct strvec *secrets);
 void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *secrets);
 
 /* What a database's ledger says about files changed after they were applied. */
-struct status_checksums {
+struct cli_checksums {
 	struct checksum_mismatch *items;	/* sorted by revision */
 	size_t nr;
 	char *error;		/* the ledger could not be read (scrubbed), or NULL */
 };
 
-struct status_collect_options {
+struct cli_status_options {
 	const struct strvec *environments;	/* -e: only these; NULL or empty: all */
 	const char *to;				/* --to; NULL: the heads */
 	unsigned jobs;				/* -j; 0: min(16, databases) */
@@ -73,14 +73,14 @@ struct status_collect_options {
 };
 
 /* One database observed (private to status_collect.c but for its checksums). */
-struct status_job {
+struct cli_status_job {
 	size_t env;			/* index in report.envs */
 	const struct db_target *t;	/* borrowed from its expansion */
 	char *database;			/* what the report shows: never a password */
-	struct status_checksums checksums;
+	struct cli_checksums checksums;
 };
 
-struct status_collection {
+struct cli_status {
 	struct inventory *inv;
 	const struct environment **envs;	/* the selected ones, in rollout order */
 	size_t envs_nr;
@@ -94,7 +94,7 @@ struct status_collection {
 	 */
 	char *graph_error;
 	/*
-	 * Set by the caller after status_collection_init: go on past what
+	 * Set by the caller after cli_status_init: go on past what
 	 * would stop the report. A revision file that cannot be read becomes
 	 * a reader error (MS040, printed with the warnings) and is left out;
 	 * a graph that cannot be built sets graph_error.
@@ -102,11 +102,11 @@ struct status_collection {
 	bool keep_going;
 	struct status_goal goal;
 	struct status_report report;		/* report.envs[i] is envs[i] */
-	struct env_expansion *exp;		/* exp[i] is envs[i] */
+	struct cli_expansion *exp;		/* exp[i] is envs[i] */
 	size_t exp_nr;
 	struct strvec secrets;			/* every password met: scrub them from all output */
 
-	struct status_job *jobs;
+	struct cli_status_job *jobs;
 	size_t jobs_nr;
 	size_t jobs_alloc;
 	size_t *first_job;			/* per environment: its first job */
@@ -115,8 +115,8 @@ struct status_collection {
 	size_t probed;
 };
 
-void status_collection_init(struct status_collection *c);
-void status_collection_release(struct status_collection *c);
+void cli_status_init(struct cli_status *c);
+void cli_status_release(struct cli_status *c);
 
 /*
  * Gather the whole report. Inventory and reader warnings are printed on
@@ -125,11 +125,11 @@ void status_collection_release(struct status_collection *c);
  * graph, --to, the pool); then print err with cli_print_error_scrubbed.
  * An unreachable database is never an error here: it is in the report.
  */
-int status_collect(struct status_collection *c, const struct cli_common *common,
-		   const struct status_collect_options *opts, struct ms_error *err);
+int cli_status_collect(struct cli_status *c, const struct cli_common *common,
+		   const struct cli_status_options *opts, struct ms_error *err);
 
 /* The checksums of report.envs[env].targets[target] (empty unless opts->checksums). */
-const struct status_checksums *status_collection_checksums(const struct status_collection *c,
+const struct cli_checksums *cli_status_checksums(const struct cli_status *c,
 							   size_t env, size_t target);
 
 #endif

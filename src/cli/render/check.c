@@ -199,7 +199,7 @@ static void json_checksums(struct json_writer *jw, const struct render_check *ru
 	json_key(jw, "checksum_mismatches");
 	json_array_begin(jw);
 	for (size_t t = 0; t < env->targets_nr; t++) {
-		const struct status_checksums *cs = status_collection_checksums(run->status, i, t);
+		const struct cli_checksums *cs = cli_status_checksums(run->status, i, t);
 
 		for (size_t m = 0; m < cs->nr; m++)
 			render_json_checksum_mismatch(jw, true, env->targets[t].database,

@@ -65,15 +65,15 @@ void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
 				   const char *database, const struct checksum_mismatch *m);
 
 /* What `migsync check` renders: the judgement and what it judged (all borrowed). */
-struct status_collection;
-struct drift_collection;
+struct cli_status;
+struct cli_drift;
 struct lint_report;
 struct nightly_report;
 
 struct render_check {
 	const struct nightly_report *report;
-	const struct status_collection *status;
-	const struct drift_collection *drift;
+	const struct cli_status *status;
+	const struct cli_drift *drift;
 	const struct lint_report *lint;
 };
 
