@@ -5,12 +5,20 @@
 # sanitizer build (address, undefined) running the suite again.
 #
 # Usage: scripts/test.sh [--quick]     (--quick: skip valgrind and sanitizers)
+#
+# The integration tests run in parallel (each has its own servers, ports
+# and directories) and mostly wait on their servers: MIGSYNC_TEST_JOBS
+# (default 6) of them at once keep two cores busy. The sanitizer build is
+# CPU-bound and timing checks get tight under it: MIGSYNC_ASAN_JOBS
+# (default 2).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
+jobs=${MIGSYNC_TEST_JOBS:-6}
+asan_jobs=${MIGSYNC_ASAN_JOBS:-2}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -21,7 +29,7 @@ fi
 ninja -C build-test
 
 step "unit and integration tests"
-meson test -C build-test --print-errorlogs --num-processes 2
+meson test -C build-test --print-errorlogs --num-processes "$jobs"
 
 if [ "$quick" = 1 ]; then
 	exit 0
@@ -39,6 +47,6 @@ fi
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-asan --print-errorlogs --num-processes 2
+	meson test -C build-asan --print-errorlogs --num-processes "$asan_jobs"
 
 step "all tests passed"

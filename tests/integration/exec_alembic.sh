@@ -105,13 +105,23 @@ fi
 expect_rows alem "after a failing run" "c0ff00000001"
 
 # --- cancel: SIGTERM to the driver stops Alembic in a long run -----------
+# alem_backend CONDITION: wait (60 s at most) for a backend of alem that
+# matches the SQL CONDITION
+alem_backend() {
+	for _ in $(seq 600); do
+		[ "$(pg_psql -d postgres -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'alem' AND $1")" -ge 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
 # hold a lock on stock_daily so that the next upgrade (ALTER TABLE) waits
-( pg_psql -d alem -c "BEGIN; LOCK TABLE stock_daily IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT" >/dev/null 2>&1 ) &
+( pg_psql -d alem -c "BEGIN; LOCK TABLE stock_daily IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT" >/dev/null 2>&1 ) &
 locker=$!
-sleep 1
+alem_backend "state = 'active' AND query LIKE '%pg_sleep(120)%'" || fail "cancel: the lock was not taken"
 "$driver" --alembic "$WORK/inv" dev upgrade c0ff00000003 >"$WORK/cancel.out" 2>&1 &
 drv=$!
-sleep 3
+alem_backend "wait_event_type = 'Lock'" || fail "cancel: Alembic never waited for the lock"
 start=$(date +%s%N)
 kill -TERM $drv
 wait $drv
@@ -121,7 +131,7 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 	pass "cancel: stopped with an error in $took ms" ||
 	{ fail "cancel: rc $rc"; cat "$WORK/cancel.out" >&2; }
 [ $took -lt 5000 ] || fail "cancel took $took ms"
-pg_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'alem' AND query LIKE '%pg_sleep(20)%'" >/dev/null ||
+pg_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'alem' AND query LIKE '%pg_sleep(120)%'" >/dev/null ||
 	fail "end the lock holder"
 wait $locker 2>/dev/null
 expect_rows alem "after a cancelled run" "c0ff00000002"
