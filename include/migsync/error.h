@@ -50,6 +50,13 @@ void ms_error_hint(struct ms_error *err, const char *fmt, ...)
 /* Prefix the current message with "prefix: ". */
 void ms_error_prefix(struct ms_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * The subject of every message about a database, without the colon:
+ * `environment "prod"`, or `environment "prod" (tenant_0150)` when
+ * database names one database of a fleet (NULL: the environment's only
+ * one). Caller frees.
+ */
+char *ms_error_subject(const char *environment, const char *database);
 /* Move src into dst (dst released first); src is left empty. */
 void ms_error_move(struct ms_error *dst, struct ms_error *src);
 

@@ -119,6 +119,11 @@ int observe_run(struct observation *out, const struct db_target *const *targets,
  */
 struct observe_probe {
 	const char *name;		/* label used in messages, e.g. "prod" */
+	/*
+	 * The subject of its messages (ms_error_subject: `environment "prod"
+	 * (t1)`); NULL: `target "NAME"`, for a probe outside an inventory.
+	 */
+	const char *subject;
 	const char *conninfo;		/* libpq string or URI; may hold secrets, never printed */
 	const char *version_table;	/* default "alembic_version" */
 	const char *version_schema;	/* NULL: the first match on the search_path, as Alembic */

@@ -52,9 +52,12 @@ static int run_each(struct executor *x, struct output_ctx *oc, const struct plan
 		t0 = clock_mono_ms();
 		ret = x->ops->step(x, s, err);
 		if (ret < 0) {
-			if (!starts_with(err->message ? err->message : "", "environment \""))
-				ms_error_prefix(err, t->member ? "environment \"%s\", database \"%s\"" :
-						"environment \"%s\"", t->env->name, t->dbname);
+			if (!starts_with(err->message ? err->message : "", "environment \"")) {
+				char *who = ms_error_subject(t->env->name, t->member ? t->dbname : NULL);
+
+				ms_error_prefix(err, "%s", who);
+				free(who);
+			}
 			return ret;
 		}
 		oc->ev.kind = APPLY_EVENT_STEP_DONE;

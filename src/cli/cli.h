@@ -107,10 +107,6 @@ int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_e
 int cli_open_project(struct project *p, const struct cli_common *c, unsigned need,
 		     unsigned script_flags);
 
-/* Read every script of every directory cli_script_dirs finds. */
-int cli_load_scripts(struct script_set *set, const struct cli_common *c,
-		     unsigned flags, struct diag_list *warnings, struct ms_error *err);
-
 /*
  * Append the items of v joined by sep, or empty when v has none: the one
  * way lists of revisions and version rows are written in text output

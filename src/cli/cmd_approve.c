@@ -19,6 +19,7 @@
 #include "migsync/json.h"
 #include "migsync/ledger.h"
 #include "migsync/plan.h"
+#include "migsync/project.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
 
@@ -84,29 +85,24 @@ static void approvals_help(void)
 	       "Exit status: 0 listed, 1 the database could not be read, 2 could not run.\n");
 }
 
-/* Load the inventory and find env. */
+/* Open the project's inventory and find env; *inv is the caller's to free. */
 static int load_env(struct inventory **inv, const struct environment **env,
 		    const struct cli_common *c, const char *name)
 {
-	struct diag_list problems = DIAG_LIST_INIT;
-	struct ms_error err = MS_ERROR_INIT;
-	int ret = EXIT_OK;
+	struct project project = PROJECT_INIT;
+	int ret = cli_open_project(&project, c, PROJECT_INVENTORY, 0);
 
-	if (inventory_load(inv, inventory_choose_dir(c->inventory), &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
+	*inv = project.inv;
+	project.inv = NULL;
+	if (ret != EXIT_OK)
 		goto done;
-	}
-	cli_print_warnings(&problems);
 	*env = inventory_find(*inv, name);
 	if (!*env) {
 		fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", name);
 		ret = EXIT_CANNOT_RUN;
 	}
 done:
-	diag_list_release(&problems);
-	ms_error_release(&err);
+	project_release(&project);
 	return ret;
 }
 

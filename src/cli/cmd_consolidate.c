@@ -24,11 +24,12 @@
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
+#include "migsync/conn.h"
 #include "migsync/drift.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/lint.h"
-#include "migsync/conn.h"
+#include "migsync/project.h"
 #include "migsync/squash.h"
 #include "migsync/strbuf.h"
 
@@ -330,8 +331,7 @@ int cmd_consolidate(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct strvec expect = STRVEC_INIT;
-	struct inventory *inv = NULL;
-	struct diag_list problems = DIAG_LIST_INIT;
+	struct project project = PROJECT_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	const char *baseline = NULL;
 	bool check = false, dry = false, yes = false, expect_given = false, probe_ready = false;
@@ -396,19 +396,13 @@ int cmd_consolidate(int argc, char **argv)
 		ret = run_stamp(&common, baseline, &expect, expect_given, dry, yes, jobs);
 		goto done;
 	}
-	if (inventory_load(&inv, inventory_choose_dir(common.inventory), &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	cli_print_warnings(&problems);
-	ret = run_check(&common, inv, jobs);
+	ret = cli_open_project(&project, &common, PROJECT_INVENTORY, 0);
+	if (ret == EXIT_OK)
+		ret = run_check(&common, project.inv, jobs);
 done:
 	if (probe_ready)
 		conn_global_cleanup();
-	inventory_free(inv);
-	diag_list_release(&problems);
+	project_release(&project);
 	strvec_release(&expect);
 	ms_error_release(&err);
 	cli_common_release(&common);

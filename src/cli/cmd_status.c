@@ -258,15 +258,18 @@ static char *fleet_note(const struct status_env *env)
 }
 
 /*
- * A database's note for the table. The probe's messages start with
- * `target "LABEL": `, which the row already says: leave that out.
+ * A database's note for the table. The probe's messages start with their
+ * subject (`environment "ENV" (DB): `), which the row already says: leave
+ * that out.
  */
 static char *note_cell(const struct status_result *res, const struct cli_checksums *cs,
 		       const char *env, const char *db)
 {
-	char *prefix = db ? xstrfmt("target \"%s/%s\": ", env, db) : xstrfmt("target \"%s\": ", env);
+	char *who = ms_error_subject(env, db);
+	char *prefix = xstrfmt("%s: ", who);
 	struct strbuf sb = STRBUF_INIT;
 
+	free(who);
 	if (res->note)
 		strbuf_addstr(&sb, starts_with(res->note, prefix) ? res->note + strlen(prefix) : res->note);
 	if (cs->nr) {

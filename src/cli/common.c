@@ -180,15 +180,3 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	ms_error_release(&err);
 	return ret < 0 ? EXIT_CANNOT_RUN : EXIT_OK;
 }
-
-int cli_load_scripts(struct script_set *set, const struct cli_common *c,
-		     unsigned flags, struct diag_list *warnings, struct ms_error *err)
-{
-	struct strvec dirs = STRVEC_INIT;
-	int ret = cli_script_dirs(&dirs, c, err);
-
-	for (size_t i = 0; ret == 0 && i < dirs.nr; i++)
-		ret = scripts_read_dir(set, dirs.items[i], flags, warnings, err);
-	strvec_release(&dirs);
-	return ret;
-}

@@ -18,6 +18,7 @@
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"
+#include "migsync/project.h"
 #include "migsync/status.h"
 #include "migsync/strbuf.h"
 
@@ -78,7 +79,7 @@ static int select_envs(struct promote *pr, const struct strvec *names, const cha
 int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *names,
 		 const char *through, const char *to, bool up)
 {
-	struct diag_list problems = DIAG_LIST_INIT, warnings = DIAG_LIST_INIT;
+	struct project project = PROJECT_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	char host[256];
 	const char *user = getenv("USER");
@@ -93,42 +94,27 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 	host[sizeof(host) - 1] = '\0';
 	pr->host = xstrdup(host);
 
-	if (inventory_load(&pr->inv, inventory_choose_dir(c->inventory), &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
+	ret = cli_open_project(&project, c, PROJECT_INVENTORY | PROJECT_GRAPH,
+			       SCRIPTS_SHA256 | SCRIPTS_KEEP_SQL);
+	/* the promotion takes what the project found */
+	pr->inv = project.inv;
+	project.inv = NULL;
+	pr->scripts = project.scripts;	/* the graph's nodes point into it */
+	script_set_init(&project.scripts);
+	pr->g = project.graph;
+	project.graph = NULL;
+	if (ret != EXIT_OK)
 		goto done;
-	}
-	cli_print_warnings(&problems);
-	diag_list_release(&problems);
 	ret = select_envs(pr, names, through);
 	if (ret != EXIT_OK)
 		goto done;
-	if (!c->scripts_dirs.nr)
-		for (size_t i = 0; i < pr->inv->migrations.scripts.nr; i++)
-			strvec_push(&c->scripts_dirs, pr->inv->migrations.scripts.items[i]);
-	if (cli_load_scripts(&pr->scripts, c, SCRIPTS_SHA256 | SCRIPTS_KEEP_SQL,
-			     &warnings, &err) < 0) {
-		cli_print_warnings(&warnings);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
-	cli_print_warnings(&warnings);
-	if (revgraph_build(&pr->g, &pr->scripts, &problems, &err) < 0) {
-		cli_print_warnings(&problems);
-		cli_print_error(&err);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
 	if (plan_target_resolve(&pr->target, pr->g, to, up, &err) < 0) {
 		cli_print_error(&err);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
 done:
-	diag_list_release(&problems);
-	diag_list_release(&warnings);
+	project_release(&project);
 	ms_error_release(&err);
 	return ret;
 }

@@ -136,12 +136,11 @@ int db_target_error(struct ms_error *err, int code, const struct db_target *t,
 		    const char *fmt, ...)
 {
 	struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
+	char *subject = ms_error_subject(t->env->name, t->member ? t->dbname : NULL);
 	va_list ap;
 
-	if (t->member)
-		strbuf_addf(&raw, "environment \"%s\", database \"%s\": ", t->env->name, t->dbname);
-	else
-		strbuf_addf(&raw, "environment \"%s\": ", t->env->name);
+	strbuf_addf(&raw, "%s: ", subject);
+	free(subject);
 	va_start(ap, fmt);
 	strbuf_vaddf(&raw, fmt, ap);
 	va_end(ap);

@@ -75,10 +75,12 @@ struct observe_ctx {
 static void observe_state(struct observation *obs, const struct db_target *t, bool ledger)
 {
 	const struct inventory_database *db = &t->env->database;
+	char *subject = ms_error_subject(t->env->name, t->member ? t->dbname : NULL);
 	struct observe_probe pt;
 
 	memset(&pt, 0, sizeof(pt));
 	pt.name = t->label;
+	pt.subject = subject;
 	pt.conninfo = t->conninfo;
 	pt.version_table = db->version_table;
 	pt.version_schema = db->version_table_schema;
@@ -94,6 +96,7 @@ static void observe_state(struct observation *obs, const struct db_target *t, bo
 				obs->ledger_error.message);
 		ms_error_move(&obs->ledger_error, &named);
 	}
+	free(subject);
 }
 
 /* A schema snapshot of t, on a connection of its own. */

@@ -31,7 +31,7 @@
 struct probe_task {
 	const struct observe_probe *t;
 	struct observation *res;
-	const char *name;
+	char *subject;			/* of every message */
 	struct strvec secrets;		/* values to scrub from every message */
 	struct conn_params params;	/* what goes to conn_open */
 	struct conn conn;
@@ -49,7 +49,7 @@ static void task_fail(struct probe_task *pt, enum observe_state state,
 	struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
 	va_list ap;
 
-	strbuf_addf(&raw, "target \"%s\": ", pt->name);
+	strbuf_addf(&raw, "%s: ", pt->subject);
 	va_start(ap, fmt);
 	strbuf_vaddf(&raw, fmt, ap);
 	va_end(ap);
@@ -366,7 +366,8 @@ void observe_probe_one(struct observation *out, const struct observe_probe *targ
 	memset(&pt, 0, sizeof(pt));
 	pt.t = target;
 	pt.res = out;
-	pt.name = target->name ? target->name : "(unnamed)";
+	pt.subject = target->subject ? xstrdup(target->subject) :
+		xstrfmt("target \"%s\"", target->name ? target->name : "(unnamed)");
 	pt.statement_timeout_ms = target->statement_timeout_ms > 0 ?
 		target->statement_timeout_ms : OBSERVE_DEFAULT_STATEMENT_TIMEOUT_MS;
 	strvec_init(&pt.secrets);
@@ -392,6 +393,7 @@ done:
 	conn_close(&pt.conn);
 	conn_params_release(&pt.params);
 	strvec_release(&pt.secrets);
+	free(pt.subject);
 	out->elapsed_ms = clock_mono_ms() - start;
 }
 

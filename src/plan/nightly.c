@@ -121,12 +121,10 @@ static void skip(struct judging *j, const char *why)
 	j->k->summary = xstrdup("-");
 }
 
-/* `environment "ENV"` or `environment "ENV", database "DB"` for a fleet's database. */
+/* `environment "ENV"` or `environment "ENV" (DB)` for a fleet's database. */
 static char *subject(const struct status_env *env, const char *database)
 {
-	if (env->fleet && database)
-		return xstrfmt("environment \"%s\", database \"%s\"", env->name, database);
-	return xstrfmt("environment \"%s\"", env->name);
+	return ms_error_subject(env->name, env->fleet ? database : NULL);
 }
 
 static void judge_reachable(struct judging *j)
@@ -147,9 +145,9 @@ static void judge_reachable(struct judging *j)
 		if (res->state != STATUS_UNREACHABLE)
 			continue;
 		down++;
-		/* probe errors name their target already */
+		/* probe errors name their database already */
 		who = subject(env, database);
-		if (res->error && starts_with(res->error, "target \""))
+		if (res->error && starts_with(res->error, who))
 			fail(j, database, xstrdup(res->error));
 		else
 			fail(j, database, xstrfmt("%s: unreachable: %s", who,

@@ -76,6 +76,13 @@ void ms_error_prefix(struct ms_error *err, const char *fmt, ...)
 	err->message = strbuf_detach(&sb, NULL);
 }
 
+char *ms_error_subject(const char *environment, const char *database)
+{
+	if (database)
+		return xstrfmt("environment \"%s\" (%s)", environment, database);
+	return xstrfmt("environment \"%s\"", environment);
+}
+
 void ms_error_move(struct ms_error *dst, struct ms_error *src)
 {
 	ms_error_release(dst);

@@ -99,7 +99,7 @@ q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE applica
 wait_bg fmoved $app
 wait $holder 2>/dev/null
 expect_rc fmoved 1
-expect_in fmoved err "database \"t3\": the database moved since the plan was made"
+expect_in fmoved err "environment \"fleet\" (t3): the database moved since the plan was made"
 expect_in fmoved err "$RA"
 for db in t1 t2; do expect_version $db $RB "fleet: before the moved one"; done
 expect_version t3 $RA "fleet: the moved one"

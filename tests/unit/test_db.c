@@ -105,7 +105,7 @@ static void test_target_member_url_ssh(void **state)
 	db_target_error(&err, MS_ERR_IO, &t, "failed: %s, %s, %s", "url-pass-word",
 			"pg-env-password", "ssh-passphrase");
 	assert_string_equal(err.message,
-			    "environment \"tenants\", database \"tenant_007\": failed: ***, ***, ***");
+			    "environment \"tenants\" (tenant_007): failed: ***, ***, ***");
 	db_target_release(&t);
 
 	/* the agent instead of a key file */

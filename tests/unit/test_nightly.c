@@ -209,7 +209,7 @@ static void s_unreachable(struct inputs *in)
 	target(in, env(in, "dev", false), "dev", STATUS_CURRENT, "", NULL);
 	target(in, env(in, "staging", false), "staging", STATUS_UNREACHABLE, "", "timeout after 2 s");
 	target(in, env(in, "prod", false), "prod", STATUS_UNREACHABLE, "",
-	       "target \"prod\": could not connect: connection refused");
+	       "environment \"prod\": could not connect: connection refused");
 	e = env(in, "tenants", true);
 	e->error = xstrdup("discovery failed: permission denied");
 	e->state = STATUS_UNREACHABLE;
@@ -452,7 +452,7 @@ static const struct nightly_test tests[] = {
 	  "  problem [staging] environment \"staging\": unreachable: timeout after 2 s\n"
 	  SKIPPED("staging", "unreachable")
 	  "prod reachable: failed (no)\n"
-	  "  problem [prod] target \"prod\": could not connect: connection refused\n"
+	  "  problem [prod] environment \"prod\": could not connect: connection refused\n"
 	  SKIPPED("prod", "unreachable")
 	  "tenants reachable: failed (no)\n"
 	  "  problem environment \"tenants\": discovery failed: permission denied\n"
@@ -466,7 +466,7 @@ static const struct nightly_test tests[] = {
 	 */
 	{ "a fleet with one database unreachable", s_fleet_unreachable,
 	  "tenants reachable: failed (1 of 3 unreachable)\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": unreachable: no answer\n"
+	  "  problem [t2] environment \"tenants\" (t2): unreachable: no answer\n"
 	  SKIPPED("tenants", "unreachable")
 	  "scripts lint: passed (0 revisions, 0 errors, 0 warnings)\n"
 	  "fail, 1 problem\n" },
@@ -491,18 +491,18 @@ static const struct nightly_test tests[] = {
 	  "tenants status: passed (current)\n"
 	  "tenants order: passed (ok)\n"
 	  "tenants drift: failed (1 of 3 drifted)\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c00: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c01: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c02: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c03: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c04: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c05: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c06: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c07: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c08: extra\n"
-	  "  problem [t2] environment \"tenants\", database \"t2\": drift: column public.t.c09: extra\n"
-	  "  note [t2] environment \"tenants\", database \"t2\": ... and 2 more differences\n"
-	  "  problem [t3] environment \"tenants\", database \"t3\": could not read the schema: connection refused\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c00: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c01: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c02: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c03: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c04: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c05: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c06: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c07: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c08: extra\n"
+	  "  problem [t2] environment \"tenants\" (t2): drift: column public.t.c09: extra\n"
+	  "  note [t2] environment \"tenants\" (t2): ... and 2 more differences\n"
+	  "  problem [t3] environment \"tenants\" (t3): could not read the schema: connection refused\n"
 	  "tenants checksums: passed (ok)\n"
 	  PASSED("solo", "current", "not compared")
 	  "scripts lint: passed (0 revisions, 0 errors, 0 warnings)\n"
@@ -526,9 +526,9 @@ static const struct nightly_test tests[] = {
 	  "tenants order: passed (ok)\n"
 	  "tenants drift: passed (same)\n"
 	  "tenants checksums: failed (2 mismatches)\n"
-	  "  problem [t1] environment \"tenants\", database \"t1\": revision a1: \"versions/a1_x.sql\" "
+	  "  problem [t1] environment \"tenants\" (t1): revision a1: \"versions/a1_x.sql\" "
 	  "changed after it was applied (sha256 aaaaaaaaaaaa then, bbbbbbbbbbbb now)\n"
-	  "  problem [t1] environment \"tenants\", database \"t1\": revision a2: \"versions/a2_x.sql\" "
+	  "  problem [t1] environment \"tenants\" (t1): revision a2: \"versions/a2_x.sql\" "
 	  "changed after it was applied (sha256 aaaaaaaaaaaa then, bbbbbbbbbbbb now)\n"
 	  "scripts lint: passed (0 revisions, 0 errors, 0 warnings)\n"
 	  "fail, 4 problems\n" },

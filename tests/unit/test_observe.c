@@ -74,7 +74,7 @@ static void test_state_unreachable(void **state)
 	assert_int_equal(f.done_nr, 2);
 
 	assert_int_equal(f.obs[0].state, OBSERVE_UNREACHABLE);
-	assert_true(starts_with(f.obs[0].error.message, "target \"prod\": could not connect: "));
+	assert_true(starts_with(f.obs[0].error.message, "environment \"prod\": could not connect: "));
 	assert_null(strstr(f.obs[0].error.message, SECRET));
 	assert_false(f.obs[0].version_table_exists);
 	assert_int_equal(f.obs[0].version_rows.nr, 0);
