@@ -29,12 +29,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <libpq-fe.h>
 
 #include "migsync/error.h"
 #include "migsync/sha256.h"
 #include "migsync/strbuf.h"
 #include "migsync/util.h"
+
+/* libpq's PGconn; only a pointer here, so that readers of the types need no libpq. */
+struct pg_conn;
 
 /* The kinds of objects, in the order a listing shows them. */
 enum drift_kind {
@@ -168,7 +170,7 @@ struct drift_options {
  * MS_ERR_DB with err set (the server's message, on one line) and *out is
  * NULL.
  */
-int drift_read(struct schema_snapshot **out, PGconn *conn, const struct drift_options *opts,
+int drift_read(struct schema_snapshot **out, struct pg_conn *conn, const struct drift_options *opts,
 	       struct ms_error *err);
 
 /*

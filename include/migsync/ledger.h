@@ -21,10 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
-
 #include "migsync/error.h"
 #include "migsync/util.h"
+
+/* libpq's PGconn and PGresult; only pointers here, so that readers of the types need no libpq. */
+struct pg_conn;
+struct pg_result;
 
 #define LEDGER_DEFAULT_SCHEMA "migsync"
 
@@ -104,10 +106,10 @@ void approvals_free(struct approval *list, size_t nr);
  *     environment text, approver text, comment text, created_at
  *     timestamptz, expires_at timestamptz NULL)
  */
-int ledger_ensure(PGconn *conn, const char *schema, struct ms_error *err);
+int ledger_ensure(struct pg_conn *conn, const char *schema, struct ms_error *err);
 
 /* Whether SCHEMA.applied exists (read-only; no creation). */
-int ledger_exists(PGconn *conn, const char *schema, bool *exists, struct ms_error *err);
+int ledger_exists(struct pg_conn *conn, const char *schema, bool *exists, struct ms_error *err);
 
 /*
  * Insert an entry (e->id is ignored and set to the new row's id;
@@ -116,7 +118,7 @@ int ledger_exists(PGconn *conn, const char *schema, bool *exists, struct ms_erro
  * transaction for an atomic "applied" record, or in autocommit for an
  * "in progress" record written before a non-transactional revision.
  */
-int ledger_insert(PGconn *conn, const char *schema, struct ledger_entry *e,
+int ledger_insert(struct pg_conn *conn, const char *schema, struct ledger_entry *e,
 		  struct ms_error *err);
 
 /*
@@ -127,22 +129,22 @@ int ledger_insert(PGconn *conn, const char *schema, struct ledger_entry *e,
  * ledger_insert does. Both return 0 or MS_ERR_DB (MS_ERR_CONFIG: the
  * schema name cannot be quoted), err set.
  */
-int ledger_insert_send(PGconn *conn, const char *schema, const struct ledger_entry *e,
+int ledger_insert_send(struct pg_conn *conn, const char *schema, const struct ledger_entry *e,
 		       struct ms_error *err);
-int ledger_insert_result(struct ledger_entry *e, PGconn *conn, const char *schema,
-			 const PGresult *res, struct ms_error *err);
+int ledger_insert_result(struct ledger_entry *e, struct pg_conn *conn, const char *schema,
+			 const struct pg_result *res, struct ms_error *err);
 
 /* Set outcome, duration and error of the row with this id (MS_ERR_NOTFOUND: no such row). */
-int ledger_finish(PGconn *conn, const char *schema, int64_t id,
+int ledger_finish(struct pg_conn *conn, const char *schema, int64_t id,
 		  enum ledger_outcome outcome, int64_t duration_ms,
 		  const char *error, struct ms_error *err);
 
 /* Every entry of the database, oldest first (limit N: the newest N, still oldest first). */
-int ledger_list(struct ledger_entry **out, size_t *nr, PGconn *conn,
+int ledger_list(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
 		const char *schema, size_t limit, struct ms_error *err);
 
 /* Entries still LEDGER_IN_PROGRESS (a crashed non-transactional revision). */
-int ledger_in_progress(struct ledger_entry **out, size_t *nr, PGconn *conn,
+int ledger_in_progress(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
 		       const char *schema, struct ms_error *err);
 
 /*
@@ -154,17 +156,17 @@ int ledger_in_progress(struct ledger_entry **out, size_t *nr, PGconn *conn,
  * nothing. *found false when the ledger has no such record (or no
  * ledger exists).
  */
-int ledger_applied_at(int64_t *at_ms, bool *found, PGconn *conn, const char *schema,
+int ledger_applied_at(int64_t *at_ms, bool *found, struct pg_conn *conn, const char *schema,
 		      const char *revision, struct ms_error *err);
 
 /*
  * Record an approval (a->id is set; created_at_ms 0 means now, and is
  * then set to the time recorded; expires_at_ms 0 stores NULL).
  */
-int ledger_approve(PGconn *conn, const char *schema, struct approval *a,
+int ledger_approve(struct pg_conn *conn, const char *schema, struct approval *a,
 		   struct ms_error *err);
 /* All approvals recorded for environment, oldest first (none when no ledger exists). */
-int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
+int ledger_approvals(struct approval **out, size_t *nr, struct pg_conn *conn,
 		     const char *schema, const char *environment, struct ms_error *err);
 
 /*
@@ -179,9 +181,9 @@ int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
  * ledger_unlock or when the connection closes. Taking it again on the
  * same connection succeeds and must be matched by another unlock.
  */
-int ledger_lock(PGconn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_ctx,
+int ledger_lock(struct pg_conn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_ctx,
 		struct ms_error *err);
 /* Release the lock; MS_ERR_DB when this session did not hold it (no server WARNING). */
-int ledger_unlock(PGconn *conn, struct ms_error *err);
+int ledger_unlock(struct pg_conn *conn, struct ms_error *err);
 
 #endif

@@ -5,9 +5,7 @@
  * Staged plans, plan hashes, rollout order and gates: the pure core of
  * `migsync plan`, `approve` and `apply`. Plain values in (the graph, the
  * version rows read from each database, the approvals read from the
- * ledger), plain values out; nothing here opens a connection or prints,
- * except plan_checksum_read(), which reads a ledger through a connection
- * the caller owns.
+ * ledger), plain values out; nothing here opens a connection or prints.
  *
  * A plan has one stage per environment, in rollout order. A stage holds
  * one entry per target database of the environment (one, or a fleet),
@@ -51,7 +49,6 @@
 /* Read from the ledger (ledger.h); here only through pointers. */
 struct approval;
 struct ledger_entry;
-struct pg_conn;
 
 /* One step of a database's plan. */
 struct plan_step {
@@ -338,12 +335,5 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
 			   const struct revgraph *g, const struct ledger_entry *entries,
 			   size_t entries_nr, const struct strvec *rows);
 
-/*
- * The same, reading the ledger in schema (NULL: the default) through
- * conn. A database without a ledger has no mismatches. For `status`.
- */
-int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, struct pg_conn *conn,
-		       const char *schema, const struct revgraph *g,
-		       const struct strvec *rows, struct ms_error *err);
 
 #endif

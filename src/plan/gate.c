@@ -202,28 +202,3 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
 	free(last);
 	free(held);
 }
-
-int plan_checksum_read(struct checksum_mismatch **out, size_t *nr, PGconn *conn,
-		       const char *schema, const struct revgraph *g,
-		       const struct strvec *rows, struct ms_error *err)
-{
-	struct ledger_entry *entries = NULL;
-	size_t entries_nr = 0;
-	bool exists = false;
-	int ret;
-
-	*out = NULL;
-	*nr = 0;
-	if (!schema)
-		schema = LEDGER_DEFAULT_SCHEMA;
-	ret = ledger_exists(conn, schema, &exists, err);
-	if (ret < 0 || !exists)
-		goto done;
-	ret = ledger_list(&entries, &entries_nr, conn, schema, 0, err);
-	if (ret < 0)
-		goto done;
-	plan_checksum_compare(out, nr, g, entries, entries_nr, rows);
-done:
-	ledger_entries_free(entries, entries_nr);
-	return ret;
-}
