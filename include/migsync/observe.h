@@ -13,10 +13,17 @@
  *   OBSERVE_LEDGER  with STATE, on the same connection: the ledger's
  *                   entries, when there is a version table and a ledger
  *   OBSERVE_SCHEMA  a schema snapshot (drift_read), on a db_connect()
- *                   connection; messages worded as db_connect's
+ *                   connection; messages worded as db_connect's. With
+ *                   OBSERVE_LEDGER and OBSERVE_APPROVALS (see
+ *                   observe_options.also), on the same connection: the
+ *                   ledger's entries and the environment's approvals
  *
  * Ask for STATE or SCHEMA in one call, not both: each has its own
  * connection and words its own error.
+ *
+ * observe_conn() reads through a connection the caller holds (the stage
+ * runner, under its advisory lock): OBSERVE_IDENTITY, OBSERVE_ROWS,
+ * OBSERVE_IN_PROGRESS, OBSERVE_APPROVALS.
  *
  * Commands map observations to their reports; none of them talks to a
  * database itself.
@@ -43,6 +50,10 @@
 #define OBSERVE_STATE (1u << 0)
 #define OBSERVE_LEDGER (1u << 1)
 #define OBSERVE_SCHEMA (1u << 2)
+#define OBSERVE_IDENTITY (1u << 3)	/* observe_conn: db_identity() */
+#define OBSERVE_ROWS (1u << 4)		/* observe_conn: the version rows */
+#define OBSERVE_IN_PROGRESS (1u << 5)	/* observe_conn: the ledger's in-progress rows */
+#define OBSERVE_APPROVALS (1u << 6)	/* the environment's approvals, when there is a ledger */
 
 #define OBSERVE_DEFAULT_CONNECT_TIMEOUT_S 10
 #define OBSERVE_DEFAULT_STATEMENT_TIMEOUT_MS 30000
@@ -72,12 +83,21 @@ struct observation {
 	 * ...`); observe_probe_one() leaves the message as the ledger gave it.
 	 */
 	struct ms_error ledger_error;
+	/* OBSERVE_IN_PROGRESS: rows a `transaction false` step left in progress, oldest first */
+	struct ledger_entry *in_progress;
+	size_t in_progress_nr;
+	/* OBSERVE_APPROVALS: the environment's approvals, oldest first, when there is a ledger */
+	struct approval *approvals;
+	size_t approvals_nr;
+	char *identity;			/* OBSERVE_IDENTITY: db_identity(); NULL when not read */
 
 	struct schema_snapshot *schema;	/* OBSERVE_SCHEMA; NULL when it could not be read */
 	/*
 	 * Why the database could not be observed; scrubbed. STATE: `target
 	 * "LABEL": ...`, set for OBSERVE_UNREACHABLE and OBSERVE_ERROR.
-	 * SCHEMA: `environment "ENV": ...`, as db_connect words it.
+	 * SCHEMA: `environment "ENV": ...`, as db_connect words it; the
+	 * ledger and the approvals read with it fail the same way (and
+	 * the snapshot is then dropped).
 	 */
 	struct ms_error error;
 	int64_t elapsed_ms;
@@ -98,6 +118,12 @@ struct observe_options {
 	const struct strvec *schemas;	/* OBSERVE_SCHEMA: only these; NULL or empty: all */
 	observe_done_fn done;		/* may be NULL */
 	void *ctx;
+	/*
+	 * NULL, or per target: flags added to what for that target alone
+	 * (consolidate reads the approvals from an environment's first
+	 * database only).
+	 */
+	const unsigned *also;
 };
 
 /*
@@ -109,6 +135,20 @@ struct observe_options {
  */
 int observe_run(struct observation *out, const struct db_target *const *targets, size_t nr,
 		const struct observe_options *o, struct ms_error *err);
+
+/*
+ * Read through conn, which the caller holds (and keeps), what `what`
+ * asks (OBSERVE_IDENTITY, OBSERVE_ROWS, OBSERVE_IN_PROGRESS,
+ * OBSERVE_APPROVALS), in that order, stopping at the first error: one
+ * round trip each, and one to look for the ledger before the last two
+ * (which read nothing without it; out->ledger_applied_exists says
+ * whether it is there). out must be initialized; it is released first,
+ * and keeps what was read before an error. Messages: db_identity's and
+ * the ledger's as they are, the version rows' named after t. Returns 0
+ * or a negative code with err set.
+ */
+int observe_conn(struct observation *out, PGconn *conn, const struct db_target *t,
+		 unsigned what, struct ms_error *err);
 
 /*
  * The probe under OBSERVE_STATE, for plain connection parameters (the

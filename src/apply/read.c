@@ -12,6 +12,7 @@
 #include "migsync/clock.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
+#include "migsync/observe.h"
 #include "migsync/pool.h"
 #include "migsync/strbuf.h"
 
@@ -22,49 +23,40 @@ void apply_stage_reset(struct plan_stage *st, const struct environment *env)
 }
 
 /*
- * Read one database through conn: identity, version rows, in-progress
- * ledger rows, and (with_approvals) the environment's approvals.
+ * Read one database through conn (observe_conn): identity, version rows,
+ * in-progress ledger rows, and (with_approvals) the environment's
+ * approvals, which replace st's when there is a ledger. What was read
+ * before an error is kept in db.
  */
 int apply_read_db(struct plan_db *db, struct plan_stage *st, PGconn *conn,
 		   const struct db_target *t, bool with_approvals, struct ms_error *err)
 {
-	const struct environment *env = t->env;
-	struct ledger_entry *busy = NULL;
-	size_t busy_nr = 0;
-	bool ledger = false;
+	struct observation obs;
 	int ret;
 
-	strvec_release(&db->rows);
-	strvec_release(&db->in_progress);
+	observation_init(&obs);
+	ret = observe_conn(&obs, conn, t,
+			   OBSERVE_IDENTITY | OBSERVE_ROWS | OBSERVE_IN_PROGRESS |
+			   (with_approvals ? OBSERVE_APPROVALS : 0), err);
 	free(db->identity);
-	db->identity = NULL;
-	ret = db_identity(&db->identity, conn, t, err);
-	if (ret < 0)
-		goto done;
-	ret = db_version_rows(&db->rows, &db->has_version_table, NULL, conn,
-				env->database.version_table, env->database.version_table_schema, err);
-	if (ret < 0) {
-		db_target_error(err, ret, t, "%s", err->message);
-		goto done;
-	}
-	ret = ledger_exists(conn, NULL, &ledger, err);
-	if (ret < 0 || !ledger)
-		goto done;
-	ret = ledger_in_progress(&busy, &busy_nr, conn, NULL, err);
-	if (ret < 0)
-		goto done;
-	for (size_t i = 0; i < busy_nr; i++)
-		if (!strvec_contains(&db->in_progress, busy[i].revision))
-			strvec_push(&db->in_progress, busy[i].revision);
-	if (with_approvals) {
+	db->identity = obs.identity;
+	obs.identity = NULL;
+	strvec_release(&db->rows);
+	db->rows = obs.version_rows;
+	strvec_init(&obs.version_rows);
+	db->has_version_table = obs.version_table_exists;
+	strvec_release(&db->in_progress);
+	for (size_t i = 0; i < obs.in_progress_nr; i++)
+		if (!strvec_contains(&db->in_progress, obs.in_progress[i].revision))
+			strvec_push(&db->in_progress, obs.in_progress[i].revision);
+	if (ret == 0 && with_approvals && obs.ledger_applied_exists) {
 		approvals_free(st->approvals, st->approvals_nr);
-		st->approvals = NULL;
-		st->approvals_nr = 0;
-		ret = ledger_approvals(&st->approvals, &st->approvals_nr, conn, NULL,
-				       env->name, err);
+		st->approvals = obs.approvals;
+		st->approvals_nr = obs.approvals_nr;
+		obs.approvals = NULL;
+		obs.approvals_nr = 0;
 	}
-done:
-	ledger_entries_free(busy, busy_nr);
+	observation_release(&obs);
 	return ret;
 }
 

@@ -49,7 +49,7 @@ static int observe_all(struct cli_drift *dc, const struct cli_drift_options *opt
 {
 	const struct db_target **targets = xcalloc(dc->jobs_nr ? dc->jobs_nr : 1, sizeof(*targets));
 	struct observation *obs = xcalloc(dc->jobs_nr ? dc->jobs_nr : 1, sizeof(*obs));
-	const struct observe_options o = { OBSERVE_SCHEMA, opts->jobs, opts->schemas, NULL, NULL };
+	const struct observe_options o = { OBSERVE_SCHEMA, opts->jobs, opts->schemas, NULL, NULL, NULL };
 	int ret = 0;
 
 	for (size_t i = 0; i < dc->jobs_nr; i++) {

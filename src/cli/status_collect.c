@@ -242,7 +242,7 @@ static int observe_all(struct cli_status *c, unsigned jobs, bool checksums,
 	const struct db_target **targets = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*targets));
 	struct observation *obs = xcalloc(c->jobs_nr ? c->jobs_nr : 1, sizeof(*obs));
 	struct observe_options o = {
-		OBSERVE_STATE | (checksums ? OBSERVE_LEDGER : 0), jobs, NULL, progress_done, c
+		OBSERVE_STATE | (checksums ? OBSERVE_LEDGER : 0), jobs, NULL, progress_done, c, NULL
 	};
 	int ret = 0;
 

@@ -1,6 +1,8 @@
 /*
  * One parallel read per target: the probe for the state (and the ledger
- * on the same connection), or a schema snapshot. See observe.h.
+ * on the same connection), or a schema snapshot (with the ledger and the
+ * approvals); and the read through a connection the caller holds. See
+ * observe.h.
  */
 
 #include <limits.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "migsync/conn.h"
+#include "migsync/db.h"
 #include "migsync/observe.h"
 #include "migsync/pool.h"
 #include "migsync/util.h"
@@ -27,6 +30,9 @@ void observation_release(struct observation *o)
 	strvec_release(&o->version_rows);
 	ledger_entries_free(o->ledger, o->ledger_nr);
 	ms_error_release(&o->ledger_error);
+	ledger_entries_free(o->in_progress, o->in_progress_nr);
+	approvals_free(o->approvals, o->approvals_nr);
+	free(o->identity);
 	schema_snapshot_free(o->schema);
 	ms_error_release(&o->error);
 	observation_init(o);
@@ -99,9 +105,66 @@ static void observe_state(struct observation *obs, const struct db_target *t, bo
 	free(subject);
 }
 
-/* A schema snapshot of t, on a connection of its own. */
+/* What what asks of the ledger on conn (OBSERVE_LEDGER, OBSERVE_IN_PROGRESS, OBSERVE_APPROVALS). */
+static int observe_ledger(struct observation *obs, PGconn *conn, const char *environment,
+			  unsigned what, struct ms_error *err)
+{
+	int ret;
+
+	ret = ledger_exists(conn, NULL, &obs->ledger_applied_exists, err);
+	if (ret < 0 || !obs->ledger_applied_exists)
+		goto done;
+	if (what & OBSERVE_LEDGER) {
+		ret = ledger_list(&obs->ledger, &obs->ledger_nr, conn, NULL, 0, err);
+		if (ret < 0)
+			goto done;
+	}
+	if (what & OBSERVE_IN_PROGRESS) {
+		ret = ledger_in_progress(&obs->in_progress, &obs->in_progress_nr, conn, NULL, err);
+		if (ret < 0)
+			goto done;
+	}
+	if (what & OBSERVE_APPROVALS)
+		ret = ledger_approvals(&obs->approvals, &obs->approvals_nr, conn, NULL,
+				       environment, err);
+done:
+	return ret;
+}
+
+int observe_conn(struct observation *out, PGconn *conn, const struct db_target *t,
+		 unsigned what, struct ms_error *err)
+{
+	const struct inventory_database *db = &t->env->database;
+	int ret = 0;
+
+	observation_release(out);
+	if (what & OBSERVE_IDENTITY) {
+		ret = db_identity(&out->identity, conn, t, err);
+		if (ret < 0)
+			goto done;
+	}
+	if (what & OBSERVE_ROWS) {
+		ret = db_version_rows(&out->version_rows, &out->version_table_exists, NULL, conn,
+				      db->version_table, db->version_table_schema, err);
+		if (ret < 0) {
+			db_target_error(err, ret, t, "%s", err->message);
+			goto done;
+		}
+	}
+	if (what & (OBSERVE_IN_PROGRESS | OBSERVE_APPROVALS))
+		ret = observe_ledger(out, conn, t->env->name,
+				     what & (OBSERVE_IN_PROGRESS | OBSERVE_APPROVALS), err);
+done:
+	return ret;
+}
+
+/*
+ * A schema snapshot of t, on a connection of its own, and what `what`
+ * asks of its ledger (OBSERVE_LEDGER, OBSERVE_APPROVALS) on the same
+ * connection; a ledger that cannot be read fails the snapshot too.
+ */
 static void observe_schema(struct observation *obs, const struct db_target *t,
-			   const struct strvec *schemas)
+			   const struct strvec *schemas, unsigned what)
 {
 	const struct inventory_database *db = &t->env->database;
 	const struct drift_options opts = {
@@ -114,8 +177,14 @@ static void observe_schema(struct observation *obs, const struct db_target *t,
 
 	if (db_connect(&conn, &tunnel, t, &obs->error) < 0)
 		goto done;
-	if (drift_read(&obs->schema, conn, &opts, &err) < 0)
+	if (drift_read(&obs->schema, conn, &opts, &err) < 0 ||
+	    ((what & (OBSERVE_LEDGER | OBSERVE_APPROVALS)) &&
+	     observe_ledger(obs, conn, t->env->name, what & (OBSERVE_LEDGER | OBSERVE_APPROVALS),
+			    &err) < 0)) {
 		db_target_error(&obs->error, err.code, t, "%s", err.message);
+		schema_snapshot_free(obs->schema);
+		obs->schema = NULL;
+	}
 done:
 	db_disconnect(conn, tunnel);
 	ms_error_release(&err);
@@ -125,13 +194,14 @@ static void observe_work(size_t i, void *arg)
 {
 	struct observe_ctx *oc = arg;
 	const struct db_target *t = oc->targets[i];
+	unsigned what = oc->o->what | (oc->o->also ? oc->o->also[i] : 0);
 
 	if (!t)
 		return;
-	if (oc->o->what & OBSERVE_STATE)
-		observe_state(&oc->out[i], t, oc->o->what & OBSERVE_LEDGER);
-	if (oc->o->what & OBSERVE_SCHEMA)
-		observe_schema(&oc->out[i], t, oc->o->schemas);
+	if (what & OBSERVE_STATE)
+		observe_state(&oc->out[i], t, what & OBSERVE_LEDGER);
+	if (what & OBSERVE_SCHEMA)
+		observe_schema(&oc->out[i], t, oc->o->schemas, what);
 }
 
 static void observe_done(size_t i, void *arg)
