@@ -1,58 +1,42 @@
 /*
  * What consolidate reads from every database before squash_check or
- * squash_check_stamp judge it: the schema with the version rows, the
- * ledger and, from an environment's first database, its approvals.
+ * squash_check_stamp judge it (observe_run: the schema with the version
+ * rows, the ledger and, from an environment's first database, its
+ * approvals), mapped into struct squash_dbs.
  */
-#include <limits.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "migsync/apply.h"
-#include "migsync/drift.h"
-#include "migsync/ledger.h"
-#include "migsync/pool.h"
+#include "migsync/observe.h"
 #include "migsync/squash.h"
 #include "migsync/target.h"
 
 struct consolidate_read {
 	struct squash_dbs *dbs;
 	const struct db_target **targets;	/* per database; NULL: not expanded */
+	unsigned *also;				/* per database: OBSERVE_APPROVALS for a first one */
 };
 
-/* Connect, read the schema (with the version rows), the ledger and, for a first database, the approvals. */
-static void read_work(size_t i, void *ctx)
+/* observe_done_fn: the observation of database i into it. */
+static void read_done(size_t i, struct observation *obs, void *ctx)
 {
 	struct consolidate_read *r = ctx;
 	struct squash_db *d = &r->dbs->items[i];
-	const struct db_target *t = r->targets[i];
-	const struct inventory_database *db = &d->env->database;
-	struct drift_options opts;
-	struct ms_error err = MS_ERROR_INIT;
-	struct tunnel *tunnel = NULL;
-	PGconn *conn = NULL;
-	bool ledger = false;
 
-	if (!t)
-		goto done;
-	if (db_connect(&conn, &tunnel, t, &d->err) < 0)
-		goto done;
-	memset(&opts, 0, sizeof(opts));
-	opts.version_table = db->version_table;
-	opts.version_schema = db->version_table_schema;
-	opts.statement_timeout_ms = db->statement_timeout <= 0 ? 0 :
-		db->statement_timeout > INT_MAX / 1000 ? INT_MAX : (int)db->statement_timeout * 1000;
-	if (drift_read(&d->snapshot, conn, &opts, &err) < 0 ||
-	    ledger_exists(conn, NULL, &ledger, &err) < 0 ||
-	    (ledger && ledger_list(&d->ledger, &d->ledger_nr, conn, NULL, 0, &err) < 0) ||
-	    (ledger && d->first && ledger_approvals(&d->approvals, &d->approvals_nr, conn,
-						    NULL, d->env->name, &err) < 0)) {
-		db_target_error(&d->err, err.code, t, "%s", err.message);
-		schema_snapshot_free(d->snapshot);
-		d->snapshot = NULL;
-	}
-done:
-	db_disconnect(conn, tunnel);
-	ms_error_release(&err);
+	if (!r->targets[i])
+		return;
+	d->snapshot = obs->schema;
+	obs->schema = NULL;
+	d->ledger = obs->ledger;
+	d->ledger_nr = obs->ledger_nr;
+	obs->ledger = NULL;
+	obs->ledger_nr = 0;
+	d->approvals = obs->approvals;
+	d->approvals_nr = obs->approvals_nr;
+	obs->approvals = NULL;
+	obs->approvals_nr = 0;
+	ms_error_move(&d->err, &obs->error);
+	observation_release(obs);
 }
 
 /* Append env's database t (NULL: env could not be expanded) to r. */
@@ -61,9 +45,14 @@ static struct squash_db *add_db(struct consolidate_read *r, size_t *alloc,
 {
 	struct squash_db *d = squash_dbs_add(r->dbs, env, t ? t->label : env->name,
 					     t ? t->describe : NULL, first);
+	size_t nr = r->dbs->nr, old = *alloc;
 
-	ALLOC_GROW(r->targets, r->dbs->nr, *alloc);
-	r->targets[r->dbs->nr - 1] = t;
+	/* targets and also grow together */
+	ALLOC_GROW(r->targets, nr, *alloc);
+	if (*alloc != old)
+		r->also = xrealloc(r->also, *alloc * sizeof(*r->also));
+	r->targets[nr - 1] = t;
+	r->also[nr - 1] = first ? OBSERVE_APPROVALS : 0;
 	return d;
 }
 
@@ -72,7 +61,8 @@ int apply_consolidate_read(struct squash_dbs *out, const struct inventory *inv, 
 {
 	struct db_target **targets = xcalloc(inv->nr ? inv->nr : 1, sizeof(*targets));
 	size_t *targets_nr = xcalloc(inv->nr ? inv->nr : 1, sizeof(*targets_nr));
-	struct consolidate_read r = { out, NULL };
+	struct consolidate_read r = { out, NULL, NULL };
+	struct observation *obs = NULL;
 	size_t alloc = 0;
 	int ret = 0;
 
@@ -89,12 +79,24 @@ int apply_consolidate_read(struct squash_dbs *out, const struct inventory *inv, 
 			add_db(&r, &alloc, env, &targets[i][k], k == 0);
 		ms_error_release(&e);
 	}
-	if (out->nr)
-		ret = pool_run(out->nr, jobs, read_work, NULL, &r, err);
+	if (out->nr) {
+		const struct observe_options o = {
+			OBSERVE_SCHEMA | OBSERVE_LEDGER, jobs, NULL, read_done, &r, r.also
+		};
+
+		obs = xcalloc(out->nr, sizeof(*obs));
+		for (size_t i = 0; i < out->nr; i++)
+			observation_init(&obs[i]);
+		ret = observe_run(obs, r.targets, out->nr, &o, err);
+		for (size_t i = 0; i < out->nr; i++)
+			observation_release(&obs[i]);
+	}
 	for (size_t i = 0; i < inv->nr; i++)
 		db_targets_free(targets[i], targets_nr[i]);
 	free(targets);
 	free(targets_nr);
+	free(obs);
 	free(r.targets);
+	free(r.also);
 	return ret;
 }
