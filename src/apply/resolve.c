@@ -5,6 +5,7 @@
 #include "apply_int.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
+#include "migsync/observe.h"
 
 int apply_resolve(size_t *resolved, const struct environment *env, const char *revision,
 		  bool applied, const struct apply_options *o, struct ms_error *err)
@@ -16,20 +17,17 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
 	*resolved = 0;
 	ret = db_targets_expand(&targets, &nr, env, err);
 	for (size_t i = 0; ret == 0 && i < nr; i++) {
-		struct ledger_entry *busy = NULL;
-		size_t busy_nr = 0;
+		struct observation obs;
 		PGconn *conn = NULL;
 		struct tunnel *tunnel = NULL;
-		bool ledger = false;
 
+		observation_init(&obs);
 		ret = apply_connect_locked(&conn, &tunnel, &targets[i], NULL, i, nr, o, err);
 		if (ret < 0)
 			break;
-		ret = ledger_exists(conn, NULL, &ledger, err);
-		if (ret == 0 && ledger)
-			ret = ledger_in_progress(&busy, &busy_nr, conn, NULL, err);
-		for (size_t k = 0; ret == 0 && k < busy_nr; k++) {
-			struct ledger_entry *e = &busy[k];
+		ret = observe_conn(&obs, conn, &targets[i], OBSERVE_IN_PROGRESS, err);
+		for (size_t k = 0; ret == 0 && k < obs.in_progress_nr; k++) {
+			struct ledger_entry *e = &obs.in_progress[k];
 
 			if (strcmp(e->revision, revision))
 				continue;
@@ -55,7 +53,7 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
 			if (ret == 0)
 				(*resolved)++;
 		}
-		ledger_entries_free(busy, busy_nr);
+		observation_release(&obs);
 		{
 			struct ms_error ignore = MS_ERROR_INIT;
 
