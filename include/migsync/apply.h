@@ -236,13 +236,13 @@ enum apply_outcome apply_stamp_run(struct plan_stage *st, const struct environme
 struct squash_dbs;
 /*
  * What consolidate judges (squash.h): every environment of inv expanded
- * to its databases, in inventory order, each read jobs at a time (0:
- * min(16, databases)): its schema with the version rows, its ledger and,
- * for an environment's first database, the approvals. An environment that
- * cannot be expanded or has none, and a database that cannot be read, are
- * appended with their error (out->items[i].err) and no snapshot. out is
- * initialized by the caller. Returns 0, or a negative code when the
- * worker pool could not run (err set).
+ * to its databases, in inventory order, each read by observe_run jobs at
+ * a time (0: min(16, databases)): its schema with the version rows, its
+ * ledger and, for an environment's first database, the approvals. An
+ * environment that cannot be expanded or has none, and a database that
+ * cannot be read, are appended with their error (out->items[i].err) and
+ * no snapshot. out is initialized by the caller. Returns 0, or a negative
+ * code when the reads could not be run at all (err set).
  */
 int apply_consolidate_read(struct squash_dbs *out, const struct inventory *inv, unsigned jobs,
 			   struct ms_error *err);
