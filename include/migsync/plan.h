@@ -237,13 +237,12 @@ bool plan_order_check(struct strvec *missing, const struct revgraph *g,
 		      const struct strvec *end_rows, size_t end_nr);
 
 /*
- * Version rows (sorted, as struct plan_db holds them). Equal: the same
- * rows in the same order. As text: joined with sep, "(none)" when empty.
+ * Version rows (sorted, as struct plan_db holds them; compare them with
+ * strvec_equal). As text: joined with sep, "(none)" when empty.
  * The messages of src/apply join with " " (and the ledger's rows_after
  * is written so, see plan_rows_parse); the promotion commands print ","
  * (an inconsistency kept as it is: both are part of the output).
  */
-bool plan_rows_equal(const struct strvec *a, const struct strvec *b);
 struct strbuf;
 void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep);
 /* The same into a string of its own; caller frees. */

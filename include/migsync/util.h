@@ -48,6 +48,8 @@ char *strvec_push(struct strvec *v, const char *s);
 /* Append s itself; v takes ownership. */
 void strvec_push_owned(struct strvec *v, char *s);
 bool strvec_contains(const struct strvec *v, const char *s);
+/* The same items in the same order. */
+bool strvec_equal(const struct strvec *a, const struct strvec *b);
 void strvec_sort(struct strvec *v);
 
 #endif

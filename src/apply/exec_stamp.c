@@ -53,7 +53,7 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	if (ret < 0)
 		goto fail;
 	rows_sorted(&from_sorted, from);
-	if (!plan_rows_equal(&now, &from_sorted)) {
+	if (!strvec_equal(&now, &from_sorted)) {
 		want = exec_rows_join(&from_sorted);
 		have = exec_rows_join(&now);
 		ret = ms_error_set(err, MS_ERR_DB,

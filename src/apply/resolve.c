@@ -39,7 +39,7 @@ int apply_resolve(size_t *resolved, const struct environment *env, const char *r
 				apply_executor_open(&ax, conn, &targets[i], e->plan_hash, o);
 				plan_rows_parse(&want, e->rows_after);
 				ret = ax.x.ops->read_rows(&ax.x, &now, err);
-				if (ret == 0 && !plan_rows_equal(&now, &want))
+				if (ret == 0 && !strvec_equal(&now, &want))
 					ret = ax.x.ops->stamp(&ax.x, &now, &want, err);
 				apply_executor_close(&ax);
 				strvec_release(&now);

@@ -77,7 +77,7 @@ int apply_verify(const struct plan_db *db, struct executor *x, const struct db_t
 	ret = x->ops->read_rows(x, &rows, err);
 	if (ret < 0)
 		goto done;
-	if (!plan_rows_equal(&rows, &db->end_rows)) {
+	if (!strvec_equal(&rows, &db->end_rows)) {
 		want = plan_rows_text(&db->end_rows, " ");
 		have = plan_rows_text(&rows, " ");
 		ret = db_target_error(err, MS_ERR_DB, t,
@@ -100,10 +100,10 @@ enum apply_outcome apply_db_run(struct executor *x, struct plan_stage *st, size_
 	struct output_ctx oc;
 	int ret;
 
-	if (now && !plan_rows_equal(now, &db->rows)) {
+	if (now && !strvec_equal(now, &db->rows)) {
 		char *have, *saw;
 
-		if (plan_rows_equal(now, &db->end_rows)) {
+		if (strvec_equal(now, &db->end_rows)) {
 			/* another migsync did this one already */
 			apply_emit_skip(o, t->env, db, index, st->dbs_nr, NULL);
 			return APPLY_NOTHING;

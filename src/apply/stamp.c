@@ -80,12 +80,12 @@ static int stamp_db(struct plan_stage *st, size_t index, PGconn *conn,
 		ret = apply_in_progress_error(&now, t, err);
 		goto done;
 	}
-	if (plan_rows_equal(&now.rows, &db->end_rows)) {
+	if (strvec_equal(&now.rows, &db->end_rows)) {
 		/* another run stamped it while we waited for the lock */
 		apply_emit_skip(o, t->env, db, index, st->dbs_nr, NULL);
 		goto done;
 	}
-	if (!plan_rows_equal(&now.rows, &db->rows)) {
+	if (!strvec_equal(&now.rows, &db->rows)) {
 		char *have = plan_rows_text(&now.rows, " "), *want = plan_rows_text(&db->rows, " ");
 
 		ret = db_target_error(err, MS_ERR_DB, t,
@@ -137,9 +137,9 @@ enum apply_outcome apply_stamp_run(struct plan_stage *st, const struct environme
 			apply_in_progress_error(db, &targets[i], err);
 			goto done;
 		}
-		if (plan_rows_equal(&db->rows, &db->end_rows))
+		if (strvec_equal(&db->rows, &db->end_rows))
 			continue;
-		if (expect && !plan_rows_equal(&db->rows, expect)) {
+		if (expect && !strvec_equal(&db->rows, expect)) {
 			char *have = plan_rows_text(&db->rows, " "), *want = plan_rows_text(expect, " ");
 
 			db_target_error(err, MS_ERR_DB, &targets[i],
@@ -166,7 +166,7 @@ enum apply_outcome apply_stamp_run(struct plan_stage *st, const struct environme
 		struct ms_error ignore = MS_ERROR_INIT;
 		int ret;
 
-		if (plan_rows_equal(&st->dbs[i].rows, &st->dbs[i].end_rows))
+		if (strvec_equal(&st->dbs[i].rows, &st->dbs[i].end_rows))
 			continue;
 		if (apply_cancelled(o)) {
 			db_target_error(err, MS_ERR_GENERIC, &targets[i], "interrupted before stamping");

@@ -29,6 +29,7 @@
 #include "migsync/inventory.h"
 #include "migsync/json.h"
 #include "migsync/lint.h"
+#include "migsync/plan.h"
 #include "migsync/project.h"
 #include "migsync/squash.h"
 #include "migsync/strbuf.h"
@@ -76,15 +77,6 @@ static void print_help(void)
 	       "\n"
 	       "Exit status: 0 safe (--check) or stamped, 1 blocked, or a stamp was refused,\n"
 	       "2 could not run, 3 stopped at a gate (the approve command is printed).\n");
-}
-
-/* promote_add_rows into a string of its own; caller frees. */
-static char *rows_text(const struct strvec *rows)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	promote_add_rows(&sb, rows);
-	return strbuf_detach(&sb, NULL);
 }
 
 /*
@@ -156,7 +148,7 @@ static void text_targets(struct strbuf *sb, const struct squash_dbs *dbs)
 			width = (int)strlen(dbs->items[i].label);
 	for (size_t i = 0; i < dbs->nr; i++) {
 		const struct squash_db *d = &dbs->items[i];
-		char *rows = d->snapshot ? rows_text(&d->snapshot->version_rows) : NULL;
+		char *rows = d->snapshot ? plan_rows_text(&d->snapshot->version_rows, ",") : NULL;
 
 		if (d->snapshot)
 			strbuf_addf(sb, "  %-*s  %-12s  schema %.12s\n", width, d->label, rows,

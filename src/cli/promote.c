@@ -219,14 +219,3 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 	}
 	return EXIT_OK;
 }
-
-/* For cmd_consolidate.c, until it calls plan_rows_add and plan_rows_equal itself. */
-void promote_add_rows(struct strbuf *sb, const struct strvec *rows)
-{
-	plan_rows_add(sb, rows, ",");
-}
-
-bool promote_rows_equal(const struct strvec *a, const struct strvec *b)
-{
-	return plan_rows_equal(a, b);
-}

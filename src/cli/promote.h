@@ -73,13 +73,6 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql);
 
-/*
- * Version rows: plan_rows_add(sb, rows, ",") and plan_rows_equal (plan.h).
- * promote_add_rows and promote_rows_equal are the same, kept only for
- * cmd_consolidate.c.
- */
-void promote_add_rows(struct strbuf *sb, const struct strvec *rows);
-bool promote_rows_equal(const struct strvec *a, const struct strvec *b);
 /* Inside an open JSON object, "key": [rows], or "key": null when rows is NULL. */
 void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows);
 

@@ -70,23 +70,13 @@ struct drift_target *drift_report_add(struct drift_report *r, const char *enviro
 	return t;
 }
 
-static bool same_rows(const struct strvec *a, const struct strvec *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
 /* The group holding rows, created (after the others) when there is none. */
 static size_t group_for(struct drift_report *r, const struct strvec *rows)
 {
 	struct drift_group *g;
 
 	for (size_t i = 0; i < r->groups_nr; i++)
-		if (same_rows(&r->groups[i].revision, rows))
+		if (strvec_equal(&r->groups[i].revision, rows))
 			return i;
 	ALLOC_GROW(r->groups, r->groups_nr + 1, r->groups_alloc);
 	g = &r->groups[r->groups_nr];

@@ -311,16 +311,6 @@ void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 			  st->dbs, st->dbs_nr);
 }
 
-bool plan_rows_equal(const struct strvec *a, const struct strvec *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
 void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep)
 {
 	for (size_t i = 0; i < rows->nr; i++)

@@ -11,6 +11,7 @@
 #include "migsync/drift.h"
 #include "migsync/inventory.h"
 #include "migsync/ledger.h"
+#include "migsync/plan.h"
 #include "migsync/revgraph.h"
 #include "migsync/squash.h"
 #include "migsync/strbuf.h"
@@ -102,32 +103,6 @@ static void block(struct squash_report *r, const char *check, const char *enviro
 	b->message = strbuf_detach(&sb, NULL);
 }
 
-/*
- * Version rows as consolidate prints them ("a,b", or "(none)"), and their
- * comparison: the same as the command layer's promote_add_rows and
- * promote_rows_equal, which the core cannot call.
- */
-static char *rows_text(const struct strvec *rows)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	for (size_t i = 0; i < rows->nr; i++)
-		strbuf_addf(&sb, "%s%s", i ? "," : "", rows->items[i]);
-	if (!rows->nr)
-		strbuf_addstr(&sb, "(none)");
-	return strbuf_detach(&sb, NULL);
-}
-
-static bool rows_equal(const struct strvec *a, const struct strvec *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
 /* Every database that could not be read; the first one read is the reference. */
 static void check_reachable(struct squash_report *r, const struct squash_dbs *dbs)
 {
@@ -205,9 +180,9 @@ static void check_heads(struct squash_report *r, const struct squash_dbs *dbs,
 		if (!d->snapshot)
 			continue;
 		rows = &d->snapshot->version_rows;
-		if (head ? rows->nr == 1 && !strcmp(rows->items[0], head) : rows_equal(rows, ref_rows))
+		if (head ? rows->nr == 1 && !strcmp(rows->items[0], head) : strvec_equal(rows, ref_rows))
 			continue;
-		have = rows_text(rows);
+		have = plan_rows_text(rows, ",");
 		if (!head)
 			block(r, "head", d->env->name, "environment \"%s\": at %s, \"%s\" at %s",
 			      d->label, have, r->reference->label,
@@ -321,16 +296,16 @@ static void check_expect(struct squash_report *r, struct strvec *expect,
 		const struct strvec *rows = d->snapshot ? &d->snapshot->version_rows : NULL;
 		char *have, *want;
 
-		if (!rows || rows_equal(rows, baseline))
+		if (!rows || strvec_equal(rows, baseline))
 			continue;
 		if (!given && !expect->nr && rows->nr == 1) {
 			strvec_push(expect, rows->items[0]);
 			given = true;
 		}
-		if (rows_equal(rows, expect))
+		if (strvec_equal(rows, expect))
 			continue;
-		have = rows_text(rows);
-		want = rows_text(expect);
+		have = plan_rows_text(rows, ",");
+		want = plan_rows_text(expect, ",");
 		block(r, "head", d->env->name, "environment \"%s\": at %s, expected %s", d->label,
 		      have, expect->nr ? want : "one head shared by every environment");
 		free(have);

@@ -121,6 +121,16 @@ bool strvec_contains(const struct strvec *v, const char *s)
 	return false;
 }
 
+bool strvec_equal(const struct strvec *a, const struct strvec *b)
+{
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (strcmp(a->items[i], b->items[i]))
+			return false;
+	return true;
+}
+
 static int cmp_str_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

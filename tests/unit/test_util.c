@@ -90,7 +90,7 @@ static void test_sha256(void **state)
 
 static void test_strvec_and_diag(void **state)
 {
-	struct strvec v = STRVEC_INIT;
+	struct strvec v = STRVEC_INIT, w = STRVEC_INIT;
 	struct diag_list list = DIAG_LIST_INIT;
 
 	(void)state;
@@ -100,6 +100,13 @@ static void test_strvec_and_diag(void **state)
 	assert_string_equal(v.items[0], "a");
 	assert_true(strvec_contains(&v, "b"));
 	assert_false(strvec_contains(&v, "c"));
+	strvec_push(&w, "a");
+	assert_false(strvec_equal(&v, &w));
+	strvec_push(&w, "b");
+	assert_true(strvec_equal(&v, &w));
+	strvec_push(&w, "c");
+	assert_false(strvec_equal(&v, &w));
+	strvec_release(&w);
 	strvec_release(&v);
 
 	diag_add(&list, DIAG_WARNING, "MS010", "z.py", 3, "abc", NULL, "second %d", 2);
