@@ -319,19 +319,17 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 int cli_status_collect(struct cli_status *c, const struct cli_common *common,
 		   const struct cli_status_options *opts, struct ms_error *err)
 {
-	int ret;
+	int ret = conn_global_init(err);
 
-	if ((ret = conn_global_init(err)) < 0)
-		goto done;
+	if (ret < 0)
+		return ret;
 	c->conn_ready = true;
 	if ((ret = open_project(c, common, opts, err)) < 0 ||
 	    (ret = cli_select_envs(&c->envs, &c->envs_nr, c->inv, opts->environments, err)) < 0 ||
 	    (ret = status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err)) < 0 ||
-	    (ret = expand(c, opts->jobs, err)) < 0 ||
-	    (ret = observe_all(c, opts->jobs, opts->checksums && !c->graph_error, err)) < 0)
-		goto done;
-done:
-	return ret;
+	    (ret = expand(c, opts->jobs, err)) < 0)
+		return ret;
+	return observe_all(c, opts->jobs, opts->checksums && !c->graph_error, err);
 }
 
 const struct cli_checksums *cli_status_checksums(const struct cli_status *c,

@@ -177,9 +177,10 @@ int project_open(struct project *p, const struct project_options *o, struct ms_e
 	/* the graph commands do not read an inventory they are not given */
 	if ((o->need & PROJECT_INVENTORY) || (!scripts_given && inventory_wanted(o)))
 		ret = load_inventory(p, o, err);
-	if (ret == 0 && (o->need & (PROJECT_SCRIPTS | PROJECT_GRAPH)))
-		ret = choose_script_dirs(p, o, err);
-	if (ret == 0 && (o->need & (PROJECT_SCRIPTS | PROJECT_GRAPH)))
+	if (ret < 0 || !(o->need & (PROJECT_SCRIPTS | PROJECT_GRAPH)))
+		return ret;
+	ret = choose_script_dirs(p, o, err);
+	if (ret == 0)
 		ret = open_scripts(p, o, err);
 	return ret;
 }
