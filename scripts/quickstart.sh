@@ -17,7 +17,8 @@ say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
 packages="gcc libc6-dev pkg-config meson ninja-build libpq-dev libssh2-1-dev
 libyaml-dev libcmocka-dev libssl-dev postgresql postgresql-client
-openssh-server openssh-client python3 python3-alembic python3-psycopg2"
+openssh-server openssh-client python3 python3-alembic python3-psycopg2
+libpg-query-dev libprotobuf-c-dev libgraphviz-dev"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $packages 2>/dev/null |
 	awk '$NF != "installed" { print $1 }'; true)
 if [ -n "$missing" ] || ! command -v meson >/dev/null; then
