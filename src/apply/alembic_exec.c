@@ -24,6 +24,7 @@
 
 #include "migsync/clock.h"
 #include "migsync/executor.h"
+#include "migsync/project.h"
 #include "migsync/util.h"
 #include "exec_int.h"
 
@@ -193,28 +194,6 @@ static char **child_env(const char *assignment)
 	return envp;
 }
 
-/* An interpreter name without '/' is looked up in $PATH here, before fork. */
-static char *find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *ret = NULL;
-
-	if (strchr(name, '/'))
-		return xstrdup(name);
-	while (path && *path && !ret) {
-		const char *end = strchr(path, ':');
-		size_t len = end ? (size_t)(end - path) : strlen(path);
-		char *cand = xstrfmt("%.*s/%s", (int)len, len ? path : ".", name);
-
-		if (!access(cand, X_OK))
-			ret = cand;
-		else
-			free(cand);
-		path = end ? end + 1 : NULL;
-	}
-	return ret ? ret : xstrdup(name);
-}
-
 static const char *env_name(const struct exec_context *c)
 {
 	return c->target && c->target->env ? c->target->env->name : "";
@@ -224,8 +203,7 @@ static int run_local(const struct exec_context *c, const char *command, const ch
 		     const char *url, struct exec_lines *lines, int *status, struct ms_error *err)
 {
 	const char *ini = c->inv->migrations.alembic_ini;
-	char *python = find_program(c->inv->migrations.python ? c->inv->migrations.python :
-				    DEFAULT_PYTHON);
+	char *python = NULL;
 	char *assignment = xstrfmt("DATABASE_URL=%s", url);
 	char *xenv = xstrfmt("env=%s", env_name(c));
 	char *ini_abs = NULL, *dir = NULL, *slash;
@@ -239,6 +217,11 @@ static int run_local(const struct exec_context *c, const char *command, const ch
 	bool eof = false;
 	int ret = 0;
 
+	/* the one choice of interpreter (project_python_find), before fork */
+	ret = project_python_find(&python, c->inv->migrations.python, err);
+	if (ret < 0)
+		goto done;
+	argv[0] = python;
 	ini_abs = ini[0] == '/' ? xstrdup(ini) : NULL;
 	if (!ini_abs) {
 		char *cwd = getcwd(NULL, 0);

@@ -27,7 +27,6 @@
 #define DEFAULT_CONNECT_TIMEOUT 5
 #define DEFAULT_LOCK_WAIT 300
 #define DEFAULT_SSH_TIMEOUT 10
-#define DEFAULT_PYTHON "/usr/bin/python3"
 #define MAX_FILE_SIZE (1024 * 1024)
 
 struct loader {
@@ -937,12 +936,19 @@ enum { INV_PROJECT, INV_MIGRATIONS, INV_ROLLOUT, INV_DEFAULTS, INV_NKEYS };
 
 static const char *const inv_keys[INV_NKEYS] = { "project", "migrations", "rollout", "defaults" };
 
-enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_PYTHON, MIG_NKEYS };
+enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_ALEMBIC_SECTION, MIG_PYTHON, MIG_NKEYS };
 
-static const char *const mig_keys[MIG_NKEYS] = { "scripts", "executor", "alembic_ini", "python" };
+static const char *const mig_keys[MIG_NKEYS] = {
+	"scripts", "executor", "alembic_ini", "alembic_section", "python",
+};
 
-static void parse_migrations(struct loader *ld, struct inventory *inv, const yaml_node_t *map,
-			     const yaml_node_t *key)
+/*
+ * Every key is optional: the scripts and the executor can come from
+ * alembic.ini and the revisions (project_open). An unknown executor is
+ * only a warning here, so that commands that only read still run; the
+ * commands that execute refuse it (project_executor_ready).
+ */
+static void parse_migrations(struct loader *ld, struct inventory *inv, const yaml_node_t *map)
 {
 	static const char *const executors[] = { "sql", "alembic" };
 	struct inventory_migrations *m = &inv->migrations;
@@ -950,10 +956,8 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 
 	if (!walk_mapping(ld, map, "migrations", mig_keys, MIG_NKEYS, v, k))
 		return;
-	if (!v[MIG_SCRIPTS]) {
-		problem(ld, INV_E_MISSING, key, "add scripts: DIR, the versions directory relative to inventory.yaml",
-			"\"migrations\": missing required key \"scripts\"");
-	} else if (read_string_list(ld, v[MIG_SCRIPTS], "migrations", "scripts", true, &m->scripts, NULL)) {
+	if (v[MIG_SCRIPTS] &&
+	    read_string_list(ld, v[MIG_SCRIPTS], "migrations", "scripts", true, &m->scripts, NULL)) {
 		for (size_t i = 0; i < m->scripts.nr; i++)
 			m->scripts.items[i] = resolve_path(inv->dir, m->scripts.items[i]);
 		m->scripts_pos = pos_of(ld, v[MIG_SCRIPTS]);
@@ -963,14 +967,18 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 
 		if (s && !strcmp(s, "sql")) {
 			m->executor = EXECUTOR_SQL;
+			m->executor_given = true;
 		} else if (s && !strcmp(s, "alembic")) {
 			m->executor = EXECUTOR_ALEMBIC;
+			m->executor_given = true;
 		} else if (s) {
 			const char *near = closest(s, executors, ARRAY_SIZE(executors));
 			char *hint = near ? xstrfmt("did you mean \"%s\"?", near) : xstrdup("use sql or alembic");
 
-			problem(ld, INV_E_VALUE, v[MIG_EXECUTOR], hint,
-				"\"migrations.executor\": unknown executor \"%s\"", s);
+			warning(ld, INV_E_VALUE, v[MIG_EXECUTOR], hint,
+				"\"migrations.executor\": unknown executor \"%s\"; commands that "
+				"apply migrations refuse to run", s);
+			set_string(&m->executor_invalid, xstrdup(s));
 			free(hint);
 		}
 		free(s);
@@ -978,11 +986,11 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 	if (v[MIG_ALEMBIC_INI])
 		set_string(&m->alembic_ini,
 			   resolve_path(inv->dir, read_string(ld, v[MIG_ALEMBIC_INI], "migrations", "alembic_ini")));
+	if (v[MIG_ALEMBIC_SECTION])
+		set_string(&m->alembic_section,
+			   read_string(ld, v[MIG_ALEMBIC_SECTION], "migrations", "alembic_section"));
 	if (v[MIG_PYTHON])
 		set_string(&m->python, read_string(ld, v[MIG_PYTHON], "migrations", "python"));
-	if (m->executor == EXECUTOR_ALEMBIC && !v[MIG_ALEMBIC_INI])
-		problem(ld, INV_E_MISSING, key, "add alembic_ini: PATH, relative to inventory.yaml",
-			"\"migrations\": executor alembic needs \"alembic_ini\"");
 }
 
 /* The environment files of dir, sorted by name. */
@@ -1053,6 +1061,8 @@ void inventory_free(struct inventory *inv)
 	free(inv->project);
 	strvec_release(&inv->migrations.scripts);
 	free(inv->migrations.alembic_ini);
+	free(inv->migrations.alembic_section);
+	free(inv->migrations.executor_invalid);
 	free(inv->migrations.python);
 	strvec_release(&inv->secrets);
 	free(inv);
@@ -1080,7 +1090,6 @@ int inventory_load(struct inventory **out, const char *dir,
 	memset(k, 0, sizeof(k));
 	inv->dir = xstrdup(dir);
 	inv->file = xstrfmt("%s/inventory.yaml", dir);
-	inv->migrations.python = xstrdup(DEFAULT_PYTHON);
 	strvec_init(&inv->migrations.scripts);
 	ld.file = inv->file;
 
@@ -1107,11 +1116,8 @@ int inventory_load(struct inventory **out, const char *dir,
 			problem(&ld, INV_E_MISSING, root, "add project: NAME", "missing required key \"project\"");
 		else
 			inv->project = read_string(&ld, v[INV_PROJECT], NULL, "project");
-		if (!v[INV_MIGRATIONS])
-			problem(&ld, INV_E_MISSING, root, "add migrations: { scripts: DIR }",
-				"missing required key \"migrations\"");
-		else
-			parse_migrations(&ld, inv, v[INV_MIGRATIONS], k[INV_MIGRATIONS]);
+		if (v[INV_MIGRATIONS])
+			parse_migrations(&ld, inv, v[INV_MIGRATIONS]);
 		if (!v[INV_ROLLOUT]) {
 			problem(&ld, INV_E_MISSING, root, "add rollout: [dev, staging, prod], the promotion order",
 				"missing required key \"rollout\"");

@@ -163,7 +163,9 @@ static void test_load_valid(void **state)
 	assert_true(ends_with(f->inv->migrations.scripts.items[0], "/versions"));
 	assert_true(starts_with(f->inv->migrations.scripts.items[0], f->dir));
 	assert_int_equal(f->inv->migrations.executor, EXECUTOR_SQL);
-	assert_string_equal(f->inv->migrations.python, "/usr/bin/python3");
+	/* not given: found when Alembic runs (project_python_find) */
+	assert_null(f->inv->migrations.python);
+	assert_false(f->inv->migrations.executor_given);
 
 	prod = inventory_find(f->inv, "prod");
 	assert_non_null(prod);
@@ -191,6 +193,7 @@ static void test_load_list_of_scripts_and_alembic(void **state)
 	    "  scripts: [a, /abs/b]\n"
 	    "  executor: alembic\n"
 	    "  alembic_ini: ../alembic.ini\n"
+	    "  alembic_section: tenants\n"
 	    "  python: /opt/venv/bin/python\n"
 	    "rollout: [dev]\n");
 	put(f, "dev.yaml", good_dev);
@@ -201,6 +204,21 @@ static void test_load_list_of_scripts_and_alembic(void **state)
 	assert_int_equal(f->inv->migrations.executor, EXECUTOR_ALEMBIC);
 	assert_true(ends_with(f->inv->migrations.alembic_ini, "/../alembic.ini"));
 	assert_string_equal(f->inv->migrations.python, "/opt/venv/bin/python");
+	assert_string_equal(f->inv->migrations.alembic_section, "tenants");
+	assert_true(f->inv->migrations.executor_given);
+}
+
+/* An inventory without migrations: everything comes from alembic.ini. */
+static void test_no_migrations(void **state)
+{
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml", "project: demo\nrollout: [dev]\n");
+	put(f, "dev.yaml", good_dev);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->inv->migrations.scripts.nr, 0);
+	assert_null(f->inv->migrations.alembic_ini);
+	assert_false(f->inv->migrations.executor_given);
 }
 
 static void test_defaults_merged(void **state)
@@ -345,15 +363,15 @@ static void test_missing_required_keys(void **state)
 	assert_int_equal(load(f), MS_ERR_CONFIG);
 	d = expect_problem(f, INV_E_MISSING, "inventory.yaml", 1, 1);
 	assert_string_equal(d->message, "missing required key \"project\"");
-	d = expect_problem(f, INV_E_MISSING, "inventory.yaml", 2, 1);
-	assert_string_equal(d->message, "\"migrations\": missing required key \"scripts\"");
+	/* every migrations key is optional: alembic.ini can say where the scripts are */
+	assert_null(find(f, INV_E_MISSING, "inventory.yaml", 2, 1));
 	expect_problem(f, INV_E_MISSING, "dev.yaml", 1, 1);
 	d = expect_problem(f, INV_E_MISSING, "prod.yaml", 1, 1);
 	assert_non_null(strstr(d->message, "\"url\", \"host\" or \"service\""));
 	d = expect_problem(f, INV_E_MISSING, "prod.yaml", 2, 1);
 	assert_string_equal(d->message, "\"ssh\": missing required key \"host\"");
 	/* all of them at once */
-	assert_true(diag_list_count(&f->problems, DIAG_ERROR) >= 5);
+	assert_true(diag_list_count(&f->problems, DIAG_ERROR) >= 4);
 }
 
 static void test_duplicates(void **state)
@@ -473,6 +491,7 @@ static void test_bad_url(void **state)
 static void test_other_values(void **state)
 {
 	struct fixture *f = *state;
+	const struct diag *d;
 
 	put(f, "inventory.yaml",
 	    "project: demo\n"
@@ -485,8 +504,11 @@ static void test_other_values(void **state)
 	    "database: { host: h }\n"
 	    "gate: { approvals: 3, approvers: [alice] }\n");
 	assert_int_equal(load(f), MS_ERR_CONFIG);
-	assert_string_equal(expect_problem(f, INV_E_VALUE, "inventory.yaml", 2, 37)->hint,
-			    "did you mean \"alembic\"?");
+	/* an unknown executor is a warning: only the commands that apply refuse it */
+	d = find(f, INV_E_VALUE, "inventory.yaml", 2, 37);
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_string_equal(d->hint, "did you mean \"alembic\"?");
 	assert_string_equal(expect_problem(f, INV_E_VALUE, "dev.yaml", 1, 31)->hint,
 			    "did you mean \"verify-full\"?");
 	expect_problem(f, INV_E_VALUE, "dev.yaml", 1, 58);
@@ -866,6 +888,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FIX(test_load_valid),
 		FIX(test_load_list_of_scripts_and_alembic),
+		FIX(test_no_migrations),
 		FIX(test_defaults_merged),
 		FIX(test_defaults_problem_reported_once),
 		FIX(test_unknown_key_did_you_mean),
