@@ -17,9 +17,11 @@
  *
  * A revision or down_revision that is not a literal, a missing revision or
  * down_revision, or a malformed header is an error naming file and line.
- * A branch_labels or depends_on value that is not a literal (e.g.
- * `(cli.EXPAND_BRANCH,)`) is a warning naming file and line, and the value
- * is left out.
+ * A branch_labels or depends_on item may be a name (`(cli.EXPAND_BRANCH,)`):
+ * it is resolved to a module-level string constant (see
+ * scripts_read_dir_in). A value that is no literal, or a name that does
+ * not resolve, is a warning naming file and line, and the value is left
+ * out. A revision id with @, - or + (Alembic refuses them) is an error.
  *
  * Errors read `"versions/ab12_x.py", line 7: revision is not a string
  * literal` (no line part when there is none, e.g. a missing revision),
@@ -137,6 +139,18 @@ void script_set_release(struct script_set *set);
  */
 int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err);
+
+/*
+ * scripts_read_dir, where a name in branch_labels or depends_on (e.g.
+ * `(cli.EXPAND_BRANCH,)`) may refer to a module-level string constant of
+ * the file or of a module it imports: modules are looked for in
+ * import_path (Alembic's prepend_sys_path; may be NULL), then in the
+ * directories above the revision file. Nothing is executed; a name that
+ * does not resolve to a literal stays an MS030 warning naming it.
+ */
+int scripts_read_dir_in(struct script_set *set, const char *dir, unsigned flags,
+			const struct strvec *import_path, struct diag_list *warnings,
+			struct ms_error *err);
 
 /*
  * Parse one file's contents (len bytes; buf need not be NUL-terminated).

@@ -390,7 +390,8 @@ static int open_scripts(struct project *p, const struct project_options *o,
 	if (p->alembic.sourceless)
 		flags |= SCRIPTS_SOURCELESS;
 	for (size_t i = 0; ret == 0 && i < p->script_dirs.nr; i++)
-		ret = scripts_read_dir(&p->scripts, p->script_dirs.items[i], flags, &p->diags, err);
+		ret = scripts_read_dir_in(&p->scripts, p->script_dirs.items[i], flags,
+					  &p->alembic.prepend_sys_path, &p->diags, err);
 	if (ret == 0 && (o->need & PROJECT_GRAPH))
 		ret = build_graph(p, o->need, err);
 	return ret;

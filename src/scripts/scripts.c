@@ -356,7 +356,7 @@ static void add_read_error(struct diag_list *list, const char *path,
 
 /* Read and parse one file into *s. Returns 0, 1 (a directory: skipped) or a negative code. */
 static int read_script(struct script *s, struct strbuf *buf, const char *path,
-		       const char *name, unsigned flags,
+		       const char *name, unsigned flags, const struct strvec *import_path,
 		       struct diag_list *warnings, struct ms_error *err)
 {
 	int r = read_one(buf, path, err);
@@ -365,7 +365,7 @@ static int read_script(struct script *s, struct strbuf *buf, const char *path,
 		return r;
 	if (ends_with(name, ".sql"))
 		return script_parse_sql(s, path, buf->buf, buf->len, flags, warnings, err);
-	return script_parse_python(s, path, buf->buf, buf->len, flags, warnings, err);
+	return script_parse_python_in(s, path, buf->buf, buf->len, flags, import_path, warnings, err);
 }
 
 /* Does dir/name exist? */
@@ -468,6 +468,13 @@ static int check_compiled(const char *dir, unsigned flags, struct diag_list *war
 int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err)
 {
+	return scripts_read_dir_in(set, dir, flags, NULL, warnings, err);
+}
+
+int scripts_read_dir_in(struct script_set *set, const char *dir, unsigned flags,
+			const struct strvec *import_path, struct diag_list *warnings,
+			struct ms_error *err)
+{
 	struct strbuf text = STRBUF_INIT, buf = STRBUF_INIT, path = STRBUF_INIT;
 	const char **names = NULL;
 	size_t names_nr = 0;
@@ -531,7 +538,7 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		strbuf_reset(&path);
 		strbuf_addf(&path, "%s/%s", dir, names[i]);
 		r = read_script(&set->items[set->nr], &buf, path.buf, names[i], flags,
-				warnings, (flags & SCRIPTS_KEEP_GOING) ? &ferr : err);
+				import_path, warnings, (flags & SCRIPTS_KEEP_GOING) ? &ferr : err);
 		if (r < 0 && (flags & SCRIPTS_KEEP_GOING)) {
 			add_read_error(warnings, path.buf, &ferr);
 			r = 1;
