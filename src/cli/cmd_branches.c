@@ -65,10 +65,10 @@ int cmd_branches(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "v", longopts, NULL)) != -1) {
 		if (opt == 'v')
 			verbose = true;
-		else if (output_option_done(&ret, &common, "branches", opt, argv, usage))
+		else if (output_option_done(&ret, &common, "branches", opt, usage))
 			goto done;
 	}
 	ret = output_extra_arguments("branches", argc, argv, optind);

@@ -398,7 +398,7 @@ int cmd_graph(int argc, char **argv)
 	cli_common_init(&common);
 	cli_status_init(&c);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_FORMAT:
 			/* graph has formats of its own */
@@ -418,7 +418,7 @@ int cmd_graph(int argc, char **argv)
 			status = true;
 			break;
 		default:
-			if (output_option_done(&ret, &common, "graph", opt, argv, usage))
+			if (output_option_done(&ret, &common, "graph", opt, usage))
 				goto done;
 		}
 	}

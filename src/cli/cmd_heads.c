@@ -50,7 +50,7 @@ int cmd_heads(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "v", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			verbose = true;
@@ -59,7 +59,7 @@ int cmd_heads(int argc, char **argv)
 			resolve = true;
 			break;
 		default:
-			if (output_option_done(&ret, &common, "heads", opt, argv, usage))
+			if (output_option_done(&ret, &common, "heads", opt, usage))
 				goto done;
 		}
 	}

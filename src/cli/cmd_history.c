@@ -55,7 +55,7 @@ int cmd_history(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":vr:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "vr:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			verbose = true;
@@ -64,7 +64,7 @@ int cmd_history(int argc, char **argv)
 			range = optarg;
 			break;
 		default:
-			if (output_option_done(&ret, &common, "history", opt, argv, usage))
+			if (output_option_done(&ret, &common, "history", opt, usage))
 				goto done;
 		}
 	}

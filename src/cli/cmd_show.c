@@ -46,8 +46,8 @@ int cmd_show(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (output_option_done(&ret, &common, "show", opt, argv, usage))
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (output_option_done(&ret, &common, "show", opt, usage))
 			goto done;
 	}
 	if (optind >= argc) {
