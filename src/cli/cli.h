@@ -115,6 +115,12 @@ void cli_print_error(const struct ms_error *err);
 void cli_print_warnings(const struct diag_list *warnings);
 /* Exit code for an error: 2 for usage/config/I/O/parse/graph errors, 1 otherwise. */
 int cli_exit_code(const struct ms_error *err);
+/*
+ * Exit code for an error of a step that reached for a database: there
+ * MS_ERR_IO is the network (unreachable, timeout), a problem found (1)
+ * like the database's own refusal; the rest as cli_exit_code.
+ */
+int cli_db_exit_code(const struct ms_error *err);
 
 /*
  * Find the versions directories: --scripts (repeatable), else the

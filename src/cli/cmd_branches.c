@@ -19,14 +19,18 @@ static void usage(void)
 	       "Options:\n"
 	       "  -v, --verbose           show each branch point in full\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
 	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
 	       "\n"
 	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
-	       "current directory. The text output is that of 'alembic branches'.\n");
+	       "current directory. The text output is that of 'alembic branches'.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the branch points were printed (there may be none)\n"
+	       "  2  could not run (usage, revision files, an inconsistent graph)\n");
 }
 
 /* One branch point: its line, then one "   -> child" line per child. */

@@ -23,14 +23,18 @@ static void usage(void)
 	       "      --resolve-dependencies  treat depends_on as down_revision\n"
 	       "  -v, --verbose               show each head in full\n"
 	       "      --format=FORMAT         output format: text (default) or json\n"
-	       "      --help                  show this help, then exit\n"
+	       "  -h, --help                  show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR           read revisions from DIR (repeatable)\n"
 	       "  -i, --inventory=PATH        read migrations.scripts from this inventory\n"
 	       "\n"
 	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
-	       "current directory. The text output is that of 'alembic heads'.\n");
+	       "current directory. The text output is that of 'alembic heads'.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the heads were printed\n"
+	       "  2  could not run (usage, revision files, an inconsistent graph)\n");
 }
 
 int cmd_heads(int argc, char **argv)

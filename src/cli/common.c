@@ -174,6 +174,11 @@ int cli_exit_code(const struct ms_error *err)
 	}
 }
 
+int cli_db_exit_code(const struct ms_error *err)
+{
+	return err->code == MS_ERR_IO ? EXIT_PROBLEMS : cli_exit_code(err);
+}
+
 int cli_write_stdout(const char *buf, size_t len)
 {
 	if (len && fwrite(buf, 1, len, stdout) != len)
