@@ -284,10 +284,13 @@ static void apply_help(void)
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 done, 1 a step failed (later stages untouched), 2 could not run,\n"
-	       "3 stopped at a gate (the approve command that unblocks it is printed).\n");
+	       "Exit status:\n"
+	       "  0  done: every selected stage is at the target\n"
+	       "  1  a step failed or a database could not be reached (later stages untouched)\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at a gate (the approve command is printed)\n");
 }
 
 int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))

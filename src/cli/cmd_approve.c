@@ -45,7 +45,8 @@ static void approve_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
-	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it (required)\n"
+	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it, or a\n"
+	       "                           prefix of 12 or more of its digits (required)\n"
 	       "      --to=REV             the plan is to REV (default: the heads)\n"
 	       "      --downgrade          the plan is migsync downgrade's (with --to)\n"
 	       "      --stamp              the plan is a stamp to --to's rows (migsync stamp, consolidate)\n"
@@ -58,13 +59,15 @@ static void approve_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
-	       "Exit status: 0 recorded, 1 HASH is not the plan now (or the database refused),\n"
-	       "2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  the approval was recorded\n"
+	       "  1  HASH is not the plan now, or the database could not be reached or refused\n"
+	       "  2  could not run (usage, a malformed hash, inventory, an unknown environment)\n");
 }
 
 static void approvals_help(void)
@@ -80,9 +83,12 @@ static void approvals_help(void)
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 listed, 1 the database could not be read, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  listed (possibly none)\n"
+	       "  1  the database could not be reached or read\n"
+	       "  2  could not run (usage, inventory, an unknown environment)\n");
 }
 
 /* Open the project's inventory and find env; *inv is the caller's to free. */
@@ -162,6 +168,24 @@ static void format_time(char *buf, size_t len, int64_t ms);
  * hash comes from when migsync can tell (another environment's plan
  * now, an earlier approval, a plan already applied). On stderr.
  */
+/* The shortest plan hash prefix approve takes: the 12 digits migsync prints. */
+#define HASH_PREFIX_MIN 12
+
+/* Is hash (a prefix of 12 to 64 hex digits, any case) the start of full? */
+static bool hash_matches(const char *full, const char *hash)
+{
+	size_t len = strlen(hash);
+
+	return full && strlen(full) >= len && !strncasecmp(full, hash, len);
+}
+
+static bool hash_prefix_valid(const char *hash)
+{
+	size_t len = strspn(hash, "0123456789abcdefABCDEF");
+
+	return !hash[len] && len >= HASH_PREFIX_MIN && len <= SHA256_HEX_LEN;
+}
+
 static void explain_mismatch(const struct promote *pr, const struct environment *env,
 			     const struct plan_stage *st, enum approve_kind kind, const char *hash,
 			     bool force)
@@ -201,7 +225,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		if (e == env)
 			continue;
 		plan_stage_init(&other, NULL);
-		if (approve_read(&other, e, pr, kind, &err) == 0 && !strcasecmp(other.plan_hash, hash)) {
+		if (approve_read(&other, e, pr, kind, &err) == 0 && hash_matches(other.plan_hash, hash)) {
 			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
 				hash, e->name, e->name);
 			known = true;
@@ -223,7 +247,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		ms_error_release(&err);
 	}
 	for (size_t i = entries_nr; !known && i-- > 0;) {
-		if (!entries[i].plan_hash || strcasecmp(entries[i].plan_hash, hash))
+		if (!hash_matches(entries[i].plan_hash, hash))
 			continue;
 		format_time(when, sizeof(when), entries[i].started_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
@@ -232,7 +256,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		known = true;
 	}
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
-		if (!approvals[i].plan_hash || strcasecmp(approvals[i].plan_hash, hash))
+		if (!hash_matches(approvals[i].plan_hash, hash))
 			continue;
 		format_time(when, sizeof(when), approvals[i].created_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: \"%s\" approved it on %s; the plan changed since\n",
@@ -358,8 +382,9 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
 		goto done;
 	}
-	if (!plan_hash_valid(hash)) {
-		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (64 hexadecimal digits)", hash);
+	if (!hash_prefix_valid(hash)) {
+		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (%d to %d hexadecimal digits)",
+				      hash, HASH_PREFIX_MIN, SHA256_HEX_LEN);
 		goto done;
 	}
 	if (!by) {
@@ -391,7 +416,10 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
 			env->name);
 		ms_error_release(&err);
-	} else if (strcasecmp(st.plan_hash, hash)) {
+	} else if (hash_matches(st.plan_hash, hash)) {
+		/* what is recorded is always the whole hash */
+		hash = st.plan_hash;
+	} else {
 		explain_mismatch(&pr, env, &st, kind, hash, force);
 		if (!force) {
 			ret = EXIT_PROBLEMS;
@@ -401,6 +429,12 @@ int cmd_approve(int argc, char **argv)
 			"it counts only if the plan becomes %.12s... again\n", env->name, hash);
 	}
 
+	if (!plan_hash_valid(hash)) {
+		fprintf(stderr, "migsync: error: environment \"%s\": --force records the hash as given: "
+			"give all %d digits\n", env->name, SHA256_HEX_LEN);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
 	a.plan_hash = xstrdup(hash);
 	for (char *p = a.plan_hash; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
@@ -445,7 +479,7 @@ int cmd_approve(int argc, char **argv)
 	goto done;
 failed:
 	cli_print_error(&err);
-	ret = cli_exit_code(&err);
+	ret = cli_db_exit_code(&err);
 done:
 	db_disconnect(conn, tunnel);
 	approval_release(&a);
@@ -508,7 +542,7 @@ int cmd_approvals(int argc, char **argv)
 	if (connect_first(&conn, &tunnel, env, &err) < 0 ||
 	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0) {
 		cli_print_error(&err);
-		ret = cli_exit_code(&err);
+		ret = cli_db_exit_code(&err);
 		goto done;
 	}
 	now = clock_wall_ms();

@@ -46,7 +46,7 @@ static void print_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Checks, for each environment:\n"
 	       "  reachable    every database answered\n"
@@ -56,7 +56,10 @@ static void print_help(void)
 	       "  checksums    no revision file changed after it was applied\n"
 	       "and \"lint\" for the revision scripts (errors only).\n"
 	       "\n"
-	       "Exit status: 0 all consistent, 1 problems found, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  all consistent\n"
+	       "  1  problems found (each is listed, with its hint)\n"
+	       "  2  could not run (usage, inventory)\n");
 }
 
 /*

@@ -36,7 +36,7 @@ static void print_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (repeatable)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Default patterns:\n"
 	       "  id    %s\n"
@@ -52,7 +52,10 @@ static void print_help(void)
 		       diag_severity_name(rules[i].severity),
 		       lint_category_name(rules[i].category), rules[i].summary);
 	printf("\n"
-	       "Exit status: 0 no error found (warnings allowed), 1 errors found, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  no error found (warnings allowed)\n"
+	       "  1  errors found\n"
+	       "  2  could not run (usage, an invalid pattern, no scripts)\n");
 }
 
 /* Add the codes of a --disable argument, which may be a comma-separated list. */

@@ -263,10 +263,13 @@ static void print_help(void)
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 a plan was made, 1 a stage cannot run (unreachable database,\n"
-	       "order violation, step left in progress), 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  a plan was made\n"
+	       "  1  a stage cannot run (an unreachable database, an order violation, a step\n"
+	       "     left in progress)\n"
+	       "  2  could not run (usage, inventory, scripts, a target that names no revision)\n");
 }
 
 /* Whether a stage of p cannot run as planned. */

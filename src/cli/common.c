@@ -29,12 +29,39 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "migsync %s: ", cmd);
+	fprintf(stderr, "migsync%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'migsync %s --help' for more information.\n", cmd);
+	fprintf(stderr, "\nTry 'migsync%s%s --help' for more information.\n",
+		cmd ? " " : "", cmd ? cmd : "");
 	return EXIT_CANNOT_RUN;
+}
+
+static char **cli_argv;
+
+void cli_set_argv(char **argv)
+{
+	cli_argv = argv;
+}
+
+int cli_option_error(const char *cmd, int opt)
+{
+	/* getopt_long has stepped past a long option and the last letter of a cluster */
+	const char *arg = cli_argv && optind > 0 ? cli_argv[optind - 1] : "";
+	int len = (int)strcspn(arg, "=");
+	bool is_long = arg[0] == '-' && arg[1] == '-';
+
+	if (opt == ':' && is_long)
+		return cli_usage_error(cmd, "option \"%.*s\" requires an argument", len, arg);
+	if (opt == ':')
+		return cli_usage_error(cmd, "option \"-%c\" requires an argument", optopt);
+	/* optopt is 0 for an unknown long option, its code for a known one given a value */
+	if (is_long && optopt)
+		return cli_usage_error(cmd, "option \"%.*s\" doesn't allow an argument", len, arg);
+	if (is_long || !optopt)
+		return cli_usage_error(cmd, "unrecognized option \"%.*s\"", len, arg);
+	return cli_usage_error(cmd, "unrecognized option \"-%c\"", optopt);
 }
 
 int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg)
@@ -57,7 +84,8 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 		c->inventory = arg;
 		return 1;
 	case '?':
-		fprintf(stderr, "Try 'migsync %s --help' for more information.\n", cmd);
+	case ':':
+		cli_option_error(cmd, opt);
 		return -1;
 	default:
 		return 0;
@@ -144,6 +172,11 @@ int cli_exit_code(const struct ms_error *err)
 	default:
 		return EXIT_PROBLEMS;
 	}
+}
+
+int cli_db_exit_code(const struct ms_error *err)
+{
+	return err->code == MS_ERR_IO ? EXIT_PROBLEMS : cli_exit_code(err);
 }
 
 int cli_write_stdout(const char *buf, size_t len)
