@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/clock.h"
 #include "migsync_config.h"
 
@@ -92,7 +93,8 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i].name, name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return render_json_finish(name, argc - 1, argv + 1,
+						  commands[i].fn(argc - 1, argv + 1));
 
 	fprintf(stderr, "migsync: '%s' is not a migsync command\n", name);
 	fprintf(stderr, "Try 'migsync --help' for the list of commands.\n");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/drift_collect.h"
 #include "migsync/conn.h"
 #include "migsync/drift.h"
@@ -109,7 +110,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "drift");
 	json_key(&jw, "groups");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->groups_nr; i++) {

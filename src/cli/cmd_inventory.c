@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -246,7 +247,7 @@ static void json_inventory(struct strbuf *sb, const struct inventory *inv)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "inventory");
 	json_kv_string(&jw, "project", inv->project);
 	json_kv_string(&jw, "inventory", inv->file);
 	json_key(&jw, "migrations");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
@@ -82,7 +83,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "plan");
 	cli_json_strvec(&jw, "target", &p->target);
 	json_key(&jw, "stages");
 	json_array_begin(&jw);

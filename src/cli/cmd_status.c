@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/json.h"
 #include "migsync/status.h"
@@ -123,7 +124,7 @@ static void print_json(struct strbuf *sb, const struct cli_status *c)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "status");
 	cli_json_strvec(&jw, "target", &r->goal);
 	json_key(&jw, "environments");
 	json_array_begin(&jw);

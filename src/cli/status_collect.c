@@ -114,14 +114,20 @@ void cli_scrub(struct strbuf *sb, const struct strvec *secrets)
 
 void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *secrets)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
+	struct ms_error scrubbed = { err->code, NULL, NULL };
 
-	strbuf_addf(&sb, "migsync: error: %s\n", err->message ? err->message : "unknown error");
-	if (err->hint)
-		strbuf_addf(&sb, "hint: %s\n", err->hint);
-	cli_scrub(&sb, secrets);
-	fputs(sb.buf, stderr);
-	strbuf_release(&sb);
+	strbuf_addstr(&msg, err->message ? err->message : "unknown error");
+	cli_scrub(&msg, secrets);
+	scrubbed.message = msg.buf;
+	if (err->hint) {
+		strbuf_addstr(&hint, err->hint);
+		cli_scrub(&hint, secrets);
+		scrubbed.hint = hint.buf;
+	}
+	cli_print_error(&scrubbed);
+	strbuf_release(&msg);
+	strbuf_release(&hint);
 }
 
 void cli_status_init(struct cli_status *c)

@@ -323,7 +323,7 @@ void render_check_json(struct strbuf *sb, const struct render_check *run)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "check");
 	json_kv_bool(&jw, "ok", run->report->verdict == NIGHTLY_PASS);
 	json_kv_int(&jw, "problem_count", (int64_t)run->report->problems);
 	json_problems(&jw, run);
