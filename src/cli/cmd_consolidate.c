@@ -118,7 +118,7 @@ static void json_targets(struct json_writer *jw, const struct squash_dbs *dbs)
 		json_object_begin(jw);
 		json_kv_string(jw, "environment", d->env->name);
 		json_kv_string(jw, "database", d->describe);
-		promote_json_rows(jw, "rows", d->snapshot ? &d->snapshot->version_rows : NULL);
+		cli_json_strvec(jw, "heads", d->snapshot ? &d->snapshot->version_rows : NULL);
 		json_kv_string(jw, "fingerprint", d->snapshot ? d->snapshot->fingerprint : NULL);
 		json_kv_string(jw, "error", d->snapshot ? NULL : d->err.message);
 		json_object_end(jw);

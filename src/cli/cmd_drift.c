@@ -77,11 +77,16 @@ static const char *label_of(const struct cli_drift *dc, size_t i)
 	return cli_drift_label(dc, i);
 }
 
-static void json_target(struct json_writer *jw, const struct drift_target *t)
+/* Report target i; database is its address, as in every document, dbname its name. */
+static void json_target(struct json_writer *jw, const struct cli_drift *dc, size_t i)
 {
+	const struct drift_target *t = &dc->report.targets[i];
+	const struct db_target *db = dc->jobs[i].t;
+
 	json_object_begin(jw);
 	json_kv_string(jw, "environment", t->environment);
-	json_kv_string(jw, "database", t->database);
+	json_kv_string(jw, "database", db ? db->describe : NULL);
+	json_kv_string(jw, "dbname", db && db->dbname && db->dbname[0] ? db->dbname : NULL);
 	json_kv_string(jw, "fingerprint", t->snapshot ? t->snapshot->fingerprint : NULL);
 	json_kv_string(jw, "state", drift_state_name(t->state));
 	json_kv_string(jw, "note", t->note);
@@ -123,7 +128,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t k = 0; k < g->members_nr; k++)
-			json_target(&jw, &r->targets[g->members[k]]);
+			json_target(&jw, dc, g->members[k]);
 		json_array_end(&jw);
 		json_object_end(&jw);
 	}
@@ -137,7 +142,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 		json_array_begin(&jw);
 		for (size_t i = 0; i < r->targets_nr; i++)
 			if (r->targets[i].state == DRIFT_STATE_UNREACHABLE)
-				json_target(&jw, &r->targets[i]);
+				json_target(&jw, dc, i);
 		json_array_end(&jw);
 		json_object_end(&jw);
 	}

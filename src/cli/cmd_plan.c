@@ -111,7 +111,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 			json_step(&jw, steps[k], sql);
 		json_array_end(&jw);
 		free(steps);
-		json_key(&jw, "databases");
+		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t d = 0; d < st->dbs_nr; d++) {
 			const struct plan_db *db = &st->dbs[d];

@@ -148,12 +148,12 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 		json_kv_string(jw, "plan_hash", st.plan_hash[0] ? st.plan_hash : NULL);
 		promote_json_rows(jw, "expect", expect);
 		promote_json_rows(jw, "to", to);
-		json_key(jw, "databases");
+		json_key(jw, "targets");
 		json_array_begin(jw);
 		for (size_t i = 0; i < st.dbs_nr; i++) {
 			json_object_begin(jw);
 			json_kv_string(jw, "database", st.dbs[i].describe);
-			promote_json_rows(jw, "rows", st.dbs[i].error ? NULL : &st.dbs[i].rows);
+			cli_json_strvec(jw, "heads", st.dbs[i].error ? NULL : &st.dbs[i].rows);
 			json_kv_string(jw, "error", st.dbs[i].error);
 			json_object_end(jw);
 		}

@@ -351,3 +351,22 @@ const struct cli_checksums *cli_status_checksums(const struct cli_status *c,
 		return &none;
 	return &c->jobs[i].checksums;
 }
+
+const struct db_target *cli_status_target(const struct cli_status *c, size_t env, size_t target)
+{
+	size_t i;
+
+	if (env >= c->exp_nr || !c->first_job)
+		return NULL;
+	i = c->first_job[env] + target;
+	if (i >= c->jobs_nr || c->jobs[i].env != env)
+		return NULL;
+	return c->jobs[i].t;
+}
+
+const char *cli_status_address(const struct cli_status *c, size_t env, size_t target)
+{
+	const struct db_target *t = cli_status_target(c, env, target);
+
+	return t ? t->describe : NULL;
+}

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/render/render.h"
+#include "cli/status_collect.h"
 #include "migsync/clock.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"
@@ -143,6 +144,33 @@ void render_json_error_noted(struct json_writer *jw, const char *message)
 		render_json_error(jw, noted.code, noted.message, noted.hint, noted.where);
 	else
 		render_json_error(jw, "failed", message, NULL, NULL);
+}
+
+void render_json_pending(struct json_writer *jw, enum status_state state, const char *error,
+			 const struct strvec *pending)
+{
+	if (error || state == STATUS_UNKNOWN || state == STATUS_UNREACHABLE) {
+		json_key(jw, "pending");
+		json_null(jw);
+		return;
+	}
+	cli_json_strvec(jw, "pending", pending);
+}
+
+void render_json_status_target(struct json_writer *jw, const struct cli_status *c,
+			       size_t env, size_t k)
+{
+	const struct status_target *t = &c->report.envs[env].targets[k];
+	const struct db_target *db = cli_status_target(c, env, k);
+
+	json_kv_string(jw, "database", db ? db->describe : NULL);
+	json_kv_string(jw, "dbname", db && db->dbname && db->dbname[0] ? db->dbname : NULL);
+	json_kv_string(jw, "schema", NULL);
+	json_kv_string(jw, "state", status_state_name(t->result.state));
+	cli_json_strvec(jw, "heads", &t->result.heads);
+	render_json_pending(jw, t->result.state, t->result.error, &t->result.pending);
+	json_kv_string(jw, "error", t->result.error);
+	json_kv_string(jw, "note", t->result.note);
 }
 
 /* --format json (or --format=json) among a command's arguments. */

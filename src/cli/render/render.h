@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "migsync/status.h"
 #include "migsync/strbuf.h"
 
 /*
@@ -90,6 +91,23 @@ void render_json_ms_error(struct json_writer *jw, const struct ms_error *err);
  */
 void render_json_note(const char *code, const char *message, const char *hint,
 		      const char *where);
+
+/*
+ * "pending": the revisions of pending, or null when they cannot be known:
+ * the database could not be read (error set) or holds a revision the
+ * scripts do not have (unknown). [] means nothing is pending.
+ */
+void render_json_pending(struct json_writer *jw, enum status_state state, const char *error,
+			 const struct strvec *pending);
+
+/*
+ * Inside an open object, what status and check say of one database
+ * (c->report.envs[env].targets[k]): database (its address), dbname,
+ * schema (null: the whole database), state, heads, pending, error, note.
+ */
+struct cli_status;
+void render_json_status_target(struct json_writer *jw, const struct cli_status *c,
+			       size_t env, size_t k);
 
 /* "error" from the noted error, or with message and code "failed" when none was noted. */
 void render_json_error_noted(struct json_writer *jw, const char *message);
