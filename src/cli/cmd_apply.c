@@ -206,6 +206,8 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 	const struct promote *pr = r->pr;
 	struct strbuf js = STRBUF_INIT;
 	struct json_writer jw;
+	struct ms_error stopped = MS_ERROR_INIT;	/* why the first stage that stopped did */
+	bool gated = false;
 	int ret = EXIT_OK;
 
 	json_init(&jw, &js);
@@ -249,6 +251,10 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		fflush(stdout);
 		json_stage(&jw, &st, outcome_name(out), out == APPLY_FAILED || out == APPLY_GATED ?
 			   &err : NULL);
+		if ((out == APPLY_FAILED || out == APPLY_GATED) && !stopped.message && err.message) {
+			ms_error_move(&stopped, &err);
+			gated = out == APPLY_GATED;
+		}
 		plan_stage_release(&st);
 		ms_error_release(&err);
 		if (*o->cancel && ret == EXIT_OK) {
@@ -257,8 +263,12 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		}
 	}
 	json_array_end(&jw);
+	if (stopped.message)
+		render_json_error(&jw, gated ? "gated" : render_json_error_code(stopped.code),
+				  stopped.message, stopped.hint, NULL);
 	json_object_end(&jw);
 	strbuf_addch(&js, '\n');
+	ms_error_release(&stopped);
 	if (format == FORMAT_JSON && cli_write_stdout(js.buf, js.len) != EXIT_OK && ret == EXIT_OK)
 		ret = EXIT_CANNOT_RUN;
 	strbuf_release(&js);

@@ -124,7 +124,11 @@ void render_json_error(struct json_writer *jw, const char *code, const char *mes
 
 void render_json_ms_error(struct json_writer *jw, const struct ms_error *err)
 {
-	render_json_error(jw, render_json_error_code(err->code), err->message, err->hint, NULL);
+	/* depth 1: the document's own object */
+	if (jw->depth == 1)
+		render_json_error(jw, render_json_error_code(err->code), err->message, err->hint, NULL);
+	else
+		json_kv_string(jw, "error", err->message ? err->message : "failed");
 }
 
 void render_json_note(const char *code, const char *message, const char *hint,

@@ -82,6 +82,10 @@ const char *render_json_error_code(int code);
  */
 void render_json_error(struct json_writer *jw, const char *code, const char *message,
 		       const char *hint, const char *where);
+/*
+ * "error" of err: the error object at the top level of a document, its
+ * message (a string) inside a stage or a target, as everywhere else.
+ */
 struct ms_error;
 void render_json_ms_error(struct json_writer *jw, const struct ms_error *err);
 
