@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/clock.h"
 #include "migsync/inventory.h"
 #include "migsync_config.h"
@@ -249,7 +250,7 @@ int main(int argc, char **argv)
 			cmd_argv[cmd_argc++] = argv[i];
 	}
 	cli_set_argv(cmd_argv);
-	ret = cmd->fn(cmd_argc, cmd_argv);
+	ret = render_json_finish(cmd->name, cmd_argc, cmd_argv, cmd->fn(cmd_argc, cmd_argv));
 done:
 	free(cmd_argv);
 	return ret;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
@@ -455,7 +456,7 @@ int cmd_approve(int argc, char **argv)
 		struct json_writer jw;
 
 		json_init(&jw, &out);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "approve");
 		json_kv_int(&jw, "id", a.id);
 		json_kv_string(&jw, "environment", a.environment);
 		json_kv_string(&jw, "plan_hash", a.plan_hash);
@@ -550,7 +551,7 @@ int cmd_approvals(int argc, char **argv)
 		struct json_writer jw;
 
 		json_init(&jw, &out);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "approvals");
 		json_kv_string(&jw, "environment", env->name);
 		json_key(&jw, "approvals");
 		json_array_begin(&jw);

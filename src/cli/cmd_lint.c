@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/json.h"
 #include "migsync/lint.h"
 #include "migsync/strbuf.h"
@@ -108,7 +109,7 @@ static void print_json(struct strbuf *sb, const struct lint_report *r)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "lint");
 	json_key(&jw, "findings");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->findings.nr; i++) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
@@ -82,7 +83,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "plan");
 	cli_json_strvec(&jw, "target", &p->target);
 	json_key(&jw, "stages");
 	json_array_begin(&jw);
@@ -110,7 +111,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 			json_step(&jw, steps[k], sql);
 		json_array_end(&jw);
 		free(steps);
-		json_key(&jw, "databases");
+		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t d = 0; d < st->dbs_nr; d++) {
 			const struct plan_db *db = &st->dbs[d];

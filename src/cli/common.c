@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/json.h"
 #include "migsync/project.h"
 #include "migsync/strbuf.h"
@@ -27,14 +28,18 @@ void cli_common_release(struct cli_common *c)
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
 	va_list ap;
 
-	fprintf(stderr, "migsync%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'migsync%s%s --help' for more information.\n",
-		cmd ? " " : "", cmd ? cmd : "");
+	strbuf_addf(&hint, "Try 'migsync%s%s --help' for more information.", cmd ? " " : "",
+		    cmd ? cmd : "");
+	fprintf(stderr, "migsync%s%s: %s\n%s\n", cmd ? " " : "", cmd ? cmd : "", msg.buf, hint.buf);
+	render_json_note("usage", msg.buf, hint.buf, NULL);
+	strbuf_release(&msg);
+	strbuf_release(&hint);
 	return EXIT_CANNOT_RUN;
 }
 
@@ -137,6 +142,7 @@ void cli_print_error(const struct ms_error *err)
 		err->message ? err->message : "unknown error");
 	if (err->hint)
 		fprintf(stderr, "hint: %s\n", err->hint);
+	render_json_note(render_json_error_code(err->code), err->message, err->hint, NULL);
 }
 
 void cli_print_warnings(const struct diag_list *warnings)
