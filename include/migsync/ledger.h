@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "migsync/error.h"
+#include "migsync/strbuf.h"
 #include "migsync/util.h"
 
 /* libpq's PGconn and PGresult; only pointers here, so that readers of the types need no libpq. */
@@ -142,6 +143,17 @@ int ledger_finish(struct pg_conn *conn, const char *schema, int64_t id,
 /* Every entry of the database, oldest first (limit N: the newest N, still oldest first). */
 int ledger_list(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
 		const char *schema, size_t limit, struct ms_error *err);
+
+/*
+ * For a reader that sends the query itself (the probe, with its own
+ * deadline): append to sql one SELECT of the entries still
+ * LEDGER_IN_PROGRESS, oldest first, with no parameters; the ledger must
+ * exist. ledger_entries_parse turns its result (or that of any entry
+ * query of this file) into entries (*out belongs to the caller).
+ */
+int ledger_in_progress_select(struct strbuf *sql, struct pg_conn *conn, const char *schema,
+			      struct ms_error *err);
+void ledger_entries_parse(struct ledger_entry **out, size_t *nr, const struct pg_result *res);
 
 /* Entries still LEDGER_IN_PROGRESS (a crashed non-transactional revision). */
 int ledger_in_progress(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,

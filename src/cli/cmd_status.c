@@ -8,8 +8,9 @@
  *
  * An environment that cannot be reached, or whose fleet cannot be
  * discovered, is reported as unreachable; it never stops the report about
- * the others. Exit status 0 whenever a report was made, 2 when none could
- * be (usage, inventory, scripts, graph).
+ * the others. Exit status 0 whenever a report was made, 1 when a database
+ * is stuck with a step in progress or missing, 2 when none could be made
+ * (usage, inventory, scripts, graph).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,8 @@ static void print_help(void)
 	       "A fleet's state is its worst database's. The note also names each revision\n"
 	       "whose file changed after it was applied (a checksum mismatch, from the ledger).\n"
 	       "\n"
-	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
+	       "Exit status: 0 a report was made, 1 a database is in_progress or missing,\n"
+	       "2 could not run.\n");
 }
 
 /* "user@host:port" of the SSH server env is reached through, or NULL without one. */
@@ -224,7 +226,7 @@ static char *heads_cell(const struct strvec *heads, size_t max)
 
 static char *pending_cell(const struct status_result *res)
 {
-	if (res->state == STATUS_UNREACHABLE || res->state == STATUS_UNKNOWN)
+	if (res->state >= STATUS_UNKNOWN)
 		return xstrdup("-");
 	return xstrfmt("%zu", res->pending.nr);
 }
@@ -372,6 +374,17 @@ static void print_text(struct strbuf *sb, const struct cli_status *coll)
 	free(rows);
 }
 
+/* A database stuck with a step in progress, or missing: every deploy to it fails. */
+static bool stuck_or_missing(const struct status_report *r)
+{
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < r->envs[i].targets_nr; k++)
+			if (r->envs[i].targets[k].result.state == STATUS_IN_PROGRESS ||
+			    r->envs[i].targets[k].result.state == STATUS_MISSING)
+				return true;
+	return false;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -431,6 +444,8 @@ int cmd_status(int argc, char **argv)
 		print_text(&out, &c);
 	cli_scrub(&out, &c.secrets);
 	ret = cli_write_stdout(out.buf, out.len);
+	if (ret == EXIT_OK && stuck_or_missing(&c.report))
+		ret = EXIT_PROBLEMS;
 done:
 	cli_status_release(&c);
 	strvec_release(&names);

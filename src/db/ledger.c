@@ -548,7 +548,6 @@ static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 			  struct ms_error *err)
 {
 	struct strbuf sql = STRBUF_INIT;
-	struct ledger_entry *list = NULL;
 	char *table = NULL;
 	PGresult *res = NULL;
 	bool exists = false;
@@ -568,15 +567,37 @@ static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 		  PGRES_TUPLES_OK, err);
 	if (ret < 0)
 		goto done;
-	list = xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1, sizeof(*list));
-	for (int row = 0; row < PQntuples(res); row++)
-		entry_from_row(&list[row], res, row);
-	*nr = (size_t)PQntuples(res);
-	*out = list;
+	ledger_entries_parse(out, nr, res);
 done:
 	PQclear(res);
 	free(table);
 	strbuf_release(&sql);
+	return ret;
+}
+
+void ledger_entries_parse(struct ledger_entry **out, size_t *nr, const PGresult *res)
+{
+	struct ledger_entry *list = xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1,
+					    sizeof(*list));
+
+	for (int row = 0; row < PQntuples(res); row++)
+		entry_from_row(&list[row], res, row);
+	*nr = (size_t)PQntuples(res);
+	*out = list;
+}
+
+int ledger_in_progress_select(struct strbuf *sql, PGconn *conn, const char *schema,
+			      struct ms_error *err)
+{
+	char *table = NULL;
+	int ret;
+
+	schema = schema_or_default(schema);
+	ret = qualified(&table, conn, schema, "applied", err);
+	if (ret == 0)
+		strbuf_addf(sql, "SELECT %s FROM %s WHERE outcome = '%s' ORDER BY id", entry_columns,
+			    table, ledger_outcome_name(LEDGER_IN_PROGRESS));
+	free(table);
 	return ret;
 }
 
