@@ -8,9 +8,10 @@
  *
  * An environment that cannot be reached, or whose fleet cannot be
  * discovered, is reported as unreachable; it never stops the report about
- * the others. Exit status 1 when a database is unreachable, unknown or
- * diverged, or a stage is out of order (0 with --exit-zero), 2 when no
- * report could be made (usage, inventory, scripts, graph).
+ * the others. Exit status 1 when a database is unreachable, unknown,
+ * diverged, missing or stuck with a step in progress, or a stage is out of
+ * order (0 with --exit-zero), 2 when no report could be made (usage,
+ * inventory, scripts, graph).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,16 +65,18 @@ static void print_help(void)
 	       "\n"
 	       "Exit status:\n"
 	       "  0  every environment is current, behind, ahead or uninitialized, in order\n"
-	       "  1  a database is unreachable, unknown or diverged, or a stage is out of\n"
-	       "     order (0 with --exit-zero)\n"
+	       "  1  a database is unreachable, unknown, diverged, missing or in_progress,\n"
+	       "     or a stage is out of order (0 with --exit-zero)\n"
 	       "  2  could not run (usage, inventory, scripts)\n");
 }
+
+static bool stuck_or_missing(const struct status_report *r);
 
 /* The report's problems: what makes status exit 1. */
 static bool report_has_problems(const struct status_report *r)
 {
 	return r->worst == STATUS_UNREACHABLE || r->worst == STATUS_UNKNOWN ||
-	       r->worst == STATUS_DIVERGED || r->violations_nr > 0;
+	       r->worst == STATUS_DIVERGED || r->violations_nr > 0 || stuck_or_missing(r);
 }
 
 /* "user@host:port" of the SSH server env is reached through, or NULL without one. */
@@ -229,7 +232,7 @@ static char *heads_cell(const struct strvec *heads, size_t max)
 
 static char *pending_cell(const struct status_result *res)
 {
-	if (res->state == STATUS_UNREACHABLE || res->state == STATUS_UNKNOWN)
+	if (res->state >= STATUS_UNKNOWN)
 		return xstrdup("-");
 	return xstrfmt("%zu", res->pending.nr);
 }
@@ -375,6 +378,17 @@ static void print_text(struct strbuf *sb, const struct cli_status *coll)
 		for (size_t c = 0; c < COL_NR; c++)
 			free(rows[i].cells[c]);
 	free(rows);
+}
+
+/* A database stuck with a step in progress, or missing: every deploy to it fails. */
+static bool stuck_or_missing(const struct status_report *r)
+{
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < r->envs[i].targets_nr; k++)
+			if (r->envs[i].targets[k].result.state == STATUS_IN_PROGRESS ||
+			    r->envs[i].targets[k].result.state == STATUS_MISSING)
+				return true;
+	return false;
 }
 
 int cmd_status(int argc, char **argv)

@@ -42,6 +42,9 @@ static char *refusal(const struct approval *a, const struct gate_input *in)
 	} else if (!a->plan_hash || strcasecmp(a->plan_hash, in->plan_hash)) {
 		h = short_hash(a->plan_hash);
 		why = xstrfmt("approval by \"%s\" is for another plan (%s), not this one", who, h);
+	} else if (a->revoked_at_ms) {
+		why = xstrfmt("approval by \"%s\" was revoked by \"%s\"", who,
+			      a->revoked_by ? a->revoked_by : "?");
 	} else if (a->expires_at_ms && a->expires_at_ms <= in->now_ms) {
 		why = xstrfmt("approval by \"%s\" has expired", who);
 	} else if (gate && gate->approvers.nr && !strvec_contains(&gate->approvers, who)) {
@@ -172,7 +175,9 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
 	for (size_t i = 0; i < entries_nr; i++) {
 		const struct ledger_entry *e = &entries[i];
 		ssize_t n = e->revision ? revgraph_find(g, e->revision) : -1;
-		bool done = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_RESOLVED_APPLIED;
+		/* a rehash is the file's hash accepted anew: it counts as the applied one */
+		bool done = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_RESOLVED_APPLIED ||
+			e->outcome == LEDGER_REHASHED;
 
 		if (n < 0 || !done)
 			continue;

@@ -1,0 +1,107 @@
+#!/bin/bash
+# Day-two operations against a real, throwaway PostgreSQL:
+#
+#  1. A `transaction false` revision killed midway stays in progress:
+#     status shows it (state in_progress, a note naming `migsync
+#     resolve`), text and JSON, and check fails on it with the command.
+#  2. A database that does not exist is `missing`, with a hint to create
+#     it or fix dbname, in status text and JSON, and check fails on it.
+#
+# Every command's exit code is checked.
+#
+# Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
+set -u
+
+: "${MIGSYNC:?set MIGSYNC to the migsync binary}"
+: "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
+
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
+. "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
+
+pg_setup day_two
+
+# q DB SQL: one value (or rows, |-separated), no decoration
+q() {
+	pg_psql -At -d "$1" -c "$2"
+}
+
+# wait_active DB TEXT SECONDS: whether a backend of DB runs a query containing TEXT within SECONDS
+wait_active() {
+	local i
+
+	for i in $(seq $(($3 * 10))); do
+		[ "$(q "$1" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'
+			AND pid <> pg_backend_pid() AND state = 'active'
+			AND strpos(query, '$2') > 0")" != 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+V=$tmp/versions
+INV=$tmp/inv
+S1=5a0000000001 S2=5b0000000002 S3=5c0000000003
+
+# --- 1: a stuck revision
+pg_createdb stuck
+inv_create "$INV" --scripts "$V" stuck=stuck || fail "inventory"
+inv_sql_rev "$V" $S1 "" "CREATE TABLE s_t (id int, v int);" "DROP TABLE s_t;"
+inv_sql_rev -n "$V" $S2 $S1 "SELECT pg_sleep(30);
+CREATE INDEX CONCURRENTLY s_ix ON s_t (v);" "DROP INDEX CONCURRENTLY s_ix;"
+inv_sql_rev "$V" $S3 $S2 "CREATE TABLE s_after (id int);" "DROP TABLE s_after;"
+
+run_bg stuck_apply apply -i "$INV" -e stuck --yes
+wait_active stuck 'pg_sleep(30)' 30 || fail "the slow revision never started: $(cat "$tmp/stuck_apply.err")"
+kill -9 "$BG_PID"
+wait "$BG_PID" 2>/dev/null
+check "the killed step is in progress in the ledger" \
+	test "$(q stuck "SELECT revision FROM migsync.applied WHERE outcome = 'in_progress'")" = $S2
+
+run stuck_status status -i "$INV"
+expect_rc stuck_status 1
+grep -Eq "^stuck +.* in_progress +$S1 +2 +in progress: revision $S2 \(transaction false\) did not finish" \
+	"$tmp/stuck_status.out" && pass "status: the row says in_progress and why" ||
+	fail "status: no in_progress row: $(cat "$tmp/stuck_status.out")"
+expect_in stuck_status out "migsync resolve -e stuck $S2 --applied (or --rolled-back)"
+run stuck_status_json status -i "$INV" --format json
+expect_rc stuck_status_json 1
+expect_json stuck_status_json '.environments[0].state' in_progress
+expect_json stuck_status_json '.environments[0].note' has "migsync resolve -e stuck $S2"
+expect_json stuck_status_json '.environments[0].pending' "[\"$S2\", \"$S3\"]"
+
+run stuck_check check -i "$INV" --format json
+expect_rc stuck_check 1
+expect_json stuck_check '.problems[].check' '["status"]'
+expect_json stuck_check '.problems[0].message' has "in_progress"
+expect_json stuck_check '.problems[0].message' has "migsync resolve -e stuck $S2 --applied"
+run stuck_check_text check -i "$INV"
+expect_rc stuck_check_text 1
+expect_in stuck_check_text out "migsync resolve -e stuck $S2"
+
+run stuck_resolve resolve -i "$INV" -e stuck $S2 --rolled-back
+expect_rc stuck_resolve 0
+run stuck_after status -i "$INV" --format json
+expect_json stuck_after '.environments[0].state' behind
+expect_json stuck_after '.environments[0].note' null
+
+# --- 2: a database that does not exist
+inv_env "$INV" nodb no_such_db "$PGPORT" postgres 5
+echo "rollout: [stuck, nodb]" >>"$INV/inventory.yaml"
+sed -i '/^rollout: \[stuck\]$/d' "$INV/inventory.yaml"
+run missing status -i "$INV" -e nodb
+expect_rc missing 1
+grep -Eq '^nodb +.* missing +- +- +.*database "no_such_db" does not exist' "$tmp/missing.out" &&
+	pass "status: the row says missing" || fail "status: no missing row: $(cat "$tmp/missing.out")"
+expect_in missing out "create the database (CREATE DATABASE, or createdb), or fix database.dbname"
+run missing_json status -i "$INV" -e nodb --format json
+expect_rc missing_json 1
+expect_json missing_json '.environments[0].state' missing
+expect_json missing_json '.environments[0].note' has 'fix database.dbname'
+run missing_check check -i "$INV" -e nodb --format json
+expect_rc missing_check 1
+expect_json missing_check '.problems[].check' '["status"]'
+expect_json missing_check '.problems[0].message' has 'missing'
+run missing_plan plan -i "$INV" -e nodb
+expect_rc missing_plan 1
+expect_in missing_plan out 'database "no_such_db" does not exist'
