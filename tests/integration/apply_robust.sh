@@ -341,7 +341,7 @@ scenario_alembic() {
 	[ "$rows" = "$heads" ] || fail "after apply: version rows \"$rows\", alembic heads \"$heads\""
 	run e_status status -i "$dir/inv" -e dev --format json
 	expect_rc e_status 0
-	expect_json e_status '.environments[name=dev].state' current
+	expect_json e_status '.environments[environment=dev].state' current
 	# A second apply has nothing to do.
 	run e_again apply -i "$dir/inv" -e dev --yes
 	expect_rc e_again 0

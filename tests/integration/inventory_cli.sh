@@ -50,10 +50,10 @@ expect_json $J .project stock-assistant
 expect_json $J .rollout '["dev", "staging", "prod"]'
 expect_json $J .migrations.executor sql
 expect_json $J '.migrations.scripts[0]' =~ 'examples/stock-assistant/versions$'
-expect_json $J '.environments[].name' '["dev", "staging", "prod"]'
-expect_json $J '.environments[].database.dbname' '["stock_dev", "stock_staging", "stock_prod"]'
+expect_json $J '.environments[].environment' '["dev", "staging", "prod"]'
+expect_json $J '.environments[].connection.dbname' '["stock_dev", "stock_staging", "stock_prod"]'
 expect_json $J '.environments[].gate.approvals' '[0, 1, 2]'
-expect_json $J '.environments[].database.(port,host) | unique' '[[5432, "127.0.0.1"]]'
+expect_json $J '.environments[].connection.(port,host) | unique' '[[5432, "127.0.0.1"]]'
 
 # ${MIGSYNC_PGPORT:-5432} and $MIGSYNC_INVENTORY
 run envport MIGSYNC_PGPORT=6543 MIGSYNC_INVENTORY="$MIGSYNC_SOURCE_ROOT/environments" -- inventory --format json
