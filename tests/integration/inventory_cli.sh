@@ -95,6 +95,23 @@ else
 	fail "broken inventory (exit $rc)"; cat "$tmp/broken.err" >&2
 fi
 
+# 2b. the same with --format json: a script reading stdout still gets a
+# document, with the error object saying what and where
+for cmd in inventory status plan check hook; do
+	args=()
+	[ "$cmd" = hook ] && args=(-e dev)
+	run "broken_$cmd" "$cmd" -i "$bad" "${args[@]}" --format json
+	expect_rc "broken_$cmd" 2
+	expect_json "broken_$cmd" .format "migsync.$cmd/1"
+	expect_json "broken_$cmd" '.error.(code,hint)' '["config", "say where the database is with url, host or service"]'
+	expect_json "broken_$cmd" .error.message =~ .
+	expect_json "broken_$cmd" .error.where =~ "^$bad/dev\.yaml:1:1\$"
+done
+run badopt_json status --no-such-option --format json
+expect_rc badopt_json 2
+expect_json badopt_json .error.code usage
+expect_json badopt_json .generated_at =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+
 # 3. planted passwords never appear
 sec="$tmp/secret"
 mkdir "$sec"
