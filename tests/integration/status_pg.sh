@@ -275,7 +275,8 @@ expect_rc ck_json 0
 expect_json ck_json "$E_ck.state" current
 expect_json ck_json "$E_ck.checksum_mismatches[].(revision,applied_sha256,file_sha256)" "[[\"$R2\", \"$old_sha\", \"$new_sha\"]]"
 expect_json ck_json "$E_ck.checksum_mismatches | length" 1
-expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
+expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "database", "file", "file_sha256", "revision"]'
+expect_json ck_json "$E_ck.targets[0].checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
 check "ck_json: the mismatch names $(basename "$ck_file")" \
 	test "$(realpath "$(json_get "$tmp/ck_json.out" "$E_ck.checksum_mismatches[0].file")")" = "$(realpath "$ck_file")"
 run ck_text -i "$ck/inventory"
