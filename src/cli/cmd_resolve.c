@@ -35,6 +35,7 @@ static void resolve_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --format=FORMAT     output format: text (default) or json\n"
 	       "      --help              show this help, then exit\n"
 	       "\n"
 	       "Exit status: 0 resolved, 1 nothing to resolve or the database refused, 2 could not run.\n");
