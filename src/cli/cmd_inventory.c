@@ -68,6 +68,7 @@ static void print_problems(const struct diag_list *problems)
 			d->line, d->column, diag_severity_name(d->severity), d->message);
 		if (d->hint)
 			fprintf(stderr, "hint: %s\n", d->hint);
+		render_json_note_diag(d);
 	}
 }
 
@@ -317,11 +318,13 @@ int cmd_inventory(int argc, char **argv)
 		print_problems(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
-		else
-			fprintf(stderr, "migsync: error: inventory \"%s\": %zu problem%s\n",
-				inventory_choose_dir(common.inventory),
-				diag_list_count(&project.diags, DIAG_ERROR),
-				diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
+		else {
+			ms_error_set(&err, MS_ERR_CONFIG, "inventory \"%s\": %zu problem%s",
+				     inventory_choose_dir(common.inventory),
+				     diag_list_count(&project.diags, DIAG_ERROR),
+				     diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
+			cli_print_error(&err);
+		}
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}

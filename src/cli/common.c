@@ -161,6 +161,7 @@ void cli_print_warnings(const struct diag_list *warnings)
 				diag_severity_name(d->severity), d->message);
 		if (d->hint)
 			fprintf(stderr, "hint: %s\n", d->hint);
+		render_json_note_diag(d);
 	}
 }
 

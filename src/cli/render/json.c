@@ -24,6 +24,9 @@ static struct {
 	char *message;
 	char *hint;
 	char *where;
+	char *diag_message;	/* the first error among the problems printed */
+	char *diag_hint;
+	char *diag_where;
 	bool wrote_document;
 } noted;
 
@@ -139,7 +142,7 @@ void render_json_note(const char *code, const char *message, const char *hint,
 	noted.code = xstrdup(code);
 	noted.message = xstrdup(message ? message : "failed");
 	noted.hint = hint ? xstrdup(hint) : NULL;
-	noted.where = where ? xstrdup(where) : message_where(message);
+	noted.where = where ? xstrdup(where) : NULL;
 }
 
 void render_json_error_noted(struct json_writer *jw, const char *message)
@@ -177,6 +180,20 @@ void render_json_status_target(struct json_writer *jw, const struct cli_status *
 	json_kv_string(jw, "note", t->result.note);
 }
 
+void render_json_note_diag(const struct diag *d)
+{
+	if (d->severity != DIAG_ERROR || noted.diag_message)
+		return;
+	noted.diag_message = xstrdup(d->message ? d->message : "failed");
+	noted.diag_hint = d->hint ? xstrdup(d->hint) : NULL;
+	if (d->file && d->line && d->column)
+		noted.diag_where = xstrfmt("%s:%u:%u", d->file, d->line, d->column);
+	else if (d->file && d->line)
+		noted.diag_where = xstrfmt("%s:%u", d->file, d->line);
+	else if (d->file)
+		noted.diag_where = xstrdup(d->file);
+}
+
 /* --format json (or --format=json) among a command's arguments. */
 static bool json_asked(int argc, char **argv)
 {
@@ -197,9 +214,18 @@ int render_json_finish(const char *command, int argc, char **argv, int ret)
 	if (ret != EXIT_OK && !noted.wrote_document && json_asked(argc, argv)) {
 		json_init(&jw, &sb);
 		render_json_begin(&jw, command);
-		render_json_error(&jw, noted.code ? noted.code : "failed",
-				  noted.message ? noted.message : "the command failed; see standard error",
-				  noted.hint, noted.where);
+		if (noted.message && !noted.where && noted.diag_where)
+			/* a summary ("3 problems"): where the first problem is, and its hint */
+			render_json_error(&jw, noted.code, noted.message,
+					  noted.hint ? noted.hint : noted.diag_hint, noted.diag_where);
+		else if (noted.message)
+			render_json_error(&jw, noted.code, noted.message, noted.hint, noted.where);
+		else if (noted.diag_message)
+			render_json_error(&jw, "failed", noted.diag_message, noted.diag_hint,
+					  noted.diag_where);
+		else
+			render_json_error(&jw, "failed", "the command failed; see standard error",
+					  NULL, NULL);
 		json_object_end(&jw);
 		strbuf_addch(&sb, '\n');
 		cli_write_stdout(sb.buf, sb.len);
@@ -209,5 +235,8 @@ int render_json_finish(const char *command, int argc, char **argv, int ret)
 	free(noted.message);
 	free(noted.hint);
 	free(noted.where);
+	free(noted.diag_message);
+	free(noted.diag_hint);
+	free(noted.diag_where);
 	return ret;
 }

@@ -116,6 +116,10 @@ void render_json_status_target(struct json_writer *jw, const struct cli_status *
 /* "error" from the noted error, or with message and code "failed" when none was noted. */
 void render_json_error_noted(struct json_writer *jw, const char *message);
 
+/* Remember the first error among the problems a command prints (a diag of DIAG_ERROR). */
+struct diag;
+void render_json_note_diag(const struct diag *d);
+
 /*
  * After a command: when it failed (ret not 0), was asked for --format
  * json and wrote no document, write one with the noted error, so that a
