@@ -113,6 +113,20 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
+	/*
+	 * A downgrade's target is resolved against each database's rows (it
+	 * may be relative: -1); one without + or - names the same revisions
+	 * everywhere, so one that names none is refused here, once.
+	 */
+	if (!up && to && !strpbrk(to, "+-")) {
+		struct revgraph_set set = REVGRAPH_SET_INIT;
+
+		if (revgraph_resolve(&set, pr->g, to, NULL, &err) < 0) {
+			cli_print_error(&err);
+			ret = EXIT_CANNOT_RUN;
+		}
+		revgraph_set_release(&set);
+	}
 done:
 	project_release(&project);
 	ms_error_release(&err);
@@ -210,8 +224,7 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 		return EXIT_GATED;
 	case APPLY_FAILED:
 		cli_print_error(err);
-		return err->code == MS_ERR_CONFIG || err->code == MS_ERR_USAGE ?
-			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+		return cli_db_exit_code(err);
 	case APPLY_NOTHING:
 	case APPLY_DONE:
 	case APPLY_DRY_RUN:
