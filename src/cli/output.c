@@ -23,6 +23,7 @@ int output_graph_load(struct output_graph *og, const struct cli_common *c)
 			diag_list_sort(&og->project.graph_problems);
 			cli_print_warnings(&og->project.graph_problems);
 		} else {
+			cli_error_if_listed(&err, &og->project.diags);
 			cli_print_error(&err);
 		}
 	}
