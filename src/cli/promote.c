@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +143,20 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
 	o->up = up;
 	o->who = pr->who;
 	o->host = pr->host;
+}
+
+bool promote_hash_prefix_valid(const char *hash)
+{
+	size_t len = strspn(hash, "0123456789abcdefABCDEF");
+
+	return !hash[len] && len >= PROMOTE_HASH_PREFIX_MIN && len <= SHA256_HEX_LEN;
+}
+
+bool promote_hash_matches(const char *full, const char *hash)
+{
+	size_t len = strlen(hash);
+
+	return full && strlen(full) >= len && !strncasecmp(full, hash, len);
 }
 
 char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
