@@ -111,8 +111,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Print an error (and its hint) on stderr: "migsync: error: ...". */
 void cli_print_error(const struct ms_error *err);
-/* Print warnings from the reader on stderr: "migsync: warning: file:line: ...". */
+/* Print warnings from the reader on stderr: "migsync: warning: file:line:col: ...". */
 void cli_print_warnings(const struct diag_list *warnings);
+/*
+ * When err is one of the errors of diags (an inventory's first problem,
+ * which cli_print_warnings prints with the others), make it a count
+ * instead ("2 problems (listed above)"), so that no diagnostic is
+ * printed twice.
+ */
+void cli_error_if_listed(struct ms_error *err, const struct diag_list *diags);
 /* Exit code for an error: 2 for usage/config/I/O/parse/graph errors, 1 otherwise. */
 int cli_exit_code(const struct ms_error *err);
 /*

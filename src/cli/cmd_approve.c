@@ -169,24 +169,6 @@ static void format_time(char *buf, size_t len, int64_t ms);
  * hash comes from when migsync can tell (another environment's plan
  * now, an earlier approval, a plan already applied). On stderr.
  */
-/* The shortest plan hash prefix approve takes: the 12 digits migsync prints. */
-#define HASH_PREFIX_MIN 12
-
-/* Is hash (a prefix of 12 to 64 hex digits, any case) the start of full? */
-static bool hash_matches(const char *full, const char *hash)
-{
-	size_t len = strlen(hash);
-
-	return full && strlen(full) >= len && !strncasecmp(full, hash, len);
-}
-
-static bool hash_prefix_valid(const char *hash)
-{
-	size_t len = strspn(hash, "0123456789abcdefABCDEF");
-
-	return !hash[len] && len >= HASH_PREFIX_MIN && len <= SHA256_HEX_LEN;
-}
-
 static void explain_mismatch(const struct promote *pr, const struct environment *env,
 			     const struct plan_stage *st, enum approve_kind kind, const char *hash,
 			     bool force)
@@ -226,7 +208,8 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		if (e == env)
 			continue;
 		plan_stage_init(&other, NULL);
-		if (approve_read(&other, e, pr, kind, &err) == 0 && hash_matches(other.plan_hash, hash)) {
+		if (approve_read(&other, e, pr, kind, &err) == 0 &&
+		    promote_hash_matches(other.plan_hash, hash)) {
 			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
 				hash, e->name, e->name);
 			known = true;
@@ -248,7 +231,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		ms_error_release(&err);
 	}
 	for (size_t i = entries_nr; !known && i-- > 0;) {
-		if (!hash_matches(entries[i].plan_hash, hash))
+		if (!promote_hash_matches(entries[i].plan_hash, hash))
 			continue;
 		format_time(when, sizeof(when), entries[i].started_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
@@ -257,7 +240,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		known = true;
 	}
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
-		if (!hash_matches(approvals[i].plan_hash, hash))
+		if (!promote_hash_matches(approvals[i].plan_hash, hash))
 			continue;
 		format_time(when, sizeof(when), approvals[i].created_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: \"%s\" approved it on %s; the plan changed since\n",
@@ -383,9 +366,9 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
 		goto done;
 	}
-	if (!hash_prefix_valid(hash)) {
+	if (!promote_hash_prefix_valid(hash)) {
 		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (%d to %d hexadecimal digits)",
-				      hash, HASH_PREFIX_MIN, SHA256_HEX_LEN);
+				      hash, PROMOTE_HASH_PREFIX_MIN, SHA256_HEX_LEN);
 		goto done;
 	}
 	if (!by) {
@@ -417,7 +400,7 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
 			env->name);
 		ms_error_release(&err);
-	} else if (hash_matches(st.plan_hash, hash)) {
+	} else if (promote_hash_matches(st.plan_hash, hash)) {
 		/* what is recorded is always the whole hash */
 		hash = st.plan_hash;
 	} else {

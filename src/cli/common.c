@@ -150,7 +150,10 @@ void cli_print_warnings(const struct diag_list *warnings)
 	for (size_t i = 0; i < warnings->nr; i++) {
 		const struct diag *d = &warnings->items[i];
 
-		if (d->file && d->line)
+		if (d->file && d->line && d->column)
+			fprintf(stderr, "migsync: %s: %s:%u:%u: %s\n",
+				diag_severity_name(d->severity), d->file, d->line, d->column, d->message);
+		else if (d->file && d->line)
 			fprintf(stderr, "migsync: %s: %s:%u: %s\n",
 				diag_severity_name(d->severity), d->file, d->line, d->message);
 		else if (d->file)
@@ -163,6 +166,28 @@ void cli_print_warnings(const struct diag_list *warnings)
 			fprintf(stderr, "hint: %s\n", d->hint);
 		render_json_note_diag(d);
 	}
+}
+
+void cli_error_if_listed(struct ms_error *err, const struct diag_list *diags)
+{
+	size_t errors = diag_list_count(diags, DIAG_ERROR);
+	bool listed = false;
+	int code = err->code;
+
+	for (size_t i = 0; i < diags->nr && !listed && err->message; i++) {
+		const struct diag *d = &diags->items[i];
+		char *where;
+
+		if (d->severity != DIAG_ERROR || !d->file)
+			continue;
+		where = xstrfmt("%s:%u:", d->file, d->line);
+		listed = starts_with(err->message, where);
+		free(where);
+	}
+	if (!listed)
+		return;
+	ms_error_release(err);
+	ms_error_set(err, code, "%zu problem%s (listed above)", errors, errors == 1 ? "" : "s");
 }
 
 int cli_exit_code(const struct ms_error *err)
@@ -215,6 +240,7 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	cli_print_warnings(&p->diags);
 	if (ret < 0) {
 		cli_print_warnings(&p->graph_problems);
+		cli_error_if_listed(&err, &p->diags);
 		cli_print_error(&err);
 	}
 	ms_error_release(&err);

@@ -42,6 +42,7 @@ int output_graph_load(struct output_graph *og, const struct cli_common *c)
 			cli_print_warnings(&og->project.graph_problems);
 			output_note_problem(&og->project.graph_problems, &err);
 		} else {
+			cli_error_if_listed(&err, &og->project.diags);
 			cli_print_error(&err);
 		}
 	}

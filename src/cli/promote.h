@@ -45,6 +45,13 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
  * exit code.
  */
 int promote_apply_command(int argc, char **argv, bool up, void (*help)(void));
+/* The shortest plan hash prefix approve takes: the 12 digits the tables print. */
+#define PROMOTE_HASH_PREFIX_MIN 12
+/* Is hash 12 to 64 hexadecimal digits? */
+bool promote_hash_prefix_valid(const char *hash);
+/* Is hash (a prefix, any case) the start of full (NULL: no)? */
+bool promote_hash_matches(const char *full, const char *hash);
+
 /*
  * "migsync approve [-i INV] [--scripts DIR]... -e ENV [--stamp|--downgrade]
  * [--to REV] --plan HASH" (caller frees): what approve needs to compute

@@ -311,8 +311,10 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	int ret = project_open(&p, &o, err);
 
 	cli_print_warnings(&p.diags);
-	if (ret < 0)
+	if (ret < 0) {
 		cli_print_warnings(&p.graph_problems);
+		cli_error_if_listed(err, &p.diags);
+	}
 	c->inv = p.inv;
 	p.inv = NULL;
 	c->script_dirs = p.script_dirs;

@@ -348,6 +348,23 @@ expect_rc 2 "frobnicate"
 grep -q "did you mean" "$tmp/err" && fail "frobnicate got a suggestion: $(cat "$tmp/err")"
 pass "a mistyped command: did you mean the nearest ones"
 
+# an inventory problem: printed once, with its line and column, by every command
+bad=$tmp/bad_inventory
+mkdir -p "$bad"
+printf 'project: x\nmigrations:\n  scripts: %s\nrollout: [dev]\n' "$p1/alembic/versions" >"$bad/inventory.yaml"
+printf 'database:\n  host: 127.0.0.1\n  prot: 5432\n  dbname: x\n' >"$bad/dev.yaml"
+for line in "status" "plan" "check" "hook -e dev" "apply" "heads" "lint" "drift"; do
+	read -ra words <<<"$line"
+	run "$tmp" "${words[@]}" -i "$bad"
+	expect_rc 2 "$line with an unknown inventory key"
+	n=$(grep -c '"database.prot": unknown key' "$tmp/err")
+	[ "$n" -eq 1 ] || fail "$line: the unknown key is reported $n times: $(cat "$tmp/err")"
+	expect_out err "$bad/dev.yaml:3:3: \"database.prot\": unknown key" "$line"
+	n=$(grep -c 'did you mean "port"' "$tmp/err")
+	[ "$n" -eq 1 ] || fail "$line: the hint is printed $n times: $(cat "$tmp/err")"
+done
+pass "an inventory problem is printed once, as file:line:column"
+
 run "$tmp" heads
 expect_rc 2 "heads with no scripts"
 expect_out err "no revision scripts" "heads with no scripts"
