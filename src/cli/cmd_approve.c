@@ -155,8 +155,6 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 	return 0;
 }
 
-static void format_time(char *buf, size_t len, int64_t ms);
-
 /*
  * Why hash is not st's: the plan now, database by database, and where
  * hash comes from when migsync can tell (another environment's plan
@@ -225,7 +223,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	for (size_t i = entries_nr; !known && i-- > 0;) {
 		if (!entries[i].plan_hash || strcasecmp(entries[i].plan_hash, hash))
 			continue;
-		format_time(when, sizeof(when), entries[i].started_at_ms);
+		cli_format_time(when, sizeof(when), entries[i].started_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
 			ledger_outcome_name(entries[i].outcome), when, entries[i].revision,
 			entries[i].environment ? entries[i].environment : "?");
@@ -234,7 +232,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
 		if (!approvals[i].plan_hash || strcasecmp(approvals[i].plan_hash, hash))
 			continue;
-		format_time(when, sizeof(when), approvals[i].created_at_ms);
+		cli_format_time(when, sizeof(when), approvals[i].created_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: \"%s\" approved it on %s; the plan changed since\n",
 			hash, approvals[i].approver ? approvals[i].approver : "?", when);
 		known = true;
@@ -251,19 +249,6 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	db_disconnect(conn, tunnel);
 	ledger_entries_free(entries, entries_nr);
 	approvals_free(approvals, approvals_nr);
-}
-
-static void format_time(char *buf, size_t len, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!ms) {
-		snprintf(buf, len, "never");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int cmd_approve(int argc, char **argv)
@@ -437,7 +422,7 @@ int cmd_approve(int argc, char **argv)
 	} else {
 		char when[64];
 
-		format_time(when, sizeof(when), a.expires_at_ms);
+		cli_format_time(when, sizeof(when), a.expires_at_ms);
 		strbuf_addf(&out, "approved: environment %s, plan %s, by %s (expires: %s)\n",
 			    a.environment, a.plan_hash, a.approver, when);
 	}
@@ -548,8 +533,8 @@ int cmd_approvals(int argc, char **argv)
 			const struct approval *a = &list[i];
 			char created[64], expires[64];
 
-			format_time(created, sizeof(created), a->created_at_ms);
-			format_time(expires, sizeof(expires), a->expires_at_ms);
+			cli_format_time(created, sizeof(created), a->created_at_ms);
+			cli_format_time(expires, sizeof(expires), a->expires_at_ms);
 			if (a->expires_at_ms && a->expires_at_ms <= now)
 				strcat(expires, " (expired)");
 			strbuf_addf(&out, "%-20s  %-12.12s  %-16s  %-20s  %s\n", created,

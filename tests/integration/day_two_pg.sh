@@ -105,3 +105,38 @@ expect_json missing_check '.problems[0].message' has 'missing'
 run missing_plan plan -i "$INV" -e nodb
 expect_rc missing_plan 1
 expect_in missing_plan out 'database "no_such_db" does not exist'
+
+# --- 3: log, the ledger as a history
+inv_sql_rev -n "$V" $S2 $S1 "CREATE INDEX CONCURRENTLY s_ix ON s_t (v);" "DROP INDEX CONCURRENTLY s_ix;"
+run log_apply apply -i "$INV" -e stuck --yes
+expect_rc log_apply 0
+run log log -i "$INV" -e stuck
+expect_rc log 0
+expect_in log out "STARTED"
+grep -Eq "^[0-9T:-]+Z +$S2 +up +resolved_rolled_back +[0-9.]+ s +[^ ]+ +[0-9a-f]{12}$" "$tmp/log.out" &&
+	pass "log: the killed step, resolved" || fail "log: lines: $(cat "$tmp/log.out")"
+run log_json log -i "$INV" -e stuck --format json
+expect_rc log_json 0
+expect_json log_json '.environment' stuck
+expect_json log_json '.entries[].revision' "[\"$S1\", \"$S2\", \"$S2\", \"$S3\"]"
+expect_json log_json '.entries[].outcome' '["applied", "resolved_rolled_back", "applied", "applied"]'
+expect_json log_json '.entries[].transactional' '[true, false, false, true]'
+expect_json log_json '.entries[0].(direction,database,error)' '["up", null, null]'
+expect_json log_json '.entries[0].who' =~ '.'
+expect_json log_json '.entries[0].host' =~ '.'
+expect_json log_json '.entries[0].started_at' =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
+expect_json log_json '.entries[0].plan_hash' =~ '^[0-9a-f]{64}$'
+expect_json log_json '.errors' '[]'
+run log_limit log -i "$INV" -e stuck --limit 2 --format json
+expect_rc log_limit 0
+expect_json log_limit '.entries[].revision' "[\"$S2\", \"$S3\"]"
+run log_bad_limit log -i "$INV" -e stuck --limit 0
+expect_rc log_bad_limit 2
+expect_in log_bad_limit err "invalid limit"
+run log_no_env log -i "$INV"
+expect_rc log_no_env 2
+run log_unknown log -i "$INV" -e nope
+expect_rc log_unknown 2
+run log_missing log -i "$INV" -e nodb
+expect_rc log_missing 1
+expect_in log_missing err 'database "no_such_db" does not exist'
