@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cli/approve.h"
 #include "cli/cli.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
@@ -32,6 +33,7 @@ enum {
 	OPT_DOWNGRADE,
 	OPT_STAMP,
 	OPT_FORCE,
+	OPT_REVOKE,
 };
 
 static void approve_help(void)
@@ -42,6 +44,7 @@ static void approve_help(void)
 	       "\n"
 	       "Usage:\n"
 	       "  migsync approve -e ENV --plan HASH [OPTION]...\n"
+	       "  migsync approve --revoke -e ENV --plan HASH [--by NAME] [--comment REASON]\n"
 	       "\n"
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
@@ -53,6 +56,8 @@ static void approve_help(void)
 	       "      --comment=TEXT       a note kept with the approval\n"
 	       "      --expires=DURATION   the approval lapses after DURATION (e.g. 24h; default: never)\n"
 	       "      --force              record HASH even when it is not the plan now\n"
+	       "      --revoke             withdraw the approval of HASH instead (kept in the ledger,\n"
+	       "                           marked revoked; --comment says why)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
@@ -63,8 +68,8 @@ static void approve_help(void)
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
-	       "Exit status: 0 recorded, 1 HASH is not the plan now (or the database refused),\n"
-	       "2 could not run.\n");
+	       "Exit status: 0 recorded (or revoked), 1 HASH is not the plan now, no approval of\n"
+	       "HASH to revoke (or the database refused), 2 could not run.\n");
 }
 
 static void approvals_help(void)
@@ -79,8 +84,12 @@ static void approvals_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
 	       "      --help               show this help, then exit\n"
+	       "\n"
+	       "Each approval's state: valid (counts for the plan now), stale (the plan changed),\n"
+	       "expired, used (a step ran under it), revoked (approve --revoke).\n"
 	       "\n"
 	       "Exit status: 0 listed, 1 the database could not be read, 2 could not run.\n");
 }
@@ -103,23 +112,6 @@ static int load_env(struct inventory **inv, const struct environment **env,
 	}
 done:
 	project_release(&project);
-	return ret;
-}
-
-/* Connect to env's first target database (where approvals live). */
-static int connect_first(PGconn **conn, struct tunnel **tunnel, const struct environment *env,
-			 struct ms_error *err)
-{
-	struct db_target *targets = NULL;
-	size_t nr = 0;
-	int ret;
-
-	ret = db_targets_expand(&targets, &nr, env, err);
-	if (ret == 0 && !nr)
-		ret = ms_error_set(err, MS_ERR_CONFIG, "environment \"%s\": no databases", env->name);
-	if (ret == 0)
-		ret = db_connect(conn, tunnel, &targets[0], err);
-	db_targets_free(targets, nr);
 	return ret;
 }
 
@@ -251,6 +243,14 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	approvals_free(approvals, approvals_nr);
 }
 
+/* A prefix of a plan hash, as revoke takes it: 12 to 64 hexadecimal digits. */
+static bool revoke_hash_valid(const char *s)
+{
+	size_t len = strspn(s, "0123456789abcdefABCDEF");
+
+	return !s[len] && len >= 12 && len <= 64;
+}
+
 int cmd_approve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -264,9 +264,11 @@ int cmd_approve(int argc, char **argv)
 		{ "downgrade", no_argument, NULL, OPT_DOWNGRADE },
 		{ "stamp", no_argument, NULL, OPT_STAMP },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "revoke", no_argument, NULL, OPT_REVOKE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
+	struct inventory *inv = NULL;
 	struct promote pr;
 	struct strvec names = STRVEC_INIT;
 	struct plan_stage st;
@@ -279,7 +281,7 @@ int cmd_approve(int argc, char **argv)
 	struct tunnel *tunnel = NULL;
 	const char *name = NULL, *hash = NULL, *by = NULL, *comment = NULL, *to = NULL;
 	int64_t expires = 0;
-	bool force = false;
+	bool force = false, revoke = false;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -325,6 +327,9 @@ int cmd_approve(int argc, char **argv)
 		case OPT_FORCE:
 			force = true;
 			break;
+		case OPT_REVOKE:
+			revoke = true;
+			break;
 		default:
 			ret = cli_default_option(&common, "approve", opt, optarg);
 			if (ret != EXIT_OK)
@@ -339,11 +344,19 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "%s is required", !name ? "-e ENV" : "--plan HASH");
 		goto done;
 	}
+	if (revoke && (kind != APPROVE_PLAN || to || force || expires)) {
+		ret = cli_usage_error("approve", "--revoke takes only -e, --plan, --by and --comment");
+		goto done;
+	}
+	if (revoke && !revoke_hash_valid(hash)) {
+		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (12 to 64 hexadecimal digits)", hash);
+		goto done;
+	}
 	if (kind != APPROVE_PLAN && !to) {
 		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
 		goto done;
 	}
-	if (!plan_hash_valid(hash)) {
+	if (!revoke && !plan_hash_valid(hash)) {
 		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (64 hexadecimal digits)", hash);
 		goto done;
 	}
@@ -353,6 +366,12 @@ int cmd_approve(int argc, char **argv)
 			ret = cli_usage_error("approve", "no approver: $USER is not set; pass --by NAME");
 			goto done;
 		}
+	}
+	if (revoke) {
+		ret = load_env(&inv, &env, &common, name);
+		if (ret == EXIT_OK)
+			ret = approve_revoke(&common, env, hash, by, comment);
+		goto done;
 	}
 	strvec_push(&names, name);
 	ret = promote_load(&pr, &common, &names, NULL, to, kind != APPROVE_DOWNGRADE);
@@ -393,7 +412,7 @@ int cmd_approve(int argc, char **argv)
 	a.environment = xstrdup(env->name);
 	a.approver = xstrdup(by);
 	a.comment = comment ? xstrdup(comment) : NULL;
-	if (connect_first(&conn, &tunnel, env, &err) < 0 ||
+	if (approve_connect_first(&conn, &tunnel, env, &err) < 0 ||
 	    ledger_ensure(conn, NULL, &err) < 0)
 		goto failed;
 	/* expiry relative to the server's clock would be nicer; ours is what the gate uses too */
@@ -436,6 +455,7 @@ done:
 	approval_release(&a);
 	plan_stage_release(&st);
 	promote_release(&pr);
+	inventory_free(inv);
 	strvec_release(&names);
 	ms_error_release(&err);
 	strbuf_release(&out);
@@ -455,11 +475,13 @@ int cmd_approvals(int argc, char **argv)
 	const struct environment *env = NULL;
 	struct ms_error err = MS_ERROR_INIT;
 	struct approval *list = NULL;
-	size_t nr = 0;
+	struct ledger_entry *entries = NULL;
+	size_t nr = 0, entries_nr = 0;
 	struct strbuf out = STRBUF_INIT;
 	PGconn *conn = NULL;
 	struct tunnel *tunnel = NULL;
 	const char *name = NULL;
+	char *plan_now = NULL;
 	int64_t now;
 	int ret = EXIT_OK, opt;
 
@@ -490,12 +512,15 @@ int cmd_approvals(int argc, char **argv)
 	ret = load_env(&inv, &env, &common, name);
 	if (ret != EXIT_OK)
 		goto done;
-	if (connect_first(&conn, &tunnel, env, &err) < 0 ||
-	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0) {
+	if (approve_connect_first(&conn, &tunnel, env, &err) < 0 ||
+	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0 ||
+	    (nr && ledger_list(&entries, &entries_nr, conn, NULL, 0, &err) < 0)) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;
 	}
+	if (nr)
+		plan_now = approve_plan_now(&common, env->name);
 	now = clock_wall_ms();
 	if (common.format == FORMAT_JSON) {
 		struct json_writer jw;
@@ -519,6 +544,14 @@ int cmd_approvals(int argc, char **argv)
 			else
 				json_kv_string(&jw, "expires_at_ms", NULL);
 			json_kv_bool(&jw, "expired", a->expires_at_ms && a->expires_at_ms <= now);
+			json_kv_string(&jw, "state", approval_state_name(
+					       approval_state_of(a, plan_now, entries, entries_nr, now)));
+			if (a->revoked_at_ms)
+				json_kv_int(&jw, "revoked_at_ms", a->revoked_at_ms);
+			else
+				json_kv_string(&jw, "revoked_at_ms", NULL);
+			json_kv_string(&jw, "revoked_by", a->revoked_by);
+			json_kv_string(&jw, "revoke_reason", a->revoke_reason);
 			json_object_end(&jw);
 		}
 		json_array_end(&jw);
@@ -527,25 +560,33 @@ int cmd_approvals(int argc, char **argv)
 	} else if (!nr) {
 		strbuf_addf(&out, "no approvals for environment %s\n", env->name);
 	} else {
-		strbuf_addf(&out, "%-20s  %-12s  %-16s  %-20s  %s\n", "CREATED", "PLAN", "APPROVER",
-			    "EXPIRES", "COMMENT");
+		strbuf_addf(&out, "%-20s  %-12s  %-16s  %-8s  %-20s  %s\n", "CREATED", "PLAN", "APPROVER",
+			    "STATE", "EXPIRES", "COMMENT");
 		for (size_t i = 0; i < nr; i++) {
 			const struct approval *a = &list[i];
 			char created[64], expires[64];
 
 			cli_format_time(created, sizeof(created), a->created_at_ms);
 			cli_format_time(expires, sizeof(expires), a->expires_at_ms);
-			if (a->expires_at_ms && a->expires_at_ms <= now)
-				strcat(expires, " (expired)");
-			strbuf_addf(&out, "%-20s  %-12.12s  %-16s  %-20s  %s\n", created,
+			strbuf_addf(&out, "%-20s  %-12.12s  %-16s  %-8s  %-20s  %s", created,
 				    a->plan_hash ? a->plan_hash : "", a->approver ? a->approver : "",
+				    approval_state_name(approval_state_of(a, plan_now, entries,
+									  entries_nr, now)),
 				    expires, a->comment ? a->comment : "");
+			if (a->revoked_at_ms)
+				strbuf_addf(&out, "%srevoked by %s%s%s", a->comment ? "; " : "",
+					    a->revoked_by ? a->revoked_by : "?",
+					    a->revoke_reason ? ": " : "",
+					    a->revoke_reason ? a->revoke_reason : "");
+			strbuf_addch(&out, '\n');
 		}
 	}
 	ret = cli_write_stdout(out.buf, out.len);
 done:
 	db_disconnect(conn, tunnel);
 	approvals_free(list, nr);
+	ledger_entries_free(entries, entries_nr);
+	free(plan_now);
 	inventory_free(inv);
 	ms_error_release(&err);
 	strbuf_release(&out);

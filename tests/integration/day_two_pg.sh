@@ -140,3 +140,66 @@ expect_rc log_unknown 2
 run log_missing log -i "$INV" -e nodb
 expect_rc log_missing 1
 expect_in log_missing err 'database "no_such_db" does not exist'
+
+# --- 4: approvals: revoke, and each approval's state
+G=$tmp/g
+GV=$tmp/gversions
+G1=6a0000000001 G2=6b0000000002 G3=6c0000000003
+pg_createdb gated
+inv_create "$G" --scripts "$GV" gated=gated || fail "gated inventory"
+sed -i 's/^  approvals: 0$/  approvals: 1/' "$G/gated.yaml"
+inv_sql_rev "$GV" $G1 "" "CREATE TABLE g_t (id int);" "DROP TABLE g_t;"
+
+run gate1 apply -i "$G" -e gated --yes
+expect_rc gate1 3
+H1=$(hash_of gate1)
+check "the gate names the plan to approve" test -n "$H1"
+run approve1 approve -i "$G" -e gated --plan "$H1" --by alice
+expect_rc approve1 0
+run list1 approvals -i "$G" -e gated --format json
+expect_rc list1 0
+expect_json list1 '.approvals[].state' '["valid"]'
+
+run revoke approve -i "$G" --revoke -e gated --plan "${H1:0:12}" --by bob --comment "wrong ticket"
+expect_rc revoke 0
+expect_in revoke out "revoked: environment gated, plan $H1, by bob (1 approval)"
+run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob
+expect_rc revoke_again 1
+expect_in revoke_again err "no approval of plan $H1 to revoke"
+run revoke_short approve -i "$G" --revoke -e gated --plan "${H1:0:8}"
+expect_rc revoke_short 2
+run revoke_force approve -i "$G" --revoke -e gated --plan "$H1" --force
+expect_rc revoke_force 2
+check "the revoked approval is kept in the ledger" \
+	test "$(q gated "SELECT approver || ' ' || revoked_by || ' ' || revoke_reason FROM migsync.approvals WHERE revoked_at IS NOT NULL")" = "alice bob wrong ticket"
+run list2 approvals -i "$G" -e gated --format json
+expect_rc list2 0
+expect_json list2 '.approvals[0].(state,revoked_by,revoke_reason)' '["revoked", "bob", "wrong ticket"]'
+run list2_text approvals -i "$G" -e gated
+expect_rc list2_text 0
+grep -Eq "^[0-9T:-]+Z +${H1:0:12} +alice +revoked +never +revoked by bob: wrong ticket$" "$tmp/list2_text.out" &&
+	pass "approvals: the revoked line" || fail "approvals: $(cat "$tmp/list2_text.out")"
+run gate2 apply -i "$G" -e gated --yes
+expect_rc gate2 3
+expect_in gate2 err 'approval by "alice" was revoked by "bob"'
+
+run approve2 approve -i "$G" -e gated --plan "$H1" --by carol --expires 1h
+expect_rc approve2 0
+run list_expired MIGSYNC_TEST_CLOCK_OFFSET=7200 -- approvals -i "$G" -e gated --format json
+expect_rc list_expired 0
+expect_json list_expired '.approvals[].state' '["revoked", "expired"]'
+run applied apply -i "$G" -e gated --yes
+expect_rc applied 0
+inv_sql_rev "$GV" $G2 $G1 "CREATE TABLE g_t2 (id int);" "DROP TABLE g_t2;"
+run gate3 apply -i "$G" -e gated --yes
+expect_rc gate3 3
+H2=$(hash_of gate3)
+run approve3 approve -i "$G" -e gated --plan "$H2" --by alice
+expect_rc approve3 0
+run list3 approvals -i "$G" -e gated --format json
+expect_rc list3 0
+expect_json list3 '.approvals[].state' '["revoked", "used", "valid"]'
+inv_sql_rev "$GV" $G3 $G2 "CREATE TABLE g_t3 (id int);" "DROP TABLE g_t3;"
+run list4 approvals -i "$G" -e gated --format json
+expect_rc list4 0
+expect_json list4 '.approvals[].state' '["revoked", "used", "stale"]'
