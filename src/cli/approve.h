@@ -11,6 +11,10 @@
 #include "migsync/inventory.h"
 #include "migsync/target.h"
 
+/* Open the project's inventory and find env (an exit code; *inv is the caller's to free). */
+int approve_load_env(struct inventory **inv, const struct environment **env,
+		     const struct cli_common *c, const char *name);
+
 /* Connect to env's first target database (where approvals live). */
 int approve_connect_first(PGconn **conn, struct tunnel **tunnel, const struct environment *env,
 			  struct ms_error *err);

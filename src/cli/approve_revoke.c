@@ -14,6 +14,27 @@
 #include "migsync/json.h"
 #include "migsync/ledger.h"
 #include "migsync/plan.h"
+#include "migsync/project.h"
+
+int approve_load_env(struct inventory **inv, const struct environment **env,
+		     const struct cli_common *c, const char *name)
+{
+	struct project project = PROJECT_INIT;
+	int ret = cli_open_project(&project, c, PROJECT_INVENTORY, 0);
+
+	*inv = project.inv;
+	project.inv = NULL;
+	if (ret != EXIT_OK)
+		goto done;
+	*env = inventory_find(*inv, name);
+	if (!*env) {
+		fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", name);
+		ret = EXIT_CANNOT_RUN;
+	}
+done:
+	project_release(&project);
+	return ret;
+}
 
 int approve_connect_first(PGconn **conn, struct tunnel **tunnel, const struct environment *env,
 			  struct ms_error *err)
