@@ -36,6 +36,7 @@ static const struct cmd_struct commands[] = {
 	{ "apply", cmd_apply, "promote migrations stage by stage in rollout order", NULL },
 	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)", NULL },
 	{ "resolve", cmd_resolve, "settle a step a crash left in progress", NULL },
+	{ "log", cmd_log, "show an environment's ledger as a history", NULL },
 	{ "hook", cmd_hook, "bring one environment to the target (container start, pre-deploy)", NULL },
 	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated", "Squashing" },
 	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline", NULL },

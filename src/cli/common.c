@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/render/render.h"
@@ -245,4 +246,17 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	}
 	ms_error_release(&err);
 	return ret < 0 ? EXIT_CANNOT_RUN : EXIT_OK;
+}
+
+void cli_format_time(char *buf, size_t len, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
