@@ -210,5 +210,9 @@ expect_version a_dev "$heads" "hook"
 expect_in hook err "applied c0ff00000004"
 check "hook: ledger rows for c0ff00000003, c0ff00000004 and c0ff00000005" \
 	[ "$(pg_psql -d a_dev -At -c "SELECT string_agg(revision, ' ' ORDER BY revision) FROM (SELECT id, revision FROM migsync.applied WHERE direction = 'up' AND outcome = 'applied' ORDER BY id DESC LIMIT 3) x")" = "c0ff00000003 c0ff00000004 c0ff00000005" ]
+run dev_base -- downgrade -e dev --to base --yes
+expect_rc dev_base 0
+expect_version a_dev none "downgrade --to base"
+check "child argv: downgrade base" grep -q '^ARGV .* downgrade base$' "$envf"
 
 finish alembic_apply
