@@ -379,6 +379,15 @@ int cmd_approve(int argc, char **argv)
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
+
+	if (kind == APPROVE_PLAN && st.env) {
+		/* what the approver vouches for, before it is recorded */
+		struct strbuf findings = STRBUF_INIT;
+
+		promote_stage_findings(&findings, &st, &pr.safety);
+		fputs(findings.buf ? findings.buf : "", stderr);
+		strbuf_release(&findings);
+	}
 	a.plan_hash = xstrdup(hash);
 	for (char *p = a.plan_hash; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
