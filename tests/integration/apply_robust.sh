@@ -220,8 +220,9 @@ CREATE INDEX CONCURRENTLY c_ix2 ON c_t (v);" "DROP INDEX CONCURRENTLY c_ix2;"
 	table_exists $db c_after && fail "refused apply ran $C4"
 	[ "$(q $db "SELECT to_regclass('public.c_ix2') IS NULL")" = t ] || fail "the killed revision's index exists"
 
-	run c_resolve resolve -i "$inv" -e dev $C3 --rolled-back
+	run c_resolve resolve -i "$inv" -e dev $C3 --rolled-back --format json
 	expect_rc c_resolve 0
+	expect_json c_resolve '.(environment,revision,resolved_as,databases)' "[\"dev\", \"$C3\", \"rolled_back\", 1]"
 	[ "$(q $db "SELECT count(*) FROM migsync.applied WHERE outcome = 'in_progress'")" = 0 ] ||
 		fail "resolve left an in_progress row"
 	inv_sql_rev -n "$v" $C3 $C2 "SELECT pg_sleep(0);
@@ -344,7 +345,7 @@ scenario_alembic() {
 	[ "$rows" = "$heads" ] || fail "after apply: version rows \"$rows\", alembic heads \"$heads\""
 	run e_status status -i "$dir/inv" -e dev --format json
 	expect_rc e_status 0
-	expect_json e_status '.environments[name=dev].state' current
+	expect_json e_status '.environments[environment=dev].state' current
 	# A second apply has nothing to do.
 	run e_again apply -i "$dir/inv" -e dev --yes
 	expect_rc e_again 0

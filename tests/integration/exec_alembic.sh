@@ -100,7 +100,7 @@ fi
 if drive bad dev upgrade ffffffffffff; then
 	fail "unknown revision: exit 0"
 else
-	grep -q "error: alembic upgrade ffffffffffff: exit status 255: FAILED: Can.t locate revision" "$WORK/bad.out" &&
+	grep -q "error: alembic upgrade ffffffffffff: alembic.util.exc.CommandError: Can.t locate revision identified by .ffffffffffff." "$WORK/bad.out" &&
 		pass "unknown revision: error names the run" ||
 		{ fail "unknown revision: no error"; cat "$WORK/bad.out" >&2; }
 fi
