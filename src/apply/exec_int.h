@@ -12,7 +12,7 @@
 #include "migsync/error.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
-#include "migsync/sqlsplit.h"
+#include "migsync/sql.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
@@ -104,7 +105,7 @@ static bool confirm(const struct plan_stage *st, void *ctx)
 }
 
 static void json_stage(struct json_writer *jw, const struct plan_stage *st, const char *outcome,
-		       const char *error)
+		       const struct ms_error *error)
 {
 	json_object_begin(jw);
 	json_kv_string(jw, "environment", st->env ? st->env->name : NULL);
@@ -121,7 +122,10 @@ static void json_stage(struct json_writer *jw, const struct plan_stage *st, cons
 			json_object_end(jw);
 		}
 	json_array_end(jw);
-	json_kv_string(jw, "error", error);
+	if (error)
+		render_json_ms_error(jw, error);
+	else
+		json_kv_string(jw, "error", NULL);
 	json_object_end(jw);
 }
 
@@ -204,10 +208,12 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 	const struct promote *pr = r->pr;
 	struct strbuf js = STRBUF_INIT;
 	struct json_writer jw;
+	struct ms_error stopped = MS_ERROR_INIT;	/* why the first stage that stopped did */
+	bool gated = false;
 	int ret = EXIT_OK;
 
 	json_init(&jw, &js);
-	json_object_begin(&jw);
+	render_json_begin(&jw, o->up ? "apply" : "downgrade");
 	json_key(&jw, "stages");
 	json_array_begin(&jw);
 	r->stages = pr->envs_nr;
@@ -246,7 +252,11 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		}
 		fflush(stdout);
 		json_stage(&jw, &st, outcome_name(out), out == APPLY_FAILED || out == APPLY_GATED ?
-			   err.message : NULL);
+			   &err : NULL);
+		if ((out == APPLY_FAILED || out == APPLY_GATED) && !stopped.message && err.message) {
+			ms_error_move(&stopped, &err);
+			gated = out == APPLY_GATED;
+		}
 		plan_stage_release(&st);
 		ms_error_release(&err);
 		if (*o->cancel && ret == EXIT_OK) {
@@ -255,8 +265,12 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		}
 	}
 	json_array_end(&jw);
+	if (stopped.message)
+		render_json_error(&jw, gated ? "gated" : render_json_error_code(stopped.code),
+				  stopped.message, stopped.hint, NULL);
 	json_object_end(&jw);
 	strbuf_addch(&js, '\n');
+	ms_error_release(&stopped);
 	if (format == FORMAT_JSON && cli_write_stdout(js.buf, js.len) != EXIT_OK && ret == EXIT_OK)
 		ret = EXIT_CANNOT_RUN;
 	strbuf_release(&js);
@@ -287,10 +301,13 @@ static void apply_help(void)
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 done, 1 a step failed (later stages untouched), 2 could not run,\n"
-	       "3 stopped at a gate (the approve command that unblocks it is printed).\n");
+	       "Exit status:\n"
+	       "  0  done: every selected stage is at the target\n"
+	       "  1  a step failed or a database could not be reached (later stages untouched)\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at a gate (the approve command is printed)\n");
 }
 
 int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))

@@ -30,9 +30,13 @@ static void downgrade_help(void)
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 done, 1 a step failed, 2 could not run, 3 stopped at the gate.\n");
+	       "Exit status:\n"
+	       "  0  done\n"
+	       "  1  a step failed or the database could not be reached\n"
+	       "  2  could not run (usage, inventory, a target that names no revision)\n"
+	       "  3  waiting for approval: stopped at the gate (the approve command is printed)\n");
 }
 
 int cmd_downgrade(int argc, char **argv)

@@ -420,7 +420,7 @@ static void build_plan(struct plan *p, struct source *s, const struct environmen
 		  size_t nr)
 {
 	struct plan_source src = { source_read, source_held, s };
-	struct plan_check_options co = { s->f->g, true, false, NOW };
+	struct plan_check_options co = { s->f->g, true, false, NOW, NULL };
 	struct ms_error err = MS_ERROR_INIT;
 
 	plan_init(p);
