@@ -38,6 +38,7 @@ struct run {
 	bool progress;		/* a terminal: progress lines on stderr */
 	bool yes;
 	bool json;
+	bool quiet_output;	/* Alembic's output only with --verbose */
 	int64_t started_ms;
 	struct strbuf *out;
 };
@@ -76,7 +77,8 @@ static void on_event(const struct apply_event *ev, void *ctx)
 			       ev->detail ? ev->detail : "already there (another run applied it)");
 		break;
 	case APPLY_EVENT_OUTPUT:
-		fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
+		if (!r->quiet_output)
+			fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
 		break;
 	case APPLY_EVENT_HOOK:
 	case APPLY_EVENT_WAIT:
@@ -293,15 +295,19 @@ static void apply_help(void)
 	       "  -y, --yes                  do not ask before a gated stage\n"
 	       "      --allow-out-of-order   let a stage go past the stage before it (recorded)\n"
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
+	       "  -v, --verbose              show Alembic's output (executor alembic)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 done, 1 a step failed (later stages untouched), 2 could not run,\n"
-	       "3 stopped at a gate (the approve command that unblocks it is printed).\n");
+	       "Exit status:\n"
+	       "  0  done: every selected stage is at the target\n"
+	       "  1  a step failed or a database could not be reached (later stages untouched)\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at a gate (the approve command is printed)\n");
 }
 
 int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
@@ -315,6 +321,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 		{ "yes", no_argument, NULL, 'y' },
 		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = up ? "apply" : "downgrade";
@@ -324,14 +331,14 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	struct apply_options o;
 	struct run r = { 0 };
 	const char *to = NULL, *through = NULL;
-	bool dry = false, allow = false;
+	bool dry = false, allow = false, verbose = false;
 	unsigned jobs = 0;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:v", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
 			help();
@@ -352,6 +359,9 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 			break;
 		case 'y':
 			r.yes = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case OPT_ALLOW_OUT_OF_ORDER:
 			if (!up)
@@ -383,13 +393,6 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	ret = promote_load(&pr, &common, &names, through, to, up);
 	if (ret != EXIT_OK)
 		goto done;
-	if (!up && pr.inv->migrations.executor != EXECUTOR_SQL) {
-		fprintf(stderr, "migsync: error: downgrade runs native SQL revisions only (executor: %s)\n",
-			inventory_executor_name(pr.inv->migrations.executor));
-		fprintf(stderr, "hint: run alembic downgrade, or use executor: sql\n");
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
 	promote_options(&o, &pr, up);
 	o.dry_run = dry;
 	o.allow_out_of_order = allow;
@@ -401,6 +404,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	r.pr = &pr;
 	r.progress = isatty(STDERR_FILENO) && common.format != FORMAT_JSON;
 	r.json = common.format == FORMAT_JSON;
+	r.quiet_output = !verbose && pr.inv->migrations.executor == EXECUTOR_ALEMBIC;
 	r.started_ms = clock_mono_ms();
 	if (dry)
 		ret = dry_run(&r, &o, common.format);

@@ -66,7 +66,7 @@ static void print_help(void)
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR      versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT    output format: text (default) or json\n"
-	       "      --help             show this help, then exit\n"
+	       "  -h, --help             show this help, then exit\n"
 	       "\n"
 	       "--check blocks on: an environment that cannot be read, one that is not at the\n"
 	       "scripts' single head, a schema that differs from the first environment's (or\n"
@@ -76,8 +76,11 @@ static void print_help(void)
 	       "--stamp refuses to start when a schema differs from the first environment's\n"
 	       "or an environment holds other rows than --expect (or REV).\n"
 	       "\n"
-	       "Exit status: 0 safe (--check) or stamped, 1 blocked, or a stamp was refused,\n"
-	       "2 could not run, 3 stopped at a gate (the approve command is printed).\n");
+	       "Exit status:\n"
+	       "  0  safe to squash (--check), or stamped\n"
+	       "  1  blocked, or a stamp was refused\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at a gate (the approve command is printed)\n");
 }
 
 /*

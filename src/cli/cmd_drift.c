@@ -53,7 +53,7 @@ static void print_help(void)
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Compared: tables, columns (type, nullability, default, identity), constraints,\n"
 	       "indexes (definition, validity), views, sequences, functions, triggers, enum and\n"
@@ -67,8 +67,10 @@ static void print_help(void)
 	       "  not-compared   no reference at its revision\n"
 	       "  unreachable    its schema could not be read (the note says why)\n"
 	       "\n"
-	       "Exit status: 0 no drift, 1 drift, an INVALID index, or a database that could\n"
-	       "not be compared, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  no drift\n"
+	       "  1  drift, an INVALID index, or a database that could not be compared\n"
+	       "  2  could not run (usage, inventory)\n");
 }
 
 /* The label of report target i (the jobs are in the same order). */

@@ -115,16 +115,18 @@ static void print_help(void)
 	       "  -i, --inventory=PATH         inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR            versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT          summary format: text (default) or json\n"
-	       "      --help                   show this help, then exit\n"
+	       "  -h, --help                   show this help, then exit\n"
 	       "\n"
 	       "SIGTERM or SIGINT cancels a running statement, rolls it back, releases the\n"
 	       "lock and exits 1, also as PID 1. Behind a shell (sh -c 'migsync hook ... &&\n"
 	       "exec app') the shell is PID 1 and does not pass SIGTERM on: use an init such\n"
 	       "as tini or docker run --init, which signal the whole process group.\n"
 	       "\n"
-	       "Exit status: 0 applied, already current, or skipped; 1 a step failed, no\n"
-	       "database within --wait, or a signal stopped the hook; 2 could not run (usage,\n"
-	       "inventory, scripts); 3 stopped at the gate.\n");
+	       "Exit status:\n"
+	       "  0  applied, already current, or skipped at the gate (--on-unapproved=skip)\n"
+	       "  1  a step failed, no database within --wait, or a signal stopped the hook\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at the gate (the approve command is printed)\n");
 }
 
 /* The union of rows (end rows when end) over the databases of st, sorted. */
@@ -293,6 +295,7 @@ int cmd_hook(int argc, char **argv)
 				pending.nr == 1 ? "" : "s");
 		} else {
 			fprintf(stderr, "migsync: error: %s\n", err.message ? err.message : "gate closed");
+			action = "waiting_for_approval";
 			ret = EXIT_GATED;
 		}
 		fprintf(stderr, "hint: to approve this plan, run:\n  %s\n", approve);
@@ -302,7 +305,7 @@ int cmd_hook(int argc, char **argv)
 	case APPLY_FAILED:
 		cli_print_error(&err);
 		error = err.message ? err.message : "failed";
-		ret = *cancel ? EXIT_PROBLEMS : cli_exit_code(&err);
+		ret = *cancel ? EXIT_PROBLEMS : cli_db_exit_code(&err);
 		break;
 	}
 	if (*cancel) {

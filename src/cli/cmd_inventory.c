@@ -25,13 +25,15 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT    text (default) or json\n"
-	       "      --help             show this help, then exit\n"
+	       "  -h, --help             show this help, then exit\n"
 	       "\n"
 	       "Passwords are never shown: a password in a URL appears as ***, password_env\n"
 	       "as the variable's name, and the value of a ${VAR} whose name contains\n"
 	       "PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL (any case) as ***.\n"
 	       "\n"
-	       "Exit status: 0 valid, 2 invalid inventory (every problem is listed) or usage error.\n");
+	       "Exit status:\n"
+	       "  0  the inventory is valid (warnings allowed)\n"
+	       "  2  could not run: an invalid inventory (every problem is listed), usage\n");
 }
 
 /*

@@ -36,9 +36,12 @@ static void resolve_help(void)
 	       "Common options:\n"
 	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 resolved, 1 nothing to resolve or the database refused, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  resolved\n"
+	       "  1  nothing to resolve, or the database could not be reached or refused\n"
+	       "  2  could not run (usage, inventory, an unknown environment)\n");
 }
 
 int cmd_resolve(int argc, char **argv)
@@ -99,7 +102,7 @@ int cmd_resolve(int argc, char **argv)
 	o.cancel = promote_catch_signals();
 	if (apply_resolve(&resolved, pr.envs[0], rev, applied, &o, &err) < 0) {
 		cli_print_error(&err);
-		ret = cli_exit_code(&err);
+		ret = cli_db_exit_code(&err);
 		goto done;
 	}
 	if (!resolved) {

@@ -198,14 +198,17 @@ static void print_help(void)
 	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR       versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Nothing but the version table changes: no revision runs, before_apply does not\n"
 	       "run. REV must be in the scripts; --expect may name revisions that are not.\n"
 	       "\n"
-	       "Exit status: 0 stamped (or already there), 1 the rows differ from --expect or\n"
-	       "the database refused, 2 could not run, 3 stopped at the gate (the approve\n"
-	       "command is printed).\n");
+	       "Exit status:\n"
+	       "  0  stamped, or already there\n"
+	       "  1  the rows differ from --expect, or the database could not be reached or\n"
+	       "     refused\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at the gate (the approve command is printed)\n");
 }
 
 int cmd_stamp(int argc, char **argv)

@@ -8,8 +8,10 @@
  *
  * An environment that cannot be reached, or whose fleet cannot be
  * discovered, is reported as unreachable; it never stops the report about
- * the others. Exit status 0 whenever a report was made, 2 when none could
- * be (usage, inventory, scripts, graph).
+ * the others. Exit status 1 when a database is unreachable, unknown,
+ * diverged, missing or stuck with a step in progress, or a stage is out of
+ * order (0 with --exit-zero), 2 when no report could be made (usage,
+ * inventory, scripts, graph).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 
 enum {
 	OPT_TO = OPT_FIRST_COMMAND_OPTION,
+	OPT_EXIT_ZERO,
 };
 
 /* Heads named in a fleet's CURRENT column before "+N". */
@@ -41,12 +44,13 @@ static void print_help(void)
 	       "  -e, --environment=ENV    only this environment (repeatable)\n"
 	       "  -j, --jobs=N             probe N databases at a time (default: min(16, databases))\n"
 	       "      --to=REV             compare with REV instead of the heads\n"
+	       "      --exit-zero          exit 0 whatever the report says (for dashboards)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "States, from worst to best:\n"
 	       "  unreachable    the database could not be asked (the note says why)\n"
@@ -59,7 +63,20 @@ static void print_help(void)
 	       "A fleet's state is its worst database's. The note also names each revision\n"
 	       "whose file changed after it was applied (a checksum mismatch, from the ledger).\n"
 	       "\n"
-	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  every environment is current, behind, ahead or uninitialized, in order\n"
+	       "  1  a database is unreachable, unknown, diverged, missing or in_progress,\n"
+	       "     or a stage is out of order (0 with --exit-zero)\n"
+	       "  2  could not run (usage, inventory, scripts)\n");
+}
+
+static bool stuck_or_missing(const struct status_report *r);
+
+/* The report's problems: what makes status exit 1. */
+static bool report_has_problems(const struct status_report *r)
+{
+	return r->worst == STATUS_UNREACHABLE || r->worst == STATUS_UNKNOWN ||
+	       r->worst == STATUS_DIVERGED || r->violations_nr > 0 || stuck_or_missing(r);
 }
 
 /* "user@host:port" of the SSH server env is reached through, or NULL without one. */
@@ -215,7 +232,7 @@ static char *heads_cell(const struct strvec *heads, size_t max)
 
 static char *pending_cell(const struct status_result *res)
 {
-	if (res->state == STATUS_UNREACHABLE || res->state == STATUS_UNKNOWN)
+	if (res->state >= STATUS_UNKNOWN)
 		return xstrdup("-");
 	return xstrfmt("%zu", res->pending.nr);
 }
@@ -363,6 +380,17 @@ static void print_text(struct strbuf *sb, const struct cli_status *coll)
 	free(rows);
 }
 
+/* A database stuck with a step in progress, or missing: every deploy to it fails. */
+static bool stuck_or_missing(const struct status_report *r)
+{
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < r->envs[i].targets_nr; k++)
+			if (r->envs[i].targets[k].result.state == STATUS_IN_PROGRESS ||
+			    r->envs[i].targets[k].result.state == STATUS_MISSING)
+				return true;
+	return false;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -370,6 +398,7 @@ int cmd_status(int argc, char **argv)
 		{ "environment", required_argument, NULL, 'e' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, OPT_TO },
+		{ "exit-zero", no_argument, NULL, OPT_EXIT_ZERO },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -378,6 +407,7 @@ int cmd_status(int argc, char **argv)
 	struct cli_status c;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
+	bool exit_zero = false;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -399,6 +429,9 @@ int cmd_status(int argc, char **argv)
 			break;
 		case OPT_TO:
 			opts.to = optarg;
+			break;
+		case OPT_EXIT_ZERO:
+			exit_zero = true;
 			break;
 		default:
 			ret = cli_default_option(&common, "status", opt, optarg);
@@ -422,6 +455,8 @@ int cmd_status(int argc, char **argv)
 		print_text(&out, &c);
 	cli_scrub(&out, &c.secrets);
 	ret = cli_write_stdout(out.buf, out.len);
+	if (ret == EXIT_OK && !exit_zero && report_has_problems(&c.report))
+		ret = EXIT_PROBLEMS;
 done:
 	cli_status_release(&c);
 	strvec_release(&names);

@@ -42,6 +42,7 @@ int output_graph_load(struct output_graph *og, const struct cli_common *c)
 			cli_print_warnings(&og->project.graph_problems);
 			output_note_problem(&og->project.graph_problems, &err);
 		} else {
+			cli_error_if_listed(&err, &og->project.diags);
 			cli_print_error(&err);
 		}
 	}
@@ -57,28 +58,13 @@ void output_graph_release(struct output_graph *og)
 	og->graph = NULL;
 }
 
-int output_option_error(const char *cmd, int opt, char **argv)
-{
-	const char *arg = optind > 0 ? argv[optind - 1] : "";
-
-	if (opt == ':')
-		return cli_usage_error(cmd, "option \"%s\" requires an argument", arg);
-	if (optopt && optopt < 0x100 && !starts_with(arg, "--"))
-		return cli_usage_error(cmd, "invalid option -- '%c'", optopt);
-	return cli_usage_error(cmd, "unrecognized option \"%s\"", arg);
-}
-
 bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt,
-			char **argv, void (*usage)(void))
+			void (*usage)(void))
 {
 	switch (opt) {
 	case OPT_HELP:
 		usage();
 		*ret = EXIT_OK;
-		return true;
-	case '?':
-	case ':':
-		*ret = output_option_error(cmd, opt, argv);
 		return true;
 	}
 	*ret = cli_default_option(c, cmd, opt, optarg);

@@ -268,11 +268,19 @@ static int observe_all(struct cli_status *c, unsigned jobs, bool checksums,
 		const struct observation *ob = &obs[i];
 		struct status_target *t = status_env_add_target(&c->report.envs[c->jobs[i].env],
 								 c->jobs[i].database);
-		struct status_observation so = { NULL, ob->version_table_exists, &ob->version_rows };
+		struct strvec stuck = STRVEC_INIT;
+		struct status_observation so = {
+			NULL, ob->version_table_exists, &ob->version_rows,
+			ob->state == OBSERVE_MISSING, &stuck, c->envs[c->jobs[i].env]->name,
+		};
 
-		if (ob->state == OBSERVE_UNREACHABLE || ob->state == OBSERVE_ERROR)
+		if (ob->state == OBSERVE_UNREACHABLE || ob->state == OBSERVE_ERROR ||
+		    ob->state == OBSERVE_MISSING)
 			so.error = ob->error.message ? ob->error.message : "probe failed";
+		for (size_t k = 0; k < ob->in_progress_nr; k++)
+			strvec_push(&stuck, ob->in_progress[k].revision ? ob->in_progress[k].revision : "?");
 		status_classify(&t->result, c->g, &c->goal, &so);
+		strvec_release(&stuck);
 		if (checksums)
 			checksums_from(&c->jobs[i].checksums, ob, c->g);
 	}
@@ -303,8 +311,10 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	int ret = project_open(&p, &o, err);
 
 	cli_print_warnings(&p.diags);
-	if (ret < 0)
+	if (ret < 0) {
 		cli_print_warnings(&p.graph_problems);
+		cli_error_if_listed(err, &p.diags);
+	}
 	c->inv = p.inv;
 	p.inv = NULL;
 	c->script_dirs = p.script_dirs;

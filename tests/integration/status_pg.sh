@@ -122,7 +122,7 @@ done
 # --- 1: every state, in JSON
 echo "checking: JSON report"
 run json --format json
-expect_rc json 0
+expect_rc json 1
 time_json=$(cat "$tmp/json.time")
 expect_json json .target "[\"$R4\"]"
 expect_json json '.environments[].environment' '["dev", "tenants", "staging", "prod", "feature", "fresh", "down", "hung", "locked"]'
@@ -166,8 +166,11 @@ awk -v t="$time_json" -v limit="$((TIMEOUT + 8))" 'BEGIN { exit !(t < limit) }' 
 
 # --- 2: the same in text
 echo "checking: text report"
+run zero --exit-zero
+expect_rc zero 0
+expect_in zero out unreachable
 run text
-expect_rc text 0
+expect_rc text 1
 out=$tmp/text.out
 grep -q "^target: $R4\$" "$out" || fail "text: no target line: $(cat "$out")"
 grep -Eq '^ENVIRONMENT +DATABASE +STATE +CURRENT +PENDING +NOTE$' "$out" || fail "text: no header: $(cat "$out")"
@@ -198,11 +201,11 @@ expect_rc ahead 0
 expect_json ahead "$E_dev.state" ahead
 expect_json ahead "$E_staging.state" current
 run diverged --format json -e feature -e prod --scripts "$tmp/branched" --to $R4
-expect_rc diverged 0
+expect_rc diverged 1
 expect_json diverged "$E_feature.state" diverged
 expect_json diverged "$E_prod.state" behind
 run diverged_text -e feature --scripts "$tmp/branched" --to $R4
-expect_rc diverged_text 0
+expect_rc diverged_text 1
 grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$" "$tmp/diverged_text.out" ||
 	fail "text: diverged row: $(cat "$tmp/diverged_text.out")"
 
@@ -221,14 +224,14 @@ echo "checking: order violation"
 pg_psql -d prod -c "UPDATE alembic_version SET version_num = '$R4'" >/dev/null || fail "prod to $R4"
 pg_psql -d staging -c "UPDATE alembic_version SET version_num = '$R2'" >/dev/null || fail "staging to $R2"
 run order --format json -j 4
-expect_rc order 0
+expect_rc order 1
 expect_json order '.violations[].(kind,environment)' '[["order", "prod"]]'
 expect_json order '.violations[0].(earlier,revisions)' "[\"staging\", [\"$R3\", \"$R4\"]]"
 expect_json order '.violations[0].detail' has staging
 expect_json order "$E_prod.state" current
 expect_json order "$E_staging.state" behind
 run order_text -e staging -e prod
-expect_rc order_text 0
+expect_rc order_text 1
 grep -q '^1 rollout order violation:$' "$tmp/order_text.out" || fail "text: no violation: $(cat "$tmp/order_text.out")"
 grep -q "environment \"prod\" holds 2 revisions that \"staging\" lacks: $R3, $R4" "$tmp/order_text.out" ||
 	fail "text: violation detail: $(cat "$tmp/order_text.out")"
@@ -299,12 +302,12 @@ ssh:
   connect_timeout: $TIMEOUT
 EOF
 run ssh_text -i "$tmp/ssh_inventory"
-expect_rc ssh_text 0
+expect_rc ssh_text 1
 grep -Eq "^tunnelled +postgres@10\.0\.0\.5:5432/app via ssh deploy@127\.0\.0\.1:$closed_port +unreachable " "$tmp/ssh_text.out" ||
 	fail "text: no \"via ssh\" in the DATABASE cell: $(cat "$tmp/ssh_text.out")"
 grep -E "^direct " "$tmp/ssh_text.out" | grep -q "via ssh" && fail "text: \"via ssh\" for a direct connection"
 run ssh_json --format json -i "$tmp/ssh_inventory"
-expect_rc ssh_json 0
+expect_rc ssh_json 1
 expect_json ssh_json "$E_tunnelled.(ssh,database)" "[\"deploy@127.0.0.1:$closed_port\", \"postgres@10.0.0.5:5432/app\"]"
 expect_json ssh_json "$E_direct.ssh" null
 

@@ -322,6 +322,12 @@ static void json_lint(struct json_writer *jw, const struct render_check *run)
 		else
 			json_null(jw);
 		json_kv_string(jw, "message", d->message);
+		if (d->rule) {
+			json_kv_string(jw, "rule", d->rule);
+			json_kv_string(jw, "revision", d->revision);
+			json_kv_string(jw, "statement", d->statement);
+			json_kv_string(jw, "instead", d->hint);
+		}
 		json_object_end(jw);
 	}
 	json_array_end(jw);
