@@ -121,7 +121,8 @@ expect_json log_json '.environment' stuck
 expect_json log_json '.entries[].revision' "[\"$S1\", \"$S2\", \"$S2\", \"$S3\"]"
 expect_json log_json '.entries[].outcome' '["applied", "resolved_rolled_back", "applied", "applied"]'
 expect_json log_json '.entries[].transactional' '[true, false, false, true]'
-expect_json log_json '.entries[0].(direction,database,error)' '["up", null, null]'
+expect_json log_json '.entries[0].(direction,error)' '["up", null]'
+expect_json log_json '.entries[0].database' =~ ':[0-9]+/[^/]+$'
 expect_json log_json '.entries[0].who' =~ '.'
 expect_json log_json '.entries[0].host' =~ '.'
 expect_json log_json '.entries[0].started_at' =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
@@ -163,8 +164,11 @@ expect_json list1 '.approvals[].state' '["valid"]'
 run revoke approve -i "$G" --revoke -e gated --plan "${H1:0:12}" --by bob --comment "wrong ticket"
 expect_rc revoke 0
 expect_in revoke out "revoked: environment gated, plan $H1, by bob (1 approval)"
-run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob
+run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob --format json
 expect_rc revoke_again 1
+expect_json revoke_again .format migsync.approve/1
+expect_json revoke_again .error.code database
+expect_json revoke_again .error.message has "no approval of plan $H1 to revoke"
 expect_in revoke_again err "no approval of plan $H1 to revoke"
 run revoke_short approve -i "$G" --revoke -e gated --plan "${H1:0:8}"
 expect_rc revoke_short 2
