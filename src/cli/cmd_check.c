@@ -24,6 +24,7 @@ enum {
 	OPT_JUNIT = OPT_FIRST_COMMAND_OPTION,
 	OPT_MARKDOWN,
 	OPT_FAIL_ON_PENDING,
+	OPT_HTML,
 };
 
 static void print_help(void)
@@ -38,6 +39,8 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV    only this environment (repeatable)\n"
 	       "      --fail-on-pending    count an environment behind the target as a problem\n"
+	       "      --html=FILE          write one self-contained HTML page: the matrix, the graph\n"
+	       "                           with every environment on it, and each problem's details\n"
 	       "  -j, --jobs=N             reach N databases at a time (default: min(16, databases))\n"
 	       "      --junit=FILE         write JUnit XML (a test case per environment and check)\n"
 	       "      --markdown=FILE      write a Markdown summary (for a CI step summary or a chat)\n"
@@ -84,15 +87,22 @@ static struct nightly_checksums *checksums_of(const struct cli_status *c)
 	return out;
 }
 
-/* Write what print makes of run, secrets scrubbed, to path; returns 0 or MS_ERR_IO with err set. */
+/*
+ * Write what print makes of run, secrets scrubbed, to path, linking to the
+ * HTML page html (NULL: none) relative to path; returns 0 or MS_ERR_IO
+ * with err set.
+ */
 static int write_report(const char *path,
 			void (*print)(struct strbuf *, const struct render_check *),
-			const struct render_check *run, const struct strvec *secrets,
+			struct render_check *run, const char *html, const struct strvec *secrets,
 			struct ms_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
+	char *link = html ? render_relative_link(path, html) : NULL;
 	FILE *f = fopen(path, "w");
 	int ret = 0;
+
+	run->html_link = link;
 
 	if (!f) {
 		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not open for writing: %s",
@@ -106,6 +116,8 @@ static int write_report(const char *path,
 	if (fclose(f) != 0 && ret == 0)
 		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not write: %s", path, strerror(errno));
 done:
+	run->html_link = NULL;
+	free(link);
 	strbuf_release(&sb);
 	return ret;
 }
@@ -138,6 +150,7 @@ int cmd_check(int argc, char **argv)
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "markdown", required_argument, NULL, OPT_MARKDOWN },
 		{ "fail-on-pending", no_argument, NULL, OPT_FAIL_ON_PENDING },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -150,10 +163,10 @@ int cmd_check(int argc, char **argv)
 	struct nightly_input in;
 	struct nightly_checksums *checksums = NULL;
 	struct nightly_report report;
-	struct render_check run = { &report, &c, &dc, &lint };
+	struct render_check run = { &report, &c, &dc, &lint, NULL };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
-	const char *junit = NULL, *markdown = NULL;
+	const char *junit = NULL, *markdown = NULL, *html = NULL;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -187,6 +200,9 @@ int cmd_check(int argc, char **argv)
 		case OPT_FAIL_ON_PENDING:
 			in.fail_on_pending = true;
 			break;
+		case OPT_HTML:
+			html = optarg;
+			break;
 		default:
 			ret = cli_default_option(&common, "check", opt, optarg);
 			if (ret != EXIT_OK)
@@ -214,8 +230,9 @@ int cmd_check(int argc, char **argv)
 	in.checksums = checksums;
 	nightly_judge(&report, &in);
 
-	if ((junit && write_report(junit, render_check_junit, &run, &c.secrets, &err) < 0) ||
-	    (markdown && write_report(markdown, render_check_markdown, &run, &c.secrets, &err) < 0)) {
+	if ((html && write_report(html, render_check_html, &run, NULL, &c.secrets, &err) < 0) ||
+	    (junit && write_report(junit, render_check_junit, &run, html, &c.secrets, &err) < 0) ||
+	    (markdown && write_report(markdown, render_check_markdown, &run, html, &c.secrets, &err) < 0)) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;

@@ -75,11 +75,27 @@ struct render_check {
 	const struct cli_status *status;
 	const struct cli_drift *drift;
 	const struct lint_report *lint;
+	/* the HTML page as a link relative to the file being written, or NULL (--html) */
+	const char *html_link;
 };
 
 void render_check_text(struct strbuf *sb, const struct render_check *run);
 void render_check_markdown(struct strbuf *sb, const struct render_check *run);
 void render_check_junit(struct strbuf *sb, const struct render_check *run);
 void render_check_json(struct strbuf *sb, const struct render_check *run);
+
+/*
+ * The HTML page (html.c): header and verdict, the matrix of environments,
+ * the graph drawn with the environments (render/graph.c; when it cannot
+ * be drawn, a note says why) and the details of each problem. Every text
+ * is scrubbed of run->status's secrets before it is escaped.
+ */
+void render_check_html(struct strbuf *sb, const struct render_check *run);
+/*
+ * target as a relative URL from the directory of from_file, both taken
+ * against the working directory ("check.html", "../html/check.html");
+ * caller frees.
+ */
+char *render_relative_link(const char *from_file, const char *target);
 
 #endif
