@@ -18,6 +18,7 @@
 #include "cli/status_collect.h"
 #include "migsync/lint.h"
 #include "migsync/nightly.h"
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 
 enum {
@@ -141,6 +142,56 @@ static int run_lint(struct lint_report *out, const struct strvec *dirs, struct m
 	return ret;
 }
 
+/* The rest of the check after status, and with --html the page's graph (see collect_rest). */
+struct check_rest {
+	struct cli_drift *dc;
+	struct lint_report *lint;
+	const struct cli_status *c;
+	const struct cli_drift_options *dopts;
+	struct render_html_graph *graph;	/* NULL: no --html */
+	struct ms_error err;
+	int ret;
+};
+
+static void rest_work(size_t index, void *ctx)
+{
+	struct check_rest *r = ctx;
+
+	if (index == 1) {
+		render_html_graph_draw(r->graph, r->c);
+		return;
+	}
+	if (!r->c->graph_error)
+		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
+	if (r->ret == 0)
+		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->err);
+}
+
+/*
+ * Drift and lint; with --html (graph not NULL), Graphviz draws the page's
+ * graph from the status report in a second thread meanwhile, so that the
+ * page costs little more than the database round trips of drift.
+ */
+static int collect_rest(struct cli_drift *dc, struct lint_report *lint, const struct cli_status *c,
+			const struct cli_drift_options *dopts, struct render_html_graph *graph,
+			struct ms_error *err)
+{
+	struct check_rest r = { dc, lint, c, dopts, graph, MS_ERROR_INIT, 0 };
+	int ret = 0;
+
+	if (graph)
+		ret = pool_run(2, 2, rest_work, NULL, &r, err);
+	else
+		rest_work(0, &r);
+
+	if (ret == 0 && r.ret < 0) {
+		ms_error_move(err, &r.err);
+		ret = r.ret;
+	}
+	ms_error_release(&r.err);
+	return ret;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -163,7 +214,8 @@ int cmd_check(int argc, char **argv)
 	struct nightly_input in;
 	struct nightly_checksums *checksums = NULL;
 	struct nightly_report report;
-	struct render_check run = { &report, &c, &dc, &lint, NULL };
+	struct render_html_graph graph = { NULL, NULL };
+	struct render_check run = { &report, &c, &dc, &lint, NULL, &graph };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	const char *junit = NULL, *markdown = NULL, *html = NULL;
@@ -216,8 +268,7 @@ int cmd_check(int argc, char **argv)
 
 	dopts.jobs = opts.jobs;
 	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||
-	    (!c.graph_error && cli_drift_collect(&dc, c.exp, c.exp_nr, &dopts, &err) < 0) ||
-	    run_lint(&lint, &c.script_dirs, &err) < 0) {
+	    collect_rest(&dc, &lint, &c, &dopts, html ? &graph : NULL, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -247,6 +298,7 @@ int cmd_check(int argc, char **argv)
 		ret = EXIT_PROBLEMS;
 done:
 	nightly_report_release(&report);
+	render_html_graph_release(&graph);
 	free(checksums);
 	lint_report_release(&lint);
 	cli_drift_release(&dc);

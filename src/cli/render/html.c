@@ -499,45 +499,55 @@ static void add_details(struct html *h)
 	strbuf_addstr(h->sb, "</section>\n");
 }
 
-/* The graph for the page, or why there is none (*why, caller frees). */
-static char *page_svg(char **why, const struct render_check *run)
+void render_html_graph_draw(struct render_html_graph *out, const struct cli_status *c)
 {
-	const struct cli_status *c = run->status;
 	struct render_graph_marks marks;
 	struct strbuf svg = STRBUF_INIT;
 	struct ms_error err = MS_ERROR_INIT;
-	char *out = NULL;
 
-	*why = NULL;
+	out->svg = NULL;
+	out->why = NULL;
 	if (c->graph_error) {
-		*why = xstrdup("the revision graph could not be built (see lint)");
-		return NULL;
+		out->why = xstrdup("the revision graph could not be built (see lint)");
+		return;
 	}
 	render_graph_marks_init(&marks);
 	render_graph_marks_build(&marks, &c->report, c->g);
 	if (render_graph_svg(&svg, c->g, &marks, RENDER_GRAPH_LINKS, &err) < 0)
-		*why = xstrdup(err.message);
+		out->why = xstrdup(err.message);
 	else
-		out = strbuf_detach(&svg, NULL);
+		out->svg = strbuf_detach(&svg, NULL);
 	strbuf_release(&svg);
 	ms_error_release(&err);
 	render_graph_marks_release(&marks);
-	return out;
+}
+
+void render_html_graph_release(struct render_html_graph *g)
+{
+	free(g->svg);
+	free(g->why);
+	g->svg = NULL;
+	g->why = NULL;
 }
 
 void render_check_html(struct strbuf *sb, const struct render_check *run)
 {
 	struct html h = { sb, run, &run->status->secrets, STRBUF_INIT, STRBUF_INIT };
-	char *why = NULL, *svg = page_svg(&why, run);
+	struct render_html_graph own = { NULL, NULL };
+	const struct render_html_graph *graph = run->html_graph;
+
+	if (!graph) {
+		render_html_graph_draw(&own, run->status);
+		graph = &own;
+	}
 
 	add_header(&h);
 	add_matrix(&h);
-	add_graph(&h, svg, why);
+	add_graph(&h, graph->svg, graph->why);
 	add_details(&h);
 	strbuf_addstr(sb, "</main>\n<footer><p class=\"note\">Written by migsync " MIGSYNC_VERSION
 		      " (migsync check --html).</p></footer>\n</body>\n</html>\n");
 	strbuf_release(&h.tmp);
 	strbuf_release(&h.id);
-	free(svg);
-	free(why);
+	render_html_graph_release(&own);
 }

@@ -66,6 +66,7 @@ void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
 
 /* What `migsync check` renders: the judgement and what it judged (all borrowed). */
 struct cli_status;
+struct render_html_graph;
 struct cli_drift;
 struct lint_report;
 struct nightly_report;
@@ -77,6 +78,8 @@ struct render_check {
 	const struct lint_report *lint;
 	/* the HTML page as a link relative to the file being written, or NULL (--html) */
 	const char *html_link;
+	/* the HTML page's graph, drawn ahead; NULL: render_check_html draws it */
+	const struct render_html_graph *html_graph;
 };
 
 void render_check_text(struct strbuf *sb, const struct render_check *run);
@@ -91,6 +94,19 @@ void render_check_json(struct strbuf *sb, const struct render_check *run);
  * is scrubbed of run->status's secrets before it is escaped.
  */
 void render_check_html(struct strbuf *sb, const struct render_check *run);
+
+/* The graph of the HTML page, drawn (with Graphviz) apart from the page. */
+struct render_html_graph {
+	char *svg;	/* the SVG document, or NULL */
+	char *why;	/* why there is none, or NULL */
+};
+/*
+ * Draw the graph of status (its graph, every environment marked) into
+ * out. It only reads status, so it may run in a worker thread while the
+ * rest of the check is gathered.
+ */
+void render_html_graph_draw(struct render_html_graph *out, const struct cli_status *status);
+void render_html_graph_release(struct render_html_graph *g);
 /*
  * target as a relative URL from the directory of from_file, both taken
  * against the working directory ("check.html", "../html/check.html");
