@@ -379,7 +379,7 @@ mkdir -p "$tmp/ini"
 printf '[alembic]\nscript_location = nowhere\n' >"$tmp/ini/alembic.ini"
 run "$tmp/ini" heads
 expect_rc 2 "script_location to nowhere"
-expect_out err "hint: check script_location and version_locations in alembic.ini" "script_location to nowhere"
+expect_out err "hint: check script_location and version_locations in $tmp/ini/alembic.ini" "script_location to nowhere"
 pass "a missing versions directory: the hint names the setting that named it"
 
 run "$tmp" heads
