@@ -82,6 +82,7 @@ struct script {
 	unsigned up_line;	/* line of the first line after "-- migsync:up" */
 	unsigned down_line;
 	bool transactional;	/* migsync:transaction, default true */
+	bool has_allow;		/* a -- migsync:allow line (the safety review reads the file then) */
 
 	/* Lowercase hex SHA-256 of the file's bytes; "" unless SCRIPTS_SHA256. */
 	char sha256[65];

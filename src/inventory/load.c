@@ -799,14 +799,18 @@ static const char *const env_keys[ENV_NKEYS] = {
 	"name", "database", "ssh", "gate", "targets", "before_apply",
 };
 
+/*
+ * Environment names go into hints that print a command to run, and into
+ * file names and ledger rows: ASCII letters, digits, ".", "_" and "-",
+ * starting with a letter or digit, so that no name reads as an option or
+ * needs quoting in a shell.
+ */
+#define ENV_NAME_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define ENV_NAME_HINT "use ASCII letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit"
+
 static bool is_env_name(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return false;
-	return true;
+	return *s && strchr(ENV_NAME_ALNUM, *s) && !s[strspn(s, ENV_NAME_ALNUM "._-")];
 }
 
 /*
@@ -883,7 +887,7 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 		char *name = read_string(ld, v[ENV_NAME], NULL, "name");
 
 		if (name && !is_env_name(name)) {
-			problem(ld, INV_E_VALUE, v[ENV_NAME], "use letters, digits, \"-\", \"_\" and \".\"",
+			problem(ld, INV_E_VALUE, v[ENV_NAME], ENV_NAME_HINT,
 				"\"name\": \"%s\" is not a valid environment name", name);
 			free(name);
 			name = NULL;
@@ -892,6 +896,9 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 			set_string(&env->name, name);
 			env->pos = pos_of(ld, v[ENV_NAME]);
 		}
+	} else if (!is_env_name(env->name)) {
+		problem(ld, INV_E_VALUE, NULL, ENV_NAME_HINT " (rename the file, or set name:)",
+			"\"%s\" is not a valid environment name (from the file name)", env->name);
 	}
 	if (v[ENV_DATABASE])
 		parse_database(ld, v[ENV_DATABASE], k[ENV_DATABASE], "database", db);

@@ -434,6 +434,26 @@ static int build_graph(struct project *p, unsigned need, struct ms_error *err)
 	return revgraph_build(&p->graph, &none, NULL, err);
 }
 
+/*
+ * A versions directory that does not exist: the hint names where its name
+ * came from, as choose_script_dirs chose it.
+ */
+static void hint_missing_dir(struct ms_error *err, const char *dir, const struct project *p,
+			     const struct project_options *o)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 || errno != ENOENT)
+		return;
+	if (o->scripts && o->scripts->nr)
+		ms_error_hint(err, "check the directory given with --scripts");
+	else if (p->inv && p->inv->migrations.scripts.nr)
+		ms_error_hint(err, "check migrations.scripts in %s, or pass --scripts DIR", p->inv->file);
+	else
+		ms_error_hint(err, "check script_location and version_locations in %s, or pass --scripts DIR",
+			      p->alembic_ini ? p->alembic_ini : "alembic.ini");
+}
+
 static int open_scripts(struct project *p, const struct project_options *o,
 			struct ms_error *err)
 {
@@ -442,9 +462,12 @@ static int open_scripts(struct project *p, const struct project_options *o,
 
 	if (p->alembic.sourceless)
 		flags |= SCRIPTS_SOURCELESS;
-	for (size_t i = 0; ret == 0 && i < p->script_dirs.nr; i++)
+	for (size_t i = 0; ret == 0 && i < p->script_dirs.nr; i++) {
 		ret = scripts_read_dir_in(&p->scripts, p->script_dirs.items[i], flags,
 					  &p->alembic.prepend_sys_path, &p->diags, err);
+		if (ret == MS_ERR_IO)
+			hint_missing_dir(err, p->script_dirs.items[i], p, o);
+	}
 	if (ret == 0 && (o->need & PROJECT_GRAPH))
 		ret = build_graph(p, o->need, err);
 	return ret;

@@ -484,13 +484,10 @@ int scripts_read_dir_in(struct script_set *set, const char *dir, unsigned flags,
 	int ret = 0;
 
 	if (stat(dir, &st)) {
-		int e = errno;
-
+		/* no hint: the caller knows where dir came from, and says so (project_open) */
 		ret = scripts_error_at(err, MS_ERR_IO, dir, 0,
 				       "could not read versions directory: %s",
-				       strerror(e));
-		if (e == ENOENT)
-			ms_error_hint(err, "check migrations.scripts in inventory.yaml, or pass --scripts DIR");
+				       strerror(errno));
 		goto done;
 	}
 	if (!S_ISDIR(st.st_mode)) {

@@ -519,6 +519,59 @@ static void test_other_values(void **state)
 	expect_problem(f, INV_E_VALUE, "prod.yaml", 2, 1);
 }
 
+/* Environment names: the safe set, from a name: key or from the file name. */
+static void test_env_names(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *name;	/* NULL: from the file name */
+		bool valid;
+	} cases[] = {
+		{ "n1.yaml", "dev", true },
+		{ "n2.yaml", "prod-eu.1", true },
+		{ "n3.yaml", "9x", true },
+		{ "n4.yaml", "a_b", true },
+		{ "staging.yaml", NULL, true },
+		{ "n5.yaml", "-x", false },
+		{ "n6.yaml", ".x", false },
+		{ "n7.yaml", "_x", false },
+		{ "n8.yaml", "a$(id)", false },
+		{ "n9.yaml", "a b", false },
+		{ "n10.yaml", "a;b", false },
+		{ "n11.yaml", "caf\xc3\xa9", false },
+		{ "a$(id).yaml", NULL, false },
+		{ "-e.yaml", NULL, false },
+	};
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations: { scripts: v }\n"
+	    "rollout: [dev, prod-eu.1, 9x, a_b, staging]\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *text = cases[i].name ?
+			xstrfmt("name: \"%s\"\ndatabase: { host: h }\n", cases[i].name) :
+			xstrdup("database: { host: h }\n");
+
+		put(f, cases[i].file, text);
+		free(text);
+	}
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct diag *d = find(f, INV_E_VALUE, cases[i].file, 1, 0);
+
+		print_message("%s (%s): %s\n", cases[i].file, cases[i].name ? cases[i].name : "file name",
+			      cases[i].valid ? "valid" : "refused");
+		if (cases[i].valid) {
+			assert_null(d);
+			continue;
+		}
+		d = expect_problem(f, INV_E_VALUE, cases[i].file, 1, cases[i].name ? 7 : 1);
+		assert_non_null(strstr(d->message, "not a valid environment name"));
+		assert_non_null(strstr(d->hint, "starting with a letter or digit"));
+	}
+}
+
 static void test_unset_variable(void **state)
 {
 	struct fixture *f = *state;
@@ -975,6 +1028,7 @@ int main(void)
 		FIX(test_bad_duration),
 		FIX(test_bad_url),
 		FIX(test_other_values),
+		FIX(test_env_names),
 		FIX(test_unset_variable),
 		FIX(test_yaml_syntax_error),
 		FIX(test_missing_directory),
