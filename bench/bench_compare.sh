@@ -26,6 +26,8 @@
 #
 #   1. migsync status -i INV: three environments (dev, staging, prod: three
 #      databases at different revisions of a 30-revision Alembic project);
+#      1b: the same inventory without executor, python and alembic_ini (the
+#      executor inferred from the .py revisions: no Python may start);
 #   2. migsync status -i INV -j J: a fleet of BENCH_FLEET databases;
 #   3. migsync plan -i INV -e dev: BENCH_REVS native SQL revisions, all
 #      pending (an empty database);
@@ -193,6 +195,9 @@ assert len(t) == int(sys.argv[2]) and not bad, (len(t), bad[:3])' "$tmp/status.j
 
 # --- set-up --------------------------------------------------------------
 bench_three_envs >/dev/null
+# the same with no executor settings (executor, python, alembic_ini left to inference)
+cp -r "$tmp/inv3" "$tmp/inv3_bare"
+sed -i '/^  executor:/d; /^  python:/d; /^  alembic_ini:/d' "$tmp/inv3_bare/inventory.yaml"
 bench_fleet_dbs "$FLEET"
 bench_fleet_inventory "$tmp/inv_fleet" "$FLEET"
 bench_sql_revisions "$tmp/versions" "$REVS" "$tmp/floor.sql" "$tmp/one"
@@ -209,6 +214,7 @@ at_head="test \"\$($PSQL -At -d bench_apply -c 'SELECT version_num FROM alembic_
 
 # --- the workloads ----------------------------------------------------------
 measure "1. status, 3 environments" -- status -i "$tmp/inv3"
+measure "1b. status, 3 environments, no executor settings" -- status -i "$tmp/inv3_bare"
 measure "2. status, fleet of $FLEET databases, -j $J" -- status -i "$tmp/inv_fleet" -j "$J"
 measure "3. plan, $REVS revisions pending" -- plan -i "$tmp/inv_plan" -e dev
 measure "4. apply --yes, $REVS revisions into an empty database" \

@@ -61,6 +61,7 @@ static void print_help(FILE *out)
 		"Options every command takes (before or after its name):\n"
 		"  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 		"      --scripts=DIR      versions directory (repeatable)\n"
+		"      --url=URL          one database, no inventory (also $DATABASE_URL)\n"
 		"      --format=FORMAT    text (default) or json\n"
 		"  -h, --help             show a command's help\n"
 		"\n"

@@ -205,6 +205,15 @@ const struct environment *inventory_find(const struct inventory *inv, const char
 const char *inventory_executor_name(enum inventory_executor executor);
 
 /*
+ * An inventory of one database given by a URL or conninfo (--url,
+ * $DATABASE_URL): project name, one environment env_name, no gate. Its
+ * password goes into secrets. Returns 0, or MS_ERR_CONFIG when libpq
+ * cannot parse url (the message never shows it).
+ */
+int inventory_for_url(struct inventory **out, const char *project, const char *env_name,
+		      const char *url, struct ms_error *err);
+
+/*
  * Parse a duration: "30s", "5m", "1h30m", "2d", or a plain number of
  * seconds. Returns 0 and sets *seconds, or -1 when s is not a duration.
  */

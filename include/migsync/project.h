@@ -51,13 +51,24 @@ struct project_options {
 	const struct strvec *scripts;	/* --scripts DIR..., or NULL */
 	unsigned need;			/* PROJECT_* */
 	unsigned script_flags;		/* SCRIPTS_* for scripts_read_dir */
+	/*
+	 * One database without an inventory (--url URL, a secret): the
+	 * inventory is that database alone, as environment PROJECT_URL_ENV.
+	 * $DATABASE_URL does the same when no inventory is named or found
+	 * and alembic.ini is in the current directory (or --scripts given).
+	 */
+	const char *url;
 };
+
+/* The one environment of a project opened on a database URL. */
+#define PROJECT_URL_ENV "default"
 
 struct project {
 	struct inventory *inv;		/* NULL when not needed and not there */
 	struct strvec script_dirs;
 	struct script_set scripts;
 	struct revgraph *graph;		/* NULL unless PROJECT_GRAPH */
+	bool single;			/* inv is one database from a URL */
 	char *graph_error;		/* PROJECT_KEEP_GOING: why the graph is empty */
 	char *alembic_ini;		/* the project's alembic.ini (absolute), or NULL */
 	struct alembic_config alembic;	/* what it says, locations made absolute */
@@ -72,7 +83,7 @@ struct project {
 	struct diag_list graph_problems;
 };
 
-#define PROJECT_INIT { NULL, STRVEC_INIT, SCRIPT_SET_INIT, NULL, NULL, NULL, \
+#define PROJECT_INIT { NULL, STRVEC_INIT, SCRIPT_SET_INIT, NULL, false, NULL, NULL, \
 		       { NULL, STRVEC_INIT, STRVEC_INIT, false }, STRVEC_INIT, \
 		       DIAG_LIST_INIT, DIAG_LIST_INIT }
 
@@ -98,6 +109,12 @@ int project_script_dirs(struct strvec *dirs, const struct project_options *o,
  * MS_ERR_CONFIG naming command and what is missing (an unknown
  * migrations.executor, the Alembic executor without an alembic.ini).
  */
+/*
+ * Does o open one database from a URL (--url, or $DATABASE_URL as
+ * project_options.url says)? For commands that must name an environment.
+ */
+bool project_single_database(const struct project_options *o);
+
 int project_executor_ready(const struct inventory *inv, const char *command,
 			   struct ms_error *err);
 

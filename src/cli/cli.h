@@ -42,6 +42,7 @@ struct cli_common {
 	enum cli_format format;
 	struct strvec scripts_dirs;	/* --scripts DIR, repeatable */
 	const char *inventory;		/* -i PATH, else $MIGSYNC_INVENTORY */
+	const char *url;		/* --url URL: one database, no inventory (a secret) */
 };
 
 void cli_common_init(struct cli_common *c);
@@ -51,6 +52,7 @@ void cli_common_release(struct cli_common *c);
 enum {
 	OPT_FORMAT = 0x100,
 	OPT_SCRIPTS,
+	OPT_URL,
 	OPT_FIRST_COMMAND_OPTION = 0x200,	/* commands number theirs from here */
 };
 
@@ -61,6 +63,7 @@ enum { OPT_HELP = 'h' };
 	{ "format", required_argument, NULL, OPT_FORMAT }, \
 	{ "scripts", required_argument, NULL, OPT_SCRIPTS }, \
 	{ "inventory", required_argument, NULL, 'i' }, \
+	{ "url", required_argument, NULL, OPT_URL }, \
 	{ "help", no_argument, NULL, OPT_HELP }
 
 /*
@@ -141,6 +144,9 @@ int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_e
  * project_open with the common options, printing what the readers found
  * and the error: EXIT_OK or EXIT_CANNOT_RUN. p must be released either way.
  */
+/* Do the common options open one database from a URL (project_single_database)? */
+bool cli_single_database(const struct cli_common *c);
+
 int cli_open_project(struct project *p, const struct cli_common *c, unsigned need,
 		     unsigned script_flags);
 

@@ -27,6 +27,7 @@
 #include "cli/status_collect.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
+#include "migsync/project.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"
 #include "migsync/strbuf.h"
@@ -249,6 +250,9 @@ int cmd_hook(int argc, char **argv)
 		ret = cli_usage_error("hook", "too many arguments (first is \"%s\")", argv[optind]);
 		goto done;
 	}
+	/* one database from a URL is the one environment there is */
+	if (!names.nr && cli_single_database(&common))
+		strvec_push(&names, PROJECT_URL_ENV);
 	if (names.nr != 1) {
 		ret = cli_usage_error("hook", "exactly one -e ENV is required");
 		goto done;

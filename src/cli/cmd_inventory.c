@@ -308,7 +308,8 @@ int cmd_inventory(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct project project;
-	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_SCRIPTS | PROJECT_KEEP_GOING, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_SCRIPTS | PROJECT_KEEP_GOING, 0,
+				     NULL };
 	struct interpreter it = { NULL, NULL, MS_ERROR_INIT };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
@@ -340,6 +341,7 @@ int cmd_inventory(int argc, char **argv)
 		goto done;
 	}
 	o.inventory = common.inventory;
+	o.url = common.url;
 	/* revisions that cannot be read do not hide the inventory */
 	if (project_open(&project, &o, &err) < 0 && project.inv) {
 		print_problems(&project.diags);

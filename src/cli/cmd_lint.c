@@ -267,7 +267,7 @@ int cmd_lint(int argc, char **argv)
 	struct safety_report safety;
 	struct safety_options so;
 	struct project proj;
-	struct project_options po = { NULL, NULL, 0, 0 };
+	struct project_options po = { NULL, NULL, 0, 0, NULL };
 	bool rules = false;
 	int ret = EXIT_OK, opt;
 

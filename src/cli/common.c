@@ -89,6 +89,9 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 	case 'i':
 		c->inventory = arg;
 		return 1;
+	case OPT_URL:
+		c->url = arg;
+		return 1;
 	case '?':
 	case ':':
 		cli_option_error(cmd, opt);
@@ -226,15 +229,22 @@ int cli_write_stdout(const char *buf, size_t len)
 
 int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err)
 {
-	struct project_options o = { c->inventory, &c->scripts_dirs, 0, 0 };
+	struct project_options o = { c->inventory, &c->scripts_dirs, 0, 0, c->url };
 
 	return project_script_dirs(dirs, &o, err);
+}
+
+bool cli_single_database(const struct cli_common *c)
+{
+	struct project_options o = { c->inventory, &c->scripts_dirs, PROJECT_INVENTORY, 0, c->url };
+
+	return project_single_database(&o);
 }
 
 int cli_open_project(struct project *p, const struct cli_common *c, unsigned need,
 		     unsigned script_flags)
 {
-	struct project_options o = { c->inventory, &c->scripts_dirs, need, script_flags };
+	struct project_options o = { c->inventory, &c->scripts_dirs, need, script_flags, c->url };
 	struct ms_error err = MS_ERROR_INIT;
 	int ret = project_open(p, &o, &err);
 

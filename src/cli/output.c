@@ -29,7 +29,7 @@ static void output_note_problem(const struct diag_list *problems, const struct m
 
 int output_graph_load(struct output_graph *og, const struct cli_common *c)
 {
-	struct project_options o = { c->inventory, &c->scripts_dirs, PROJECT_GRAPH, 0 };
+	struct project_options o = { c->inventory, &c->scripts_dirs, PROJECT_GRAPH, 0, NULL };
 	struct ms_error err = MS_ERROR_INIT;
 	int ret = project_open(&og->project, &o, &err);
 

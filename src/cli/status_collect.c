@@ -306,7 +306,7 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	struct project_options o = {
 		common->inventory, &common->scripts_dirs,
 		PROJECT_INVENTORY | PROJECT_GRAPH | (c->keep_going ? PROJECT_KEEP_GOING : 0),
-		opts->checksums ? SCRIPTS_SHA256 : 0,
+		opts->checksums ? SCRIPTS_SHA256 : 0, common->url,
 	};
 	int ret = project_open(&p, &o, err);
 

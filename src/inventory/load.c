@@ -1275,3 +1275,40 @@ const char *inventory_executor_name(enum inventory_executor executor)
 	}
 	return "unknown";
 }
+
+int inventory_for_url(struct inventory **out, const char *project, const char *env_name,
+		      const char *url, struct ms_error *err)
+{
+	struct inventory *inv;
+	struct environment *env;
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &errmsg);
+
+	*out = NULL;
+	if (!opts) {
+		/* libpq's message may quote the URL, password and all: not shown */
+		PQfreemem(errmsg);
+		ms_error_set(err, MS_ERR_CONFIG, "the database URL: libpq cannot parse it");
+		ms_error_hint(err, "write postgresql://user@host:port/dbname (or key=value pairs)");
+		return MS_ERR_CONFIG;
+	}
+	inv = xcalloc(1, sizeof(*inv));
+	inv->dir = xstrdup(".");
+	inv->file = xstrdup("--url");
+	inv->project = xstrdup(project);
+	strvec_init(&inv->migrations.scripts);
+	strvec_init(&inv->secrets);
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (!strcmp(o->keyword, "password") && o->val && *o->val)
+			strvec_push(&inv->secrets, o->val);
+	PQconninfoFree(opts);
+	inv->envs = xcalloc(1, sizeof(*inv->envs));
+	inv->nr = 1;
+	env = &inv->envs[0];
+	environment_init(env);
+	env->name = xstrdup(env_name);
+	env->file = xstrdup("--url");
+	env->database.url = xstrdup(url);
+	*out = inv;
+	return 0;
+}

@@ -16,6 +16,7 @@
 void project_init(struct project *p)
 {
 	p->inv = NULL;
+	p->single = false;
 	strvec_init(&p->script_dirs);
 	script_set_init(&p->scripts);
 	p->graph = NULL;
@@ -192,6 +193,45 @@ static bool inventory_wanted(const struct project_options *o)
 	       is_file("environments/inventory.yaml");
 }
 
+/*
+ * The URL of the one database to open instead of an inventory: --url;
+ * else $DATABASE_URL, when no inventory is named or found and the
+ * scripts are known without one (alembic.ini here, or --scripts).
+ */
+static const char *single_url(const struct project_options *o)
+{
+	const char *env = getenv("MIGSYNC_INVENTORY"), *url = getenv("DATABASE_URL");
+
+	if (o->url)
+		return o->url;
+	if (o->inventory || (env && *env) || is_file("environments/inventory.yaml"))
+		return NULL;
+	if (url && *url && (is_file("alembic.ini") || (o->scripts && o->scripts->nr)))
+		return url;
+	return NULL;
+}
+
+bool project_single_database(const struct project_options *o)
+{
+	return single_url(o) != NULL;
+}
+
+/* The inventory of one database: named after the current directory, like the project. */
+static int open_single(struct project *p, const char *url, struct ms_error *err)
+{
+	char *cwd = getcwd(NULL, 0);
+	const char *base = cwd && strrchr(cwd, '/') && strrchr(cwd, '/')[1] ? strrchr(cwd, '/') + 1 : "project";
+	int ret = inventory_for_url(&p->inv, base, PROJECT_URL_ENV, url, err);
+
+	free(cwd);
+	if (ret < 0)
+		return ret;
+	p->single = true;
+	for (size_t i = 0; i < p->inv->secrets.nr; i++)
+		strvec_push(&p->secrets, p->inv->secrets.items[i]);
+	return 0;
+}
+
 static int load_inventory(struct project *p, const struct project_options *o,
 			  struct ms_error *err)
 {
@@ -333,7 +373,20 @@ static void check_env_py(struct project *p)
 	env_py_facts_init(&f);
 	if (strbuf_read_file(&sb, path, 4 * 1024 * 1024) >= 0)
 		env_py_scan(&f, sb.buf, sb.len);
-	for (size_t i = 0; i < p->inv->nr; i++) {
+	/* one database from a URL: nothing to compare with, env.py says where the rows are */
+	if (p->single) {
+		struct inventory_database *db = &p->inv->envs[0].database;
+
+		if (f.version_table) {
+			free(db->version_table);
+			db->version_table = xstrdup(f.version_table);
+		}
+		if (f.version_table_schema) {
+			free(db->version_table_schema);
+			db->version_table_schema = xstrdup(f.version_table_schema);
+		}
+	}
+	for (size_t i = 0; !p->single && i < p->inv->nr; i++) {
 		const struct environment *env = &p->inv->envs[i];
 		const char *table = env->database.version_table, *schema = env->database.version_table_schema;
 		char *hint;
@@ -423,10 +476,18 @@ static int open_scripts(struct project *p, const struct project_options *o,
 int project_open(struct project *p, const struct project_options *o, struct ms_error *err)
 {
 	bool scripts_given = o->scripts && o->scripts->nr;
+	const char *url = (o->need & PROJECT_INVENTORY) ? single_url(o) : NULL;
 	int ret = 0;
 
+	if (o->url && o->inventory) {
+		ms_error_set(err, MS_ERR_USAGE, "--url and -i name two different things to open");
+		ms_error_hint(err, "give the inventory (-i PATH) or one database (--url URL), not both");
+		return MS_ERR_USAGE;
+	}
 	/* the graph commands do not read an inventory they are not given */
-	if ((o->need & PROJECT_INVENTORY) || (!scripts_given && inventory_wanted(o)))
+	if (url)
+		ret = open_single(p, url, err);
+	else if ((o->need & PROJECT_INVENTORY) || (!scripts_given && inventory_wanted(o)))
 		ret = load_inventory(p, o, err);
 	if (ret < 0 || !(o->need & (PROJECT_SCRIPTS | PROJECT_GRAPH)))
 		return ret;

@@ -107,7 +107,7 @@ static void test_scripts_option(void **state)
 {
 	struct fixture *f = *state;
 	struct strvec dirs = STRVEC_INIT;
-	struct project_options o = { NULL, &dirs, PROJECT_GRAPH, 0 };
+	struct project_options o = { NULL, &dirs, PROJECT_GRAPH, 0, NULL };
 
 	write_inventory("../a");
 	strvec_push(&dirs, "b");
@@ -123,7 +123,7 @@ static void test_scripts_option(void **state)
 static void test_inventory_scripts(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0, NULL };
 
 	write_inventory("../a");
 	setenv("PROJECT_TEST_PASSWORD", "hunter2-secret", 1);
@@ -142,7 +142,7 @@ static void test_inventory_scripts(void **state)
 static void test_alembic_ini(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { NULL, NULL, PROJECT_SCRIPTS, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_SCRIPTS, 0, NULL };
 	struct strvec dirs = STRVEC_INIT;
 
 	assert_int_equal(mkdir("mig", 0700), 0);
@@ -162,7 +162,7 @@ static void test_alembic_ini(void **state)
 static void test_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { NULL, NULL, PROJECT_GRAPH, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_GRAPH, 0, NULL };
 
 	assert_int_equal(project_open(&f->p, &o, &f->err), MS_ERR_CONFIG);
 	assert_string_equal(f->err.message, "no revision scripts to read");
@@ -173,7 +173,7 @@ static void test_nothing(void **state)
 static void test_missing_inventory(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { "nowhere", NULL, PROJECT_GRAPH, 0 };
+	struct project_options o = { "nowhere", NULL, PROJECT_GRAPH, 0, NULL };
 
 	assert_int_equal(project_open(&f->p, &o, &f->err), MS_ERR_IO);
 	assert_non_null(strstr(f->err.hint, "-i PATH"));
@@ -184,7 +184,7 @@ static void test_broken_graph(void **state)
 {
 	struct fixture *f = *state;
 	struct strvec dirs = STRVEC_INIT;
-	struct project_options o = { NULL, &dirs, PROJECT_GRAPH, 0 };
+	struct project_options o = { NULL, &dirs, PROJECT_GRAPH, 0, NULL };
 
 	write_revision("b", "bbbb00000002", "cccc00000009");
 	strvec_push(&dirs, "b");
@@ -239,7 +239,7 @@ static const struct diag *find_diag(const struct diag_list *list, const char *co
 static void test_alembic_inferred(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0, NULL };
 	const struct diag *d;
 
 	write_alembic_project("");
@@ -265,7 +265,7 @@ static void test_alembic_inferred(void **state)
 static void test_sql_inferred(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0, NULL };
 
 	write_file("environments/inventory.yaml", "project: t\nmigrations: { scripts: ../a }\n"
 		   "rollout: [dev]\n");
@@ -280,7 +280,7 @@ static void test_sql_inferred(void **state)
 static void test_locations_differ(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0, NULL };
 
 	write_alembic_project("migrations: { scripts: ../mig/versions, executor: alembic }\n");
 	assert_int_equal(project_open(&f->p, &o, &f->err), MS_ERR_CONFIG);
@@ -300,7 +300,7 @@ static void test_locations_differ(void **state)
 static void test_executor_not_ready(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0, NULL };
 
 	write_file("environments/inventory.yaml", "project: t\nmigrations: { scripts: ../a, "
 		   "executor: alembik }\nrollout: [dev]\n");
@@ -321,7 +321,7 @@ static void test_executor_not_ready(void **state)
 static void test_sourceless(void **state)
 {
 	struct fixture *f = *state;
-	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0, NULL };
 
 	write_alembic_project("");
 	write_file("proj/alembic.ini", "[alembic]\nscript_location = %(here)s/mig\n"
