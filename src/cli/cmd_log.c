@@ -92,13 +92,20 @@ static void add_detail(struct strbuf *sb, const struct ledger_entry *e)
 static void print_text(struct strbuf *sb, const char *env, const struct log_line *lines,
 		       size_t nr, bool fleet)
 {
+	int dbw = (int)strlen("DATABASE");
+
 	if (!nr) {
 		strbuf_addf(sb, "no ledger entries for environment %s\n", env);
 		return;
 	}
-	strbuf_addf(sb, "%-20s  %s%-12s  %-4s  %-20s  %9s  %-24s  %-12s  %s\n", "STARTED",
-		    fleet ? "DATABASE  " : "", "REVISION", "DIR", "OUTCOME", "DURATION", "BY", "PLAN",
-		    "NOTE");
+	for (size_t i = 0; fleet && i < nr; i++)
+		if (lines[i].database && (int)strlen(lines[i].database) > dbw)
+			dbw = (int)strlen(lines[i].database);
+	strbuf_addf(sb, "%-20s  ", "STARTED");
+	if (fleet)
+		strbuf_addf(sb, "%-*s  ", dbw, "DATABASE");
+	strbuf_addf(sb, "%-12s  %-4s  %-20s  %9s  %-24s  %-12s  %s\n", "REVISION", "DIR", "OUTCOME",
+		    "DURATION", "BY", "PLAN", "NOTE");
 	for (size_t i = 0; i < nr; i++) {
 		const struct ledger_entry *e = lines[i].e;
 		struct strbuf by = STRBUF_INIT, took = STRBUF_INIT, detail = STRBUF_INIT;
@@ -111,7 +118,7 @@ static void print_text(struct strbuf *sb, const char *env, const struct log_line
 		add_detail(&detail, e);
 		strbuf_addf(sb, "%-20s  ", when);
 		if (fleet)
-			strbuf_addf(sb, "%-8s  ", lines[i].database ? lines[i].database : "");
+			strbuf_addf(sb, "%-*s  ", dbw, lines[i].database ? lines[i].database : "");
 		strbuf_addf(sb, "%-12s  %-4s  %-20s  %9s  %-24s  %-12.12s  %s", e->revision ? e->revision : "",
 			    e->up ? "up" : "down", ledger_outcome_name(e->outcome), took.buf, by.buf,
 			    e->plan_hash ? e->plan_hash : "-", detail.buf);

@@ -137,6 +137,23 @@ run log_no_env log -i "$INV"
 expect_rc log_no_env 2
 run log_unknown log -i "$INV" -e nope
 expect_rc log_unknown 2
+# a fleet: one history, merged by time, with the database of each line
+pg_createdb tenant_a tenant_b
+F=$tmp/f
+inv_create "$F" --scripts "$V" fleet=tenant_a || fail "fleet inventory"
+echo "targets: { databases: [tenant_a, tenant_b] }" >>"$F/fleet.yaml"
+run fleet_apply apply -i "$F" -e fleet --yes
+expect_rc fleet_apply 0
+run fleet_log log -i "$F" -e fleet --format json
+expect_rc fleet_log 0
+expect_json fleet_log '.entries | length' 6
+expect_json fleet_log '.entries[].database | unique' '["tenant_a", "tenant_b"]'
+run fleet_log_text log -i "$F" -e fleet --limit 1
+expect_rc fleet_log_text 0
+grep -Eq "^STARTED +DATABASE +REVISION" "$tmp/fleet_log_text.out" &&
+	grep -Eq "^[0-9T:-]+Z +tenant_[ab] +$S3 +up +applied" "$tmp/fleet_log_text.out" &&
+	pass "log: a fleet's lines name their database" || fail "log: $(cat "$tmp/fleet_log_text.out")"
+
 run log_missing log -i "$INV" -e nodb
 expect_rc log_missing 1
 expect_in log_missing err 'database "no_such_db" does not exist'
