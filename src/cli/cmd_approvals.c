@@ -9,6 +9,7 @@
 
 #include "cli/approve.h"
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/clock.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -31,12 +32,15 @@ static void approvals_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Each approval's state: valid (counts for the plan now), stale (the plan changed),\n"
 	       "expired, used (a step ran under it), revoked (approve --revoke).\n"
 	       "\n"
-	       "Exit status: 0 listed, 1 the database could not be read, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  listed (possibly none)\n"
+	       "  1  the database could not be reached or read\n"
+	       "  2  could not run (usage, inventory, an unknown environment)\n");
 }
 
 int cmd_approvals(int argc, char **argv)
@@ -92,7 +96,7 @@ int cmd_approvals(int argc, char **argv)
 	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0 ||
 	    (nr && ledger_list(&entries, &entries_nr, conn, NULL, 0, &err) < 0)) {
 		cli_print_error(&err);
-		ret = cli_exit_code(&err);
+		ret = cli_db_exit_code(&err);
 		goto done;
 	}
 	if (nr)
@@ -102,7 +106,7 @@ int cmd_approvals(int argc, char **argv)
 		struct json_writer jw;
 
 		json_init(&jw, &out);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "approvals");
 		json_kv_string(&jw, "environment", env->name);
 		json_key(&jw, "approvals");
 		json_array_begin(&jw);

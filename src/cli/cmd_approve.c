@@ -14,6 +14,7 @@
 
 #include "cli/approve.h"
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
@@ -50,7 +51,8 @@ static void approve_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
-	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it (required)\n"
+	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it, or a\n"
+	       "                           prefix of 12 or more of its digits (required)\n"
 	       "      --to=REV             the plan is to REV (default: the heads)\n"
 	       "      --downgrade          the plan is migsync downgrade's (with --to)\n"
 	       "      --stamp              the plan is a stamp to --to's rows (migsync stamp, consolidate)\n"
@@ -66,13 +68,16 @@ static void approve_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
-	       "Exit status: 0 recorded (or revoked), 1 HASH is not the plan now, no approval of\n"
-	       "HASH to revoke (or the database refused), 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  the approval was recorded (or revoked)\n"
+	       "  1  HASH is not the plan now, there is no approval of HASH to revoke, or the\n"
+	       "     database could not be reached or refused\n"
+	       "  2  could not run (usage, a malformed hash, inventory, an unknown environment)\n");
 }
 
 /* What approve compares the hash with. */
@@ -158,7 +163,8 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		if (e == env)
 			continue;
 		plan_stage_init(&other, NULL);
-		if (approve_read(&other, e, pr, kind, &err) == 0 && !strcasecmp(other.plan_hash, hash)) {
+		if (approve_read(&other, e, pr, kind, &err) == 0 &&
+		    promote_hash_matches(other.plan_hash, hash)) {
 			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
 				hash, e->name, e->name);
 			known = true;
@@ -180,7 +186,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		ms_error_release(&err);
 	}
 	for (size_t i = entries_nr; !known && i-- > 0;) {
-		if (!entries[i].plan_hash || strcasecmp(entries[i].plan_hash, hash))
+		if (!promote_hash_matches(entries[i].plan_hash, hash))
 			continue;
 		cli_format_time(when, sizeof(when), entries[i].started_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
@@ -189,7 +195,7 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		known = true;
 	}
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
-		if (!approvals[i].plan_hash || strcasecmp(approvals[i].plan_hash, hash))
+		if (!promote_hash_matches(approvals[i].plan_hash, hash))
 			continue;
 		cli_format_time(when, sizeof(when), approvals[i].created_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: \"%s\" approved it on %s; the plan changed since\n",
@@ -332,8 +338,9 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
 		goto done;
 	}
-	if (!revoke && !plan_hash_valid(hash)) {
-		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (64 hexadecimal digits)", hash);
+	if (!revoke && !promote_hash_prefix_valid(hash)) {
+		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (%d to %d hexadecimal digits)",
+				      hash, PROMOTE_HASH_PREFIX_MIN, SHA256_HEX_LEN);
 		goto done;
 	}
 	if (!by) {
@@ -371,7 +378,10 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
 			env->name);
 		ms_error_release(&err);
-	} else if (strcasecmp(st.plan_hash, hash)) {
+	} else if (promote_hash_matches(st.plan_hash, hash)) {
+		/* what is recorded is always the whole hash */
+		hash = st.plan_hash;
+	} else {
 		explain_mismatch(&pr, env, &st, kind, hash, force);
 		if (!force) {
 			ret = EXIT_PROBLEMS;
@@ -381,6 +391,21 @@ int cmd_approve(int argc, char **argv)
 			"it counts only if the plan becomes %.12s... again\n", env->name, hash);
 	}
 
+	if (!plan_hash_valid(hash)) {
+		fprintf(stderr, "migsync: error: environment \"%s\": --force records the hash as given: "
+			"give all %d digits\n", env->name, SHA256_HEX_LEN);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+
+	if (kind == APPROVE_PLAN && st.env) {
+		/* what the approver vouches for, before it is recorded */
+		struct strbuf findings = STRBUF_INIT;
+
+		promote_stage_findings(&findings, &st, &pr.safety);
+		fputs(findings.buf ? findings.buf : "", stderr);
+		strbuf_release(&findings);
+	}
 	a.plan_hash = xstrdup(hash);
 	for (char *p = a.plan_hash; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
@@ -401,7 +426,7 @@ int cmd_approve(int argc, char **argv)
 		struct json_writer jw;
 
 		json_init(&jw, &out);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "approve");
 		json_kv_int(&jw, "id", a.id);
 		json_kv_string(&jw, "environment", a.environment);
 		json_kv_string(&jw, "plan_hash", a.plan_hash);
@@ -425,7 +450,7 @@ int cmd_approve(int argc, char **argv)
 	goto done;
 failed:
 	cli_print_error(&err);
-	ret = cli_exit_code(&err);
+	ret = cli_db_exit_code(&err);
 done:
 	db_disconnect(conn, tunnel);
 	approval_release(&a);

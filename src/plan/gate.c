@@ -61,6 +61,15 @@ void gate_evaluate(struct gate_result *out, const struct gate_input *in)
 
 	gate_result_release(out);
 	out->needed = gate ? gate->approvals : 0;
+	out->risky = in->risky;
+	if (in->risky && gate && gate->risky_approvals > out->needed) {
+		out->needed = gate->risky_approvals;
+		strvec_push_owned(&out->notes,
+				  xstrfmt("risky: %zu safety finding%s no comment allows: %d distinct "
+					  "approvers needed instead of %d", in->risky,
+					  in->risky == 1 ? "" : "s", gate->risky_approvals,
+					  gate->approvals));
+	}
 	out->soak = gate ? gate->soak : 0;
 	out->gated = out->needed > 0 || out->soak > 0;
 

@@ -292,9 +292,17 @@ static void judge_lint(struct judging *j)
 	for (size_t i = 0; r && i < r->findings.nr; i++) {
 		const struct diag *d = &r->findings.items[i];
 
-		if (d->severity != DIAG_ERROR)
+		if (d->severity != DIAG_ERROR && !d->rule)
 			continue;
-		if (d->file && d->line)
+		if (d->rule && d->file && d->line)
+			fail(j, NULL, xstrfmt("%s:%u:%u: %s %s (revision %s): %s", d->file, d->line,
+					      d->column, d->code, d->rule, d->revision ? d->revision : "?",
+					      d->message));
+		else if (d->rule)
+			fail(j, NULL, xstrfmt("%s: %s %s (revision %s): %s", d->file ? d->file : "?",
+					      d->code, d->rule, d->revision ? d->revision : "?",
+					      d->message));
+		else if (d->file && d->line)
 			fail(j, NULL, xstrfmt("%s:%u: %s %s", d->file, d->line, d->code, d->message));
 		else if (d->file)
 			fail(j, NULL, xstrfmt("%s: %s %s", d->file, d->code, d->message));
