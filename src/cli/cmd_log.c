@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/conn.h"
 #include "migsync/json.h"
@@ -47,7 +48,8 @@ static void log_help(void)
 /* One line of the history: an entry of one database's ledger. */
 struct log_line {
 	const struct ledger_entry *e;
-	const char *database;		/* NULL for an environment's only database */
+	const char *database;		/* "user@host:port/db": safe to print */
+	const char *dbname;		/* the fleet member's name, NULL for an environment's only database */
 };
 
 static int line_cmp(const void *a, const void *b)
@@ -57,7 +59,7 @@ static int line_cmp(const void *a, const void *b)
 
 	if (x->e->started_at_ms != y->e->started_at_ms)
 		return x->e->started_at_ms < y->e->started_at_ms ? -1 : 1;
-	c = strcmp(x->database ? x->database : "", y->database ? y->database : "");
+	c = strcmp(x->database, y->database);
 	if (c)
 		return c;
 	return x->e->id < y->e->id ? -1 : x->e->id > y->e->id;
@@ -99,8 +101,8 @@ static void print_text(struct strbuf *sb, const char *env, const struct log_line
 		return;
 	}
 	for (size_t i = 0; fleet && i < nr; i++)
-		if (lines[i].database && (int)strlen(lines[i].database) > dbw)
-			dbw = (int)strlen(lines[i].database);
+		if (lines[i].dbname && (int)strlen(lines[i].dbname) > dbw)
+			dbw = (int)strlen(lines[i].dbname);
 	strbuf_addf(sb, "%-20s  ", "STARTED");
 	if (fleet)
 		strbuf_addf(sb, "%-*s  ", dbw, "DATABASE");
@@ -118,7 +120,7 @@ static void print_text(struct strbuf *sb, const char *env, const struct log_line
 		add_detail(&detail, e);
 		strbuf_addf(sb, "%-20s  ", when);
 		if (fleet)
-			strbuf_addf(sb, "%-*s  ", dbw, lines[i].database ? lines[i].database : "");
+			strbuf_addf(sb, "%-*s  ", dbw, lines[i].dbname ? lines[i].dbname : "");
 		strbuf_addf(sb, "%-12s  %-4s  %-20s  %9s  %-24s  %-12.12s  %s", e->revision ? e->revision : "",
 			    e->up ? "up" : "down", ledger_outcome_name(e->outcome), took.buf, by.buf,
 			    e->plan_hash ? e->plan_hash : "-", detail.buf);
@@ -137,7 +139,7 @@ static void print_json(struct strbuf *sb, const char *env, const struct log_line
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "log");
 	json_kv_string(&jw, "environment", env);
 	json_key(&jw, "entries");
 	json_array_begin(&jw);
@@ -148,6 +150,7 @@ static void print_json(struct strbuf *sb, const char *env, const struct log_line
 		cli_format_time(when, sizeof(when), e->started_at_ms);
 		json_object_begin(&jw);
 		json_kv_string(&jw, "database", lines[i].database);
+		json_kv_string(&jw, "dbname", lines[i].dbname);
 		json_kv_int(&jw, "id", e->id);
 		json_kv_string(&jw, "revision", e->revision);
 		json_kv_string(&jw, "direction", e->up ? "up" : "down");
@@ -289,7 +292,8 @@ int cmd_log(int argc, char **argv)
 		}
 		for (size_t k = 0; k < obs[i].ledger_nr; k++) {
 			lines[nr].e = &obs[i].ledger[k];
-			lines[nr++].database = fleet ? targets[i]->dbname : NULL;
+			lines[nr].database = targets[i]->describe;
+			lines[nr++].dbname = fleet ? targets[i]->dbname : NULL;
 		}
 	}
 	qsort(lines, nr, sizeof(*lines), line_cmp);

@@ -121,7 +121,8 @@ expect_json log_json '.environment' stuck
 expect_json log_json '.entries[].revision' "[\"$S1\", \"$S2\", \"$S2\", \"$S3\"]"
 expect_json log_json '.entries[].outcome' '["applied", "resolved_rolled_back", "applied", "applied"]'
 expect_json log_json '.entries[].transactional' '[true, false, false, true]'
-expect_json log_json '.entries[0].(direction,database,error)' '["up", null, null]'
+expect_json log_json '.entries[0].(direction,dbname,error)' '["up", null, null]'
+expect_json log_json '.entries[0].database' "postgres@127.0.0.1:$PGPORT/stuck"
 expect_json log_json '.entries[0].who' =~ '.'
 expect_json log_json '.entries[0].host' =~ '.'
 expect_json log_json '.entries[0].started_at' =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
@@ -147,7 +148,7 @@ expect_rc fleet_apply 0
 run fleet_log log -i "$F" -e fleet --format json
 expect_rc fleet_log 0
 expect_json fleet_log '.entries | length' 6
-expect_json fleet_log '.entries[].database | unique' '["tenant_a", "tenant_b"]'
+expect_json fleet_log '.entries[].dbname | unique' '["tenant_a", "tenant_b"]'
 run fleet_log_text log -i "$F" -e fleet --limit 1
 expect_rc fleet_log_text 0
 grep -Eq "^STARTED +DATABASE +REVISION" "$tmp/fleet_log_text.out" &&
@@ -249,7 +250,7 @@ expect_in rehash_dry out "would rehash $G1"
 run rehash rehash -i "$G" -e gated $G1 --reason "comment only" --format json
 expect_rc rehash 0
 expect_json rehash '.(outcome,revision,sha256,reason,plan_hash)' "[\"rehashed\", \"$G1\", \"$NEW\", \"comment only\", \"$HR\"]"
-expect_json rehash '.databases[0].previous_sha256' "$OLD"
+expect_json rehash '.targets[0].previous_sha256' "$OLD"
 check "the ledger has the old and new hashes and the reason" \
 	test "$(q gated "SELECT previous_sha256 || ' ' || sha256 || ' ' || note FROM migsync.applied WHERE outcome = 'rehashed'")" = "$OLD $NEW comment only"
 run after_rehash check -i "$G" --format json
