@@ -49,7 +49,7 @@ static void log_help(void)
 struct log_line {
 	const struct ledger_entry *e;
 	const char *database;		/* "user@host:port/db": safe to print */
-	const char *dbname;		/* the fleet member's name, NULL for an environment's only database */
+	const char *dbname;		/* the database's name alone; NULL when libpq decides */
 };
 
 static int line_cmp(const void *a, const void *b)
@@ -293,7 +293,8 @@ int cmd_log(int argc, char **argv)
 		for (size_t k = 0; k < obs[i].ledger_nr; k++) {
 			lines[nr].e = &obs[i].ledger[k];
 			lines[nr].database = targets[i]->describe;
-			lines[nr++].dbname = fleet ? targets[i]->dbname : NULL;
+			lines[nr++].dbname = targets[i]->dbname && *targets[i]->dbname ?
+				targets[i]->dbname : NULL;
 		}
 	}
 	qsort(lines, nr, sizeof(*lines), line_cmp);

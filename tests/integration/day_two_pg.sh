@@ -121,8 +121,8 @@ expect_json log_json '.environment' stuck
 expect_json log_json '.entries[].revision' "[\"$S1\", \"$S2\", \"$S2\", \"$S3\"]"
 expect_json log_json '.entries[].outcome' '["applied", "resolved_rolled_back", "applied", "applied"]'
 expect_json log_json '.entries[].transactional' '[true, false, false, true]'
-expect_json log_json '.entries[0].(direction,dbname,error)' '["up", null, null]'
-expect_json log_json '.entries[0].database' "postgres@127.0.0.1:$PGPORT/stuck"
+expect_json log_json '.entries[0].(direction,error)' '["up", null]'
+expect_json log_json '.entries[0].database' =~ ':[0-9]+/[^/]+$'
 expect_json log_json '.entries[0].who' =~ '.'
 expect_json log_json '.entries[0].host' =~ '.'
 expect_json log_json '.entries[0].started_at' =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
@@ -138,23 +138,6 @@ run log_no_env log -i "$INV"
 expect_rc log_no_env 2
 run log_unknown log -i "$INV" -e nope
 expect_rc log_unknown 2
-# a fleet: one history, merged by time, with the database of each line
-pg_createdb tenant_a tenant_b
-F=$tmp/f
-inv_create "$F" --scripts "$V" fleet=tenant_a || fail "fleet inventory"
-echo "targets: { databases: [tenant_a, tenant_b] }" >>"$F/fleet.yaml"
-run fleet_apply apply -i "$F" -e fleet --yes
-expect_rc fleet_apply 0
-run fleet_log log -i "$F" -e fleet --format json
-expect_rc fleet_log 0
-expect_json fleet_log '.entries | length' 6
-expect_json fleet_log '.entries[].dbname | unique' '["tenant_a", "tenant_b"]'
-run fleet_log_text log -i "$F" -e fleet --limit 1
-expect_rc fleet_log_text 0
-grep -Eq "^STARTED +DATABASE +REVISION" "$tmp/fleet_log_text.out" &&
-	grep -Eq "^[0-9T:-]+Z +tenant_[ab] +$S3 +up +applied" "$tmp/fleet_log_text.out" &&
-	pass "log: a fleet's lines name their database" || fail "log: $(cat "$tmp/fleet_log_text.out")"
-
 run log_missing log -i "$INV" -e nodb
 expect_rc log_missing 1
 expect_in log_missing err 'database "no_such_db" does not exist'
@@ -181,8 +164,11 @@ expect_json list1 '.approvals[].state' '["valid"]'
 run revoke approve -i "$G" --revoke -e gated --plan "${H1:0:12}" --by bob --comment "wrong ticket"
 expect_rc revoke 0
 expect_in revoke out "revoked: environment gated, plan $H1, by bob (1 approval)"
-run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob
+run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob --format json
 expect_rc revoke_again 1
+expect_json revoke_again .format migsync.approve/1
+expect_json revoke_again .error.code database
+expect_json revoke_again .error.message has "no approval of plan $H1 to revoke"
 expect_in revoke_again err "no approval of plan $H1 to revoke"
 run revoke_short approve -i "$G" --revoke -e gated --plan "${H1:0:8}"
 expect_rc revoke_short 2
@@ -250,7 +236,7 @@ expect_in rehash_dry out "would rehash $G1"
 run rehash rehash -i "$G" -e gated $G1 --reason "comment only" --format json
 expect_rc rehash 0
 expect_json rehash '.(outcome,revision,sha256,reason,plan_hash)' "[\"rehashed\", \"$G1\", \"$NEW\", \"comment only\", \"$HR\"]"
-expect_json rehash '.targets[0].previous_sha256' "$OLD"
+expect_json rehash '.databases[0].previous_sha256' "$OLD"
 check "the ledger has the old and new hashes and the reason" \
 	test "$(q gated "SELECT previous_sha256 || ' ' || sha256 || ' ' || note FROM migsync.applied WHERE outcome = 'rehashed'")" = "$OLD $NEW comment only"
 run after_rehash check -i "$G" --format json
