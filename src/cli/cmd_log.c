@@ -48,8 +48,8 @@ static void log_help(void)
 /* One line of the history: an entry of one database's ledger. */
 struct log_line {
 	const struct ledger_entry *e;
-	const char *database;		/* NULL for an environment's only database */
-	const struct db_target *t;	/* the database, for JSON */
+	const char *database;		/* "user@host:port/db": safe to print */
+	const char *dbname;		/* the database's name alone; NULL when libpq decides */
 };
 
 static int line_cmp(const void *a, const void *b)
@@ -59,7 +59,7 @@ static int line_cmp(const void *a, const void *b)
 
 	if (x->e->started_at_ms != y->e->started_at_ms)
 		return x->e->started_at_ms < y->e->started_at_ms ? -1 : 1;
-	c = strcmp(x->database ? x->database : "", y->database ? y->database : "");
+	c = strcmp(x->database, y->database);
 	if (c)
 		return c;
 	return x->e->id < y->e->id ? -1 : x->e->id > y->e->id;
@@ -94,13 +94,20 @@ static void add_detail(struct strbuf *sb, const struct ledger_entry *e)
 static void print_text(struct strbuf *sb, const char *env, const struct log_line *lines,
 		       size_t nr, bool fleet)
 {
+	int dbw = (int)strlen("DATABASE");
+
 	if (!nr) {
 		strbuf_addf(sb, "no ledger entries for environment %s\n", env);
 		return;
 	}
-	strbuf_addf(sb, "%-20s  %s%-12s  %-4s  %-20s  %9s  %-24s  %-12s  %s\n", "STARTED",
-		    fleet ? "DATABASE  " : "", "REVISION", "DIR", "OUTCOME", "DURATION", "BY", "PLAN",
-		    "NOTE");
+	for (size_t i = 0; fleet && i < nr; i++)
+		if (lines[i].dbname && (int)strlen(lines[i].dbname) > dbw)
+			dbw = (int)strlen(lines[i].dbname);
+	strbuf_addf(sb, "%-20s  ", "STARTED");
+	if (fleet)
+		strbuf_addf(sb, "%-*s  ", dbw, "DATABASE");
+	strbuf_addf(sb, "%-12s  %-4s  %-20s  %9s  %-24s  %-12s  %s\n", "REVISION", "DIR", "OUTCOME",
+		    "DURATION", "BY", "PLAN", "NOTE");
 	for (size_t i = 0; i < nr; i++) {
 		const struct ledger_entry *e = lines[i].e;
 		struct strbuf by = STRBUF_INIT, took = STRBUF_INIT, detail = STRBUF_INIT;
@@ -113,7 +120,7 @@ static void print_text(struct strbuf *sb, const char *env, const struct log_line
 		add_detail(&detail, e);
 		strbuf_addf(sb, "%-20s  ", when);
 		if (fleet)
-			strbuf_addf(sb, "%-8s  ", lines[i].database ? lines[i].database : "");
+			strbuf_addf(sb, "%-*s  ", dbw, lines[i].dbname ? lines[i].dbname : "");
 		strbuf_addf(sb, "%-12s  %-4s  %-20s  %9s  %-24s  %-12.12s  %s", e->revision ? e->revision : "",
 			    e->up ? "up" : "down", ledger_outcome_name(e->outcome), took.buf, by.buf,
 			    e->plan_hash ? e->plan_hash : "-", detail.buf);
@@ -142,9 +149,8 @@ static void print_json(struct strbuf *sb, const char *env, const struct log_line
 
 		cli_format_time(when, sizeof(when), e->started_at_ms);
 		json_object_begin(&jw);
-		json_kv_string(&jw, "database", lines[i].t->describe);
-		json_kv_string(&jw, "dbname", lines[i].t->dbname && lines[i].t->dbname[0] ?
-			       lines[i].t->dbname : NULL);
+		json_kv_string(&jw, "database", lines[i].database);
+		json_kv_string(&jw, "dbname", lines[i].dbname);
 		json_kv_int(&jw, "id", e->id);
 		json_kv_string(&jw, "revision", e->revision);
 		json_kv_string(&jw, "direction", e->up ? "up" : "down");
@@ -286,8 +292,9 @@ int cmd_log(int argc, char **argv)
 		}
 		for (size_t k = 0; k < obs[i].ledger_nr; k++) {
 			lines[nr].e = &obs[i].ledger[k];
-			lines[nr].t = targets[i];
-			lines[nr++].database = fleet ? targets[i]->dbname : NULL;
+			lines[nr].database = targets[i]->describe;
+			lines[nr++].dbname = targets[i]->dbname && *targets[i]->dbname ?
+				targets[i]->dbname : NULL;
 		}
 	}
 	qsort(lines, nr, sizeof(*lines), line_cmp);
