@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/promote.h"
+#include "cli/render/render.h"
 #include "migsync/apply.h"
 #include "migsync/json.h"
 #include "migsync/plan.h"
@@ -78,14 +79,14 @@ static void print_json(struct strbuf *sb, const struct plan_stage *st,
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "rehash");
 	json_kv_string(&jw, "environment", st->env ? st->env->name : NULL);
 	json_kv_string(&jw, "revision", rh->revision);
 	json_kv_string(&jw, "outcome", outcome_name(out));
 	json_kv_string(&jw, "plan_hash", st->plan_hash[0] ? st->plan_hash : NULL);
 	json_kv_string(&jw, "sha256", rh->sha256);
 	json_kv_string(&jw, "reason", rh->reason);
-	json_key(&jw, "databases");
+	json_key(&jw, "targets");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < st->dbs_nr; i++) {
 		const char *old = i < rh->old.nr ? rh->old.items[i] : "";
@@ -97,7 +98,11 @@ static void print_json(struct strbuf *sb, const struct plan_stage *st,
 		json_object_end(&jw);
 	}
 	json_array_end(&jw);
-	json_kv_string(&jw, "error", out == APPLY_FAILED || out == APPLY_GATED ? err->message : NULL);
+	if ((out == APPLY_FAILED || out == APPLY_GATED) && err->message)
+		render_json_error(&jw, out == APPLY_GATED ? "gated" : render_json_error_code(err->code),
+				  err->message, err->hint, NULL);
+	else
+		json_kv_string(&jw, "error", NULL);
 	json_object_end(&jw);
 	strbuf_addch(sb, '\n');
 }

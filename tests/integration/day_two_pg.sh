@@ -236,7 +236,7 @@ expect_in rehash_dry out "would rehash $G1"
 run rehash rehash -i "$G" -e gated $G1 --reason "comment only" --format json
 expect_rc rehash 0
 expect_json rehash '.(outcome,revision,sha256,reason,plan_hash)' "[\"rehashed\", \"$G1\", \"$NEW\", \"comment only\", \"$HR\"]"
-expect_json rehash '.databases[0].previous_sha256' "$OLD"
+expect_json rehash '.targets[0].previous_sha256' "$OLD"
 check "the ledger has the old and new hashes and the reason" \
 	test "$(q gated "SELECT previous_sha256 || ' ' || sha256 || ' ' || note FROM migsync.applied WHERE outcome = 'rehashed'")" = "$OLD $NEW comment only"
 run after_rehash check -i "$G" --format json
