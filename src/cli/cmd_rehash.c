@@ -98,8 +98,9 @@ static void print_json(struct strbuf *sb, const struct plan_stage *st,
 		json_object_end(&jw);
 	}
 	json_array_end(&jw);
-	if (out == APPLY_FAILED || out == APPLY_GATED)
-		render_json_ms_error(&jw, err);
+	if ((out == APPLY_FAILED || out == APPLY_GATED) && err->message)
+		render_json_error(&jw, out == APPLY_GATED ? "gated" : render_json_error_code(err->code),
+				  err->message, err->hint, NULL);
 	else
 		json_kv_string(&jw, "error", NULL);
 	json_object_end(&jw);

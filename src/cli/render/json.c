@@ -195,16 +195,18 @@ void render_json_note_diag(const struct diag *d)
 		noted.diag_where = xstrdup(d->file);
 }
 
-/* --format json (or --format=json) among a command's arguments. */
+/* The last --format among a command's arguments is json (getopt keeps the last). */
 static bool json_asked(int argc, char **argv)
 {
+	bool json = false;
+
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--format=json"))
-			return true;
-		if (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json"))
-			return true;
+		if (!strncmp(argv[i], "--format=", 9))
+			json = !strcmp(argv[i] + 9, "json");
+		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			json = !strcmp(argv[++i], "json");
 	}
-	return false;
+	return json;
 }
 
 int render_json_finish(const char *command, int argc, char **argv, int ret)

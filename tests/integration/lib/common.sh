@@ -170,15 +170,17 @@ json_spool() {
 	printf '%s\t%s\n' "$1" "$f" >>"$_json_spool/list"
 }
 
-# _json_asked ARGS...: true when the arguments ask for --format json (and not for --help)
+# _json_asked ARGS...: true when the last --format of the arguments is json
+# (and --help is not asked for)
 _json_asked() {
 	local prev= a json=1
 
 	for a in "$@"; do
 		[ "$a" = --help ] && return 1
-		if [ "$a" = --format=json ] || { [ "$prev" = --format ] && [ "$a" = json ]; }; then
-			json=0
-		fi
+		case $prev/$a in
+		*/--format=json | --format/json) json=0 ;;
+		*/--format=* | --format/*) json=1 ;;
+		esac
 		prev=$a
 	done
 	return $json
@@ -190,8 +192,9 @@ _json_check() {
 
 	if [ -s "$_json_spool/list" ]; then
 		n=$(wc -l <"$_json_spool/list")
+		# its exit code says what the lines say (and must not end a set -e script here)
 		"$PYTHON" "$(dirname "$_jsonq")/json_schema.py" "$_schemas" "$_json_spool/list" \
-			>"$_json_spool/result" 2>&1
+			>"$_json_spool/result" 2>&1 || :
 		while IFS= read -r line; do
 			case $line in
 			ok\ *) ;;
