@@ -97,8 +97,12 @@ struct safety_options {
 	const char *alembic_ini;	/* NULL: .py revisions are not reviewed (skipped says so) */
 };
 
+struct alembic_offline;
+
 struct safety_report {
 	struct safety_list findings;	/* by revision, in the order reviewed */
+	/* Alembic's offline SQL of the whole history (alembic.h), or NULL: for plan --sql */
+	struct alembic_offline *offline;
 	size_t reviewed;		/* revisions whose upgrade was reviewed */
 	size_t skipped_nr;		/* .py revisions not reviewed */
 	char *skipped;			/* why, or NULL */

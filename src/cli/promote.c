@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/promote.h"
+#include "migsync/alembic.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -224,6 +225,33 @@ void promote_stage_findings(struct strbuf *sb, const struct plan_stage *st,
 		}
 	strvec_release(&revs);
 	promote_print_safety_skipped(sb, r);
+}
+
+const char *promote_step_sql(const struct safety_report *r, const struct plan_step *s,
+			     const char **why)
+{
+	const struct alembic_offline_step *off;
+
+	*why = NULL;
+	if (!s->script) {
+		*why = "no revision file";
+		return NULL;
+	}
+	if (s->script->kind == SCRIPT_SQL) {
+		const char *text = s->step.up ? s->script->up_sql : s->script->down_sql;
+
+		if (!text)
+			*why = "the revision has no such section";
+		return text;
+	}
+	if (!s->step.up) {
+		*why = "the offline SQL of Alembic downgrades is not shown";
+		return NULL;
+	}
+	off = r->offline ? alembic_offline_find(r->offline, s->revision) : NULL;
+	if (!off)
+		*why = r->skipped ? r->skipped : "not in Alembic's offline SQL";
+	return off ? off->sql : NULL;
 }
 
 void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report *r)

@@ -25,6 +25,7 @@ void safety_options_for(struct safety_options *o, const struct inventory *inv)
 void safety_report_init(struct safety_report *r)
 {
 	safety_list_init(&r->findings);
+	r->offline = NULL;
 	r->reviewed = 0;
 	r->skipped_nr = 0;
 	r->skipped = NULL;
@@ -33,6 +34,9 @@ void safety_report_init(struct safety_report *r)
 void safety_report_release(struct safety_report *r)
 {
 	safety_list_release(&r->findings);
+	if (r->offline)
+		alembic_offline_release(r->offline);
+	free(r->offline);
 	free(r->skipped);
 	safety_report_init(r);
 }
@@ -188,6 +192,10 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 		skip(out, py_nr - reviewed,
 		     xstrfmt("%zu Alembic revision%s not in the offline SQL of \"upgrade heads\"",
 			     py_nr - reviewed, py_nr - reviewed == 1 ? "" : "s"));
+	/* kept for plan --sql: the SQL of each Alembic step */
+	out->offline = xmalloc(sizeof(*out->offline));
+	*out->offline = off;
+	alembic_offline_init(&off);
 done:
 	safety_list_release(&preamble);
 	alembic_offline_release(&off);
