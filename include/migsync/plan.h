@@ -149,6 +149,34 @@ struct gate_input {
  */
 void gate_evaluate(struct gate_result *out, const struct gate_input *in);
 
+/*
+ * Where an approval stands, as `migsync approvals` shows it, the first
+ * that applies: revoked (withdrawn with `approve --revoke`), used (a
+ * step ran under its plan hash), expired, stale (not the plan now:
+ * the plan changed since, or it is a plan of another kind), valid.
+ */
+enum approval_state {
+	APPROVAL_VALID,
+	APPROVAL_STALE,
+	APPROVAL_EXPIRED,
+	APPROVAL_USED,
+	APPROVAL_REVOKED,
+};
+
+/* "valid", "stale", "expired", "used", "revoked". */
+const char *approval_state_name(enum approval_state s);
+
+/*
+ * The state of a at now_ms. entries: the ledger of the database the
+ * approvals were read from (a step recorded with the approval's plan
+ * hash that applied, stamped or rehashed makes it used); plan_now: the
+ * hash of the environment's plan now, NULL when it could not be made
+ * (then nothing is stale).
+ */
+enum approval_state approval_state_of(const struct approval *a, const char *plan_now,
+				      const struct ledger_entry *entries, size_t entries_nr,
+				      int64_t now_ms);
+
 /* One stage of a plan: one environment. */
 struct plan_stage {
 	const struct environment *env;	/* borrowed from the inventory */
@@ -230,6 +258,16 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 		     const struct revgraph *g, const struct strvec *to,
 		     const struct plan_db *dbs, size_t nr);
+
+/*
+ * Rehash hash (for `migsync rehash`): SHA-256 over a text that starts
+ * with "migsync rehash v1", then the environment, the revision, the new
+ * SHA-256 of its file, and every database (sorted) with its identity and
+ * the hash its ledger holds now (old->items[i] for dbs[i]; "" for none).
+ */
+void plan_rehash_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		      const char *revision, const char *sha256, const struct plan_db *dbs,
+		      const struct strvec *old, size_t nr);
 
 
 /*

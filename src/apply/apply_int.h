@@ -26,6 +26,11 @@ void apply_emit_skip(const struct apply_options *o, const struct environment *en
 int apply_in_progress_error(const struct plan_db *db, const struct db_target *t,
 			    struct ms_error *err);
 /*
+ * The gate of a stamp or a rehash, which change no schema: approvals for
+ * exactly st's hash, read from the first database; no soak and no order.
+ */
+void apply_gate_approvals_only(struct plan_stage *st, const struct environment *env);
+/*
  * After a stage or stamp was read and checked: its gate, then a dry run,
  * then the confirmation. APPLY_DONE to go on; otherwise the outcome to
  * stop with (APPLY_GATED with err saying why).
@@ -88,5 +93,12 @@ struct apply_executor {
 void apply_executor_open(struct apply_executor *ax, PGconn *conn, const struct db_target *t,
 			 const char *plan_hash, const struct apply_options *o);
 void apply_executor_close(struct apply_executor *ax);
+
+/*
+ * The Alembic executor's run of db (alembic_steps.c): exact calls,
+ * progress through x, one ledger row per revision.
+ */
+int exec_alembic_steps(struct apply_executor *ax, struct executor *x, const struct plan_db *db,
+		       struct ms_error *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -24,13 +25,15 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT    text (default) or json\n"
-	       "      --help             show this help, then exit\n"
+	       "  -h, --help             show this help, then exit\n"
 	       "\n"
 	       "Passwords are never shown: a password in a URL appears as ***, password_env\n"
 	       "as the variable's name, and the value of a ${VAR} whose name contains\n"
 	       "PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL (any case) as ***.\n"
 	       "\n"
-	       "Exit status: 0 valid, 2 invalid inventory (every problem is listed) or usage error.\n");
+	       "Exit status:\n"
+	       "  0  the inventory is valid (warnings allowed)\n"
+	       "  2  could not run: an invalid inventory (every problem is listed), usage\n");
 }
 
 /*
@@ -65,6 +68,7 @@ static void print_problems(const struct diag_list *problems)
 			d->line, d->column, diag_severity_name(d->severity), d->message);
 		if (d->hint)
 			fprintf(stderr, "hint: %s\n", d->hint);
+		render_json_note_diag(d);
 	}
 }
 
@@ -147,18 +151,40 @@ static void text_environment(struct strbuf *sb, const struct environment *env, s
 	free(target);
 }
 
-static void text_inventory(struct strbuf *sb, const struct inventory *inv)
+/* The interpreter that would run Alembic, and the Alembic it imports. */
+struct interpreter {
+	char *python;		/* NULL: none found */
+	char *version;		/* NULL: it cannot import alembic */
+	struct ms_error why;	/* why python or version is NULL */
+};
+
+static void find_interpreter(struct interpreter *it, const struct inventory *inv)
+{
+	if (project_python_find(&it->python, inv->migrations.python, &it->why) == 0)
+		project_alembic_version(&it->version, it->python, &it->why);
+}
+
+static void text_inventory(struct strbuf *sb, const struct inventory *inv,
+			   const struct project *p, const struct interpreter *it)
 {
 	const struct inventory_migrations *m = &inv->migrations;
 
 	strbuf_addf(sb, "project:   %s\n", inv->project);
 	strbuf_addf(sb, "inventory: %s\n", inv->file);
-	for (size_t i = 0; i < m->scripts.nr; i++)
-		strbuf_addf(sb, "scripts:   %s\n", m->scripts.items[i]);
-	strbuf_addf(sb, "executor:  %s\n", inventory_executor_name(m->executor));
+	for (size_t i = 0; i < p->script_dirs.nr; i++)
+		strbuf_addf(sb, "scripts:   %s%s\n", p->script_dirs.items[i],
+			    m->scripts.nr ? "" : " (from alembic.ini)");
+	strbuf_addf(sb, "executor:  %s%s\n", inventory_executor_name(m->executor),
+		    m->executor_given ? "" : " (from the revisions)");
 	if (m->executor == EXECUTOR_ALEMBIC) {
-		strbuf_addf(sb, "alembic:   %s\n", m->alembic_ini);
-		strbuf_addf(sb, "python:    %s\n", m->python);
+		strbuf_addf(sb, "alembic:   %s\n", m->alembic_ini ? m->alembic_ini : "none found");
+		if (m->alembic_section)
+			strbuf_addf(sb, "section:   %s\n", m->alembic_section);
+		if (it->python && it->version)
+			strbuf_addf(sb, "python:    %s (Alembic %s)\n", it->python, it->version);
+		else
+			strbuf_addf(sb, "python:    %s: %s\n", it->python ? it->python : "none",
+				    it->why.message ? it->why.message : "not found");
 	}
 	strbuf_addstr(sb, "rollout:   ");
 	for (size_t i = 0; i < inv->nr; i++)
@@ -176,14 +202,15 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	char *target = inventory_describe_target(env, NULL);
 
 	json_object_begin(jw);
-	json_kv_string(jw, "name", env->name);
+	json_kv_string(jw, "environment", env->name);
 	json_kv_string(jw, "file", env->file);
 	json_kv_int(jw, "stage", (int64_t)env->stage + 1);
 	json_kv_string(jw, "before_apply", env->before_apply);
 
-	json_key(jw, "database");
+	/* database: the address, as every document names a database; connection: its settings */
+	json_kv_string(jw, "database", target);
+	json_key(jw, "connection");
 	json_object_begin(jw);
-	json_kv_string(jw, "target", target);
 	json_kv_string(jw, "url", url);
 	json_kv_string(jw, "host", db->host);
 	json_key(jw, "port");
@@ -229,7 +256,7 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	json_kv_int(jw, "soak", env->gate.soak);
 	json_object_end(jw);
 
-	json_key(jw, "targets");
+	json_key(jw, "fleet");
 	json_object_begin(jw);
 	cli_json_strvec(jw, "databases", &env->targets.databases);
 	json_kv_string(jw, "discover", env->targets.discover);
@@ -240,21 +267,24 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	free(target);
 }
 
-static void json_inventory(struct strbuf *sb, const struct inventory *inv)
+static void json_inventory(struct strbuf *sb, const struct inventory *inv,
+			   const struct project *p, const struct interpreter *it)
 {
 	const struct inventory_migrations *m = &inv->migrations;
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "inventory");
 	json_kv_string(&jw, "project", inv->project);
 	json_kv_string(&jw, "inventory", inv->file);
 	json_key(&jw, "migrations");
 	json_object_begin(&jw);
-	cli_json_strvec(&jw, "scripts", &m->scripts);
+	cli_json_strvec(&jw, "scripts", &p->script_dirs);
 	json_kv_string(&jw, "executor", inventory_executor_name(m->executor));
 	json_kv_string(&jw, "alembic_ini", m->alembic_ini);
-	json_kv_string(&jw, "python", m->python);
+	json_kv_string(&jw, "alembic_section", m->alembic_section);
+	json_kv_string(&jw, "python", it->python);
+	json_kv_string(&jw, "alembic_version", it->version);
 	json_object_end(&jw);
 	json_key(&jw, "rollout");
 	json_array_begin(&jw);
@@ -278,7 +308,8 @@ int cmd_inventory(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct project project;
-	struct project_options o = { NULL, NULL, PROJECT_INVENTORY, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_SCRIPTS | PROJECT_KEEP_GOING, 0 };
+	struct interpreter it = { NULL, NULL, MS_ERROR_INIT };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	struct strvec secrets = STRVEC_INIT;
@@ -309,27 +340,41 @@ int cmd_inventory(int argc, char **argv)
 		goto done;
 	}
 	o.inventory = common.inventory;
-	if (project_open(&project, &o, &err) < 0) {
+	/* revisions that cannot be read do not hide the inventory */
+	if (project_open(&project, &o, &err) < 0 && project.inv) {
+		print_problems(&project.diags);
+		fprintf(stderr, "migsync: warning: %s\n", err.message);
+		diag_list_release(&project.diags);
+		ms_error_release(&err);
+	} else if (!project.inv) {
 		print_problems(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
-		else
-			fprintf(stderr, "migsync: error: inventory \"%s\": %zu problem%s\n",
-				inventory_choose_dir(common.inventory),
-				diag_list_count(&project.diags, DIAG_ERROR),
-				diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
+		else {
+			ms_error_set(&err, MS_ERR_CONFIG, "inventory \"%s\": %zu problem%s",
+				     inventory_choose_dir(common.inventory),
+				     diag_list_count(&project.diags, DIAG_ERROR),
+				     diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
+			cli_print_error(&err);
+		}
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
 	print_problems(&project.diags);
+	/* only this command and those that run Alembic start Python */
+	if (project.inv->migrations.executor == EXECUTOR_ALEMBIC)
+		find_interpreter(&it, project.inv);
 	if (common.format == FORMAT_JSON)
-		json_inventory(&out, project.inv);
+		json_inventory(&out, project.inv, &project, &it);
 	else
-		text_inventory(&out, project.inv);
+		text_inventory(&out, project.inv, &project, &it);
 	inventory_secrets(&secrets, project.inv);
 	cli_scrub(&out, &secrets);
 	ret = cli_write_stdout(out.buf, out.len);
 done:
+	free(it.python);
+	free(it.version);
+	ms_error_release(&it.why);
 	strvec_release(&secrets);
 	strbuf_release(&out);
 	project_release(&project);

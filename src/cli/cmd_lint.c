@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/json.h"
 #include "migsync/lint.h"
 #include "migsync/project.h"
@@ -40,7 +41,7 @@ static void print_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (repeatable)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Default patterns:\n"
 	       "  id    %s\n"
@@ -57,7 +58,10 @@ static void print_help(void)
 		       lint_category_name(rules[i].category), rules[i].summary);
 	printf("  MS100-MS114       safety   the safety review (see --rules)\n"
 	       "\n"
-	       "Exit status: 0 no error found (warnings allowed), 1 errors found, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  no error found (warnings allowed)\n"
+	       "  1  errors found\n"
+	       "  2  could not run (usage, an invalid pattern, no scripts)\n");
 }
 
 /* The keys a safety finding adds: its rule, column, statement, why and what instead. */
@@ -86,7 +90,7 @@ static void print_rules(struct strbuf *sb, enum cli_format format)
 
 	if (format == FORMAT_JSON) {
 		json_init(&jw, sb);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "lint-rules");
 		json_key(&jw, "rules");
 		json_array_begin(&jw);
 		for (size_t i = 0; i < nr; i++) {
@@ -189,7 +193,7 @@ static void print_json(struct strbuf *sb, const struct lint_report *r,
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "lint");
 	json_key(&jw, "findings");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->findings.nr; i++) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
@@ -89,7 +90,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "plan");
 	cli_json_strvec(&jw, "target", &p->target);
 	json_key(&jw, "stages");
 	json_array_begin(&jw);
@@ -120,7 +121,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
 			json_step(&jw, steps[k], sql, safety);
 		json_array_end(&jw);
 		free(steps);
-		json_key(&jw, "databases");
+		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t d = 0; d < st->dbs_nr; d++) {
 			const struct plan_db *db = &st->dbs[d];
@@ -288,14 +289,16 @@ static void print_help(void)
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
 	       "Each upgrade step lists its safety findings (see migsync lint --rules); a\n"
 	       "stage with findings no comment allows needs gate.risky_approvals approvers.\n"
 	       "\n"
-	       "Exit status: 0 a plan was made, 1 a stage cannot run (unreachable database,\n"
-	       "order violation, step left in progress, a step that does not parse), 2 could\n"
-	       "not run.\n");
+	       "Exit status:\n"
+	       "  0  a plan was made\n"
+	       "  1  a stage cannot run (an unreachable database, an order violation, a step\n"
+	       "     left in progress, a step that does not parse)\n"
+	       "  2  could not run (usage, inventory, scripts, a target that names no revision)\n");
 }
 
 /* A step whose SQL (or Python) does not parse: apply would refuse it. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +116,20 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		cli_print_error(&err);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
+	}
+	/*
+	 * A downgrade's target is resolved against each database's rows (it
+	 * may be relative: -1); one without + or - names the same revisions
+	 * everywhere, so one that names none is refused here, once.
+	 */
+	if (!up && to && !strpbrk(to, "+-")) {
+		struct revgraph_set set = REVGRAPH_SET_INIT;
+
+		if (revgraph_resolve(&set, pr->g, to, NULL, &err) < 0) {
+			cli_print_error(&err);
+			ret = EXIT_CANNOT_RUN;
+		}
+		revgraph_set_release(&set);
 	}
 	if (up) {
 		struct safety_options so;
@@ -261,6 +276,20 @@ void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report 
 			    r->skipped_nr, r->skipped_nr == 1 ? "" : "s", r->skipped);
 }
 
+bool promote_hash_prefix_valid(const char *hash)
+{
+	size_t len = strspn(hash, "0123456789abcdefABCDEF");
+
+	return !hash[len] && len >= PROMOTE_HASH_PREFIX_MIN && len <= SHA256_HEX_LEN;
+}
+
+bool promote_hash_matches(const char *full, const char *hash)
+{
+	size_t len = strlen(hash);
+
+	return full && strlen(full) >= len && !strncasecmp(full, hash, len);
+}
+
 char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
 			      const char *what)
 {
@@ -341,8 +370,7 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 		return EXIT_GATED;
 	case APPLY_FAILED:
 		cli_print_error(err);
-		return err->code == MS_ERR_CONFIG || err->code == MS_ERR_USAGE ?
-			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+		return cli_db_exit_code(err);
 	case APPLY_NOTHING:
 	case APPLY_DONE:
 	case APPLY_DRY_RUN:

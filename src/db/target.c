@@ -232,12 +232,17 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 	case CONN_OK:
 		break;
 	case CONN_TUNNEL_FAILED:
+	case CONN_NO_HOST:
 		ret = db_target_error(err, cerr.code, t, "%s%s", what, cerr.message);
 		target_hint(err, t, cerr.hint);
 		goto done;
 	case CONN_INVALID:
 	case CONN_REFUSED:
 		ret = connect_failed(err, MS_ERR_DB, t, what, conn.pg);
+		goto done;
+	case CONN_NO_DATABASE:
+		ret = connect_failed(err, MS_ERR_DB, t, what, conn.pg);
+		ms_error_hint(err, "%s", DB_MISSING_HINT);
 		goto done;
 	case CONN_UNREACHABLE:
 		ret = connect_failed(err, MS_ERR_IO, t, what, conn.pg);
