@@ -93,7 +93,8 @@ void safety_to_diags(struct diag_list *list, const struct safety_list *findings)
 
 /* How to reach the project's Alembic for its .py revisions. */
 struct safety_options {
-	const char *python;		/* migrations.python, or NULL (alembic_python()) */
+	const char *python;		/* the interpreter (project_python_find), or NULL (alembic_python()) */
+	const char *python_error;	/* why no interpreter was found: .py revisions are skipped */
 	const char *alembic_ini;	/* NULL: .py revisions are not reviewed (skipped says so) */
 };
 
@@ -112,7 +113,9 @@ struct inventory;
 /*
  * The options for a project: the inventory's migrations.python and
  * migrations.alembic_ini (inv may be NULL), else alembic.ini in the
- * current directory when there is one. Strings borrowed from inv.
+ * current directory when there is one. Strings borrowed from inv. The
+ * caller may then set python to the interpreter project_python_find
+ * chooses, or python_error to why there is none.
  */
 void safety_options_for(struct safety_options *o, const struct inventory *inv);
 

@@ -131,12 +131,8 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		}
 		revgraph_set_release(&set);
 	}
-	if (up) {
-		struct safety_options so;
-
-		safety_options_for(&so, pr->inv);
-		safety_review_scripts(&pr->safety, &pr->scripts, &so);
-	}
+	if (up)
+		cli_safety_review(&pr->safety, &pr->scripts, pr->inv);
 done:
 	project_release(&project);
 	ms_error_release(&err);

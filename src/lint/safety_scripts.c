@@ -17,6 +17,7 @@
 void safety_options_for(struct safety_options *o, const struct inventory *inv)
 {
 	o->python = inv ? inv->migrations.python : NULL;
+	o->python_error = NULL;
 	o->alembic_ini = inv ? inv->migrations.alembic_ini : NULL;
 	if (!o->alembic_ini && !access("alembic.ini", R_OK))
 		o->alembic_ini = "alembic.ini";
@@ -217,6 +218,10 @@ void safety_review_scripts(struct safety_report *out, const struct script_set *s
 	}
 	if (!py.nr)
 		goto done;
+	if (o->python_error) {
+		skip(out, py.nr, xstrdup(o->python_error));
+		goto done;
+	}
 	if (!compile_check(out, &py, set, o, &broken))
 		goto done;
 	if (broken)

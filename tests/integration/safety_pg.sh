@@ -133,7 +133,7 @@ run plan_bad -- plan
 expect_rc plan_bad 1
 expect_in plan_bad out "risk: syntax-error (MS100)"
 run apply_bad -- apply --yes -e dev
-expect_rc apply_bad 1
+expect_rc apply_bad 2
 expect_in apply_bad err "revision \"$R3\""
 expect_in apply_bad err "line 7, column 34: syntax error at or near \"text\""
 check "apply_bad: nothing of the revision ran" \
