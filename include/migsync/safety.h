@@ -93,12 +93,17 @@ void safety_to_diags(struct diag_list *list, const struct safety_list *findings)
 
 /* How to reach the project's Alembic for its .py revisions. */
 struct safety_options {
-	const char *python;		/* migrations.python, or NULL (alembic_python()) */
+	const char *python;		/* the interpreter (project_python_find), or NULL (alembic_python()) */
+	const char *python_error;	/* why no interpreter was found: .py revisions are skipped */
 	const char *alembic_ini;	/* NULL: .py revisions are not reviewed (skipped says so) */
 };
 
+struct alembic_offline;
+
 struct safety_report {
 	struct safety_list findings;	/* by revision, in the order reviewed */
+	/* Alembic's offline SQL of the whole history (alembic.h), or NULL: for plan --sql */
+	struct alembic_offline *offline;
 	size_t reviewed;		/* revisions whose upgrade was reviewed */
 	size_t skipped_nr;		/* .py revisions not reviewed */
 	char *skipped;			/* why, or NULL */
@@ -108,7 +113,9 @@ struct inventory;
 /*
  * The options for a project: the inventory's migrations.python and
  * migrations.alembic_ini (inv may be NULL), else alembic.ini in the
- * current directory when there is one. Strings borrowed from inv.
+ * current directory when there is one. Strings borrowed from inv. The
+ * caller may then set python to the interpreter project_python_find
+ * chooses, or python_error to why there is none.
  */
 void safety_options_for(struct safety_options *o, const struct inventory *inv);
 

@@ -141,6 +141,18 @@ int cli_db_exit_code(const struct ms_error *err);
 int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err);
 
 /*
+ * The safety review of set (safety.h) with inv's settings (may be NULL)
+ * and, when set has Alembic revisions, the interpreter
+ * project_python_find chooses (no Python is started for a native-only
+ * project). out must be initialized.
+ */
+struct safety_report;
+struct script_set;
+struct inventory;
+void cli_safety_review(struct safety_report *out, const struct script_set *set,
+		       const struct inventory *inv);
+
+/*
  * project_open with the common options, printing what the readers found
  * and the error: EXIT_OK or EXIT_CANNOT_RUN. p must be released either way.
  */

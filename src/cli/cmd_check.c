@@ -143,7 +143,6 @@ static int run_lint(struct lint_report *out, const struct strvec *dirs,
 	struct lint_options opts;
 	struct safety_report safety;
 	struct safety_list pending = SAFETY_LIST_INIT;
-	struct safety_options so;
 	struct strvec revs = STRVEC_INIT;
 	int ret = 0;
 
@@ -153,8 +152,7 @@ static int run_lint(struct lint_report *out, const struct strvec *dirs,
 		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, err);
 	if (ret < 0)
 		goto done;
-	safety_options_for(&so, inv);
-	safety_review_scripts(&safety, &set, &so);
+	cli_safety_review(&safety, &set, inv);
 	for (size_t e = 0; e < report->envs_nr; e++)
 		for (size_t k = 0; k < report->envs[e].pending.nr; k++)
 			if (!strvec_contains(&revs, report->envs[e].pending.items[k])) {

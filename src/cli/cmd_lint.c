@@ -265,7 +265,6 @@ int cmd_lint(int argc, char **argv)
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	struct safety_report safety;
-	struct safety_options so;
 	struct project proj;
 	struct project_options po = { NULL, NULL, 0, 0, NULL };
 	bool rules = false;
@@ -326,8 +325,7 @@ int cmd_lint(int argc, char **argv)
 	po.inventory = common.inventory;
 	if (project_open(&proj, &po, &err) < 0)
 		ms_error_release(&err);
-	safety_options_for(&so, proj.inv);
-	safety_review_scripts(&safety, &set, &so);
+	cli_safety_review(&safety, &set, proj.inv);
 	opts.safety = &safety.findings;
 	if (lint_run(&report, &set, &reader, &opts, &err) < 0) {
 		if (err.code == MS_ERR_USAGE)

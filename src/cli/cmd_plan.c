@@ -43,8 +43,10 @@ static const char *op_name(enum revgraph_row_op op)
 }
 
 static void json_step(struct json_writer *jw, const struct plan_step *s, bool sql,
-		      const struct safety_list *safety)
+		      const struct safety_report *safety)
 {
+	const char *why = NULL, *text = sql ? promote_step_sql(safety, s, &why) : NULL;
+
 	json_object_begin(jw);
 	json_kv_string(jw, "revision", s->revision);
 	json_kv_string(jw, "direction", s->step.up ? "up" : "down");
@@ -54,9 +56,11 @@ static void json_step(struct json_writer *jw, const struct plan_step *s, bool sq
 	json_kv_string(jw, "version_change", op_name(s->step.op));
 	cli_json_strvec(jw, "rows_removed", &s->step.rows_removed);
 	cli_json_strvec(jw, "rows_added", &s->step.rows_added);
-	if (sql && s->script && s->script->kind == SCRIPT_SQL)
-		json_kv_string(jw, "sql", s->step.up ? s->script->up_sql : s->script->down_sql);
-	promote_json_findings(jw, s->step.up ? safety : NULL, s->revision);
+	if (sql) {
+		json_kv_string(jw, "sql", text);
+		json_kv_string(jw, "sql_unavailable", why);
+	}
+	promote_json_findings(jw, s->step.up ? &safety->findings : NULL, s->revision);
 	json_object_end(jw);
 }
 
@@ -114,7 +118,7 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
 		json_key(&jw, "steps");
 		json_array_begin(&jw);
 		for (size_t k = 0; k < steps_nr; k++)
-			json_step(&jw, steps[k], sql, &safety->findings);
+			json_step(&jw, steps[k], sql, safety);
 		json_array_end(&jw);
 		free(steps);
 		json_key(&jw, "targets");
@@ -204,11 +208,13 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				if (s->step.up)
 					promote_print_findings(sb, &pr->safety.findings, s->revision,
 							       "       ");
-				if (sql && s->script && s->script->kind == SCRIPT_SQL) {
-					const char *text = s->step.up ? s->script->up_sql : s->script->down_sql;
-					const char *q = text ? text : "";
+				if (sql) {
+					const char *why = NULL;
+					const char *q = promote_step_sql(&pr->safety, s, &why);
 
-					while (*q) {
+					if (!q)
+						strbuf_addf(sb, "       | (no SQL to show: %s)\n", why);
+					while (q && *q) {
 						size_t n = strcspn(q, "\n");
 
 						strbuf_addstr(sb, "       | ");
@@ -274,7 +280,7 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV      only this environment (repeatable)\n"
 	       "      --to=REV               plan to REV instead of the heads\n"
-	       "      --sql                  show the SQL of native steps\n"
+	       "      --sql                  show each step's SQL (Alembic: its offline SQL)\n"
 	       "      --allow-out-of-order   let a stage go past the stage before it\n"
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "  -o, --output=FILE          write the plan to FILE\n"

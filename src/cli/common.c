@@ -13,6 +13,7 @@
 #include "cli/render/render.h"
 #include "migsync/json.h"
 #include "migsync/project.h"
+#include "migsync/safety.h"
 #include "migsync/strbuf.h"
 
 void cli_common_init(struct cli_common *c)
@@ -269,4 +270,24 @@ void cli_format_time(char *buf, size_t len, int64_t ms)
 	}
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void cli_safety_review(struct safety_report *out, const struct script_set *set,
+		       const struct inventory *inv)
+{
+	struct safety_options so;
+	struct ms_error err = MS_ERROR_INIT;
+	char *python = NULL;
+	bool py = false;
+
+	safety_options_for(&so, inv);
+	for (size_t i = 0; i < set->nr && !py; i++)
+		py = set->items[i].kind == SCRIPT_PYTHON;
+	if (py && project_python_find(&python, so.python, &err) == 0)
+		so.python = python;
+	else if (py)
+		so.python_error = err.message;
+	safety_review_scripts(out, set, &so);
+	free(python);
+	ms_error_release(&err);
 }

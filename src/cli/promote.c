@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/promote.h"
+#include "migsync/alembic.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -130,12 +131,8 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		}
 		revgraph_set_release(&set);
 	}
-	if (up) {
-		struct safety_options so;
-
-		safety_options_for(&so, pr->inv);
-		safety_review_scripts(&pr->safety, &pr->scripts, &so);
-	}
+	if (up)
+		cli_safety_review(&pr->safety, &pr->scripts, pr->inv);
 done:
 	project_release(&project);
 	ms_error_release(&err);
@@ -239,6 +236,33 @@ void promote_stage_findings(struct strbuf *sb, const struct plan_stage *st,
 		}
 	strvec_release(&revs);
 	promote_print_safety_skipped(sb, r);
+}
+
+const char *promote_step_sql(const struct safety_report *r, const struct plan_step *s,
+			     const char **why)
+{
+	const struct alembic_offline_step *off;
+
+	*why = NULL;
+	if (!s->script) {
+		*why = "no revision file";
+		return NULL;
+	}
+	if (s->script->kind == SCRIPT_SQL) {
+		const char *text = s->step.up ? s->script->up_sql : s->script->down_sql;
+
+		if (!text)
+			*why = "the revision has no such section";
+		return text;
+	}
+	if (!s->step.up) {
+		*why = "the offline SQL of Alembic downgrades is not shown";
+		return NULL;
+	}
+	off = r->offline ? alembic_offline_find(r->offline, s->revision) : NULL;
+	if (!off)
+		*why = r->skipped ? r->skipped : "not in Alembic's offline SQL";
+	return off ? off->sql : NULL;
 }
 
 void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report *r)

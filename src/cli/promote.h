@@ -97,6 +97,14 @@ void promote_json_findings(struct json_writer *jw, const struct safety_list *saf
  */
 void promote_stage_findings(struct strbuf *sb, const struct plan_stage *st,
 			    const struct safety_report *r);
+/*
+ * The SQL of a plan step for plan --sql: a native step's section, an
+ * Alembic upgrade's offline SQL (from the review's `upgrade heads --sql`),
+ * or NULL with *why saying why there is none (env.py cannot run offline,
+ * no Python, a downgrade).
+ */
+const char *promote_step_sql(const struct safety_report *r, const struct plan_step *s,
+			     const char **why);
 /* The safety review's verdict when it could not review everything (text); nothing else. */
 void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report *r);
 

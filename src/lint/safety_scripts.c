@@ -17,6 +17,7 @@
 void safety_options_for(struct safety_options *o, const struct inventory *inv)
 {
 	o->python = inv ? inv->migrations.python : NULL;
+	o->python_error = NULL;
 	o->alembic_ini = inv ? inv->migrations.alembic_ini : NULL;
 	if (!o->alembic_ini && !access("alembic.ini", R_OK))
 		o->alembic_ini = "alembic.ini";
@@ -25,6 +26,7 @@ void safety_options_for(struct safety_options *o, const struct inventory *inv)
 void safety_report_init(struct safety_report *r)
 {
 	safety_list_init(&r->findings);
+	r->offline = NULL;
 	r->reviewed = 0;
 	r->skipped_nr = 0;
 	r->skipped = NULL;
@@ -33,6 +35,9 @@ void safety_report_init(struct safety_report *r)
 void safety_report_release(struct safety_report *r)
 {
 	safety_list_release(&r->findings);
+	if (r->offline)
+		alembic_offline_release(r->offline);
+	free(r->offline);
 	free(r->skipped);
 	safety_report_init(r);
 }
@@ -188,6 +193,10 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 		skip(out, py_nr - reviewed,
 		     xstrfmt("%zu Alembic revision%s not in the offline SQL of \"upgrade heads\"",
 			     py_nr - reviewed, py_nr - reviewed == 1 ? "" : "s"));
+	/* kept for plan --sql: the SQL of each Alembic step */
+	out->offline = xmalloc(sizeof(*out->offline));
+	*out->offline = off;
+	alembic_offline_init(&off);
 done:
 	safety_list_release(&preamble);
 	alembic_offline_release(&off);
@@ -209,6 +218,10 @@ void safety_review_scripts(struct safety_report *out, const struct script_set *s
 	}
 	if (!py.nr)
 		goto done;
+	if (o->python_error) {
+		skip(out, py.nr, xstrdup(o->python_error));
+		goto done;
+	}
 	if (!compile_check(out, &py, set, o, &broken))
 		goto done;
 	if (broken)

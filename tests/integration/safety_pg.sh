@@ -133,11 +133,70 @@ run plan_bad -- plan
 expect_rc plan_bad 1
 expect_in plan_bad out "risk: syntax-error (MS100)"
 run apply_bad -- apply --yes -e dev
-expect_rc apply_bad 1
+expect_rc apply_bad 2
 expect_in apply_bad err "revision \"$R3\""
 expect_in apply_bad err "line 7, column 34: syntax error at or near \"text\""
 check "apply_bad: nothing of the revision ran" \
 	test "$(pg_psql -d dev -At -c "SELECT count(*) FROM pg_class WHERE relname = 'audit'")" = 0
 expect_version dev $R2 "refused revision"
+
+# --- plan --sql: an Alembic step shows the SQL Alembic generates offline
+echo "checking: plan --sql shows Alembic's offline SQL per step"
+if /usr/bin/python3 -c 'import alembic, sqlalchemy' 2>/dev/null; then
+	RUN_ARGS=()
+	proj=$tmp/alembic
+	mkdir -p "$proj/versions" "$tmp/ainv"
+	printf '[alembic]\nscript_location = %%(here)s\nversion_locations = %%(here)s/versions\n' >"$proj/alembic.ini"
+	cat >"$proj/env.py" <<'PY'
+import os
+from alembic import context
+
+if context.is_offline_mode() and not os.environ.get("NO_OFFLINE"):
+    context.configure(url="postgresql://", literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    raise SystemExit("this env.py cannot run offline")
+PY
+	cat >"$proj/versions/5f0e7a3b9c21_age.py" <<'PY'
+"""age"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "5f0e7a3b9c21"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("people", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade():
+    op.drop_table("people")
+PY
+	pg_psql -d postgres -c "CREATE DATABASE alem" >/dev/null || fail "createdb alem"
+	cat >"$tmp/ainv/inventory.yaml" <<YAML
+project: safety-alembic
+migrations:
+  scripts: $proj/versions
+  executor: alembic
+  alembic_ini: $proj/alembic.ini
+rollout: [alem]
+YAML
+	printf 'database: { host: 127.0.0.1, port: %s, dbname: alem, user: postgres, sslmode: disable }\n' \
+		"$PGPORT" >"$tmp/ainv/alem.yaml"
+	run aplan -- plan --sql -i "$tmp/ainv"
+	expect_rc aplan 0
+	expect_in aplan out "       | CREATE TABLE people ("
+	run aplan_json -- plan --sql --format json -i "$tmp/ainv"
+	expect_rc aplan_json 0
+	expect_json aplan_json '.stages[0].steps[0].sql' =~ 'CREATE TABLE people'
+	run aplan_off NO_OFFLINE=1 -- plan --sql -i "$tmp/ainv"
+	expect_rc aplan_off 0
+	expect_in aplan_off out "safety review skipped for 1 Alembic revision: alembic upgrade heads --sql: exit status 1: this env.py cannot run offline"
+	expect_in aplan_off out "       | (no SQL to show: alembic upgrade heads --sql: exit status 1: this env.py cannot run offline)"
+else
+	skip "plan --sql of Alembic steps: python3 with alembic and sqlalchemy not found"
+fi
 
 finish safety_pg
