@@ -241,4 +241,18 @@ expect_rc dev_base 0
 expect_version a_dev none "downgrade --to base"
 check "child argv: downgrade base" grep -q '^ARGV .* downgrade base$' "$envf"
 
+# --- an ini of several sections: migrations.alembic_section is Alembic's -n
+sed 's/^\[alembic\]$/[stock]/' "$ini" >"$proj/multi.ini"
+printf '\n[alembic]\nscript_location = %%(here)s/nowhere\n' >>"$proj/multi.ini"
+mkdir -p "$tmp/inv_sec"
+sed -e "s|alembic_ini: .*|alembic_ini: $proj/multi.ini\n  alembic_section: stock|" \
+	-e 's/rollout: .*/rollout: [dev]/' "$inv/inventory.yaml" >"$tmp/inv_sec/inventory.yaml"
+sed 's/dbname: a_dev/dbname: a_sec/' "$inv/dev.yaml" >"$tmp/inv_sec/dev.yaml"
+pg_psql -d postgres -c "CREATE DATABASE a_sec OWNER $PG_PASSWORD_USER" >/dev/null || fail "createdb a_sec"
+RUN_ARGS=(-i "$tmp/inv_sec")
+run section -- apply -e dev --yes
+expect_rc section 0
+expect_version a_sec "$heads" "alembic_section: stock"
+check "child argv: -n stock" grep -q '^ARGV .* -n stock ' "$envf"
+
 finish alembic_apply
