@@ -213,10 +213,11 @@ void exec_alembic_job_init(struct exec_alembic_job *job);
 void exec_alembic_job_release(struct exec_alembic_job *job);
 
 /*
- * Run Alembic: the project's interpreter (inv->migrations.python, default
- * /usr/bin/python3) runs migsync's driver, which uses the project's
- * Alembic as `alembic -c INI -x env=NAME COMMAND REV` does, once per
- * job->revs item, in the ini's directory. Needs c->inv and c->target.
+ * Run Alembic: the project's interpreter (project_python_find locally;
+ * migrations.python, default /usr/bin/python3, on an SSH host) runs
+ * migsync's driver, which uses the project's Alembic as `alembic -c INI
+ * [-n migrations.alembic_section] -x env=NAME COMMAND REV` does, once
+ * per job->revs item, in the ini's directory. Needs c->inv and c->target.
  *
  * Before any call, the revision files Alembic sees (its script directory
  * and version_locations as the ini says) must be the scripts of job->g,

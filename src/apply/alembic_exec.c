@@ -2,7 +2,7 @@
  * The Alembic executor's process: the project's own Alembic, driven by
  * migsync's driver (alembic_driver.py, embedded) in one interpreter,
  *
- *   PYTHON -c BOOTSTRAP N -c INI -x env=NAME upgrade|downgrade ID...
+ *   PYTHON -c BOOTSTRAP N -c INI [-n SECTION] -x env=NAME upgrade|downgrade ID...
  *
  * with BOOTSTRAP reading the driver (N bytes) from stdin, then the files
  * migsync planned from, then one "next" per call. The child's
@@ -373,7 +373,8 @@ int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
 	}
 	if (!c->inv || !c->inv->migrations.alembic_ini) {
 		ret = ms_error_set(err, MS_ERR_CONFIG, "executor alembic: no alembic.ini");
-		ms_error_hint(err, "set migrations.alembic_ini in inventory.yaml");
+		ms_error_hint(err, "set migrations.alembic_ini in inventory.yaml, or put alembic.ini "
+			      "in the inventory directory's parent");
 		goto done;
 	}
 	if (!job->revs->nr)
@@ -403,6 +404,10 @@ int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
 		strvec_push(&args, strrchr(ini, '/') ? strrchr(ini, '/') + 1 : ini);
 	} else {
 		strvec_push(&args, ini_abs);
+	}
+	if (c->inv->migrations.alembic_section) {	/* Alembic's -n NAME */
+		strvec_push(&args, "-n");
+		strvec_push(&args, c->inv->migrations.alembic_section);
 	}
 	strvec_push(&args, "-x");
 	strvec_push_owned(&args, xstrfmt("env=%s", env ? env->name : ""));

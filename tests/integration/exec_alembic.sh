@@ -13,6 +13,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/sshd.sh"
 FAIL_GOES_ON=1
 
+# Alembic imports env.py and the revisions: keep __pycache__ out of the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
 PROJECT=$SRC_ROOT/examples/alembic-project
 SECRET='Pw-Secret-5150'
