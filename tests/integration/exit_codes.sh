@@ -132,6 +132,16 @@ row 0 stamp_ok stamp -i "$inv" -e dev --to $R1 --expect $R2 --yes
 expect_version dev $R1 "stamp"
 row 0 stamp_back stamp -i "$inv" -e dev --to $R2 --expect $R1 --yes
 row 3 stamp_gated stamp -i "$inv" -e prod --to $R1 --expect $R2 --yes
+# the approve command of the hint, pasted into a shell, is the same words,
+# whatever the inventory's path holds
+odd="$tmp/my inv \$(touch pwned) it's"
+cp -r "$inv" "$odd" || fail "copy the inventory"
+row 3 stamp_odd stamp -i "$odd" -e prod --to $R1 --expect $R2 --yes
+pasted=$(sed -n 's/^  \(migsync approve .*\)$/\1/p' "$tmp/stamp_odd.err")
+words=$(cd "$tmp" && eval "printf '%s\n' $pasted" | sed -n 4p)
+[ "$words" = "$odd" ] && pass "the hint quotes the inventory path for the shell" ||
+	fail "the hint's -i is \"$words\" once pasted, expected \"$odd\": $pasted"
+[ ! -e "$tmp/pwned" ] && pass "pasting the hint runs nothing else" || fail "pasting the hint ran a command"
 row 1 downgrade_down downgrade -i "$down" -e gone --to base --yes
 row 2 downgrade_to downgrade -i "$inv" -e prod --to ffffffffffff --yes
 row 3 downgrade_gated downgrade -i "$inv" -e prod --to $R1 --yes
