@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/clock.h"
 #include "migsync/inventory.h"
 #include "migsync_config.h"
@@ -35,6 +36,7 @@ static const struct cmd_struct commands[] = {
 	{ "apply", cmd_apply, "promote migrations stage by stage in rollout order", NULL },
 	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)", NULL },
 	{ "resolve", cmd_resolve, "settle a step a crash left in progress", NULL },
+	{ "log", cmd_log, "show an environment's ledger as a history", NULL },
 	{ "hook", cmd_hook, "bring one environment to the target (container start, pre-deploy)", NULL },
 	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated", "Squashing" },
 	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline", NULL },
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
 			cmd_argv[cmd_argc++] = argv[i];
 	}
 	cli_set_argv(cmd_argv);
-	ret = cmd->fn(cmd_argc, cmd_argv);
+	ret = render_json_finish(cmd->name, cmd_argc, cmd_argv, cmd->fn(cmd_argc, cmd_argv));
 done:
 	free(cmd_argv);
 	return ret;

@@ -12,6 +12,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "migsync/diag.h"
@@ -153,6 +154,9 @@ void cli_add_joined(struct strbuf *sb, const struct strvec *v, const char *sep, 
 /* Inside an open JSON object, "key": [ ...strings of v... ] (v NULL: an empty array). */
 void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v);
 
+/* Unix ms as RFC 3339 UTC to the second ("2026-12-05T20:01:02Z"); 0: "never". */
+void cli_format_time(char *buf, size_t len, int64_t ms);
+
 /* Write sb to stdout; returns 0, or EXIT_CANNOT_RUN when stdout fails. */
 int cli_write_stdout(const char *buf, size_t len);
 
@@ -171,6 +175,7 @@ int cmd_approvals(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_downgrade(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_hook(int argc, char **argv);

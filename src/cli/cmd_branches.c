@@ -92,7 +92,7 @@ int cmd_branches(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "branch_points", points, points_nr, nodes, nodes_nr);
+		output_json_listing(&sb, "branches", og.graph, "branch_points", points, points_nr, nodes, nodes_nr);
 	} else {
 		for (size_t i = 0; i < points_nr; i++)
 			add_branch_point(&sb, og.graph, points[i], verbose);

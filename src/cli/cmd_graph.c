@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/json.h"
 #include "migsync/status.h"
@@ -309,7 +310,7 @@ static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t
 	revgraph_bases_sorted(&bases, &bases_nr, g);
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "graph");
 	output_json_ids(&jw, "heads", g, heads, heads_nr);
 	output_json_ids(&jw, "bases", g, bases, bases_nr);
 	output_json_nodes_edges(&jw, g, order, g->nr);

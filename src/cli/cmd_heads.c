@@ -78,7 +78,7 @@ int cmd_heads(int argc, char **argv)
 	/* `alembic heads --resolve-dependencies` lists get_revisions("heads"): the real heads */
 	revgraph_heads_sorted(&heads, &heads_nr, og.graph, resolve);
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "heads", heads, heads_nr, heads, heads_nr);
+		output_json_listing(&sb, "heads", og.graph, "heads", heads, heads_nr, heads, heads_nr);
 	} else {
 		for (size_t i = 0; i < heads_nr; i++) {
 			output_cmd_format(&sb, og.graph, heads[i], verbose, OUT_BRANCHES);

@@ -91,7 +91,7 @@ int cmd_history(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "revisions", revs, revs_nr, revs, revs_nr);
+		output_json_listing(&sb, "history", og.graph, "revisions", revs, revs_nr, revs, revs_nr);
 	} else {
 		/* written in chunks: the whole history can be megabytes */
 		for (size_t i = 0; i < revs_nr; i++) {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "cli/status_collect.h"
 #include "migsync/apply.h"
@@ -324,7 +325,7 @@ summary:
 	elapsed = clock_mono_ms() - r.started_ms;
 	if (common.format == FORMAT_JSON) {
 		json_init(&jw, &sb);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "hook");
 		json_kv_string(&jw, "environment", names.items[0]);
 		json_kv_string(&jw, "action", action);
 		cli_json_strvec(&jw, "from", &from);
@@ -333,7 +334,27 @@ summary:
 		/* no plan without every database read */
 		json_kv_string(&jw, "plan_hash", st.plan_hash[0] && !unread ? st.plan_hash : NULL);
 		json_kv_int(&jw, "elapsed_ms", elapsed);
-		json_kv_string(&jw, "error", error);
+		json_key(&jw, "targets");
+		json_array_begin(&jw);
+		for (size_t i = 0; i < st.dbs_nr; i++) {
+			json_object_begin(&jw);
+			json_kv_string(&jw, "database", st.dbs[i].describe);
+			cli_json_strvec(&jw, "heads", st.dbs[i].error ? NULL : &st.dbs[i].rows);
+			json_kv_string(&jw, "error", st.dbs[i].error);
+			json_object_end(&jw);
+		}
+		json_array_end(&jw);
+		if (error && err.message) {
+			char *hint = approve ? xstrfmt("to approve this plan, run: %s", approve) : NULL;
+
+			render_json_error(&jw, approve ? "gated" : render_json_error_code(err.code),
+					  err.message, hint ? hint : err.hint, NULL);
+			free(hint);
+		} else if (error) {
+			render_json_error_noted(&jw, error);
+		} else {
+			json_kv_string(&jw, "error", NULL);
+		}
 		json_object_end(&jw);
 		strbuf_addch(&sb, '\n');
 	} else {

@@ -11,7 +11,9 @@
 
 #include "cli/cli.h"
 #include "cli/promote.h"
+#include "cli/render/render.h"
 #include "migsync/apply.h"
+#include "migsync/json.h"
 
 enum {
 	OPT_APPLIED = OPT_FIRST_COMMAND_OPTION,
@@ -33,6 +35,7 @@ static void resolve_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --format=FORMAT     output format: text (default) or json\n"
 	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Exit status:\n"
@@ -103,13 +106,30 @@ int cmd_resolve(int argc, char **argv)
 		goto done;
 	}
 	if (!resolved) {
-		fprintf(stderr, "migsync: error: environment \"%s\": revision \"%s\" is not in progress\n",
-			pr.envs[0]->name, rev);
+		ms_error_set(&err, MS_ERR_GENERIC, "environment \"%s\": revision \"%s\" is not in progress",
+			     pr.envs[0]->name, rev);
+		cli_print_error(&err);
 		ret = EXIT_PROBLEMS;
 		goto done;
 	}
-	printf("%s: revision %s resolved as %s on %zu database%s\n", pr.envs[0]->name, rev,
-	       applied ? "applied" : "rolled back", resolved, resolved == 1 ? "" : "s");
+	if (common.format == FORMAT_JSON) {
+		struct strbuf sb = STRBUF_INIT;
+		struct json_writer jw;
+
+		json_init(&jw, &sb);
+		render_json_begin(&jw, "resolve");
+		json_kv_string(&jw, "environment", pr.envs[0]->name);
+		json_kv_string(&jw, "revision", rev);
+		json_kv_string(&jw, "resolved_as", applied ? "applied" : "rolled_back");
+		json_kv_int(&jw, "databases", (int64_t)resolved);
+		json_object_end(&jw);
+		strbuf_addch(&sb, '\n');
+		ret = cli_write_stdout(sb.buf, sb.len);
+		strbuf_release(&sb);
+	} else {
+		printf("%s: revision %s resolved as %s on %zu database%s\n", pr.envs[0]->name, rev,
+		       applied ? "applied" : "rolled back", resolved, resolved == 1 ? "" : "s");
+	}
 done:
 	promote_release(&pr);
 	strvec_release(&names);

@@ -80,7 +80,7 @@ int cmd_show(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "revisions", set.items, set.nr, set.items, set.nr);
+		output_json_listing(&sb, "show", og.graph, "revisions", set.items, set.nr, set.items, set.nr);
 	} else {
 		for (size_t i = 0; i < set.nr; i++) {
 			output_log_entry(&sb, og.graph, set.items[i]);

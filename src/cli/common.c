@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/json.h"
 #include "migsync/project.h"
 #include "migsync/strbuf.h"
@@ -27,14 +29,18 @@ void cli_common_release(struct cli_common *c)
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
 	va_list ap;
 
-	fprintf(stderr, "migsync%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'migsync%s%s --help' for more information.\n",
-		cmd ? " " : "", cmd ? cmd : "");
+	strbuf_addf(&hint, "Try 'migsync%s%s --help' for more information.", cmd ? " " : "",
+		    cmd ? cmd : "");
+	fprintf(stderr, "migsync%s%s: %s\n%s\n", cmd ? " " : "", cmd ? cmd : "", msg.buf, hint.buf);
+	render_json_note("usage", msg.buf, hint.buf, NULL);
+	strbuf_release(&msg);
+	strbuf_release(&hint);
 	return EXIT_CANNOT_RUN;
 }
 
@@ -137,6 +143,7 @@ void cli_print_error(const struct ms_error *err)
 		err->message ? err->message : "unknown error");
 	if (err->hint)
 		fprintf(stderr, "hint: %s\n", err->hint);
+	render_json_note(render_json_error_code(err->code), err->message, err->hint, NULL);
 }
 
 void cli_print_warnings(const struct diag_list *warnings)
@@ -158,6 +165,7 @@ void cli_print_warnings(const struct diag_list *warnings)
 				diag_severity_name(d->severity), d->message);
 		if (d->hint)
 			fprintf(stderr, "hint: %s\n", d->hint);
+		render_json_note_diag(d);
 	}
 }
 
@@ -238,4 +246,17 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	}
 	ms_error_release(&err);
 	return ret < 0 ? EXIT_CANNOT_RUN : EXIT_OK;
+}
+
+void cli_format_time(char *buf, size_t len, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -76,10 +76,10 @@ void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
 void output_json_ids(struct json_writer *jw, const char *key,
 		     const struct revgraph *g, const size_t *nodes, size_t nr);
 /*
- * The JSON output of a graph command, one object and a newline appended
+ * The JSON output of graph command, one document and a newline appended
  * to sb: "key": [ids of items], then "nodes" and "edges" of nodes.
  */
-void output_json_listing(struct strbuf *sb, const struct revgraph *g, const char *key,
+void output_json_listing(struct strbuf *sb, const char *command, const struct revgraph *g, const char *key,
 			 const size_t *items, size_t items_nr, const size_t *nodes, size_t nodes_nr);
 
 #endif

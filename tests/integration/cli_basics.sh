@@ -37,6 +37,9 @@ run() {
 	shift
 	rc=0
 	(cd "$dir" && "$MIGSYNC" "$@") >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+	if _json_asked "$@"; then
+		json_spool "$*" "$tmp/out"
+	fi
 }
 
 # expect_rc WANT WHAT: the last run exited WANT (instead of lib/common.sh's)

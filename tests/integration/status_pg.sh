@@ -116,7 +116,7 @@ RUN_PREFIX=(status -i "$inv")
 # expect_json NAME PATH [OP] VALUE (lib/common.sh): checks of the JSON
 # output of NAME; E.x is the path of environment x
 for e in dev tenants staging prod feature fresh down hung locked ck tunnelled direct; do
-	declare "E_$e=.environments[name=$e]"
+	declare "E_$e=.environments[environment=$e]"
 done
 
 # --- 1: every state, in JSON
@@ -125,7 +125,7 @@ run json --format json
 expect_rc json 1
 time_json=$(cat "$tmp/json.time")
 expect_json json .target "[\"$R4\"]"
-expect_json json '.environments[].name' '["dev", "tenants", "staging", "prod", "feature", "fresh", "down", "hung", "locked"]'
+expect_json json '.environments[].environment' '["dev", "tenants", "staging", "prod", "feature", "fresh", "down", "hung", "locked"]'
 expect_json json "$E_dev.(state,heads,pending,error)" "[\"current\", [\"$R4\"], [], null]"
 expect_json json "$E_staging.(state,pending)" "[\"behind\", [\"$R4\"]]"
 expect_json json "$E_prod.(state,heads,pending)" "[\"behind\", [\"$R2\"], [\"$R3\", \"$R4\"]]"
@@ -137,14 +137,25 @@ expect_json json "$E_hung.state" unreachable
 expect_json json "$E_hung.error | lower" =~ 'timeout|timed out'
 expect_json json "$E_locked.state" unreachable
 expect_json json "$E_locked.error | lower" has password
-expect_json json "$E_dev | keys" lacks targets
+expect_json json "$E_dev.targets | length" 1
+expect_json json "$E_dev.fleet" false
+expect_json json "$E_dev.database" =~ '127\.0\.0\.1:[0-9]+/dev$'
+expect_json json "$E_prod.database" =~ '^url_user@127\.0\.0\.1:[0-9]+/prod$'
+expect_json json "$E_dev.targets[0].database" "$(json_get "$tmp/json.out" "$E_dev.database")"
+expect_json json "$E_dev.targets[0].(state,heads,pending)" "[\"current\", [\"$R4\"], []]"
+echo "checking: pending is null when it cannot be known"
+expect_json json "$E_down.pending" null
+expect_json json "$E_down.targets[0].pending" null
+expect_json json "$E_feature.pending" null
 expect_json json "$E_prod.database?" lacks password
 expect_json json .violations '[]'
 
 echo "checking: the fleet"
 expect_json json "$E_tenants.state" behind
-expect_json json "$E_tenants.targets[].database | sort" "$(printf '"tenant_%03d", ' $(seq $TENANTS) | sed 's/^/[/; s/, $/]/')"
-expect_json json "$E_tenants.targets[?state=behind][].database" '["tenant_007", "tenant_042"]'
+expect_json json "$E_tenants.targets[].dbname | sort" "$(printf '"tenant_%03d", ' $(seq $TENANTS) | sed 's/^/[/; s/, $/]/')"
+expect_json json "$E_tenants.targets[?state=behind][].dbname" '["tenant_007", "tenant_042"]'
+expect_json json "$E_tenants.targets[?state=behind][].database | join" =~ '@127\.0\.0\.1:[0-9]+/tenant_007'
+expect_json json "$E_tenants.database" null
 expect_json json "$E_tenants.targets[?state=current] | length" $((TENANTS - 2))
 expect_json json "$E_tenants.targets[?state=current][].(heads,error) | unique" "[[[\"$R4\"], null]]"
 expect_json json "$E_tenants.(heads,pending)" "[[\"$R3\", \"$R4\"], [\"$R4\"]]"
@@ -202,7 +213,7 @@ grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$
 echo "checking: -e filtering"
 run filter --format json -e prod -e dev
 expect_rc filter 0
-expect_json filter '.environments[].name' '["dev", "prod"]'
+expect_json filter '.environments[].environment' '["dev", "prod"]'
 run filter_bad -e nosuch
 expect_rc filter_bad 2
 grep -q 'environment "nosuch": not in the inventory' "$tmp/filter_bad.err" || fail "-e nosuch: $(cat "$tmp/filter_bad.err")"
@@ -267,7 +278,8 @@ expect_rc ck_json 0
 expect_json ck_json "$E_ck.state" current
 expect_json ck_json "$E_ck.checksum_mismatches[].(revision,applied_sha256,file_sha256)" "[[\"$R2\", \"$old_sha\", \"$new_sha\"]]"
 expect_json ck_json "$E_ck.checksum_mismatches | length" 1
-expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
+expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "database", "file", "file_sha256", "revision"]'
+expect_json ck_json "$E_ck.targets[0].checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
 check "ck_json: the mismatch names $(basename "$ck_file")" \
 	test "$(realpath "$(json_get "$tmp/ck_json.out" "$E_ck.checksum_mismatches[0].file")")" = "$(realpath "$ck_file")"
 run ck_text -i "$ck/inventory"
