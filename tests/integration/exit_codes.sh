@@ -108,7 +108,7 @@ row 3 apply_gated apply -i "$inv" --yes
 expect_version dev $R2 "apply: dev went through"
 expect_version prod none "apply: prod waits"
 row 3 hook_gated hook -i "$inv" -e prod --format json
-expect_json hook_gated .action '"waiting_for_approval"'
+expect_json hook_gated .action '"gated"'
 hash=$(hash_of apply_gated)
 [ -n "$hash" ] || fail "apply printed no approve command: $(cat "$tmp/apply_gated.err")"
 row 1 apply_down apply -i "$down" --yes
@@ -124,6 +124,9 @@ expect_json approvals_ok '.approvals[].plan_hash' "[\"$hash\"]"
 row 0 apply_ok apply -i "$inv" --yes
 expect_version prod $R2 "apply after the approval"
 row 0 hook_ok hook -i "$inv" -e prod
+row 0 log_ok log -i "$inv" -e prod
+row 1 log_down log -i "$down" -e gone
+row 2 log_usage log -i "$inv"
 
 # --- stamp, downgrade, resolve
 row 2 stamp_to stamp -i "$inv" -e dev --to ffffffffffff --yes
