@@ -39,6 +39,13 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void strbuf_trim(struct strbuf *sb);
+/*
+ * Append s as one word of a POSIX shell command line: as it is when it is
+ * made only of characters no shell treats specially (letters, digits and
+ * "%+,-./:=@_"), else in single quotes, each ' written '\''. For the
+ * commands that hints print for a user to paste (git's sq_quote_buf).
+ */
+void strbuf_add_shell_word(struct strbuf *sb, const char *s);
 
 /*
  * Read the whole file at path into sb (appending). Returns 0, or -1 with

@@ -44,11 +44,19 @@ void apply_emit_skip(const struct apply_options *o, const struct environment *en
 int apply_in_progress_error(const struct plan_db *db, const struct db_target *t,
 			     struct ms_error *err)
 {
+	struct strbuf cmd = STRBUF_INIT;
+
+	/* the revision comes from the ledger: quoted, as every word of a command to paste */
+	strbuf_addstr(&cmd, "migsync resolve -e ");
+	strbuf_add_shell_word(&cmd, t->env->name);
+	strbuf_addch(&cmd, ' ');
+	strbuf_add_shell_word(&cmd, db->in_progress.items[0]);
 	db_target_error(err, MS_ERR_DB, t,
 			"revision \"%s\" was left in progress by an earlier run (transaction false)",
 			db->in_progress.items[0]);
-	ms_error_hint(err, "check the database by hand, then run: migsync resolve -e %s %s --applied (or --rolled-back)",
-		      t->env->name, db->in_progress.items[0]);
+	ms_error_hint(err, "check the database by hand, then run: %s --applied (or --rolled-back)",
+		      cmd.buf);
+	strbuf_release(&cmd);
 	return MS_ERR_DB;
 }
 

@@ -207,9 +207,16 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 			"  revision file changed, another --to%s, or a copy/paste error\n", hash,
 			kind == APPROVE_PLAN ? " (or a downgrade or stamp: --downgrade, --stamp)" : "");
 	if (!force) {
-		fprintf(stderr, "hint: review the plan now with: migsync plan -e %s%s%s, then approve its hash;\n"
-			"      --force records this hash anyway\n", env->name,
-			pr->target.given ? " --to " : "", pr->target.given ? pr->target.given : "");
+		struct strbuf plan = STRBUF_INIT;
+
+		promote_add_command(&plan, pr, "plan", env->name);
+		if (pr->target.given) {
+			strbuf_addstr(&plan, " --to ");
+			strbuf_add_shell_word(&plan, pr->target.given);
+		}
+		fprintf(stderr, "hint: review the plan now with: %s, then approve its hash;\n"
+			"      --force records this hash anyway\n", plan.buf);
+		strbuf_release(&plan);
 	}
 	db_disconnect(conn, tunnel);
 	ledger_entries_free(entries, entries_nr);

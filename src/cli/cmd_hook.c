@@ -299,7 +299,7 @@ int cmd_hook(int argc, char **argv)
 				pending.nr == 1 ? "" : "s");
 		} else {
 			fprintf(stderr, "migsync: error: %s\n", err.message ? err.message : "gate closed");
-			action = "waiting_for_approval";
+			action = "gated";	/* as apply and stamp say of a stage stopped at its gate */
 			ret = EXIT_GATED;
 		}
 		fprintf(stderr, "hint: to approve this plan, run:\n  %s\n", approve);

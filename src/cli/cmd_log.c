@@ -40,9 +40,12 @@ static void log_help(void)
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 shown, 1 a database could not be read, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  the history was shown\n"
+	       "  1  a database of the environment could not be read (the others are shown)\n"
+	       "  2  could not run (usage, inventory, an unknown environment)\n");
 }
 
 /* One line of the history: an entry of one database's ledger. */

@@ -286,22 +286,35 @@ bool promote_hash_matches(const char *full, const char *hash)
 	return full && strlen(full) >= len && !strncasecmp(full, hash, len);
 }
 
+/* " OPTION VALUE", the value quoted for the shell */
+static void add_option(struct strbuf *sb, const char *option, const char *value)
+{
+	strbuf_addf(sb, " %s ", option);
+	strbuf_add_shell_word(sb, value);
+}
+
+void promote_add_command(struct strbuf *sb, const struct promote *pr, const char *cmd,
+			 const char *env)
+{
+	strbuf_addf(sb, "migsync %s", cmd);
+	if (pr->inventory_option)
+		add_option(sb, "-i", pr->inventory_option);
+	for (size_t i = 0; i < pr->scripts_option.nr; i++)
+		add_option(sb, "--scripts", pr->scripts_option.items[i]);
+	add_option(sb, "-e", env);
+}
+
 char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
 			      const char *what)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	strbuf_addstr(&sb, "migsync approve");
-	if (pr->inventory_option)
-		strbuf_addf(&sb, " -i %s", pr->inventory_option);
-	for (size_t i = 0; i < pr->scripts_option.nr; i++)
-		strbuf_addf(&sb, " --scripts %s", pr->scripts_option.items[i]);
-	strbuf_addf(&sb, " -e %s", st->env->name);
+	promote_add_command(&sb, pr, "approve", st->env->name);
 	if (what && strcmp(what, "plan"))
 		strbuf_addf(&sb, " --%s", what);
 	if (pr->target.given)
-		strbuf_addf(&sb, " --to %s", pr->target.given);
-	strbuf_addf(&sb, " --plan %s", st->plan_hash);
+		add_option(&sb, "--to", pr->target.given);
+	add_option(&sb, "--plan", st->plan_hash);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -346,10 +359,14 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 		cmd = promote_approve_command(pr, st, what);
 		fprintf(stderr, "migsync: %s\n", err->message ? err->message : "stopped at the gate");
 		if (st->gate.soak_unknown) {
+			struct strbuf apply = STRBUF_INIT;
+
+			promote_add_command(&apply, pr, "apply", st->previous ? st->previous : "ENV");
 			fprintf(stderr, "hint: the soak counts from migsync's ledger of environment \"%s\": apply the "
-				"revisions there with migsync (migsync downgrade, then migsync apply -e %s), "
+				"revisions there with migsync (migsync downgrade, then %s), "
 				"or lower gate.soak of %s for this release\n",
-				st->previous ? st->previous : "?", st->previous ? st->previous : "ENV", env->name);
+				st->previous ? st->previous : "?", apply.buf, env->name);
+			strbuf_release(&apply);
 		} else if (st->gate.soak_remaining > 0) {
 			char *left = inventory_format_duration(st->gate.soak_remaining);
 

@@ -55,6 +55,13 @@ bool promote_hash_prefix_valid(const char *hash);
 bool promote_hash_matches(const char *full, const char *hash);
 
 /*
+ * Append "migsync CMD [-i INV] [--scripts DIR]... -e ENV" with the
+ * options this run was given, each value quoted for the shell: the start
+ * of a command a hint prints.
+ */
+void promote_add_command(struct strbuf *sb, const struct promote *pr, const char *cmd,
+			 const char *env);
+/*
  * "migsync approve [-i INV] [--scripts DIR]... -e ENV [--stamp|--downgrade]
  * [--to REV] --plan HASH" (caller frees): what approve needs to compute
  * the same plan (what: "plan", "downgrade" or "stamp").

@@ -11,6 +11,7 @@
 #include "migsync/inventory.h"
 #include "migsync/project.h"
 #include "migsync/revgraph.h"
+#include "migsync/strbuf.h"
 #include "migsync/util.h"
 
 void project_init(struct project *p)
@@ -244,8 +245,13 @@ static int load_inventory(struct project *p, const struct project_options *o,
 		if (!(o->need & PROJECT_INVENTORY)) {
 			if (ret == MS_ERR_IO)
 				ms_error_hint(err, "pass -i PATH to an inventory directory, or --scripts DIR");
-			else if (diag_list_count(&p->diags, DIAG_ERROR) > 1)
-				ms_error_hint(err, "'migsync inventory -i %s' lists every problem", dir);
+			else if (diag_list_count(&p->diags, DIAG_ERROR) > 1) {
+				struct strbuf cmd = STRBUF_INIT;
+
+				strbuf_add_shell_word(&cmd, dir);
+				ms_error_hint(err, "migsync inventory -i %s lists every problem", cmd.buf);
+				strbuf_release(&cmd);
+			}
 		}
 		return ret;
 	}

@@ -134,6 +134,21 @@ for c in $commands; do
 		continue
 	fi
 	compare_options "$c" "$page" "$tmp/cmd.txt"
+	# the exit codes: the "Exit status:" list of --help, the EXIT STATUS
+	# entries of the page, and only codes of migsync(1)'s table
+	help_codes=$(awk '/^Exit status:/ { on = 1; next } on && /^  [0-9]  / { print $1; next }
+		on && !/^     / { on = 0 }' "$tmp/cmd.txt" | tr '\n' ' ')
+	man_codes=$(awk '/^\.SH / { on = ($0 ~ /EXIT STATUS/); next } on && /^\.TP/ { tag = 1; next }
+		on && tag { tag = 0; sub(/^\.B /, ""); print }' "$page" | tr '\n' ' ')
+	if [ -z "$help_codes" ]; then
+		fail "$c: --help has no \"Exit status:\" list"
+	elif [ "$help_codes" != "$man_codes" ]; then
+		fail "$c: --help lists exit codes $help_codes, EXIT STATUS of migsync-$c.1 $man_codes"
+	elif printf '%s\n' $help_codes | grep -qvx '[0-3]'; then
+		fail "$c: exit codes $help_codes are not all of migsync(1)'s table (0 to 3)"
+	else
+		pass "$c: --help and migsync-$c.1 list the same exit codes: $help_codes"
+	fi
 	for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
 		if grep -Eq "^\.SH \"?$section\"?[[:space:]]*$" "$page"; then
 			pass "$c: migsync-$c.1 has a $section section"

@@ -108,7 +108,7 @@ row 3 apply_gated apply -i "$inv" --yes
 expect_version dev $R2 "apply: dev went through"
 expect_version prod none "apply: prod waits"
 row 3 hook_gated hook -i "$inv" -e prod --format json
-expect_json hook_gated .action '"waiting_for_approval"'
+expect_json hook_gated .action '"gated"'
 hash=$(hash_of apply_gated)
 [ -n "$hash" ] || fail "apply printed no approve command: $(cat "$tmp/apply_gated.err")"
 row 1 apply_down apply -i "$down" --yes
@@ -124,6 +124,9 @@ expect_json approvals_ok '.approvals[].plan_hash' "[\"$hash\"]"
 row 0 apply_ok apply -i "$inv" --yes
 expect_version prod $R2 "apply after the approval"
 row 0 hook_ok hook -i "$inv" -e prod
+row 0 log_ok log -i "$inv" -e prod
+row 1 log_down log -i "$down" -e gone
+row 2 log_usage log -i "$inv"
 
 # --- stamp, downgrade, resolve
 row 2 stamp_to stamp -i "$inv" -e dev --to ffffffffffff --yes
@@ -132,6 +135,16 @@ row 0 stamp_ok stamp -i "$inv" -e dev --to $R1 --expect $R2 --yes
 expect_version dev $R1 "stamp"
 row 0 stamp_back stamp -i "$inv" -e dev --to $R2 --expect $R1 --yes
 row 3 stamp_gated stamp -i "$inv" -e prod --to $R1 --expect $R2 --yes
+# the approve command of the hint, pasted into a shell, is the same words,
+# whatever the inventory's path holds
+odd="$tmp/my inv \$(touch pwned) it's"
+cp -r "$inv" "$odd" || fail "copy the inventory"
+row 3 stamp_odd stamp -i "$odd" -e prod --to $R1 --expect $R2 --yes
+pasted=$(sed -n 's/^  \(migsync approve .*\)$/\1/p' "$tmp/stamp_odd.err")
+words=$(cd "$tmp" && eval "printf '%s\n' $pasted" | sed -n 4p)
+[ "$words" = "$odd" ] && pass "the hint quotes the inventory path for the shell" ||
+	fail "the hint's -i is \"$words\" once pasted, expected \"$odd\": $pasted"
+[ ! -e "$tmp/pwned" ] && pass "pasting the hint runs nothing else" || fail "pasting the hint ran a command"
 row 1 downgrade_down downgrade -i "$down" -e gone --to base --yes
 row 2 downgrade_to downgrade -i "$inv" -e prod --to ffffffffffff --yes
 row 3 downgrade_gated downgrade -i "$inv" -e prod --to $R1 --yes

@@ -231,7 +231,7 @@ run a_old -- approve -e a_stg --plan "$HA" --by bob
 expect_rc a_old 1
 expect_in a_old err "is an older plan: \"alice\" approved it"
 expect_in a_old err "$RA -> $RB (1 step)"
-expect_in a_old err "hint: review the plan now with: migsync plan -e a_stg"
+expect_in a_old err "hint: review the plan now with: migsync plan -i $inv -e a_stg"
 HNOW=$(sed -n 's/^  the plan now: \([0-9a-f]\{64\}\).*/\1/p' "$tmp/a_old.err")
 [ -n "$HNOW" ] || fail "no current hash in: $(cat "$tmp/a_old.err")"
 run a_plan -- plan -e a_stg

@@ -40,6 +40,39 @@ static void test_strbuf_basics(void **state)
 	strbuf_release(&sb);
 }
 
+/* Hints print commands to paste: every word comes back as one argument, unexpanded. */
+static void test_shell_word(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} cases[] = {
+		{ "prod", "prod" },
+		{ "eu-west.2", "eu-west.2" },
+		{ "/srv/app/environments", "/srv/app/environments" },
+		{ "a1b2c3d4e5f6", "a1b2c3d4e5f6" },
+		{ "label@head", "label@head" },
+		{ "", "''" },
+		{ "my inventory", "'my inventory'" },
+		{ "a$(id)", "'a$(id)'" },
+		{ "`id`", "'`id`'" },
+		{ "it's", "'it'\\''s'" },
+		{ "a;b|c&d", "'a;b|c&d'" },
+		{ "~/envs", "'~/envs'" },
+		{ "*", "'*'" },
+		{ "new\nline", "'new\nline'" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_add_shell_word(&sb, cases[i].in);
+		assert_string_equal(sb.buf, cases[i].out);
+		strbuf_release(&sb);
+	}
+}
+
 static void test_error_object(void **state)
 {
 	struct ms_error err = MS_ERROR_INIT;
@@ -199,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strbuf_basics),
+		cmocka_unit_test(test_shell_word),
 		cmocka_unit_test(test_error_object),
 		cmocka_unit_test(test_json_writer),
 		cmocka_unit_test(test_json_utf8),
