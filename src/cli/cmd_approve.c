@@ -38,7 +38,9 @@ static void approve_help(void)
 {
 	printf("migsync approve records an approval of one stage's plan, by its plan hash,\n"
 	       "in the ledger of the environment's database. The hash must be that of the\n"
-	       "stage's plan as it is now.\n"
+	       "stage's plan as it is now; in a fleet, that of one group of databases that\n"
+	       "start from the same version rows (it covers every database of the group,\n"
+	       "tenants added later included).\n"
 	       "\n"
 	       "Usage:\n"
 	       "  migsync approve -e ENV --plan HASH [OPTION]...\n"
@@ -149,10 +151,19 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 		ret = apply_read_stage(st, env, &o, err);
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < st->dbs_nr; i++)
+	/* a fleet's group is approved by its hash: an unreadable tenant is in no group */
+	for (size_t i = 0; i < st->dbs_nr && !(st->fleet && kind != APPROVE_STAMP); i++)
 		if (st->dbs[i].error)
 			return ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
 	return 0;
+}
+
+/* Whether hash is st's plan now: its hash, or for a fleet one of its groups with steps. */
+static bool hash_matches(const struct plan_stage *st, const char *hash)
+{
+	const struct plan_group *gr = plan_stage_group(st, hash);
+
+	return !strcasecmp(st->plan_hash, hash) || (gr && st->dbs[gr->first].steps_nr);
 }
 
 static void format_time(char *buf, size_t len, int64_t ms);
@@ -391,7 +402,7 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
 			env->name);
 		ms_error_release(&err);
-	} else if (strcasecmp(st.plan_hash, hash)) {
+	} else if (!hash_matches(&st, hash)) {
 		explain_mismatch(&pr, env, &st, kind, hash, force);
 		if (!force) {
 			ret = EXIT_PROBLEMS;

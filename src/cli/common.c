@@ -56,6 +56,8 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 	case 'i':
 		c->inventory = arg;
 		return 1;
+	case OPT_SHARD:
+		return cli_parse_shard(c, cmd, arg) == EXIT_OK ? 1 : -1;
 	case '?':
 		fprintf(stderr, "Try 'migsync %s --help' for more information.\n", cmd);
 		return -1;
@@ -172,6 +174,8 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	struct ms_error err = MS_ERROR_INIT;
 	int ret = project_open(p, &o, &err);
 
+	if (ret == 0)
+		ret = cli_shard_apply(p->inv, c, &err);
 	cli_print_warnings(&p->diags);
 	if (ret < 0) {
 		cli_print_warnings(&p->graph_problems);
