@@ -43,7 +43,8 @@ void strbuf_trim(struct strbuf *sb);
 /*
  * Read the whole file at path into sb (appending). Returns 0, or -1 with
  * errno set. Refuses files larger than max_size bytes (errno = EFBIG) when
- * max_size is not 0.
+ * max_size is not 0, and anything but a regular file (errno = EINVAL),
+ * opened without blocking so that a FIFO cannot hang the caller.
  */
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max_size);
 

@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 #include <yaml.h>
 
+#include "compose.h"
 #include "migsync/inventory.h"
 #include "migsync/strbuf.h"
 
@@ -878,32 +879,34 @@ static bool is_env_name(const char *s)
 
 /*
  * Read a YAML file into doc. A syntax error is reported as a problem at
- * its position; an unreadable file is an error in err.
+ * its position; an unreadable file is an error in err. The file must be a
+ * regular file: a FIFO or device would block every command.
  */
 static int load_yaml(struct loader *ld, yaml_document_t *doc, bool *loaded,
 		     const char *path, struct ms_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
-	yaml_parser_t parser;
+	struct compose_error ce;
 	int ret = 0;
 
 	*loaded = false;
 	if (strbuf_read_file(&sb, path, MAX_FILE_SIZE) < 0) {
-		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not read: %s", path, strerror(errno));
+		if (errno == EFBIG)
+			ret = ms_error_set(err, MS_ERR_IO, "\"%s\": file too large (an inventory file may hold at most %d MiB)",
+					   path, MAX_FILE_SIZE / (1024 * 1024));
+		else if (errno == EINVAL)
+			ret = ms_error_set(err, MS_ERR_IO, "\"%s\": not a regular file (a FIFO, socket or device); inventory files must be regular files",
+					   path);
+		else
+			ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not read: %s", path, strerror(errno));
 		goto done;
 	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)sb.buf, sb.len);
-	if (!yaml_parser_load(&parser, doc)) {
-		const yaml_mark_t *m = &parser.problem_mark;
-
-		problem_at(ld, INV_E_SYNTAX, (unsigned)m->line + 1, (unsigned)m->column + 1, NULL,
-			   "invalid YAML: %s%s%s", parser.problem ? parser.problem : "syntax error",
-			   parser.context ? " " : "", parser.context ? parser.context : "");
+	if (compose_document(doc, sb.buf, sb.len, &ce) < 0) {
+		problem_at(ld, INV_E_SYNTAX, ce.line, ce.column, NULL, "%s", ce.message);
+		free(ce.message);
 	} else {
 		*loaded = true;
 	}
-	yaml_parser_delete(&parser);
 done:
 	strbuf_release(&sb);
 	return ret;

@@ -132,7 +132,8 @@ void strbuf_trim(struct strbuf *sb)
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max_size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	int ret = -1;
 	int saved;
 
@@ -142,6 +143,10 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max_size)
 		goto done;
 	if (S_ISDIR(st.st_mode)) {
 		errno = EISDIR;
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
 		goto done;
 	}
 	if (max_size && (size_t)st.st_size > max_size) {

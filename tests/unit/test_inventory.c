@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "migsync/diag.h"
 #include "migsync/error.h"
 #include "migsync/inventory.h"
+#include "migsync/strbuf.h"
 #include "migsync/util.h"
 
 /* ---- fixtures: an inventory directory written by the test ---- */
@@ -528,6 +530,79 @@ static void test_yaml_syntax_error(void **state)
 	assert_non_null(find(f, INV_E_SYNTAX, "prod.yaml", 0, 0));
 }
 
+/* Hostile or broken files: each refused quickly, with where and what. */
+static void test_hostile_files(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf deep = STRBUF_INIT;
+	const struct diag *d;
+	char *fifo;
+
+	put(f, "inventory.yaml", good_inventory);
+	put(f, "prod.yaml", good_prod);
+	/* nesting far beyond any inventory, stopped while parsing */
+	strbuf_addstr(&deep, "database: ");
+	for (int i = 0; i < 500000; i++)
+		strbuf_addch(&deep, '[');
+	put(f, "dev.yaml", deep.buf);
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	d = expect_problem(f, INV_E_SYNTAX, "dev.yaml", 1, 0);
+	assert_non_null(strstr(d->message, "nested more than 64 levels"));
+	/* a NUL byte, at its own line and column */
+	put(f, "dev.yaml", "database:\n  host: a");
+	{
+		char *p = xstrfmt("%s/dev.yaml", f->dir);
+		FILE *fp = fopen(p, "a");
+
+		assert_non_null(fp);
+		fputc('\0', fp);
+		fputs("b\n", fp);
+		fclose(fp);
+		free(p);
+	}
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	d = expect_problem(f, INV_E_SYNTAX, "dev.yaml", 2, 10);
+	assert_non_null(strstr(d->message, "NUL byte"));
+	/* an alias to nothing */
+	put(f, "dev.yaml", "database: *nope\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_SYNTAX, "dev.yaml", 1, 11);
+	/* too large: the limit is in the message */
+	strbuf_reset(&deep);
+	for (int i = 0; i < 1100000; i++)
+		strbuf_addch(&deep, '#');
+	put(f, "dev.yaml", deep.buf);
+	assert_int_equal(load(f), MS_ERR_IO);
+	assert_non_null(strstr(f->err.message, "at most 1 MiB"));
+	/* a FIFO must not block the loader */
+	fifo = xstrfmt("%s/dev.yaml", f->dir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(load(f), MS_ERR_IO);
+	assert_non_null(strstr(f->err.message, "not a regular file"));
+	free(fifo);
+	strbuf_release(&deep);
+}
+
+/* Anchors and aliases still work, and positions survive composing. */
+static void test_anchors(void **state)
+{
+	struct fixture *f = *state;
+	const struct environment *dev;
+
+	put(f, "inventory.yaml", good_inventory);
+	put(f, "prod.yaml", good_prod);
+	put(f, "dev.yaml", "database:\n  host: localhost\n  dbname: &n demo_dev\n  user: *n\n");
+	assert_int_equal(load(f), 0);
+	dev = inventory_find(f->inv, "dev");
+	assert_non_null(dev);
+	assert_string_equal(dev->database.user, "demo_dev");
+	/* a later problem still has its line and column */
+	put(f, "dev.yaml", "database:\n  host: localhost\n  dbname: &n demo_dev\n  user: *n\n  prot: 5\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_UNKNOWN, "dev.yaml", 5, 3);
+}
+
 static void test_missing_directory(void **state)
 {
 	struct fixture *f = *state;
@@ -880,6 +955,8 @@ int main(void)
 		FIX(test_unset_variable),
 		FIX(test_yaml_syntax_error),
 		FIX(test_missing_directory),
+		FIX(test_hostile_files),
+		FIX(test_anchors),
 		cmocka_unit_test(test_interpolation),
 		FIX(test_interpolation_in_inventory),
 		cmocka_unit_test(test_durations),
