@@ -103,6 +103,15 @@ enum apply_outcome apply_fleet_run(struct plan_stage *st, const struct db_target
 				   const struct environment *env, const struct apply_options *o,
 				   struct ms_error *err);
 
+/*
+ * A shard other than 0 of a fleet with a canary (canary.c): wait until
+ * shard 0's canary databases are at the target (polled, bounded by
+ * database.lock_wait). Returns 0, or a negative code with err set when a
+ * canary failed (its ledger says so), the wait ended or was cancelled.
+ */
+int apply_canary_wait(const struct environment *env, const struct apply_options *o,
+		      struct ms_error *err);
+
 /* The executor of a live, locked database (executor.c): native SQL or Alembic. */
 struct apply_executor {
 	struct executor x;

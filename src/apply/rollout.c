@@ -3,7 +3,9 @@
  * databases one at a time, then batches with fleet.parallel databases at
  * once (util/pool, one connection each), a failure budget checked at the
  * end of every batch. Databases that fail stay where their transaction
- * left them; the ledger of each says what happened.
+ * left them; the ledger of each says what happened. In a sharded run
+ * (--shard K/N) shard 0 runs the canary and the others wait for it
+ * (canary.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +147,12 @@ enum apply_outcome apply_fleet_run(struct plan_stage *st, const struct db_target
 		goto stopped;
 	}
 	canary = inventory_amount_of(&cfg->canary, nr);
+	if (canary && nr && env->shard.count > 1 && env->shard.index) {
+		/* shard 0 runs the canary; the others wait for it */
+		if (apply_canary_wait(env, o, err) < 0)
+			goto done;
+		canary = 0;
+	}
 	batch = inventory_amount_of(&cfg->batch, nr);
 	if (canary > nr)
 		canary = nr;

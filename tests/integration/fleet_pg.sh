@@ -211,8 +211,63 @@ fi
 # adding tenants moves no database to another shard
 pg_psql -d postgres -c "CREATE DATABASE tenant_0303 TEMPLATE tenant_tpl" \
 	-c "CREATE DATABASE tenant_0304 TEMPLATE tenant_tpl" >/dev/null || fail "tenant_0303, tenant_0304"
+# the server logs every connection from here on: which databases a shard reaches
+q postgres "ALTER SYSTEM SET log_connections = on" >/dev/null
+q postgres "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+log_from=$(($(stat -c %s "$PG_LOG") + 1))
 run shard1_more -- status -e tenants --format json --shard 1/4
 expect_rc shard1_more 0
-json_get "$tmp/shard1_more.out" '.environments[0].targets[].database | join' >"$tmp/shard1_more.dbs"
+tail -c +"$log_from" "$PG_LOG" | sed -n 's/.*connection authorized: user=postgres database=\(tenant_[0-9]*\).*/\1/p' |
+	sort -u >"$tmp/touched.dbs"
+json_get "$tmp/shard1_more.out" '.environments[0].targets[].database | join' | sort >"$tmp/shard1_more.dbs"
+check "shard 1/4 connected to its own databases only" cmp -s "$tmp/touched.dbs" "$tmp/shard1_more.dbs"
 check "shard 1/4 keeps its databases when tenants are added" \
 	test -z "$(comm -23 <(sort "$tmp/shard1.dbs") <(sort "$tmp/shard1_more.dbs"))"
+
+# --- 7: apply in shards: shard 0 runs the canary, the others wait for it
+echo "checking: sharded apply honours the canary"
+for db in tenant_0302 tenant_0303 tenant_0304; do
+	pg_psql -d postgres -c "DROP DATABASE $db" >/dev/null || fail "drop $db"
+done
+R4=f4000000000d
+inv_sql_rev "$tmp/versions" $R4 $R3 "CREATE TABLE notes (id int);" "DROP TABLE notes;"
+canary=$(head -n 1 "$tmp/shard0.dbs")
+canary=${canary#tenants/}
+q "$canary" "CREATE TABLE notes (id int)" >/dev/null
+run g4 -- apply --yes -e tenants
+expect_rc g4 3
+run approve4 USER=alice -- approve -e tenants --plan "$(hash_of g4)"
+expect_rc approve4 0
+run_bg s1 -- apply --yes -e tenants --shard 1/4
+s1=$BG_PID
+sleep 1
+run s0 -- apply --yes -e tenants --shard 0/4
+expect_rc s0 1
+expect_in s0 err "the canary failed"
+wait_bg s1 "$s1"
+expect_rc s1 1
+expect_in s1 err "($canary): the canary failed: revision \"$R4\""
+check "canary failed: no database of shard 1 moved" \
+	test "$(grep -c ': applied ' "$tmp/s1.out")" = 0
+expect_version "$canary" $R3 "canary failed"
+# fixed: every shard at once, the canary first
+q "$canary" "DROP TABLE notes" >/dev/null
+pids=()
+for k in 3 2 1 0; do
+	run_bg a$k -- apply --yes -e tenants --shard $k/4
+	pids+=("$BG_PID")
+done
+i=0
+for k in 3 2 1 0; do
+	wait_bg a$k "${pids[i]}"
+	i=$((i + 1))
+	expect_rc a$k 0
+done
+check "sharded apply: every tenant at $R4" \
+	test "$(for db in $(cut -d/ -f2 "$tmp/all.dbs" | grep -v tenant_0302); do version_of $db; done | sort -u)" = $R4
+ms="floor(extract(epoch FROM started_at) * 1000)::bigint"
+c0=$(q "$canary" "SELECT max($ms + duration_ms) FROM migsync.applied WHERE revision = '$R4' AND outcome = 'applied'")
+first=$(for db in $(cut -d/ -f2 "$tmp/shard1.dbs"); do
+	q $db "SELECT min($ms) FROM migsync.applied WHERE revision = '$R4'"; done | sort -n | head -n 1)
+check "sharded apply: shard 1 began after the canary was done ($c0 <= $first)" test "$c0" -le "$first"
