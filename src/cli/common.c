@@ -18,6 +18,9 @@ void cli_common_init(struct cli_common *c)
 	c->format = FORMAT_TEXT;
 	strvec_init(&c->scripts_dirs);
 	c->inventory = NULL;
+	c->shard.index = 0;
+	c->shard.count = 0;
+	c->shardable = false;
 }
 
 void cli_common_release(struct cli_common *c)
