@@ -37,7 +37,7 @@ fi
 
 step "unit tests under valgrind"
 meson test -C build-test --suite unit --print-errorlogs \
-	--wrap='valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99'
+	--wrap="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=$root/tests/unit/graphviz.supp"
 
 step "sanitizer build (address, undefined): the whole suite"
 if [ ! -d build-asan ]; then
@@ -46,6 +46,7 @@ if [ ! -d build-asan ]; then
 fi
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+LSAN_OPTIONS=suppressions=$root/tests/unit/graphviz-lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-asan --print-errorlogs --num-processes "$asan_jobs"
 

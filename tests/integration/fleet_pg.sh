@@ -70,10 +70,10 @@ expect_json plan_json '.stages[0].fleet' true
 expect_json plan_json '.stages[0].groups | length' 1
 expect_json plan_json '.stages[0].groups[0].count' 300
 expect_json plan_json '.stages[0].groups[0].steps' "[\"$R1\", \"$R2\", \"$R3\"]"
-expect_json plan_json '.stages[0].databases | length' 300
+expect_json plan_json '.stages[0].targets | length' 300
 H=$(json_get "$tmp/plan_json.out" '.stages[0].groups[0].plan_hash')
 expect_json plan_json '.stages[0].plan_hash' "\"$H\""
-expect_json plan_json '.stages[0].databases[].plan_hash | unique' "[\"$H\"]"
+expect_json plan_json '.stages[0].targets[].plan_hash | unique' "[\"$H\"]"
 
 run gated -- apply --yes
 expect_rc gated 3
@@ -115,11 +115,11 @@ note "within: $(cat "$tmp/within.time") s"
 expect_rc within 1
 expect_json within '.stages[0].outcome' '"failed"'
 expect_json within '.stages[0].summary' '{"not_run": 0, "current": 150, "applied": 149, "failed": 1}'
-expect_json within '.stages[0].databases | length' 300
-expect_json within '.stages[0].databases[database=tenants/tenant_0150].outcome' '"failed"'
-expect_json within '.stages[0].databases[database=tenants/tenant_0150].error' =~ 'already exists'
-expect_json within '.stages[0].databases[database=tenants/tenant_0300].outcome' '"applied"'
-expect_json within '.stages[0].databases[database=tenants/tenant_0001].outcome' '"current"'
+expect_json within '.stages[0].targets | length' 300
+expect_json within '.stages[0].targets[target=tenants/tenant_0150].outcome' '"failed"'
+expect_json within '.stages[0].targets[target=tenants/tenant_0150].error' =~ 'already exists'
+expect_json within '.stages[0].targets[target=tenants/tenant_0300].outcome' '"applied"'
+expect_json within '.stages[0].targets[target=tenants/tenant_0001].outcome' '"current"'
 expect_version tenant_0300 $R3 "within"
 expect_version tenant_0150 none "within"
 
@@ -169,7 +169,7 @@ expect_version tenant_0302 $R1 "other: gated"
 echo "checking: shards"
 run all_status -- status -e tenants --format json
 expect_rc all_status 0
-json_get "$tmp/all_status.out" '.environments[0].targets[].database | join' | sort >"$tmp/all.dbs"
+json_get "$tmp/all_status.out" '.environments[0].targets[].dbname | join' | sort >"$tmp/all.dbs"
 check "status: 302 databases" test "$(wc -l <"$tmp/all.dbs")" = 302
 pids=()
 for k in 0 1 2 3; do
@@ -179,7 +179,7 @@ done
 for k in 0 1 2 3; do
 	wait_bg shard$k "${pids[k]}"
 	expect_rc shard$k 0
-	json_get "$tmp/shard$k.out" '.environments[0].targets[].database | join' >"$tmp/shard$k.dbs"
+	json_get "$tmp/shard$k.out" '.environments[0].targets[].dbname | join' >"$tmp/shard$k.dbs"
 	n=$(grep -c . "$tmp/shard$k.dbs")
 	check "shard $k/4: $n databases, a share of the fleet" test "$n" -gt 30 -a "$n" -lt 130
 done
@@ -202,7 +202,7 @@ expect_in shard_bad err "invalid shard \"4/4\""
 run plan_shard -- plan -e tenants --format json --shard 1/4
 expect_rc plan_shard 0
 check "plan --shard 1/4: the databases of shard 1" test \
-	"$(json_get "$tmp/plan_shard.out" '.stages[0].databases | length')" = "$(grep -c . "$tmp/shard1.dbs")"
+	"$(json_get "$tmp/plan_shard.out" '.stages[0].targets | length')" = "$(grep -c . "$tmp/shard1.dbs")"
 if grep -q tenant_0302 "$tmp/shard1.dbs"; then
 	expect_json plan_shard ".stages[0].groups[plan_hash=$H2].count" 1
 else
@@ -220,7 +220,7 @@ run shard1_more -- status -e tenants --format json --shard 1/4
 expect_rc shard1_more 0
 tail -c +"$log_from" "$PG_LOG" | sed -n 's/.*connection authorized: user=postgres database=\(tenant_[0-9]*\).*/\1/p' |
 	sort -u >"$tmp/touched.dbs"
-json_get "$tmp/shard1_more.out" '.environments[0].targets[].database | join' | sort >"$tmp/shard1_more.dbs"
+json_get "$tmp/shard1_more.out" '.environments[0].targets[].dbname | join' | sort >"$tmp/shard1_more.dbs"
 check "shard 1/4 connected to its own databases only" cmp -s "$tmp/touched.dbs" "$tmp/shard1_more.dbs"
 check "shard 1/4 keeps its databases when tenants are added" \
 	test -z "$(comm -23 <(sort "$tmp/shard1.dbs") <(sort "$tmp/shard1_more.dbs"))"
