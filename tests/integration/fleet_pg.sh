@@ -188,10 +188,15 @@ check "shards: together exactly the fleet, no database twice" cmp -s "$tmp/all.d
 # a Kubernetes Indexed Job: the variables are the default shard; --shard wins
 run job2 JOB_COMPLETION_INDEX=2 JOB_COMPLETION_COUNT=4 -- status -e tenants --format json
 expect_rc job2 0
-check "Indexed Job: JOB_COMPLETION_INDEX=2 of 4 is --shard 2/4" cmp -s "$tmp/job2.out" "$tmp/shard2.out"
+# the same databases in the same states (the documents differ only in generated_at)
+same_targets() {
+	test "$(json_get "$tmp/$1.out" '.environments[0].targets[].(dbname,state,heads)')" = \
+		"$(json_get "$tmp/$2.out" '.environments[0].targets[].(dbname,state,heads)')"
+}
+check "Indexed Job: JOB_COMPLETION_INDEX=2 of 4 is --shard 2/4" same_targets job2 shard2
 run job_flag JOB_COMPLETION_INDEX=0 JOB_COMPLETION_COUNT=4 -- status -e tenants --format json --shard 2/4
 expect_rc job_flag 0
-check "Indexed Job: --shard is stronger" cmp -s "$tmp/job_flag.out" "$tmp/shard2.out"
+check "Indexed Job: --shard is stronger" same_targets job_flag shard2
 run job_bad JOB_COMPLETION_INDEX=4 JOB_COMPLETION_COUNT=4 -- status -e tenants
 expect_rc job_bad 2
 expect_in job_bad err "JOB_COMPLETION_INDEX=4 and JOB_COMPLETION_COUNT=4 are not a shard"
