@@ -18,6 +18,7 @@
 #include "cli/status_collect.h"
 #include "migsync/lint.h"
 #include "migsync/nightly.h"
+#include "migsync/pool.h"
 #include "migsync/safety.h"
 #include "migsync/strbuf.h"
 
@@ -25,6 +26,7 @@ enum {
 	OPT_JUNIT = OPT_FIRST_COMMAND_OPTION,
 	OPT_MARKDOWN,
 	OPT_FAIL_ON_PENDING,
+	OPT_HTML,
 };
 
 static void print_help(void)
@@ -39,6 +41,8 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV    only this environment (repeatable)\n"
 	       "      --fail-on-pending    count an environment behind the target as a problem\n"
+	       "      --html=FILE          write one self-contained HTML page: the matrix, the graph\n"
+	       "                           with every environment on it, and each problem's details\n"
 	       "  -j, --jobs=N             reach N databases at a time (default: min(16, databases))\n"
 	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "      --junit=FILE         write JUnit XML (a test case per environment and check)\n"
@@ -90,15 +94,22 @@ static struct nightly_checksums *checksums_of(const struct cli_status *c)
 	return out;
 }
 
-/* Write what print makes of run, secrets scrubbed, to path; returns 0 or MS_ERR_IO with err set. */
+/*
+ * Write what print makes of run, secrets scrubbed, to path, linking to the
+ * HTML page html (NULL: none) relative to path; returns 0 or MS_ERR_IO
+ * with err set.
+ */
 static int write_report(const char *path,
 			void (*print)(struct strbuf *, const struct render_check *),
-			const struct render_check *run, const struct strvec *secrets,
+			struct render_check *run, const char *html, const struct strvec *secrets,
 			struct ms_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
+	char *link = html ? render_relative_link(path, html) : NULL;
 	FILE *f = fopen(path, "w");
 	int ret = 0;
+
+	run->html_link = link;
 
 	if (!f) {
 		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not open for writing: %s",
@@ -112,6 +123,8 @@ static int write_report(const char *path,
 	if (fclose(f) != 0 && ret == 0)
 		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not write: %s", path, strerror(errno));
 done:
+	run->html_link = NULL;
+	free(link);
 	strbuf_release(&sb);
 	return ret;
 }
@@ -162,6 +175,56 @@ done:
 	return ret;
 }
 
+/* The rest of the check after status, and with --html the page's graph (see collect_rest). */
+struct check_rest {
+	struct cli_drift *dc;
+	struct lint_report *lint;
+	const struct cli_status *c;
+	const struct cli_drift_options *dopts;
+	struct render_html_graph *graph;	/* NULL: no --html */
+	struct ms_error err;
+	int ret;
+};
+
+static void rest_work(size_t index, void *ctx)
+{
+	struct check_rest *r = ctx;
+
+	if (index == 1) {
+		render_html_graph_draw(r->graph, r->c);
+		return;
+	}
+	if (!r->c->graph_error)
+		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
+	if (r->ret == 0)
+		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->report, r->c->inv, &r->err);
+}
+
+/*
+ * Drift and lint; with --html (graph not NULL), Graphviz draws the page's
+ * graph from the status report in a second thread meanwhile, so that the
+ * page costs little more than the database round trips of drift.
+ */
+static int collect_rest(struct cli_drift *dc, struct lint_report *lint, const struct cli_status *c,
+			const struct cli_drift_options *dopts, struct render_html_graph *graph,
+			struct ms_error *err)
+{
+	struct check_rest r = { dc, lint, c, dopts, graph, MS_ERROR_INIT, 0 };
+	int ret = 0;
+
+	if (graph)
+		ret = pool_run(2, 2, rest_work, NULL, &r, err);
+	else
+		rest_work(0, &r);
+
+	if (ret == 0 && r.ret < 0) {
+		ms_error_move(err, &r.err);
+		ret = r.ret;
+	}
+	ms_error_release(&r.err);
+	return ret;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -172,6 +235,7 @@ int cmd_check(int argc, char **argv)
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "markdown", required_argument, NULL, OPT_MARKDOWN },
 		{ "fail-on-pending", no_argument, NULL, OPT_FAIL_ON_PENDING },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -184,10 +248,11 @@ int cmd_check(int argc, char **argv)
 	struct nightly_input in;
 	struct nightly_checksums *checksums = NULL;
 	struct nightly_report report;
-	struct render_check run = { &report, &c, &dc, &lint };
+	struct render_html_graph graph = { NULL, NULL };
+	struct render_check run = { &report, &c, &dc, &lint, NULL, &graph };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
-	const char *junit = NULL, *markdown = NULL;
+	const char *junit = NULL, *markdown = NULL, *html = NULL;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -222,6 +287,9 @@ int cmd_check(int argc, char **argv)
 		case OPT_FAIL_ON_PENDING:
 			in.fail_on_pending = true;
 			break;
+		case OPT_HTML:
+			html = optarg;
+			break;
 		default:
 			ret = cli_default_option(&common, "check", opt, optarg);
 			if (ret != EXIT_OK)
@@ -235,8 +303,7 @@ int cmd_check(int argc, char **argv)
 
 	dopts.jobs = opts.jobs;
 	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||
-	    (!c.graph_error && cli_drift_collect(&dc, c.exp, c.exp_nr, &dopts, &err) < 0) ||
-	    run_lint(&lint, &c.script_dirs, &c.report, c.inv, &err) < 0) {
+	    collect_rest(&dc, &lint, &c, &dopts, html ? &graph : NULL, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -249,8 +316,9 @@ int cmd_check(int argc, char **argv)
 	in.checksums = checksums;
 	nightly_judge(&report, &in);
 
-	if ((junit && write_report(junit, render_check_junit, &run, &c.secrets, &err) < 0) ||
-	    (markdown && write_report(markdown, render_check_markdown, &run, &c.secrets, &err) < 0)) {
+	if ((html && write_report(html, render_check_html, &run, NULL, &c.secrets, &err) < 0) ||
+	    (junit && write_report(junit, render_check_junit, &run, html, &c.secrets, &err) < 0) ||
+	    (markdown && write_report(markdown, render_check_markdown, &run, html, &c.secrets, &err) < 0)) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
@@ -265,6 +333,7 @@ int cmd_check(int argc, char **argv)
 		ret = EXIT_PROBLEMS;
 done:
 	nightly_report_release(&report);
+	render_html_graph_release(&graph);
 	free(checksums);
 	lint_report_release(&lint);
 	cli_drift_release(&dc);

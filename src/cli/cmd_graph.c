@@ -1,11 +1,13 @@
 /*
  * migsync graph: the whole revision graph as a Mermaid flowchart, a
- * Graphviz digraph or JSON. Edges point from the older revision to the
- * newer one; depends_on edges are dotted (Mermaid) or dashed (dot).
+ * Graphviz digraph, an SVG drawing (laid out by Graphviz's libraries,
+ * src/layout) or JSON. Edges point from the older revision to the newer
+ * one; depends_on edges are dotted (Mermaid) or dashed (dot, SVG).
  *
  * With --status, every environment is probed as `migsync status` probes
  * it, and each revision that is a version row of some environment's
- * database carries the names of those environments.
+ * database carries the names of those environments (in the SVG: a badge
+ * in the environment's colour, and the revisions still pending shaded).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/render/graph.h"
 #include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/json.h"
@@ -21,18 +24,12 @@
 enum graph_format {
 	GRAPH_MERMAID,
 	GRAPH_DOT,
+	GRAPH_SVG,
 	GRAPH_JSON,
 };
 
 enum {
 	OPT_STATUS = OPT_FIRST_COMMAND_OPTION,
-};
-
-/* Where the environments stand, for --status. */
-struct graph_status {
-	struct strvec *at;		/* per node: status_report_positions() */
-	size_t nr;
-	struct strvec unreachable;	/* "prod", or "tenants (2 of 50 databases)" */
 };
 
 #define GRAPH_STATUS_MARK "#1e7b34"
@@ -45,7 +42,7 @@ static void usage(void)
 	       "  migsync graph [OPTION]...\n"
 	       "\n"
 	       "Options:\n"
-	       "      --format=FORMAT     mermaid (default), dot or json\n"
+	       "      --format=FORMAT     mermaid (default), dot, svg or json\n"
 	       "      --status            probe every environment and mark the revisions\n"
 	       "                          they stand at (needs an inventory)\n"
 	       "  -h, --help              show this help, then exit\n"
@@ -58,7 +55,9 @@ static void usage(void)
 	       "edges are dotted. Heads are drawn bold, merge points shaded.\n"
 	       "With --status, the revisions where environments stand are green and\n"
 	       "name them; a comment names the environments that could not be reached.\n"
-	       "Render dot output with, for example: migsync graph --format=dot | dot -Tsvg\n"
+	       "svg is laid out by Graphviz: each revision with its tags as alembic history\n"
+	       "writes them; with --status, a badge per environment in its colour and the\n"
+	       "revisions still pending shaded.\n"
 	       "\n"
 	       "Exit status:\n"
 	       "  0  the graph was drawn\n"
@@ -108,49 +107,27 @@ static void add_mermaid_text(struct strbuf *sb, const char *s)
 	}
 }
 
-/* Text for a double-quoted Graphviz string; "\n" is dot's line break. */
-static void add_dot_text(struct strbuf *sb, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			strbuf_addch(sb, '\\');
-		strbuf_addch(sb, *p < 0x20 ? ' ' : *p);
-	}
-}
-
-/* "id (label, ...)" for a node's label. */
-static void add_title(struct strbuf *sb, const struct revgraph_node *node)
-{
-	strbuf_addstr(sb, node->id);
-	if (node->branch_labels.nr) {
-		strbuf_addstr(sb, " (");
-		for (size_t i = 0; i < node->branch_labels.nr; i++)
-			strbuf_addf(sb, "%s%s", i ? ", " : "", node->branch_labels.items[i]);
-		strbuf_addch(sb, ')');
-	}
-}
-
 /* "[dev, staging]": the environments at node n (none: nothing added). */
-static void add_envs(struct strbuf *sb, const struct graph_status *st, size_t n)
+static void add_envs(struct strbuf *sb, const struct render_graph_marks *m, size_t n)
 {
-	if (!st || !st->at[n].nr)
+	if (!m || !m->nodes[n].at.nr)
 		return;
 	strbuf_addch(sb, '[');
-	cli_add_joined(sb, &st->at[n], ", ", "");
+	cli_add_joined(sb, &m->nodes[n].at, ", ", "");
 	strbuf_addch(sb, ']');
 }
 
 /* "unreachable: prod, qa" (empty when every environment answered). */
-static void add_unreachable(struct strbuf *sb, const struct graph_status *st)
+static void add_unreachable(struct strbuf *sb, const struct render_graph_marks *m)
 {
-	if (!st || !st->unreachable.nr)
+	if (!m || !m->unreachable.nr)
 		return;
 	strbuf_addstr(sb, "unreachable: ");
-	cli_add_joined(sb, &st->unreachable, ", ", "");
+	cli_add_joined(sb, &m->unreachable, ", ", "");
 }
 
 static void print_mermaid(struct strbuf *sb, const struct revgraph *g, const size_t *order,
-			  const struct graph_status *st)
+			  const struct render_graph_marks *st)
 {
 	struct strbuf text = STRBUF_INIT;
 	bool any_head = false, any_merge = false, any_env = false;
@@ -167,7 +144,7 @@ static void print_mermaid(struct strbuf *sb, const struct revgraph *g, const siz
 		char *doc = output_doc(node->script);
 
 		strbuf_reset(&text);
-		add_title(&text, node);
+		render_graph_title(&text, node);
 		strbuf_addstr(sb, "    ");
 		add_mermaid_id(sb, node->id);
 		strbuf_addstr(sb, "[\"");
@@ -225,7 +202,7 @@ static void print_mermaid(struct strbuf *sb, const struct revgraph *g, const siz
 			add_mermaid_id(sb, node->id);
 			strbuf_addstr(sb, " merge\n");
 		}
-		if (st && st->at[order[i]].nr) {
+		if (st && st->nodes[order[i]].at.nr) {
 			strbuf_addstr(sb, "    class ");
 			add_mermaid_id(sb, node->id);
 			strbuf_addstr(sb, " env\n");
@@ -234,74 +211,8 @@ static void print_mermaid(struct strbuf *sb, const struct revgraph *g, const siz
 	strbuf_release(&text);
 }
 
-static void print_dot(struct strbuf *sb, const struct revgraph *g, const size_t *order,
-		      const struct graph_status *st)
-{
-	struct strbuf text = STRBUF_INIT;
-
-	strbuf_addstr(sb, "digraph revisions {\n\tnode [shape=box];\n");
-	add_unreachable(&text, st);
-	if (text.len) {
-		strbuf_addstr(sb, "\t// ");
-		add_dot_text(sb, text.buf);
-		strbuf_addch(sb, '\n');
-	}
-	for (size_t i = 0; i < g->nr; i++) {
-		const struct revgraph_node *node = &g->nodes[order[i]];
-		char *doc = output_doc(node->script);
-
-		strbuf_reset(&text);
-		add_title(&text, node);
-		strbuf_addstr(sb, "\t\"");
-		add_dot_text(sb, node->id);
-		strbuf_addstr(sb, "\" [label=\"");
-		add_dot_text(sb, text.buf);
-		if (*doc) {
-			strbuf_addstr(sb, "\\n");
-			add_dot_text(sb, doc);
-		}
-		strbuf_reset(&text);
-		add_envs(&text, st, order[i]);
-		if (text.len) {
-			strbuf_addstr(sb, "\\n");
-			add_dot_text(sb, text.buf);
-		}
-		strbuf_addch(sb, '"');
-		if (text.len)
-			strbuf_addstr(sb, ", color=\"" GRAPH_STATUS_MARK "\", fontcolor=\"" GRAPH_STATUS_MARK "\"");
-		if (node->is_head && node->is_merge_point)
-			strbuf_addstr(sb, ", style=\"filled,bold\", fillcolor=\"#e8e8f8\"");
-		else if (node->is_head)
-			strbuf_addstr(sb, ", style=bold");
-		else if (node->is_merge_point)
-			strbuf_addstr(sb, ", style=filled, fillcolor=\"#e8e8f8\"");
-		strbuf_addstr(sb, "];\n");
-		free(doc);
-	}
-	for (size_t i = 0; i < g->nr; i++) {
-		const struct revgraph_node *node = &g->nodes[order[i]];
-
-		for (size_t k = 0; k < node->parents_nr; k++) {
-			strbuf_addstr(sb, "\t\"");
-			add_dot_text(sb, g->nodes[node->parents[k]].id);
-			strbuf_addstr(sb, "\" -> \"");
-			add_dot_text(sb, node->id);
-			strbuf_addstr(sb, "\";\n");
-		}
-		for (size_t k = 0; k < node->deps_nr; k++) {
-			strbuf_addstr(sb, "\t\"");
-			add_dot_text(sb, g->nodes[node->deps[k]].id);
-			strbuf_addstr(sb, "\" -> \"");
-			add_dot_text(sb, node->id);
-			strbuf_addstr(sb, "\" [style=dashed];\n");
-		}
-	}
-	strbuf_addstr(sb, "}\n");
-	strbuf_release(&text);
-}
-
 static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t *order,
-		       const struct graph_status *st)
+		       const struct render_graph_marks *st)
 {
 	struct json_writer jw;
 	size_t *heads = NULL, heads_nr = 0, *bases = NULL, bases_nr = 0;
@@ -318,8 +229,8 @@ static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t
 		json_key(&jw, "environments");
 		json_object_begin(&jw);
 		for (size_t i = 0; i < g->nr; i++)
-			if (st->at[order[i]].nr)
-				cli_json_strvec(&jw, g->nodes[order[i]].id, &st->at[order[i]]);
+			if (st->nodes[order[i]].at.nr)
+				cli_json_strvec(&jw, g->nodes[order[i]].id, &st->nodes[order[i]].at);
 		json_object_end(&jw);
 		cli_json_strvec(&jw, "unreachable", &st->unreachable);
 	}
@@ -331,10 +242,10 @@ static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t
 
 /*
  * For --status: gather what `migsync status` reports (inventory, scripts,
- * graph, every environment probed) into c, and note in st where each
+ * graph, every environment probed) into c, and mark in st where each
  * environment stands. Returns an exit code; a failure has been printed.
  */
-static int graph_status_collect(struct graph_status *st, struct cli_status *c,
+static int graph_status_collect(struct render_graph_marks *st, struct cli_status *c,
 				const struct cli_common *common)
 {
 	struct cli_status_options opts = { NULL, NULL, 0, false };
@@ -346,41 +257,25 @@ static int graph_status_collect(struct graph_status *st, struct cli_status *c,
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	st->nr = c->g->nr;
-	st->at = xmalloc((st->nr ? st->nr : 1) * sizeof(*st->at));
-	for (size_t i = 0; i < st->nr; i++)
-		strvec_init(&st->at[i]);
-	status_report_positions(st->at, &c->report, c->g);
-	for (size_t i = 0; i < c->report.envs_nr; i++) {
-		const struct status_env *env = &c->report.envs[i];
-		size_t down = 0;
-
-		if (env->state != STATUS_UNREACHABLE)
-			continue;
-		for (size_t k = 0; k < env->targets_nr; k++)
-			down += env->targets[k].result.state == STATUS_UNREACHABLE;
-		if (env->fleet && down && down < env->targets_nr) {
-			char *s = xstrfmt("%s (%zu of %zu databases)", env->name, down, env->targets_nr);
-
-			strvec_push(&st->unreachable, s);
-			free(s);
-		} else {
-			strvec_push(&st->unreachable, env->name);
-		}
-	}
+	render_graph_marks_build(st, &c->report, c->g);
 done:
 	ms_error_release(&err);
 	return ret;
 }
 
-static void graph_status_release(struct graph_status *st)
+/* The SVG drawing of g, laid out by Graphviz; returns an exit code, a failure printed. */
+static int print_svg(struct strbuf *sb, const struct revgraph *g,
+		     const struct render_graph_marks *st)
 {
-	for (size_t i = 0; i < st->nr; i++)
-		strvec_release(&st->at[i]);
-	free(st->at);
-	st->at = NULL;
-	st->nr = 0;
-	strvec_release(&st->unreachable);
+	struct ms_error err = MS_ERROR_INIT;
+	int ret = EXIT_OK;
+
+	if (render_graph_svg(sb, g, st, 0, &err) < 0) {
+		cli_print_error(&err);
+		ret = EXIT_CANNOT_RUN;
+	}
+	ms_error_release(&err);
+	return ret;
 }
 
 int cmd_graph(int argc, char **argv)
@@ -393,7 +288,7 @@ int cmd_graph(int argc, char **argv)
 	struct cli_common common;
 	struct output_graph og = OUTPUT_GRAPH_INIT;
 	struct cli_status c;
-	struct graph_status st = { NULL, 0, STRVEC_INIT };
+	struct render_graph_marks st;
 	const struct revgraph *g = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	enum graph_format format = GRAPH_MERMAID;
@@ -403,6 +298,7 @@ int cmd_graph(int argc, char **argv)
 
 	cli_common_init(&common);
 	cli_status_init(&c);
+	render_graph_marks_init(&st);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (opt) {
@@ -412,10 +308,12 @@ int cmd_graph(int argc, char **argv)
 				format = GRAPH_MERMAID;
 			} else if (!strcmp(optarg, "dot")) {
 				format = GRAPH_DOT;
+			} else if (!strcmp(optarg, "svg")) {
+				format = GRAPH_SVG;
 			} else if (!strcmp(optarg, "json")) {
 				format = GRAPH_JSON;
 			} else {
-				ret = cli_usage_error("graph", "unknown format \"%s\" (expected mermaid, dot or json)",
+				ret = cli_usage_error("graph", "unknown format \"%s\" (expected mermaid, dot, svg or json)",
 						      optarg);
 				goto done;
 			}
@@ -443,15 +341,19 @@ int cmd_graph(int argc, char **argv)
 	if (format == GRAPH_MERMAID)
 		print_mermaid(&sb, g, order, status ? &st : NULL);
 	else if (format == GRAPH_DOT)
-		print_dot(&sb, g, order, status ? &st : NULL);
+		render_graph_dot(&sb, g, order, status ? &st : NULL, 0);
+	else if (format == GRAPH_SVG)
+		ret = print_svg(&sb, g, status ? &st : NULL);
 	else
 		print_json(&sb, g, order, status ? &st : NULL);
+	if (ret)
+		goto done;
 	cli_scrub(&sb, &c.secrets);
 	ret = cli_write_stdout(sb.buf, sb.len);
 done:
 	free(order);
 	strbuf_release(&sb);
-	graph_status_release(&st);
+	render_graph_marks_release(&st);
 	cli_status_release(&c);
 	output_graph_release(&og);
 	cli_common_release(&common);

@@ -111,9 +111,77 @@ expect_json json .unreachable '["down"]'
 expect_json json '.nodes | length' 5
 expect_json json '.heads | length' '>=' 1
 
+# --- SVG, laid out by Graphviz's libraries
+echo "checking: svg"
+# How many times an output has a string (fixed, counted per occurrence).
+count_in() {	# count_in NAME STRING
+	grep -oF -- "$2" "$tmp/$1.out" | wc -l
+}
+# How many elements of an SVG output have an id starting with PREFIX.
+count_ids() {	# count_ids NAME PREFIX
+	xmllint --xpath "count(//*[starts-with(@id, '$2')])" "$tmp/$1.out"
+}
+expect_count() {	# expect_count WHAT GOT EXPECTED
+	expect_line "$1" "$2" "$3"
+}
+run svg -- graph --status --format=svg
+expect_rc svg 0
+check "svg: valid XML (xmllint)" xmllint --noout "$tmp/svg.out"
+expect_count "svg: a node per revision" "$(count_in svg 'class="node rev')" 5
+for env in dev qa prod feature; do
+	expect_count "svg: one badge for $env" "$(count_ids svg "a_badge-$env-")" 1
+done
+expect_count "svg: dev's badge on $R4" "$(count_ids svg "a_badge-dev-$R4")" 1
+expect_count "svg: prod's badge on $R2" "$(count_ids svg "a_badge-prod-$R2")" 1
+expect_count "svg: no badge for the unreachable environment" "$(count_ids svg 'a_badge-down-')" 0
+expect_contains "$tmp/svg.out" "unreachable: down"
+# prod stands at $R2: $R3 and $R4 are pending, $R1 and $R2 are not
+expect_line "svg: $R3 is shaded as pending" \
+	"$(xmllint --xpath "string(//*[@id='rev-$R3']/@class)" "$tmp/svg.out")" "node rev pending"
+expect_line "svg: $R1 is not pending" \
+	"$(xmllint --xpath "string(//*[@id='rev-$R1']/@class)" "$tmp/svg.out")" "node rev"
+expect_contains "$tmp/svg.out" "pending: feature, prod"
+# the tags as alembic history writes them
+expect_contains "$tmp/svg.out" "$R2 (branchpoint)"
+expect_contains "$tmp/svg.out" "$R4 (head)"
+# the environments' colours: dev is the first in rollout order
+expect_contains "$tmp/svg.out" 'fill="#0072b2"'
+run plain_svg -- graph --format=svg
+expect_rc plain_svg 0
+check "svg without --status: valid XML" xmllint --noout "$tmp/plain_svg.out"
+expect_count "svg without --status: no badge" "$(count_ids plain_svg 'a_badge-')" 0
+expect_count "svg without --status: a node per revision" "$(count_in plain_svg 'class="node rev')" 5
+
+# branch labels, a merge and a depends_on edge, from Alembic revision files
+alembic_versions=$tmp/alembic_versions
+mkdir -p "$alembic_versions"
+py_rev() {	# py_rev ID DOWN [EXTRA LINE]...
+	local id=$1 down=$2
+
+	shift 2
+	{
+		printf '"""revision %s"""\nrevision = "%s"\ndown_revision = %s\n' "$id" "$id" "$down"
+		printf '%s\n' "$@"
+	} >"$alembic_versions/${id}_rev.py"
+}
+py_rev aaaa00000001 None 'branch_labels = ("core",)'
+py_rev bbbb00000002 '"aaaa00000001"'
+py_rev cccc00000003 '"aaaa00000001"' 'depends_on = "bbbb00000002"'
+py_rev dddd00000004 '("bbbb00000002", "cccc00000003")'
+RUN_ARGS=()
+run labels_svg -- graph --format=svg --scripts "$alembic_versions"
+expect_rc labels_svg 0
+check "svg of an Alembic project: valid XML" xmllint --noout "$tmp/labels_svg.out"
+expect_contains "$tmp/labels_svg.out" "aaaa00000001 (core) (branchpoint)"
+expect_contains "$tmp/labels_svg.out" "dddd00000004 (core) (head) (mergepoint)"
+expect_contains "$tmp/labels_svg.out" "depends on: bbbb00000002"
+expect_count "svg: the depends_on edge is drawn dashed" \
+	"$(count_in labels_svg 'class="edge depends_on"')" 1
+RUN_ARGS=(-i "$inv")
+
 # --- without --status nothing changes, and --status needs an inventory
 echo "checking: without --status"
-for format in mermaid dot json; do
+for format in mermaid dot svg json; do
 	run "plain_$format" -- graph --format=$format
 	expect_rc "plain_$format" 0
 	RUN_ARGS=()

@@ -133,6 +133,8 @@ void render_check_markdown(struct strbuf *sb, const struct render_check *run)
 		strbuf_addf(sb, "%zu problem%s\n\n", r->problems, r->problems == 1 ? "" : "s");
 	else
 		strbuf_addstr(sb, "all consistent\n\n");
+	if (run->html_link)
+		strbuf_addf(sb, "[The whole report, with the graph](%s)\n\n", run->html_link);
 	render_md_table(sb, col_headers, cells, r->envs_nr, COL_NR);
 	strbuf_addf(sb, "\n**Lint:** %s.\n", r->lint.summary);
 	if (r->problems) {
@@ -169,6 +171,11 @@ void render_check_junit(struct strbuf *sb, const struct render_check *run)
 			skipped += r->envs[i].cases[k].outcome == NIGHTLY_SKIPPED;
 		}
 	render_junit_begin(sb, "migsync check", tests, failures, skipped);
+	if (run->html_link) {
+		strbuf_addstr(sb, "    <properties>\n      <property name=\"html_report\" value=\"");
+		render_xml_escape(sb, run->html_link);
+		strbuf_addstr(sb, "\"/>\n    </properties>\n");
+	}
 	for (size_t i = 0; i < r->envs_nr; i++)
 		for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++)
 			junit_case(sb, run, r->envs[i].name, (enum nightly_check)k,

@@ -98,8 +98,9 @@ void render_json_note(const char *code, const char *message, const char *hint,
 
 /*
  * "pending": the revisions of pending, or null when they cannot be known:
- * the database could not be read (error set) or holds a revision the
- * scripts do not have (unknown). [] means nothing is pending.
+ * the database could not be read (error set; missing, unreachable) or
+ * holds a revision the scripts do not have (unknown). [] means nothing
+ * is pending.
  */
 void render_json_pending(struct json_writer *jw, enum status_state state, const char *error,
 			 const struct strvec *pending);
@@ -129,6 +130,7 @@ int render_json_finish(const char *command, int argc, char **argv, int ret);
 
 /* What `migsync check` renders: the judgement and what it judged (all borrowed). */
 struct cli_status;
+struct render_html_graph;
 struct cli_drift;
 struct lint_report;
 struct nightly_report;
@@ -138,11 +140,42 @@ struct render_check {
 	const struct cli_status *status;
 	const struct cli_drift *drift;
 	const struct lint_report *lint;
+	/* the HTML page as a link relative to the file being written, or NULL (--html) */
+	const char *html_link;
+	/* the HTML page's graph, drawn ahead; NULL: render_check_html draws it */
+	const struct render_html_graph *html_graph;
 };
 
 void render_check_text(struct strbuf *sb, const struct render_check *run);
 void render_check_markdown(struct strbuf *sb, const struct render_check *run);
 void render_check_junit(struct strbuf *sb, const struct render_check *run);
 void render_check_json(struct strbuf *sb, const struct render_check *run);
+
+/*
+ * The HTML page (html.c): header and verdict, the matrix of environments,
+ * the graph drawn with the environments (render/graph.c; when it cannot
+ * be drawn, a note says why) and the details of each problem. Every text
+ * is scrubbed of run->status's secrets before it is escaped.
+ */
+void render_check_html(struct strbuf *sb, const struct render_check *run);
+
+/* The graph of the HTML page, drawn (with Graphviz) apart from the page. */
+struct render_html_graph {
+	char *svg;	/* the SVG document, or NULL */
+	char *why;	/* why there is none, or NULL */
+};
+/*
+ * Draw the graph of status (its graph, every environment marked) into
+ * out. It only reads status, so it may run in a worker thread while the
+ * rest of the check is gathered.
+ */
+void render_html_graph_draw(struct render_html_graph *out, const struct cli_status *status);
+void render_html_graph_release(struct render_html_graph *g);
+/*
+ * target as a relative URL from the directory of from_file, both taken
+ * against the working directory ("check.html", "../html/check.html");
+ * caller frees.
+ */
+char *render_relative_link(const char *from_file, const char *target);
 
 #endif
