@@ -25,10 +25,20 @@
  *   6. verify that the version rows equal the plan's end rows; unlock.
  *   (5 and 6 are apply_db_run, which needs no connection of its own.)
  *
- * A fleet's plan hash covers every database, so the stage is read and
- * gated as a whole first (without locks); then each database is locked,
- * re-read and must still be where the plan saw it (or already at its end
- * rows: another replica did the work), else the stage stops.
+ * A fleet (targets listed or discovered) is read and gated as a whole
+ * first (without locks): its databases are grouped by starting rows and
+ * every group with steps needs its gate open (plan.h). Then it is rolled
+ * out as its environment's fleet: section says (rollout.c): the canary
+ * databases one at a time (a failure stops the run), then batches of
+ * databases, fleet.parallel at once; past fleet.max_failures failed
+ * databases the run stops at the end of the batch. Each database is
+ * locked, re-read and must still be where the plan saw it (or already at
+ * its end rows: another replica did the work), else it fails. A database
+ * that could not be read, or has a step in progress, counts as failed.
+ * Each database's outcome is left in st->dbs[i].outcome (and the reason
+ * of a failure in its error). Databases already at the target are
+ * skipped, so running apply again resumes a stopped rollout under the
+ * same approvals, as long as the databases left start where they did.
  *
  * Nothing here prints; events go to a callback.
  */
@@ -55,6 +65,8 @@ enum apply_event_kind {
 	APPLY_EVENT_OUTPUT,	/* a line of executor output (Alembic, notices) */
 	APPLY_EVENT_WAIT,	/* a database does not accept connections yet (connect_wait_ms);
 				   detail: why, elapsed_ms: waited so far */
+	APPLY_EVENT_DB_DONE,	/* a fleet's database is finished; outcome, detail: the error of a
+				   failed one; done_nr, failed_nr, remaining_nr: the rollout so far */
 };
 
 struct apply_event {
@@ -67,6 +79,10 @@ struct apply_event {
 	bool up;
 	const char *detail;
 	int64_t elapsed_ms;
+	const char *label;		/* "prod", or "tenants/tenant_0150" in a fleet */
+	enum plan_db_outcome outcome;
+	size_t done_nr, failed_nr, remaining_nr;
+	bool canary;			/* the database is a canary */
 };
 
 enum apply_outcome {
@@ -101,6 +117,13 @@ struct apply_options {
 	 * on its own connection (0: min(POOL_DEFAULT_JOBS_MAX, databases)).
 	 */
 	unsigned jobs;
+	/*
+	 * Read every target of an environment, whatever its shard
+	 * (--shard K/N keeps a run to its share of a fleet; the previous
+	 * stage of the rollout order is judged whole). Set by the reads
+	 * themselves; callers leave it false.
+	 */
+	bool all_targets;
 	/* lock_wait_set: wait lock_wait_ms for the lock instead of database.lock_wait */
 	bool lock_wait_set;
 	int64_t lock_wait_ms;

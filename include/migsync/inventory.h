@@ -34,6 +34,7 @@
  *          connect_timeout, run, workdir }
  *   gate: { approvals, approvers, soak, risky_approvals }
  *   targets: { databases: [...] | discover: "SELECT datname ..." }
+ *   fleet: { canary: 1 | "2%", batch: 25% | N, parallel: 8, max_failures: 0 }
  *
  * Every scalar value may use ${VAR} and ${VAR:-default} (read from the
  * process environment; an unset ${VAR} without default is an error) and
@@ -136,6 +137,45 @@ struct inventory_targets {
 	struct inventory_pos pos;
 };
 
+struct inventory;
+
+/* A number of databases: a count, or a percentage of the fleet (rounded up). */
+struct inventory_amount {
+	int64_t value;
+	bool percent;
+};
+
+/*
+ * How a fleet is rolled out (fleet: in an environment file): the canary
+ * databases first, each alone; then batches, parallel databases at once
+ * inside a batch; past max_failures failed databases the run stops at the
+ * end of the batch. Defaults: no canary, batches of 1, parallel 1,
+ * max_failures 0 (one database after the other, stopping at the first
+ * failure).
+ */
+struct inventory_fleet {
+	struct inventory_amount canary;
+	struct inventory_amount batch;
+	int parallel;
+	int max_failures;
+	struct inventory_pos pos;	/* the fleet: key; file NULL when not written */
+};
+
+/*
+ * A share of the targets (--shard K/N, or a Kubernetes Indexed Job):
+ * count 0 or 1 is every target.
+ */
+struct inventory_shard {
+	unsigned index;		/* K, 0 .. count-1 */
+	unsigned count;		/* N */
+};
+
+/* Give every environment of inv the shard (the targets expand to its share only). */
+void inventory_set_shard(struct inventory *inv, const struct inventory_shard *shard);
+
+/* The size of amount a for a fleet of nr databases (a percentage rounded up). */
+size_t inventory_amount_of(const struct inventory_amount *a, size_t nr);
+
 struct environment {
 	char *name;
 	char *file;		/* the environment's YAML file */
@@ -145,6 +185,8 @@ struct environment {
 	struct inventory_ssh ssh;
 	struct inventory_gate gate;
 	struct inventory_targets targets;
+	struct inventory_fleet fleet;
+	struct inventory_shard shard;	/* set by inventory_set_shard, not read from the file */
 	struct inventory_pos pos;	/* the name: key, else the file's start */
 };
 

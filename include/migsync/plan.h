@@ -24,6 +24,15 @@
  * database that moved, another database) changes the hash and voids an
  * approval given for the old one.
  *
+ * A fleet (an environment whose targets are listed or discovered) is
+ * planned by transition instead: its databases are grouped by their
+ * version rows now (struct plan_group), and each group's hash
+ * (plan_group_hash) covers the environment, the target's ids, the
+ * starting rows and each step's revision, direction and SHA-256, but no
+ * database identity. One approval of a group's hash serves every
+ * database of the environment that starts from those rows: the ones a
+ * failed run left behind, and tenants created after the approval.
+ *
  * Rollout order (plan_order_check): a stage may not go past what the
  * stage before it holds. Precisely: every revision of the stage's end
  * state (the ancestors of the version rows each of its databases will
@@ -60,6 +69,19 @@ struct plan_step {
 	const char *sha256;		/* borrowed: == script->sha256 */
 };
 
+/* What a run of apply did to one database. */
+enum plan_db_outcome {
+	PLAN_DB_NOT_RUN,	/* not tried (the run stopped before it, or only planned) */
+	PLAN_DB_CURRENT,	/* already at the target */
+	PLAN_DB_APPLIED,	/* applied and verified */
+	PLAN_DB_FAILED,		/* a step failed, or it could not be read or locked */
+};
+
+/* "not_run", "current", "applied", "failed". */
+const char *plan_db_outcome_name(enum plan_db_outcome o);
+
+#define PLAN_NO_GROUP ((size_t)-1)
+
 /* One target database of a stage and what the plan does to it. */
 struct plan_db {
 	char *dbname;
@@ -74,6 +96,9 @@ struct plan_db {
 	size_t steps_alloc;
 	/* revisions a `transaction false` step left "in progress" in the ledger */
 	struct strvec in_progress;
+	char *label;			/* "prod", or "tenants/tenant_0150" for a fleet's database */
+	size_t group;			/* index in its stage's groups; PLAN_NO_GROUP: not read */
+	enum plan_db_outcome outcome;	/* what apply did to it */
 };
 
 void plan_db_init(struct plan_db *db);
@@ -150,6 +175,18 @@ struct gate_input {
 void gate_evaluate(struct gate_result *out, const struct gate_input *in);
 
 /*
+ * The databases of a stage that start from the same version rows (so take
+ * the same steps to the same end rows): one group of a fleet, or the one
+ * database of a single-database environment.
+ */
+struct plan_group {
+	char plan_hash[SHA256_HEX_LEN + 1];
+	size_t first;			/* its first database (rows, end rows, steps) in st->dbs */
+	size_t count;			/* its databases */
+	struct gate_result gate;	/* the gate for this hash (plan_stage_check) */
+};
+
+/*
  * Where an approval stands, as `migsync approvals` shows it, the first
  * that applies: revoked (withdrawn with `approve --revoke`), used (a
  * step ran under its plan hash), expired, stale (not the plan now:
@@ -183,7 +220,15 @@ struct plan_stage {
 	struct plan_db *dbs;		/* in db_targets_expand order */
 	size_t dbs_nr;
 	size_t dbs_alloc;
+	/*
+	 * The hash to approve: a single database's plan hash; for a fleet,
+	 * the hash of the first group with steps whose gate is closed (else
+	 * of the first group with steps).
+	 */
 	char plan_hash[SHA256_HEX_LEN + 1];
+	bool fleet;			/* planned by groups (targets listed or discovered) */
+	struct plan_group *groups;	/* in order of their first database */
+	size_t groups_nr;
 	struct approval *approvals;	/* read from the first database's ledger (owned) */
 	size_t approvals_nr;
 	struct gate_result gate;
@@ -238,10 +283,27 @@ void plan_stage_release(struct plan_stage *st);
 size_t plan_stage_steps(const struct plan_stage *st);
 
 /*
- * Compute st->plan_hash over environment, target ids, and every database
- * (sorted by identity, NULL identities as ""): identity, rows, steps.
+ * Group st's databases (those read without error) and compute the hashes:
+ * for a single database one group whose hash is plan_hash_compute over
+ * environment, target ids and the database (identity, rows, steps); for
+ * a fleet (st->fleet) one group per starting rows, each hashed with
+ * plan_group_hash. Sets every db->group and st->plan_hash (see above).
  */
 void plan_hash_stage(struct plan_stage *st, const struct strvec *target);
+
+/*
+ * A fleet group's hash: SHA-256 over a text starting "migsync fleet v1",
+ * then the environment, the target ids (sorted), db's rows now (sorted)
+ * and for each step its revision, direction and SHA-256.
+ */
+void plan_group_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		     const struct strvec *target, const struct plan_db *db);
+
+/* The group of st whose hash is hash (any case), or NULL. */
+const struct plan_group *plan_stage_group(const struct plan_stage *st, const char *hash);
+
+/* The plan hash db's steps are recorded under: its group's (st->plan_hash when none). */
+const char *plan_db_hash(const struct plan_stage *st, const struct plan_db *db);
 
 /* The same hash for given parts (st->env may be NULL here). */
 void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
@@ -319,6 +381,11 @@ struct plan_source {
 	int (*held_since)(bool *known, int64_t *since_ms, const struct environment *env,
 			  const struct strvec *revs, void *ctx, struct ms_error *err);
 	void *ctx;
+	/*
+	 * The same for the previous stage of the order check when it is not
+	 * planned itself: whole, whatever shard the run takes. NULL: read.
+	 */
+	void (*read_previous)(struct plan_stage *st, const struct environment *env, void *ctx);
 };
 
 struct plan_check_options {

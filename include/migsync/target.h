@@ -47,6 +47,23 @@ void db_target_release(struct db_target *t);
  */
 int db_targets_expand(struct db_target **out, size_t *nr,
 		      const struct environment *env, struct ms_error *err);
+
+/*
+ * Sharding: with env->shard.count > 1, db_targets_expand keeps only the
+ * targets of shard env->shard.index (the discovery query still runs, on
+ * the environment's own database; no target of another shard is
+ * connected to). A target's shard is db_shard_of(environment, database,
+ * schema, count): the first 64 bits of the SHA-256 of
+ * "environment/database" (or "environment/database/schema") modulo
+ * count, so it depends on nothing but the target itself: adding or
+ * removing other targets never moves it to another shard.
+ * db_targets_expand_all ignores the shard (where a fleet keeps its
+ * approvals: the first of all its targets).
+ */
+unsigned db_shard_of(const char *environment, const char *database, const char *schema,
+		     unsigned count);
+int db_targets_expand_all(struct db_target **out, size_t *nr,
+			  const struct environment *env, struct ms_error *err);
 void db_targets_free(struct db_target *targets, size_t nr);
 
 /*

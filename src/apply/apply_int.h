@@ -9,6 +9,8 @@
 
 #include <libpq-fe.h>
 
+#include <pthread.h>
+
 #include "migsync/apply.h"
 #include "migsync/executor.h"
 #include "migsync/target.h"
@@ -22,6 +24,17 @@ void apply_emit(const struct apply_options *o, struct apply_event *ev);
 /* APPLY_EVENT_SKIP for database index of nr (detail: see apply.h). */
 void apply_emit_skip(const struct apply_options *o, const struct environment *env,
 		     const struct plan_db *db, size_t index, size_t nr, const char *detail);
+/*
+ * o->event for worker threads, one call at a time (the callback is not
+ * thread-safe): *wo becomes a copy of *o whose event goes through s.
+ */
+struct apply_serial {
+	const struct apply_options *o;
+	pthread_mutex_t lock;
+};
+void apply_serial_init(struct apply_serial *s, struct apply_options *wo,
+		       const struct apply_options *o);
+void apply_serial_release(struct apply_serial *s);
 /* MS_ERR_DB: db has a step left in progress; the hint names migsync resolve. */
 int apply_in_progress_error(const struct plan_db *db, const struct db_target *t,
 			    struct ms_error *err);
@@ -77,6 +90,32 @@ void apply_db_set_error(struct plan_db *db, const struct ms_error *err);
 /* Verify the version rows of db (read through x) equal its end rows. */
 int apply_verify(const struct plan_db *db, struct executor *x, const struct db_target *t,
 		 struct ms_error *err);
+
+/*
+ * Connect to t, take its lock, re-read it and run st->dbs[index]
+ * (apply_db_run with the rows read under the lock), unlock, disconnect.
+ */
+enum apply_outcome apply_db_locked(struct plan_stage *st, size_t index,
+				   const struct db_target *t, const struct apply_options *o,
+				   struct ms_error *err);
+/*
+ * Roll a fleet out (rollout.c; see apply.h): st read, gated and
+ * confirmed, targets in st->dbs order. Fills each database's outcome.
+ * APPLY_DONE when every database is at the target; APPLY_FAILED (err:
+ * how many failed and why the run stopped) otherwise.
+ */
+enum apply_outcome apply_fleet_run(struct plan_stage *st, const struct db_target *targets,
+				   const struct environment *env, const struct apply_options *o,
+				   struct ms_error *err);
+
+/*
+ * A shard other than 0 of a fleet with a canary (canary.c): wait until
+ * shard 0's canary databases are at the target (polled, bounded by
+ * database.lock_wait). Returns 0, or a negative code with err set when a
+ * canary failed (its ledger says so), the wait ended or was cancelled.
+ */
+int apply_canary_wait(const struct environment *env, const struct apply_options *o,
+		      struct ms_error *err);
 
 /* The executor of a live, locked database (executor.c): native SQL or Alembic. */
 struct apply_executor {

@@ -25,6 +25,32 @@ void apply_emit(const struct apply_options *o, struct apply_event *ev)
 		o->event(ev, o->ctx);
 }
 
+static void serial_event(const struct apply_event *ev, void *ctx)
+{
+	struct apply_serial *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	s->o->event(ev, s->o->ctx);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void apply_serial_init(struct apply_serial *s, struct apply_options *wo,
+		       const struct apply_options *o)
+{
+	s->o = o;
+	pthread_mutex_init(&s->lock, NULL);
+	*wo = *o;
+	if (o->event) {
+		wo->event = serial_event;
+		wo->ctx = s;
+	}
+}
+
+void apply_serial_release(struct apply_serial *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}
+
 /* APPLY_EVENT_SKIP for database index of nr (detail: see apply.h). */
 void apply_emit_skip(const struct apply_options *o, const struct environment *env,
 		      const struct plan_db *db, size_t index, size_t nr, const char *detail)
@@ -35,6 +61,7 @@ void apply_emit_skip(const struct apply_options *o, const struct environment *en
 	ev.kind = APPLY_EVENT_SKIP;
 	ev.environment = env->name;
 	ev.database = db->describe;
+	ev.label = db->label ? db->label : env->name;
 	ev.db_index = index;
 	ev.db_nr = nr;
 	ev.detail = detail;

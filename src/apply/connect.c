@@ -94,7 +94,8 @@ int apply_expand_waiting(struct db_target **targets, size_t *nr, const struct en
 {
 	int ret;
 
-	while ((ret = db_targets_expand(targets, nr, env, err)) < 0 &&
+	while ((ret = (o->all_targets ? db_targets_expand_all : db_targets_expand)(targets, nr, env,
+										 err)) < 0 &&
 	       env->targets.discover && connect_retry(w, env, env->name, o, err))
 		;
 	return ret;

@@ -75,6 +75,7 @@ struct plan_db *apply_stage_add_target(struct plan_stage *st, const struct db_ta
 
 	db->dbname = xstrdup(t->dbname ? t->dbname : "");
 	db->describe = xstrdup(t->describe ? t->describe : t->env->name);
+	db->label = xstrdup(t->label ? t->label : t->env->name);
 	return db;
 }
 
@@ -88,19 +89,10 @@ void apply_db_set_error(struct plan_db *db, const struct ms_error *err)
 struct read_ctx {
 	struct plan_stage *st;
 	const struct db_target *targets;
-	const struct apply_options *o;
-	pthread_mutex_t event_lock;	/* o->event runs in one thread at a time */
+	struct apply_options wo;	/* o with its event serialized */
+	struct apply_serial serial;
+	bool sharded;			/* the approvals are read apart (read_home_approvals) */
 };
-
-/* o->event, called from a worker thread: serialized (the callback is not thread-safe). */
-static void read_event(const struct apply_event *ev, void *ctx)
-{
-	struct read_ctx *rc = ctx;
-
-	pthread_mutex_lock(&rc->event_lock);
-	rc->o->event(ev, rc->o->ctx);
-	pthread_mutex_unlock(&rc->event_lock);
-}
 
 /*
  * One database of apply_read_stage, in a worker thread: its own
@@ -112,24 +104,53 @@ static void read_work(size_t index, void *ctx)
 	struct read_ctx *rc = ctx;
 	const struct db_target *t = &rc->targets[index];
 	struct plan_db *db = &rc->st->dbs[index];
-	struct apply_options o = *rc->o;
+	const struct apply_options *o = &rc->wo;
 	struct ms_error e = MS_ERROR_INIT;
 	struct connect_wait w;
 	PGconn *conn = NULL;
 	struct tunnel *tunnel = NULL;
 
-	if (o.event) {
-		o.event = read_event;
-		o.ctx = rc;
-	}
-	apply_connect_wait_init(&w, &o);
-	if (apply_connect_waiting(&conn, &tunnel, t, &w, &o, &e) < 0 ||
-	    apply_read_db(db, rc->st, conn, t, index == 0, &e) < 0 ||
-	    plan_db_compute(db, o.g, o.target->ident, o.up, &e) < 0) {
+	apply_connect_wait_init(&w, o);
+	if (apply_connect_waiting(&conn, &tunnel, t, &w, o, &e) < 0 ||
+	    apply_read_db(db, rc->st, conn, t, index == 0 && !rc->sharded, &e) < 0 ||
+	    plan_db_compute(db, o->g, o->target->ident, o->up, &e) < 0) {
 		apply_name_target(&e, t);
 		apply_db_set_error(db, &e);
 	}
 	db_disconnect(conn, tunnel);
+	ms_error_release(&e);
+}
+
+/*
+ * A shard's stage: the approvals from the first of all the environment's
+ * databases (the shard may not hold it). One that cannot be read leaves
+ * no approvals, so the gate stays closed and says why.
+ */
+static void read_home_approvals(struct plan_stage *st, const struct environment *env)
+{
+	struct db_target *all = NULL;
+	size_t nr = 0;
+	struct plan_db home;
+	struct plan_stage scratch;
+	struct ms_error e = MS_ERROR_INIT;
+	PGconn *conn = NULL;
+	struct tunnel *tunnel = NULL;
+
+	plan_db_init(&home);
+	plan_stage_init(&scratch, env);
+	if (db_targets_expand_all(&all, &nr, env, &e) == 0 && nr &&
+	    db_connect(&conn, &tunnel, &all[0], &e) == 0 &&
+	    apply_read_db(&home, &scratch, conn, &all[0], true, &e) == 0) {
+		st->approvals = scratch.approvals;
+		st->approvals_nr = scratch.approvals_nr;
+		scratch.approvals = NULL;
+		scratch.approvals_nr = 0;
+	}
+	db_disconnect(conn, tunnel);
+	db_targets_free(all, nr);
+	plan_db_release(&home);
+	scratch.env = NULL;
+	plan_stage_release(&scratch);
 	ms_error_release(&e);
 }
 
@@ -149,20 +170,23 @@ int apply_read_stage(struct plan_stage *st, const struct environment *env,
 		st->error = xstrdup(err->message ? err->message : "could not expand the environment");
 		goto done;
 	}
+	st->fleet = nr > 0 && targets[0].member;
 	/* every entry first: the workers fill them in place, in target order */
 	for (size_t i = 0; i < nr; i++)
 		apply_stage_add_target(st, &targets[i]);
 	memset(&rc, 0, sizeof(rc));
 	rc.st = st;
 	rc.targets = targets;
-	rc.o = o;
-	pthread_mutex_init(&rc.event_lock, NULL);
+	apply_serial_init(&rc.serial, &rc.wo, o);
+	rc.sharded = env->shard.count > 1 && !o->all_targets;
 	ret = pool_run(nr, o->jobs, read_work, NULL, &rc, err);
-	pthread_mutex_destroy(&rc.event_lock);
+	apply_serial_release(&rc.serial);
 	if (ret < 0) {
 		st->error = xstrdup(err->message ? err->message : "could not read the databases");
 		goto done;
 	}
+	if (rc.sharded)
+		read_home_approvals(st, env);
 	plan_hash_stage(st, &o->target->ids);
 done:
 	db_targets_free(targets, nr);
@@ -182,7 +206,7 @@ static int held_since(bool *known, int64_t *since, const struct environment *pre
 
 	*known = true;
 	*since = 0;
-	ret = db_targets_expand(&targets, &nr, prev_env, err);
+	ret = db_targets_expand_all(&targets, &nr, prev_env, err);
 	if (ret < 0)
 		goto done;
 	for (size_t i = 0; i < nr && *known; i++) {
@@ -218,11 +242,21 @@ static void read_source(struct plan_stage *st, const struct environment *env, vo
 	ms_error_release(&e);
 }
 
+/* plan_source.read_previous: the same, every database whatever the shard. */
+static void read_previous(struct plan_stage *st, const struct environment *env, void *ctx)
+{
+	struct apply_options o = *(const struct apply_options *)ctx;
+
+	o.all_targets = true;
+	read_source(st, env, &o);
+}
+
 /* The plan_source and plan_check_options of o (now: the wall clock). */
 static void check_setup(struct plan_source *src, struct plan_check_options *co,
 			const struct apply_options *o)
 {
 	src->read = read_source;
+	src->read_previous = read_previous;
 	src->held_since = held_since;
 	src->ctx = (void *)o;
 	co->g = o->g;

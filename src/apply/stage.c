@@ -143,6 +143,7 @@ enum apply_outcome apply_db_run(struct executor *x, struct plan_stage *st, size_
 	oc.db = db;
 	oc.ev.environment = t->env->name;
 	oc.ev.database = db->describe;
+	oc.ev.label = db->label ? db->label : t->env->name;
 	oc.ev.db_index = index;
 	oc.ev.db_nr = st->dbs_nr;
 	x->output = output_line;
@@ -188,11 +189,11 @@ static enum apply_outcome stage_prepare(struct plan_stage *st, struct db_target 
 	if (apply_read_stage(st, env, o, err) < 0)
 		return APPLY_FAILED;
 	for (size_t i = 0; i < st->dbs_nr; i++) {
-		if (st->dbs[i].error) {
+		if (st->dbs[i].error && !st->fleet) {
 			ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
 			return APPLY_FAILED;
 		}
-		busy |= st->dbs[i].in_progress.nr > 0;
+		busy |= st->dbs[i].in_progress.nr > 0 || st->dbs[i].error;
 	}
 	if (!plan_stage_steps(st) && !busy)
 		return APPLY_NOTHING;
@@ -204,10 +205,16 @@ static enum apply_outcome stage_prepare(struct plan_stage *st, struct db_target 
 		return APPLY_FAILED;
 	}
 	for (size_t i = 0; i < *nr; i++) {
-		if (st->dbs[i].in_progress.nr) {
-			apply_in_progress_error(&st->dbs[i], &(*targets)[i], err);
+		struct plan_db *db = &st->dbs[i];
+
+		if (!db->in_progress.nr)
+			continue;
+		apply_in_progress_error(db, &(*targets)[i], err);
+		if (!st->fleet)
 			return APPLY_FAILED;
-		}
+		/* a fleet goes on without it: it counts as failed */
+		apply_db_set_error(db, err);
+		ms_error_release(err);
 	}
 	return APPLY_DONE;
 }
@@ -246,6 +253,7 @@ static int check_previous(struct plan_stage *st, const struct environment *env,
 
 		/* the previous stage is only read: an unreachable one fails the order check now */
 		po.connect_wait_ms = 0;
+		po.all_targets = true;
 		apply_read_stage(&prev, &o->inv->envs[env->stage - 1], &po, err);
 		ms_error_release(err);
 	}
@@ -283,12 +291,25 @@ static enum apply_outcome run_unlocked(PGconn **conn, struct tunnel **tunnel,
 		apply_in_progress_error(&now, t, err);
 		goto done;
 	}
-	apply_executor_open(&ax, *conn, t, st->plan_hash, o);
+	apply_executor_open(&ax, *conn, t, plan_db_hash(st, &st->dbs[index]), o);
 	out = apply_db_run(&ax.x, st, index, &now.rows, t, o, err);
 	apply_executor_close(&ax);
 done:
 	plan_db_release(&now);
 	plan_stage_release(&scratch);
+	return out;
+}
+
+enum apply_outcome apply_db_locked(struct plan_stage *st, size_t index,
+				   const struct db_target *t, const struct apply_options *o,
+				   struct ms_error *err)
+{
+	PGconn *conn = NULL;
+	struct tunnel *tunnel = NULL;
+	enum apply_outcome out;
+
+	out = run_unlocked(&conn, &tunnel, st, index, t, o, err);
+	release_db(&conn, &tunnel, conn != NULL);
 	return out;
 }
 
@@ -308,7 +329,8 @@ enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environme
 	out = APPLY_FAILED;
 	if (!o->dry_run && apply_before_hook(env, o->inv, err) < 0)
 		goto done;
-	if (nr == 1 && !o->dry_run) {
+	if (!st->fleet && !o->dry_run) {
+		/* one database: lock it before reading it again */
 		locked = true;
 		out = lock_single(&conn, &tunnel, st, &targets[0], o, err);
 		if (out != APPLY_DONE)
@@ -320,37 +342,25 @@ enum apply_outcome apply_stage_run(struct plan_stage *st, const struct environme
 	out = apply_gate_and_confirm(st, env, o, err);
 	if (out != APPLY_DONE)
 		goto done;
-
-	for (size_t i = 0; i < nr; i++) {
-		struct plan_db *db = &st->dbs[i];
+	if (st->fleet) {
+		out = apply_fleet_run(st, targets, env, o, err);
+		goto done;
+	}
+	out = APPLY_FAILED;
+	if (apply_cancelled(o)) {
+		db_target_error(err, MS_ERR_GENERIC, &targets[0], "interrupted before applying");
+		goto done;
+	} else {
+		struct apply_executor ax;
 		enum apply_outcome one;
 
-		/* a fleet's database planned at its end rows (a rerun): nothing to lock */
-		if (!locked && !db->steps_nr) {
-			apply_emit_skip(o, env, db, i, nr, "already at the target");
-			continue;
-		}
-		if (apply_cancelled(o)) {
-			db_target_error(err, MS_ERR_GENERIC, &targets[i], "interrupted before applying");
-			out = APPLY_FAILED;
+		apply_executor_open(&ax, conn, &targets[0], st->plan_hash, o);
+		one = apply_db_run(&ax.x, st, 0, NULL, &targets[0], o, err);
+		apply_executor_close(&ax);
+		st->dbs[0].outcome = one == APPLY_FAILED ? PLAN_DB_FAILED :
+			one == APPLY_DONE ? PLAN_DB_APPLIED : PLAN_DB_CURRENT;
+		if (one == APPLY_FAILED)
 			goto done;
-		}
-		if (locked) {
-			struct apply_executor ax;
-
-			apply_executor_open(&ax, conn, &targets[i], st->plan_hash, o);
-			one = apply_db_run(&ax.x, st, i, NULL, &targets[i], o, err);
-			apply_executor_close(&ax);
-		} else {
-			locked = true;
-			one = run_unlocked(&conn, &tunnel, st, i, &targets[i], o, err);
-		}
-		if (one == APPLY_FAILED) {
-			out = APPLY_FAILED;
-			goto done;
-		}
-		release_db(&conn, &tunnel, locked);
-		locked = false;
 	}
 	out = APPLY_DONE;
 done:

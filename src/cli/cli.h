@@ -17,6 +17,7 @@
 
 #include "migsync/diag.h"
 #include "migsync/error.h"
+#include "migsync/inventory.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
 #include "migsync/util.h"
@@ -43,6 +44,8 @@ struct cli_common {
 	struct strvec scripts_dirs;	/* --scripts DIR, repeatable */
 	const char *inventory;		/* -i PATH, else $MIGSYNC_INVENTORY */
 	const char *url;		/* --url URL: one database, no inventory (a secret) */
+	struct inventory_shard shard;	/* --shard K/N (count 0: none given) */
+	bool shardable;			/* the command takes --shard and the Indexed Job's default */
 };
 
 void cli_common_init(struct cli_common *c);
@@ -53,6 +56,7 @@ enum {
 	OPT_FORMAT = 0x100,
 	OPT_SCRIPTS,
 	OPT_URL,
+	OPT_SHARD,
 	OPT_FIRST_COMMAND_OPTION = 0x200,	/* commands number theirs from here */
 };
 
@@ -65,6 +69,19 @@ enum { OPT_HELP = 'h' };
 	{ "inventory", required_argument, NULL, 'i' }, \
 	{ "url", required_argument, NULL, OPT_URL }, \
 	{ "help", no_argument, NULL, OPT_HELP }
+
+/* --shard K/N, for the commands that take it (status, check, drift, plan, apply; shard.c). */
+#define CLI_SHARD_LONGOPT { "shard", required_argument, NULL, OPT_SHARD }
+
+/*
+ * The shard of c (--shard, else when c->shardable JOB_COMPLETION_INDEX and
+ * JOB_COMPLETION_COUNT, as a Kubernetes Indexed Job sets them) given to
+ * every environment of inv (inventory_set_shard). Returns 0, or
+ * MS_ERR_USAGE with err set when the variables are not a shard.
+ */
+int cli_shard_apply(struct inventory *inv, const struct cli_common *c, struct ms_error *err);
+/* Parse --shard K/N into c (cli_default_option calls it). Returns an exit code. */
+int cli_parse_shard(struct cli_common *c, const char *cmd, const char *arg);
 
 /*
  * The short options of CLI_COMMON_LONGOPTS, for getopt_long's optstring:

@@ -43,6 +43,18 @@ struct run {
 	struct strbuf *out;
 };
 
+/* A fleet's database finished: its failure on stderr; on a terminal, the progress line. */
+static void fleet_progress(const struct run *r, const struct apply_event *ev)
+{
+	if (ev->outcome == PLAN_DB_FAILED)
+		fprintf(stderr, "%smigsync: %s: failed%s: %s\n", r->progress ? "\r\033[K" : "",
+			ev->label, ev->canary ? " (canary)" : "", ev->detail ? ev->detail : "");
+	if (r->progress)
+		fprintf(stderr, "\r\033[Kstage %zu/%zu %s: %zu done, %zu failed, %zu remaining",
+			r->stage, r->stages, ev->environment, ev->done_nr, ev->failed_nr,
+			ev->remaining_nr);
+}
+
 static void on_event(const struct apply_event *ev, void *ctx)
 {
 	struct run *r = ctx;
@@ -64,7 +76,7 @@ static void on_event(const struct apply_event *ev, void *ctx)
 		if (r->progress)
 			fprintf(stderr, "\r\033[K");
 		if (!r->json) {
-			printf("%s: %s %s%s%s (%lld ms)\n", ev->environment,
+			printf("%s: %s %s%s%s (%lld ms)\n", ev->label ? ev->label : ev->environment,
 			       ev->up ? "applied" : "downgraded", ev->revision,
 			       ev->detail ? "  " : "", ev->detail ? ev->detail : "",
 			       (long long)ev->elapsed_ms);
@@ -72,9 +84,15 @@ static void on_event(const struct apply_event *ev, void *ctx)
 		}
 		break;
 	case APPLY_EVENT_SKIP:
-		if (!r->json)
+		if (!r->json && ev->label && strcmp(ev->label, ev->environment))
+			printf("%s is %s\n", ev->label,
+			       ev->detail ? ev->detail : "already there (another run applied it)");
+		else if (!r->json)
 			printf("%s: %s is %s\n", ev->environment, ev->database,
 			       ev->detail ? ev->detail : "already there (another run applied it)");
+		break;
+	case APPLY_EVENT_DB_DONE:
+		fleet_progress(r, ev);
 		break;
 	case APPLY_EVENT_OUTPUT:
 		if (!r->quiet_output)
@@ -126,7 +144,45 @@ static void json_stage(struct json_writer *jw, const struct plan_stage *st, cons
 		render_json_ms_error(jw, error);
 	else
 		json_kv_string(jw, "error", NULL);
+	json_key(jw, "targets");
+	json_array_begin(jw);
+	for (size_t d = 0; d < st->dbs_nr; d++) {
+		const struct plan_db *db = &st->dbs[d];
+
+		json_object_begin(jw);
+		json_kv_string(jw, "database", db->describe);
+		json_kv_string(jw, "target", db->label);
+		json_kv_string(jw, "outcome", plan_db_outcome_name(db->outcome));
+		json_kv_string(jw, "plan_hash", db->group != PLAN_NO_GROUP ? plan_db_hash(st, db) : NULL);
+		json_kv_string(jw, "error", db->outcome == PLAN_DB_FAILED ? db->error : NULL);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+	json_key(jw, "summary");
+	json_object_begin(jw);
+	for (int k = PLAN_DB_NOT_RUN; k <= PLAN_DB_FAILED; k++) {
+		size_t n = 0;
+
+		for (size_t d = 0; d < st->dbs_nr; d++)
+			n += st->dbs[d].outcome == (enum plan_db_outcome)k;
+		json_kv_int(jw, plan_db_outcome_name((enum plan_db_outcome)k), (int64_t)n);
+	}
 	json_object_end(jw);
+	json_object_end(jw);
+}
+
+/* "tenants: 297 applied, 2 current, 1 failed, 0 not run" for a fleet. */
+static void print_summary(const struct plan_stage *st)
+{
+	size_t n[PLAN_DB_FAILED + 1] = { 0 };
+
+	if (!st->fleet)
+		return;
+	for (size_t d = 0; d < st->dbs_nr; d++)
+		n[st->dbs[d].outcome]++;
+	printf("%s: %zu database%s: %zu applied, %zu current, %zu failed, %zu not run\n",
+	       st->env->name, st->dbs_nr, st->dbs_nr == 1 ? "" : "s", n[PLAN_DB_APPLIED],
+	       n[PLAN_DB_CURRENT], n[PLAN_DB_FAILED], n[PLAN_DB_NOT_RUN]);
 }
 
 static const char *outcome_name(enum apply_outcome o)
@@ -228,6 +284,8 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		out = apply_stage_run(&st, env, o, &err);
 		if (r->progress)
 			fprintf(stderr, "\r\033[K");
+		if (format != FORMAT_JSON && (out == APPLY_DONE || out == APPLY_FAILED))
+			print_summary(&st);
 		switch (out) {
 		case APPLY_NOTHING:
 			if (format != FORMAT_JSON)
@@ -296,6 +354,7 @@ static void apply_help(void)
 	       "      --allow-out-of-order   let a stage go past the stage before it (recorded)\n"
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "  -v, --verbose              show Alembic's output (executor alembic)\n"
+	       "      --shard=K/N            only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
@@ -321,6 +380,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 		{ "yes", no_argument, NULL, 'y' },
 		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
 		{ "jobs", required_argument, NULL, 'j' },
+		CLI_SHARD_LONGOPT,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -336,6 +396,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	common.shardable = up;
 	promote_init(&pr);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:v", longopts, NULL)) != -1) {
@@ -367,6 +428,13 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 			if (!up)
 				goto unexpected;
 			allow = true;
+			break;
+		case OPT_SHARD:
+			if (!up)
+				goto unexpected;
+			ret = cli_parse_shard(&common, cmd, optarg);
+			if (ret != EXIT_OK)
+				goto done;
 			break;
 		case 'j':
 			if (!up)

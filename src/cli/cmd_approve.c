@@ -43,7 +43,9 @@ static void approve_help(void)
 {
 	printf("migsync approve records an approval of one stage's plan, by its plan hash,\n"
 	       "in the ledger of the environment's database. The hash must be that of the\n"
-	       "stage's plan as it is now.\n"
+	       "stage's plan as it is now; in a fleet, that of one group of databases that\n"
+	       "start from the same version rows (it covers every database of the group,\n"
+	       "tenants added later included).\n"
 	       "\n"
 	       "Usage:\n"
 	       "  migsync approve -e ENV --plan HASH [OPTION]...\n"
@@ -113,10 +115,26 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 		ret = apply_read_stage(st, env, &o, err);
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < st->dbs_nr; i++)
+	/* a fleet's group is approved by its hash: an unreadable tenant is in no group */
+	for (size_t i = 0; i < st->dbs_nr && !(st->fleet && kind != APPROVE_STAMP); i++)
 		if (st->dbs[i].error)
 			return ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
 	return 0;
+}
+
+/*
+ * The whole hash now that hash (all of it, or a prefix) names: st's, or in
+ * a fleet that of one of its groups with steps; NULL when none.
+ */
+static const char *hash_now(const struct plan_stage *st, const char *hash)
+{
+	if (promote_hash_matches(st->plan_hash, hash))
+		return st->plan_hash;
+	for (size_t g = 0; g < st->groups_nr; g++)
+		if (st->dbs[st->groups[g].first].steps_nr &&
+		    promote_hash_matches(st->groups[g].plan_hash, hash))
+			return st->groups[g].plan_hash;
+	return NULL;
 }
 
 /*
@@ -385,9 +403,9 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
 			env->name);
 		ms_error_release(&err);
-	} else if (promote_hash_matches(st.plan_hash, hash)) {
+	} else if (hash_now(&st, hash)) {
 		/* what is recorded is always the whole hash */
-		hash = st.plan_hash;
+		hash = hash_now(&st, hash);
 	} else {
 		explain_mismatch(&pr, env, &st, kind, hash, force);
 		if (!force) {

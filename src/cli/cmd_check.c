@@ -44,6 +44,7 @@ static void print_help(void)
 	       "      --html=FILE          write one self-contained HTML page: the matrix, the graph\n"
 	       "                           with every environment on it, and each problem's details\n"
 	       "  -j, --jobs=N             reach N databases at a time (default: min(16, databases))\n"
+	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "      --junit=FILE         write JUnit XML (a test case per environment and check)\n"
 	       "      --markdown=FILE      write a Markdown summary (for a CI step summary or a chat)\n"
 	       "\n"
@@ -228,6 +229,7 @@ int cmd_check(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ "environment", required_argument, NULL, 'e' },
 		{ "jobs", required_argument, NULL, 'j' },
+		CLI_SHARD_LONGOPT,
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "markdown", required_argument, NULL, OPT_MARKDOWN },
 		{ "fail-on-pending", no_argument, NULL, OPT_FAIL_ON_PENDING },
@@ -252,6 +254,7 @@ int cmd_check(int argc, char **argv)
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	common.shardable = true;
 	cli_status_init(&c);
 	c.keep_going = true;	/* a broken revision file is a lint problem here */
 	cli_drift_init(&dc);

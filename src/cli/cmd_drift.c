@@ -49,6 +49,7 @@ static void print_help(void)
 	       "      --schemas=LIST       only these schemas, comma-separated (default: all but\n"
 	       "                           the system schemas and migsync's ledger schema)\n"
 	       "  -j, --jobs=N             read N databases at a time (default: min(16, databases))\n"
+	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
@@ -370,6 +371,7 @@ int cmd_drift(int argc, char **argv)
 		{ "against", required_argument, NULL, OPT_AGAINST },
 		{ "schemas", required_argument, NULL, OPT_SCHEMAS },
 		{ "jobs", required_argument, NULL, 'j' },
+		CLI_SHARD_LONGOPT,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -388,6 +390,7 @@ int cmd_drift(int argc, char **argv)
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	common.shardable = true;
 	project_init(&project);
 	cli_drift_init(&dc);
 

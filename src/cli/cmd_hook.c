@@ -72,7 +72,8 @@ static void on_event(const struct apply_event *ev, void *ctx)
 	case APPLY_EVENT_STEP_DONE:
 		if (!strvec_contains(&r->applied, ev->revision))
 			strvec_push(&r->applied, ev->revision);
-		fprintf(stderr, "migsync hook: %s: applied %s%s%s (%lld ms)\n", ev->environment,
+		fprintf(stderr, "migsync hook: %s: applied %s%s%s (%lld ms)\n",
+			ev->label ? ev->label : ev->environment,
 			ev->revision, ev->detail ? "  " : "", ev->detail ? ev->detail : "",
 			(long long)ev->elapsed_ms);
 		break;
@@ -85,6 +86,7 @@ static void on_event(const struct apply_event *ev, void *ctx)
 		break;
 	case APPLY_EVENT_HOOK:
 	case APPLY_EVENT_LOCK:
+	case APPLY_EVENT_DB_DONE:
 		break;
 	}
 }

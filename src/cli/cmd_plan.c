@@ -121,6 +121,28 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
 			json_step(&jw, steps[k], sql, safety);
 		json_array_end(&jw);
 		free(steps);
+		json_kv_bool(&jw, "fleet", st->fleet);
+		json_key(&jw, "groups");
+		json_array_begin(&jw);
+		for (size_t g = 0; g < st->groups_nr; g++) {
+			const struct plan_group *gr = &st->groups[g];
+			const struct plan_db *first = &st->dbs[gr->first];
+
+			json_object_begin(&jw);
+			json_kv_string(&jw, "plan_hash", gr->plan_hash);
+			json_kv_int(&jw, "count", (int64_t)gr->count);
+			cli_json_strvec(&jw, "heads", &first->rows);
+			cli_json_strvec(&jw, "end", &first->end_rows);
+			json_key(&jw, "steps");
+			json_array_begin(&jw);
+			for (size_t k = 0; k < first->steps_nr; k++)
+				json_string(&jw, first->steps[k].revision);
+			json_array_end(&jw);
+			json_kv_bool(&jw, "approved", !first->steps_nr || gr->gate.passed);
+			cli_json_strvec(&jw, "approved_by", &gr->gate.approved_by);
+			json_object_end(&jw);
+		}
+		json_array_end(&jw);
 		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t d = 0; d < st->dbs_nr; d++) {
@@ -128,6 +150,9 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
 
 			json_object_begin(&jw);
 			json_kv_string(&jw, "database", db->describe);
+			json_kv_string(&jw, "target", db->label);
+			json_kv_string(&jw, "plan_hash", db->group != PLAN_NO_GROUP ?
+				       plan_db_hash(st, db) : NULL);
 			cli_json_strvec(&jw, "heads", &db->rows);
 			cli_json_strvec(&jw, "end", &db->end_rows);
 			json_key(&jw, "steps");
@@ -156,6 +181,124 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
 	strbuf_addch(sb, '\n');
 }
 
+/* The steps of db, numbered, each with its version-row change, safety findings (and its SQL). */
+static void print_steps(struct strbuf *sb, const struct promote *pr, const struct plan_db *db,
+			bool sql, const char *indent)
+{
+	for (size_t k = 0; k < db->steps_nr; k++) {
+		const struct plan_step *s = &db->steps[k];
+
+		strbuf_addf(sb, "%s%zu. %-4s %s  %s\n", indent, k + 1, s->step.up ? "up" : "down",
+			    s->revision, s->script && s->script->message ? s->script->message : "");
+		strbuf_addf(sb, "%s   %s: ", indent, op_name(s->step.op));
+		plan_rows_add(sb, &s->step.rows_removed, ",");
+		strbuf_addstr(sb, " -> ");
+		plan_rows_add(sb, &s->step.rows_added, ",");
+		if (s->script)
+			strbuf_addf(sb, "  (%s)", s->script->filename);
+		strbuf_addch(sb, '\n');
+		if (s->step.up) {
+			char *more = xstrfmt("%s   ", indent);
+
+			promote_print_findings(sb, &pr->safety.findings, s->revision, more);
+			free(more);
+		}
+		if (sql) {
+			const char *why = NULL;
+			const char *q = promote_step_sql(&pr->safety, s, &why);
+
+			if (!q)
+				strbuf_addf(sb, "%s   | (no SQL to show: %s)\n", indent, why);
+			while (q && *q) {
+				size_t n = strcspn(q, "\n");
+
+				strbuf_addf(sb, "%s   | ", indent);
+				strbuf_add(sb, q, n);
+				strbuf_addch(sb, '\n');
+				q += n + (q[n] == '\n');
+			}
+		}
+	}
+}
+
+/* "ROWS -> END (N steps)" or "ROWS (nothing to do)", and a newline; whether there are steps. */
+static bool add_transition(struct strbuf *sb, const struct plan_db *db)
+{
+	plan_rows_add(sb, &db->rows, ",");
+	if (!db->steps_nr) {
+		strbuf_addstr(sb, " (nothing to do)\n");
+		return false;
+	}
+	strbuf_addstr(sb, " -> ");
+	plan_rows_add(sb, &db->end_rows, ",");
+	strbuf_addf(sb, " (%zu step%s)\n", db->steps_nr, db->steps_nr == 1 ? "" : "s");
+	return true;
+}
+
+/*
+ * A fleet: its groups (databases starting from the same rows), each with
+ * its count, steps, plan hash and gate, then one line per database.
+ */
+static void print_fleet(struct strbuf *sb, const struct promote *pr, const struct plan_stage *st,
+			bool sql)
+{
+	size_t errors = 0;
+
+	for (size_t d = 0; d < st->dbs_nr; d++)
+		errors += st->dbs[d].error != NULL;
+	strbuf_addf(sb, "  %zu database%s in %zu group%s", st->dbs_nr, st->dbs_nr == 1 ? "" : "s",
+		    st->groups_nr, st->groups_nr == 1 ? "" : "s");
+	if (errors)
+		strbuf_addf(sb, ", %zu unreadable", errors);
+	strbuf_addstr(sb, " (one approval per group)\n");
+	for (size_t g = 0; g < st->groups_nr; g++) {
+		const struct plan_group *gr = &st->groups[g];
+		const struct plan_db *first = &st->dbs[gr->first];
+
+		strbuf_addf(sb, "  group %zu: %zu database%s: ", g + 1, gr->count,
+			    gr->count == 1 ? "" : "s");
+		if (!add_transition(sb, first))
+			continue;
+		strbuf_addf(sb, "    plan %s, gate %s", gr->plan_hash,
+			    !st->env->gate.approvals && !st->env->gate.soak ? "none" :
+			    gr->gate.passed ? "open" : "closed");
+		if (gr->gate.approved_by.nr) {
+			strbuf_addstr(sb, ", approved by ");
+			plan_rows_add(sb, &gr->gate.approved_by, ",");
+		}
+		strbuf_addch(sb, '\n');
+		print_steps(sb, pr, first, sql, "      ");
+		if (!gr->gate.passed && st->env->gate.approvals) {
+			struct plan_stage one = *st;
+			char *cmd;
+
+			/* the approve command of this group: only env and hash are read */
+			memcpy(one.plan_hash, gr->plan_hash, sizeof(one.plan_hash));
+			cmd = promote_approve_command(pr, &one, "plan");
+			strbuf_addf(sb, "    to approve: %s\n", cmd);
+			free(cmd);
+		}
+	}
+	for (size_t d = 0; d < st->dbs_nr; d++) {
+		const struct plan_db *db = &st->dbs[d];
+
+		strbuf_addf(sb, "  %s: ", db->label ? db->label : db->describe);
+		if (db->error) {
+			strbuf_addf(sb, "error: %s\n", db->error);
+			continue;
+		}
+		plan_rows_add(sb, &db->rows, ",");
+		if (db->steps_nr) {
+			strbuf_addstr(sb, " -> ");
+			plan_rows_add(sb, &db->end_rows, ",");
+		}
+		strbuf_addf(sb, " (group %zu)\n", db->group + 1);
+		for (size_t k = 0; k < db->in_progress.nr; k++)
+			strbuf_addf(sb, "    revision %s was left in progress: run migsync resolve first\n",
+				    db->in_progress.items[k]);
+	}
+}
+
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql)
 {
@@ -176,7 +319,9 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 		strbuf_addf(sb, "  plan %s\n", st->plan_hash);
 		if (st->error)
 			strbuf_addf(sb, "  error: %s\n", st->error);
-		for (size_t d = 0; d < st->dbs_nr; d++) {
+		if (st->fleet)
+			print_fleet(sb, pr, st, sql);
+		for (size_t d = 0; !st->fleet && d < st->dbs_nr; d++) {
 			const struct plan_db *db = &st->dbs[d];
 
 			strbuf_addf(sb, "  %s: ", db->describe);
@@ -184,46 +329,8 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				strbuf_addf(sb, "error: %s\n", db->error);
 				continue;
 			}
-			plan_rows_add(sb, &db->rows, ",");
-			if (!db->steps_nr) {
-				strbuf_addstr(sb, " (nothing to do)\n");
-				continue;
-			}
-			strbuf_addstr(sb, " -> ");
-			plan_rows_add(sb, &db->end_rows, ",");
-			strbuf_addf(sb, " (%zu step%s)\n", db->steps_nr, db->steps_nr == 1 ? "" : "s");
-			for (size_t k = 0; k < db->steps_nr; k++) {
-				const struct plan_step *s = &db->steps[k];
-
-				strbuf_addf(sb, "    %zu. %-4s %s  %s\n", k + 1, s->step.up ? "up" : "down",
-					    s->revision,
-					    s->script && s->script->message ? s->script->message : "");
-				strbuf_addf(sb, "       %s: ", op_name(s->step.op));
-				plan_rows_add(sb, &s->step.rows_removed, ",");
-				strbuf_addstr(sb, " -> ");
-				plan_rows_add(sb, &s->step.rows_added, ",");
-				if (s->script)
-					strbuf_addf(sb, "  (%s)", s->script->filename);
-				strbuf_addch(sb, '\n');
-				if (s->step.up)
-					promote_print_findings(sb, &pr->safety.findings, s->revision,
-							       "       ");
-				if (sql) {
-					const char *why = NULL;
-					const char *q = promote_step_sql(&pr->safety, s, &why);
-
-					if (!q)
-						strbuf_addf(sb, "       | (no SQL to show: %s)\n", why);
-					while (q && *q) {
-						size_t n = strcspn(q, "\n");
-
-						strbuf_addstr(sb, "       | ");
-						strbuf_add(sb, q, n);
-						strbuf_addch(sb, '\n');
-						q += n + (q[n] == '\n');
-					}
-				}
-			}
+			if (add_transition(sb, db))
+				print_steps(sb, pr, db, sql, "    ");
 			for (size_t k = 0; k < db->in_progress.nr; k++)
 				strbuf_addf(sb, "    revision %s was left in progress: run migsync resolve first\n",
 					    db->in_progress.items[k]);
@@ -283,6 +390,7 @@ static void print_help(void)
 	       "      --sql                  show each step's SQL (Alembic: its offline SQL)\n"
 	       "      --allow-out-of-order   let a stage go past the stage before it\n"
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
+	       "      --shard=K/N            only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "  -o, --output=FILE          write the plan to FILE\n"
 	       "\n"
 	       "Common options:\n"
@@ -335,6 +443,7 @@ int cmd_plan(int argc, char **argv)
 		{ "environment", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "jobs", required_argument, NULL, 'j' },
+		CLI_SHARD_LONGOPT,
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "sql", no_argument, NULL, OPT_SQL },
 		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
@@ -353,6 +462,7 @@ int cmd_plan(int argc, char **argv)
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	common.shardable = true;
 	promote_init(&pr);
 	plan_init(&p);
 	optind = 1;

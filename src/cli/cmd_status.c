@@ -43,6 +43,7 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV    only this environment (repeatable)\n"
 	       "  -j, --jobs=N             probe N databases at a time (default: min(16, databases))\n"
+	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "      --to=REV             compare with REV instead of the heads\n"
 	       "      --exit-zero          exit 0 whatever the report says (for dashboards)\n"
 	       "\n"
@@ -397,6 +398,7 @@ int cmd_status(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ "environment", required_argument, NULL, 'e' },
 		{ "jobs", required_argument, NULL, 'j' },
+		CLI_SHARD_LONGOPT,
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "exit-zero", no_argument, NULL, OPT_EXIT_ZERO },
 		{ NULL, 0, NULL, 0 },
@@ -411,6 +413,7 @@ int cmd_status(int argc, char **argv)
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
+	common.shardable = true;
 	cli_status_init(&c);
 
 	optind = 1;

@@ -21,6 +21,10 @@ void cli_common_init(struct cli_common *c)
 	c->format = FORMAT_TEXT;
 	strvec_init(&c->scripts_dirs);
 	c->inventory = NULL;
+	c->url = NULL;
+	c->shard.index = 0;
+	c->shard.count = 0;
+	c->shardable = false;
 }
 
 void cli_common_release(struct cli_common *c)
@@ -93,6 +97,8 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 	case OPT_URL:
 		c->url = arg;
 		return 1;
+	case OPT_SHARD:
+		return cli_parse_shard(c, cmd, arg) == EXIT_OK ? 1 : -1;
 	case '?':
 	case ':':
 		cli_option_error(cmd, opt);
@@ -249,6 +255,8 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	struct ms_error err = MS_ERROR_INIT;
 	int ret = project_open(p, &o, &err);
 
+	if (ret == 0)
+		ret = cli_shard_apply(p->inv, c, &err);
 	cli_print_warnings(&p->diags);
 	if (ret < 0) {
 		cli_print_warnings(&p->graph_problems);

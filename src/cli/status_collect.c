@@ -310,6 +310,8 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	};
 	int ret = project_open(&p, &o, err);
 
+	if (ret == 0)
+		ret = cli_shard_apply(p.inv, common, err);
 	cli_print_warnings(&p.diags);
 	if (ret < 0) {
 		cli_print_warnings(&p.graph_problems);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "migsync/clock.h"
 #include "migsync/conn.h"
+#include "migsync/sha256.h"
 #include "migsync/inventory.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
@@ -386,8 +388,53 @@ done:
 	return ret;
 }
 
+unsigned db_shard_of(const char *environment, const char *database, const char *schema,
+		     unsigned count)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char hex[SHA256_HEX_LEN + 1];
+	uint64_t v = 0;
+
+	if (count <= 1)
+		return 0;
+	strbuf_addf(&sb, "%s/%s", environment, database ? database : "");
+	if (schema)
+		strbuf_addf(&sb, "/%s", schema);
+	sha256_hex(sb.buf, sb.len, hex);
+	for (size_t i = 0; i < 16; i++) {
+		char c = hex[i];
+
+		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	strbuf_release(&sb);
+	return (unsigned)(v % count);
+}
+
+/* Whether t is in its environment's shard. */
+static bool in_shard(const struct db_target *t)
+{
+	const struct inventory_shard *sh = &t->env->shard;
+
+	return sh->count <= 1 || db_shard_of(t->env->name, t->dbname, NULL, sh->count) == sh->index;
+}
+
+static int expand(struct db_target **out, size_t *nr, const struct environment *env,
+		  bool sharded, struct ms_error *err);
+
 int db_targets_expand(struct db_target **out, size_t *nr,
 		      const struct environment *env, struct ms_error *err)
+{
+	return expand(out, nr, env, true, err);
+}
+
+int db_targets_expand_all(struct db_target **out, size_t *nr,
+			  const struct environment *env, struct ms_error *err)
+{
+	return expand(out, nr, env, false, err);
+}
+
+static int expand(struct db_target **out, size_t *nr, const struct environment *env,
+		  bool sharded, struct ms_error *err)
 {
 	struct strvec found = STRVEC_INIT;
 	const struct strvec *names = &env->targets.databases;
@@ -410,13 +457,17 @@ int db_targets_expand(struct db_target **out, size_t *nr,
 	}
 	want = env->targets.discover || names->nr ? names->nr : 1;
 	targets = xcalloc(want ? want : 1, sizeof(*targets));
-	for (; count < want; count++) {
-		ret = db_target_for(&targets[count],  env,
-				    env->targets.discover || names->nr ? names->items[count] : NULL,
+	for (size_t i = 0; i < want; i++) {
+		struct db_target *t = &targets[count++];
+
+		ret = db_target_for(t, env, env->targets.discover || names->nr ? names->items[i] : NULL,
 				    err);
-		if (ret < 0) {
-			count++;
+		if (ret < 0)
 			goto done;
+		if (sharded && !in_shard(t)) {
+			/* another shard's: never connected to */
+			db_target_release(t);
+			count--;
 		}
 	}
 	*out = targets;

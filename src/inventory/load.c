@@ -713,6 +713,75 @@ static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_
 			"\"targets\": databases and discover exclude each other");
 }
 
+/* ---- fleet ---- */
+
+enum { FLEET_CANARY, FLEET_BATCH, FLEET_PARALLEL, FLEET_MAX_FAILURES, FLEET_NKEYS };
+
+static const char *const fleet_keys[FLEET_NKEYS] = { "canary", "batch", "parallel", "max_failures" };
+
+/* A count (min..1000000) or a percentage ("25%", 1..100). */
+static void read_amount(struct loader *ld, const yaml_node_t *n, const char *key, int64_t min,
+			struct inventory_amount *out)
+{
+	char *s = read_string(ld, n, "fleet", key);
+	size_t len = s ? strlen(s) : 0;
+	int64_t v;
+
+	if (!s)
+		return;
+	if (len > 1 && s[len - 1] == '%') {
+		s[len - 1] = '\0';
+		if (parse_int(s, 1, 100, &v)) {
+			out->value = v;
+			out->percent = true;
+		} else {
+			problem(ld, INV_E_TYPE, n, "write a count (e.g. 5) or a percentage from 1% to 100%",
+				"\"fleet.%s\": \"%s%%\" is not a percentage", key, s);
+		}
+	} else if (parse_int(s, min, 1000000, &v)) {
+		out->value = v;
+		out->percent = false;
+	} else {
+		problem(ld, INV_E_TYPE, n, "write a count (e.g. 5) or a percentage from 1% to 100%",
+			"\"fleet.%s\": expected a count from %lld or a percentage, got \"%s\"", key,
+			(long long)min, s);
+	}
+	free(s);
+}
+
+static void parse_fleet(struct loader *ld, const yaml_node_t *map, const yaml_node_t *key,
+			struct inventory_fleet *f)
+{
+	yaml_node_t *v[FLEET_NKEYS], *k[FLEET_NKEYS];
+	int64_t num;
+
+	if (!walk_mapping(ld, map, "fleet", fleet_keys, FLEET_NKEYS, v, k))
+		return;
+	f->pos = pos_of(ld, key);
+	if (v[FLEET_CANARY])
+		read_amount(ld, v[FLEET_CANARY], "canary", 0, &f->canary);
+	if (v[FLEET_BATCH])
+		read_amount(ld, v[FLEET_BATCH], "batch", 1, &f->batch);
+	if (v[FLEET_PARALLEL] && read_int(ld, v[FLEET_PARALLEL], "fleet", "parallel", 1, 256, &num))
+		f->parallel = (int)num;
+	if (v[FLEET_MAX_FAILURES] &&
+	    read_int(ld, v[FLEET_MAX_FAILURES], "fleet", "max_failures", 0, 1000000, &num))
+		f->max_failures = (int)num;
+}
+
+void inventory_set_shard(struct inventory *inv, const struct inventory_shard *shard)
+{
+	for (size_t i = 0; i < inv->nr; i++)
+		inv->envs[i].shard = *shard;
+}
+
+size_t inventory_amount_of(const struct inventory_amount *a, size_t nr)
+{
+	if (!a->percent)
+		return (size_t)a->value;
+	return (size_t)(((uint64_t)nr * (uint64_t)a->value + 99) / 100);
+}
+
 /* ---- environments ---- */
 
 static void environment_init(struct environment *env)
@@ -721,6 +790,8 @@ static void environment_init(struct environment *env)
 	env->database.connect_timeout = DEFAULT_CONNECT_TIMEOUT;
 	env->database.lock_wait = DEFAULT_LOCK_WAIT;
 	env->database.version_table = xstrdup("alembic_version");
+	env->fleet.batch.value = 1;
+	env->fleet.parallel = 1;
 	env->ssh.port = 22;
 	env->ssh.connect_timeout = DEFAULT_SSH_TIMEOUT;
 	env->ssh.known_hosts = expand_tilde(xstrdup("~/.ssh/known_hosts"));
@@ -792,11 +863,12 @@ static void apply_defaults(struct loader *ld, const struct defaults *def, const 
 }
 
 enum {
-	ENV_NAME, ENV_DATABASE, ENV_SSH, ENV_GATE, ENV_TARGETS, ENV_BEFORE_APPLY, ENV_NKEYS
+	ENV_NAME, ENV_DATABASE, ENV_SSH, ENV_GATE, ENV_TARGETS, ENV_BEFORE_APPLY, ENV_FLEET,
+	ENV_NKEYS
 };
 
 static const char *const env_keys[ENV_NKEYS] = {
-	"name", "database", "ssh", "gate", "targets", "before_apply",
+	"name", "database", "ssh", "gate", "targets", "before_apply", "fleet",
 };
 
 /*
@@ -908,6 +980,8 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 		parse_gate(ld, v[ENV_GATE], k[ENV_GATE], "gate", &env->gate);
 	if (v[ENV_TARGETS])
 		parse_targets(ld, v[ENV_TARGETS], k[ENV_TARGETS], &env->targets);
+	if (v[ENV_FLEET])
+		parse_fleet(ld, v[ENV_FLEET], k[ENV_FLEET], &env->fleet);
 	if (v[ENV_BEFORE_APPLY])
 		set_string(&env->before_apply,
 			   read_string(ld, v[ENV_BEFORE_APPLY], NULL, "before_apply"));

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "migsync/ledger.h"
 #include "migsync/plan.h"
@@ -17,6 +18,22 @@ void plan_db_init(struct plan_db *db)
 	strvec_init(&db->rows);
 	strvec_init(&db->end_rows);
 	strvec_init(&db->in_progress);
+	db->group = PLAN_NO_GROUP;
+}
+
+const char *plan_db_outcome_name(enum plan_db_outcome o)
+{
+	switch (o) {
+	case PLAN_DB_NOT_RUN:
+		return "not_run";
+	case PLAN_DB_CURRENT:
+		return "current";
+	case PLAN_DB_APPLIED:
+		return "applied";
+	case PLAN_DB_FAILED:
+		return "failed";
+	}
+	return "?";
 }
 
 static void steps_clear(struct plan_db *db)
@@ -36,6 +53,7 @@ void plan_db_release(struct plan_db *db)
 	free(db->describe);
 	free(db->identity);
 	free(db->error);
+	free(db->label);
 	strvec_release(&db->rows);
 	strvec_release(&db->end_rows);
 	strvec_release(&db->in_progress);
@@ -152,8 +170,18 @@ void plan_stage_init(struct plan_stage *st, const struct environment *env)
 	strvec_init(&st->order_missing);
 }
 
+static void groups_clear(struct plan_stage *st)
+{
+	for (size_t i = 0; i < st->groups_nr; i++)
+		gate_result_release(&st->groups[i].gate);
+	free(st->groups);
+	st->groups = NULL;
+	st->groups_nr = 0;
+}
+
 void plan_stage_release(struct plan_stage *st)
 {
+	groups_clear(st);
 	for (size_t i = 0; i < st->dbs_nr; i++)
 		plan_db_release(&st->dbs[i]);
 	free(st->dbs);
@@ -213,6 +241,20 @@ static void hash_field(struct strbuf *sb, const char *tag, const char *value)
 	strbuf_addf(sb, "%s %zu:%s\n", tag, strlen(value), value);
 }
 
+/* The target's ids, sorted, into the hash text. */
+static void hash_target(struct strbuf *sb, const struct strvec *target)
+{
+	struct strvec ids = STRVEC_INIT;
+
+	for (size_t i = 0; target && i < target->nr; i++)
+		strvec_push(&ids, target->items[i]);
+	strvec_sort(&ids);
+	strbuf_addf(sb, "target %zu\n", ids.nr);
+	for (size_t i = 0; i < ids.nr; i++)
+		hash_field(sb, "id", ids.items[i]);
+	strvec_release(&ids);
+}
+
 static int by_identity(const void *a, const void *b)
 {
 	const struct plan_db *const *x = a, *const *y = b;
@@ -262,20 +304,12 @@ void plan_hash_compute(char out[SHA256_HEX_LEN + 1], const char *environment,
 		       const struct strvec *target, const struct plan_db *dbs, size_t nr)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct strvec ids = STRVEC_INIT;
 
 	strbuf_addstr(&sb, "migsync plan v1\n");
 	hash_field(&sb, "environment", environment);
-	for (size_t i = 0; target && i < target->nr; i++)
-		strvec_push(&ids, target->items[i]);
-	strvec_sort(&ids);
-	strbuf_addf(&sb, "target %zu\n", ids.nr);
-	for (size_t i = 0; i < ids.nr; i++)
-		hash_field(&sb, "id", ids.items[i]);
-
+	hash_target(&sb, target);
 	hash_databases(&sb, dbs, nr, true);
 	sha256_hex(sb.buf, sb.len, out);
-	strvec_release(&ids);
 	strbuf_release(&sb);
 }
 
@@ -305,6 +339,43 @@ void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 	strbuf_release(&sb);
 }
 
+void plan_group_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		     const struct strvec *target, const struct plan_db *db)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec rows = STRVEC_INIT;
+
+	strbuf_addstr(&sb, "migsync fleet v1\n");
+	hash_field(&sb, "environment", environment);
+	hash_target(&sb, target);
+	for (size_t k = 0; k < db->rows.nr; k++)
+		strvec_push(&rows, db->rows.items[k]);
+	strvec_sort(&rows);
+	strbuf_addf(&sb, "heads %zu\n", rows.nr);
+	for (size_t k = 0; k < rows.nr; k++)
+		hash_field(&sb, "head", rows.items[k]);
+	strbuf_addf(&sb, "steps %zu\n", db->steps_nr);
+	for (size_t k = 0; k < db->steps_nr; k++) {
+		hash_field(&sb, db->steps[k].step.up ? "up" : "down", db->steps[k].revision);
+		hash_field(&sb, "sha256", db->steps[k].sha256);
+	}
+	sha256_hex(sb.buf, sb.len, out);
+	strvec_release(&rows);
+	strbuf_release(&sb);
+}
+
+static struct plan_group *add_group(struct plan_stage *st, size_t first, size_t *alloc)
+{
+	struct plan_group *gr;
+
+	ALLOC_GROW(st->groups, st->groups_nr + 1, *alloc);
+	gr = &st->groups[st->groups_nr++];
+	memset(gr, 0, sizeof(*gr));
+	gr->first = first;
+	gate_result_init(&gr->gate);
+	return gr;
+}
+
 void plan_rehash_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 		      const char *revision, const char *sha256, const struct plan_db *dbs,
 		      const struct strvec *old, size_t nr)
@@ -330,8 +401,60 @@ void plan_rehash_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 
 void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 {
-	plan_hash_compute(st->plan_hash, st->env ? st->env->name : NULL, target,
-			  st->dbs, st->dbs_nr);
+	const char *env = st->env ? st->env->name : NULL;
+	const struct plan_group *pick = NULL;
+	size_t alloc = 0;
+
+	groups_clear(st);
+	if (!st->fleet) {
+		plan_hash_compute(st->plan_hash, env, target, st->dbs, st->dbs_nr);
+		if (st->dbs_nr) {
+			struct plan_group *gr = add_group(st, 0, &alloc);
+
+			memcpy(gr->plan_hash, st->plan_hash, sizeof(gr->plan_hash));
+			gr->count = st->dbs_nr;
+			for (size_t i = 0; i < st->dbs_nr; i++)
+				st->dbs[i].group = 0;
+		}
+		return;
+	}
+	for (size_t i = 0; i < st->dbs_nr; i++) {
+		struct plan_db *db = &st->dbs[i];
+		size_t g;
+
+		db->group = PLAN_NO_GROUP;
+		if (db->error)
+			continue;
+		for (g = 0; g < st->groups_nr; g++)
+			if (strvec_equal(&st->dbs[st->groups[g].first].rows, &db->rows))
+				break;
+		if (g == st->groups_nr)
+			plan_group_hash(add_group(st, i, &alloc)->plan_hash, env, target, db);
+		st->groups[g].count++;
+		db->group = g;
+	}
+	for (size_t g = 0; g < st->groups_nr && !pick; g++)
+		if (st->dbs[st->groups[g].first].steps_nr)
+			pick = &st->groups[g];
+	if (pick)
+		memcpy(st->plan_hash, pick->plan_hash, sizeof(st->plan_hash));
+	else
+		plan_hash_compute(st->plan_hash, env, target, NULL, 0);
+}
+
+const struct plan_group *plan_stage_group(const struct plan_stage *st, const char *hash)
+{
+	for (size_t g = 0; g < st->groups_nr; g++)
+		if (!strcasecmp(st->groups[g].plan_hash, hash))
+			return &st->groups[g];
+	return NULL;
+}
+
+const char *plan_db_hash(const struct plan_stage *st, const struct plan_db *db)
+{
+	if (db->group < st->groups_nr)
+		return st->groups[db->group].plan_hash;
+	return st->plan_hash;
 }
 
 void plan_rows_add(struct strbuf *sb, const struct strvec *rows, const char *sep)

@@ -119,6 +119,32 @@ void plan_stage_revisions(struct strvec *out, const struct plan_stage *st)
 				strvec_push(out, st->dbs[i].steps[k].revision);
 }
 
+/*
+ * Each group's gate for its own hash; st->gate and st->plan_hash become
+ * those of the first group with steps whose gate is closed (else of the
+ * first group with steps), so that a fleet passes only when every
+ * transition it makes is approved.
+ */
+static void gate_stage(struct plan_stage *st, struct gate_input *in)
+{
+	const struct plan_group *pick = NULL;
+
+	for (size_t g = 0; g < st->groups_nr; g++) {
+		struct plan_group *gr = &st->groups[g];
+
+		if (!st->dbs[gr->first].steps_nr)
+			continue;
+		in->plan_hash = gr->plan_hash;
+		gate_evaluate(&gr->gate, in);
+		if (!pick || (pick->gate.passed && !gr->gate.passed))
+			pick = gr;
+	}
+	if (pick)
+		memcpy(st->plan_hash, pick->plan_hash, sizeof(st->plan_hash));
+	in->plan_hash = st->plan_hash;
+	gate_evaluate(&st->gate, in);
+}
+
 size_t plan_stage_risky(const struct plan_stage *st, const struct safety_list *safety)
 {
 	struct strvec revs = STRVEC_INIT;
@@ -180,7 +206,7 @@ int plan_stage_check(struct plan_stage *st, const struct plan_stage *prev, bool 
 				goto done;
 		}
 	}
-	gate_evaluate(&st->gate, &in);
+	gate_stage(st, &in);
 done:
 	return ret;
 }
@@ -208,7 +234,8 @@ int plan_build(struct plan *p, const struct inventory *inv,
 				prev = &p->stages[p->nr - 2];
 				planned = true;
 			} else {
-				src->read(&prev_read, pe, src->ctx);
+				(src->read_previous ? src->read_previous : src->read)(&prev_read, pe,
+										      src->ctx);
 				prev = &prev_read;
 			}
 		}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "migsync/ledger.h"
@@ -174,6 +175,58 @@ static void test_expand_lists(void **state)
 	ms_error_release(&err);
 }
 
+/*
+ * Shards: the first 64 bits of SHA-256("env/db[/schema]") modulo N (the
+ * expected values computed apart, with Python's hashlib), and the
+ * expansion keeps exactly its shard's targets, the others in no shard
+ * twice, whatever other targets are listed.
+ */
+static void test_shards(void **state)
+{
+	static const struct {
+		const char *env, *db, *schema;
+		unsigned count, shard;
+	} cases[] = {
+		{ "tenants", "tenant_0001", NULL, 4, 3 },
+		{ "tenants", "tenant_0150", NULL, 4, 2 },
+		{ "prod", "stock", NULL, 3, 0 },
+		{ "tenants", "acme", "tenant_a", 8, 4 },
+		{ "tenants", "tenant_0001", NULL, 1000, 595 },
+		{ "tenants", "tenant_0001", NULL, 1, 0 },
+	};
+	struct environment env;
+	struct db_target *list = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t nr = 0, total = 0;
+	char name[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_int_equal(db_shard_of(cases[i].env, cases[i].db, cases[i].schema,
+					     cases[i].count), cases[i].shard);
+	env_init(&env, "tenants");
+	for (int i = 1; i <= 40; i++) {
+		snprintf(name, sizeof(name), "tenant_%04d", i);
+		strvec_push(&env.targets.databases, name);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		env.shard.index = k;
+		env.shard.count = 4;
+		assert_int_equal(db_targets_expand(&list, &nr, &env, &err), 0);
+		total += nr;
+		for (size_t i = 0; i < nr; i++)
+			assert_int_equal(db_shard_of("tenants", list[i].dbname, NULL, 4), k);
+		db_targets_free(list, nr);
+	}
+	assert_int_equal(total, 40);
+	/* the whole environment, whatever the shard */
+	assert_int_equal(db_targets_expand_all(&list, &nr, &env, &err), 0);
+	assert_int_equal(nr, 40);
+	db_targets_free(list, nr);
+	strvec_release(&env.targets.databases);
+	ms_error_release(&err);
+}
+
 static void test_one_line(void **state)
 {
 	char *s;
@@ -234,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_target_member_url_ssh),
 		cmocka_unit_test(test_target_unset_password_env),
 		cmocka_unit_test(test_expand_lists),
+		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_one_line),
 		cmocka_unit_test(test_outcomes),
 	};

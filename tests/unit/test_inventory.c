@@ -519,6 +519,47 @@ static void test_other_values(void **state)
 	expect_problem(f, INV_E_VALUE, "prod.yaml", 2, 1);
 }
 
+/* fleet: counts and percentages, the defaults, and what is refused where */
+static void test_fleet(void **state)
+{
+	struct fixture *f = *state;
+	const struct environment *dev, *prod;
+
+	put(f, "inventory.yaml", good_inventory);
+	put(f, "dev.yaml", good_dev);
+	put(f, "prod.yaml",
+	    "database: { host: h }\n"
+	    "fleet: { canary: \"2%\", batch: 25%, parallel: 8, max_failures: 3 }\n");
+	assert_int_equal(load(f), 0);
+	dev = inventory_find(f->inv, "dev");
+	prod = inventory_find(f->inv, "prod");
+	/* the defaults: no canary, one database at a time, stop at the first failure */
+	assert_int_equal(dev->fleet.canary.value, 0);
+	assert_int_equal(dev->fleet.batch.value, 1);
+	assert_false(dev->fleet.batch.percent);
+	assert_int_equal(dev->fleet.parallel, 1);
+	assert_int_equal(dev->fleet.max_failures, 0);
+	assert_true(prod->fleet.canary.percent);
+	assert_int_equal(prod->fleet.canary.value, 2);
+	assert_int_equal(inventory_amount_of(&prod->fleet.canary, 300), 6);
+	assert_int_equal(inventory_amount_of(&prod->fleet.canary, 10), 1);
+	assert_int_equal(inventory_amount_of(&prod->fleet.batch, 299), 75);
+	assert_int_equal(inventory_amount_of(&dev->fleet.batch, 299), 1);
+	assert_int_equal(prod->fleet.parallel, 8);
+	assert_int_equal(prod->fleet.max_failures, 3);
+	inventory_free(f->inv);
+	f->inv = NULL;
+
+	put(f, "prod.yaml",
+	    "database: { host: h }\n"
+	    "fleet: { canary: 0, batch: 0%, parallel: 0, max_failures: -1, size: 3 }\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_TYPE, "prod.yaml", 2, 28);
+	expect_problem(f, INV_E_TYPE, "prod.yaml", 2, 42);
+	expect_problem(f, INV_E_TYPE, "prod.yaml", 2, 59);
+	expect_problem(f, INV_E_UNKNOWN, "prod.yaml", 2, 63);
+}
+
 /* Environment names: the safe set, from a name: key or from the file name. */
 static void test_env_names(void **state)
 {
@@ -1034,6 +1075,7 @@ int main(void)
 		FIX(test_missing_directory),
 		FIX(test_hostile_files),
 		FIX(test_anchors),
+		FIX(test_fleet),
 		cmocka_unit_test(test_interpolation),
 		FIX(test_interpolation_in_inventory),
 		cmocka_unit_test(test_durations),

@@ -549,6 +549,93 @@ static void entry(struct ledger_entry *e, const char *rev, bool up, const char *
 	e->outcome = outcome;
 }
 
+/*
+ * A fleet is grouped by starting rows; a group's hash has no identity in
+ * it (another tenant starting there shares it), changes with a step's
+ * file, and each group needs its own approval.
+ */
+static void test_fleet_groups(void **state)
+{
+	struct environment env;
+	struct plan_stage st;
+	struct plan_check_options co;
+	struct plan_source src;
+	struct approval ok;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strvec target = STRVEC_INIT;
+	struct plan_db other;
+	char h[65], moved[65];
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	env.name = "tenants";
+	env.gate.approvals = 1;
+	strvec_init(&env.gate.approvers);
+	strvec_push(&target, "r3");
+	plan_stage_init(&st, &env);
+	st.fleet = true;
+	make_db(plan_stage_add_db(&st), "t1 oid=1", "", "r1:s1 r2:s2 r3:s3", true);
+	make_db(plan_stage_add_db(&st), "t2 oid=2", "r1", "r2:s2 r3:s3", true);
+	make_db(plan_stage_add_db(&st), "t3 oid=3", "", "r1:s1 r2:s2 r3:s3", true);
+	make_db(plan_stage_add_db(&st), "t4 oid=4", "r3", "", true);
+	plan_hash_stage(&st, &target);
+	assert_int_equal(st.groups_nr, 3);
+	assert_int_equal(st.groups[0].count, 2);
+	assert_int_equal(st.groups[1].count, 1);
+	assert_int_equal(st.groups[2].count, 1);
+	assert_int_equal(st.dbs[2].group, 0);
+	assert_int_equal(st.dbs[3].group, 2);
+	assert_string_equal(st.plan_hash, st.groups[0].plan_hash);
+	assert_string_equal(plan_db_hash(&st, &st.dbs[2]), st.groups[0].plan_hash);
+	assert_string_not_equal(st.groups[0].plan_hash, st.groups[1].plan_hash);
+	assert_ptr_equal(plan_stage_group(&st, st.groups[1].plan_hash), &st.groups[1]);
+	assert_null(plan_stage_group(&st, HASH_A));
+
+	/* a tenant created later, starting from the same rows: the same hash */
+	make_db(&other, "t9 oid=9", "", "r1:s1 r2:s2 r3:s3", true);
+	plan_group_hash(h, "tenants", &target, &other);
+	assert_string_equal(h, st.groups[0].plan_hash);
+	plan_db_release(&other);
+	/* an edited file, another environment: another hash */
+	make_db(&other, "t1 oid=1", "", "r1:s1 r2:sX r3:s3", true);
+	plan_group_hash(moved, "tenants", &target, &other);
+	assert_string_not_equal(moved, h);
+	plan_group_hash(moved, "other", &target, &st.dbs[0]);
+	assert_string_not_equal(moved, h);
+	plan_db_release(&other);
+
+	/* group 1 approved: the gate stays closed on group 2, whose hash is the stage's */
+	memset(&co, 0, sizeof(co));
+	memset(&src, 0, sizeof(src));
+	co.up = true;
+	co.now_ms = NOW;
+	approval(&ok, st.groups[0].plan_hash, "tenants", "alice", 0);
+	st.approvals = &ok;
+	st.approvals_nr = 1;
+	assert_int_equal(plan_stage_check(&st, NULL, false, &co, &src, &err), 0);
+	assert_true(st.groups[0].gate.passed);
+	assert_false(st.groups[1].gate.passed);
+	assert_false(st.gate.passed);
+	assert_string_equal(st.plan_hash, st.groups[1].plan_hash);
+	st.approvals = NULL;
+	st.approvals_nr = 0;
+	approval_release(&ok);
+
+	/* not a fleet: one group, today's hash with the identities */
+	st.fleet = false;
+	plan_hash_stage(&st, &target);
+	hash_of(h, "tenants", "r3", st.dbs, st.dbs_nr);
+	assert_int_equal(st.groups_nr, 1);
+	assert_string_equal(st.plan_hash, h);
+	assert_string_equal(st.groups[0].plan_hash, h);
+
+	st.env = NULL;
+	plan_stage_release(&st);
+	strvec_release(&target);
+	strvec_release(&env.gate.approvers);
+	ms_error_release(&err);
+}
+
 static void test_checksums(void **state)
 {
 	struct fixture *f = *state;
@@ -595,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_gate_distinct),
 		cmocka_unit_test(test_gate_refusals),
 		cmocka_unit_test(test_gate_soak),
+		cmocka_unit_test(test_fleet_groups),
 		cmocka_unit_test_setup_teardown(test_checksums, setup, teardown),
 	};
 

@@ -86,6 +86,7 @@ static const char *kind_name(enum apply_event_kind k)
 	case APPLY_EVENT_SKIP: return "skip";
 	case APPLY_EVENT_OUTPUT: return "output";
 	case APPLY_EVENT_WAIT: return "wait";
+	case APPLY_EVENT_DB_DONE: return "db_done";
 	}
 	return "?";
 }
@@ -419,7 +420,7 @@ static int source_held(bool *known, int64_t *since, const struct environment *en
 static void build_plan(struct plan *p, struct source *s, const struct environment *const *envs,
 		  size_t nr)
 {
-	struct plan_source src = { source_read, source_held, s };
+	struct plan_source src = { source_read, source_held, s, NULL };
 	struct plan_check_options co = { s->f->g, true, false, NOW, NULL };
 	struct ms_error err = MS_ERROR_INIT;
 
