@@ -111,6 +111,8 @@ struct apply_options {
 	 */
 	bool (*confirm)(const struct plan_stage *st, void *ctx);
 	void *ctx;
+	/* the safety review's findings: a stage with unallowed ones needs gate.risky_approvals */
+	const struct safety_list *safety;
 };
 
 /* All options off: no callbacks, one connection try, the environment's lock_wait. */

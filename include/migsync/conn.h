@@ -78,11 +78,16 @@ enum conn_status {
 	CONN_OK,		/* connected, in blocking mode */
 	CONN_TUNNEL_FAILED,	/* err set: MS_ERR_CONFIG (bad host or port, host key, authentication) or MS_ERR_IO (unreachable) */
 	CONN_INVALID,		/* libpq would not start (bad parameters; pg NULL: out of memory) */
-	CONN_REFUSED,		/* a server answered, then it failed (authentication, no such database) */
+	CONN_REFUSED,		/* a server answered, then it failed (authentication, ...) */
+	CONN_NO_DATABASE,	/* a server answered: the database does not exist (3D000) */
 	CONN_UNREACHABLE,	/* it failed before any server answered */
 	CONN_TIMEOUT,		/* deadline passed */
 	CONN_POLL_ERROR,	/* poll() failed; errno says why */
 };
+
+/* The hint of every message about a database that does not exist (CONN_NO_DATABASE); status.h's STATUS_MISSING_HINT says the same. */
+#define DB_MISSING_HINT \
+	"create the database (CREATE DATABASE, or createdb), or fix database.dbname in the inventory"
 
 /* An open connection and the tunnel its socket goes through (NULL: none). */
 struct conn {

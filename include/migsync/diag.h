@@ -25,6 +25,8 @@ struct diag {
 	char *revision;	/* the revision concerned, or NULL */
 	char *message;
 	char *hint;
+	char *rule;	/* a safety finding's rule name (safety.h), or NULL */
+	char *statement;	/* a safety finding's statement, or NULL */
 };
 
 struct diag_list {

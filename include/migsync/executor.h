@@ -9,10 +9,11 @@
  *    with `-- migsync:transaction false` runs statement by statement in
  *    autocommit, recorded in the ledger as in progress before it starts
  *    and finished after, so a crash is visible to the next run.
- *  - Alembic (exec_alembic_run): the project's own Alembic,
- *    `PYTHON -m alembic -c INI -x env=NAME upgrade|downgrade TARGET` with
- *    DATABASE_URL set, locally or on the environment's SSH host
- *    (ssh.run: true, in ssh.workdir); output streamed and captured.
+ *  - Alembic (exec_alembic_run): the project's own Alembic, given the
+ *    exact revision ids of the plan, after checking that it sees the
+ *    files the plan was made from; DATABASE_URL set, locally or on the
+ *    environment's SSH host (ssh.run: true, in ssh.workdir); output
+ *    streamed, one ledger row per revision (executor.c, alembic_steps.c).
  *
  * The caller holds the advisory lock (ledger_lock) around all of it.
  *
@@ -23,6 +24,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -68,6 +70,12 @@ struct executor {
 	void *impl;			/* the executor's own state */
 	/* Streamed output (Alembic, notices), set by the caller; may be NULL. */
 	void (*output)(const char *line, void *ctx);
+	/*
+	 * A run's progress (Alembic): step i of the plan_db started (done
+	 * false) or finished after elapsed_ms; set by the caller, with
+	 * output_ctx; may be NULL.
+	 */
+	void (*progress)(size_t step, bool done, int64_t elapsed_ms, void *ctx);
 	void *output_ctx;
 };
 
@@ -175,37 +183,68 @@ int exec_stamp(const struct exec_context *c, const struct strvec *from,
 	       const struct strvec *to, struct ms_error *err);
 
 /*
- * Run Alembic for a target ("upgrade" or "downgrade", target revision):
- * `PYTHON -m alembic -c INI -x env=NAME COMMAND REV` (-x must precede
- * the subcommand for Alembic's parser), PYTHON = inv->migrations.python
- * (default /usr/bin/python3), INI = inv->migrations.alembic_ini, in the
- * ini's directory, stdin from /dev/null. Needs c->inv and c->target.
+ * One run of Alembic (exec_alembic_run): exact revision ids, one call
+ * each, in one interpreter, and who listens.
+ */
+struct exec_alembic_job {
+	const char *command;		/* "upgrade" or "downgrade" */
+	const struct strvec *revs;	/* exact ids ("base" for a downgrade to nothing) */
+	const struct revgraph *g;	/* its scripts: the files Alembic must see */
+	/*
+	 * Each line of Alembic's output, secrets scrubbed (the driver's own
+	 * lines are not passed on); a negative return stops the run at once
+	 * with err. May be NULL.
+	 */
+	int (*line)(const char *line, void *ctx, struct ms_error *err);
+	/*
+	 * Call k (0-based) returned; Alembic waits meanwhile. 0 to go on, a
+	 * negative code (err set) to stop. May be NULL.
+	 */
+	int (*call_done)(size_t k, void *ctx, struct ms_error *err);
+	void *ctx;
+
+	/* Filled by the run. */
+	struct strbuf output;		/* all of Alembic's output, scrubbed */
+	char *failure;			/* the exception's own line when a call failed, or NULL */
+	size_t calls;			/* calls that returned */
+};
+
+void exec_alembic_job_init(struct exec_alembic_job *job);
+void exec_alembic_job_release(struct exec_alembic_job *job);
+
+/*
+ * Run Alembic: the project's interpreter (inv->migrations.python, default
+ * /usr/bin/python3) runs migsync's driver, which uses the project's
+ * Alembic as `alembic -c INI -x env=NAME COMMAND REV` does, once per
+ * job->revs item, in the ini's directory. Needs c->inv and c->target.
  *
+ * Before any call, the revision files Alembic sees (its script directory
+ * and version_locations as the ini says) must be the scripts of job->g,
+ * by resolved path and SHA-256; otherwise nothing runs and the error
+ * (MS_ERR_CONFIG) lists each difference.
+ *
+ * The child's environment is only what Python needs, the variable named
+ * by the environment's password_env, MIGSYNC_ENVIRONMENT and
  * DATABASE_URL (postgresql://USER:PASSWORD@HOST:PORT/DBNAME?hostaddr=
- * ..&sslmode=..&application_name=..&options=..&connect_timeout=.., parts
- * percent-encoded) is set only in the child's environment, never printed
- * nor on a command line. Locally it is built from c->conn's own
- * parameters (PQconninfo): pass the connection db_connect made, and keep
- * its tunnel open during the run; through an SSH tunnel that is
- * hostaddr=127.0.0.1 and the tunnel's local port, with host= the real
- * name. Without c->conn, and in remote mode, from c->target->conninfo.
+ * ..&sslmode=.., parts percent-encoded), never printed nor on a command
+ * line. Locally the URL is built from c->conn's own parameters
+ * (PQconninfo): pass the connection db_connect made, and keep its tunnel
+ * open during the run. Without c->conn, and in remote mode, from
+ * c->target->conninfo.
  *
- * Remote mode (env->ssh.enabled && env->ssh.run): the same command runs
+ * Remote mode (env->ssh.enabled && env->ssh.run): the same driver runs
  * over an SSH exec channel (host key checked strictly against
  * known_hosts before authentication, as for tunnels) in ssh.workdir,
  * with `-c BASENAME` of alembic_ini; DATABASE_URL as the database is
- * seen from the SSH host, sent as the first line of the channel's stdin
- * (read by the remote shell: not visible in ps there, and not dependent
- * on sshd's AcceptEnv).
+ * seen from the SSH host, sent as the first line of the channel's stdin.
  *
- * Output (stdout and stderr merged) goes line by line to c->output and
- * is appended to output (may be NULL). *c->cancel sends SIGTERM to the
- * child's process group (SIGKILL 10 s later; remotely: the channel's
- * stdin is closed and the remote shell terminates Alembic) and fails with
- * "cancelled". A non-zero exit is MS_ERR_GENERIC:
- * `alembic upgrade REV: exit status N: LAST OUTPUT LINE`.
+ * *c->cancel sends SIGTERM to the child's process group (SIGKILL 10 s
+ * later; remotely: the channel's stdin is closed, which ends the driver)
+ * and fails with "cancelled". A failed call is MS_ERR_GENERIC: `alembic
+ * upgrade REV: EXCEPTION LINE` (job->failure), Alembic's traceback in
+ * job->output.
  */
-int exec_alembic_run(const struct exec_context *c, const char *command,
-		     const char *target_rev, struct strbuf *output, struct ms_error *err);
+int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
+		     struct ms_error *err);
 
 #endif

@@ -31,7 +31,7 @@
  *               lock_wait, version_table, version_table_schema }
  *   ssh: { host, port, user, identity, agent, passphrase_env, known_hosts,
  *          connect_timeout, run, workdir }
- *   gate: { approvals, approvers, soak }
+ *   gate: { approvals, approvers, soak, risky_approvals }
  *   targets: { databases: [...] | discover: "SELECT datname ..." }
  *
  * Every scalar value may use ${VAR} and ${VAR:-default} (read from the
@@ -121,6 +121,11 @@ struct inventory_gate {
 	int approvals;			/* distinct approvers needed before this stage */
 	struct strvec approvers;	/* who may approve; empty: anyone */
 	int64_t soak;			/* seconds the previous stage must have held the target */
+	/*
+	 * distinct approvers needed instead of approvals when a step of the
+	 * stage carries a safety finding no comment allows; 0: approvals
+	 */
+	int risky_approvals;
 	struct inventory_pos pos;
 };
 

@@ -44,7 +44,29 @@ void json_kv_string(struct json_writer *jw, const char *key, const char *s);
 void json_kv_int(struct json_writer *jw, const char *key, int64_t v);
 void json_kv_bool(struct json_writer *jw, const char *key, bool v);
 
-/* Append s to sb as a quoted, escaped JSON string. */
+/*
+ * Append s to sb as a quoted, escaped JSON string. Bytes that are not
+ * well-formed UTF-8 are written as \ufffd (U+FFFD), so that the document
+ * is valid UTF-8 whatever the files it quotes hold.
+ */
 void json_quote(struct strbuf *sb, const char *s);
+
+/* "key": the time ms (since the Unix epoch) in RFC 3339, UTC, whole seconds. */
+void json_kv_time(struct json_writer *jw, const char *key, int64_t ms);
+
+/*
+ * The version of migsync's JSON format. Within one version keys are only
+ * ever added; renaming or removing one, or changing what it means, makes
+ * a new version (docs/json/README.md).
+ */
+#define JSON_FORMAT_VERSION 1
+
+/*
+ * Open the document of a command: "{", then "format":
+ * "migsync.COMMAND/1", "migsync": version and "generated_at": now_ms.
+ * The caller writes its own keys and closes the object.
+ */
+void json_document_begin(struct json_writer *jw, const char *command,
+			 const char *version, int64_t now_ms);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "migsync/error.h"
+#include "migsync/strbuf.h"
 #include "migsync/util.h"
 
 /* libpq's PGconn and PGresult; only pointers here, so that readers of the types need no libpq. */
@@ -47,9 +48,10 @@ enum ledger_outcome {
 	LEDGER_RESOLVED_APPLIED,	/* operator said: it did apply */
 	LEDGER_RESOLVED_ROLLED_BACK,	/* operator said: it did not */
 	LEDGER_STAMPED,		/* version table changed without running the revision */
+	LEDGER_REHASHED,	/* the file's new SHA-256 accepted (migsync rehash); nothing ran */
 };
 
-/* "in_progress", "applied", "failed", "resolved_applied", "resolved_rolled_back", "stamped": as stored. */
+/* "in_progress", "applied", "failed", "resolved_applied", "resolved_rolled_back", "stamped", "rehashed": as stored. */
 const char *ledger_outcome_name(enum ledger_outcome o);
 /* The outcome stored as name; -1 when name is none of them. */
 int ledger_outcome_parse(enum ledger_outcome *o, const char *name);
@@ -70,6 +72,8 @@ struct ledger_entry {
 	bool transactional;
 	char *executor;			/* "sql" or "alembic" */
 	char *rows_after;		/* version rows after the step, sorted, space separated */
+	char *note;			/* why (rehash: the reason given), or NULL */
+	char *previous_sha256;		/* rehash: the SHA-256 recorded before, or NULL */
 };
 
 void ledger_entry_init(struct ledger_entry *e);
@@ -84,6 +88,9 @@ struct approval {
 	char *comment;
 	int64_t created_at_ms;
 	int64_t expires_at_ms;		/* 0: never */
+	int64_t revoked_at_ms;		/* 0: not revoked */
+	char *revoked_by;
+	char *revoke_reason;
 };
 
 void approval_init(struct approval *a);
@@ -105,6 +112,12 @@ void approvals_free(struct approval *list, size_t nr);
  *   SCHEMA.approvals (id bigserial primary key, plan_hash text,
  *     environment text, approver text, comment text, created_at
  *     timestamptz, expires_at timestamptz NULL)
+ *
+ * Added later (and added to an older ledger here, ALTER TABLE ... ADD
+ * COLUMN IF NOT EXISTS): applied.note text, applied.previous_sha256
+ * text (rehash), approvals.revoked_at timestamptz, revoked_by text,
+ * revoke_reason text. Readers do not need them: a ledger without them
+ * reads as one where nothing was revoked or rehashed.
  */
 int ledger_ensure(struct pg_conn *conn, const char *schema, struct ms_error *err);
 
@@ -143,6 +156,17 @@ int ledger_finish(struct pg_conn *conn, const char *schema, int64_t id,
 int ledger_list(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
 		const char *schema, size_t limit, struct ms_error *err);
 
+/*
+ * For a reader that sends the query itself (the probe, with its own
+ * deadline): append to sql one SELECT of the entries still
+ * LEDGER_IN_PROGRESS, oldest first, with no parameters; the ledger must
+ * exist. ledger_entries_parse turns its result (or that of any entry
+ * query of this file) into entries (*out belongs to the caller).
+ */
+int ledger_in_progress_select(struct strbuf *sql, struct pg_conn *conn, const char *schema,
+			      struct ms_error *err);
+void ledger_entries_parse(struct ledger_entry **out, size_t *nr, const struct pg_result *res);
+
 /* Entries still LEDGER_IN_PROGRESS (a crashed non-transactional revision). */
 int ledger_in_progress(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
 		       const char *schema, struct ms_error *err);
@@ -168,6 +192,27 @@ int ledger_approve(struct pg_conn *conn, const char *schema, struct approval *a,
 /* All approvals recorded for environment, oldest first (none when no ledger exists). */
 int ledger_approvals(struct approval **out, size_t *nr, struct pg_conn *conn,
 		     const char *schema, const char *environment, struct ms_error *err);
+
+/*
+ * Revoke the approvals of environment whose plan hash starts with
+ * plan_hash (case-insensitive) and that are not revoked yet: the rows
+ * stay, with revoked_at (at_ms; 0: now), revoked_by and revoke_reason
+ * (may be NULL) set. *revoked: how many. The ledger must be current
+ * (ledger_ensure).
+ */
+int ledger_revoke(int64_t *revoked, struct pg_conn *conn, const char *schema,
+		  const char *environment, const char *plan_hash, const char *by,
+		  const char *reason, int64_t at_ms, struct ms_error *err);
+
+/*
+ * Record that revision's file has a new SHA-256 (migsync rehash): an
+ * upward entry of outcome LEDGER_REHASHED with e->sha256 (the new hash),
+ * e->previous_sha256, e->note (the reason), plan_hash, who, host,
+ * environment, executor; e->id and e->started_at_ms are set. Nothing
+ * ran: duration 0. The ledger must be current (ledger_ensure).
+ */
+int ledger_insert_rehash(struct pg_conn *conn, const char *schema, struct ledger_entry *e,
+			 struct ms_error *err);
 
 /*
  * The session advisory lock serializing migsync on one database. Waits at

@@ -31,6 +31,8 @@
  *   MS030 reader warning (non-literal branch_labels / depends_on) [warning]
  *   MS031 native SQL outside the up/down sections, ignored [warning]
  *   MS040 file that could not be read or parsed [error]
+ *   MS100-MS114 the safety rules (safety.h): syntax-error [error], the
+ *         others [warning]; findings a migsync:allow comment allows are left out
  */
 
 #include <stdbool.h>
@@ -38,6 +40,7 @@
 
 #include "migsync/diag.h"
 #include "migsync/error.h"
+#include "migsync/safety.h"
 #include "migsync/scripts.h"
 #include "migsync/util.h"
 
@@ -65,6 +68,7 @@ enum lint_category {
 	LINT_NAMING,		/* MS010-MS013 */
 	LINT_DEPENDENCIES,	/* MS001, MS005, MS030 */
 	LINT_DOCUMENTATION,	/* MS023 */
+	LINT_SAFETY,		/* the safety rules (safety.h, MS100-MS114) */
 	LINT_CATEGORY_NR,
 };
 
@@ -84,7 +88,8 @@ const char *lint_category_name(enum lint_category category);
 struct lint_options {
 	const char *id_pattern;		/* POSIX ERE; NULL: LINT_DEFAULT_ID_PATTERN */
 	const char *file_pattern;	/* POSIX ERE; NULL: LINT_DEFAULT_FILE_PATTERN */
-	struct strvec disabled;		/* codes whose findings are dropped */
+	struct strvec disabled;		/* codes (or safety rule names) whose findings are dropped */
+	const struct safety_list *safety;	/* the safety review's findings, or NULL */
 };
 
 void lint_options_init(struct lint_options *opts);

@@ -17,8 +17,9 @@
  *   drift      same schema as the reference at its revision, no INVALID index
  *   checksums  no revision file changed after it was applied
  *
- * plus one "lint" check of the scripts (lint errors; warnings are not
- * counted). When the graph could not be built (graph_error), only
+ * plus one "lint" check of the scripts (lint errors, and safety findings,
+ * which carry a rule: the caller passes those of pending revisions;
+ * other warnings are not counted). When the graph could not be built (graph_error), only
  * reachability and lint are judged, the other checks are skipped, and
  * the graph error is a lint problem. An environment of which nothing is
  * known (its expansion failed, or its worst database is unreachable) has

@@ -9,7 +9,8 @@
  * read is chosen with flags:
  *
  *   OBSERVE_STATE   the probe: server version, version rows, whether the
- *                   ledger is there; two round trips
+ *                   ledger is there, its steps left in progress; two round
+ *                   trips, three with a ledger
  *   OBSERVE_LEDGER  with STATE, on the same connection: the ledger's
  *                   entries, when there is a version table and a ledger
  *   OBSERVE_SCHEMA  a schema snapshot (drift_read), on a db_connect()
@@ -64,6 +65,7 @@ enum observe_state {
 	OBSERVE_UNINITIALIZED,	/* reachable, but no version table or schema */
 	OBSERVE_UNREACHABLE,	/* no server answered in time (tunnel included) */
 	OBSERVE_ERROR,		/* answered, but failed: auth, permissions, host key, ... */
+	OBSERVE_MISSING,	/* answered: the database does not exist (error says so) */
 };
 
 struct observation {
@@ -83,7 +85,12 @@ struct observation {
 	 * ...`); observe_probe_one() leaves the message as the ledger gave it.
 	 */
 	struct ms_error ledger_error;
-	/* OBSERVE_IN_PROGRESS: rows a `transaction false` step left in progress, oldest first */
+	/*
+	 * Rows a `transaction false` step left in progress, oldest first:
+	 * read by OBSERVE_STATE whenever there is a ledger (one more round
+	 * trip; a failure goes to ledger_error) and by observe_conn's
+	 * OBSERVE_IN_PROGRESS
+	 */
 	struct ledger_entry *in_progress;
 	size_t in_progress_nr;
 	/* OBSERVE_APPROVALS: the environment's approvals, oldest first, when there is a ledger */
@@ -94,7 +101,8 @@ struct observation {
 	struct schema_snapshot *schema;	/* OBSERVE_SCHEMA; NULL when it could not be read */
 	/*
 	 * Why the database could not be observed; scrubbed. STATE: `target
-	 * "LABEL": ...`, set for OBSERVE_UNREACHABLE and OBSERVE_ERROR.
+	 * "LABEL": ...`, set for OBSERVE_UNREACHABLE, OBSERVE_ERROR and
+	 * OBSERVE_MISSING.
 	 * SCHEMA: `environment "ENV": ...`, as db_connect words it; the
 	 * ledger and the approvals read with it fail the same way (and
 	 * the snapshot is then dropped).

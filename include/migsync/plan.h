@@ -46,6 +46,8 @@
 #include "migsync/sha256.h"
 #include "migsync/util.h"
 
+struct safety_list;
+
 /* Read from the ledger (ledger.h); here only through pointers. */
 struct approval;
 struct ledger_entry;
@@ -101,6 +103,7 @@ struct gate_result {
 	int64_t soak;			/* seconds asked, 0: none */
 	int64_t soak_remaining;		/* seconds still to wait, 0 when satisfied */
 	bool soak_unknown;		/* the previous stage's ledger cannot say since when */
+	size_t risky;			/* safety findings of the steps that no comment allows */
 };
 
 void gate_result_init(struct gate_result *r);
@@ -128,6 +131,11 @@ struct gate_input {
 	bool has_previous;
 	bool held_since_known;
 	int64_t held_since_ms;
+	/*
+	 * Safety findings no comment allows among the stage's steps: then
+	 * gate->risky_approvals (when larger) distinct approvers are needed.
+	 */
+	size_t risky;
 };
 
 /*
@@ -136,9 +144,38 @@ struct gate_input {
  * the allow-list (when there is one); each approver counts once. The gate
  * passes when at least gate->approvals distinct approvers count and the
  * soak is satisfied (no previous stage satisfies it). approvals: 0 and no
- * soak pass without anything. *out is released first.
+ * soak pass without anything. A risky stage (in->risky) needs
+ * max(approvals, risky_approvals). *out is released first.
  */
 void gate_evaluate(struct gate_result *out, const struct gate_input *in);
+
+/*
+ * Where an approval stands, as `migsync approvals` shows it, the first
+ * that applies: revoked (withdrawn with `approve --revoke`), used (a
+ * step ran under its plan hash), expired, stale (not the plan now:
+ * the plan changed since, or it is a plan of another kind), valid.
+ */
+enum approval_state {
+	APPROVAL_VALID,
+	APPROVAL_STALE,
+	APPROVAL_EXPIRED,
+	APPROVAL_USED,
+	APPROVAL_REVOKED,
+};
+
+/* "valid", "stale", "expired", "used", "revoked". */
+const char *approval_state_name(enum approval_state s);
+
+/*
+ * The state of a at now_ms. entries: the ledger of the database the
+ * approvals were read from (a step recorded with the approval's plan
+ * hash that applied, stamped or rehashed makes it used); plan_now: the
+ * hash of the environment's plan now, NULL when it could not be made
+ * (then nothing is stale).
+ */
+enum approval_state approval_state_of(const struct approval *a, const char *plan_now,
+				      const struct ledger_entry *entries, size_t entries_nr,
+				      int64_t now_ms);
 
 /* One stage of a plan: one environment. */
 struct plan_stage {
@@ -279,6 +316,8 @@ struct plan_check_options {
 	bool up;			/* an upgrade: the order rule and the soak apply */
 	bool allow_out_of_order;	/* a violation is recorded as overridden */
 	int64_t now_ms;			/* Unix ms, for approval expiry and the soak */
+	/* the safety review's findings (safety.h), for risky_approvals; NULL: none */
+	const struct safety_list *safety;
 };
 
 /*
@@ -303,6 +342,12 @@ int plan_build(struct plan *p, const struct inventory *inv,
 	       const struct environment *const *envs, size_t nr,
 	       const struct plan_check_options *co, const struct plan_source *src,
 	       struct ms_error *err);
+
+/*
+ * The safety findings no comment allows among the upgrade steps of st
+ * (each revision counted once): what makes a stage risky.
+ */
+size_t plan_stage_risky(const struct plan_stage *st, const struct safety_list *safety);
 
 /* Append every revision st's steps bring (each once) to out. */
 void plan_stage_revisions(struct strvec *out, const struct plan_stage *st);

@@ -25,11 +25,22 @@
  * an environment's targets is its state, and a fleet is only as healthy as
  * its worst database. Unreachable is the worst because nothing at all is
  * known; unknown next, because a row the scripts do not know means the
- * database was migrated from code this checkout does not have; diverged
- * needs a downgrade or a merge; ahead means the target is older than the
+ * database was migrated from code this checkout does not have; missing
+ * (the server answered, but has no such database) needs the database
+ * created or `dbname` fixed; in_progress (a `transaction false` revision
+ * was interrupted, and every deploy refuses to run until someone settles
+ * it with `migsync resolve`) blocks the rollout; diverged needs a
+ * downgrade or a merge; ahead means the target is older than the
  * database; behind is the normal state before a rollout; uninitialized
  * (no version table, or an empty one) is a database nobody has migrated
  * yet, e.g. a new tenant.
+ *
+ * These names (status_state_name) are the one set of "state" values of
+ * a database or an environment in every JSON document and text table:
+ * current, uninitialized, behind, ahead, diverged, unknown, unreachable,
+ * and missing (the database does not exist) and in_progress (a step a
+ * crash left unfinished). docs/json/README.md and docs/json/common.json
+ * list the same set; a new state is added to all three.
  */
 enum status_state {
 	STATUS_CURRENT,
@@ -37,9 +48,15 @@ enum status_state {
 	STATUS_BEHIND,
 	STATUS_AHEAD,
 	STATUS_DIVERGED,
+	STATUS_IN_PROGRESS,
 	STATUS_UNKNOWN,
+	STATUS_MISSING,
 	STATUS_UNREACHABLE,
 };
+
+/* What the note of a missing database says to do (db's DB_MISSING_HINT: plan needs no libpq). */
+#define STATUS_MISSING_HINT \
+	"create the database (CREATE DATABASE, or createdb), or fix database.dbname in the inventory"
 
 /* "current", "behind", ...: the names used in text and JSON output. */
 const char *status_state_name(enum status_state state);
@@ -76,6 +93,12 @@ struct status_observation {
 	const char *error;		/* the probe's error (already redacted), or NULL */
 	bool has_version_table;		/* false: no version table at all */
 	const struct strvec *rows;	/* version_num values; NULL means none */
+	/* the server said the database does not exist (error says how) */
+	bool missing;
+	/* revisions the ledger has in progress, oldest first; NULL means none */
+	const struct strvec *in_progress;
+	/* for the hints of notes: the environment's name, or NULL */
+	const char *environment;
 };
 
 /* One database's state. Every string is owned by the result. */
@@ -100,12 +123,15 @@ void status_result_init(struct status_result *r);
 void status_result_release(struct status_result *r);
 
 /*
- * Classify one database. A probe error makes it unreachable; no rows make
+ * Classify one database. A probe error makes it unreachable (missing when
+ * obs->missing); no rows make
  * it uninitialized; a row the graph does not know makes it unknown; a row
  * that is neither an ancestor nor a descendant of the goal makes it
  * diverged; a row that descends from the goal without leading to it makes
  * it ahead; otherwise it is behind when the goal holds revisions the
- * database lacks, and current when not. *out is released first.
+ * database lacks, and current when not. A revision in progress makes any
+ * of these but unknown in_progress (heads and pending as they are), its
+ * note naming the `migsync resolve` command. *out is released first.
  */
 void status_classify(struct status_result *out, const struct revgraph *g,
 		     const struct status_goal *goal,

@@ -89,4 +89,11 @@ void apply_executor_open(struct apply_executor *ax, PGconn *conn, const struct d
 			 const char *plan_hash, const struct apply_options *o);
 void apply_executor_close(struct apply_executor *ax);
 
+/*
+ * The Alembic executor's run of db (alembic_steps.c): exact calls,
+ * progress through x, one ledger row per revision.
+ */
+int exec_alembic_steps(struct apply_executor *ax, struct executor *x, const struct plan_db *db,
+		       struct ms_error *err);
+
 #endif

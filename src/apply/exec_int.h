@@ -12,7 +12,7 @@
 #include "migsync/error.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
-#include "migsync/sqlsplit.h"
+#include "migsync/sql.h"
 #include "migsync/strbuf.h"
 #include "migsync/tunnel.h"
 
@@ -28,18 +28,50 @@ void exec_lines_feed(struct exec_lines *l, const char *buf, size_t len);
 /* Flush an unterminated last line and release. */
 void exec_lines_finish(struct exec_lines *l);
 
+/* What a child's stdin gets, written as it can take it. */
+struct exec_input {
+	struct strbuf buf;
+	size_t off;			/* written so far */
+	bool close;			/* close stdin once buf is written */
+};
+
 /*
  * Run command on the SSH server of cfg (session opened and checked as
- * for a tunnel: strict known_hosts, then key or agent), with the
- * variables of env_names/env_values passed in the channel's environment
- * where the server accepts them (sshd's AcceptEnv) and otherwise through
- * the command's stdin: see ssh_exec.c. Output (stdout and stderr) goes to
- * lines. *cancel (may be NULL) stops the command. *exit_status is the
+ * for a tunnel: strict known_hosts, then key or agent), with in written
+ * to its stdin (lines' handler may add to in while it runs): see
+ * ssh_exec.c. Output (stdout and stderr) goes to lines. *cancel (may be
+ * NULL) stops the command by closing its stdin. *exit_status is the
  * remote exit status (-1 when it died of a signal or is unknown).
  */
 int ssh_exec_run(const struct tunnel_config *cfg, const char *command,
-		 const char *stdin_data, struct exec_lines *lines,
+		 struct exec_input *in, struct exec_lines *lines,
 		 volatile sig_atomic_t *cancel, int *exit_status, struct ms_error *err);
+
+/* The Alembic child (alembic_env.c, alembic_driver.py). */
+
+/* alembic_driver.py, embedded by meson (embed_text.py). */
+extern const char exec_alembic_driver[];
+/*
+ * DATABASE_URL for a run (caller frees and wipes). Locally from the live
+ * connection (PQconninfo on c->conn: what libpq really used, so through
+ * an SSH tunnel hostaddr=127.0.0.1 and the tunnel's local port, with
+ * host= the real name for TLS checks). Remotely, and without a
+ * connection, from the target's conninfo: the database as the SSH host
+ * sees it.
+ */
+int exec_alembic_url(char **out, const struct exec_context *c, bool remote,
+		     struct ms_error *err);
+/*
+ * The child's environment, appended to env as NAME=VALUE: PATH, HOME,
+ * USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR, TERM, PYTHON*,
+ * VIRTUAL_ENV, CONDA_PREFIX, SSL_CERT_FILE, SSL_CERT_DIR as migsync has
+ * them, the variable c's environment names as its password_env,
+ * DATABASE_URL=url and MIGSYNC_ENVIRONMENT. Nothing else: the other
+ * environments' secrets stay in migsync.
+ */
+void exec_alembic_env(struct strvec *env, const struct exec_context *c, const char *url);
+/* Wipe (secrets) and release what exec_alembic_env made. */
+void exec_alembic_env_wipe(struct strvec *env);
 
 /*
  * Queries of the native SQL executor (exec_query.c): sent with

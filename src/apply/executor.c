@@ -1,64 +1,14 @@
 /*
  * The executors of a live database behind struct executor: native SQL
- * (exec_sql_step, step by step) and Alembic (exec_alembic_run to the
- * target, then ledger rows for what moved), both reading the version rows
- * and stamping on the locked connection.
+ * (exec_sql_step, step by step) and Alembic (exec_alembic_steps: exact
+ * revision ids, a ledger row per revision), both reading the version
+ * rows and stamping on the locked connection.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply_int.h"
-#include "migsync/clock.h"
 #include "migsync/ledger.h"
-
-/* Record Alembic's steps in the ledger: the ones that moved applied, the next one failed. */
-static void record_alembic(const struct exec_context *c, const struct plan_db *db,
-			   const struct apply_options *o, const struct strvec *after,
-			   int64_t started, int64_t duration, const char *error)
-{
-	bool *held = xcalloc(o->g->nr ? o->g->nr : 1, sizeof(*held));
-	char *rows = plan_rows_text(after, " ");
-	bool failed_one = false;
-
-	for (size_t i = 0; i < after->nr; i++) {
-		ssize_t n = revgraph_find(o->g, after->items[i]);
-
-		for (size_t k = 0; n >= 0 && k < o->g->nr; k++)
-			if (revgraph_is_ancestor(o->g, k, (size_t)n))
-				held[k] = true;
-	}
-	for (size_t i = 0; i < db->steps_nr; i++) {
-		const struct plan_step *s = &db->steps[i];
-		bool moved = s->step.up ? held[s->step.node] : !held[s->step.node];
-		struct ledger_entry e;
-		struct ms_error ignore = MS_ERROR_INIT;
-
-		if (!moved && (failed_one || !error))
-			continue;
-		ledger_entry_init(&e);
-		e.revision = xstrdup(s->revision);
-		e.up = s->step.up;
-		e.sha256 = s->sha256 && *s->sha256 ? xstrdup(s->sha256) : NULL;
-		e.plan_hash = c->plan_hash ? xstrdup(c->plan_hash) : NULL;
-		e.who = c->who ? xstrdup(c->who) : NULL;
-		e.host = c->host ? xstrdup(c->host) : NULL;
-		e.environment = xstrdup(c->target->env->name);
-		e.started_at_ms = started;
-		e.duration_ms = duration;
-		e.outcome = moved ? LEDGER_APPLIED : LEDGER_FAILED;
-		e.error = moved ? NULL : xstrdup(error);
-		e.transactional = true;
-		e.executor = xstrdup("alembic");
-		e.rows_after = xstrdup(rows);
-		ledger_insert(c->conn, NULL, &e, &ignore);
-		ledger_entry_release(&e);
-		ms_error_release(&ignore);
-		if (!moved)
-			failed_one = true;
-	}
-	free(rows);
-	free(held);
-}
 
 static struct apply_executor *impl(struct executor *x)
 {
@@ -99,27 +49,7 @@ static int sql_step(struct executor *x, const struct plan_step *s, struct ms_err
 
 static int alembic_run(struct executor *x, const struct plan_db *db, struct ms_error *err)
 {
-	struct apply_executor *ax = impl(x);
-	const struct apply_options *o = ax->o;
-	int64_t started = clock_wall_ms(), t0 = clock_mono_ms();
-	struct strvec after = STRVEC_INIT;
-	struct strbuf output = STRBUF_INIT;
-	struct ms_error e2 = MS_ERROR_INIT;
-	bool exists = false;
-	int ret;
-
-	ret = ledger_ensure(ax->c.conn, NULL, err);
-	if (ret == 0)
-		ret = exec_alembic_run(&ax->c, o->up ? "upgrade" : "downgrade", o->target->ident,
-				       &output, err);
-	if (db_version_rows(&after, &exists, NULL, ax->c.conn, ax->c.version_table,
-			      ax->c.version_schema, &e2) == 0)
-		record_alembic(&ax->c, db, o, &after, started, clock_mono_ms() - t0,
-			       ret < 0 ? err->message : NULL);
-	ms_error_release(&e2);
-	strvec_release(&after);
-	strbuf_release(&output);
-	return ret;
+	return exec_alembic_steps(impl(x), x, db, err);
 }
 
 static int pg_read_rows(struct executor *x, struct strvec *rows, struct ms_error *err)

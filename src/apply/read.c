@@ -229,6 +229,7 @@ static void check_setup(struct plan_source *src, struct plan_check_options *co,
 	co->up = o->up;
 	co->allow_out_of_order = o->allow_out_of_order;
 	co->now_ms = clock_wall_ms();
+	co->safety = o->safety;
 }
 
 int apply_check_stage(struct plan_stage *st, const struct plan_stage *prev,

@@ -216,8 +216,7 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 {
 	struct ledger_entry e;
 	struct exec_session local, *sess = c->session ? c->session : &local;
-	struct sql_statement *st = NULL;
-	size_t nr = 0;
+	struct sql_script stmts;
 	const char *sql = step->up ? script->up_sql : script->down_sql;
 	unsigned line = step->up ? script->up_line : script->down_line;
 	PQnoticeProcessor old_proc = NULL;
@@ -226,6 +225,7 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 
 	ledger_entry_init(&e);
 	exec_session_init(&local);
+	sql_script_init(&stmts);
 	if (script->kind != SCRIPT_SQL) {
 		ret = ms_error_set(err, MS_ERR_CONFIG,
 				   "revision \"%s\" (%s): not a native SQL revision", script->revision,
@@ -243,7 +243,8 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 			      "add a -- migsync:down section to downgrade it");
 		goto done;
 	}
-	ret = sql_split(&st, &nr, sql, strlen(sql), line, err);
+	/* A revision the parser refuses is refused whole, before anything runs. */
+	ret = sql_split(&stmts, sql, strlen(sql), line, err);
 	if (ret < 0) {
 		ms_error_prefix(err, "revision \"%s\" (%s)", script->revision, script->path);
 		goto done;
@@ -261,15 +262,17 @@ int exec_sql_step(const struct exec_context *c, const struct revgraph_step *step
 	old_proc = PQsetNoticeProcessor(c->conn, exec_notice_forward, (void *)c);
 	exec_entry_fill(&e, c, script->revision, step->up, script->sha256, script->transactional);
 	if (script->transactional)
-		ret = sql_step_transactional(c, sess, name, step, script, st, nr, &e, err);
+		ret = sql_step_transactional(c, sess, name, step, script, stmts.items,
+					     stmts.nr, &e, err);
 	else
-		ret = sql_step_autocommit(c, sess, name, step, script, st, nr, &e, err);
+		ret = sql_step_autocommit(c, sess, name, step, script, stmts.items, stmts.nr,
+					 &e, err);
 	/* libpq has no getter for the old argument; its default ignores it. */
 	PQsetNoticeProcessor(c->conn, old_proc, NULL);
 done:
 	ledger_entry_release(&e);
 	exec_session_release(&local);
-	free(st);
+	sql_script_release(&stmts);
 	free(name);
 	return ret;
 }

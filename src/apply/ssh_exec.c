@@ -4,9 +4,11 @@
  * tunnel code (tunnel_session_open): same strict known_hosts check before
  * authentication, same authentication, same messages.
  *
- * stdin_data is written to the channel's stdin, which then stays open:
- * closing it (EOF) is how a cancel reaches the remote command (libssh2
- * 1.10 cannot send signals). stdout and stderr are both streamed.
+ * What in holds is written to the channel's stdin as it comes (the
+ * output handler may add to it); stdin is closed (EOF) when in->close is
+ * set and all was written, or on a cancel: that is how a cancel reaches
+ * the remote command (libssh2 1.10 cannot send signals). stdout and
+ * stderr are both streamed.
  */
 
 #include <errno.h>
@@ -49,13 +51,12 @@ static int ssh_fail(struct ms_error *err, const struct tunnel_config *cfg,
 }
 
 int ssh_exec_run(const struct tunnel_config *cfg, const char *command,
-		 const char *stdin_data, struct exec_lines *lines,
+		 struct exec_input *in, struct exec_lines *lines,
 		 volatile sig_atomic_t *cancel, int *exit_status, struct ms_error *err)
 {
 	struct tunnel *t = NULL;
 	LIBSSH2_SESSION *s;
 	LIBSSH2_CHANNEL *ch = NULL;
-	size_t sent = 0, in_len = stdin_data ? strlen(stdin_data) : 0;
 	bool eof_sent = false;
 	int sock, rc, ret;
 
@@ -84,17 +85,17 @@ int ssh_exec_run(const struct tunnel_config *cfg, const char *command,
 		ssize_t n;
 		bool progress = false;
 
-		if (sent < in_len) {
-			n = libssh2_channel_write(ch, stdin_data + sent, in_len - sent);
+		if (!eof_sent && in->off < in->buf.len) {
+			n = libssh2_channel_write(ch, in->buf.buf + in->off, in->buf.len - in->off);
 			if (n > 0) {
-				sent += (size_t)n;
+				in->off += (size_t)n;
 				progress = true;
 			} else if (n != LIBSSH2_ERROR_EAGAIN) {
 				ret = ssh_fail(err, cfg, s, "could not write to the command");
 				goto done;
 			}
 		}
-		if (cancel && *cancel && !eof_sent) {
+		if (!eof_sent && ((cancel && *cancel) || (in->close && in->off == in->buf.len))) {
 			rc = libssh2_channel_send_eof(ch);
 			if (rc != LIBSSH2_ERROR_EAGAIN)
 				eof_sent = true;

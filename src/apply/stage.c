@@ -13,6 +13,7 @@
 
 struct output_ctx {
 	const struct apply_options *o;
+	const struct plan_db *db;
 	struct apply_event ev;
 };
 
@@ -25,6 +26,22 @@ static void output_line(const char *line, void *ctx)
 	ev.kind = APPLY_EVENT_OUTPUT;
 	ev.detail = line;
 	apply_emit(oc->o, &ev);
+}
+
+/* A run's progress (Alembic), as the events of run_each. */
+static void progress_step(size_t i, bool done, int64_t elapsed_ms, void *ctx)
+{
+	struct output_ctx *oc = ctx;
+	const struct plan_step *s = &oc->db->steps[i];
+
+	oc->ev.kind = done ? APPLY_EVENT_STEP_DONE : APPLY_EVENT_STEP;
+	oc->ev.step_index = i;
+	oc->ev.step_nr = oc->db->steps_nr;
+	oc->ev.revision = s->revision;
+	oc->ev.up = s->step.up;
+	oc->ev.detail = s->script ? s->script->message : NULL;
+	oc->ev.elapsed_ms = elapsed_ms;
+	apply_emit(oc->o, &oc->ev);
 }
 
 /* Native SQL: step by step, each announced, checked for a cancel first. */
@@ -123,22 +140,20 @@ enum apply_outcome apply_db_run(struct executor *x, struct plan_stage *st, size_
 		return APPLY_NOTHING;
 	memset(&oc, 0, sizeof(oc));
 	oc.o = o;
+	oc.db = db;
 	oc.ev.environment = t->env->name;
 	oc.ev.database = db->describe;
 	oc.ev.db_index = index;
 	oc.ev.db_nr = st->dbs_nr;
 	x->output = output_line;
+	x->progress = progress_step;
 	x->output_ctx = &oc;
-	if (x->ops->run) {
-		oc.ev.kind = APPLY_EVENT_STEP;
-		oc.ev.step_nr = db->steps_nr;
-		oc.ev.detail = o->target->ident;
-		apply_emit(o, &oc.ev);
+	if (x->ops->run)
 		ret = x->ops->run(x, db, err);
-	} else {
+	else
 		ret = run_each(x, &oc, db, t, o, err);
-	}
 	x->output = NULL;
+	x->progress = NULL;
 	x->output_ctx = NULL;
 	if (ret < 0 || apply_verify(db, x, t, err) < 0)
 		return APPLY_FAILED;

@@ -12,6 +12,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "migsync/diag.h"
@@ -50,9 +51,11 @@ void cli_common_release(struct cli_common *c);
 enum {
 	OPT_FORMAT = 0x100,
 	OPT_SCRIPTS,
-	OPT_HELP,
 	OPT_FIRST_COMMAND_OPTION = 0x200,	/* commands number theirs from here */
 };
+
+/* -h and --help: one code, so that each command's `case OPT_HELP` takes both. */
+enum { OPT_HELP = 'h' };
 
 #define CLI_COMMON_LONGOPTS \
 	{ "format", required_argument, NULL, OPT_FORMAT }, \
@@ -60,14 +63,18 @@ enum {
 	{ "inventory", required_argument, NULL, 'i' }, \
 	{ "help", no_argument, NULL, OPT_HELP }
 
-/* The short options of CLI_COMMON_LONGOPTS, for getopt_long's optstring. */
-#define CLI_COMMON_SHORTOPTS "i:"
+/*
+ * The short options of CLI_COMMON_LONGOPTS, for getopt_long's optstring:
+ * it comes first, so that its ':' makes getopt_long return ':' for a
+ * missing argument and leave every message to cli_option_error.
+ */
+#define CLI_COMMON_SHORTOPTS ":hi:"
 
 /*
  * Handle a common option returned by getopt_long. Returns 1 when opt was
  * one (and was valid), 0 when it is not a common option, -1 after
- * printing a usage error. OPT_HELP is not handled here: each command
- * prints its own help.
+ * printing a usage error (also for getopt_long's '?' and ':'). OPT_HELP
+ * is not handled here: each command prints its own help.
  */
 int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
 
@@ -79,19 +86,49 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
  */
 int cli_default_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
 
+/*
+ * main hands each command its argv here before calling it, so that a bad
+ * option is quoted as it was typed.
+ */
+void cli_set_argv(char **argv);
+
+/*
+ * After getopt_long returned '?' or ':' (opterr is 0): print
+ * `migsync CMD: unrecognized option "--x"` (or what else was wrong) and
+ * the Try line; returns EXIT_CANNOT_RUN.
+ */
+int cli_option_error(const char *cmd, int opt);
+
 /* Parse -j N (1 to 1024) for cmd; prints a usage error and returns EXIT_CANNOT_RUN on error. */
 int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg);
 
-/* Print "Try 'migsync CMD --help' for more information." on stderr; returns EXIT_CANNOT_RUN. */
+/*
+ * Print "migsync CMD: MESSAGE" and "Try 'migsync CMD --help' for more
+ * information." on stderr (cmd NULL: before any command); returns
+ * EXIT_CANNOT_RUN.
+ */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Print an error (and its hint) on stderr: "migsync: error: ...". */
 void cli_print_error(const struct ms_error *err);
-/* Print warnings from the reader on stderr: "migsync: warning: file:line: ...". */
+/* Print warnings from the reader on stderr: "migsync: warning: file:line:col: ...". */
 void cli_print_warnings(const struct diag_list *warnings);
+/*
+ * When err is one of the errors of diags (an inventory's first problem,
+ * which cli_print_warnings prints with the others), make it a count
+ * instead ("2 problems (listed above)"), so that no diagnostic is
+ * printed twice.
+ */
+void cli_error_if_listed(struct ms_error *err, const struct diag_list *diags);
 /* Exit code for an error: 2 for usage/config/I/O/parse/graph errors, 1 otherwise. */
 int cli_exit_code(const struct ms_error *err);
+/*
+ * Exit code for an error of a step that reached for a database: there
+ * MS_ERR_IO is the network (unreachable, timeout), a problem found (1)
+ * like the database's own refusal; the rest as cli_exit_code.
+ */
+int cli_db_exit_code(const struct ms_error *err);
 
 /*
  * Find the versions directories: --scripts (repeatable), else the
@@ -117,6 +154,9 @@ void cli_add_joined(struct strbuf *sb, const struct strvec *v, const char *sep, 
 /* Inside an open JSON object, "key": [ ...strings of v... ] (v NULL: an empty array). */
 void cli_json_strvec(struct json_writer *jw, const char *key, const struct strvec *v);
 
+/* Unix ms as RFC 3339 UTC to the second ("2026-12-05T20:01:02Z"); 0: "never". */
+void cli_format_time(char *buf, size_t len, int64_t ms);
+
 /* Write sb to stdout; returns 0, or EXIT_CANNOT_RUN when stdout fails. */
 int cli_write_stdout(const char *buf, size_t len);
 
@@ -135,6 +175,7 @@ int cmd_approvals(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_downgrade(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_hook(int argc, char **argv);

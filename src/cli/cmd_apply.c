@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
@@ -37,6 +38,7 @@ struct run {
 	bool progress;		/* a terminal: progress lines on stderr */
 	bool yes;
 	bool json;
+	bool quiet_output;	/* Alembic's output only with --verbose */
 	int64_t started_ms;
 	struct strbuf *out;
 };
@@ -75,7 +77,8 @@ static void on_event(const struct apply_event *ev, void *ctx)
 			       ev->detail ? ev->detail : "already there (another run applied it)");
 		break;
 	case APPLY_EVENT_OUTPUT:
-		fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
+		if (!r->quiet_output)
+			fprintf(stderr, "%s%s\n", r->progress ? "\r\033[K" : "", ev->detail);
 		break;
 	case APPLY_EVENT_HOOK:
 	case APPLY_EVENT_WAIT:
@@ -102,7 +105,7 @@ static bool confirm(const struct plan_stage *st, void *ctx)
 }
 
 static void json_stage(struct json_writer *jw, const struct plan_stage *st, const char *outcome,
-		       const char *error)
+		       const struct ms_error *error)
 {
 	json_object_begin(jw);
 	json_kv_string(jw, "environment", st->env ? st->env->name : NULL);
@@ -119,7 +122,10 @@ static void json_stage(struct json_writer *jw, const struct plan_stage *st, cons
 			json_object_end(jw);
 		}
 	json_array_end(jw);
-	json_kv_string(jw, "error", error);
+	if (error)
+		render_json_ms_error(jw, error);
+	else
+		json_kv_string(jw, "error", NULL);
 	json_object_end(jw);
 }
 
@@ -202,10 +208,12 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 	const struct promote *pr = r->pr;
 	struct strbuf js = STRBUF_INIT;
 	struct json_writer jw;
+	struct ms_error stopped = MS_ERROR_INIT;	/* why the first stage that stopped did */
+	bool gated = false;
 	int ret = EXIT_OK;
 
 	json_init(&jw, &js);
-	json_object_begin(&jw);
+	render_json_begin(&jw, o->up ? "apply" : "downgrade");
 	json_key(&jw, "stages");
 	json_array_begin(&jw);
 	r->stages = pr->envs_nr;
@@ -244,7 +252,11 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		}
 		fflush(stdout);
 		json_stage(&jw, &st, outcome_name(out), out == APPLY_FAILED || out == APPLY_GATED ?
-			   err.message : NULL);
+			   &err : NULL);
+		if ((out == APPLY_FAILED || out == APPLY_GATED) && !stopped.message && err.message) {
+			ms_error_move(&stopped, &err);
+			gated = out == APPLY_GATED;
+		}
 		plan_stage_release(&st);
 		ms_error_release(&err);
 		if (*o->cancel && ret == EXIT_OK) {
@@ -253,8 +265,12 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 		}
 	}
 	json_array_end(&jw);
+	if (stopped.message)
+		render_json_error(&jw, gated ? "gated" : render_json_error_code(stopped.code),
+				  stopped.message, stopped.hint, NULL);
 	json_object_end(&jw);
 	strbuf_addch(&js, '\n');
+	ms_error_release(&stopped);
 	if (format == FORMAT_JSON && cli_write_stdout(js.buf, js.len) != EXIT_OK && ret == EXIT_OK)
 		ret = EXIT_CANNOT_RUN;
 	strbuf_release(&js);
@@ -279,15 +295,19 @@ static void apply_help(void)
 	       "  -y, --yes                  do not ask before a gated stage\n"
 	       "      --allow-out-of-order   let a stage go past the stage before it (recorded)\n"
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
+	       "  -v, --verbose              show Alembic's output (executor alembic)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 done, 1 a step failed (later stages untouched), 2 could not run,\n"
-	       "3 stopped at a gate (the approve command that unblocks it is printed).\n");
+	       "Exit status:\n"
+	       "  0  done: every selected stage is at the target\n"
+	       "  1  a step failed or a database could not be reached (later stages untouched)\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at a gate (the approve command is printed)\n");
 }
 
 int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
@@ -301,6 +321,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 		{ "yes", no_argument, NULL, 'y' },
 		{ "allow-out-of-order", no_argument, NULL, OPT_ALLOW_OUT_OF_ORDER },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = up ? "apply" : "downgrade";
@@ -310,14 +331,14 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	struct apply_options o;
 	struct run r = { 0 };
 	const char *to = NULL, *through = NULL;
-	bool dry = false, allow = false;
+	bool dry = false, allow = false, verbose = false;
 	unsigned jobs = 0;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
 	promote_init(&pr);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:yj:v", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
 			help();
@@ -338,6 +359,9 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 			break;
 		case 'y':
 			r.yes = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case OPT_ALLOW_OUT_OF_ORDER:
 			if (!up)
@@ -369,13 +393,6 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	ret = promote_load(&pr, &common, &names, through, to, up);
 	if (ret != EXIT_OK)
 		goto done;
-	if (!up && pr.inv->migrations.executor != EXECUTOR_SQL) {
-		fprintf(stderr, "migsync: error: downgrade runs native SQL revisions only (executor: %s)\n",
-			inventory_executor_name(pr.inv->migrations.executor));
-		fprintf(stderr, "hint: run alembic downgrade, or use executor: sql\n");
-		ret = EXIT_CANNOT_RUN;
-		goto done;
-	}
 	promote_options(&o, &pr, up);
 	o.dry_run = dry;
 	o.allow_out_of_order = allow;
@@ -387,6 +404,7 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 	r.pr = &pr;
 	r.progress = isatty(STDERR_FILENO) && common.format != FORMAT_JSON;
 	r.json = common.format == FORMAT_JSON;
+	r.quiet_output = !verbose && pr.inv->migrations.executor == EXECUTOR_ALEMBIC;
 	r.started_ms = clock_mono_ms();
 	if (dry)
 		ret = dry_run(&r, &o, common.format);

@@ -3,7 +3,8 @@
  * in the ledger of the environment's first database, where a deploy hook
  * running anywhere can see it. The hash must be the one of the plan as
  * it is now (computed as plan, downgrade or stamp compute it), unless
- * --force. migsync approvals: list them.
+ * --force; or withdraw one (--revoke). migsync approvals (cmd_approvals.c)
+ * lists them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cli/approve.h"
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
@@ -32,6 +35,7 @@ enum {
 	OPT_DOWNGRADE,
 	OPT_STAMP,
 	OPT_FORCE,
+	OPT_REVOKE,
 };
 
 static void approve_help(void)
@@ -42,10 +46,12 @@ static void approve_help(void)
 	       "\n"
 	       "Usage:\n"
 	       "  migsync approve -e ENV --plan HASH [OPTION]...\n"
+	       "  migsync approve --revoke -e ENV --plan HASH [--by NAME] [--comment REASON]\n"
 	       "\n"
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
-	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it (required)\n"
+	       "      --plan=HASH          the stage's plan hash, as migsync plan shows it, or a\n"
+	       "                           prefix of 12 or more of its digits (required)\n"
 	       "      --to=REV             the plan is to REV (default: the heads)\n"
 	       "      --downgrade          the plan is migsync downgrade's (with --to)\n"
 	       "      --stamp              the plan is a stamp to --to's rows (migsync stamp, consolidate)\n"
@@ -53,74 +59,23 @@ static void approve_help(void)
 	       "      --comment=TEXT       a note kept with the approval\n"
 	       "      --expires=DURATION   the approval lapses after DURATION (e.g. 24h; default: never)\n"
 	       "      --force              record HASH even when it is not the plan now\n"
+	       "      --revoke             withdraw the approval of HASH instead (kept in the ledger,\n"
+	       "                           marked revoked; --comment says why)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
-	       "Exit status: 0 recorded, 1 HASH is not the plan now (or the database refused),\n"
-	       "2 could not run.\n");
-}
-
-static void approvals_help(void)
-{
-	printf("migsync approvals lists the approvals recorded for an environment.\n"
-	       "\n"
-	       "Usage:\n"
-	       "  migsync approvals -e ENV [OPTION]...\n"
-	       "\n"
-	       "Options:\n"
-	       "  -e, --environment=ENV    the environment (required)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
-	       "\n"
-	       "Exit status: 0 listed, 1 the database could not be read, 2 could not run.\n");
-}
-
-/* Open the project's inventory and find env; *inv is the caller's to free. */
-static int load_env(struct inventory **inv, const struct environment **env,
-		    const struct cli_common *c, const char *name)
-{
-	struct project project = PROJECT_INIT;
-	int ret = cli_open_project(&project, c, PROJECT_INVENTORY, 0);
-
-	*inv = project.inv;
-	project.inv = NULL;
-	if (ret != EXIT_OK)
-		goto done;
-	*env = inventory_find(*inv, name);
-	if (!*env) {
-		fprintf(stderr, "migsync: error: environment \"%s\": not in the inventory\n", name);
-		ret = EXIT_CANNOT_RUN;
-	}
-done:
-	project_release(&project);
-	return ret;
-}
-
-/* Connect to env's first target database (where approvals live). */
-static int connect_first(PGconn **conn, struct tunnel **tunnel, const struct environment *env,
-			 struct ms_error *err)
-{
-	struct db_target *targets = NULL;
-	size_t nr = 0;
-	int ret;
-
-	ret = db_targets_expand(&targets, &nr, env, err);
-	if (ret == 0 && !nr)
-		ret = ms_error_set(err, MS_ERR_CONFIG, "environment \"%s\": no databases", env->name);
-	if (ret == 0)
-		ret = db_connect(conn, tunnel, &targets[0], err);
-	db_targets_free(targets, nr);
-	return ret;
+	       "Exit status:\n"
+	       "  0  the approval was recorded (or revoked)\n"
+	       "  1  HASH is not the plan now, there is no approval of HASH to revoke, or the\n"
+	       "     database could not be reached or refused\n"
+	       "  2  could not run (usage, a malformed hash, inventory, an unknown environment)\n");
 }
 
 /* What approve compares the hash with. */
@@ -154,8 +109,6 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 			return ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
 	return 0;
 }
-
-static void format_time(char *buf, size_t len, int64_t ms);
 
 /*
  * Why hash is not st's: the plan now, database by database, and where
@@ -201,7 +154,8 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		if (e == env)
 			continue;
 		plan_stage_init(&other, NULL);
-		if (approve_read(&other, e, pr, kind, &err) == 0 && !strcasecmp(other.plan_hash, hash)) {
+		if (approve_read(&other, e, pr, kind, &err) == 0 &&
+		    promote_hash_matches(other.plan_hash, hash)) {
 			fprintf(stderr, "  %.12s... is the plan of environment \"%s\" now: did you mean -e %s?\n",
 				hash, e->name, e->name);
 			known = true;
@@ -223,18 +177,18 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		ms_error_release(&err);
 	}
 	for (size_t i = entries_nr; !known && i-- > 0;) {
-		if (!entries[i].plan_hash || strcasecmp(entries[i].plan_hash, hash))
+		if (!promote_hash_matches(entries[i].plan_hash, hash))
 			continue;
-		format_time(when, sizeof(when), entries[i].started_at_ms);
+		cli_format_time(when, sizeof(when), entries[i].started_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
 			ledger_outcome_name(entries[i].outcome), when, entries[i].revision,
 			entries[i].environment ? entries[i].environment : "?");
 		known = true;
 	}
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
-		if (!approvals[i].plan_hash || strcasecmp(approvals[i].plan_hash, hash))
+		if (!promote_hash_matches(approvals[i].plan_hash, hash))
 			continue;
-		format_time(when, sizeof(when), approvals[i].created_at_ms);
+		cli_format_time(when, sizeof(when), approvals[i].created_at_ms);
 		fprintf(stderr, "  %.12s... is an older plan: \"%s\" approved it on %s; the plan changed since\n",
 			hash, approvals[i].approver ? approvals[i].approver : "?", when);
 		known = true;
@@ -253,17 +207,12 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 	approvals_free(approvals, approvals_nr);
 }
 
-static void format_time(char *buf, size_t len, int64_t ms)
+/* A prefix of a plan hash, as revoke takes it: 12 to 64 hexadecimal digits. */
+static bool revoke_hash_valid(const char *s)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	size_t len = strspn(s, "0123456789abcdefABCDEF");
 
-	if (!ms) {
-		snprintf(buf, len, "never");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return !s[len] && len >= 12 && len <= 64;
 }
 
 int cmd_approve(int argc, char **argv)
@@ -279,9 +228,11 @@ int cmd_approve(int argc, char **argv)
 		{ "downgrade", no_argument, NULL, OPT_DOWNGRADE },
 		{ "stamp", no_argument, NULL, OPT_STAMP },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "revoke", no_argument, NULL, OPT_REVOKE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
+	struct inventory *inv = NULL;
 	struct promote pr;
 	struct strvec names = STRVEC_INIT;
 	struct plan_stage st;
@@ -294,7 +245,7 @@ int cmd_approve(int argc, char **argv)
 	struct tunnel *tunnel = NULL;
 	const char *name = NULL, *hash = NULL, *by = NULL, *comment = NULL, *to = NULL;
 	int64_t expires = 0;
-	bool force = false;
+	bool force = false, revoke = false;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -340,6 +291,9 @@ int cmd_approve(int argc, char **argv)
 		case OPT_FORCE:
 			force = true;
 			break;
+		case OPT_REVOKE:
+			revoke = true;
+			break;
 		default:
 			ret = cli_default_option(&common, "approve", opt, optarg);
 			if (ret != EXIT_OK)
@@ -354,12 +308,21 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "%s is required", !name ? "-e ENV" : "--plan HASH");
 		goto done;
 	}
+	if (revoke && (kind != APPROVE_PLAN || to || force || expires)) {
+		ret = cli_usage_error("approve", "--revoke takes only -e, --plan, --by and --comment");
+		goto done;
+	}
+	if (revoke && !revoke_hash_valid(hash)) {
+		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (12 to 64 hexadecimal digits)", hash);
+		goto done;
+	}
 	if (kind != APPROVE_PLAN && !to) {
 		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
 		goto done;
 	}
-	if (!plan_hash_valid(hash)) {
-		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (64 hexadecimal digits)", hash);
+	if (!revoke && !promote_hash_prefix_valid(hash)) {
+		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (%d to %d hexadecimal digits)",
+				      hash, PROMOTE_HASH_PREFIX_MIN, SHA256_HEX_LEN);
 		goto done;
 	}
 	if (!by) {
@@ -368,6 +331,12 @@ int cmd_approve(int argc, char **argv)
 			ret = cli_usage_error("approve", "no approver: $USER is not set; pass --by NAME");
 			goto done;
 		}
+	}
+	if (revoke) {
+		ret = approve_load_env(&inv, &env, &common, name);
+		if (ret == EXIT_OK)
+			ret = approve_revoke(&common, env, hash, by, comment);
+		goto done;
 	}
 	strvec_push(&names, name);
 	ret = promote_load(&pr, &common, &names, NULL, to, kind != APPROVE_DOWNGRADE);
@@ -391,7 +360,10 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "migsync: warning: environment \"%s\": the hash was not checked (--force)\n",
 			env->name);
 		ms_error_release(&err);
-	} else if (strcasecmp(st.plan_hash, hash)) {
+	} else if (promote_hash_matches(st.plan_hash, hash)) {
+		/* what is recorded is always the whole hash */
+		hash = st.plan_hash;
+	} else {
 		explain_mismatch(&pr, env, &st, kind, hash, force);
 		if (!force) {
 			ret = EXIT_PROBLEMS;
@@ -401,6 +373,21 @@ int cmd_approve(int argc, char **argv)
 			"it counts only if the plan becomes %.12s... again\n", env->name, hash);
 	}
 
+	if (!plan_hash_valid(hash)) {
+		fprintf(stderr, "migsync: error: environment \"%s\": --force records the hash as given: "
+			"give all %d digits\n", env->name, SHA256_HEX_LEN);
+		ret = EXIT_CANNOT_RUN;
+		goto done;
+	}
+
+	if (kind == APPROVE_PLAN && st.env) {
+		/* what the approver vouches for, before it is recorded */
+		struct strbuf findings = STRBUF_INIT;
+
+		promote_stage_findings(&findings, &st, &pr.safety);
+		fputs(findings.buf ? findings.buf : "", stderr);
+		strbuf_release(&findings);
+	}
 	a.plan_hash = xstrdup(hash);
 	for (char *p = a.plan_hash; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
@@ -408,7 +395,7 @@ int cmd_approve(int argc, char **argv)
 	a.environment = xstrdup(env->name);
 	a.approver = xstrdup(by);
 	a.comment = comment ? xstrdup(comment) : NULL;
-	if (connect_first(&conn, &tunnel, env, &err) < 0 ||
+	if (approve_connect_first(&conn, &tunnel, env, &err) < 0 ||
 	    ledger_ensure(conn, NULL, &err) < 0)
 		goto failed;
 	/* expiry relative to the server's clock would be nicer; ours is what the gate uses too */
@@ -421,7 +408,7 @@ int cmd_approve(int argc, char **argv)
 		struct json_writer jw;
 
 		json_init(&jw, &out);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "approve");
 		json_kv_int(&jw, "id", a.id);
 		json_kv_string(&jw, "environment", a.environment);
 		json_kv_string(&jw, "plan_hash", a.plan_hash);
@@ -437,7 +424,7 @@ int cmd_approve(int argc, char **argv)
 	} else {
 		char when[64];
 
-		format_time(when, sizeof(when), a.expires_at_ms);
+		cli_format_time(when, sizeof(when), a.expires_at_ms);
 		strbuf_addf(&out, "approved: environment %s, plan %s, by %s (expires: %s)\n",
 			    a.environment, a.plan_hash, a.approver, when);
 	}
@@ -445,123 +432,14 @@ int cmd_approve(int argc, char **argv)
 	goto done;
 failed:
 	cli_print_error(&err);
-	ret = cli_exit_code(&err);
+	ret = cli_db_exit_code(&err);
 done:
 	db_disconnect(conn, tunnel);
 	approval_release(&a);
 	plan_stage_release(&st);
 	promote_release(&pr);
-	strvec_release(&names);
-	ms_error_release(&err);
-	strbuf_release(&out);
-	cli_common_release(&common);
-	return ret;
-}
-
-int cmd_approvals(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "environment", required_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_common common;
-	struct inventory *inv = NULL;
-	const struct environment *env = NULL;
-	struct ms_error err = MS_ERROR_INIT;
-	struct approval *list = NULL;
-	size_t nr = 0;
-	struct strbuf out = STRBUF_INIT;
-	PGconn *conn = NULL;
-	struct tunnel *tunnel = NULL;
-	const char *name = NULL;
-	int64_t now;
-	int ret = EXIT_OK, opt;
-
-	cli_common_init(&common);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HELP:
-			approvals_help();
-			goto done;
-		case 'e':
-			name = optarg;
-			break;
-		default:
-			ret = cli_default_option(&common, "approvals", opt, optarg);
-			if (ret != EXIT_OK)
-				goto done;
-		}
-	}
-	if (optind < argc) {
-		ret = cli_usage_error("approvals", "too many arguments (first is \"%s\")", argv[optind]);
-		goto done;
-	}
-	if (!name) {
-		ret = cli_usage_error("approvals", "-e ENV is required");
-		goto done;
-	}
-	ret = load_env(&inv, &env, &common, name);
-	if (ret != EXIT_OK)
-		goto done;
-	if (connect_first(&conn, &tunnel, env, &err) < 0 ||
-	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0) {
-		cli_print_error(&err);
-		ret = cli_exit_code(&err);
-		goto done;
-	}
-	now = clock_wall_ms();
-	if (common.format == FORMAT_JSON) {
-		struct json_writer jw;
-
-		json_init(&jw, &out);
-		json_object_begin(&jw);
-		json_kv_string(&jw, "environment", env->name);
-		json_key(&jw, "approvals");
-		json_array_begin(&jw);
-		for (size_t i = 0; i < nr; i++) {
-			const struct approval *a = &list[i];
-
-			json_object_begin(&jw);
-			json_kv_int(&jw, "id", a->id);
-			json_kv_string(&jw, "plan_hash", a->plan_hash);
-			json_kv_string(&jw, "approver", a->approver);
-			json_kv_string(&jw, "comment", a->comment);
-			json_kv_int(&jw, "created_at_ms", a->created_at_ms);
-			if (a->expires_at_ms)
-				json_kv_int(&jw, "expires_at_ms", a->expires_at_ms);
-			else
-				json_kv_string(&jw, "expires_at_ms", NULL);
-			json_kv_bool(&jw, "expired", a->expires_at_ms && a->expires_at_ms <= now);
-			json_object_end(&jw);
-		}
-		json_array_end(&jw);
-		json_object_end(&jw);
-		strbuf_addch(&out, '\n');
-	} else if (!nr) {
-		strbuf_addf(&out, "no approvals for environment %s\n", env->name);
-	} else {
-		strbuf_addf(&out, "%-20s  %-12s  %-16s  %-20s  %s\n", "CREATED", "PLAN", "APPROVER",
-			    "EXPIRES", "COMMENT");
-		for (size_t i = 0; i < nr; i++) {
-			const struct approval *a = &list[i];
-			char created[64], expires[64];
-
-			format_time(created, sizeof(created), a->created_at_ms);
-			format_time(expires, sizeof(expires), a->expires_at_ms);
-			if (a->expires_at_ms && a->expires_at_ms <= now)
-				strcat(expires, " (expired)");
-			strbuf_addf(&out, "%-20s  %-12.12s  %-16s  %-20s  %s\n", created,
-				    a->plan_hash ? a->plan_hash : "", a->approver ? a->approver : "",
-				    expires, a->comment ? a->comment : "");
-		}
-	}
-	ret = cli_write_stdout(out.buf, out.len);
-done:
-	db_disconnect(conn, tunnel);
-	approvals_free(list, nr);
 	inventory_free(inv);
+	strvec_release(&names);
 	ms_error_release(&err);
 	strbuf_release(&out);
 	cli_common_release(&common);

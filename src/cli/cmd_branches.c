@@ -19,14 +19,18 @@ static void usage(void)
 	       "Options:\n"
 	       "  -v, --verbose           show each branch point in full\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
 	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
 	       "\n"
 	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
-	       "current directory. The text output is that of 'alembic branches'.\n");
+	       "current directory. The text output is that of 'alembic branches'.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the branch points were printed (there may be none)\n"
+	       "  2  could not run (usage, revision files, an inconsistent graph)\n");
 }
 
 /* One branch point: its line, then one "   -> child" line per child. */
@@ -65,10 +69,10 @@ int cmd_branches(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "v", longopts, NULL)) != -1) {
 		if (opt == 'v')
 			verbose = true;
-		else if (output_option_done(&ret, &common, "branches", opt, argv, usage))
+		else if (output_option_done(&ret, &common, "branches", opt, usage))
 			goto done;
 	}
 	ret = output_extra_arguments("branches", argc, argv, optind);
@@ -88,7 +92,7 @@ int cmd_branches(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "branch_points", points, points_nr, nodes, nodes_nr);
+		output_json_listing(&sb, "branches", og.graph, "branch_points", points, points_nr, nodes, nodes_nr);
 	} else {
 		for (size_t i = 0; i < points_nr; i++)
 			add_branch_point(&sb, og.graph, points[i], verbose);

@@ -19,6 +19,7 @@
 #include "migsync/lint.h"
 #include "migsync/nightly.h"
 #include "migsync/pool.h"
+#include "migsync/safety.h"
 #include "migsync/strbuf.h"
 
 enum {
@@ -50,7 +51,7 @@ static void print_help(void)
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Checks, for each environment:\n"
 	       "  reachable    every database answered\n"
@@ -58,9 +59,13 @@ static void print_help(void)
 	       "  order        not ahead of an earlier stage of the rollout\n"
 	       "  drift        the same schema as the reference at its revision, no INVALID index\n"
 	       "  checksums    no revision file changed after it was applied\n"
-	       "and \"lint\" for the revision scripts (errors only).\n"
+	       "and \"lint\" for the revision scripts: errors, and the safety findings no\n"
+	       "comment allows of revisions some database still needs (migsync lint --rules).\n"
 	       "\n"
-	       "Exit status: 0 all consistent, 1 problems found, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  all consistent\n"
+	       "  1  problems found (each is listed, with its hint)\n"
+	       "  2  could not run (usage, inventory)\n");
 }
 
 /*
@@ -123,19 +128,46 @@ done:
 	return ret;
 }
 
-/* Lint the directories status read, going on past files that cannot be read. */
-static int run_lint(struct lint_report *out, const struct strvec *dirs, struct ms_error *err)
+/*
+ * Lint the directories status read, going on past files that cannot be
+ * read, with the safety findings of the revisions some database still
+ * needs (pending in report): a finding matters until it reached every
+ * database, and an old one must not fail every night after.
+ */
+static int run_lint(struct lint_report *out, const struct strvec *dirs,
+		    const struct status_report *report, const struct inventory *inv,
+		    struct ms_error *err)
 {
 	struct script_set set = SCRIPT_SET_INIT;
 	struct diag_list reader = DIAG_LIST_INIT;
 	struct lint_options opts;
+	struct safety_report safety;
+	struct safety_list pending = SAFETY_LIST_INIT;
+	struct safety_options so;
+	struct strvec revs = STRVEC_INIT;
 	int ret = 0;
 
 	lint_options_init(&opts);
+	safety_report_init(&safety);
 	for (size_t i = 0; ret == 0 && i < dirs->nr; i++)
-		ret = lint_read_dir(&set, &reader, dirs->items[i], 0, err);
-	if (ret == 0)
-		ret = lint_run(out, &set, &reader, &opts, err);
+		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, err);
+	if (ret < 0)
+		goto done;
+	safety_options_for(&so, inv);
+	safety_review_scripts(&safety, &set, &so);
+	for (size_t e = 0; e < report->envs_nr; e++)
+		for (size_t k = 0; k < report->envs[e].pending.nr; k++)
+			if (!strvec_contains(&revs, report->envs[e].pending.items[k])) {
+				strvec_push(&revs, report->envs[e].pending.items[k]);
+				safety_list_copy(&pending, &safety.findings,
+						 report->envs[e].pending.items[k]);
+			}
+	opts.safety = &pending;
+	ret = lint_run(out, &set, &reader, &opts, err);
+done:
+	strvec_release(&revs);
+	safety_list_release(&pending);
+	safety_report_release(&safety);
 	lint_options_release(&opts);
 	diag_list_release(&reader);
 	script_set_release(&set);
@@ -164,7 +196,7 @@ static void rest_work(size_t index, void *ctx)
 	if (!r->c->graph_error)
 		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
 	if (r->ret == 0)
-		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->err);
+		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->report, r->c->inv, &r->err);
 }
 
 /*

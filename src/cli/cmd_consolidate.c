@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
@@ -65,7 +66,7 @@ static void print_help(void)
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR      versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT    output format: text (default) or json\n"
-	       "      --help             show this help, then exit\n"
+	       "  -h, --help             show this help, then exit\n"
 	       "\n"
 	       "--check blocks on: an environment that cannot be read, one that is not at the\n"
 	       "scripts' single head, a schema that differs from the first environment's (or\n"
@@ -75,8 +76,11 @@ static void print_help(void)
 	       "--stamp refuses to start when a schema differs from the first environment's\n"
 	       "or an environment holds other rows than --expect (or REV).\n"
 	       "\n"
-	       "Exit status: 0 safe (--check) or stamped, 1 blocked, or a stamp was refused,\n"
-	       "2 could not run, 3 stopped at a gate (the approve command is printed).\n");
+	       "Exit status:\n"
+	       "  0  safe to squash (--check), or stamped\n"
+	       "  1  blocked, or a stamp was refused\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at a gate (the approve command is printed)\n");
 }
 
 /*
@@ -117,7 +121,7 @@ static void json_targets(struct json_writer *jw, const struct squash_dbs *dbs)
 		json_object_begin(jw);
 		json_kv_string(jw, "environment", d->env->name);
 		json_kv_string(jw, "database", d->describe);
-		promote_json_rows(jw, "rows", d->snapshot ? &d->snapshot->version_rows : NULL);
+		cli_json_strvec(jw, "heads", d->snapshot ? &d->snapshot->version_rows : NULL);
 		json_kv_string(jw, "fingerprint", d->snapshot ? d->snapshot->fingerprint : NULL);
 		json_kv_string(jw, "error", d->snapshot ? NULL : d->err.message);
 		json_object_end(jw);
@@ -166,7 +170,7 @@ static void render_check(struct strbuf *sb, const struct squash_dbs *dbs,
 		struct json_writer jw;
 
 		json_init(&jw, sb);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "consolidate");
 		json_kv_bool(&jw, "safe", !r->nr);
 		json_kv_string(&jw, "head", r->head);
 		json_kv_string(&jw, "fingerprint", !r->nr && r->reference ?
@@ -269,7 +273,7 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 	}
 	squash_check_stamp(&report, expect, &dbs, &pr.target.ids, expect_given);
 	if (json) {
-		json_object_begin(&jw);
+		render_json_begin(&jw, "consolidate");
 		json_kv_string(&jw, "baseline", pr.target.ids.items[0]);
 		promote_json_rows(&jw, "expect", expect->nr || expect_given ? expect : NULL);
 		json_targets(&jw, &dbs);
@@ -287,8 +291,12 @@ static int run_stamp(struct cli_common *common, const char *baseline, struct str
 	}
 	promote_stamp_options(&o, &pr, dry, yes);
 	for (size_t i = 0; !report.nr && i < pr.envs_nr && ret == EXIT_OK; i++) {
+		if (json)
+			json_object_begin(&jw);
 		ret = promote_stamp(&pr, pr.envs[i], expect->nr || expect_given ? expect : NULL, &o,
 				    json ? &jw : NULL);
+		if (json)
+			json_object_end(&jw);
 		if (ret != EXIT_OK && ret != EXIT_GATED && i + 1 < pr.envs_nr)
 			fprintf(stderr, "migsync: stopped at %s; later environments were not stamped\n",
 				pr.envs[i]->name);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/drift_collect.h"
 #include "migsync/conn.h"
 #include "migsync/drift.h"
@@ -52,7 +53,7 @@ static void print_help(void)
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "Compared: tables, columns (type, nullability, default, identity), constraints,\n"
 	       "indexes (definition, validity), views, sequences, functions, triggers, enum and\n"
@@ -66,8 +67,10 @@ static void print_help(void)
 	       "  not-compared   no reference at its revision\n"
 	       "  unreachable    its schema could not be read (the note says why)\n"
 	       "\n"
-	       "Exit status: 0 no drift, 1 drift, an INVALID index, or a database that could\n"
-	       "not be compared, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  no drift\n"
+	       "  1  drift, an INVALID index, or a database that could not be compared\n"
+	       "  2  could not run (usage, inventory)\n");
 }
 
 /* The label of report target i (the jobs are in the same order). */
@@ -76,11 +79,16 @@ static const char *label_of(const struct cli_drift *dc, size_t i)
 	return cli_drift_label(dc, i);
 }
 
-static void json_target(struct json_writer *jw, const struct drift_target *t)
+/* Report target i; database is its address, as in every document, dbname its name. */
+static void json_target(struct json_writer *jw, const struct cli_drift *dc, size_t i)
 {
+	const struct drift_target *t = &dc->report.targets[i];
+	const struct db_target *db = dc->jobs[i].t;
+
 	json_object_begin(jw);
 	json_kv_string(jw, "environment", t->environment);
-	json_kv_string(jw, "database", t->database);
+	json_kv_string(jw, "database", db ? db->describe : NULL);
+	json_kv_string(jw, "dbname", db && db->dbname && db->dbname[0] ? db->dbname : NULL);
 	json_kv_string(jw, "fingerprint", t->snapshot ? t->snapshot->fingerprint : NULL);
 	json_kv_string(jw, "state", drift_state_name(t->state));
 	json_kv_string(jw, "note", t->note);
@@ -109,7 +117,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "drift");
 	json_key(&jw, "groups");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->groups_nr; i++) {
@@ -122,7 +130,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t k = 0; k < g->members_nr; k++)
-			json_target(&jw, &r->targets[g->members[k]]);
+			json_target(&jw, dc, g->members[k]);
 		json_array_end(&jw);
 		json_object_end(&jw);
 	}
@@ -136,7 +144,7 @@ static void print_json(struct strbuf *sb, const struct drift_report *r,
 		json_array_begin(&jw);
 		for (size_t i = 0; i < r->targets_nr; i++)
 			if (r->targets[i].state == DRIFT_STATE_UNREACHABLE)
-				json_target(&jw, &r->targets[i]);
+				json_target(&jw, dc, i);
 		json_array_end(&jw);
 		json_object_end(&jw);
 	}

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/render/graph.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/json.h"
 #include "migsync/status.h"
@@ -44,7 +45,7 @@ static void usage(void)
 	       "      --format=FORMAT     mermaid (default), dot, svg or json\n"
 	       "      --status            probe every environment and mark the revisions\n"
 	       "                          they stand at (needs an inventory)\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
@@ -56,7 +57,12 @@ static void usage(void)
 	       "name them; a comment names the environments that could not be reached.\n"
 	       "svg is laid out by Graphviz: each revision with its tags as alembic history\n"
 	       "writes them; with --status, a badge per environment in its colour and the\n"
-	       "revisions still pending shaded.\n");
+	       "revisions still pending shaded.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the graph was drawn\n"
+	       "  2  could not run (usage, revision files, an inconsistent graph; with\n"
+	       "     --status, an inventory that cannot be read)\n");
 }
 
 /*
@@ -215,7 +221,7 @@ static void print_json(struct strbuf *sb, const struct revgraph *g, const size_t
 	revgraph_bases_sorted(&bases, &bases_nr, g);
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "graph");
 	output_json_ids(&jw, "heads", g, heads, heads_nr);
 	output_json_ids(&jw, "bases", g, bases, bases_nr);
 	output_json_nodes_edges(&jw, g, order, g->nr);
@@ -294,7 +300,7 @@ int cmd_graph(int argc, char **argv)
 	cli_status_init(&c);
 	render_graph_marks_init(&st);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_FORMAT:
 			/* graph has formats of its own */
@@ -316,7 +322,7 @@ int cmd_graph(int argc, char **argv)
 			status = true;
 			break;
 		default:
-			if (output_option_done(&ret, &common, "graph", opt, argv, usage))
+			if (output_option_done(&ret, &common, "graph", opt, usage))
 				goto done;
 		}
 	}

@@ -23,14 +23,18 @@ static void usage(void)
 	       "      --resolve-dependencies  treat depends_on as down_revision\n"
 	       "  -v, --verbose               show each head in full\n"
 	       "      --format=FORMAT         output format: text (default) or json\n"
-	       "      --help                  show this help, then exit\n"
+	       "  -h, --help                  show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR           read revisions from DIR (repeatable)\n"
 	       "  -i, --inventory=PATH        read migrations.scripts from this inventory\n"
 	       "\n"
 	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
-	       "current directory. The text output is that of 'alembic heads'.\n");
+	       "current directory. The text output is that of 'alembic heads'.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the heads were printed\n"
+	       "  2  could not run (usage, revision files, an inconsistent graph)\n");
 }
 
 int cmd_heads(int argc, char **argv)
@@ -50,7 +54,7 @@ int cmd_heads(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":v" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "v", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			verbose = true;
@@ -59,7 +63,7 @@ int cmd_heads(int argc, char **argv)
 			resolve = true;
 			break;
 		default:
-			if (output_option_done(&ret, &common, "heads", opt, argv, usage))
+			if (output_option_done(&ret, &common, "heads", opt, usage))
 				goto done;
 		}
 	}
@@ -74,7 +78,7 @@ int cmd_heads(int argc, char **argv)
 	/* `alembic heads --resolve-dependencies` lists get_revisions("heads"): the real heads */
 	revgraph_heads_sorted(&heads, &heads_nr, og.graph, resolve);
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "heads", heads, heads_nr, heads, heads_nr);
+		output_json_listing(&sb, "heads", og.graph, "heads", heads, heads_nr, heads, heads_nr);
 	} else {
 		for (size_t i = 0; i < heads_nr; i++) {
 			output_cmd_format(&sb, og.graph, heads[i], verbose, OUT_BRANCHES);

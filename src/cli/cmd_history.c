@@ -22,7 +22,7 @@ static void usage(void)
 	       "  -r, --rev-range=RANGE   only revisions in RANGE: START:END, START: or :END\n"
 	       "  -v, --verbose           show each revision in full\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
@@ -32,7 +32,12 @@ static void usage(void)
 	       "base, label@head or relative forms; \"current\" needs a database and is\n"
 	       "not accepted. Without --scripts or an inventory, migsync reads\n"
 	       "alembic.ini in the current directory. The text output is that of\n"
-	       "'alembic history'.\n");
+	       "'alembic history'.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the history was printed\n"
+	       "  2  could not run (usage, a range that names no revision, revision files,\n"
+	       "     an inconsistent graph)\n");
 }
 
 int cmd_history(int argc, char **argv)
@@ -55,7 +60,7 @@ int cmd_history(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":vr:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "vr:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			verbose = true;
@@ -64,7 +69,7 @@ int cmd_history(int argc, char **argv)
 			range = optarg;
 			break;
 		default:
-			if (output_option_done(&ret, &common, "history", opt, argv, usage))
+			if (output_option_done(&ret, &common, "history", opt, usage))
 				goto done;
 		}
 	}
@@ -86,7 +91,7 @@ int cmd_history(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "revisions", revs, revs_nr, revs, revs_nr);
+		output_json_listing(&sb, "history", og.graph, "revisions", revs, revs_nr, revs, revs_nr);
 	} else {
 		/* written in chunks: the whole history can be megabytes */
 		for (size_t i = 0; i < revs_nr; i++) {

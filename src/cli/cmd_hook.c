@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "cli/status_collect.h"
 #include "migsync/apply.h"
@@ -114,16 +115,18 @@ static void print_help(void)
 	       "  -i, --inventory=PATH         inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR            versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT          summary format: text (default) or json\n"
-	       "      --help                   show this help, then exit\n"
+	       "  -h, --help                   show this help, then exit\n"
 	       "\n"
 	       "SIGTERM or SIGINT cancels a running statement, rolls it back, releases the\n"
 	       "lock and exits 1, also as PID 1. Behind a shell (sh -c 'migsync hook ... &&\n"
 	       "exec app') the shell is PID 1 and does not pass SIGTERM on: use an init such\n"
 	       "as tini or docker run --init, which signal the whole process group.\n"
 	       "\n"
-	       "Exit status: 0 applied, already current, or skipped; 1 a step failed, no\n"
-	       "database within --wait, or a signal stopped the hook; 2 could not run (usage,\n"
-	       "inventory, scripts); 3 stopped at the gate.\n");
+	       "Exit status:\n"
+	       "  0  applied, already current, or skipped at the gate (--on-unapproved=skip)\n"
+	       "  1  a step failed, no database within --wait, or a signal stopped the hook\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at the gate (the approve command is printed)\n");
 }
 
 /* The union of rows (end rows when end) over the databases of st, sorted. */
@@ -292,6 +295,7 @@ int cmd_hook(int argc, char **argv)
 				pending.nr == 1 ? "" : "s");
 		} else {
 			fprintf(stderr, "migsync: error: %s\n", err.message ? err.message : "gate closed");
+			action = "waiting_for_approval";
 			ret = EXIT_GATED;
 		}
 		fprintf(stderr, "hint: to approve this plan, run:\n  %s\n", approve);
@@ -301,7 +305,7 @@ int cmd_hook(int argc, char **argv)
 	case APPLY_FAILED:
 		cli_print_error(&err);
 		error = err.message ? err.message : "failed";
-		ret = *cancel ? EXIT_PROBLEMS : cli_exit_code(&err);
+		ret = *cancel ? EXIT_PROBLEMS : cli_db_exit_code(&err);
 		break;
 	}
 	if (*cancel) {
@@ -321,7 +325,7 @@ summary:
 	elapsed = clock_mono_ms() - r.started_ms;
 	if (common.format == FORMAT_JSON) {
 		json_init(&jw, &sb);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "hook");
 		json_kv_string(&jw, "environment", names.items[0]);
 		json_kv_string(&jw, "action", action);
 		cli_json_strvec(&jw, "from", &from);
@@ -330,7 +334,27 @@ summary:
 		/* no plan without every database read */
 		json_kv_string(&jw, "plan_hash", st.plan_hash[0] && !unread ? st.plan_hash : NULL);
 		json_kv_int(&jw, "elapsed_ms", elapsed);
-		json_kv_string(&jw, "error", error);
+		json_key(&jw, "targets");
+		json_array_begin(&jw);
+		for (size_t i = 0; i < st.dbs_nr; i++) {
+			json_object_begin(&jw);
+			json_kv_string(&jw, "database", st.dbs[i].describe);
+			cli_json_strvec(&jw, "heads", st.dbs[i].error ? NULL : &st.dbs[i].rows);
+			json_kv_string(&jw, "error", st.dbs[i].error);
+			json_object_end(&jw);
+		}
+		json_array_end(&jw);
+		if (error && err.message) {
+			char *hint = approve ? xstrfmt("to approve this plan, run: %s", approve) : NULL;
+
+			render_json_error(&jw, approve ? "gated" : render_json_error_code(err.code),
+					  err.message, hint ? hint : err.hint, NULL);
+			free(hint);
+		} else if (error) {
+			render_json_error_noted(&jw, error);
+		} else {
+			json_kv_string(&jw, "error", NULL);
+		}
 		json_object_end(&jw);
 		strbuf_addch(&sb, '\n');
 	} else {

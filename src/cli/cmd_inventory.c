@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/inventory.h"
 #include "migsync/json.h"
@@ -24,13 +25,15 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --format=FORMAT    text (default) or json\n"
-	       "      --help             show this help, then exit\n"
+	       "  -h, --help             show this help, then exit\n"
 	       "\n"
 	       "Passwords are never shown: a password in a URL appears as ***, password_env\n"
 	       "as the variable's name, and the value of a ${VAR} whose name contains\n"
 	       "PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL (any case) as ***.\n"
 	       "\n"
-	       "Exit status: 0 valid, 2 invalid inventory (every problem is listed) or usage error.\n");
+	       "Exit status:\n"
+	       "  0  the inventory is valid (warnings allowed)\n"
+	       "  2  could not run: an invalid inventory (every problem is listed), usage\n");
 }
 
 /*
@@ -65,6 +68,7 @@ static void print_problems(const struct diag_list *problems)
 			d->line, d->column, diag_severity_name(d->severity), d->message);
 		if (d->hint)
 			fprintf(stderr, "hint: %s\n", d->hint);
+		render_json_note_diag(d);
 	}
 }
 
@@ -176,14 +180,15 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	char *target = inventory_describe_target(env, NULL);
 
 	json_object_begin(jw);
-	json_kv_string(jw, "name", env->name);
+	json_kv_string(jw, "environment", env->name);
 	json_kv_string(jw, "file", env->file);
 	json_kv_int(jw, "stage", (int64_t)env->stage + 1);
 	json_kv_string(jw, "before_apply", env->before_apply);
 
-	json_key(jw, "database");
+	/* database: the address, as every document names a database; connection: its settings */
+	json_kv_string(jw, "database", target);
+	json_key(jw, "connection");
 	json_object_begin(jw);
-	json_kv_string(jw, "target", target);
 	json_kv_string(jw, "url", url);
 	json_kv_string(jw, "host", db->host);
 	json_key(jw, "port");
@@ -229,7 +234,7 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	json_kv_int(jw, "soak", env->gate.soak);
 	json_object_end(jw);
 
-	json_key(jw, "targets");
+	json_key(jw, "fleet");
 	json_object_begin(jw);
 	cli_json_strvec(jw, "databases", &env->targets.databases);
 	json_kv_string(jw, "discover", env->targets.discover);
@@ -246,7 +251,7 @@ static void json_inventory(struct strbuf *sb, const struct inventory *inv)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "inventory");
 	json_kv_string(&jw, "project", inv->project);
 	json_kv_string(&jw, "inventory", inv->file);
 	json_key(&jw, "migrations");
@@ -313,11 +318,13 @@ int cmd_inventory(int argc, char **argv)
 		print_problems(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
-		else
-			fprintf(stderr, "migsync: error: inventory \"%s\": %zu problem%s\n",
-				inventory_choose_dir(common.inventory),
-				diag_list_count(&project.diags, DIAG_ERROR),
-				diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
+		else {
+			ms_error_set(&err, MS_ERR_CONFIG, "inventory \"%s\": %zu problem%s",
+				     inventory_choose_dir(common.inventory),
+				     diag_list_count(&project.diags, DIAG_ERROR),
+				     diag_list_count(&project.diags, DIAG_ERROR) == 1 ? "" : "s");
+			cli_print_error(&err);
+		}
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}

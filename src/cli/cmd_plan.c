@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
@@ -41,7 +42,8 @@ static const char *op_name(enum revgraph_row_op op)
 	return "?";
 }
 
-static void json_step(struct json_writer *jw, const struct plan_step *s, bool sql)
+static void json_step(struct json_writer *jw, const struct plan_step *s, bool sql,
+		      const struct safety_list *safety)
 {
 	json_object_begin(jw);
 	json_kv_string(jw, "revision", s->revision);
@@ -54,6 +56,7 @@ static void json_step(struct json_writer *jw, const struct plan_step *s, bool sq
 	cli_json_strvec(jw, "rows_added", &s->step.rows_added);
 	if (sql && s->script && s->script->kind == SCRIPT_SQL)
 		json_kv_string(jw, "sql", s->step.up ? s->script->up_sql : s->script->down_sql);
+	promote_json_findings(jw, s->step.up ? safety : NULL, s->revision);
 	json_object_end(jw);
 }
 
@@ -77,12 +80,13 @@ static void stage_steps(const struct plan_step ***out, size_t *nr, const struct 
 		}
 }
 
-static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
+static void print_json(struct strbuf *sb, const struct plan *p, bool sql,
+		       const struct safety_report *safety)
 {
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "plan");
 	cli_json_strvec(&jw, "target", &p->target);
 	json_key(&jw, "stages");
 	json_array_begin(&jw);
@@ -100,6 +104,9 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 		cli_json_strvec(&jw, "approved_by", &st->gate.approved_by);
 		cli_json_strvec(&jw, "approvers", &st->env->gate.approvers);
 		json_kv_int(&jw, "soak", st->env->gate.soak);
+		json_kv_int(&jw, "risky_approvals", st->env->gate.risky_approvals);
+		json_kv_int(&jw, "needed", st->gate.needed);
+		json_kv_int(&jw, "risky_findings", (int64_t)st->gate.risky);
 		json_kv_bool(&jw, "passed", st->gate.passed || !plan_stage_steps(st));
 		cli_json_strvec(&jw, "notes", &st->gate.notes);
 		json_object_end(&jw);
@@ -107,10 +114,10 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 		json_key(&jw, "steps");
 		json_array_begin(&jw);
 		for (size_t k = 0; k < steps_nr; k++)
-			json_step(&jw, steps[k], sql);
+			json_step(&jw, steps[k], sql, &safety->findings);
 		json_array_end(&jw);
 		free(steps);
-		json_key(&jw, "databases");
+		json_key(&jw, "targets");
 		json_array_begin(&jw);
 		for (size_t d = 0; d < st->dbs_nr; d++) {
 			const struct plan_db *db = &st->dbs[d];
@@ -135,6 +142,12 @@ static void print_json(struct strbuf *sb, const struct plan *p, bool sql)
 		json_object_end(&jw);
 	}
 	json_array_end(&jw);
+	json_key(&jw, "safety");
+	json_object_begin(&jw);
+	json_kv_int(&jw, "reviewed", (int64_t)safety->reviewed);
+	json_kv_int(&jw, "skipped", (int64_t)safety->skipped_nr);
+	json_kv_string(&jw, "skipped_reason", safety->skipped);
+	json_object_end(&jw);
 	json_object_end(&jw);
 	strbuf_addch(sb, '\n');
 }
@@ -143,9 +156,10 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			enum cli_format format, bool sql)
 {
 	if (format == FORMAT_JSON) {
-		print_json(sb, p, sql);
+		print_json(sb, p, sql, &pr->safety);
 		return;
 	}
+	promote_print_safety_skipped(sb, &pr->safety);
 	strbuf_addstr(sb, "target: ");
 	cli_add_joined(sb, &p->target, ", ", "base");
 	strbuf_addch(sb, '\n');
@@ -187,6 +201,9 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				if (s->script)
 					strbuf_addf(sb, "  (%s)", s->script->filename);
 				strbuf_addch(sb, '\n');
+				if (s->step.up)
+					promote_print_findings(sb, &pr->safety.findings, s->revision,
+							       "       ");
 				if (sql && s->script && s->script->kind == SCRIPT_SQL) {
 					const char *text = s->step.up ? s->script->up_sql : s->script->down_sql;
 					const char *q = text ? text : "";
@@ -209,11 +226,14 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 			strbuf_addf(sb, "  %s: %s\n",
 				    st->out_of_order_allowed ? "out of order (allowed)" : "order violation",
 				    st->order_error);
-		if (!gate->approvals && !gate->soak) {
+		if (!st->gate.needed && !gate->soak) {
 			strbuf_addstr(sb, "  gate: none\n");
 		} else {
-			strbuf_addf(sb, "  gate: %d approval%s", gate->approvals,
-				    gate->approvals == 1 ? "" : "s");
+			strbuf_addf(sb, "  gate: %d approval%s", st->gate.needed,
+				    st->gate.needed == 1 ? "" : "s");
+			if (st->gate.needed > gate->approvals)
+				strbuf_addf(sb, " (risky: %zu safety finding%s)", st->gate.risky,
+					    st->gate.risky == 1 ? "" : "s");
 			if (gate->approvers.nr) {
 				strbuf_addstr(sb, " from ");
 				plan_rows_add(sb, &gate->approvers, ",");
@@ -233,7 +253,7 @@ void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struc
 				    st->gate.passed ? "open" : "closed");
 			for (size_t k = 0; steps && !st->gate.passed && k < st->gate.notes.nr; k++)
 				strbuf_addf(sb, "    %s\n", st->gate.notes.items[k]);
-			if (steps && !st->gate.passed && gate->approvals) {
+			if (steps && !st->gate.passed && st->gate.needed) {
 				char *cmd = promote_approve_command(pr, st, "plan");
 
 				strbuf_addf(sb, "  to approve: %s\n", cmd);
@@ -263,14 +283,31 @@ static void print_help(void)
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "      --help                 show this help, then exit\n"
+	       "  -h, --help                 show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 a plan was made, 1 a stage cannot run (unreachable database,\n"
-	       "order violation, step left in progress), 2 could not run.\n");
+	       "Each upgrade step lists its safety findings (see migsync lint --rules); a\n"
+	       "stage with findings no comment allows needs gate.risky_approvals approvers.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  a plan was made\n"
+	       "  1  a stage cannot run (an unreachable database, an order violation, a step\n"
+	       "     left in progress, a step that does not parse)\n"
+	       "  2  could not run (usage, inventory, scripts, a target that names no revision)\n");
+}
+
+/* A step whose SQL (or Python) does not parse: apply would refuse it. */
+static bool syntax_error(const struct plan_db *db, const struct safety_list *safety)
+{
+	for (size_t k = 0; k < db->steps_nr; k++)
+		for (size_t i = 0; db->steps[k].step.up && i < safety->nr; i++)
+			if (!strcmp(safety->items[i].rule->name, "syntax-error") &&
+			    !strcmp_null(safety->items[i].revision, db->steps[k].revision))
+				return true;
+	return false;
 }
 
 /* Whether a stage of p cannot run as planned. */
-static bool plan_blocked(const struct plan *p)
+static bool plan_blocked(const struct plan *p, const struct safety_list *safety)
 {
 	for (size_t i = 0; i < p->nr; i++) {
 		const struct plan_stage *st = &p->stages[i];
@@ -278,7 +315,8 @@ static bool plan_blocked(const struct plan *p)
 		if (st->error || (st->order_error && !st->out_of_order_allowed))
 			return true;
 		for (size_t d = 0; d < st->dbs_nr; d++)
-			if (st->dbs[d].error || st->dbs[d].in_progress.nr)
+			if (st->dbs[d].error || st->dbs[d].in_progress.nr ||
+			    syntax_error(&st->dbs[d], safety))
 				return true;
 	}
 	return false;
@@ -378,7 +416,7 @@ int cmd_plan(int argc, char **argv)
 		if (ret != EXIT_OK)
 			goto done;
 	}
-	if (plan_blocked(&p))
+	if (plan_blocked(&p, &pr.safety.findings))
 		ret = EXIT_PROBLEMS;
 done:
 	plan_release(&p);

@@ -11,7 +11,9 @@
 
 #include "cli/cli.h"
 #include "cli/promote.h"
+#include "cli/render/render.h"
 #include "migsync/apply.h"
+#include "migsync/json.h"
 
 enum {
 	OPT_APPLIED = OPT_FIRST_COMMAND_OPTION,
@@ -33,9 +35,13 @@ static void resolve_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --help              show this help, then exit\n"
+	       "      --format=FORMAT     output format: text (default) or json\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 resolved, 1 nothing to resolve or the database refused, 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  resolved\n"
+	       "  1  nothing to resolve, or the database could not be reached or refused\n"
+	       "  2  could not run (usage, inventory, an unknown environment)\n");
 }
 
 int cmd_resolve(int argc, char **argv)
@@ -96,17 +102,34 @@ int cmd_resolve(int argc, char **argv)
 	o.cancel = promote_catch_signals();
 	if (apply_resolve(&resolved, pr.envs[0], rev, applied, &o, &err) < 0) {
 		cli_print_error(&err);
-		ret = cli_exit_code(&err);
+		ret = cli_db_exit_code(&err);
 		goto done;
 	}
 	if (!resolved) {
-		fprintf(stderr, "migsync: error: environment \"%s\": revision \"%s\" is not in progress\n",
-			pr.envs[0]->name, rev);
+		ms_error_set(&err, MS_ERR_GENERIC, "environment \"%s\": revision \"%s\" is not in progress",
+			     pr.envs[0]->name, rev);
+		cli_print_error(&err);
 		ret = EXIT_PROBLEMS;
 		goto done;
 	}
-	printf("%s: revision %s resolved as %s on %zu database%s\n", pr.envs[0]->name, rev,
-	       applied ? "applied" : "rolled back", resolved, resolved == 1 ? "" : "s");
+	if (common.format == FORMAT_JSON) {
+		struct strbuf sb = STRBUF_INIT;
+		struct json_writer jw;
+
+		json_init(&jw, &sb);
+		render_json_begin(&jw, "resolve");
+		json_kv_string(&jw, "environment", pr.envs[0]->name);
+		json_kv_string(&jw, "revision", rev);
+		json_kv_string(&jw, "resolved_as", applied ? "applied" : "rolled_back");
+		json_kv_int(&jw, "databases", (int64_t)resolved);
+		json_object_end(&jw);
+		strbuf_addch(&sb, '\n');
+		ret = cli_write_stdout(sb.buf, sb.len);
+		strbuf_release(&sb);
+	} else {
+		printf("%s: revision %s resolved as %s on %zu database%s\n", pr.envs[0]->name, rev,
+		       applied ? "applied" : "rolled back", resolved, resolved == 1 ? "" : "s");
+	}
 done:
 	promote_release(&pr);
 	strvec_release(&names);

@@ -17,7 +17,7 @@ static void usage(void)
 	       "\n"
 	       "Options:\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Revision scripts:\n"
 	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
@@ -27,7 +27,12 @@ static void usage(void)
 	       "heads, label@head or a relative form such as head-1; \"current\" needs\n"
 	       "a database and is not accepted. Without --scripts or an inventory,\n"
 	       "migsync reads alembic.ini in the current directory. The text output\n"
-	       "is that of 'alembic show'.\n");
+	       "is that of 'alembic show'.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the revision was printed\n"
+	       "  2  could not run (usage, a REV that names no revision or several, revision\n"
+	       "     files)\n");
 }
 
 int cmd_show(int argc, char **argv)
@@ -46,8 +51,8 @@ int cmd_show(int argc, char **argv)
 
 	cli_common_init(&common);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (output_option_done(&ret, &common, "show", opt, argv, usage))
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (output_option_done(&ret, &common, "show", opt, usage))
 			goto done;
 	}
 	if (optind >= argc) {
@@ -75,7 +80,7 @@ int cmd_show(int argc, char **argv)
 	}
 
 	if (common.format == FORMAT_JSON) {
-		output_json_listing(&sb, og.graph, "revisions", set.items, set.nr, set.items, set.nr);
+		output_json_listing(&sb, "show", og.graph, "revisions", set.items, set.nr, set.items, set.nr);
 	} else {
 		for (size_t i = 0; i < set.nr; i++) {
 			output_log_entry(&sb, og.graph, set.items[i]);

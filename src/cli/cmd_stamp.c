@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/promote.h"
 #include "migsync/apply.h"
 #include "migsync/json.h"
@@ -142,25 +143,25 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 		break;
 	}
 	if (jw) {
-		json_object_begin(jw);
 		json_kv_string(jw, "environment", env->name);
 		json_kv_string(jw, "outcome", outcome_name(out));
 		json_kv_string(jw, "plan_hash", st.plan_hash[0] ? st.plan_hash : NULL);
 		promote_json_rows(jw, "expect", expect);
 		promote_json_rows(jw, "to", to);
-		json_key(jw, "databases");
+		json_key(jw, "targets");
 		json_array_begin(jw);
 		for (size_t i = 0; i < st.dbs_nr; i++) {
 			json_object_begin(jw);
 			json_kv_string(jw, "database", st.dbs[i].describe);
-			promote_json_rows(jw, "rows", st.dbs[i].error ? NULL : &st.dbs[i].rows);
+			cli_json_strvec(jw, "heads", st.dbs[i].error ? NULL : &st.dbs[i].rows);
 			json_kv_string(jw, "error", st.dbs[i].error);
 			json_object_end(jw);
 		}
 		json_array_end(jw);
-		json_kv_string(jw, "error", out == APPLY_FAILED || out == APPLY_GATED ?
-			       err.message : NULL);
-		json_object_end(jw);
+		if (out == APPLY_FAILED || out == APPLY_GATED)
+			render_json_ms_error(jw, &err);
+		else
+			json_kv_string(jw, "error", NULL);
 	} else if (cli_write_stdout(sb.buf, sb.len) != EXIT_OK && ret == EXIT_OK) {
 		ret = EXIT_CANNOT_RUN;
 	}
@@ -197,14 +198,17 @@ static void print_help(void)
 	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR       versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
+	       "  -h, --help              show this help, then exit\n"
 	       "\n"
 	       "Nothing but the version table changes: no revision runs, before_apply does not\n"
 	       "run. REV must be in the scripts; --expect may name revisions that are not.\n"
 	       "\n"
-	       "Exit status: 0 stamped (or already there), 1 the rows differ from --expect or\n"
-	       "the database refused, 2 could not run, 3 stopped at the gate (the approve\n"
-	       "command is printed).\n");
+	       "Exit status:\n"
+	       "  0  stamped, or already there\n"
+	       "  1  the rows differ from --expect, or the database could not be reached or\n"
+	       "     refused\n"
+	       "  2  could not run (usage, inventory, scripts)\n"
+	       "  3  waiting for approval: stopped at the gate (the approve command is printed)\n");
 }
 
 int cmd_stamp(int argc, char **argv)
@@ -275,7 +279,9 @@ int cmd_stamp(int argc, char **argv)
 	promote_stamp_options(&o, &pr, dry, yes);
 	if (common.format == FORMAT_JSON) {
 		json_init(&jw, &js);
+		render_json_begin(&jw, "stamp");
 		ret = promote_stamp(&pr, pr.envs[0], expect_given ? &expect : NULL, &o, &jw);
+		json_object_end(&jw);
 		strbuf_addch(&js, '\n');
 		if (cli_write_stdout(js.buf, js.len) != EXIT_OK && ret == EXIT_OK)
 			ret = EXIT_CANNOT_RUN;

@@ -8,14 +8,17 @@
  *
  * An environment that cannot be reached, or whose fleet cannot be
  * discovered, is reported as unreachable; it never stops the report about
- * the others. Exit status 0 whenever a report was made, 2 when none could
- * be (usage, inventory, scripts, graph).
+ * the others. Exit status 1 when a database is unreachable, unknown,
+ * diverged, missing or stuck with a step in progress, or a stage is out of
+ * order (0 with --exit-zero), 2 when no report could be made (usage,
+ * inventory, scripts, graph).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/json.h"
 #include "migsync/status.h"
@@ -23,6 +26,7 @@
 
 enum {
 	OPT_TO = OPT_FIRST_COMMAND_OPTION,
+	OPT_EXIT_ZERO,
 };
 
 /* Heads named in a fleet's CURRENT column before "+N". */
@@ -40,12 +44,13 @@ static void print_help(void)
 	       "  -e, --environment=ENV    only this environment (repeatable)\n"
 	       "  -j, --jobs=N             probe N databases at a time (default: min(16, databases))\n"
 	       "      --to=REV             compare with REV instead of the heads\n"
+	       "      --exit-zero          exit 0 whatever the report says (for dashboards)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "      --help               show this help, then exit\n"
+	       "  -h, --help               show this help, then exit\n"
 	       "\n"
 	       "States, from worst to best:\n"
 	       "  unreachable    the database could not be asked (the note says why)\n"
@@ -58,7 +63,20 @@ static void print_help(void)
 	       "A fleet's state is its worst database's. The note also names each revision\n"
 	       "whose file changed after it was applied (a checksum mismatch, from the ledger).\n"
 	       "\n"
-	       "Exit status: 0 a report was made (whatever it says), 2 could not run.\n");
+	       "Exit status:\n"
+	       "  0  every environment is current, behind, ahead or uninitialized, in order\n"
+	       "  1  a database is unreachable, unknown, diverged, missing or in_progress,\n"
+	       "     or a stage is out of order (0 with --exit-zero)\n"
+	       "  2  could not run (usage, inventory, scripts)\n");
+}
+
+static bool stuck_or_missing(const struct status_report *r);
+
+/* The report's problems: what makes status exit 1. */
+static bool report_has_problems(const struct status_report *r)
+{
+	return r->worst == STATUS_UNREACHABLE || r->worst == STATUS_UNKNOWN ||
+	       r->worst == STATUS_DIVERGED || r->violations_nr > 0 || stuck_or_missing(r);
 }
 
 /* "user@host:port" of the SSH server env is reached through, or NULL without one. */
@@ -102,19 +120,21 @@ static void json_checksums(struct json_writer *jw, const struct cli_status *c,
 
 		if (cs->error && !error)
 			error = cs->error;
-		for (size_t i = 0; i < cs->nr; i++) {
-			json_object_begin(jw);
-			if (whole_fleet)
-				json_kv_string(jw, "database", e->targets[k].database);
-			json_kv_string(jw, "revision", cs->items[i].revision);
-			json_kv_string(jw, "file", cs->items[i].file);
-			json_kv_string(jw, "applied_sha256", cs->items[i].applied_sha256);
-			json_kv_string(jw, "file_sha256", cs->items[i].file_sha256);
-			json_object_end(jw);
-		}
+		for (size_t i = 0; i < cs->nr; i++)
+			render_json_checksum_mismatch(jw, whole_fleet, cli_status_address(c, env, k),
+						      &cs->items[i]);
 	}
 	json_array_end(jw);
 	json_kv_string(jw, "checksum_error", error);
+}
+
+/* One database of an environment: the same keys for a fleet's member and a lone database. */
+static void json_target(struct json_writer *jw, const struct cli_status *c, size_t env, size_t k)
+{
+	json_object_begin(jw);
+	render_json_status_target(jw, c, env, k);
+	json_checksums(jw, c, env, k, false);
+	json_object_end(jw);
 }
 
 static void print_json(struct strbuf *sb, const struct cli_status *c)
@@ -123,47 +143,35 @@ static void print_json(struct strbuf *sb, const struct cli_status *c)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "status");
 	cli_json_strvec(&jw, "target", &r->goal);
 	json_key(&jw, "environments");
 	json_array_begin(&jw);
 	for (size_t i = 0; i < r->envs_nr; i++) {
 		const struct status_env *env = &r->envs[i];
+		bool single = !env->fleet && env->targets_nr == 1;
 		char *ssh;
 
 		json_object_begin(&jw);
-		json_kv_string(&jw, "name", env->name);
+		json_kv_string(&jw, "environment", env->name);
+		json_kv_bool(&jw, "fleet", env->fleet);
 		json_kv_string(&jw, "state", status_state_name(env->state));
-		if (!env->fleet)
-			json_kv_string(&jw, "database", env->targets_nr ? env->targets[0].database : NULL);
+		/* a lone database's address and note, also on the environment: null for a fleet */
+		json_kv_string(&jw, "database", single ? cli_status_address(c, i, 0) : NULL);
 		cli_json_strvec(&jw, "heads", &env->heads);
-		cli_json_strvec(&jw, "pending", &env->pending);
+		render_json_pending(&jw, env->state, env->summary_error, &env->pending);
 		json_kv_string(&jw, "error", env->summary_error);
 		ssh = ssh_server(c->envs[i]);
 		json_kv_string(&jw, "ssh", ssh);
 		free(ssh);
-		if (!env->fleet)
-			json_kv_string(&jw, "note", env->targets_nr ? env->targets[0].result.note :
-				       env->summary_error);
-		json_checksums(&jw, c, i, 0, env->fleet);
-		if (env->fleet) {
-			json_key(&jw, "targets");
-			json_array_begin(&jw);
-			for (size_t k = 0; k < env->targets_nr; k++) {
-				const struct status_target *t = &env->targets[k];
-
-				json_object_begin(&jw);
-				json_kv_string(&jw, "database", t->database);
-				json_kv_string(&jw, "state", status_state_name(t->result.state));
-				cli_json_strvec(&jw, "heads", &t->result.heads);
-				cli_json_strvec(&jw, "pending", &t->result.pending);
-				json_kv_string(&jw, "error", t->result.error);
-				json_kv_string(&jw, "note", t->result.note);
-				json_checksums(&jw, c, i, k, false);
-				json_object_end(&jw);
-			}
-			json_array_end(&jw);
-		}
+		json_kv_string(&jw, "note", single ? env->targets[0].result.note :
+			       env->fleet ? NULL : env->summary_error);
+		json_checksums(&jw, c, i, 0, true);
+		json_key(&jw, "targets");
+		json_array_begin(&jw);
+		for (size_t k = 0; k < env->targets_nr; k++)
+			json_target(&jw, c, i, k);
+		json_array_end(&jw);
 		json_object_end(&jw);
 	}
 	json_array_end(&jw);
@@ -224,7 +232,7 @@ static char *heads_cell(const struct strvec *heads, size_t max)
 
 static char *pending_cell(const struct status_result *res)
 {
-	if (res->state == STATUS_UNREACHABLE || res->state == STATUS_UNKNOWN)
+	if (res->state >= STATUS_UNKNOWN)
 		return xstrdup("-");
 	return xstrfmt("%zu", res->pending.nr);
 }
@@ -372,6 +380,17 @@ static void print_text(struct strbuf *sb, const struct cli_status *coll)
 	free(rows);
 }
 
+/* A database stuck with a step in progress, or missing: every deploy to it fails. */
+static bool stuck_or_missing(const struct status_report *r)
+{
+	for (size_t i = 0; i < r->envs_nr; i++)
+		for (size_t k = 0; k < r->envs[i].targets_nr; k++)
+			if (r->envs[i].targets[k].result.state == STATUS_IN_PROGRESS ||
+			    r->envs[i].targets[k].result.state == STATUS_MISSING)
+				return true;
+	return false;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -379,6 +398,7 @@ int cmd_status(int argc, char **argv)
 		{ "environment", required_argument, NULL, 'e' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, OPT_TO },
+		{ "exit-zero", no_argument, NULL, OPT_EXIT_ZERO },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -387,6 +407,7 @@ int cmd_status(int argc, char **argv)
 	struct cli_status c;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
+	bool exit_zero = false;
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -408,6 +429,9 @@ int cmd_status(int argc, char **argv)
 			break;
 		case OPT_TO:
 			opts.to = optarg;
+			break;
+		case OPT_EXIT_ZERO:
+			exit_zero = true;
 			break;
 		default:
 			ret = cli_default_option(&common, "status", opt, optarg);
@@ -431,6 +455,8 @@ int cmd_status(int argc, char **argv)
 		print_text(&out, &c);
 	cli_scrub(&out, &c.secrets);
 	ret = cli_write_stdout(out.buf, out.len);
+	if (ret == EXIT_OK && !exit_zero && report_has_problems(&c.report))
+		ret = EXIT_PROBLEMS;
 done:
 	cli_status_release(&c);
 	strvec_release(&names);

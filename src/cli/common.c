@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "migsync/json.h"
 #include "migsync/project.h"
 #include "migsync/strbuf.h"
@@ -27,14 +29,45 @@ void cli_common_release(struct cli_common *c)
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
 	va_list ap;
 
-	fprintf(stderr, "migsync %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'migsync %s --help' for more information.\n", cmd);
+	strbuf_addf(&hint, "Try 'migsync%s%s --help' for more information.", cmd ? " " : "",
+		    cmd ? cmd : "");
+	fprintf(stderr, "migsync%s%s: %s\n%s\n", cmd ? " " : "", cmd ? cmd : "", msg.buf, hint.buf);
+	render_json_note("usage", msg.buf, hint.buf, NULL);
+	strbuf_release(&msg);
+	strbuf_release(&hint);
 	return EXIT_CANNOT_RUN;
+}
+
+static char **cli_argv;
+
+void cli_set_argv(char **argv)
+{
+	cli_argv = argv;
+}
+
+int cli_option_error(const char *cmd, int opt)
+{
+	/* getopt_long has stepped past a long option and the last letter of a cluster */
+	const char *arg = cli_argv && optind > 0 ? cli_argv[optind - 1] : "";
+	int len = (int)strcspn(arg, "=");
+	bool is_long = arg[0] == '-' && arg[1] == '-';
+
+	if (opt == ':' && is_long)
+		return cli_usage_error(cmd, "option \"%.*s\" requires an argument", len, arg);
+	if (opt == ':')
+		return cli_usage_error(cmd, "option \"-%c\" requires an argument", optopt);
+	/* optopt is 0 for an unknown long option, its code for a known one given a value */
+	if (is_long && optopt)
+		return cli_usage_error(cmd, "option \"%.*s\" doesn't allow an argument", len, arg);
+	if (is_long || !optopt)
+		return cli_usage_error(cmd, "unrecognized option \"%.*s\"", len, arg);
+	return cli_usage_error(cmd, "unrecognized option \"-%c\"", optopt);
 }
 
 int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg)
@@ -57,7 +90,8 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 		c->inventory = arg;
 		return 1;
 	case '?':
-		fprintf(stderr, "Try 'migsync %s --help' for more information.\n", cmd);
+	case ':':
+		cli_option_error(cmd, opt);
 		return -1;
 	default:
 		return 0;
@@ -109,6 +143,7 @@ void cli_print_error(const struct ms_error *err)
 		err->message ? err->message : "unknown error");
 	if (err->hint)
 		fprintf(stderr, "hint: %s\n", err->hint);
+	render_json_note(render_json_error_code(err->code), err->message, err->hint, NULL);
 }
 
 void cli_print_warnings(const struct diag_list *warnings)
@@ -116,7 +151,10 @@ void cli_print_warnings(const struct diag_list *warnings)
 	for (size_t i = 0; i < warnings->nr; i++) {
 		const struct diag *d = &warnings->items[i];
 
-		if (d->file && d->line)
+		if (d->file && d->line && d->column)
+			fprintf(stderr, "migsync: %s: %s:%u:%u: %s\n",
+				diag_severity_name(d->severity), d->file, d->line, d->column, d->message);
+		else if (d->file && d->line)
 			fprintf(stderr, "migsync: %s: %s:%u: %s\n",
 				diag_severity_name(d->severity), d->file, d->line, d->message);
 		else if (d->file)
@@ -127,7 +165,30 @@ void cli_print_warnings(const struct diag_list *warnings)
 				diag_severity_name(d->severity), d->message);
 		if (d->hint)
 			fprintf(stderr, "hint: %s\n", d->hint);
+		render_json_note_diag(d);
 	}
+}
+
+void cli_error_if_listed(struct ms_error *err, const struct diag_list *diags)
+{
+	size_t errors = diag_list_count(diags, DIAG_ERROR);
+	bool listed = false;
+	int code = err->code;
+
+	for (size_t i = 0; i < diags->nr && !listed && err->message; i++) {
+		const struct diag *d = &diags->items[i];
+		char *where;
+
+		if (d->severity != DIAG_ERROR || !d->file)
+			continue;
+		where = xstrfmt("%s:%u:", d->file, d->line);
+		listed = starts_with(err->message, where);
+		free(where);
+	}
+	if (!listed)
+		return;
+	ms_error_release(err);
+	ms_error_set(err, code, "%zu problem%s (listed above)", errors, errors == 1 ? "" : "s");
 }
 
 int cli_exit_code(const struct ms_error *err)
@@ -144,6 +205,11 @@ int cli_exit_code(const struct ms_error *err)
 	default:
 		return EXIT_PROBLEMS;
 	}
+}
+
+int cli_db_exit_code(const struct ms_error *err)
+{
+	return err->code == MS_ERR_IO ? EXIT_PROBLEMS : cli_exit_code(err);
 }
 
 int cli_write_stdout(const char *buf, size_t len)
@@ -175,8 +241,22 @@ int cli_open_project(struct project *p, const struct cli_common *c, unsigned nee
 	cli_print_warnings(&p->diags);
 	if (ret < 0) {
 		cli_print_warnings(&p->graph_problems);
+		cli_error_if_listed(&err, &p->diags);
 		cli_print_error(&err);
 	}
 	ms_error_release(&err);
 	return ret < 0 ? EXIT_CANNOT_RUN : EXIT_OK;
+}
+
+void cli_format_time(char *buf, size_t len, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -8,6 +8,24 @@
 #include <unistd.h>
 
 #include "cli/output.h"
+#include "cli/render/render.h"
+
+/* For the JSON error document: the first graph problem, where it is. */
+static void output_note_problem(const struct diag_list *problems, const struct ms_error *err)
+{
+	for (size_t i = 0; i < problems->nr; i++) {
+		const struct diag *d = &problems->items[i];
+		char *where;
+
+		if (d->severity != DIAG_ERROR)
+			continue;
+		where = d->file && d->line ? xstrfmt("%s:%u", d->file, d->line) :
+			d->file ? xstrdup(d->file) : NULL;
+		render_json_note(render_json_error_code(err->code), d->message, d->hint, where);
+		free(where);
+		return;
+	}
+}
 
 int output_graph_load(struct output_graph *og, const struct cli_common *c)
 {
@@ -22,7 +40,9 @@ int output_graph_load(struct output_graph *og, const struct cli_common *c)
 		if (og->project.graph_problems.nr) {
 			diag_list_sort(&og->project.graph_problems);
 			cli_print_warnings(&og->project.graph_problems);
+			output_note_problem(&og->project.graph_problems, &err);
 		} else {
+			cli_error_if_listed(&err, &og->project.diags);
 			cli_print_error(&err);
 		}
 	}
@@ -38,28 +58,13 @@ void output_graph_release(struct output_graph *og)
 	og->graph = NULL;
 }
 
-int output_option_error(const char *cmd, int opt, char **argv)
-{
-	const char *arg = optind > 0 ? argv[optind - 1] : "";
-
-	if (opt == ':')
-		return cli_usage_error(cmd, "option \"%s\" requires an argument", arg);
-	if (optopt && optopt < 0x100 && !starts_with(arg, "--"))
-		return cli_usage_error(cmd, "invalid option -- '%c'", optopt);
-	return cli_usage_error(cmd, "unrecognized option \"%s\"", arg);
-}
-
 bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt,
-			char **argv, void (*usage)(void))
+			void (*usage)(void))
 {
 	switch (opt) {
 	case OPT_HELP:
 		usage();
 		*ret = EXIT_OK;
-		return true;
-	case '?':
-	case ':':
-		*ret = output_option_error(cmd, opt, argv);
 		return true;
 	}
 	*ret = cli_default_option(c, cmd, opt, optarg);
@@ -394,13 +399,13 @@ void output_json_ids(struct json_writer *jw, const char *key,
 	json_array_end(jw);
 }
 
-void output_json_listing(struct strbuf *sb, const struct revgraph *g, const char *key,
+void output_json_listing(struct strbuf *sb, const char *command, const struct revgraph *g, const char *key,
 			 const size_t *items, size_t items_nr, const size_t *nodes, size_t nodes_nr)
 {
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, command);
 	output_json_ids(&jw, key, g, items, items_nr);
 	output_json_nodes_edges(&jw, g, nodes, nodes_nr);
 	json_object_end(&jw);

@@ -36,20 +36,13 @@ int output_graph_load(struct output_graph *og, const struct cli_common *c);
 void output_graph_release(struct output_graph *og);
 
 /*
- * Report what getopt_long (with opterr = 0 and an optstring starting
- * with ':') returned for a bad option, with the "Try" line; returns
- * EXIT_CANNOT_RUN.
- */
-int output_option_error(const char *cmd, int opt, char **argv);
-
-/*
  * What a graph command's option loop does with anything but its own
- * options: --help (calls usage), a bad option (output_option_error) or a
+ * options: --help (calls usage), a bad option (cli_option_error) or a
  * common option (with optarg). Returns true when the command is to stop,
  * with *ret its exit code (EXIT_OK after --help).
  */
 bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt,
-			char **argv, void (*usage)(void));
+			void (*usage)(void));
 
 /* Refuse the arguments argv[first] and on; returns EXIT_OK when there are none. */
 int output_extra_arguments(const char *cmd, int argc, char **argv, int first);
@@ -83,10 +76,10 @@ void output_json_nodes_edges(struct json_writer *jw, const struct revgraph *g,
 void output_json_ids(struct json_writer *jw, const char *key,
 		     const struct revgraph *g, const size_t *nodes, size_t nr);
 /*
- * The JSON output of a graph command, one object and a newline appended
+ * The JSON output of graph command, one document and a newline appended
  * to sb: "key": [ids of items], then "nodes" and "edges" of nodes.
  */
-void output_json_listing(struct strbuf *sb, const struct revgraph *g, const char *key,
+void output_json_listing(struct strbuf *sb, const char *command, const struct revgraph *g, const char *key,
 			 const size_t *items, size_t items_nr, const size_t *nodes, size_t nodes_nr);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ void promote_init(struct promote *pr)
 	script_set_init(&pr->scripts);
 	plan_target_init(&pr->target);
 	strvec_init(&pr->scripts_option);
+	safety_report_init(&pr->safety);
 }
 
 void promote_release(struct promote *pr)
@@ -40,6 +42,7 @@ void promote_release(struct promote *pr)
 	inventory_free(pr->inv);
 	free(pr->who);
 	free(pr->host);
+	safety_report_release(&pr->safety);
 	promote_init(pr);
 }
 
@@ -113,6 +116,26 @@ int promote_load(struct promote *pr, struct cli_common *c, const struct strvec *
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
+	/*
+	 * A downgrade's target is resolved against each database's rows (it
+	 * may be relative: -1); one without + or - names the same revisions
+	 * everywhere, so one that names none is refused here, once.
+	 */
+	if (!up && to && !strpbrk(to, "+-")) {
+		struct revgraph_set set = REVGRAPH_SET_INIT;
+
+		if (revgraph_resolve(&set, pr->g, to, NULL, &err) < 0) {
+			cli_print_error(&err);
+			ret = EXIT_CANNOT_RUN;
+		}
+		revgraph_set_release(&set);
+	}
+	if (up) {
+		struct safety_options so;
+
+		safety_options_for(&so, pr->inv);
+		safety_review_scripts(&pr->safety, &pr->scripts, &so);
+	}
 done:
 	project_release(&project);
 	ms_error_release(&err);
@@ -128,6 +151,115 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
 	o->up = up;
 	o->who = pr->who;
 	o->host = pr->host;
+	o->safety = up ? &pr->safety.findings : NULL;
+}
+
+void promote_print_findings(struct strbuf *sb, const struct safety_list *safety,
+			    const char *revision, const char *indent)
+{
+	for (size_t i = 0; safety && i < safety->nr; i++) {
+		const struct safety_finding *f = &safety->items[i];
+
+		if (strcmp_null(f->revision, revision))
+			continue;
+		strbuf_addf(sb, "%s%s %s (%s): %s", indent, f->allowed ? "allowed:" : "risk:",
+			    f->rule->name, f->rule->code, f->message);
+		if (f->file && f->line)
+			strbuf_addf(sb, " at %s:%u:%u", f->file, f->line, f->column);
+		strbuf_addch(sb, '\n');
+		if (f->statement)
+			strbuf_addf(sb, "%s  statement: %s\n", indent, f->statement);
+		if (f->allowed)
+			strbuf_addf(sb, "%s  allowed because: %s\n", indent, f->allow_reason);
+		else
+			strbuf_addf(sb, "%s  why: %s\n%s  instead: %s\n", indent, f->rule->why,
+				    indent, f->rule->instead);
+	}
+}
+
+void promote_json_findings(struct json_writer *jw, const struct safety_list *safety,
+			   const char *revision)
+{
+	json_key(jw, "findings");
+	json_array_begin(jw);
+	for (size_t i = 0; safety && i < safety->nr; i++) {
+		const struct safety_finding *f = &safety->items[i];
+
+		if (strcmp_null(f->revision, revision))
+			continue;
+		json_object_begin(jw);
+		json_kv_string(jw, "rule", f->rule->name);
+		json_kv_string(jw, "code", f->rule->code);
+		json_kv_string(jw, "file", f->file);
+		json_key(jw, "line");
+		if (f->line)
+			json_int(jw, f->line);
+		else
+			json_null(jw);
+		json_key(jw, "column");
+		if (f->column)
+			json_int(jw, f->column);
+		else
+			json_null(jw);
+		json_kv_string(jw, "statement", f->statement);
+		json_kv_string(jw, "message", f->message);
+		json_kv_string(jw, "why", f->rule->why);
+		json_kv_string(jw, "instead", f->rule->instead);
+		json_kv_bool(jw, "allowed", f->allowed);
+		json_kv_string(jw, "allow_reason", f->allow_reason);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+}
+
+void promote_stage_findings(struct strbuf *sb, const struct plan_stage *st,
+			    const struct safety_report *r)
+{
+	struct strvec revs = STRVEC_INIT;
+	size_t risky = plan_stage_risky(st, &r->findings);
+
+	for (size_t i = 0; i < st->dbs_nr; i++)
+		for (size_t k = 0; k < st->dbs[i].steps_nr; k++) {
+			const struct plan_step *s = &st->dbs[i].steps[k];
+			struct safety_list mine = SAFETY_LIST_INIT;
+
+			if (!s->step.up || strvec_contains(&revs, s->revision))
+				continue;
+			strvec_push(&revs, s->revision);
+			safety_list_copy(&mine, &r->findings, s->revision);
+			if (mine.nr) {
+				if (!sb->len)
+					strbuf_addf(sb, "environment \"%s\": the plan's steps carry safety "
+						    "findings (%zu that no comment allows):\n",
+						    st->env->name, risky);
+				strbuf_addf(sb, "  revision %s:\n", s->revision);
+				promote_print_findings(sb, &mine, s->revision, "    ");
+			}
+			safety_list_release(&mine);
+		}
+	strvec_release(&revs);
+	promote_print_safety_skipped(sb, r);
+}
+
+void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report *r)
+{
+	if (r->skipped)
+		strbuf_addf(sb, "safety review skipped for %zu Alembic revision%s: %s\n",
+			    r->skipped_nr, r->skipped_nr == 1 ? "" : "s", r->skipped);
+}
+
+bool promote_hash_prefix_valid(const char *hash)
+{
+	size_t len = strspn(hash, "0123456789abcdefABCDEF");
+
+	return !hash[len] && len >= PROMOTE_HASH_PREFIX_MIN && len <= SHA256_HEX_LEN;
+}
+
+bool promote_hash_matches(const char *full, const char *hash)
+{
+	size_t len = strlen(hash);
+
+	return full && strlen(full) >= len && !strncasecmp(full, hash, len);
 }
 
 char *promote_approve_command(const struct promote *pr, const struct plan_stage *st,
@@ -210,8 +342,7 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 		return EXIT_GATED;
 	case APPLY_FAILED:
 		cli_print_error(err);
-		return err->code == MS_ERR_CONFIG || err->code == MS_ERR_USAGE ?
-			EXIT_CANNOT_RUN : EXIT_PROBLEMS;
+		return cli_db_exit_code(err);
 	case APPLY_NOTHING:
 	case APPLY_DONE:
 	case APPLY_DRY_RUN:

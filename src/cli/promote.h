@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "migsync/apply.h"
 #include "migsync/inventory.h"
+#include "migsync/safety.h"
 struct apply_options;
 struct plan;
 struct plan_stage;
@@ -27,6 +28,7 @@ struct promote {
 	struct strvec scripts_option;	/* --scripts as given, likewise */
 	char *who;			/* $USER */
 	char *host;
+	struct safety_report safety;	/* the upgrade's safety review (promote_load, up only) */
 };
 
 void promote_init(struct promote *pr);
@@ -45,6 +47,13 @@ void promote_options(struct apply_options *o, const struct promote *pr, bool up)
  * exit code.
  */
 int promote_apply_command(int argc, char **argv, bool up, void (*help)(void));
+/* The shortest plan hash prefix approve takes: the 12 digits the tables print. */
+#define PROMOTE_HASH_PREFIX_MIN 12
+/* Is hash 12 to 64 hexadecimal digits? */
+bool promote_hash_prefix_valid(const char *hash);
+/* Is hash (a prefix, any case) the start of full (NULL: no)? */
+bool promote_hash_matches(const char *full, const char *hash);
+
 /*
  * "migsync approve [-i INV] [--scripts DIR]... -e ENV [--stamp|--downgrade]
  * [--to REV] --plan HASH" (caller frees): what approve needs to compute
@@ -72,6 +81,24 @@ int promote_report_stop(const struct promote *pr, const struct environment *env,
 			const struct ms_error *err, const char *what);
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql);
+
+/*
+ * The safety findings of revision, for the plan's step lists: text lines
+ * indented by indent, or inside an open JSON object a "findings" array.
+ */
+void promote_print_findings(struct strbuf *sb, const struct safety_list *safety,
+			    const char *revision, const char *indent);
+void promote_json_findings(struct json_writer *jw, const struct safety_list *safety,
+			   const char *revision);
+/*
+ * What approve shows before it records: the safety findings of st's
+ * upgrade steps, by revision, and a review that was skipped. Nothing when
+ * there are none.
+ */
+void promote_stage_findings(struct strbuf *sb, const struct plan_stage *st,
+			    const struct safety_report *r);
+/* The safety review's verdict when it could not review everything (text); nothing else. */
+void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report *r);
 
 /* Inside an open JSON object, "key": [rows], or "key": null when rows is NULL. */
 void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows);

@@ -114,14 +114,20 @@ void cli_scrub(struct strbuf *sb, const struct strvec *secrets)
 
 void cli_print_error_scrubbed(const struct ms_error *err, const struct strvec *secrets)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
+	struct ms_error scrubbed = { err->code, NULL, NULL };
 
-	strbuf_addf(&sb, "migsync: error: %s\n", err->message ? err->message : "unknown error");
-	if (err->hint)
-		strbuf_addf(&sb, "hint: %s\n", err->hint);
-	cli_scrub(&sb, secrets);
-	fputs(sb.buf, stderr);
-	strbuf_release(&sb);
+	strbuf_addstr(&msg, err->message ? err->message : "unknown error");
+	cli_scrub(&msg, secrets);
+	scrubbed.message = msg.buf;
+	if (err->hint) {
+		strbuf_addstr(&hint, err->hint);
+		cli_scrub(&hint, secrets);
+		scrubbed.hint = hint.buf;
+	}
+	cli_print_error(&scrubbed);
+	strbuf_release(&msg);
+	strbuf_release(&hint);
 }
 
 void cli_status_init(struct cli_status *c)
@@ -262,11 +268,19 @@ static int observe_all(struct cli_status *c, unsigned jobs, bool checksums,
 		const struct observation *ob = &obs[i];
 		struct status_target *t = status_env_add_target(&c->report.envs[c->jobs[i].env],
 								 c->jobs[i].database);
-		struct status_observation so = { NULL, ob->version_table_exists, &ob->version_rows };
+		struct strvec stuck = STRVEC_INIT;
+		struct status_observation so = {
+			NULL, ob->version_table_exists, &ob->version_rows,
+			ob->state == OBSERVE_MISSING, &stuck, c->envs[c->jobs[i].env]->name,
+		};
 
-		if (ob->state == OBSERVE_UNREACHABLE || ob->state == OBSERVE_ERROR)
+		if (ob->state == OBSERVE_UNREACHABLE || ob->state == OBSERVE_ERROR ||
+		    ob->state == OBSERVE_MISSING)
 			so.error = ob->error.message ? ob->error.message : "probe failed";
+		for (size_t k = 0; k < ob->in_progress_nr; k++)
+			strvec_push(&stuck, ob->in_progress[k].revision ? ob->in_progress[k].revision : "?");
 		status_classify(&t->result, c->g, &c->goal, &so);
+		strvec_release(&stuck);
 		if (checksums)
 			checksums_from(&c->jobs[i].checksums, ob, c->g);
 	}
@@ -297,8 +311,10 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	int ret = project_open(&p, &o, err);
 
 	cli_print_warnings(&p.diags);
-	if (ret < 0)
+	if (ret < 0) {
 		cli_print_warnings(&p.graph_problems);
+		cli_error_if_listed(err, &p.diags);
+	}
 	c->inv = p.inv;
 	p.inv = NULL;
 	c->script_dirs = p.script_dirs;
@@ -344,4 +360,23 @@ const struct cli_checksums *cli_status_checksums(const struct cli_status *c,
 	if (i >= c->jobs_nr || c->jobs[i].env != env)
 		return &none;
 	return &c->jobs[i].checksums;
+}
+
+const struct db_target *cli_status_target(const struct cli_status *c, size_t env, size_t target)
+{
+	size_t i;
+
+	if (env >= c->exp_nr || !c->first_job)
+		return NULL;
+	i = c->first_job[env] + target;
+	if (i >= c->jobs_nr || c->jobs[i].env != env)
+		return NULL;
+	return c->jobs[i].t;
+}
+
+const char *cli_status_address(const struct cli_status *c, size_t env, size_t target)
+{
+	const struct db_target *t = cli_status_target(c, env, target);
+
+	return t ? t->describe : NULL;
 }

@@ -128,6 +128,15 @@ void cli_status_release(struct cli_status *c);
 int cli_status_collect(struct cli_status *c, const struct cli_common *common,
 		   const struct cli_status_options *opts, struct ms_error *err);
 
+/*
+ * The address of report.envs[env].targets[target] as JSON names every
+ * database: "user@host:port/dbname", never a password (the text table
+ * shows a fleet member by its name alone).
+ */
+const char *cli_status_address(const struct cli_status *c, size_t env, size_t target);
+/* The database report.envs[env].targets[target] is (borrowed), or NULL. */
+const struct db_target *cli_status_target(const struct cli_status *c, size_t env, size_t target);
+
 /* The checksums of report.envs[env].targets[target] (empty unless opts->checksums). */
 const struct cli_checksums *cli_status_checksums(const struct cli_status *c,
 							   size_t env, size_t target);

@@ -200,6 +200,27 @@ done:
 	return ret;
 }
 
+/*
+ * Whether a failed connection's message says the database does not
+ * exist (SQLSTATE 3D000). libpq keeps no SQLSTATE of a failed connect
+ * for its callers, so the server's message is read: "database "NAME"
+ * does not exist", as PostgreSQL words it in English, for the dbname
+ * asked for (the default: the user's name).
+ */
+static bool says_no_database(PGconn *conn)
+{
+	const char *msg = PQerrorMessage(conn), *db = PQdb(conn);
+	char *want;
+	bool ret;
+
+	if (!msg || !db)
+		return false;
+	want = xstrfmt("database \"%s\" does not exist", db);
+	ret = strstr(msg, want) != NULL;
+	free(want);
+	return ret;
+}
+
 /* PQconnectStartParams, then PQconnectPoll until connected or deadline. */
 static enum conn_status connect_poll(PGconn **conn, const struct conn_params *params,
 				     int64_t deadline)
@@ -224,7 +245,8 @@ static enum conn_status connect_poll(PGconn **conn, const struct conn_params *pa
 		int rc;
 
 		if (st == PGRES_POLLING_FAILED) {
-			ret = answered ? CONN_REFUSED : CONN_UNREACHABLE;
+			ret = !answered ? CONN_UNREACHABLE :
+				says_no_database(*conn) ? CONN_NO_DATABASE : CONN_REFUSED;
 			goto done;
 		}
 		rc = conn_wait_fd(PQsocket(*conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,

@@ -37,6 +37,7 @@ static const char *const outcome_names[] = {
 	[LEDGER_RESOLVED_APPLIED] = "resolved_applied",
 	[LEDGER_RESOLVED_ROLLED_BACK] = "resolved_rolled_back",
 	[LEDGER_STAMPED] = "stamped",
+	[LEDGER_REHASHED] = "rehashed",
 };
 
 const char *ledger_outcome_name(enum ledger_outcome o)
@@ -77,6 +78,8 @@ void ledger_entry_release(struct ledger_entry *e)
 	free(e->error);
 	free(e->executor);
 	free(e->rows_after);
+	free(e->note);
+	free(e->previous_sha256);
 	ledger_entry_init(e);
 }
 
@@ -100,6 +103,8 @@ void approval_release(struct approval *a)
 	free(a->environment);
 	free(a->approver);
 	free(a->comment);
+	free(a->revoked_by);
+	free(a->revoke_reason);
 	approval_init(a);
 }
 
@@ -186,12 +191,32 @@ static char *get_str(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
 }
 
-/* Both tables of the ledger, or only "applied" (tables == 1). */
-static int count_tables(int *found, PGconn *conn, const char *schema, struct ms_error *err)
+/*
+ * The columns a later migsync added to the tables (LEDGER_ADDED_COLUMNS
+ * of them); readers take them with to_jsonb(row) ->> 'name', which is
+ * NULL on a ledger that does not have them yet.
+ */
+#define LEDGER_ADDED_COLUMNS 5
+#define LEDGER_ADD_COLUMNS_SQL \
+	"ALTER TABLE %s.applied ADD COLUMN IF NOT EXISTS note text," \
+	" ADD COLUMN IF NOT EXISTS previous_sha256 text;\n" \
+	"ALTER TABLE %s.approvals ADD COLUMN IF NOT EXISTS revoked_at timestamptz," \
+	" ADD COLUMN IF NOT EXISTS revoked_by text, ADD COLUMN IF NOT EXISTS revoke_reason text;\n"
+
+/*
+ * Both tables of the ledger, or only "applied" (tables == 1); *columns:
+ * how many of the added columns they have.
+ */
+static int count_tables(int *found, int *columns, PGconn *conn, const char *schema,
+			struct ms_error *err)
 {
 	static const char sql[] =
-		"SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c"
+		"SELECT pg_catalog.count(DISTINCT c.oid), pg_catalog.count(a.attname)"
+		" FROM pg_catalog.pg_class c"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped"
+		" AND ((c.relname = 'applied' AND a.attname IN ('note', 'previous_sha256'))"
+		" OR (c.relname = 'approvals' AND a.attname IN ('revoked_at', 'revoked_by', 'revoke_reason')))"
 		" WHERE n.nspname = $1 AND c.relname IN ('applied', 'approvals')"
 		" AND c.relkind IN ('r', 'p')";
 	const char *params[1] = { schema };
@@ -199,10 +224,13 @@ static int count_tables(int *found, PGconn *conn, const char *schema, struct ms_
 	int ret;
 
 	*found = 0;
+	*columns = 0;
 	ret = run(&res, conn, schema, "looking for the ledger", sql, 1, params,
 		  PGRES_TUPLES_OK, err);
-	if (!ret)
+	if (!ret) {
 		*found = (int)parse_int64(res, 0, 0);
+		*columns = (int)parse_int64(res, 0, 1);
+	}
 	PQclear(res);
 	return ret;
 }
@@ -304,8 +332,9 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 		    "\tcreated_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),\n"
 		    "\texpires_at timestamptz\n"
 		    ");\n"
-		    "CREATE INDEX IF NOT EXISTS approvals_environment_idx ON %s.approvals (environment, id);\n",
-		    qs, qs, qs, qs);
+		    "CREATE INDEX IF NOT EXISTS approvals_environment_idx ON %s.approvals (environment, id);\n"
+		    LEDGER_ADD_COLUMNS_SQL,
+		    qs, qs, qs, qs, qs, qs);
 
 	/* several statements: the last result is checked, errors stop the batch */
 	res = PQexec(conn, ddl.buf);
@@ -334,7 +363,7 @@ done:
 int ledger_ensure(PGconn *conn, const char *schema, struct ms_error *err)
 {
 	bool race = false;
-	int found = 0, ret;
+	int found = 0, columns = 0, ret;
 
 	schema = schema_or_default(schema);
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
@@ -342,8 +371,8 @@ int ledger_ensure(PGconn *conn, const char *schema, struct ms_error *err)
 				   "ledger \"%s\": cannot be created inside a transaction", schema);
 		goto done;
 	}
-	ret = count_tables(&found, conn, schema, err);
-	if (ret < 0 || found == 2)
+	ret = count_tables(&found, &columns, conn, schema, err);
+	if (ret < 0 || (found == 2 && columns == LEDGER_ADDED_COLUMNS))
 		goto done;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		ret = create_once(conn, schema, &race, err);
@@ -357,10 +386,12 @@ done:
 	return ret;
 }
 
+/* The columns of an entry, of SCHEMA.applied e (the alias: see LEDGER_ADDED_COLUMNS). */
 static const char entry_columns[] =
 	"id, revision, direction, sha256, plan_hash, who, host, environment,"
 	" pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint,"
-	" duration_ms, outcome, error, transactional, executor, rows_after";
+	" duration_ms, outcome, error, transactional, executor, rows_after,"
+	" pg_catalog.to_jsonb(e) ->> 'note', pg_catalog.to_jsonb(e) ->> 'previous_sha256'";
 
 static void entry_from_row(struct ledger_entry *e, const PGresult *res, int row)
 {
@@ -384,6 +415,8 @@ static void entry_from_row(struct ledger_entry *e, const PGresult *res, int row)
 	e->transactional = !strcmp(PQgetvalue(res, row, 12), "t");
 	e->executor = get_str(res, row, 13);
 	e->rows_after = get_str(res, row, 14);
+	e->note = get_str(res, row, 15);
+	e->previous_sha256 = get_str(res, row, 16);
 }
 
 /*
@@ -548,7 +581,6 @@ static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 			  struct ms_error *err)
 {
 	struct strbuf sql = STRBUF_INIT;
-	struct ledger_entry *list = NULL;
 	char *table = NULL;
 	PGresult *res = NULL;
 	bool exists = false;
@@ -562,21 +594,43 @@ static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 	ret = qualified(&table, conn, schema, "applied", err);
 	if (ret < 0)
 		goto done;
-	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s%s ORDER BY id DESC%s%s) e ORDER BY 1",
+	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s e%s ORDER BY id DESC%s%s) e ORDER BY 1",
 		    entry_columns, table, where, limit ? " LIMIT " : "", limit ? limit : "");
 	ret = run(&res, conn, schema, "could not read the ledger", sql.buf, nparams, params,
 		  PGRES_TUPLES_OK, err);
 	if (ret < 0)
 		goto done;
-	list = xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1, sizeof(*list));
-	for (int row = 0; row < PQntuples(res); row++)
-		entry_from_row(&list[row], res, row);
-	*nr = (size_t)PQntuples(res);
-	*out = list;
+	ledger_entries_parse(out, nr, res);
 done:
 	PQclear(res);
 	free(table);
 	strbuf_release(&sql);
+	return ret;
+}
+
+void ledger_entries_parse(struct ledger_entry **out, size_t *nr, const PGresult *res)
+{
+	struct ledger_entry *list = xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1,
+					    sizeof(*list));
+
+	for (int row = 0; row < PQntuples(res); row++)
+		entry_from_row(&list[row], res, row);
+	*nr = (size_t)PQntuples(res);
+	*out = list;
+}
+
+int ledger_in_progress_select(struct strbuf *sql, PGconn *conn, const char *schema,
+			      struct ms_error *err)
+{
+	char *table = NULL;
+	int ret;
+
+	schema = schema_or_default(schema);
+	ret = qualified(&table, conn, schema, "applied", err);
+	if (ret == 0)
+		strbuf_addf(sql, "SELECT %s FROM %s e WHERE outcome = '%s' ORDER BY id", entry_columns,
+			    table, ledger_outcome_name(LEDGER_IN_PROGRESS));
+	free(table);
 	return ret;
 }
 
@@ -666,12 +720,12 @@ int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
 	struct approval *list = NULL;
 	char *table = NULL;
 	PGresult *res = NULL;
-	int found = 0, ret;
+	int found = 0, columns = 0, ret;
 
 	*out = NULL;
 	*nr = 0;
 	schema = schema_or_default(schema);
-	ret = count_tables(&found, conn, schema, err);
+	ret = count_tables(&found, &columns, conn, schema, err);
 	if (ret < 0 || found < 2)
 		goto done;
 	ret = qualified(&table, conn, schema, "approvals", err);
@@ -680,8 +734,11 @@ int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
 	strbuf_addf(&sql,
 		    "SELECT id, plan_hash, environment, approver, comment,"
 		    " pg_catalog.floor(EXTRACT(epoch FROM created_at) * 1000)::bigint,"
-		    " pg_catalog.floor(EXTRACT(epoch FROM expires_at) * 1000)::bigint"
-		    " FROM %s WHERE environment = $1 ORDER BY id", table);
+		    " pg_catalog.floor(EXTRACT(epoch FROM expires_at) * 1000)::bigint,"
+		    " pg_catalog.floor(EXTRACT(epoch FROM (pg_catalog.to_jsonb(a) ->> 'revoked_at')"
+		    "::timestamptz) * 1000)::bigint,"
+		    " pg_catalog.to_jsonb(a) ->> 'revoked_by', pg_catalog.to_jsonb(a) ->> 'revoke_reason'"
+		    " FROM %s a WHERE environment = $1 ORDER BY id", table);
 	ret = run(&res, conn, schema, "could not read the approvals", sql.buf, 1, params,
 		  PGRES_TUPLES_OK, err);
 	if (ret < 0)
@@ -698,6 +755,9 @@ int ledger_approvals(struct approval **out, size_t *nr, PGconn *conn,
 		a->comment = get_str(res, row, 4);
 		a->created_at_ms = parse_int64(res, row, 5);
 		a->expires_at_ms = parse_int64(res, row, 6);
+		a->revoked_at_ms = parse_int64(res, row, 7);
+		a->revoked_by = get_str(res, row, 8);
+		a->revoke_reason = get_str(res, row, 9);
 	}
 	*nr = (size_t)PQntuples(res);
 	*out = list;
@@ -706,6 +766,71 @@ done:
 	free(table);
 	strbuf_release(&sql);
 	return ret;
+}
+
+int ledger_revoke(int64_t *revoked, PGconn *conn, const char *schema, const char *environment,
+		  const char *plan_hash, const char *by, const char *reason, int64_t at_ms,
+		  struct ms_error *err)
+{
+	const char *params[5];
+	char at[32];
+	char *table = NULL;
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res = NULL;
+	int ret;
+
+	*revoked = 0;
+	schema = schema_or_default(schema);
+	ret = qualified(&table, conn, schema, "approvals", err);
+	if (ret < 0)
+		goto done;
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	params[0] = environment;
+	params[1] = plan_hash;
+	params[2] = by;
+	params[3] = reason;
+	params[4] = at;
+	/* the prefix match lets a short hash name its approvals; the caller makes it unique */
+	strbuf_addf(&sql, "UPDATE %s SET revoked_by = $3, revoke_reason = $4,"
+		    " revoked_at = CASE WHEN $5::bigint > 0 THEN pg_catalog.to_timestamp($5::bigint / 1000.0)"
+		    " ELSE pg_catalog.clock_timestamp() END"
+		    " WHERE environment = $1 AND pg_catalog.lower(pg_catalog.left(plan_hash, pg_catalog.length($2))) = pg_catalog.lower($2)"
+		    " AND revoked_at IS NULL", table);
+	ret = run(&res, conn, schema, "could not revoke the approval", sql.buf, 5, params,
+		  PGRES_COMMAND_OK, err);
+	if (ret == 0)
+		*revoked = strtoll(PQcmdTuples(res), NULL, 10);
+done:
+	PQclear(res);
+	free(table);
+	strbuf_release(&sql);
+	return ret;
+}
+
+int ledger_insert_rehash(PGconn *conn, const char *schema, struct ledger_entry *e,
+			 struct ms_error *err)
+{
+	static const char rest[] =
+		" (revision, direction, sha256, previous_sha256, plan_hash, who, host, environment,"
+		" outcome, note, executor)"
+		" VALUES ($1, 'up', $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+		" RETURNING id, pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint";
+	const char *params[10];
+
+	e->outcome = LEDGER_REHASHED;
+	e->up = true;
+	params[0] = e->revision ? e->revision : "";
+	params[1] = e->sha256;
+	params[2] = e->previous_sha256;
+	params[3] = e->plan_hash;
+	params[4] = e->who;
+	params[5] = e->host;
+	params[6] = e->environment;
+	params[7] = ledger_outcome_name(e->outcome);
+	params[8] = e->note;
+	params[9] = e->executor;
+	return insert_returning(&e->id, &e->started_at_ms, conn, schema_or_default(schema),
+				"applied", rest, 10, params, "could not record the new hash", err);
 }
 
 static void sleep_ms(int64_t ms)

@@ -239,6 +239,10 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 	case CONN_REFUSED:
 		ret = connect_failed(err, MS_ERR_DB, t, what, conn.pg);
 		goto done;
+	case CONN_NO_DATABASE:
+		ret = connect_failed(err, MS_ERR_DB, t, what, conn.pg);
+		ms_error_hint(err, "%s", DB_MISSING_HINT);
+		goto done;
 	case CONN_UNREACHABLE:
 		ret = connect_failed(err, MS_ERR_IO, t, what, conn.pg);
 		goto done;

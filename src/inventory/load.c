@@ -664,9 +664,11 @@ static void parse_ssh(struct loader *ld, const yaml_node_t *map, const yaml_node
 
 /* ---- gate ---- */
 
-enum { GATE_APPROVALS, GATE_APPROVERS, GATE_SOAK, GATE_NKEYS };
+enum { GATE_APPROVALS, GATE_APPROVERS, GATE_SOAK, GATE_RISKY_APPROVALS, GATE_NKEYS };
 
-static const char *const gate_keys[GATE_NKEYS] = { "approvals", "approvers", "soak" };
+static const char *const gate_keys[GATE_NKEYS] = {
+	"approvals", "approvers", "soak", "risky_approvals",
+};
 
 static void parse_gate(struct loader *ld, const yaml_node_t *map, const yaml_node_t *key,
 		       const char *section, struct inventory_gate *gate)
@@ -684,6 +686,9 @@ static void parse_gate(struct loader *ld, const yaml_node_t *map, const yaml_nod
 		read_string_list(ld, v[GATE_APPROVERS], section, "approvers", false, &gate->approvers, NULL);
 	if (v[GATE_SOAK])
 		read_duration(ld, v[GATE_SOAK], section, "soak", &gate->soak);
+	if (v[GATE_RISKY_APPROVALS] &&
+	    read_int(ld, v[GATE_RISKY_APPROVALS], section, "risky_approvals", 0, 1000, &num))
+		gate->risky_approvals = (int)num;
 }
 
 /* ---- targets ---- */

@@ -36,7 +36,7 @@ static const struct lint_rule rules[] = {
 };
 
 static const char *const category_names[LINT_CATEGORY_NR] = {
-	"integrity", "naming", "dependencies", "documentation",
+	"integrity", "naming", "dependencies", "documentation", "safety",
 };
 
 const struct lint_rule *lint_rule_find(const char *code)
@@ -63,6 +63,7 @@ void lint_options_init(struct lint_options *opts)
 	opts->id_pattern = NULL;
 	opts->file_pattern = NULL;
 	strvec_init(&opts->disabled);
+	opts->safety = NULL;
 }
 
 void lint_options_release(struct lint_options *opts)
@@ -581,7 +582,7 @@ static void count_health(struct lint_report *out, const struct script_set *set)
 	for (size_t i = 0; i < out->findings.nr; i++) {
 		const struct diag *d = &out->findings.items[i];
 		const struct lint_rule *rule = lint_rule_find(d->code);
-		enum lint_category c = rule ? rule->category : LINT_INTEGRITY;
+		enum lint_category c = rule ? rule->category : d->rule ? LINT_SAFETY : LINT_INTEGRITY;
 		size_t n = 0;
 
 		if (d->file)
@@ -611,6 +612,7 @@ int lint_run(struct lint_report *out, const struct script_set *scripts,
 	struct diag_list all = DIAG_LIST_INIT;
 	bool id_ok = false, file_ok = false;
 	bool disabled[ARRAY_SIZE(rules)] = { false };
+	struct strvec disabled_safety = STRVEC_INIT;
 	int ret = 0;
 
 	ctx.scripts = scripts;
@@ -620,14 +622,19 @@ int lint_run(struct lint_report *out, const struct script_set *scripts,
 
 	for (size_t i = 0; opts && i < opts->disabled.nr; i++) {
 		const struct lint_rule *rule = lint_rule_find(opts->disabled.items[i]);
+		const struct safety_rule *srule = safety_rule_find(opts->disabled.items[i]);
 
-		if (!rule) {
+		if (!rule && !srule) {
 			ret = ms_error_set(err, MS_ERR_USAGE, "unknown lint code \"%s\"",
 					   opts->disabled.items[i]);
-			ms_error_hint(err, "codes are MS001 to MS040; see migsync lint --help");
+			ms_error_hint(err, "codes are MS001 to MS040 and the safety rules' names or "
+				      "codes; see migsync lint --rules");
 			goto done;
 		}
-		disabled[rule - rules] = true;
+		if (rule)
+			disabled[rule - rules] = true;
+		else
+			strvec_push(&disabled_safety, srule->code);
 	}
 	if ((ret = compile(&ctx.id_re, ctx.id_pattern, "id", err)) < 0)
 		goto done;
@@ -651,13 +658,15 @@ int lint_run(struct lint_report *out, const struct script_set *scripts,
 			check_python_body(&ctx, s, merge);
 		check_message(&ctx, s);
 	}
+	if (opts && opts->safety)
+		safety_to_diags(&all, opts->safety);
 
 	/* move what is not disabled into the report */
 	for (size_t i = 0; i < all.nr; i++) {
 		struct diag *d = &all.items[i];
 		const struct lint_rule *rule = lint_rule_find(d->code);
 
-		if (rule && disabled[rule - rules])
+		if ((rule && disabled[rule - rules]) || strvec_contains(&disabled_safety, d->code))
 			continue;
 		ALLOC_GROW(out->findings.items, out->findings.nr + 1, out->findings.alloc);
 		out->findings.items[out->findings.nr++] = *d;
@@ -673,5 +682,6 @@ done:
 	if (file_ok)
 		regfree(&ctx.file_re);
 	diag_list_release(&all);
+	strvec_release(&disabled_safety);
 	return ret;
 }

@@ -56,6 +56,8 @@ const char *observe_state_name(enum observe_state state)
 		return "unreachable";
 	case OBSERVE_ERROR:
 		return "error";
+	case OBSERVE_MISSING:
+		return "missing";
 	}
 	return "unknown";
 }

@@ -161,6 +161,10 @@ static int connect_db(struct probe_task *pt, int timeout_s)
 	case CONN_REFUSED:
 		fail_libpq(pt, OBSERVE_ERROR, "could not connect");
 		goto done;
+	case CONN_NO_DATABASE:
+		fail_libpq(pt, OBSERVE_MISSING, "could not connect");
+		ms_error_hint(&pt->res->error, "%s", DB_MISSING_HINT);
+		goto done;
 	case CONN_UNREACHABLE:
 		fail_libpq(pt, OBSERVE_UNREACHABLE, "could not connect");
 		goto done;
@@ -355,12 +359,78 @@ done:
 	return ret;
 }
 
+/*
+ * The steps a crash left in progress, so that status sees a stuck
+ * `transaction false` revision. A failure here is the ledger's, not the
+ * database's: it goes to ledger_error, without the subject the probe's
+ * messages carry (observe_run names the target).
+ */
+static void read_in_progress(struct probe_task *pt, const char *ledger)
+{
+	struct observation *out = pt->res;
+	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res = NULL;
+
+	if (ledger_in_progress_select(&sql, pt->conn.pg, ledger, &err) < 0) {
+		ms_error_move(&out->ledger_error, &err);
+		goto done;
+	}
+	if (exec_bounded(&res, pt, "reading the steps in progress", sql.buf, 0, NULL) < 0) {
+		const char *msg = out->error.message ? out->error.message : "failed";
+		size_t len = strlen(pt->subject);
+
+		if (!strncmp(msg, pt->subject, len) && !strncmp(msg + len, ": ", 2))
+			msg += len + 2;
+		ms_error_set(&out->ledger_error, MS_ERR_DB, "%s", msg);
+		if (out->error.hint)
+			ms_error_hint(&out->ledger_error, "%s", out->error.hint);
+		ms_error_release(&out->error);
+		goto done;
+	}
+	ledger_entries_parse(&out->in_progress, &out->in_progress_nr, res);
+done:
+	PQclear(res);
+	strbuf_release(&sql);
+	ms_error_release(&err);
+}
+
+/* The in-progress entries among the ledger's, read in full already. */
+static void pick_in_progress(struct observation *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < out->ledger_nr; i++)
+		n += out->ledger[i].outcome == LEDGER_IN_PROGRESS;
+	if (!n)
+		return;
+	out->in_progress = xcalloc(n, sizeof(*out->in_progress));
+	for (size_t i = 0; i < out->ledger_nr; i++) {
+		struct ledger_entry *e = &out->ledger[i], *to;
+
+		if (e->outcome != LEDGER_IN_PROGRESS)
+			continue;
+		to = &out->in_progress[out->in_progress_nr++];
+		ledger_entry_init(to);
+		to->id = e->id;
+		to->revision = e->revision ? xstrdup(e->revision) : NULL;
+		to->up = e->up;
+		to->who = e->who ? xstrdup(e->who) : NULL;
+		to->environment = e->environment ? xstrdup(e->environment) : NULL;
+		to->started_at_ms = e->started_at_ms;
+		to->outcome = e->outcome;
+		to->transactional = e->transactional;
+	}
+}
+
 void observe_probe_one(struct observation *out, const struct observe_probe *target)
 {
 	int64_t start = clock_mono_ms();
 	struct probe_task pt;
 	int connect_timeout = target->connect_timeout_s > 0 ?
 		target->connect_timeout_s : OBSERVE_DEFAULT_CONNECT_TIMEOUT_S;
+	const char *ledger = target->ledger_schema ? target->ledger_schema :
+		OBSERVE_DEFAULT_LEDGER_SCHEMA;
 
 	observation_release(out);
 	memset(&pt, 0, sizeof(pt));
@@ -384,10 +454,13 @@ void observe_probe_one(struct observation *out, const struct observe_probe *targ
 	 * On the same connection: a failure here is the ledger's, the
 	 * database itself was read.
 	 */
-	if (target->ledger_entries && out->version_table_exists && out->ledger_applied_exists)
-		ledger_list(&out->ledger, &out->ledger_nr, pt.conn.pg,
-			    target->ledger_schema ? target->ledger_schema : OBSERVE_DEFAULT_LEDGER_SCHEMA,
-			    0, &out->ledger_error);
+	if (target->ledger_entries && out->version_table_exists && out->ledger_applied_exists) {
+		if (ledger_list(&out->ledger, &out->ledger_nr, pt.conn.pg, ledger, 0,
+				&out->ledger_error) == 0)
+			pick_in_progress(out);
+	} else if (out->ledger_applied_exists) {
+		read_in_progress(&pt, ledger);
+	}
 	out->state = out->version_table_exists ? OBSERVE_OK : OBSERVE_UNINITIALIZED;
 done:
 	conn_close(&pt.conn);

@@ -42,6 +42,9 @@ static char *refusal(const struct approval *a, const struct gate_input *in)
 	} else if (!a->plan_hash || strcasecmp(a->plan_hash, in->plan_hash)) {
 		h = short_hash(a->plan_hash);
 		why = xstrfmt("approval by \"%s\" is for another plan (%s), not this one", who, h);
+	} else if (a->revoked_at_ms) {
+		why = xstrfmt("approval by \"%s\" was revoked by \"%s\"", who,
+			      a->revoked_by ? a->revoked_by : "?");
 	} else if (a->expires_at_ms && a->expires_at_ms <= in->now_ms) {
 		why = xstrfmt("approval by \"%s\" has expired", who);
 	} else if (gate && gate->approvers.nr && !strvec_contains(&gate->approvers, who)) {
@@ -58,6 +61,15 @@ void gate_evaluate(struct gate_result *out, const struct gate_input *in)
 
 	gate_result_release(out);
 	out->needed = gate ? gate->approvals : 0;
+	out->risky = in->risky;
+	if (in->risky && gate && gate->risky_approvals > out->needed) {
+		out->needed = gate->risky_approvals;
+		strvec_push_owned(&out->notes,
+				  xstrfmt("risky: %zu safety finding%s no comment allows: %d distinct "
+					  "approvers needed instead of %d", in->risky,
+					  in->risky == 1 ? "" : "s", gate->risky_approvals,
+					  gate->approvals));
+	}
 	out->soak = gate ? gate->soak : 0;
 	out->gated = out->needed > 0 || out->soak > 0;
 
@@ -125,6 +137,42 @@ void gate_evaluate(struct gate_result *out, const struct gate_input *in)
 	out->passed = approvals_ok && soak_ok;
 }
 
+static const char *const approval_state_names[] = {
+	[APPROVAL_VALID] = "valid",
+	[APPROVAL_STALE] = "stale",
+	[APPROVAL_EXPIRED] = "expired",
+	[APPROVAL_USED] = "used",
+	[APPROVAL_REVOKED] = "revoked",
+};
+
+const char *approval_state_name(enum approval_state s)
+{
+	if ((size_t)s < ARRAY_SIZE(approval_state_names))
+		return approval_state_names[s];
+	return "?";
+}
+
+enum approval_state approval_state_of(const struct approval *a, const char *plan_now,
+				      const struct ledger_entry *entries, size_t entries_nr,
+				      int64_t now_ms)
+{
+	if (a->revoked_at_ms)
+		return APPROVAL_REVOKED;
+	for (size_t i = 0; a->plan_hash && i < entries_nr; i++) {
+		const struct ledger_entry *e = &entries[i];
+		bool took = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_STAMPED ||
+			e->outcome == LEDGER_REHASHED || e->outcome == LEDGER_RESOLVED_APPLIED;
+
+		if (took && e->plan_hash && !strcasecmp(e->plan_hash, a->plan_hash))
+			return APPROVAL_USED;
+	}
+	if (a->expires_at_ms && a->expires_at_ms <= now_ms)
+		return APPROVAL_EXPIRED;
+	if (plan_now && (!a->plan_hash || strcasecmp(plan_now, a->plan_hash)))
+		return APPROVAL_STALE;
+	return APPROVAL_VALID;
+}
+
 void checksum_mismatches_free(struct checksum_mismatch *list, size_t nr)
 {
 	for (size_t i = 0; i < nr; i++) {
@@ -172,7 +220,9 @@ void plan_checksum_compare(struct checksum_mismatch **out, size_t *nr,
 	for (size_t i = 0; i < entries_nr; i++) {
 		const struct ledger_entry *e = &entries[i];
 		ssize_t n = e->revision ? revgraph_find(g, e->revision) : -1;
-		bool done = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_RESOLVED_APPLIED;
+		/* a rehash is the file's hash accepted anew: it counts as the applied one */
+		bool done = e->outcome == LEDGER_APPLIED || e->outcome == LEDGER_RESOLVED_APPLIED ||
+			e->outcome == LEDGER_REHASHED;
 
 		if (n < 0 || !done)
 			continue;

@@ -203,7 +203,8 @@ static bool judge_drift_target(struct judging *j, const struct drift_target *t)
 {
 	char *who = subject(j->env, t->database);
 
-	if (t->state == DRIFT_STATE_UNREACHABLE && j->env->state != STATUS_UNREACHABLE)
+	if (t->state == DRIFT_STATE_UNREACHABLE && j->env->state != STATUS_UNREACHABLE &&
+	    j->env->state != STATUS_MISSING)
 		fail(j, t->database, xstrfmt("%s: could not read the schema: %s", who,
 					     t->error ? t->error : "no answer"));
 	if (t->state == DRIFT_STATE_DRIFT) {
@@ -291,9 +292,17 @@ static void judge_lint(struct judging *j)
 	for (size_t i = 0; r && i < r->findings.nr; i++) {
 		const struct diag *d = &r->findings.items[i];
 
-		if (d->severity != DIAG_ERROR)
+		if (d->severity != DIAG_ERROR && !d->rule)
 			continue;
-		if (d->file && d->line)
+		if (d->rule && d->file && d->line)
+			fail(j, NULL, xstrfmt("%s:%u:%u: %s %s (revision %s): %s", d->file, d->line,
+					      d->column, d->code, d->rule, d->revision ? d->revision : "?",
+					      d->message));
+		else if (d->rule)
+			fail(j, NULL, xstrfmt("%s: %s %s (revision %s): %s", d->file ? d->file : "?",
+					      d->code, d->rule, d->revision ? d->revision : "?",
+					      d->message));
+		else if (d->file && d->line)
 			fail(j, NULL, xstrfmt("%s:%u: %s %s", d->file, d->line, d->code, d->message));
 		else if (d->file)
 			fail(j, NULL, xstrfmt("%s: %s %s", d->file, d->code, d->message));
@@ -324,20 +333,22 @@ static void judge_env(struct judging *j)
 	};
 	struct nightly_env *ne = &j->r->envs[j->e];
 	const struct status_env *env = j->env;
-	/* nothing is known of it: the reachable case says why */
-	bool none = env->error || env->state == STATUS_UNREACHABLE;
+	/* nothing is known of it: the reachable (or status) case says why */
+	bool none = env->error || env->state == STATUS_UNREACHABLE || env->state == STATUS_MISSING;
+	const char *why = env->state == STATUS_MISSING && !env->error ?
+		"the database does not exist" : "unreachable";
 
 	ne->name = xstrdup(env->name);
 	for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++) {
 		begin(j, ne, (enum nightly_check)k);
 		if (k != NIGHTLY_REACHABLE && j->in->graph_error) {
 			/* without a graph only reachability means anything */
-			skip(j, none ? "unreachable" : "not run: the revision graph could not be built");
+			skip(j, none ? why : "not run: the revision graph could not be built");
 			continue;
 		}
 		rules[k](j);
 		if (k != NIGHTLY_REACHABLE && none && j->k->outcome == NIGHTLY_PASSED)
-			skip(j, "unreachable");
+			skip(j, why);
 	}
 }
 

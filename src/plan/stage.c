@@ -9,6 +9,7 @@
 
 #include "migsync/ledger.h"
 #include "migsync/plan.h"
+#include "migsync/safety.h"
 #include "migsync/strbuf.h"
 
 static void mark_rows(bool *flags, const struct revgraph *g, const struct strvec *rows)
@@ -118,6 +119,23 @@ void plan_stage_revisions(struct strvec *out, const struct plan_stage *st)
 				strvec_push(out, st->dbs[i].steps[k].revision);
 }
 
+size_t plan_stage_risky(const struct plan_stage *st, const struct safety_list *safety)
+{
+	struct strvec revs = STRVEC_INIT;
+	size_t n = 0;
+
+	for (size_t i = 0; safety && i < st->dbs_nr; i++)
+		for (size_t k = 0; k < st->dbs[i].steps_nr; k++)
+			if (st->dbs[i].steps[k].step.up &&
+			    !strvec_contains(&revs, st->dbs[i].steps[k].revision))
+				strvec_push(&revs, st->dbs[i].steps[k].revision);
+	for (size_t i = 0; safety && i < safety->nr; i++)
+		n += !safety->items[i].allowed && safety->items[i].revision &&
+			strvec_contains(&revs, safety->items[i].revision);
+	strvec_release(&revs);
+	return n;
+}
+
 int plan_stage_check(struct plan_stage *st, const struct plan_stage *prev, bool prev_planned,
 		     const struct plan_check_options *co, const struct plan_source *src,
 		     struct ms_error *err)
@@ -144,6 +162,7 @@ int plan_stage_check(struct plan_stage *st, const struct plan_stage *prev, bool 
 	in.now_ms = co->now_ms;
 	in.has_previous = prev && co->up;
 	in.previous = prev ? prev->env->name : NULL;
+	in.risky = co->up ? plan_stage_risky(st, co->safety) : 0;
 	if (in.has_previous && st->env->gate.soak > 0 && plan_stage_steps(st)) {
 		if (prev_planned && plan_stage_steps(prev)) {
 			/* the previous stage only gets the target in this very run */

@@ -23,7 +23,9 @@ static const char *const state_names[] = {
 	[STATUS_BEHIND] = "behind",
 	[STATUS_AHEAD] = "ahead",
 	[STATUS_DIVERGED] = "diverged",
+	[STATUS_IN_PROGRESS] = "in_progress",
 	[STATUS_UNKNOWN] = "unknown",
+	[STATUS_MISSING] = "missing",
 	[STATUS_UNREACHABLE] = "unreachable",
 };
 
@@ -228,6 +230,26 @@ done:
 	ms_error_release(&err);
 }
 
+/*
+ * A `transaction false` step that never finished: apply, hook and plan
+ * refuse to run until it is resolved, so the database is stuck whatever
+ * its version rows say. The note says what to do, with the command.
+ */
+static void mark_in_progress(struct status_result *out, const struct status_observation *obs)
+{
+	const struct strvec *v = obs->in_progress;
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "in progress: revision%s ", v->nr == 1 ? "" : "s");
+	add_list(&sb, v);
+	strbuf_addf(&sb, " (transaction false) did not finish; check the database by hand, then run: "
+		    "migsync resolve -e %s %s --applied (or --rolled-back)",
+		    obs->environment ? obs->environment : "ENV", v->items[0]);
+	out->state = STATUS_IN_PROGRESS;
+	free(out->note);
+	out->note = strbuf_detach(&sb, NULL);
+}
+
 void status_classify(struct status_result *out, const struct revgraph *g,
 		     const struct status_goal *goal,
 		     const struct status_observation *obs)
@@ -240,9 +262,10 @@ void status_classify(struct status_result *out, const struct revgraph *g,
 
 	status_result_release(out);
 	if (obs->error) {
-		out->state = STATUS_UNREACHABLE;
+		out->state = obs->missing ? STATUS_MISSING : STATUS_UNREACHABLE;
 		out->error = xstrdup(obs->error);
-		out->note = xstrdup(obs->error);
+		out->note = obs->missing ? xstrfmt("%s; %s", obs->error, STATUS_MISSING_HINT) :
+			xstrdup(obs->error);
 		goto done;
 	}
 	for (size_t i = 0; obs->rows && i < obs->rows->nr; i++) {
@@ -308,6 +331,8 @@ void status_classify(struct status_result *out, const struct revgraph *g,
 	} else {
 		out->state = STATUS_CURRENT;
 	}
+	if (obs->in_progress && obs->in_progress->nr)
+		mark_in_progress(out, obs);
 done:
 	free(applied);
 	free(row_closure);

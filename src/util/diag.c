@@ -23,6 +23,8 @@ void diag_list_release(struct diag_list *list)
 		free(d->revision);
 		free(d->message);
 		free(d->hint);
+		free(d->rule);
+		free(d->statement);
 	}
 	free(list->items);
 	diag_list_init(list);
@@ -51,6 +53,8 @@ struct diag *diag_add(struct diag_list *list, enum diag_severity severity,
 	d->revision = revision ? xstrdup(revision) : NULL;
 	d->message = strbuf_detach(&sb, NULL);
 	d->hint = hint ? xstrdup(hint) : NULL;
+	d->rule = NULL;
+	d->statement = NULL;
 	return d;
 }
 

@@ -220,8 +220,9 @@ CREATE INDEX CONCURRENTLY c_ix2 ON c_t (v);" "DROP INDEX CONCURRENTLY c_ix2;"
 	table_exists $db c_after && fail "refused apply ran $C4"
 	[ "$(q $db "SELECT to_regclass('public.c_ix2') IS NULL")" = t ] || fail "the killed revision's index exists"
 
-	run c_resolve resolve -i "$inv" -e dev $C3 --rolled-back
+	run c_resolve resolve -i "$inv" -e dev $C3 --rolled-back --format json
 	expect_rc c_resolve 0
+	expect_json c_resolve '.(environment,revision,resolved_as,databases)' "[\"dev\", \"$C3\", \"rolled_back\", 1]"
 	[ "$(q $db "SELECT count(*) FROM migsync.applied WHERE outcome = 'in_progress'")" = 0 ] ||
 		fail "resolve left an in_progress row"
 	inv_sql_rev -n "$v" $C3 $C2 "SELECT pg_sleep(0);
@@ -297,11 +298,12 @@ scenario_merge() {
 
 # -------------------------------------------------------------------------
 scenario_alembic() {
-	local dir=$tmp/e proj ini versions db=e_alembic heads rows
+	local dir=$tmp/e proj ini versions db=e_alembic heads rows vt=alembic_version
 
 	proj=$MIGSYNC_SOURCE_ROOT/examples/alembic-project
 	if [ -f "$proj/alembic.ini" ]; then
 		echo "  alembic executor: using examples/alembic-project"
+		vt=stockapp_version	# its env.py says so
 	else
 		echo "  alembic executor: examples/alembic-project is missing; using a generated project"
 		proj=$dir/proj
@@ -311,7 +313,8 @@ scenario_alembic() {
 		inv_alembic_rev "$proj/migrations/versions" e30000000003 e20000000002 "ALTER TABLE e_two ADD COLUMN v text" "ALTER TABLE e_two DROP COLUMN v"
 	fi
 	ini=$proj/alembic.ini
-	# The versions directories, as Alembic reads them from alembic.ini.
+	# The versions directories, as Alembic reads them from alembic.ini,
+	# as a YAML flow list.
 	versions=$($PY - "$ini" <<-'EOF'
 	import configparser, os, sys
 	ini = os.path.abspath(sys.argv[1])
@@ -325,27 +328,29 @@ scenario_alembic() {
 	    dirs = [d for d in (locs.split(sep) if sep != " " else locs.replace(",", " ").split()) if d.strip()]
 	else:
 	    dirs = [os.path.join(a["script_location"], "versions")]
-	print(os.path.abspath(os.path.join(os.path.dirname(ini), dirs[0].strip())))
+	print("[%s]" % ", ".join(os.path.abspath(os.path.join(os.path.dirname(ini), d.strip())) for d in dirs))
 	EOF
 	) || fail "cannot read $ini"
-	[ -d "$versions" ] || fail "no versions directory $versions"
 	heads=$(cd "$proj" && DATABASE_URL=$(inv_db_url postgres) timeout 60 $PY -m alembic -c "$ini" heads 2>/dev/null |
 		awk '{ print $1 }' | sort | tr '\n' ' ' | sed 's/ $//')
 	[ -n "$heads" ] || fail "alembic heads printed nothing for $ini"
 
 	pg_createdb $db
-	inv_create "$dir/inv" --scripts "$versions" --executor alembic --alembic-ini "$ini" dev=$db || fail "inventory"
+	inv_create "$dir/inv" --executor alembic --alembic-ini "$ini" dev=$db || fail "inventory"
+	sed -i "s|^  scripts: .*|  scripts: $versions|" "$dir/inv/inventory.yaml" || fail "scripts"
+	sed -i "s|^  sslmode: disable\$|&\n  version_table: $vt|" "$dir/inv/dev.yaml" || fail "version_table"
 	run e_apply apply -i "$dir/inv" -e dev --yes
 	expect_rc e_apply 0
-	rows=$(version_of $db)
+	rows=$(q $db "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM $vt")
 	[ "$rows" = "$heads" ] || fail "after apply: version rows \"$rows\", alembic heads \"$heads\""
 	run e_status status -i "$dir/inv" -e dev --format json
 	expect_rc e_status 0
-	expect_json e_status '.environments[name=dev].state' current
+	expect_json e_status '.environments[environment=dev].state' current
 	# A second apply has nothing to do.
 	run e_again apply -i "$dir/inv" -e dev --yes
 	expect_rc e_again 0
-	[ "$(version_of $db)" = "$heads" ] || fail "second apply changed the version rows"
+	[ "$(q $db "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM $vt")" = "$heads" ] ||
+		fail "second apply changed the version rows"
 	echo "alembic executor: $db at $rows, status current"
 }
 

@@ -84,3 +84,17 @@ versions "$tmp/longline"
 } >"$tmp/longline/bb02_long.py"
 expect_refusal "a .py file with a 1 MB line" "$tmp/longline" "bb02_long.py"
 
+
+# Bytes that are not UTF-8 in a revision id and messages: read, and written
+# into JSON as U+FFFD, so that the document stays valid UTF-8 (the schema
+# check at exit decodes every document strictly).
+versions "$tmp/latin1"
+printf -- '-- migsync:revision cc03\n-- migsync:down_revision aa01\n-- migsync:message caf\xe9 \xff\n\n-- migsync:up\nSELECT 1;\n-- migsync:down\nSELECT 1;\n' \
+	>"$tmp/latin1/cc03_latin1.sql"
+printf '"""r\xe9v"""\nrevision = "dd\xff04"\ndown_revision = "cc03"\n' >"$tmp/latin1/dd04_latin1.py"
+run latin1 history --scripts "$tmp/latin1" --format json
+expect_rc latin1 0
+expect_json latin1 .revisions '["dd\ufffd04", "cc03", "aa01"]'
+expect_json latin1 '.nodes[id=cc03].message' '"caf\ufffd \ufffd"'
+expect_json latin1 '.nodes[].message' has '"r\ufffdv"'
+expect_not_in latin1 out $'\xff'

@@ -38,7 +38,7 @@ inv_gated "$inv" check-test "connect_timeout: 20" dev=0 staging=0 prod=0 || fail
 # the JSON output and the JUnit XML; E_x is the path of environment x,
 # C_env_check the path of a JUnit test case
 for e in dev staging prod down; do
-	declare "E_$e=.environments[name=$e]"
+	declare "E_$e=.environments[environment=$e]"
 done
 C_staging_drift='.testcases[classname=staging,name=drift]'
 
@@ -60,7 +60,7 @@ grep -Eq '^\| environment \| state \| revision \| drift \| checksums \| notes \|
 run ok_json check -i "$inv" --format json
 expect_rc ok_json 0
 expect_json ok_json '.(ok,problems)' '[true, []]'
-expect_json ok_json '.environments[].name' '["dev", "staging", "prod"]'
+expect_json ok_json '.environments[].environment' '["dev", "staging", "prod"]'
 expect_json ok_json '.environments[].checks[].outcome | flatten | unique' '["passed"]'
 expect_json ok_json "$E_staging.checks.drift.summary" same
 expect_json ok_json .lint.errors 0
@@ -154,10 +154,10 @@ expect_json middle '.problems[?check!=reachable][?check!=lint]' '[]'
 expect_json middle '.problems[].message | join' has "${R2}_rev.py:4: MS040 "
 expect_json middle '.problems[].message | join' has 'were not run'
 for e in dev staging prod; do
-	expect_json middle ".environments[name=$e].checks.reachable.outcome" passed
+	expect_json middle ".environments[environment=$e].checks.reachable.outcome" passed
 	for k in status order drift checksums; do
-		expect_json middle ".environments[name=$e].checks.$k.outcome" skipped
-		expect_json middle ".environments[name=$e].checks.$k.messages[0]" has 'not run'
+		expect_json middle ".environments[environment=$e].checks.$k.outcome" skipped
+		expect_json middle ".environments[environment=$e].checks.$k.messages[0]" has 'not run'
 	done
 done
 expect_json middle "$E_down.checks.reachable.outcome" failed

@@ -37,6 +37,9 @@ run() {
 	shift
 	rc=0
 	(cd "$dir" && "$MIGSYNC" "$@") >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+	if _json_asked "$@"; then
+		json_spool "$*" "$tmp/out"
+	fi
 }
 
 # expect_rc WANT WHAT: the last run exited WANT (instead of lib/common.sh's)
@@ -259,6 +262,108 @@ expect_rc 2 "graph --status without an inventory"
 expect_out err "inventory \"environments\"" "graph --status without an inventory"
 [ -s "$tmp/out" ] && fail "graph --status without an inventory drew a graph"
 pass "bad options and arguments exit 2 with a Try line"
+
+# one style for every bad option, never getopt's own message
+for args in "heads --no-such-option|heads|unrecognized option \"--no-such-option\"" \
+	"status --no-such=1|status|unrecognized option \"--no-such\"" \
+	"plan -Q|plan|unrecognized option \"-Q\"" \
+	"history -r|history|option \"-r\" requires an argument" \
+	"apply --to|apply|option \"--to\" requires an argument" \
+	"lint --help=x|lint|option \"--help\" doesn't allow an argument" \
+	"--no-such status||unrecognized option \"--no-such\""; do
+	IFS='|' read -r line cmd msg <<<"$args"
+	read -ra words <<<"$line"
+	run "$p1" "${words[@]}"
+	expect_rc 2 "$line"
+	expect_out err "migsync${cmd:+ $cmd}: $msg" "$line"
+	expect_out err "Try 'migsync${cmd:+ $cmd} --help' for more information." "$line"
+	[ "$(wc -l <"$tmp/err")" -eq 2 ] || fail "$line: more than the two lines: $(cat "$tmp/err")"
+done
+pass "bad options: migsync COMMAND: MESSAGE, then the Try line, nothing else"
+
+# common options before the command, as git -C and kubectl -n take them
+run / history --scripts "$p1/alembic/versions"
+expect_rc 0 "history --scripts DIR"
+cp "$tmp/out" "$tmp/after.out"
+for line in "--scripts $p1/alembic/versions history" "--scripts=$p1/alembic/versions history" \
+	"--scr $p1/alembic/versions -- history"; do
+	read -ra words <<<"$line"
+	run / "${words[@]}"
+	expect_rc 0 "$line"
+	cmp -s "$tmp/out" "$tmp/after.out" || fail "$line printed another history"
+done
+run / --format json --scripts "$p1/alembic/versions" heads
+expect_rc 0 "--format json --scripts DIR heads"
+expect_json_file "$tmp/out" '.heads | length' 2
+run / --format=json heads --format text --scripts "$p1/alembic/versions"
+expect_rc 0 "--format=json heads --format text"
+expect_out out "(head)" "the option after the command wins"
+run "$tmp" -i "$tmp/nowhere" inventory
+expect_rc 2 "-i PATH inventory"
+expect_out err "$tmp/nowhere" "-i before the command reaches the command"
+run "$tmp" --format bogus status
+expect_rc 2 "--format bogus status"
+expect_out err "migsync status: unknown format \"bogus\"" "a bad value before the command"
+run "$tmp" -e prod status
+expect_rc 2 "-e before the command (not a common option)"
+expect_out err "migsync: unrecognized option \"-e\"" "-e before the command"
+run "$tmp" -i
+expect_rc 2 "-i without a value nor a command"
+expect_out err "option \"-i\" requires an argument" "-i without a value"
+run "$tmp" --scripts "$p1/alembic/versions"
+expect_rc 2 "common options without a command"
+expect_out err "Usage:" "common options without a command"
+pass "common options before the command mean the same as after it"
+
+# -h is --help everywhere
+for c in $(awk '/^Options every command takes/ { exit } /^  [a-z]+  +[a-z]/ { print $1 }' <("$MIGSYNC" --help)); do
+	run "$tmp" "$c" --help
+	expect_rc 0 "$c --help"
+	cp "$tmp/out" "$tmp/long.out"
+	for form in "$c -h" "-h $c" "--help $c" "help $c"; do
+		read -ra words <<<"$form"
+		run "$tmp" "${words[@]}"
+		expect_rc 0 "$form"
+		cmp -s "$tmp/out" "$tmp/long.out" || fail "$form differs from $c --help"
+	done
+done
+run "$tmp" -h
+expect_rc 0 "migsync -h"
+expect_out out "Usage:" "migsync -h"
+pass "-h, -h COMMAND, help COMMAND: the same help as --help"
+
+# a mistyped command: did you mean
+for typo in "stauts|status" "aprove|approve" "hstory|history" "chek|check"; do
+	IFS='|' read -r word want <<<"$typo"
+	run "$tmp" "$word"
+	expect_rc 2 "$word"
+	expect_out err "\"$word\" is not a migsync command" "$word"
+	expect_out err "did you mean \"$want\"?" "$word"
+done
+run "$tmp" help stauts
+expect_rc 2 "help stauts"
+expect_out err "did you mean \"status\"?" "help stauts"
+run "$tmp" frobnicate
+expect_rc 2 "frobnicate"
+grep -q "did you mean" "$tmp/err" && fail "frobnicate got a suggestion: $(cat "$tmp/err")"
+pass "a mistyped command: did you mean the nearest ones"
+
+# an inventory problem: printed once, with its line and column, by every command
+bad=$tmp/bad_inventory
+mkdir -p "$bad"
+printf 'project: x\nmigrations:\n  scripts: %s\nrollout: [dev]\n' "$p1/alembic/versions" >"$bad/inventory.yaml"
+printf 'database:\n  host: 127.0.0.1\n  prot: 5432\n  dbname: x\n' >"$bad/dev.yaml"
+for line in "status" "plan" "check" "hook -e dev" "apply" "heads" "lint" "drift"; do
+	read -ra words <<<"$line"
+	run "$tmp" "${words[@]}" -i "$bad"
+	expect_rc 2 "$line with an unknown inventory key"
+	n=$(grep -c '"database.prot": unknown key' "$tmp/err")
+	[ "$n" -eq 1 ] || fail "$line: the unknown key is reported $n times: $(cat "$tmp/err")"
+	expect_out err "$bad/dev.yaml:3:3: \"database.prot\": unknown key" "$line"
+	n=$(grep -c 'did you mean "port"' "$tmp/err")
+	[ "$n" -eq 1 ] || fail "$line: the hint is printed $n times: $(cat "$tmp/err")"
+done
+pass "an inventory problem is printed once, as file:line:column"
 
 run "$tmp" heads
 expect_rc 2 "heads with no scripts"

@@ -143,6 +143,16 @@ for c in $commands; do
 	done
 done
 
+# every command whose --help offers JSON has a schema of its document
+for c in $commands; do
+	"$MIGSYNC" "$c" --help 2>&1 | grep -q 'json' || continue
+	if [ -f "$ROOT/docs/json/$c.schema.json" ]; then
+		pass "$c: docs/json/$c.schema.json exists"
+	else
+		fail "$c: --format json, but no docs/json/$c.schema.json"
+	fi
+done
+
 # pages of commands that do not exist
 for page in "$MAN"/migsync-*.1; do
 	[ -e "$page" ] || continue

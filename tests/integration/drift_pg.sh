@@ -278,8 +278,8 @@ echo "checking: a fleet"
 run fleet -e dev -e fleet --schemas public --format json
 expect_rc fleet 1
 expect_json fleet '.groups[0].reference' dev
-expect_json fleet '.groups[0].targets[].(environment,database,state) | [1] ' '["fleet", "dev", "same"]'
-expect_json fleet '.groups[0].targets[].(environment,database,state) | [2]' '["fleet", "prod", "drift"]'
+expect_json fleet '.groups[0].targets[].(environment,dbname,state) | [1]' '["fleet", "dev", "same"]'
+expect_json fleet '.groups[0].targets[].(environment,dbname,state) | [2]' '["fleet", "prod", "drift"]'
 expect_json fleet '.groups[0].targets | length' 3
 run fleet_text -e dev -e fleet --schemas public
 expect_rc fleet_text 1

@@ -1,5 +1,6 @@
 #!/bin/bash
-# The Alembic executor on examples/alembic-project against a real,
+# The Alembic executor on examples/alembic-project (two version locations,
+# the version table stockapp_version) against a real,
 # throwaway PostgreSQL: upgrades and downgrades through a branch and its
 # merge, locally (a password user: DATABASE_URL carries the password, which
 # never shows in output) and on an ssh host (a real sshd on this machine,
@@ -29,7 +30,7 @@ pg_psql -d postgres -c "CREATE DATABASE alem OWNER $PG_PASSWORD_USER" || FAIL_GO
 pg_psql -d postgres -c "CREATE DATABASE remote OWNER postgres" || FAIL_GOES_ON= fail "createdb remote"
 
 rows() {	# rows DB: the version rows, sorted, space separated
-	pg_psql -d "$1" -At -c "SELECT coalesce(string_agg(version_num, ' ' ORDER BY version_num), '') FROM alembic_version"
+	pg_psql -d "$1" -At -c "SELECT coalesce(string_agg(version_num, ' ' ORDER BY version_num), '') FROM stockapp_version"
 }
 
 expect_rows() {	# expect_rows DB WHAT WANT
@@ -51,7 +52,7 @@ mkdir -p "$WORK/inv"
 cat >"$WORK/inv/inventory.yaml" <<YAML
 project: alembic-example
 migrations:
-  scripts: $PROJECT/versions
+  scripts: [$PROJECT/migrations/versions, $PROJECT/migrations/reporting]
   executor: alembic
   alembic_ini: $PROJECT/alembic.ini
   python: /usr/bin/python3
@@ -65,15 +66,16 @@ database:
   user: $PG_PASSWORD_USER
   password_env: MIGSYNC_TEST_PW
   sslmode: disable
+  version_table: stockapp_version
 YAML
 export MIGSYNC_TEST_PW=$SECRET
 
 # --- local: one branch, the other (inserted), the merge, back down -------
-for step in "up1:upgrade:c0ff00000003:c0ff00000003" \
-	"up2:upgrade:c0ff00000004:c0ff00000003 c0ff00000004" \
-	"up3:upgrade:heads:c0ff00000005" \
-	"down1:downgrade:c0ff00000003:c0ff00000003 c0ff00000004" \
-	"down2:downgrade:c0ff00000001:c0ff00000001"; do
+for step in "up1:upgrade:9c4f6a0e7b12:9c4f6a0e7b12" \
+	"up2:upgrade:b83d2f5c6e07:9c4f6a0e7b12 b83d2f5c6e07" \
+	"up3:upgrade:heads:7f15b3e8a9c2" \
+	"down1:downgrade:9c4f6a0e7b12:9c4f6a0e7b12 b83d2f5c6e07" \
+	"down2:downgrade:1a7c3e9b2d40:1a7c3e9b2d40"; do
 	IFS=: read -r name cmd rev want <<<"$step"
 	if drive "$name" dev "$cmd" "$rev"; then
 		pass "local $cmd $rev: exit 0"
@@ -83,7 +85,7 @@ for step in "up1:upgrade:c0ff00000003:c0ff00000003" \
 	fi
 	expect_rows alem "local $cmd $rev" "$want"
 done
-if grep -q "| INFO  \[alembic.runtime.migration\] Running upgrade c0ff00000002 -> c0ff00000003" "$WORK/up1.out"; then
+if grep -q "| INFO  \[alembic.runtime.migration\] Running upgrade 5e0b8d21f9a3 -> 9c4f6a0e7b12" "$WORK/up1.out"; then
 	pass "Alembic's output streamed line by line"
 else
 	fail "Alembic's output not seen"; cat "$WORK/up1.out" >&2
@@ -98,11 +100,11 @@ fi
 if drive bad dev upgrade ffffffffffff; then
 	fail "unknown revision: exit 0"
 else
-	grep -q "error: alembic upgrade ffffffffffff: exit status 255: FAILED: Can.t locate revision" "$WORK/bad.out" &&
+	grep -q "error: alembic upgrade ffffffffffff: alembic.util.exc.CommandError: Can.t locate revision identified by .ffffffffffff." "$WORK/bad.out" &&
 		pass "unknown revision: error names the run" ||
 		{ fail "unknown revision: no error"; cat "$WORK/bad.out" >&2; }
 fi
-expect_rows alem "after a failing run" "c0ff00000001"
+expect_rows alem "after a failing run" "1a7c3e9b2d40"
 
 # --- cancel: SIGTERM to the driver stops Alembic in a long run -----------
 # alem_backend CONDITION: wait (60 s at most) for a backend of alem that
@@ -119,7 +121,7 @@ alem_backend() {
 ( pg_psql -d alem -c "BEGIN; LOCK TABLE stock_daily IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT" >/dev/null 2>&1 ) &
 locker=$!
 alem_backend "state = 'active' AND query LIKE '%pg_sleep(120)%'" || fail "cancel: the lock was not taken"
-"$driver" --alembic "$WORK/inv" dev upgrade c0ff00000003 >"$WORK/cancel.out" 2>&1 &
+"$driver" --alembic "$WORK/inv" dev upgrade 9c4f6a0e7b12 >"$WORK/cancel.out" 2>&1 &
 drv=$!
 alem_backend "wait_event_type = 'Lock'" || fail "cancel: Alembic never waited for the lock"
 start=$(date +%s%N)
@@ -134,7 +136,7 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 pg_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'alem' AND query LIKE '%pg_sleep(120)%'" >/dev/null ||
 	fail "end the lock holder"
 wait $locker 2>/dev/null
-expect_rows alem "after a cancelled run" "c0ff00000002"
+expect_rows alem "after a cancelled run" "5e0b8d21f9a3"
 
 # --- on the ssh host (ssh.run: true) ---------------------------------------
 at_exit sshd_stop
@@ -144,7 +146,7 @@ else
 	cat >"$WORK/inv/inventory.yaml" <<YAML
 project: alembic-example
 migrations:
-  scripts: $PROJECT/versions
+  scripts: [$PROJECT/migrations/versions, $PROJECT/migrations/reporting]
   executor: alembic
   alembic_ini: $PROJECT/alembic.ini
   python: /usr/bin/python3
@@ -158,6 +160,7 @@ database:
   dbname: remote
   user: postgres
   sslmode: disable
+  version_table: stockapp_version
 ssh:
   host: 127.0.0.1
   port: $SSHD_PORT
@@ -174,8 +177,8 @@ YAML
 		fail "remote upgrade heads: exit status $?"
 		sed 's/^/  | /' "$WORK/rup.out" >&2
 	fi
-	expect_rows remote "remote upgrade heads" "c0ff00000005"
-	grep -q "Running upgrade c0ff00000003, c0ff00000004 -> c0ff00000005" "$WORK/rup.out" &&
+	expect_rows remote "remote upgrade heads" "7f15b3e8a9c2"
+	grep -q "Running upgrade 9c4f6a0e7b12, b83d2f5c6e07 -> e21a9f4c8d36" "$WORK/rup.out" &&
 		pass "remote: Alembic's output came back" || fail "remote: no Alembic output"
 	if sshd_log_since "$mark" | grep -q "Accepted publickey"; then
 		pass "remote: ran through sshd"

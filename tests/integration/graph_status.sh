@@ -188,7 +188,9 @@ for format in mermaid dot svg json; do
 	run "scripts_$format" -- graph --format=$format --scripts "$versions"
 	expect_rc "scripts_$format" 0
 	RUN_ARGS=(-i "$inv")
-	if cmp -s "$tmp/plain_$format.out" "$tmp/scripts_$format.out"; then
+	# the documents differ in the second they were written
+	if cmp -s <(sed 's/"generated_at":"[^"]*"//' "$tmp/plain_$format.out") \
+		<(sed 's/"generated_at":"[^"]*"//' "$tmp/scripts_$format.out"); then
 		pass "$format without --status: the graph of the scripts alone"
 	else
 		fail "$format without --status differs from the scripts' graph"

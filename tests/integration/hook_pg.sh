@@ -101,6 +101,7 @@ for i in 1 2 3 4 5 6 7 8; do
 	wait "${pids[$((i - 1))]}"
 	echo $? >"$tmp/replica$i.rc"
 	expect_rc replica$i 0
+	json_spool replica$i "$tmp/replica$i.out"
 done
 expect_version dev $R5 "after the replicas"
 for rev in $R4 $R5; do

@@ -50,10 +50,10 @@ expect_json $J .project stock-assistant
 expect_json $J .rollout '["dev", "staging", "prod"]'
 expect_json $J .migrations.executor sql
 expect_json $J '.migrations.scripts[0]' =~ 'examples/stock-assistant/versions$'
-expect_json $J '.environments[].name' '["dev", "staging", "prod"]'
-expect_json $J '.environments[].database.dbname' '["stock_dev", "stock_staging", "stock_prod"]'
+expect_json $J '.environments[].environment' '["dev", "staging", "prod"]'
+expect_json $J '.environments[].connection.dbname' '["stock_dev", "stock_staging", "stock_prod"]'
 expect_json $J '.environments[].gate.approvals' '[0, 1, 2]'
-expect_json $J '.environments[].database.(port,host) | unique' '[[5432, "127.0.0.1"]]'
+expect_json $J '.environments[].connection.(port,host) | unique' '[[5432, "127.0.0.1"]]'
 
 # ${MIGSYNC_PGPORT:-5432} and $MIGSYNC_INVENTORY
 run envport MIGSYNC_PGPORT=6543 MIGSYNC_INVENTORY="$MIGSYNC_SOURCE_ROOT/environments" -- inventory --format json
@@ -94,6 +94,23 @@ if [ "$rc" -eq 2 ] &&
 else
 	fail "broken inventory (exit $rc)"; cat "$tmp/broken.err" >&2
 fi
+
+# 2b. the same with --format json: a script reading stdout still gets a
+# document, with the error object saying what and where
+for cmd in inventory status plan check hook; do
+	args=()
+	[ "$cmd" = hook ] && args=(-e dev)
+	run "broken_$cmd" "$cmd" -i "$bad" "${args[@]}" --format json
+	expect_rc "broken_$cmd" 2
+	expect_json "broken_$cmd" .format "migsync.$cmd/1"
+	expect_json "broken_$cmd" '.error.(code,hint)' '["config", "say where the database is with url, host or service"]'
+	expect_json "broken_$cmd" .error.message =~ .
+	expect_json "broken_$cmd" .error.where =~ "^$bad/dev\.yaml:1:1\$"
+done
+run badopt_json status --no-such-option --format json
+expect_rc badopt_json 2
+expect_json badopt_json .error.code usage
+expect_json badopt_json .generated_at =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 
 # 3. planted passwords never appear
 sec="$tmp/secret"

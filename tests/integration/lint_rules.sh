@@ -96,7 +96,7 @@ run clean lint --scripts "$data/clean/versions"
 expect_rc clean 0
 expect_out clean "^5 revisions, 0 errors, 0 warnings$"
 expect_no_out clean "(error|warning) MS"
-for cat in integrity naming dependencies documentation; do
+for cat in integrity naming dependencies documentation safety; do
 	expect_out clean "^$cat +5/5 +100\.0%$"
 done
 run clean.json lint --scripts "$data/clean/versions" --format json
@@ -104,7 +104,7 @@ expect_rc clean.json 0
 expect_parses clean.json
 expect_json clean.json .findings '[]'
 expect_json clean.json '.summary.(revisions,errors,warnings)' '[5, 0, 0]'
-expect_json clean.json '.summary.categories[].name' '["integrity", "naming", "dependencies", "documentation"]'
+expect_json clean.json '.summary.categories[].name' '["integrity", "naming", "dependencies", "documentation", "safety"]'
 expect_json clean.json '.summary.categories[].(clean,total,percent) | unique' '[[5, 5, 100]]'
 
 # JSON findings carry every field, line null for whole-file rules

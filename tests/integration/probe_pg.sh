@@ -148,7 +148,7 @@ for t in kv quoted url env; do
 	expect_field "$WORK/secrets.out" $t 2 error
 done
 expect_contains "$WORK/secrets.all" "password authentication failed"
-expect_field "$WORK/secrets.out" asdb 2 error
+expect_field "$WORK/secrets.out" asdb 2 missing
 expect_field "$WORK/secrets.out" right 2 uninitialized
 expect_field "$WORK/secrets.out" bad 7 'target "bad": invalid connection string'
 for s in "$S_CONNINFO" "$S_URL" "$S_ENV" Right-Pa55word; do

@@ -49,10 +49,10 @@ RUN_ARGS=(-i "$inv")
 
 run fplan -- plan --format json
 expect_rc fplan 0
-expect_json fplan '.stages[environment=fleet].databases[].database | join' =~ '^[^\n]*/t1\n[^\n]*/t2\n[^\n]*/t3\n[^\n]*/t4\n[^\n]*/t5$'
-expect_json fplan '.stages[environment=fleet].databases[].steps | unique' "[[\"$RA\", \"$RB\"]]"
+expect_json fplan '.stages[environment=fleet].targets[].database | join' =~ '^[^\n]*/t1\n[^\n]*/t2\n[^\n]*/t3\n[^\n]*/t4\n[^\n]*/t5$'
+expect_json fplan '.stages[environment=fleet].targets[].steps | unique' "[[\"$RA\", \"$RB\"]]"
 expect_json fplan '.stages[environment=fleet].plan_hash' =~ '^[0-9a-f]{64}$'
-expect_json fplan '.stages[environment=disc].databases[].database | join' =~ '^[^\n]*/d_1\n[^\n]*/d_2\n[^\n]*/d_3$'
+expect_json fplan '.stages[environment=disc].targets[].database | join' =~ '^[^\n]*/d_1\n[^\n]*/d_2\n[^\n]*/d_3$'
 # the order and the hash do not depend on how many databases are read at once
 run fplan1 -- plan -j 1
 run fplan16 -- plan -j 16

@@ -99,7 +99,7 @@ check_refused() {	# check_refused NAME KNOWN_HOSTS MESSAGE
 	start=$(date +%s)
 	run "$1" -- status
 	cat "$tmp/$1.out" "$tmp/$1.err"
-	expect_rc "$1" 0	# status reports an unreachable environment, as status_pg.sh
+	expect_rc "$1" 1	# an unreachable environment is a problem found, as in status_pg.sh
 	row "$1" tunnel unreachable
 	row "$1" direct current
 	grep -qF -- "$3" "$tmp/$1.out" "$tmp/$1.err" && pass "$1: says \"$3\"" ||

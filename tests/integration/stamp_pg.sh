@@ -106,7 +106,7 @@ run stamped -- stamp -e staging --to $R3 --expect $R4 --format json
 expect_rc stamped 0
 expect_json stamped '.(outcome,plan_hash)' "[\"stamped\", \"$HS\"]"
 expect_json stamped '.(to,expect)' "[[\"$R3\"], [\"$R4\"]]"
-expect_json stamped '.databases[0].rows' "[\"$R4\"]"
+expect_json stamped '.targets[0].heads' "[\"$R4\"]"
 expect_version staging $R3 "approved stamp"
 [ "$(last_ledger staging)" = "stamped|$R3|$HS" ] || fail "staging ledger: $(last_ledger staging)"
 

@@ -116,16 +116,16 @@ RUN_PREFIX=(status -i "$inv")
 # expect_json NAME PATH [OP] VALUE (lib/common.sh): checks of the JSON
 # output of NAME; E.x is the path of environment x
 for e in dev tenants staging prod feature fresh down hung locked ck tunnelled direct; do
-	declare "E_$e=.environments[name=$e]"
+	declare "E_$e=.environments[environment=$e]"
 done
 
 # --- 1: every state, in JSON
 echo "checking: JSON report"
 run json --format json
-expect_rc json 0
+expect_rc json 1
 time_json=$(cat "$tmp/json.time")
 expect_json json .target "[\"$R4\"]"
-expect_json json '.environments[].name' '["dev", "tenants", "staging", "prod", "feature", "fresh", "down", "hung", "locked"]'
+expect_json json '.environments[].environment' '["dev", "tenants", "staging", "prod", "feature", "fresh", "down", "hung", "locked"]'
 expect_json json "$E_dev.(state,heads,pending,error)" "[\"current\", [\"$R4\"], [], null]"
 expect_json json "$E_staging.(state,pending)" "[\"behind\", [\"$R4\"]]"
 expect_json json "$E_prod.(state,heads,pending)" "[\"behind\", [\"$R2\"], [\"$R3\", \"$R4\"]]"
@@ -137,14 +137,25 @@ expect_json json "$E_hung.state" unreachable
 expect_json json "$E_hung.error | lower" =~ 'timeout|timed out'
 expect_json json "$E_locked.state" unreachable
 expect_json json "$E_locked.error | lower" has password
-expect_json json "$E_dev | keys" lacks targets
+expect_json json "$E_dev.targets | length" 1
+expect_json json "$E_dev.fleet" false
+expect_json json "$E_dev.database" =~ '127\.0\.0\.1:[0-9]+/dev$'
+expect_json json "$E_prod.database" =~ '^url_user@127\.0\.0\.1:[0-9]+/prod$'
+expect_json json "$E_dev.targets[0].database" "$(json_get "$tmp/json.out" "$E_dev.database")"
+expect_json json "$E_dev.targets[0].(state,heads,pending)" "[\"current\", [\"$R4\"], []]"
+echo "checking: pending is null when it cannot be known"
+expect_json json "$E_down.pending" null
+expect_json json "$E_down.targets[0].pending" null
+expect_json json "$E_feature.pending" null
 expect_json json "$E_prod.database?" lacks password
 expect_json json .violations '[]'
 
 echo "checking: the fleet"
 expect_json json "$E_tenants.state" behind
-expect_json json "$E_tenants.targets[].database | sort" "$(printf '"tenant_%03d", ' $(seq $TENANTS) | sed 's/^/[/; s/, $/]/')"
-expect_json json "$E_tenants.targets[?state=behind][].database" '["tenant_007", "tenant_042"]'
+expect_json json "$E_tenants.targets[].dbname | sort" "$(printf '"tenant_%03d", ' $(seq $TENANTS) | sed 's/^/[/; s/, $/]/')"
+expect_json json "$E_tenants.targets[?state=behind][].dbname" '["tenant_007", "tenant_042"]'
+expect_json json "$E_tenants.targets[?state=behind][].database | join" =~ '@127\.0\.0\.1:[0-9]+/tenant_007'
+expect_json json "$E_tenants.database" null
 expect_json json "$E_tenants.targets[?state=current] | length" $((TENANTS - 2))
 expect_json json "$E_tenants.targets[?state=current][].(heads,error) | unique" "[[[\"$R4\"], null]]"
 expect_json json "$E_tenants.(heads,pending)" "[[\"$R3\", \"$R4\"], [\"$R4\"]]"
@@ -155,8 +166,11 @@ awk -v t="$time_json" -v limit="$((TIMEOUT + 8))" 'BEGIN { exit !(t < limit) }' 
 
 # --- 2: the same in text
 echo "checking: text report"
+run zero --exit-zero
+expect_rc zero 0
+expect_in zero out unreachable
 run text
-expect_rc text 0
+expect_rc text 1
 out=$tmp/text.out
 grep -q "^target: $R4\$" "$out" || fail "text: no target line: $(cat "$out")"
 grep -Eq '^ENVIRONMENT +DATABASE +STATE +CURRENT +PENDING +NOTE$' "$out" || fail "text: no header: $(cat "$out")"
@@ -187,11 +201,11 @@ expect_rc ahead 0
 expect_json ahead "$E_dev.state" ahead
 expect_json ahead "$E_staging.state" current
 run diverged --format json -e feature -e prod --scripts "$tmp/branched" --to $R4
-expect_rc diverged 0
+expect_rc diverged 1
 expect_json diverged "$E_feature.state" diverged
 expect_json diverged "$E_prod.state" behind
 run diverged_text -e feature --scripts "$tmp/branched" --to $R4
-expect_rc diverged_text 0
+expect_rc diverged_text 1
 grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$" "$tmp/diverged_text.out" ||
 	fail "text: diverged row: $(cat "$tmp/diverged_text.out")"
 
@@ -199,7 +213,7 @@ grep -Eq "^feature +[^ ]+ +diverged +$X3 +2 +not on the way to the target: $X3\$
 echo "checking: -e filtering"
 run filter --format json -e prod -e dev
 expect_rc filter 0
-expect_json filter '.environments[].name' '["dev", "prod"]'
+expect_json filter '.environments[].environment' '["dev", "prod"]'
 run filter_bad -e nosuch
 expect_rc filter_bad 2
 grep -q 'environment "nosuch": not in the inventory' "$tmp/filter_bad.err" || fail "-e nosuch: $(cat "$tmp/filter_bad.err")"
@@ -210,14 +224,14 @@ echo "checking: order violation"
 pg_psql -d prod -c "UPDATE alembic_version SET version_num = '$R4'" >/dev/null || fail "prod to $R4"
 pg_psql -d staging -c "UPDATE alembic_version SET version_num = '$R2'" >/dev/null || fail "staging to $R2"
 run order --format json -j 4
-expect_rc order 0
+expect_rc order 1
 expect_json order '.violations[].(kind,environment)' '[["order", "prod"]]'
 expect_json order '.violations[0].(earlier,revisions)' "[\"staging\", [\"$R3\", \"$R4\"]]"
 expect_json order '.violations[0].detail' has staging
 expect_json order "$E_prod.state" current
 expect_json order "$E_staging.state" behind
 run order_text -e staging -e prod
-expect_rc order_text 0
+expect_rc order_text 1
 grep -q '^1 rollout order violation:$' "$tmp/order_text.out" || fail "text: no violation: $(cat "$tmp/order_text.out")"
 grep -q "environment \"prod\" holds 2 revisions that \"staging\" lacks: $R3, $R4" "$tmp/order_text.out" ||
 	fail "text: violation detail: $(cat "$tmp/order_text.out")"
@@ -264,7 +278,8 @@ expect_rc ck_json 0
 expect_json ck_json "$E_ck.state" current
 expect_json ck_json "$E_ck.checksum_mismatches[].(revision,applied_sha256,file_sha256)" "[[\"$R2\", \"$old_sha\", \"$new_sha\"]]"
 expect_json ck_json "$E_ck.checksum_mismatches | length" 1
-expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
+expect_json ck_json "$E_ck.checksum_mismatches[0] | keys" '["applied_sha256", "database", "file", "file_sha256", "revision"]'
+expect_json ck_json "$E_ck.targets[0].checksum_mismatches[0] | keys" '["applied_sha256", "file", "file_sha256", "revision"]'
 check "ck_json: the mismatch names $(basename "$ck_file")" \
 	test "$(realpath "$(json_get "$tmp/ck_json.out" "$E_ck.checksum_mismatches[0].file")")" = "$(realpath "$ck_file")"
 run ck_text -i "$ck/inventory"
@@ -287,12 +302,12 @@ ssh:
   connect_timeout: $TIMEOUT
 EOF
 run ssh_text -i "$tmp/ssh_inventory"
-expect_rc ssh_text 0
+expect_rc ssh_text 1
 grep -Eq "^tunnelled +postgres@10\.0\.0\.5:5432/app via ssh deploy@127\.0\.0\.1:$closed_port +unreachable " "$tmp/ssh_text.out" ||
 	fail "text: no \"via ssh\" in the DATABASE cell: $(cat "$tmp/ssh_text.out")"
 grep -E "^direct " "$tmp/ssh_text.out" | grep -q "via ssh" && fail "text: \"via ssh\" for a direct connection"
 run ssh_json --format json -i "$tmp/ssh_inventory"
-expect_rc ssh_json 0
+expect_rc ssh_json 1
 expect_json ssh_json "$E_tunnelled.(ssh,database)" "[\"deploy@127.0.0.1:$closed_port\", \"postgres@10.0.0.5:5432/app\"]"
 expect_json ssh_json "$E_direct.ssh" null
 

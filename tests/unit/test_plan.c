@@ -334,6 +334,48 @@ static void gate_in(struct gate_input *in, const struct inventory_gate *gate,
 	in->now_ms = NOW;
 }
 
+/* Each approval state, table-driven: the first that applies wins. */
+static void test_approval_states(void **state)
+{
+	static const struct {
+		int64_t expires, revoked;
+		const char *used_by;		/* plan hash of a ledger entry, or NULL */
+		enum ledger_outcome outcome;
+		const char *plan_now;
+		enum approval_state want;
+	} cases[] = {
+		{ 0, 0, NULL, LEDGER_APPLIED, HASH_A, APPROVAL_VALID },
+		{ 0, 0, NULL, LEDGER_APPLIED, NULL, APPROVAL_VALID },
+		{ 0, 0, NULL, LEDGER_APPLIED, HASH_B, APPROVAL_STALE },
+		{ NOW - 1, 0, NULL, LEDGER_APPLIED, HASH_B, APPROVAL_EXPIRED },
+		{ NOW + 1, 0, NULL, LEDGER_APPLIED, HASH_A, APPROVAL_VALID },
+		{ NOW - 1, 0, HASH_A, LEDGER_APPLIED, HASH_B, APPROVAL_USED },
+		{ 0, 0, HASH_A, LEDGER_STAMPED, HASH_B, APPROVAL_USED },
+		{ 0, 0, HASH_A, LEDGER_FAILED, HASH_A, APPROVAL_VALID },
+		{ 0, 0, HASH_B, LEDGER_APPLIED, HASH_A, APPROVAL_VALID },
+		{ 0, NOW - 5, HASH_A, LEDGER_APPLIED, HASH_A, APPROVAL_REVOKED },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct approval a;
+		struct ledger_entry e;
+
+		approval(&a, HASH_A, "prod", "alice", cases[i].expires);
+		a.revoked_at_ms = cases[i].revoked;
+		ledger_entry_init(&e);
+		e.plan_hash = cases[i].used_by ? xstrdup(cases[i].used_by) : NULL;
+		e.outcome = cases[i].outcome;
+		if (approval_state_of(&a, cases[i].plan_now, &e, 1, NOW) != cases[i].want)
+			fail_msg("case %zu: %s, expected %s", i,
+				 approval_state_name(approval_state_of(&a, cases[i].plan_now, &e, 1, NOW)),
+				 approval_state_name(cases[i].want));
+		approval_release(&a);
+		ledger_entry_release(&e);
+	}
+	assert_string_equal(approval_state_name(APPROVAL_REVOKED), "revoked");
+}
+
 static void test_gate_open(void **state)
 {
 	struct inventory_gate gate;
@@ -548,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_hash_valid),
 		cmocka_unit_test(test_stamp_hash),
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+		cmocka_unit_test(test_approval_states),
 		cmocka_unit_test(test_gate_open),
 		cmocka_unit_test(test_gate_distinct),
 		cmocka_unit_test(test_gate_refusals),

@@ -172,8 +172,14 @@ static int fake_run(struct executor *x, const struct plan_db *db, struct ms_erro
 	struct fake *fk = fake_of(x);
 
 	strvec_push(&fk->calls, "run");
-	for (size_t i = 0; i < db->steps_nr; i++)
+	for (size_t i = 0; i < db->steps_nr; i++) {
+		/* as the Alembic executor reports each revision it sees start and end */
+		if (x->progress)
+			x->progress(i, false, 0, x->output_ctx);
 		move_rows(&fk->rows, &db->steps[i].step);
+		if (x->progress)
+			x->progress(i, true, 1, x->output_ctx);
+	}
 	return 0;
 }
 
@@ -304,10 +310,12 @@ static const struct run_case run_cases[] = {
 	  "step r2 -|output r2 NOTICE: hello|done r2 -",
 	  "environment \"staging\": interrupted before revision \"r3\"", "r2" },
 	/* r4 is the only head: the resolved target's ident is "heads" (status_goal's path_target) */
-	{ "a whole-run executor: one announcement with the target", &fake_run_ops, "r1", NULL, "r4",
-	  NULL, NULL, false, false, APPLY_DONE, "run|read", "step - heads", NULL, "r4" },
+	{ "a whole-run executor: each revision announced through progress", &fake_run_ops, "r1",
+	  NULL, "r4", NULL, NULL, false, false, APPLY_DONE, "run|read",
+	  "step r2 -|done r2 -|step r3 -|done r3 -|step r4 -|done r4 -", NULL, "r4" },
 	{ "a whole-run executor to a revision short of the head", &fake_run_ops, "r1", NULL, "r3",
-	  NULL, NULL, false, false, APPLY_DONE, "run|read", "step - r3", NULL, "r3" },
+	  NULL, NULL, false, false, APPLY_DONE, "run|read", "step r2 -|done r2 -|step r3 -|done r3 -",
+	  NULL, "r3" },
 	{ "nothing to do", &fake_step_ops, "r3", "r3", "r3", NULL, NULL, false, false,
 	  APPLY_NOTHING, "(none)", "(none)", NULL, "r3" },
 };
@@ -412,7 +420,7 @@ static void build_plan(struct plan *p, struct source *s, const struct environmen
 		  size_t nr)
 {
 	struct plan_source src = { source_read, source_held, s };
-	struct plan_check_options co = { s->f->g, true, false, NOW };
+	struct plan_check_options co = { s->f->g, true, false, NOW, NULL };
 	struct ms_error err = MS_ERROR_INIT;
 
 	plan_init(p);

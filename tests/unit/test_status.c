@@ -129,7 +129,7 @@ static void classify(struct status_result *out, const struct fixture *f,
 		     const struct status_goal *gl, const char *rows)
 {
 	struct strvec v = STRVEC_INIT;
-	struct status_observation obs = { NULL, true, &v };
+	struct status_observation obs = { .has_version_table = true, .rows = &v };
 	char *copy = xstrdup(rows), *tok, *save = NULL;
 
 	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
@@ -283,12 +283,43 @@ static void test_behind_line(void **state)
 	status_goal_release(&gl);
 }
 
+/* A `transaction false` step left in progress: in_progress, pending kept, resolve named. */
+static void test_in_progress(void **state)
+{
+	struct fixture *f = *state;
+	struct status_goal gl = STATUS_GOAL_INIT;
+	struct status_result r = STATUS_RESULT_INIT;
+	struct strvec rows = STRVEC_INIT, stuck = STRVEC_INIT;
+	struct status_observation obs = {
+		.has_version_table = true, .rows = &rows, .in_progress = &stuck, .environment = "prod",
+	};
+
+	goal(&gl, f, NULL);
+	strvec_push(&rows, "l2");
+	status_classify(&r, f->g, &gl, &obs);
+	assert_int_equal(r.state, STATUS_BEHIND);
+	assert_null(r.note);
+
+	strvec_push(&stuck, "l3");
+	status_classify(&r, f->g, &gl, &obs);
+	assert_int_equal(r.state, STATUS_IN_PROGRESS);
+	assert_string_equal(status_state_name(r.state), "in_progress");
+	assert_list(&r.pending, "l3 l4 l5");
+	assert_non_null(strstr(r.note, "revision l3 (transaction false) did not finish"));
+	assert_non_null(strstr(r.note, "migsync resolve -e prod l3 --applied"));
+	assert_int_equal(status_state_worst(STATUS_IN_PROGRESS, STATUS_DIVERGED), STATUS_IN_PROGRESS);
+	status_result_release(&r);
+	status_goal_release(&gl);
+	strvec_release(&rows);
+	strvec_release(&stuck);
+}
+
 static void test_uninitialized(void **state)
 {
 	struct fixture *f = *state;
 	struct status_goal gl = STATUS_GOAL_INIT;
 	struct status_result r = STATUS_RESULT_INIT;
-	struct status_observation none = { NULL, false, NULL };
+	struct status_observation none = { .error = NULL };
 
 	goal(&gl, f, "l3");
 	status_classify(&r, f->g, &gl, &none);
@@ -362,7 +393,7 @@ static void test_unknown_and_unreachable(void **state)
 	struct fixture *f = *state;
 	struct status_goal gl = STATUS_GOAL_INIT;
 	struct status_result r = STATUS_RESULT_INIT;
-	struct status_observation down = { "could not connect: timeout after 2 s", false, NULL };
+	struct status_observation down = { .error = "could not connect: timeout after 2 s" };
 
 	goal(&gl, f, NULL);
 	classify(&r, f, &gl, "a4 ffff0000 b2");
@@ -377,6 +408,13 @@ static void test_unknown_and_unreachable(void **state)
 	assert_string_equal(r.error, "could not connect: timeout after 2 s");
 	assert_int_equal(r.heads.nr, 0);
 	assert_int_equal(r.pending.nr, 0);
+	status_result_release(&r);
+
+	down.missing = true;
+	status_classify(&r, f->g, &gl, &down);
+	assert_int_equal(r.state, STATUS_MISSING);
+	assert_string_equal(r.error, "could not connect: timeout after 2 s");
+	assert_non_null(strstr(r.note, "fix database.dbname"));
 	status_result_release(&r);
 	status_goal_release(&gl);
 }
@@ -420,7 +458,7 @@ static struct status_env *add_env(struct status_report *rep, const struct fixtur
 		snprintf(db, sizeof(db), "%s_%02zu", name, i);
 		t = status_env_add_target(env, db);
 		if (!strcmp(rows[i], "-")) {
-			struct status_observation down = { "connection refused", false, NULL };
+			struct status_observation down = { .error = "connection refused" };
 
 			status_classify(&t->result, f->g, gl, &down);
 		} else {
@@ -574,6 +612,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_current, setup_main, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_apply_order, setup_main, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_line, setup_line, teardown),
+		cmocka_unit_test_setup_teardown(test_in_progress, setup_line, teardown),
 		cmocka_unit_test_setup_teardown(test_uninitialized, setup_line, teardown),
 		cmocka_unit_test_setup_teardown(test_ahead, setup_line, teardown),
 		cmocka_unit_test_setup_teardown(test_diverged, setup_main, teardown),

@@ -79,6 +79,54 @@ static void test_json_writer(void **state)
 	strbuf_release(&sb);
 }
 
+/* Every byte sequence json_quote may meet, and what the document holds. */
+static const struct {
+	const char *in;
+	const char *out;
+} utf8_cases[] = {
+	{ "plain", "\"plain\"" },
+	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x98", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x98\"" },
+	{ "a\xff" "b", "\"a\\ufffdb\"" },			/* never a UTF-8 byte */
+	{ "\xc3", "\"\\ufffd\"" },				/* cut short at the end */
+	{ "\xc3(", "\"\\ufffd(\"" },				/* continuation missing */
+	{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },			/* overlong "/" */
+	{ "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"" },	/* overlong, three bytes */
+	{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },	/* a UTF-16 surrogate */
+	{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },	/* past U+10FFFF */
+	{ "\x80rev", "\"\\ufffdrev\"" },			/* a lone continuation byte */
+	{ "\xf0\x9f\x90", "\"\\ufffd\\ufffd\\ufffd\"" },	/* four-byte form cut short */
+	{ "tab\there\x1f", "\"tab\\there\\u001f\"" },
+};
+
+static void test_json_utf8(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(utf8_cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		json_quote(&sb, utf8_cases[i].in);
+		if (strcmp(sb.buf, utf8_cases[i].out))
+			fail_msg("case %zu: got %s, expected %s", i, sb.buf, utf8_cases[i].out);
+		strbuf_release(&sb);
+	}
+}
+
+static void test_json_document(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct json_writer jw;
+
+	(void)state;
+	json_init(&jw, &sb);
+	/* 2026-12-05T19:52:17.500Z */
+	json_document_begin(&jw, "status", "0.1.0", INT64_C(1796500337500));
+	json_kv_string(&jw, "id", "\xfe");
+	json_object_end(&jw);
+	assert_string_equal(sb.buf, "{\"format\":\"migsync.status/1\",\"migsync\":\"0.1.0\","
+			    "\"generated_at\":\"2026-12-05T19:52:17Z\",\"id\":\"\\ufffd\"}");
+	strbuf_release(&sb);
+}
+
 static void test_sha256(void **state)
 {
 	char hex[SHA256_HEX_LEN + 1];
@@ -153,6 +201,8 @@ int main(void)
 		cmocka_unit_test(test_strbuf_basics),
 		cmocka_unit_test(test_error_object),
 		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_utf8),
+		cmocka_unit_test(test_json_document),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_strvec_and_diag),
 		cmocka_unit_test(test_clock_injected),

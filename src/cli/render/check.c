@@ -209,7 +209,7 @@ static void json_checksums(struct json_writer *jw, const struct render_check *ru
 		const struct cli_checksums *cs = cli_status_checksums(run->status, i, t);
 
 		for (size_t m = 0; m < cs->nr; m++)
-			render_json_checksum_mismatch(jw, true, env->targets[t].database,
+			render_json_checksum_mismatch(jw, true, cli_status_address(run->status, i, t),
 						      &cs->items[m]);
 	}
 	json_array_end(jw);
@@ -227,7 +227,8 @@ static void json_drift(struct json_writer *jw, const struct render_check *run, c
 		if (strcmp(d->environment, name))
 			continue;
 		json_object_begin(jw);
-		json_kv_string(jw, "database", d->database);
+		json_kv_string(jw, "database", run->drift->jobs[t].t ? run->drift->jobs[t].t->describe : NULL);
+		json_kv_string(jw, "dbname", run->drift->jobs[t].t ? run->drift->jobs[t].t->dbname : NULL);
 		json_kv_string(jw, "state", drift_state_name(d->state));
 		json_kv_string(jw, "fingerprint", d->snapshot ? d->snapshot->fingerprint : NULL);
 		json_kv_string(jw, "error", d->error);
@@ -252,10 +253,20 @@ static void json_env(struct json_writer *jw, const struct render_check *run, siz
 	const struct status_env *env = &run->status->report.envs[i];
 
 	json_object_begin(jw);
-	json_kv_string(jw, "name", env->name);
+	json_kv_string(jw, "environment", env->name);
+	json_kv_bool(jw, "fleet", env->fleet);
 	json_kv_string(jw, "state", status_state_name(env->state));
 	cli_json_strvec(jw, "heads", &env->heads);
-	cli_json_strvec(jw, "pending", &env->pending);
+	render_json_pending(jw, env->state, env->summary_error, &env->pending);
+	json_kv_string(jw, "error", env->summary_error);
+	json_key(jw, "targets");
+	json_array_begin(jw);
+	for (size_t t = 0; t < env->targets_nr; t++) {
+		json_object_begin(jw);
+		render_json_status_target(jw, run->status, i, t);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
 	json_key(jw, "checks");
 	json_object_begin(jw);
 	for (size_t k = 0; k < NIGHTLY_ENV_CHECK_NR; k++)
@@ -318,6 +329,12 @@ static void json_lint(struct json_writer *jw, const struct render_check *run)
 		else
 			json_null(jw);
 		json_kv_string(jw, "message", d->message);
+		if (d->rule) {
+			json_kv_string(jw, "rule", d->rule);
+			json_kv_string(jw, "revision", d->revision);
+			json_kv_string(jw, "statement", d->statement);
+			json_kv_string(jw, "instead", d->hint);
+		}
 		json_object_end(jw);
 	}
 	json_array_end(jw);
@@ -330,7 +347,7 @@ void render_check_json(struct strbuf *sb, const struct render_check *run)
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "check");
 	json_kv_bool(&jw, "ok", run->report->verdict == NIGHTLY_PASS);
 	json_kv_int(&jw, "problem_count", (int64_t)run->report->problems);
 	json_problems(&jw, run);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "migsync/status.h"
 #include "migsync/strbuf.h"
 
 /*
@@ -63,6 +64,68 @@ struct checksum_mismatch;
  */
 void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
 				   const char *database, const struct checksum_mismatch *m);
+
+/*
+ * The envelope of every JSON document (docs/json/README.md). Open a
+ * command's document: "{" and format, migsync, generated_at; the command
+ * writes its keys and closes it. Also marks that a document was written.
+ */
+void render_json_begin(struct json_writer *jw, const char *command);
+
+/* The "code" of the error object for an ms_error code: "usage", "config", ... */
+const char *render_json_error_code(int code);
+
+/*
+ * "error": {"code", "message", "hint", "where"} inside an open object.
+ * where NULL: the subject the message starts with (FILE:LINE:COL,
+ * environment "E", file "F", line N), or null.
+ */
+void render_json_error(struct json_writer *jw, const char *code, const char *message,
+		       const char *hint, const char *where);
+/*
+ * "error" of err: the error object at the top level of a document, its
+ * message (a string) inside a stage or a target, as everywhere else.
+ */
+struct ms_error;
+void render_json_ms_error(struct json_writer *jw, const struct ms_error *err);
+
+/*
+ * Remember the first error the command reports (cli_print_error and
+ * cli_usage_error call this), for render_json_finish.
+ */
+void render_json_note(const char *code, const char *message, const char *hint,
+		      const char *where);
+
+/*
+ * "pending": the revisions of pending, or null when they cannot be known:
+ * the database could not be read (error set) or holds a revision the
+ * scripts do not have (unknown). [] means nothing is pending.
+ */
+void render_json_pending(struct json_writer *jw, enum status_state state, const char *error,
+			 const struct strvec *pending);
+
+/*
+ * Inside an open object, what status and check say of one database
+ * (c->report.envs[env].targets[k]): database (its address), dbname,
+ * schema (null: the whole database), state, heads, pending, error, note.
+ */
+struct cli_status;
+void render_json_status_target(struct json_writer *jw, const struct cli_status *c,
+			       size_t env, size_t k);
+
+/* "error" from the noted error, or with message and code "failed" when none was noted. */
+void render_json_error_noted(struct json_writer *jw, const char *message);
+
+/* Remember the first error among the problems a command prints (a diag of DIAG_ERROR). */
+struct diag;
+void render_json_note_diag(const struct diag *d);
+
+/*
+ * After a command: when it failed (ret not 0), was asked for --format
+ * json and wrote no document, write one with the noted error, so that a
+ * script reading stdout always gets a document. Returns ret.
+ */
+int render_json_finish(const char *command, int argc, char **argv, int ret);
 
 /* What `migsync check` renders: the judgement and what it judged (all borrowed). */
 struct cli_status;

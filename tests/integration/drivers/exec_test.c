@@ -25,6 +25,7 @@
 #include "migsync/inventory.h"
 #include "migsync/target.h"
 #include "migsync/ledger.h"
+#include "migsync/project.h"
 #include "migsync/revgraph.h"
 #include "migsync/scripts.h"
 #include "migsync/strbuf.h"
@@ -607,37 +608,51 @@ static void on_term(int sig)
 	cancel_flag = 1;
 }
 
+static int print_job_line(const char *line, void *ctx, struct ms_error *err)
+{
+	(void)ctx;
+	(void)err;
+	print_line(line, NULL);
+	return 0;
+}
+
 /*
- * exec_test --alembic INVENTORY ENV upgrade|downgrade REV: run the Alembic
- * executor for ENV's own database as apply would (db_connect, then
- * exec_alembic_run). Alembic's lines are printed prefixed with "| ";
+ * exec_test --alembic INVENTORY ENV upgrade|downgrade REV...: run the
+ * Alembic executor's process for ENV's own database as apply would
+ * (project_open, db_connect, then exec_alembic_run with the REVs as
+ * given, one call each). Alembic's lines are printed prefixed with "| ";
  * SIGTERM/SIGINT cancel. Exit 0, or 1 with the error on stderr.
  */
 static int alembic_main(int argc, char **argv)
 {
-	struct inventory *inv = NULL;
+	struct project project = PROJECT_INIT;
+	struct project_options po = { .need = PROJECT_INVENTORY | PROJECT_GRAPH,
+				      .script_flags = SCRIPTS_SHA256 };
 	struct db_target t;
 	struct ms_error err = MS_ERROR_INIT;
 	struct exec_context c;
+	struct exec_alembic_job job;
+	struct strvec revs = STRVEC_INIT;
 	struct tunnel *tun = NULL;
-	struct strbuf out = STRBUF_INIT;
 	const struct environment *env;
 	struct sigaction sa;
 	int ret = 1;
 
 	db_target_init(&t);
+	exec_alembic_job_init(&job);
 	memset(&c, 0, sizeof(c));
-	if (argc != 6) {
-		fprintf(stderr, "usage: exec_test --alembic INVENTORY ENV COMMAND REV\n");
+	if (argc < 6) {
+		fprintf(stderr, "usage: exec_test --alembic INVENTORY ENV COMMAND REV...\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (inventory_load(&inv, argv[2], NULL, &err) < 0)
+	po.inventory = argv[2];
+	if (project_open(&project, &po, &err) < 0)
 		goto done;
-	env = inventory_find(inv, argv[3]);
+	env = inventory_find(project.inv, argv[3]);
 	if (!env) {
 		ms_error_set(&err, MS_ERR_CONFIG, "environment \"%s\": not found", argv[3]);
 		goto done;
@@ -648,10 +663,15 @@ static int alembic_main(int argc, char **argv)
 	if (!(env->ssh.enabled && env->ssh.run) && db_connect(&c.conn, &tun, &t, &err) < 0)
 		goto done;
 	c.target = &t;
-	c.inv = inv;
+	c.inv = project.inv;
 	c.cancel = &cancel_flag;
-	c.output = print_line;
-	if (exec_alembic_run(&c, argv[4], argv[5], &out, &err) < 0)
+	for (int i = 5; i < argc; i++)
+		strvec_push(&revs, argv[i]);
+	job.command = argv[4];
+	job.revs = &revs;
+	job.g = project.graph;
+	job.line = print_job_line;
+	if (exec_alembic_run(&c, &job, &err) < 0)
 		goto done;
 	ret = 0;
 done:
@@ -663,8 +683,9 @@ done:
 	if (c.conn || tun)
 		db_disconnect(c.conn, tun);
 	db_target_release(&t);
-	inventory_free(inv);
-	strbuf_release(&out);
+	exec_alembic_job_release(&job);
+	strvec_release(&revs);
+	project_release(&project);
 	ms_error_release(&err);
 	return ret;
 }

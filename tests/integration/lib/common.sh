@@ -36,11 +36,21 @@
 #                       VAR=VALUE in its environment, no terminal and a bound
 #                       of 120 s; keeps $tmp/NAME.out, NAME.err, NAME.rc and
 #                       NAME.time (seconds, one decimal)
+#                       With --format json among the arguments (and no
+#                       --help), NAME.out is also kept for the schema check
+#                       below.
 #   run_bg NAME [--] ARGS...
 #                       migsync "${RUN_PREFIX[@]}" ARGS "${RUN_ARGS[@]}" in
 #                       the background, without timeout (so that a signal
 #                       reaches migsync itself); sets BG_PID; killed at exit
 #   wait_bg NAME PID    wait for PID (started by run_bg NAME), keep NAME.rc
+#                       (and NAME.out for the schema check, as run does)
+#   json_spool NAME FILE
+#                       keep FILE, a JSON document migsync wrote (a test
+#                       that runs migsync itself, not through run), for the
+#                       schema check: at exit, every document kept is
+#                       checked against docs/json (lib/json_schema.py), one
+#                       check for all of them, one failed check per bad one
 #   kill_at_exit PID    kill -9 PID at exit, even when called in a subshell
 #   rc_of NAME          the exit code kept by run
 #   expect_rc NAME CODE, expect_in NAME out|err TEXT, expect_not_in ...
@@ -79,6 +89,9 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 _jsonq=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/jsonq.py
 _at_exit=()
 _skip_reason=
+_schemas=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../docs/json" 2>/dev/null && pwd)
+# The JSON documents kept for the schema check, and their list.
+_json_spool=$(mktemp -d "${TMPDIR:-/tmp}/migsync-json.XXXXXX") || exit 1
 # The number of checks and of failed ones, in a file so that checks in
 # subshells count too.
 _tap_count=$(mktemp "${TMPDIR:-/tmp}/migsync-tap.XXXXXX") || exit 1
@@ -91,6 +104,7 @@ at_exit() {
 _run_at_exit() {
 	local rc=$? i
 
+	_json_check
 	for ((i = ${#_at_exit[@]} - 1; i >= 0; i--)); do
 		eval "${_at_exit[i]}"
 	done
@@ -145,6 +159,52 @@ fail() {
 	echo "FAIL: $*" >&2
 	_tap "not ok" "$*"
 	[ -n "${FAIL_GOES_ON:-}" ] || exit 1
+}
+
+json_spool() {
+	local f
+
+	# a file of its own: runs in parallel subshells keep theirs too
+	f=$(mktemp "$_json_spool/doc.XXXXXX") || fail "json_spool: mktemp"
+	cp -- "$2" "$f" 2>/dev/null
+	printf '%s\t%s\n' "$1" "$f" >>"$_json_spool/list"
+}
+
+# _json_asked ARGS...: true when the arguments ask for --format json (and not for --help)
+_json_asked() {
+	local prev= a json=1
+
+	for a in "$@"; do
+		[ "$a" = --help ] && return 1
+		if [ "$a" = --format=json ] || { [ "$prev" = --format ] && [ "$a" = json ]; }; then
+			json=0
+		fi
+		prev=$a
+	done
+	return $json
+}
+
+# The schema check of every document kept (see json_spool).
+_json_check() {
+	local line n bad=0
+
+	if [ -s "$_json_spool/list" ]; then
+		n=$(wc -l <"$_json_spool/list")
+		"$PYTHON" "$(dirname "$_jsonq")/json_schema.py" "$_schemas" "$_json_spool/list" \
+			>"$_json_spool/result" 2>&1
+		while IFS= read -r line; do
+			case $line in
+			ok\ *) ;;
+			*)
+				bad=1
+				echo "$line" >&2
+				_tap "not ok" "JSON schema: $line"
+				;;
+			esac
+		done <"$_json_spool/result"
+		[ "$bad" = 1 ] || _tap ok "JSON schema: the $n document(s) of --format json match docs/json"
+	fi
+	rm -rf "$_json_spool"
 }
 
 pass() {
@@ -260,6 +320,9 @@ run() {
 		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
 	echo $? >"$tmp/$name.rc"
 	elapsed "$start" >"$tmp/$name.time"
+	if _json_asked "${RUN_PREFIX[@]}" "$@" "${RUN_ARGS[@]}"; then
+		json_spool "$name" "$tmp/$name.out"
+	fi
 }
 
 run_bg() {
@@ -267,6 +330,8 @@ run_bg() {
 
 	shift
 	[ "${1:-}" = -- ] && shift
+	rm -f "$tmp/$name.json_asked"
+	_json_asked "${RUN_PREFIX[@]}" "$@" "${RUN_ARGS[@]}" && : >"$tmp/$name.json_asked"
 	"$MIGSYNC" "${RUN_PREFIX[@]}" "$@" "${RUN_ARGS[@]}" \
 		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
 	BG_PID=$!
@@ -280,6 +345,7 @@ kill_at_exit() {
 wait_bg() {
 	wait "$2"
 	echo $? >"$tmp/$1.rc"
+	[ ! -e "$tmp/$1.json_asked" ] || json_spool "$1" "$tmp/$1.out"
 }
 
 now() {

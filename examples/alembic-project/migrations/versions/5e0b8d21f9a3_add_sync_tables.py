@@ -1,14 +1,14 @@
 """add sync tables: sync tasks and failure records
 
-Revision ID: c0ff00000002
-Revises: c0ff00000001
+Revision ID: 5e0b8d21f9a3
+Revises: 1a7c3e9b2d40
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = "c0ff00000002"
-down_revision = "c0ff00000001"
+revision = "5e0b8d21f9a3"
+down_revision = "1a7c3e9b2d40"
 branch_labels = None
 depends_on = None
 

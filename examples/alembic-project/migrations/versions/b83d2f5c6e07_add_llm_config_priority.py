@@ -1,13 +1,13 @@
 """add llm_configs.priority (branch b)
 
-Revision ID: c0ff00000004
-Revises: c0ff00000002
+Revision ID: b83d2f5c6e07
+Revises: 5e0b8d21f9a3
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "c0ff00000004"
-down_revision = "c0ff00000002"
+revision = "b83d2f5c6e07"
+down_revision = "5e0b8d21f9a3"
 branch_labels = None
 depends_on = None
 

@@ -1,3 +1,9 @@
+/*
+ * The statement reader: libpg_query splits and parses; these cases pin
+ * what migsync adds (positions of first tokens, lines from first_line,
+ * trimmed ends, errors with line and column) and that the parser, not a
+ * guess, decides where statements end.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,23 +13,26 @@
 #include <string.h>
 
 #include "migsync/error.h"
-#include "migsync/sqlsplit.h"
+#include "migsync/sql.h"
 #include "migsync/strbuf.h"
 #include "migsync/util.h"
 
 /*
  * Split sql and compare with the expected statements, given as
- * "LINE:TEXT" strings (NULL-terminated).
+ * "LINE:TEXT" strings (NULL-terminated); sql_parse must find the same.
  */
 static void expect_split(const char *sql, unsigned first_line, ...)
 {
-	struct sql_statement *st = NULL;
+	struct sql_script st, parsed;
 	struct ms_error err = MS_ERROR_INIT;
-	size_t nr = 0, i = 0;
+	size_t i = 0;
 	const char *want;
 	va_list ap;
 
-	if (sql_split(&st, &nr, sql, strlen(sql), first_line, &err)) {
+	sql_script_init(&st);
+	sql_script_init(&parsed);
+	if (sql_split(&st, sql, strlen(sql), first_line, &err) ||
+	    sql_parse(&parsed, sql, strlen(sql), first_line, &err)) {
 		print_error("unexpected error: %s\n", err.message);
 		fail();
 	}
@@ -31,36 +40,46 @@ static void expect_split(const char *sql, unsigned first_line, ...)
 	while ((want = va_arg(ap, const char *))) {
 		char *got;
 
-		if (i >= nr) {
+		if (i >= st.nr) {
 			print_error("missing statement %zu: %s\n", i, want);
 			fail();
 		}
-		got = xstrfmt("%u:%.*s", st[i].line, (int)st[i].len, st[i].text);
+		got = xstrfmt("%u:%.*s", st.items[i].line, (int)st.items[i].len, st.items[i].text);
 		if (strcmp(got, want)) {
 			print_error("statement %zu: got [%s], want [%s]\n", i, got, want);
 			free(got);
 			fail();
 		}
 		free(got);
+		assert_ptr_equal(parsed.items[i].text, st.items[i].text);
+		assert_int_equal(parsed.items[i].len, st.items[i].len);
+		assert_non_null(parsed.items[i].tree);
 		i++;
 	}
 	va_end(ap);
-	assert_int_equal(nr, i);
-	free(st);
+	assert_int_equal(st.nr, i);
+	assert_int_equal(parsed.nr, i);
+	sql_script_release(&st);
+	sql_script_release(&parsed);
 	ms_error_release(&err);
 }
 
 static void expect_error(const char *sql, unsigned first_line, const char *message)
 {
-	struct sql_statement *st = (struct sql_statement *)1;
+	struct sql_script st;
 	struct ms_error err = MS_ERROR_INIT;
-	size_t nr = 42;
 
-	assert_int_equal(sql_split(&st, &nr, sql, strlen(sql), first_line, &err), MS_ERR_PARSE);
-	assert_null(st);
-	assert_int_equal(nr, 0);
+	sql_script_init(&st);
+	assert_int_equal(sql_split(&st, sql, strlen(sql), first_line, &err), MS_ERR_PARSE);
+	assert_null(st.items);
+	assert_int_equal(st.nr, 0);
 	assert_string_equal(err.message, message);
 	assert_non_null(err.hint);
+	sql_script_release(&st);
+	ms_error_release(&err);
+	assert_int_equal(sql_parse(&st, sql, strlen(sql), first_line, &err), MS_ERR_PARSE);
+	assert_string_equal(err.message, message);
+	sql_script_release(&st);
 	ms_error_release(&err);
 }
 
@@ -85,8 +104,9 @@ static void test_comments(void **state)
 	(void)state;
 	expect_split("-- only a comment\n-- another; with semicolon\n", 1, NULL);
 	expect_split("/* only; */ ; -- x;\n", 1, NULL);
+	/* a last statement without ';' keeps its trailing comment: harmless to send */
 	expect_split("-- lead\nSELECT 1; -- trailing; comment\nSELECT 2 -- no end", 1,
-		     "2:SELECT 1", "3:SELECT 2", NULL);
+		     "2:SELECT 1", "3:SELECT 2 -- no end", NULL);
 	expect_split("SELECT /* a; b */ 1;", 1, "1:SELECT /* a; b */ 1", NULL);
 	/* nested block comments */
 	expect_split("/* outer /* inner; */ still; */ SELECT 1; SELECT 2", 1,
@@ -110,8 +130,6 @@ static void test_strings(void **state)
 	expect_split("SELECT E'a\\';b';SELECT 2", 1, "1:SELECT E'a\\';b'", "1:SELECT 2", NULL);
 	expect_split("SELECT e'\\\\';SELECT 2", 1, "1:SELECT e'\\\\'", "1:SELECT 2", NULL);
 	expect_split("SELECT E'x''y;z';", 1, "1:SELECT E'x''y;z'", NULL);
-	/* an identifier ending in e is not an E string prefix */
-	expect_split("SELECT some'a\\';SELECT 2", 1, "1:SELECT some'a\\'", "1:SELECT 2", NULL);
 	/* strings spanning lines keep line numbers right */
 	expect_split("SELECT 'a\nb\nc';\nSELECT 2;", 1, "1:SELECT 'a\nb\nc'", "4:SELECT 2", NULL);
 	expect_split("SELECT U&'d\\0061t;a', B'101', X'1F';", 1,
@@ -140,8 +158,6 @@ static void test_dollar_quotes(void **state)
 	/* $1 is a parameter, not a quote */
 	expect_split("PREPARE p AS SELECT $1; EXECUTE p(1);", 1,
 		     "1:PREPARE p AS SELECT $1", "1:EXECUTE p(1)", NULL);
-	/* a tag may not start with a digit */
-	expect_split("SELECT $1$;SELECT 2", 1, "1:SELECT $1$", "1:SELECT 2", NULL);
 	/* '$' inside an identifier does not open a quote */
 	expect_split("SELECT a$$b, c$x$;SELECT 2", 1, "1:SELECT a$$b, c$x$", "1:SELECT 2", NULL);
 	/* quotes and comments mean nothing inside a dollar quote */
@@ -153,8 +169,10 @@ static void test_dollar_quotes(void **state)
 static void test_parens_and_begin(void **state)
 {
 	(void)state;
-	/* psql does not end a statement inside parentheses */
-	expect_split("SELECT (1;2);SELECT 3", 1, "1:SELECT (1;2)", "1:SELECT 3", NULL);
+	/* CREATE RULE bodies hold several statements */
+	expect_split("CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2);SELECT 3", 1,
+		     "1:CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2)", "1:SELECT 3",
+		     NULL);
 	/* SQL-standard function bodies (psql's heuristic) */
 	expect_split("CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n"
 		     "  SELECT 1;\n  SELECT CASE WHEN true THEN 2 END;\nEND;\nSELECT 4;", 1,
@@ -168,21 +186,48 @@ static void test_parens_and_begin(void **state)
 	expect_split("BEGIN; SELECT 1; END;", 1, "1:BEGIN", "1:SELECT 1", "1:END", NULL);
 }
 
-static void test_unterminated(void **state)
+static void test_errors(void **state)
 {
 	(void)state;
-	expect_error("SELECT 1;\nSELECT 'abc", 1, "line 2: unterminated quoted string");
-	expect_error("SELECT 'it''", 1, "line 1: unterminated quoted string");
-	expect_error("SELECT E'abc\\'", 1, "line 1: unterminated quoted string");
-	expect_error("SELECT E'abc\\", 1, "line 1: unterminated quoted string");
-	expect_error("\n\nSELECT \"abc", 5, "line 7: unterminated quoted identifier");
-	expect_error("SELECT \"a\"\"", 1, "line 1: unterminated quoted identifier");
-	expect_error("SELECT $$ abc", 1, "line 1: unterminated dollar-quoted string");
-	expect_error("SELECT $t$ abc $$ $t", 1, "line 1: unterminated dollar-quoted string");
-	expect_error("SELECT 1;\n/* a /* b */", 1, "line 2: unterminated /* comment");
-	expect_error("/*", 1, "line 1: unterminated /* comment");
-	expect_error("/* *", 1, "line 1: unterminated /* comment");
-	expect_error("'", 1, "line 1: unterminated quoted string");
+	expect_error("SELECT 1;\nSELECT 'abc", 1,
+		     "line 2, column 8: unterminated quoted string at or near \"'abc\"");
+	expect_error("\n\nSELECT \"abc", 5,
+		     "line 7, column 8: unterminated quoted identifier at or near \"\"abc\"");
+	expect_error("SELECT $$ abc", 1,
+		     "line 1, column 8: unterminated dollar-quoted string at or near \"$$ abc\"");
+	expect_error("SELECT 1;\n/* a /* b */", 1,
+		     "line 2, column 1: unterminated /* comment at or near \"/* a /* b */\"");
+	expect_error("CREATE TABLE t (a int);\n  SELEC 1;", 10,
+		     "line 11, column 3: syntax error at or near \"SELEC\"");
+	/* columns count characters, not bytes */
+	expect_error("SELECT 'é', 'ü' FRM t", 1,
+		     "line 1, column 21: syntax error at or near \"t\"");
+	/* the parser, not a guess: a ';' inside parentheses is an error */
+	expect_error("SELECT (1;2)", 1, "line 1, column 10: syntax error at or near \";\"");
+}
+
+/* Positions of first tokens: line and column after comments. */
+static void test_positions(void **state)
+{
+	struct sql_script st;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *sql = "-- c\n  /* x */ SELECT 1;\n\tSELECT 'é'; SELECT 3";
+	unsigned line, column;
+
+	(void)state;
+	sql_script_init(&st);
+	assert_int_equal(sql_parse(&st, sql, strlen(sql), 3, &err), 0);
+	assert_int_equal(st.nr, 3);
+	assert_int_equal(st.items[0].line, 4);
+	assert_int_equal(st.items[0].column, 11);
+	assert_int_equal(st.items[1].line, 5);
+	assert_int_equal(st.items[1].column, 2);
+	assert_int_equal(st.items[2].column, 14);
+	assert_int_equal(st.items[2].offset, strlen(sql) - 8);
+	sql_script_release(&st);
+	sql_position(&line, &column, "ab\ncd", 4, 0);
+	assert_int_equal(line, 2);
+	assert_int_equal(column, 2);
 }
 
 /*
@@ -203,35 +248,37 @@ static void test_prefixes(void **state)
 
 		for (size_t len = 0; len <= n; len++) {
 			char *buf = xmalloc(len ? len : 1);
-			struct sql_statement *st = NULL;
+			struct sql_script st;
 			struct ms_error err = MS_ERROR_INIT;
-			size_t nr = 0;
 
+			sql_script_init(&st);
 			memcpy(buf, inputs[k], len);
-			if (!sql_split(&st, &nr, buf, len, 1, &err)) {
-				for (size_t i = 0; i < nr; i++)
-					assert_true(st[i].text >= buf && st[i].text + st[i].len <= buf + len);
+			if (!sql_parse(&st, buf, len, 1, &err)) {
+				for (size_t i = 0; i < st.nr; i++)
+					assert_true(st.items[i].text >= buf &&
+						    st.items[i].text + st.items[i].len <= buf + len);
 			}
-			free(st);
+			sql_script_release(&st);
 			free(buf);
 			ms_error_release(&err);
 		}
 	}
 }
 
-/* Embedded NUL bytes are plain characters. */
+/* A NUL byte would end the parser's input early: refused with its position. */
 static void test_nul_bytes(void **state)
 {
-	static const char sql[] = "SELECT '\0;';SELECT 2";
-	struct sql_statement *st = NULL;
+	static const char sql[] = "SELECT 1;\nSELECT '\0;';SELECT 2";
+	struct sql_script st;
 	struct ms_error err = MS_ERROR_INIT;
-	size_t nr = 0;
 
 	(void)state;
-	assert_int_equal(sql_split(&st, &nr, sql, sizeof(sql) - 1, 1, &err), 0);
-	assert_int_equal(nr, 2);
-	assert_int_equal(st[0].len, 11);
-	free(st);
+	sql_script_init(&st);
+	assert_int_equal(sql_split(&st, sql, sizeof(sql) - 1, 1, &err), MS_ERR_PARSE);
+	assert_string_equal(err.message, "line 2, column 9: NUL byte in SQL text");
+	assert_int_equal(st.nr, 0);
+	sql_script_release(&st);
+	ms_error_release(&err);
 }
 
 int main(void)
@@ -243,7 +290,8 @@ int main(void)
 		cmocka_unit_test(test_identifiers),
 		cmocka_unit_test(test_dollar_quotes),
 		cmocka_unit_test(test_parens_and_begin),
-		cmocka_unit_test(test_unterminated),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_nul_bytes),
 	};

@@ -1,32 +1,39 @@
-"""Alembic environment: the database comes from $DATABASE_URL.
+"""Alembic environment of the stock assistant.
 
-migsync runs `python3 -m alembic -c alembic.ini upgrade REV -x env=NAME`
+The database URL comes from the application's settings (stockapp.settings,
+which reads DATABASE_URL from the environment), never from alembic.ini.
+Applied revisions are kept in the table "stockapp_version" instead of
+Alembic's default "alembic_version": inventories of this project say
+`version_table: stockapp_version` for each database.
+
+migsync runs `python -m alembic -c alembic.ini -x env=NAME upgrade REV`
 with DATABASE_URL in the environment; `-x env=NAME` names the inventory
-environment (available as context.get_x_argument()).
+environment (context.get_x_argument()).
 """
-import os
 from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from stockapp import settings
+from stockapp.models import Base
+
 config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name)
 
-target_metadata = None
+target_metadata = Base.metadata
 
 
 def database_url():
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise SystemExit("DATABASE_URL is not set")
-    return url
+    if not settings.DATABASE_URL:
+        raise SystemExit("DATABASE_URL is not set: stockapp.settings has no database")
+    return settings.DATABASE_URL
 
 
 def run_migrations_offline():
     context.configure(url=database_url(), target_metadata=target_metadata,
-                      literal_binds=True)
+                      literal_binds=True, version_table="stockapp_version")
     with context.begin_transaction():
         context.run_migrations()
 
@@ -35,6 +42,7 @@ def run_migrations_online():
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
+                          version_table="stockapp_version",
                           transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -1,12 +1,12 @@
 """initial schema: stock info, daily bars, finance, llm configs
 
-Revision ID: c0ff00000001
+Revision ID: 1a7c3e9b2d40
 Revises:
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "c0ff00000001"
+revision = "1a7c3e9b2d40"
 down_revision = None
 branch_labels = None
 depends_on = None

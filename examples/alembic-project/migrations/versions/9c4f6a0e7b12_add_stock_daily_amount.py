@@ -1,13 +1,13 @@
 """add stock_daily.amount (branch a)
 
-Revision ID: c0ff00000003
-Revises: c0ff00000002
+Revision ID: 9c4f6a0e7b12
+Revises: 5e0b8d21f9a3
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "c0ff00000003"
-down_revision = "c0ff00000002"
+revision = "9c4f6a0e7b12"
+down_revision = "5e0b8d21f9a3"
 branch_labels = None
 depends_on = None
 

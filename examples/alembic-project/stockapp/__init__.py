@@ -1,0 +1,1 @@
+"""The stock assistant: market data sync and LLM-backed analysis."""

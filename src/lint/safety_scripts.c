@@ -1,0 +1,181 @@
+/*
+ * The safety review of a project's revision files: native SQL from its
+ * up section, Alembic revisions through their offline SQL.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "migsync/alembic.h"
+#include "migsync/inventory.h"
+#include "migsync/safety.h"
+#include "migsync/strbuf.h"
+#include "migsync/util.h"
+#include "safety_int.h"
+
+void safety_options_for(struct safety_options *o, const struct inventory *inv)
+{
+	o->python = inv ? inv->migrations.python : NULL;
+	o->alembic_ini = inv ? inv->migrations.alembic_ini : NULL;
+	if (!o->alembic_ini && !access("alembic.ini", R_OK))
+		o->alembic_ini = "alembic.ini";
+}
+
+void safety_report_init(struct safety_report *r)
+{
+	safety_list_init(&r->findings);
+	r->reviewed = 0;
+	r->skipped_nr = 0;
+	r->skipped = NULL;
+}
+
+void safety_report_release(struct safety_report *r)
+{
+	safety_list_release(&r->findings);
+	free(r->skipped);
+	safety_report_init(r);
+}
+
+/* The file's text for its allowances; "" when it cannot be read (the reader said why). */
+static char *file_text(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_read_file(&sb, path, SCRIPTS_MAX_FILE_SIZE) < 0)
+		strbuf_reset(&sb);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void review_native(struct safety_report *out, const struct script *s)
+{
+	char *text = file_text(s->path);
+	struct safety_input in = {
+		.revision = s->revision, .file = s->path, .sql = s->up_sql,
+		.first_line = s->up_line, .transactional = s->transactional,
+		.comments = text, .comment_mark = '-',
+	};
+
+	safety_review(&out->findings, &in);
+	out->reviewed++;
+	free(text);
+}
+
+static void skip(struct safety_report *out, size_t nr, char *why)
+{
+	out->skipped_nr = nr;
+	free(out->skipped);
+	out->skipped = why;
+}
+
+/* Python's compile() over every .py file; false when Python could not run. */
+static bool compile_check(struct safety_report *out, const struct strvec *paths,
+			  const struct script_set *set, const struct safety_options *o,
+			  size_t *broken)
+{
+	struct alembic_compile_error *errs = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t nr = 0;
+	bool ok = alembic_compile_check(&errs, &nr, o->python, paths, &err) == 0;
+
+	if (!ok)
+		skip(out, paths->nr, xstrdup(err.message));
+	for (size_t i = 0; i < nr; i++) {
+		const char *rev = NULL;
+
+		for (size_t k = 0; k < set->nr && !rev; k++)
+			if (!strcmp(set->items[k].path, errs[i].path))
+				rev = set->items[k].revision;
+		safety_add(&out->findings, "syntax-error", rev, errs[i].path, errs[i].line,
+			   errs[i].column, xstrfmt("Python cannot compile the file: %s",
+						   errs[i].message));
+	}
+	*broken = nr;
+	alembic_compile_errors_free(errs, nr);
+	ms_error_release(&err);
+	return ok;
+}
+
+static const struct script *find_script(const struct script_set *set, const char *revision)
+{
+	for (size_t i = 0; i < set->nr; i++)
+		if (set->items[i].kind == SCRIPT_PYTHON && set->items[i].revision &&
+		    !strcmp(set->items[i].revision, revision))
+			return &set->items[i];
+	return NULL;
+}
+
+static void review_alembic(struct safety_report *out, const struct script_set *set,
+			   const struct safety_options *o, size_t py_nr)
+{
+	struct alembic_offline off;
+	struct ms_error err = MS_ERROR_INIT;
+	struct safety_list preamble = SAFETY_LIST_INIT;
+	bool tx = false, lock = false;
+	size_t reviewed = 0;
+
+	alembic_offline_init(&off);
+	if (alembic_offline_sql(&off, o->python, o->alembic_ini, "heads", &err) < 0) {
+		skip(out, py_nr, xstrdup(err.message));
+		goto done;
+	}
+	{
+		struct safety_input in = {
+			.sql = off.preamble, .transaction_after = &tx, .lock_timeout_after = &lock,
+		};
+
+		safety_review(&preamble, &in);
+	}
+	for (size_t i = 0; i < off.nr; i++) {
+		const struct script *s = find_script(set, off.steps[i].revision);
+		char *text = s ? file_text(s->path) : NULL;
+		struct safety_input in = {
+			.revision = off.steps[i].revision, .file = s ? s->path : NULL,
+			.sql = off.steps[i].sql, .transactional = tx, .lock_timeout = lock,
+			.comments = text, .comment_mark = '#',
+			.transaction_after = &tx, .lock_timeout_after = &lock,
+		};
+
+		safety_review(&out->findings, &in);
+		reviewed += s != NULL;
+		free(text);
+	}
+	out->reviewed += reviewed;
+	if (reviewed < py_nr)
+		skip(out, py_nr - reviewed,
+		     xstrfmt("%zu Alembic revision%s not in the offline SQL of \"upgrade heads\"",
+			     py_nr - reviewed, py_nr - reviewed == 1 ? "" : "s"));
+done:
+	safety_list_release(&preamble);
+	alembic_offline_release(&off);
+	ms_error_release(&err);
+}
+
+void safety_review_scripts(struct safety_report *out, const struct script_set *set,
+			   const struct safety_options *o)
+{
+	struct strvec py = STRVEC_INIT;
+	size_t broken = 0;
+
+	for (size_t i = 0; i < set->nr; i++) {
+		const struct script *s = &set->items[i];
+
+		if (s->kind == SCRIPT_SQL && s->up_sql)
+			review_native(out, s);
+		else if (s->kind == SCRIPT_PYTHON)
+			strvec_push(&py, s->path);
+	}
+	if (!py.nr)
+		goto done;
+	if (!compile_check(out, &py, set, o, &broken))
+		goto done;
+	if (broken)
+		skip(out, py.nr, xstrfmt("%zu Alembic revision%s cannot be compiled, so Alembic "
+					 "cannot generate their SQL", broken, broken == 1 ? "" : "s"));
+	else if (!o->alembic_ini)
+		skip(out, py.nr, xstrdup("no alembic.ini: set migrations.alembic_ini in the "
+					 "inventory, or run lint where alembic.ini is"));
+	else
+		review_alembic(out, set, o, py.nr);
+done:
+	strvec_release(&py);
+}

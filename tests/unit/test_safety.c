@@ -1,0 +1,238 @@
+/*
+ * The safety rules: for every rule a case that must find it and the
+ * near-miss that must stay silent, as "rule@line" lists of what was found
+ * (allowed findings end in "+allowed").
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migsync/safety.h"
+#include "migsync/strbuf.h"
+#include "migsync/util.h"
+
+struct safety_case {
+	const char *name;
+	bool transactional;
+	const char *sql;
+	const char *expect;	/* "rule@line rule@line", "" for none */
+};
+
+static const struct safety_case cases[] = {
+	/* require-concurrent-index */
+	{ "index on an existing table", false,
+	  "SET lock_timeout = '5s';\nCREATE INDEX i ON users (email);",
+	  "require-concurrent-index@2" },
+	{ "index on a table created in the same revision", true,
+	  "CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);", "" },
+	{ "schema-qualified creation, unqualified index", true,
+	  "CREATE TABLE app.t (a int);\nCREATE INDEX i ON t (a);", "" },
+	/* concurrent-index-in-transaction */
+	{ "concurrently in a transaction", true,
+	  "CREATE INDEX CONCURRENTLY i ON users (email);",
+	  "concurrent-index-in-transaction@1" },
+	{ "drop concurrently in a transaction", true,
+	  "DROP INDEX CONCURRENTLY i;", "concurrent-index-in-transaction@1" },
+	{ "transaction false and concurrently", false,
+	  "CREATE INDEX CONCURRENTLY i ON users (email);", "" },
+	{ "concurrently after an explicit COMMIT", true,
+	  "COMMIT;\nCREATE INDEX CONCURRENTLY i ON users (email);\nBEGIN;", "" },
+	/* adding-not-null-column */
+	{ "not null column without a default", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN age int NOT NULL;",
+	  "adding-not-null-column@2" },
+	{ "not null column with a default", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;", "" },
+	{ "not null column on a new table", true,
+	  "CREATE TABLE t (a int);\nALTER TABLE t ADD COLUMN b int NOT NULL;", "" },
+	/* volatile-default */
+	{ "volatile default", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();",
+	  "volatile-default@2" },
+	{ "serial column", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN n bigserial;",
+	  "volatile-default@2" },
+	{ "stable default", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN at timestamptz DEFAULT now();", "" },
+	/* changing-column-type */
+	{ "type change", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN id TYPE bigint;",
+	  "changing-column-type@2" },
+	{ "type change on a new table", true,
+	  "CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a TYPE bigint;", "" },
+	/* set-not-null */
+	{ "set not null", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+	  "set-not-null@2" },
+	{ "set not null behind a validated check", false,
+	  "SET lock_timeout = '5s';\n"
+	  "ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\n"
+	  "ALTER TABLE users VALIDATE CONSTRAINT c;\n"
+	  "ALTER TABLE users ALTER COLUMN email SET NOT NULL;", "" },
+	{ "set not null behind an unvalidated check", false,
+	  "SET lock_timeout = '5s';\n"
+	  "ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\n"
+	  "ALTER TABLE users ALTER COLUMN email SET NOT NULL;", "set-not-null@3" },
+	/* constraint-missing-not-valid */
+	{ "foreign key without not valid", false,
+	  "SET lock_timeout = '5s';\n"
+	  "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);",
+	  "constraint-missing-not-valid@2" },
+	{ "check without not valid", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT c CHECK (n > 0);",
+	  "constraint-missing-not-valid@2" },
+	{ "foreign key not valid", false,
+	  "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
+	  "" },
+	{ "validate constraint in a later revision", false,
+	  "ALTER TABLE orders VALIDATE CONSTRAINT fk;", "" },
+	/* unique-constraint-without-index */
+	{ "unique without an index", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD CONSTRAINT u UNIQUE (email);",
+	  "unique-constraint-without-index@2" },
+	{ "primary key without an index", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD PRIMARY KEY (id);",
+	  "unique-constraint-without-index@2" },
+	{ "unique using an index", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email;",
+	  "" },
+	/* drop-column, drop-table */
+	{ "drop column", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users DROP COLUMN legacy;", "drop-column@2" },
+	{ "drop column of a new table", true,
+	  "CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;", "" },
+	{ "drop table", false,
+	  "SET lock_timeout = '5s';\nDROP TABLE public.users;", "drop-table@2" },
+	{ "drop a table created in the revision", true,
+	  "CREATE TABLE tmp (a int);\nDROP TABLE tmp;", "" },
+	/* rename-column, rename-table */
+	{ "rename column", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users RENAME COLUMN name TO full_name;",
+	  "rename-column@2" },
+	{ "rename table", false,
+	  "SET lock_timeout = '5s';\nALTER TABLE users RENAME TO accounts;", "rename-table@2" },
+	{ "rename an index", false,
+	  "SET lock_timeout = '5s';\nALTER INDEX i RENAME TO j;", "" },
+	/* missing-lock-timeout: once per revision */
+	{ "exclusive lock without lock_timeout", false,
+	  "ALTER TABLE users ADD COLUMN note text;\nALTER TABLE users ADD COLUMN more text;",
+	  "missing-lock-timeout@1" },
+	{ "lock_timeout set after the lock", false,
+	  "ALTER TABLE users ADD COLUMN note text;\nSET lock_timeout = '5s';",
+	  "missing-lock-timeout@1" },
+	{ "exclusive lock with lock_timeout", false,
+	  "SET LOCAL lock_timeout = '5s';\nALTER TABLE users ADD COLUMN note text;", "" },
+	{ "validate constraint takes a weaker lock", false,
+	  "ALTER TABLE users VALIDATE CONSTRAINT c;", "" },
+	/* syntax-error */
+	{ "syntax error", true,
+	  "CREATE TABLE t (a int);\n  SELEC 1;", "syntax-error@2" },
+	{ "valid PostgreSQL 15 syntax", true,
+	  "MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE;", "" },
+	/* allowances */
+	{ "allowed with a reason", false,
+	  "-- migsync:allow require-concurrent-index: table is empty in every environment\n"
+	  "SET lock_timeout = '5s';\nCREATE INDEX i ON users (email);",
+	  "require-concurrent-index@3+allowed" },
+	{ "allowance without a reason", false,
+	  "-- migsync:allow require-concurrent-index\n"
+	  "SET lock_timeout = '5s';\nCREATE INDEX i ON users (email);",
+	  "require-concurrent-index@3 invalid-allowance@1" },
+	{ "allowance of no rule", false,
+	  "--migsync:allow no-such-rule: because\nSELECT 1;", "invalid-allowance@1" },
+};
+
+static char *describe(const struct safety_list *l)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < l->nr; i++)
+		strbuf_addf(&sb, "%s%s@%u%s", i ? " " : "", l->items[i].rule->name,
+			    l->items[i].line, l->items[i].allowed ? "+allowed" : "");
+	return strbuf_detach(&sb, NULL);
+}
+
+static void test_cases(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct safety_case *c = &cases[i];
+		struct safety_list l = SAFETY_LIST_INIT;
+		struct safety_input in = {
+			.revision = "r1", .file = "r1_x.sql", .sql = c->sql, .first_line = 1,
+			.transactional = c->transactional, .comments = c->sql, .comment_mark = '-',
+		};
+		char *got;
+
+		safety_review(&l, &in);
+		got = describe(&l);
+		if (strcmp(got, c->expect)) {
+			print_error("case \"%s\": got [%s], want [%s]\n", c->name, got, c->expect);
+			fail();
+		}
+		free(got);
+		safety_list_release(&l);
+	}
+}
+
+/* Every rule is reachable by name and code, and says why and what instead. */
+static void test_rules(void **state)
+{
+	size_t nr;
+	const struct safety_rule *rules = safety_rules(&nr);
+
+	(void)state;
+	assert_true(nr >= 15);
+	for (size_t i = 0; i < nr; i++) {
+		assert_ptr_equal(safety_rule_find(rules[i].name), &rules[i]);
+		assert_ptr_equal(safety_rule_find(rules[i].code), &rules[i]);
+		assert_true(*rules[i].why && *rules[i].instead && *rules[i].summary);
+	}
+	assert_null(safety_rule_find("no-such-rule"));
+}
+
+/* A finding names file, revision, line, column and the statement. */
+static void test_finding_detail(void **state)
+{
+	struct safety_list l = SAFETY_LIST_INIT;
+	struct safety_input in = {
+		.revision = "ab12", .file = "v/ab12_x.sql", .first_line = 10,
+		.sql = "SET lock_timeout = '1s';\n  CREATE   INDEX i\n ON users (email);",
+		.comment_mark = '#', .comments = "# migsync:allow drop-table: not here",
+	};
+	struct diag_list diags = DIAG_LIST_INIT;
+
+	(void)state;
+	safety_review(&l, &in);
+	assert_int_equal(l.nr, 1);
+	assert_string_equal(l.items[0].file, "v/ab12_x.sql");
+	assert_string_equal(l.items[0].revision, "ab12");
+	assert_int_equal(l.items[0].line, 11);
+	assert_int_equal(l.items[0].column, 3);
+	assert_string_equal(l.items[0].statement, "CREATE INDEX i ON users (email)");
+	assert_string_equal(l.items[0].message, "CREATE INDEX on table \"users\" without CONCURRENTLY");
+	safety_to_diags(&diags, &l);
+	assert_int_equal(diags.nr, 1);
+	assert_string_equal(diags.items[0].rule, "require-concurrent-index");
+	assert_string_equal(diags.items[0].code, "MS101");
+	assert_int_equal(diags.items[0].severity, DIAG_WARNING);
+	assert_non_null(diags.items[0].hint);
+	diag_list_release(&diags);
+	safety_list_release(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_finding_detail),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
