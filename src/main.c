@@ -37,6 +37,7 @@ static const struct cmd_struct commands[] = {
 	{ "downgrade", cmd_downgrade, "downgrade one environment (native SQL revisions)", NULL },
 	{ "resolve", cmd_resolve, "settle a step a crash left in progress", NULL },
 	{ "log", cmd_log, "show an environment's ledger as a history", NULL },
+	{ "rehash", cmd_rehash, "accept a changed revision file's new SHA-256, gated", NULL },
 	{ "hook", cmd_hook, "bring one environment to the target (container start, pre-deploy)", NULL },
 	{ "stamp", cmd_stamp, "set one environment's version rows, compare-and-swap, gated", "Squashing" },
 	{ "consolidate", cmd_consolidate, "check that squashing is safe; stamp the new baseline", NULL },

@@ -235,6 +235,54 @@ enum apply_outcome apply_stamp_run(struct plan_stage *st, const struct environme
 				   const struct strvec *expect, const struct strvec *to,
 				   const struct apply_options *o, struct ms_error *err);
 
+/*
+ * Rehashing (`migsync rehash`, Flyway's repair): a revision file changed
+ * after it was applied, on purpose (a comment, a fix that changes
+ * nothing in the schema), and the ledger is to take its new SHA-256 so
+ * that status and check stop reporting the mismatch. Read like a stamp
+ * (st->dbs[i]: identity, rows, in-progress rows; no steps) plus, in
+ * rh->old.items[i], the hash dbs[i]'s ledger holds for the revision when
+ * it is not the file's (the rule of status and check), "" when it holds
+ * the file's or none; hashed with plan_rehash_hash and gated like a stamp
+ * (approvals for exactly its hash, no soak, no order). Each database
+ * with an old hash gets, under its lock and only while its ledger still
+ * holds that hash, a ledger entry "rehashed" with the old and the new
+ * hash, the reason, who and where. Nothing else changes.
+ */
+struct apply_rehash {
+	const char *revision;		/* borrowed */
+	const char *sha256;		/* the file's SHA-256 now, borrowed */
+	const char *reason;		/* kept in the ledger; borrowed */
+	struct strvec old;		/* per database of the stage, see above */
+};
+
+void apply_rehash_init(struct apply_rehash *rh, const char *revision, const char *sha256,
+		       const char *reason);
+void apply_rehash_release(struct apply_rehash *rh);
+
+/*
+ * Read a rehash of env (every target database, the approvals from the
+ * first), then its hash and gate (st->gate). A database that cannot be
+ * read gets db->error. o->g must be set. Returns 0, or a negative code
+ * when env could not be expanded (err set).
+ */
+int apply_rehash_read(struct plan_stage *st, struct apply_rehash *rh,
+		      const struct environment *env, const struct apply_options *o,
+		      struct ms_error *err);
+
+/*
+ * Run a rehash: read (apply_rehash_read); APPLY_NOTHING when no database
+ * holds another hash; a database that cannot be read or has a step in
+ * progress fails it before anything changes; then the gate
+ * (APPLY_GATED), o->dry_run (APPLY_DRY_RUN), o->confirm
+ * (APPLY_DECLINED); then each database with an old hash in turn: lock,
+ * re-read (its ledger must still hold that hash, else MS_ERR_DB),
+ * record, unlock.
+ */
+enum apply_outcome apply_rehash_run(struct plan_stage *st, struct apply_rehash *rh,
+				    const struct environment *env, const struct apply_options *o,
+				    struct ms_error *err);
+
 struct squash_dbs;
 /*
  * What consolidate judges (squash.h): every environment of inv expanded

@@ -40,6 +40,27 @@ int64_t conn_deadline_min(int64_t a, int64_t b);
  */
 int conn_wait_fd(int fd, short events, int64_t deadline);
 
+struct addrinfo;
+#define CONN_RESOLVE_TIMED_OUT (-10000)	/* not a getaddrinfo error code */
+/*
+ * Resolve hosts[0..nr) (with ports[i] as the service; ports or an entry
+ * may be NULL) for a TCP connection, all at once and without blocking
+ * past deadline: glibc's getaddrinfo_a on its own resolver threads, then
+ * gai_suspend until the deadline, then gai_cancel. out[i] receives the
+ * addresses (freeaddrinfo) when rc[i] is 0; otherwise rc[i] is the
+ * getaddrinfo error (EAI_NONAME: no such name, EAI_AGAIN: the name server
+ * failed) or CONN_RESOLVE_TIMED_OUT when there was no answer by the deadline. A
+ * lookup that glibc cannot cancel any more is left to finish on its
+ * resolver thread (which glibc reuses and retires) and freed by a later
+ * call or conn_resolve_cleanup. Returns 0, or -1 when out of memory.
+ */
+int conn_resolve_many(struct addrinfo **out, int *rc, const char *const *hosts,
+		      const char *const *ports, size_t nr, int64_t deadline);
+/* rc of conn_resolve_many in words. */
+const char *conn_resolve_strerror(int rc);
+/* Free the lookups given up earlier that have finished (conn_global_cleanup does it too). */
+void conn_resolve_cleanup(void);
+
 /*
  * Process-wide set-up of the libraries connections use (libssh2_init).
  * Idempotent and thread-safe, but call it before starting threads of your
@@ -81,6 +102,7 @@ enum conn_status {
 	CONN_REFUSED,		/* a server answered, then it failed (authentication, ...) */
 	CONN_NO_DATABASE,	/* a server answered: the database does not exist (3D000) */
 	CONN_UNREACHABLE,	/* it failed before any server answered */
+	CONN_NO_HOST,		/* err set (MS_ERR_IO): no host name resolved, or none in time */
 	CONN_TIMEOUT,		/* deadline passed */
 	CONN_POLL_ERROR,	/* poll() failed; errno says why */
 };

@@ -15,8 +15,9 @@
  *   migrations:
  *     scripts: ../examples/stock-assistant/versions   # or a list; relative to inventory.yaml
  *     executor: sql                                   # sql or alembic
- *     alembic_ini: ../alembic.ini                     # required for executor alembic
- *     python: /usr/bin/python3                        # interpreter for alembic
+ *     alembic_ini: ../alembic.ini                     # default: ../alembic.ini, ./alembic.ini
+ *     alembic_section: alembic                        # the ini's section (alembic -n NAME)
+ *     python: .venv/bin/python                        # default: $VIRTUAL_ENV, python3 on PATH
  *   rollout: [dev, staging, prod]
  *   defaults:                                         # merged under every environment
  *     database: { connect_timeout: 5 }
@@ -147,11 +148,20 @@ struct environment {
 	struct inventory_pos pos;	/* the name: key, else the file's start */
 };
 
+/*
+ * Every key is optional. project_open completes what the file leaves
+ * out: alembic_ini (the one found beside the inventory or in the current
+ * directory), scripts (alembic.ini's version locations) and executor
+ * (alembic when the revisions are .py files, else sql).
+ */
 struct inventory_migrations {
 	struct strvec scripts;	/* versions directories, resolved relative to inventory.yaml */
 	enum inventory_executor executor;
+	bool executor_given;	/* executor: was in the file */
+	char *executor_invalid;	/* an unknown executor: value (a warning at load), or NULL */
 	char *alembic_ini;	/* resolved relative to inventory.yaml, or NULL */
-	char *python;		/* default /usr/bin/python3 */
+	char *alembic_section;	/* the ini's main section (Alembic's -n NAME), or NULL: alembic */
+	char *python;		/* the interpreter for Alembic, or NULL: found (see project_python_find) */
 	struct inventory_pos scripts_pos;
 };
 

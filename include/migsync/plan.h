@@ -259,6 +259,16 @@ void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 		     const struct revgraph *g, const struct strvec *to,
 		     const struct plan_db *dbs, size_t nr);
 
+/*
+ * Rehash hash (for `migsync rehash`): SHA-256 over a text that starts
+ * with "migsync rehash v1", then the environment, the revision, the new
+ * SHA-256 of its file, and every database (sorted) with its identity and
+ * the hash its ledger holds now (old->items[i] for dbs[i]; "" for none).
+ */
+void plan_rehash_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		      const char *revision, const char *sha256, const struct plan_db *dbs,
+		      const struct strvec *old, size_t nr);
+
 
 /*
  * Rollout order check of one stage (see the top of this file).

@@ -6,8 +6,16 @@
  * Where the scripts are, in order: the --scripts directories; else the
  * inventory's migrations.scripts (the inventory is -i PATH,
  * $MIGSYNC_INVENTORY, or environments/ when environments/inventory.yaml
- * exists); else the script_location or version_locations of alembic.ini in
- * the current directory.
+ * exists); else the version locations of the project's alembic.ini: the
+ * inventory's migrations.alembic_ini, else alembic.ini beside the
+ * inventory directory (in its parent), else in the current directory.
+ *
+ * With an inventory, project_open completes what it leaves out (see
+ * struct inventory_migrations): alembic_ini, and, once the scripts are
+ * read, the executor (alembic for .py revisions, else sql). With the
+ * Alembic executor, migrations.scripts must name alembic.ini's locations.
+ * env.py is read as text: a literal version_table or
+ * version_table_schema that differs from an environment's is a warning.
  */
 #ifndef MIGSYNC_PROJECT_H
 #define MIGSYNC_PROJECT_H
@@ -21,6 +29,10 @@
 
 struct inventory;
 struct revgraph;
+
+/* Warnings of project_open (in diags). */
+#define PROJECT_W_ALEMBIC_INI	"MS212"	/* an alembic.ini that could not be read, left aside */
+#define PROJECT_W_ENV_PY	"MS213"	/* env.py's version table differs from the inventory's */
 
 enum {
 	PROJECT_INVENTORY = 1 << 0,	/* the inventory must load (else: only if there) */
@@ -47,6 +59,8 @@ struct project {
 	struct script_set scripts;
 	struct revgraph *graph;		/* NULL unless PROJECT_GRAPH */
 	char *graph_error;		/* PROJECT_KEEP_GOING: why the graph is empty */
+	char *alembic_ini;		/* the project's alembic.ini (absolute), or NULL */
+	struct alembic_config alembic;	/* what it says, locations made absolute */
 	struct strvec secrets;		/* the inventory's secret values, $PGPASSWORD */
 	/*
 	 * What the readers found on the way, in the order they found it
@@ -58,7 +72,8 @@ struct project {
 	struct diag_list graph_problems;
 };
 
-#define PROJECT_INIT { NULL, STRVEC_INIT, SCRIPT_SET_INIT, NULL, NULL, STRVEC_INIT, \
+#define PROJECT_INIT { NULL, STRVEC_INIT, SCRIPT_SET_INIT, NULL, NULL, NULL, \
+		       { NULL, STRVEC_INIT, STRVEC_INIT, false }, STRVEC_INIT, \
 		       DIAG_LIST_INIT, DIAG_LIST_INIT }
 
 void project_init(struct project *p);
@@ -76,5 +91,27 @@ int project_open(struct project *p, const struct project_options *o, struct ms_e
  */
 int project_script_dirs(struct strvec *dirs, const struct project_options *o,
 			struct ms_error *err);
+
+/*
+ * The commands that apply migrations call this before they start: the
+ * executor settings the read-only commands never need. Returns 0, or
+ * MS_ERR_CONFIG naming command and what is missing (an unknown
+ * migrations.executor, the Alembic executor without an alembic.ini).
+ */
+int project_executor_ready(const struct inventory *inv, const char *command,
+			   struct ms_error *err);
+
+/*
+ * The Python interpreter that runs Alembic (*out, caller frees): the
+ * configured one (migrations.python, looked up on $PATH when it has no
+ * "/"), else $VIRTUAL_ENV/bin/python, else the first python3 on $PATH
+ * that can import alembic (each tried with a deadline). Else
+ * MS_ERR_CONFIG naming what was tried, with a hint. Starts Python only
+ * in the last case: callers are the commands that run Alembic.
+ */
+int project_python_find(char **out, const char *configured, struct ms_error *err);
+
+/* The version of Alembic python imports (*out, caller frees), or MS_ERR_CONFIG. */
+int project_alembic_version(char **out, const char *python, struct ms_error *err);
 
 #endif

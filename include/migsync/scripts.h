@@ -17,9 +17,11 @@
  *
  * A revision or down_revision that is not a literal, a missing revision or
  * down_revision, or a malformed header is an error naming file and line.
- * A branch_labels or depends_on value that is not a literal (e.g.
- * `(cli.EXPAND_BRANCH,)`) is a warning naming file and line, and the value
- * is left out.
+ * A branch_labels or depends_on item may be a name (`(cli.EXPAND_BRANCH,)`):
+ * it is resolved to a module-level string constant (see
+ * scripts_read_dir_in). A value that is no literal, or a name that does
+ * not resolve, is a warning naming file and line, and the value is left
+ * out. A revision id with @, - or + (Alembic refuses them) is an error.
  *
  * Errors read `"versions/ab12_x.py", line 7: revision is not a string
  * literal` (no line part when there is none, e.g. a missing revision),
@@ -80,6 +82,7 @@ struct script {
 	unsigned up_line;	/* line of the first line after "-- migsync:up" */
 	unsigned down_line;
 	bool transactional;	/* migsync:transaction, default true */
+	bool has_allow;		/* a -- migsync:allow line (the safety review reads the file then) */
 
 	/* Lowercase hex SHA-256 of the file's bytes; "" unless SCRIPTS_SHA256. */
 	char sha256[65];
@@ -106,6 +109,13 @@ enum scripts_flags {
 	SCRIPTS_SHA256 = 1 << 0,	/* compute each file's SHA-256 */
 	SCRIPTS_KEEP_SQL = 1 << 1,	/* keep up_sql / down_sql text */
 	SCRIPTS_KEEP_GOING = 1 << 2,	/* scripts_read_dir: go on past a bad file */
+	/*
+	 * scripts_read_dir: alembic.ini says sourceless = true. A compiled
+	 * revision Alembic 1.8 would load (a .pyc or .pyo without its .py,
+	 * or one in __pycache__ no file of the directory shares a name
+	 * with) is an error naming the file: migsync reads sources only.
+	 */
+	SCRIPTS_SOURCELESS = 1 << 3,
 };
 
 /* Largest revision file migsync reads; larger files are an error. */
@@ -132,6 +142,18 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err);
 
 /*
+ * scripts_read_dir, where a name in branch_labels or depends_on (e.g.
+ * `(cli.EXPAND_BRANCH,)`) may refer to a module-level string constant of
+ * the file or of a module it imports: modules are looked for in
+ * import_path (Alembic's prepend_sys_path; may be NULL), then in the
+ * directories above the revision file. Nothing is executed; a name that
+ * does not resolve to a literal stays an MS030 warning naming it.
+ */
+int scripts_read_dir_in(struct script_set *set, const char *dir, unsigned flags,
+			const struct strvec *import_path, struct diag_list *warnings,
+			struct ms_error *err);
+
+/*
  * Parse one file's contents (len bytes; buf need not be NUL-terminated).
  * path is used for messages and to fill out->path / out->filename. out is
  * initialized here (it need not be); on error it is released, so the
@@ -152,32 +174,73 @@ void script_init(struct script *s);
 void script_release(struct script *s);
 
 /*
- * The versions directories an alembic.ini names, appended to dirs, read
- * from text (len bytes, need not be NUL-terminated) as Alembic 1.8 reads
- * it: Python's configparser in strict mode (sections, "key = value" or
- * "key: value", keys case-insensitive, # and ; comment lines, values
- * continued on lines indented deeper than their key, %(name)s and %%
- * interpolation; [DEFAULT] under [alembic]; a duplicate section or key,
- * or text that is no section, comment or option, is an error), then
- * ScriptDirectory.from_config:
+ * What migsync takes from an alembic.ini: the main section's (Alembic's
+ * config_ini_section: [alembic], or the section -n NAME names) options as
+ * ScriptDirectory.from_config reads them.
+ */
+struct alembic_config {
+	char *script_location;		/* interpolated */
+	struct strvec version_dirs;	/* the version locations, in order */
+	struct strvec prepend_sys_path;	/* where env.py and revisions import from */
+	bool sourceless;		/* sourceless = true: .pyc revisions count */
+};
+
+void alembic_config_init(struct alembic_config *c);
+void alembic_config_release(struct alembic_config *c);
+
+/*
+ * Read an alembic.ini from text (len bytes, need not be NUL-terminated)
+ * as Alembic reads it: Python's configparser in strict mode (sections,
+ * "key = value" or "key: value", keys case-insensitive, # and ; comment
+ * lines, values continued on lines indented deeper than their key,
+ * %(name)s and %% interpolation; [DEFAULT] under the main section; a
+ * duplicate section or key, or text that is no section, comment or
+ * option, is an error), then ScriptDirectory.from_config. section is the
+ * main section (NULL: "alembic").
  *
- *  - version_locations, when set and not empty, split as Alembic splits
- *    it by version_path_separator: unset, spaces and commas; "space",
- *    "newline", "os" (":"), ":" or ";" (any other value is an error, as
- *    in Alembic). A newline separates in every case, and each location
- *    is stripped of blanks; empty ones are left out.
- *  - otherwise (or when no location is left) script_location +
+ *  - version_dirs: version_locations, when set and not empty, split as
+ *    Alembic 1.16 splits it: by path_separator, else by the older
+ *    version_path_separator, else (legacy) on spaces and commas; a
+ *    separator is "space", "newline", "os" (":"), ":" or ";" (any other
+ *    value is an error, as in Alembic). A newline always separates, and
+ *    each location is stripped of blanks; empty ones are left out.
+ *    Otherwise (or when no location is left) script_location +
  *    "/versions"; script_location is one path, blanks and blank lines
  *    around it left out.
+ *  - prepend_sys_path: split by path_separator, else (legacy) on spaces,
+ *    commas and colons.
+ *  - sourceless: the value is exactly "true".
  *
  * %(here)s is here (the ini file's absolute directory) unless the file
  * defines "here" itself. ini_path names the file in messages, which read
  * `"alembic.ini", line 7: ...`. Refused with a hint: a package:resource
- * location, no [alembic] section or no script_location, and
+ * location, no main section or no script_location, and
  * recursive_version_locations = true (Alembic 1.10: subdirectories too),
- * which migsync does not follow. Returns 0, or MS_ERR_CONFIG with err
- * set and dirs unchanged.
+ * which migsync does not follow. Returns 0 with c replaced, or
+ * MS_ERR_CONFIG with err set and c unchanged.
  */
+int alembic_config_parse(struct alembic_config *c, const char *text, size_t len,
+			 const char *ini_path, const char *here, const char *section,
+			 struct ms_error *err);
+
+/*
+ * What env.py says, read as text (never run): the first string literal
+ * passed as version_table= / version_table_schema= to a .configure(...)
+ * call (context.configure), with its 1-based line; NULL when there is
+ * none, or the value is not a plain literal (a name, an f-string).
+ */
+struct env_py_facts {
+	char *version_table;
+	unsigned version_table_line;
+	char *version_table_schema;
+	unsigned version_table_schema_line;
+};
+
+void env_py_facts_init(struct env_py_facts *f);
+void env_py_facts_release(struct env_py_facts *f);
+void env_py_scan(struct env_py_facts *out, const char *text, size_t len);
+
+/* alembic_config_parse's version_dirs of [alembic], appended to dirs. */
 int alembic_ini_script_dirs(struct strvec *dirs, const char *text, size_t len,
 			    const char *ini_path, const char *here, struct ms_error *err);
 

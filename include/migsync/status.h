@@ -35,12 +35,10 @@
  * (no version table, or an empty one) is a database nobody has migrated
  * yet, e.g. a new tenant.
  *
- * These names (status_state_name) are the one set of "state" values of
- * a database or an environment in every JSON document and text table:
- * current, uninitialized, behind, ahead, diverged, unknown, unreachable,
- * and missing (the database does not exist) and in_progress (a step a
- * crash left unfinished). docs/json/README.md and docs/json/common.json
- * list the same set; a new state is added to all three.
+ * Their names (status_state_name) are the one set of "state" values of
+ * a database or an environment in every JSON document and text table;
+ * docs/json/README.md and docs/json/common.schema.json list the same set:
+ * a new state is added to all three.
  */
 enum status_state {
 	STATUS_CURRENT,

@@ -28,6 +28,7 @@
 #include "migsync/clock.h"
 #include "migsync/conn.h"
 #include "migsync/executor.h"
+#include "migsync/project.h"
 #include "migsync/util.h"
 #include "exec_int.h"
 
@@ -129,28 +130,6 @@ static void on_line(const char *raw, void *ctx)
 			stop_with(rs, job->line(line.buf, job->ctx, &rs->stop_err));
 	}
 	strbuf_release(&line);
-}
-
-/* An interpreter name without '/' is looked up in $PATH here, before fork. */
-static char *find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *ret = NULL;
-
-	if (strchr(name, '/'))
-		return xstrdup(name);
-	while (path && *path && !ret) {
-		const char *end = strchr(path, ':');
-		size_t len = end ? (size_t)(end - path) : strlen(path);
-		char *cand = xstrfmt("%.*s/%s", (int)len, len ? path : ".", name);
-
-		if (!access(cand, X_OK))
-			ret = cand;
-		else
-			free(cand);
-		path = end ? end + 1 : NULL;
-	}
-	return ret ? ret : xstrdup(name);
 }
 
 static const char *python_of(const struct exec_context *c)
@@ -403,7 +382,17 @@ int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
 	if (ret < 0)
 		goto done;
 	ini_paths(&ini_abs, &dir, c->inv->migrations.alembic_ini);
-	strvec_push_owned(&args, remote ? xstrdup(python_of(c)) : find_program(python_of(c)));
+	if (remote) {
+		strvec_push(&args, python_of(c));
+	} else {
+		/* the one choice of interpreter (project_python_find), before fork */
+		char *python = NULL;
+
+		ret = project_python_find(&python, c->inv->migrations.python, err);
+		if (ret < 0)
+			goto done;
+		strvec_push_owned(&args, python);
+	}
 	strvec_push(&args, "-c");
 	strvec_push(&args, BOOTSTRAP);
 	strvec_push_owned(&args, xstrfmt("%zu", program_len));

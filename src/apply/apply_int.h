@@ -26,6 +26,11 @@ void apply_emit_skip(const struct apply_options *o, const struct environment *en
 int apply_in_progress_error(const struct plan_db *db, const struct db_target *t,
 			    struct ms_error *err);
 /*
+ * The gate of a stamp or a rehash, which change no schema: approvals for
+ * exactly st's hash, read from the first database; no soak and no order.
+ */
+void apply_gate_approvals_only(struct plan_stage *st, const struct environment *env);
+/*
  * After a stage or stamp was read and checked: its gate, then a dry run,
  * then the confirmation. APPLY_DONE to go on; otherwise the outcome to
  * stop with (APPLY_GATED with err saying why).

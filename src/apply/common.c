@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apply_int.h"
+#include "migsync/clock.h"
 #include "migsync/strbuf.h"
 
 void apply_options_init(struct apply_options *o)
@@ -56,6 +57,20 @@ int apply_in_progress_error(const struct plan_db *db, const struct db_target *t,
  * then the confirmation. APPLY_DONE to go on; otherwise the outcome to
  * stop with (APPLY_GATED with err saying why).
  */
+void apply_gate_approvals_only(struct plan_stage *st, const struct environment *env)
+{
+	struct gate_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.gate = &env->gate;
+	in.environment = env->name;
+	in.plan_hash = st->plan_hash;
+	in.approvals = st->approvals;
+	in.approvals_nr = st->approvals_nr;
+	in.now_ms = clock_wall_ms();
+	gate_evaluate(&st->gate, &in);
+}
+
 enum apply_outcome apply_gate_and_confirm(struct plan_stage *st, const struct environment *env,
 					   const struct apply_options *o, struct ms_error *err)
 {

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "apply_int.h"
-#include "migsync/clock.h"
 #include "migsync/executor.h"
 #include "migsync/ledger.h"
 #include "migsync/strbuf.h"
@@ -16,7 +15,6 @@ int apply_stamp_read(struct plan_stage *st, const struct environment *env,
 		     struct ms_error *err)
 {
 	struct db_target *targets = NULL;
-	struct gate_input in;
 	size_t nr = 0;
 	int ret;
 
@@ -44,16 +42,8 @@ int apply_stamp_read(struct plan_stage *st, const struct environment *env,
 		ms_error_release(&e);
 	}
 	plan_stamp_hash(st->plan_hash, env->name, o->g, to, st->dbs, st->dbs_nr);
-
-	/* no soak and no order: a stamp moves no schema from one stage to the next */
-	memset(&in, 0, sizeof(in));
-	in.gate = &env->gate;
-	in.environment = env->name;
-	in.plan_hash = st->plan_hash;
-	in.approvals = st->approvals;
-	in.approvals_nr = st->approvals_nr;
-	in.now_ms = clock_wall_ms();
-	gate_evaluate(&st->gate, &in);
+	/* no soak and no order: nothing moves a schema from one stage to the next */
+	apply_gate_approvals_only(st, env);
 done:
 	db_targets_free(targets, nr);
 	return ret;

@@ -9,6 +9,7 @@
 
 #include "cli/approve.h"
 #include "cli/promote.h"
+#include "cli/render/render.h"
 #include "migsync/apply.h"
 #include "migsync/clock.h"
 #include "migsync/json.h"
@@ -110,7 +111,7 @@ int approve_revoke(const struct cli_common *common, const struct environment *en
 		struct json_writer jw;
 
 		json_init(&jw, &out);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "approve-revoke");
 		json_kv_string(&jw, "environment", env->name);
 		json_kv_string(&jw, "plan_hash", full);
 		json_kv_int(&jw, "revoked", revoked);

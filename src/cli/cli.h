@@ -176,6 +176,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_downgrade(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_rehash(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_hook(int argc, char **argv);

@@ -36,6 +36,7 @@ enum {
 	OPT_STAMP,
 	OPT_FORCE,
 	OPT_REVOKE,
+	OPT_REHASH,
 };
 
 static void approve_help(void)
@@ -55,6 +56,7 @@ static void approve_help(void)
 	       "      --to=REV             the plan is to REV (default: the heads)\n"
 	       "      --downgrade          the plan is migsync downgrade's (with --to)\n"
 	       "      --stamp              the plan is a stamp to --to's rows (migsync stamp, consolidate)\n"
+	       "      --rehash=REV         the plan is migsync rehash's of REV\n"
 	       "      --by=NAME            the approver (default: $USER)\n"
 	       "      --comment=TEXT       a note kept with the approval\n"
 	       "      --expires=DURATION   the approval lapses after DURATION (e.g. 24h; default: never)\n"
@@ -83,14 +85,19 @@ enum approve_kind {
 	APPROVE_PLAN,
 	APPROVE_DOWNGRADE,
 	APPROVE_STAMP,
+	APPROVE_REHASH,
 };
 
 static const char *kind_name(enum approve_kind k)
 {
-	return k == APPROVE_STAMP ? "stamp" : k == APPROVE_DOWNGRADE ? "downgrade" : "plan";
+	return k == APPROVE_STAMP ? "stamp" : k == APPROVE_DOWNGRADE ? "downgrade" :
+		k == APPROVE_REHASH ? "rehash" : "plan";
 }
 
-/* Read env's stage of kind as plan, downgrade or stamp would, into st. */
+/* The revision of --rehash REV. */
+static const char *rehash_rev;
+
+/* Read env's stage of kind as plan, downgrade, stamp or rehash would, into st. */
 static int approve_read(struct plan_stage *st, const struct environment *env,
 			const struct promote *pr, enum approve_kind kind, struct ms_error *err)
 {
@@ -98,7 +105,9 @@ static int approve_read(struct plan_stage *st, const struct environment *env,
 	int ret;
 
 	promote_options(&o, pr, kind != APPROVE_DOWNGRADE);
-	if (kind == APPROVE_STAMP)
+	if (kind == APPROVE_REHASH)
+		ret = promote_rehash_read(st, pr, env, rehash_rev, err);
+	else if (kind == APPROVE_STAMP)
 		ret = apply_stamp_read(st, env, &pr->target.ids, &o, err);
 	else
 		ret = apply_read_stage(st, env, &o, err);
@@ -229,6 +238,7 @@ int cmd_approve(int argc, char **argv)
 		{ "stamp", no_argument, NULL, OPT_STAMP },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "revoke", no_argument, NULL, OPT_REVOKE },
+		{ "rehash", required_argument, NULL, OPT_REHASH },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -283,7 +293,7 @@ int cmd_approve(int argc, char **argv)
 		case OPT_DOWNGRADE:
 		case OPT_STAMP:
 			if (kind != APPROVE_PLAN) {
-				ret = cli_usage_error("approve", "give one of --downgrade and --stamp");
+				ret = cli_usage_error("approve", "give one of --downgrade, --stamp and --rehash");
 				goto done;
 			}
 			kind = opt == OPT_STAMP ? APPROVE_STAMP : APPROVE_DOWNGRADE;
@@ -293,6 +303,14 @@ int cmd_approve(int argc, char **argv)
 			break;
 		case OPT_REVOKE:
 			revoke = true;
+			break;
+		case OPT_REHASH:
+			if (kind != APPROVE_PLAN) {
+				ret = cli_usage_error("approve", "give one of --downgrade, --stamp and --rehash");
+				goto done;
+			}
+			kind = APPROVE_REHASH;
+			rehash_rev = optarg;
 			break;
 		default:
 			ret = cli_default_option(&common, "approve", opt, optarg);
@@ -316,7 +334,7 @@ int cmd_approve(int argc, char **argv)
 		ret = cli_usage_error("approve", "\"%s\" is not a plan hash (12 to 64 hexadecimal digits)", hash);
 		goto done;
 	}
-	if (kind != APPROVE_PLAN && !to) {
+	if ((kind == APPROVE_STAMP || kind == APPROVE_DOWNGRADE) && !to) {
 		ret = cli_usage_error("approve", "--%s needs --to REV", kind_name(kind));
 		goto done;
 	}

@@ -151,18 +151,40 @@ static void text_environment(struct strbuf *sb, const struct environment *env, s
 	free(target);
 }
 
-static void text_inventory(struct strbuf *sb, const struct inventory *inv)
+/* The interpreter that would run Alembic, and the Alembic it imports. */
+struct interpreter {
+	char *python;		/* NULL: none found */
+	char *version;		/* NULL: it cannot import alembic */
+	struct ms_error why;	/* why python or version is NULL */
+};
+
+static void find_interpreter(struct interpreter *it, const struct inventory *inv)
+{
+	if (project_python_find(&it->python, inv->migrations.python, &it->why) == 0)
+		project_alembic_version(&it->version, it->python, &it->why);
+}
+
+static void text_inventory(struct strbuf *sb, const struct inventory *inv,
+			   const struct project *p, const struct interpreter *it)
 {
 	const struct inventory_migrations *m = &inv->migrations;
 
 	strbuf_addf(sb, "project:   %s\n", inv->project);
 	strbuf_addf(sb, "inventory: %s\n", inv->file);
-	for (size_t i = 0; i < m->scripts.nr; i++)
-		strbuf_addf(sb, "scripts:   %s\n", m->scripts.items[i]);
-	strbuf_addf(sb, "executor:  %s\n", inventory_executor_name(m->executor));
+	for (size_t i = 0; i < p->script_dirs.nr; i++)
+		strbuf_addf(sb, "scripts:   %s%s\n", p->script_dirs.items[i],
+			    m->scripts.nr ? "" : " (from alembic.ini)");
+	strbuf_addf(sb, "executor:  %s%s\n", inventory_executor_name(m->executor),
+		    m->executor_given ? "" : " (from the revisions)");
 	if (m->executor == EXECUTOR_ALEMBIC) {
-		strbuf_addf(sb, "alembic:   %s\n", m->alembic_ini);
-		strbuf_addf(sb, "python:    %s\n", m->python);
+		strbuf_addf(sb, "alembic:   %s\n", m->alembic_ini ? m->alembic_ini : "none found");
+		if (m->alembic_section)
+			strbuf_addf(sb, "section:   %s\n", m->alembic_section);
+		if (it->python && it->version)
+			strbuf_addf(sb, "python:    %s (Alembic %s)\n", it->python, it->version);
+		else
+			strbuf_addf(sb, "python:    %s: %s\n", it->python ? it->python : "none",
+				    it->why.message ? it->why.message : "not found");
 	}
 	strbuf_addstr(sb, "rollout:   ");
 	for (size_t i = 0; i < inv->nr; i++)
@@ -245,7 +267,8 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	free(target);
 }
 
-static void json_inventory(struct strbuf *sb, const struct inventory *inv)
+static void json_inventory(struct strbuf *sb, const struct inventory *inv,
+			   const struct project *p, const struct interpreter *it)
 {
 	const struct inventory_migrations *m = &inv->migrations;
 	struct json_writer jw;
@@ -256,10 +279,12 @@ static void json_inventory(struct strbuf *sb, const struct inventory *inv)
 	json_kv_string(&jw, "inventory", inv->file);
 	json_key(&jw, "migrations");
 	json_object_begin(&jw);
-	cli_json_strvec(&jw, "scripts", &m->scripts);
+	cli_json_strvec(&jw, "scripts", &p->script_dirs);
 	json_kv_string(&jw, "executor", inventory_executor_name(m->executor));
 	json_kv_string(&jw, "alembic_ini", m->alembic_ini);
-	json_kv_string(&jw, "python", m->python);
+	json_kv_string(&jw, "alembic_section", m->alembic_section);
+	json_kv_string(&jw, "python", it->python);
+	json_kv_string(&jw, "alembic_version", it->version);
 	json_object_end(&jw);
 	json_key(&jw, "rollout");
 	json_array_begin(&jw);
@@ -283,7 +308,8 @@ int cmd_inventory(int argc, char **argv)
 	};
 	struct cli_common common;
 	struct project project;
-	struct project_options o = { NULL, NULL, PROJECT_INVENTORY, 0 };
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_SCRIPTS | PROJECT_KEEP_GOING, 0 };
+	struct interpreter it = { NULL, NULL, MS_ERROR_INIT };
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	struct strvec secrets = STRVEC_INIT;
@@ -314,7 +340,13 @@ int cmd_inventory(int argc, char **argv)
 		goto done;
 	}
 	o.inventory = common.inventory;
-	if (project_open(&project, &o, &err) < 0) {
+	/* revisions that cannot be read do not hide the inventory */
+	if (project_open(&project, &o, &err) < 0 && project.inv) {
+		print_problems(&project.diags);
+		fprintf(stderr, "migsync: warning: %s\n", err.message);
+		diag_list_release(&project.diags);
+		ms_error_release(&err);
+	} else if (!project.inv) {
 		print_problems(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
@@ -329,14 +361,20 @@ int cmd_inventory(int argc, char **argv)
 		goto done;
 	}
 	print_problems(&project.diags);
+	/* only this command and those that run Alembic start Python */
+	if (project.inv->migrations.executor == EXECUTOR_ALEMBIC)
+		find_interpreter(&it, project.inv);
 	if (common.format == FORMAT_JSON)
-		json_inventory(&out, project.inv);
+		json_inventory(&out, project.inv, &project, &it);
 	else
-		text_inventory(&out, project.inv);
+		text_inventory(&out, project.inv, &project, &it);
 	inventory_secrets(&secrets, project.inv);
 	cli_scrub(&out, &secrets);
 	ret = cli_write_stdout(out.buf, out.len);
 done:
+	free(it.python);
+	free(it.version);
+	ms_error_release(&it.why);
 	strvec_release(&secrets);
 	strbuf_release(&out);
 	project_release(&project);

@@ -90,7 +90,7 @@ static void print_rules(struct strbuf *sb, enum cli_format format)
 
 	if (format == FORMAT_JSON) {
 		json_init(&jw, sb);
-		json_object_begin(&jw);
+		render_json_begin(&jw, "lint-rules");
 		json_key(&jw, "rules");
 		json_array_begin(&jw);
 		for (size_t i = 0; i < nr; i++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render/render.h"
 #include "cli/status_collect.h"
 #include "migsync/conn.h"
 #include "migsync/json.h"
@@ -48,6 +49,7 @@ static void log_help(void)
 struct log_line {
 	const struct ledger_entry *e;
 	const char *database;		/* NULL for an environment's only database */
+	const struct db_target *t;	/* the database, for JSON */
 };
 
 static int line_cmp(const void *a, const void *b)
@@ -130,7 +132,7 @@ static void print_json(struct strbuf *sb, const char *env, const struct log_line
 	struct json_writer jw;
 
 	json_init(&jw, sb);
-	json_object_begin(&jw);
+	render_json_begin(&jw, "log");
 	json_kv_string(&jw, "environment", env);
 	json_key(&jw, "entries");
 	json_array_begin(&jw);
@@ -140,7 +142,9 @@ static void print_json(struct strbuf *sb, const char *env, const struct log_line
 
 		cli_format_time(when, sizeof(when), e->started_at_ms);
 		json_object_begin(&jw);
-		json_kv_string(&jw, "database", lines[i].database);
+		json_kv_string(&jw, "database", lines[i].t->describe);
+		json_kv_string(&jw, "dbname", lines[i].t->dbname && lines[i].t->dbname[0] ?
+			       lines[i].t->dbname : NULL);
 		json_kv_int(&jw, "id", e->id);
 		json_kv_string(&jw, "revision", e->revision);
 		json_kv_string(&jw, "direction", e->up ? "up" : "down");
@@ -282,6 +286,7 @@ int cmd_log(int argc, char **argv)
 		}
 		for (size_t k = 0; k < obs[i].ledger_nr; k++) {
 			lines[nr].e = &obs[i].ledger[k];
+			lines[nr].t = targets[i];
 			lines[nr++].database = fleet ? targets[i]->dbname : NULL;
 		}
 	}

@@ -27,31 +27,38 @@ enum {
 	OPT_DRY_RUN,
 };
 
-/* --yes: do not ask before a gated stamp */
+/* --yes: do not ask before a gated stamp (or rehash) */
 static bool assume_yes;
 
-/* On a terminal, ask before a gated stamp changes anything (unless --yes). */
+/* On a terminal, ask before a gated stamp changes anything (unless --yes); ctx: the verb. */
 static bool confirm(const struct plan_stage *st, void *ctx)
 {
 	char line[64];
 
-	(void)ctx;
 	if (assume_yes || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return true;
-	fprintf(stderr, "stamp %s (plan %.12s)? [y/N] ", st->env->name, st->plan_hash);
+	fprintf(stderr, "%s %s (plan %.12s)? [y/N] ", (const char *)ctx, st->env->name,
+		st->plan_hash);
 	if (!fgets(line, sizeof(line), stdin))
 		return false;
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-void promote_stamp_options(struct apply_options *o, const struct promote *pr, bool dry_run,
-			   bool yes)
+void promote_gated_options(struct apply_options *o, const struct promote *pr, bool dry_run,
+			   bool yes, const char *verb)
 {
 	promote_options(o, pr, true);
 	o->dry_run = dry_run;
 	o->cancel = promote_catch_signals();
 	o->confirm = confirm;
+	o->ctx = (void *)verb;
 	assume_yes = yes;
+}
+
+void promote_stamp_options(struct apply_options *o, const struct promote *pr, bool dry_run,
+			   bool yes)
+{
+	promote_gated_options(o, pr, dry_run, yes, "stamp");
 }
 
 int promote_parse_rows(struct strvec *rows, const char *cmd, const char *arg)

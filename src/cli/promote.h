@@ -103,7 +103,22 @@ void promote_print_safety_skipped(struct strbuf *sb, const struct safety_report 
 /* Inside an open JSON object, "key": [rows], or "key": null when rows is NULL. */
 void promote_json_rows(struct json_writer *jw, const char *key, const struct strvec *rows);
 
+/*
+ * Read env's rehash of rev as `migsync rehash` reads it (cmd_rehash.c),
+ * into st (its plan hash and gate), for approve --rehash. Returns 0 or a
+ * negative code (err set).
+ */
+int promote_rehash_read(struct plan_stage *st, const struct promote *pr,
+			const struct environment *env, const char *rev, struct ms_error *err);
+
 /* Stamping (cmd_stamp.c), shared with consolidate --stamp. */
+/*
+ * promote_options for a change gated like a stamp (a stamp, a rehash),
+ * with --dry-run, --yes, Ctrl-C and the confirmation "VERB ENV (plan
+ * HASH)? [y/N]" on a terminal (verb: a static string).
+ */
+void promote_gated_options(struct apply_options *o, const struct promote *pr, bool dry_run,
+			   bool yes, const char *verb);
 /* promote_options for a stamp, with --dry-run, --yes, Ctrl-C and the confirmation. */
 void promote_stamp_options(struct apply_options *o, const struct promote *pr, bool dry_run,
 			   bool yes);

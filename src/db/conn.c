@@ -5,6 +5,9 @@
  * connect_timeout applies per host and only to blocking connects).
  */
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@ int conn_global_init(struct ms_error *err)
 
 void conn_global_cleanup(void)
 {
+	conn_resolve_cleanup();
 	if (!global_rc)
 		libssh2_exit();
 }
@@ -221,6 +225,164 @@ static bool says_no_database(PGconn *conn)
 	return ret;
 }
 
+/* At most this many addresses of one name are tried (libpq tries them in order). */
+#define RESOLVE_MAX_ADDRS 8
+
+/* Append s to v split at commas (empty pieces kept, as libpq keeps them). */
+static void split_list(struct strvec *v, const char *s)
+{
+	const char *p = s;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+
+		strvec_push_owned(v, comma ? xstrndup(p, (size_t)(comma - p)) : xstrdup(p));
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+}
+
+static char *join_list(const struct strvec *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < v->nr; i++)
+		strbuf_addf(&sb, "%s%s", i ? "," : "", v->items[i]);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Whether host is a name to look up: not empty, not a socket directory, not an address. */
+static bool is_host_name(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return *host && host[0] != '/' && host[0] != '@' &&
+		inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1;
+}
+
+/*
+ * Resolve the host names libpq would resolve, within the deadline, and
+ * hand libpq the addresses (hostaddr=, each name repeated in host= once
+ * per address, so that libpq tries them all and still checks
+ * certificates and .pgpass against the name): libpq's own lookup is a
+ * blocking getaddrinfo that no connect_timeout bounds. Nothing is done
+ * when hostaddr (or PGHOSTADDR) is set or there is no name. A name that
+ * does not resolve is left out when another host of the list remains;
+ * when none remains, err says why (MS_ERR_IO: the caller may wait and
+ * try again, a name that does not exist yet is normal for a database
+ * starting beside its application).
+ */
+static int resolve_hosts(struct conn_params *params, int64_t deadline, struct ms_error *err)
+{
+	const char *host = conn_params_get(params, "host");
+	const char *port = conn_params_get(params, "port");
+	struct strvec hosts = STRVEC_INIT, ports = STRVEC_INIT, names = STRVEC_INIT;
+	struct strvec new_hosts = STRVEC_INIT, new_addrs = STRVEC_INIT, new_ports = STRVEC_INIT;
+	struct addrinfo **res = NULL;
+	int *rc = NULL, first_rc = 0;
+	const char *first_failed = NULL;
+	int ret = 0;
+
+	if (conn_params_get(params, "hostaddr") || (getenv("PGHOSTADDR") && *getenv("PGHOSTADDR")))
+		goto done;
+	if (!host)
+		host = getenv("PGHOST");
+	if (!port)
+		port = getenv("PGPORT");
+	if (!host || !*host)
+		goto done;
+	split_list(&hosts, host);
+	if (port && *port)
+		split_list(&ports, port);
+	if (ports.nr > 1 && ports.nr != hosts.nr)
+		goto done;	/* libpq says what is wrong with the lists */
+	for (size_t i = 0; i < hosts.nr; i++)
+		if (is_host_name(hosts.items[i]) && !strvec_contains(&names, hosts.items[i]))
+			strvec_push(&names, hosts.items[i]);
+	if (!names.nr)
+		goto done;
+
+	res = xcalloc(names.nr, sizeof(*res));
+	rc = xcalloc(names.nr, sizeof(*rc));
+	if (conn_resolve_many(res, rc, (const char *const *)names.items, NULL, names.nr,
+			      deadline) < 0) {
+		ret = ms_error_set(err, MS_ERR_GENERIC, "could not resolve host names: out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < hosts.nr; i++) {
+		const char *h = hosts.items[i];
+		const char *p = ports.nr > 1 ? ports.items[i] : NULL;
+		size_t n = 0, added = 0;
+
+		if (!is_host_name(h)) {
+			strvec_push(&new_hosts, h);
+			strvec_push(&new_addrs, "");
+			strvec_push(&new_ports, p ? p : "");
+			continue;
+		}
+		while (strcmp(names.items[n], h))
+			n++;
+		if (rc[n]) {
+			if (!first_failed) {
+				first_failed = h;
+				first_rc = rc[n];
+			}
+			continue;
+		}
+		for (const struct addrinfo *ai = res[n]; ai && added < RESOLVE_MAX_ADDRS; ai = ai->ai_next) {
+			char text[INET6_ADDRSTRLEN];
+			const void *addr = ai->ai_family == AF_INET6 ?
+				(const void *)&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr :
+				(const void *)&((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+
+			if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			    !inet_ntop(ai->ai_family, addr, text, sizeof(text)) ||
+			    strvec_contains(&new_addrs, text))
+				continue;
+			strvec_push(&new_hosts, h);
+			strvec_push(&new_addrs, text);
+			strvec_push(&new_ports, p ? p : "");
+			added++;
+		}
+	}
+	if (!new_hosts.nr) {
+		ret = ms_error_set(err, MS_ERR_IO, "could not resolve host name \"%s\": %s",
+				   first_failed ? first_failed : host, conn_resolve_strerror(first_rc));
+		ms_error_hint(err, first_rc == CONN_RESOLVE_TIMED_OUT ?
+			      "check the name servers (resolv.conf) from here; connect_timeout bounds the lookup" :
+			      "check the host name (database.host); a name that does not exist yet is waited for by hook --wait");
+		goto done;
+	}
+	{
+		char *h = join_list(&new_hosts), *a = join_list(&new_addrs);
+
+		conn_params_set(params, "host", h);
+		conn_params_set(params, "hostaddr", a);
+		if (ports.nr > 1) {
+			char *pl = join_list(&new_ports);
+
+			conn_params_set(params, "port", pl);
+			free(pl);
+		}
+		free(h);
+		free(a);
+	}
+done:
+	for (size_t i = 0; res && i < names.nr; i++)
+		if (res[i])
+			freeaddrinfo(res[i]);
+	free(res);
+	free(rc);
+	strvec_release(&hosts);
+	strvec_release(&ports);
+	strvec_release(&names);
+	strvec_release(&new_hosts);
+	strvec_release(&new_addrs);
+	strvec_release(&new_ports);
+	return ret;
+}
+
 /* PQconnectStartParams, then PQconnectPoll until connected or deadline. */
 static enum conn_status connect_poll(PGconn **conn, const struct conn_params *params,
 				     int64_t deadline)
@@ -274,6 +436,8 @@ enum conn_status conn_open(struct conn *out, struct conn_params *params,
 	out->tunnel = NULL;
 	if (o->ssh && open_tunnel(&out->tunnel, params, o, err) < 0)
 		return CONN_TUNNEL_FAILED;
+	if (!o->ssh && resolve_hosts(params, o->deadline, err) < 0)
+		return CONN_NO_HOST;
 	return connect_poll(&out->pg, params, o->deadline);
 }
 

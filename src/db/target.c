@@ -232,6 +232,7 @@ static int connect_target(PGconn **out, struct tunnel **tunnel_out, const struct
 	case CONN_OK:
 		break;
 	case CONN_TUNNEL_FAILED:
+	case CONN_NO_HOST:
 		ret = db_target_error(err, cerr.code, t, "%s%s", what, cerr.message);
 		target_hint(err, t, cerr.hint);
 		goto done;

@@ -100,19 +100,17 @@ static int step_fail(struct tunnel *t, const struct tunnel_config *cfg, int code
 static int tcp_connect(struct tunnel *t, const struct tunnel_config *cfg,
 		       int64_t deadline, struct ms_error *err)
 {
-	struct addrinfo hints, *res = NULL;
+	struct addrinfo *res = NULL;
 	char port[16];
-	int rc, fd = -1, last_errno = 0, ret = -1;
+	const char *host = cfg->host, *service = port;
+	int rc = 0, fd = -1, last_errno = 0, ret = -1;
 	bool timed_out = false;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
 	snprintf(port, sizeof(port), "%d", cfg->port);
-	rc = getaddrinfo(cfg->host, port, &hints, &res);
-	if (rc) {
+	/* bounded by the tunnel's deadline, like the connect: getaddrinfo alone is not */
+	if (conn_resolve_many(&res, &rc, &host, &service, 1, deadline) < 0 || rc) {
 		ret = ms_error_set(err, MS_ERR_IO, "ssh server \"%s:%d\": could not resolve host name: %s",
-				   cfg->host, cfg->port, gai_strerror(rc));
+				   cfg->host, cfg->port, rc ? conn_resolve_strerror(rc) : "out of memory");
 		goto done;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {

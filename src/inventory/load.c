@@ -28,7 +28,6 @@
 #define DEFAULT_CONNECT_TIMEOUT 5
 #define DEFAULT_LOCK_WAIT 300
 #define DEFAULT_SSH_TIMEOUT 10
-#define DEFAULT_PYTHON "/usr/bin/python3"
 #define MAX_FILE_SIZE (1024 * 1024)
 
 struct loader {
@@ -800,14 +799,18 @@ static const char *const env_keys[ENV_NKEYS] = {
 	"name", "database", "ssh", "gate", "targets", "before_apply",
 };
 
+/*
+ * Environment names go into hints that print a command to run, and into
+ * file names and ledger rows: ASCII letters, digits, ".", "_" and "-",
+ * starting with a letter or digit, so that no name reads as an option or
+ * needs quoting in a shell.
+ */
+#define ENV_NAME_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define ENV_NAME_HINT "use ASCII letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit"
+
 static bool is_env_name(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return false;
-	return true;
+	return *s && strchr(ENV_NAME_ALNUM, *s) && !s[strspn(s, ENV_NAME_ALNUM "._-")];
 }
 
 /*
@@ -884,7 +887,7 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 		char *name = read_string(ld, v[ENV_NAME], NULL, "name");
 
 		if (name && !is_env_name(name)) {
-			problem(ld, INV_E_VALUE, v[ENV_NAME], "use letters, digits, \"-\", \"_\" and \".\"",
+			problem(ld, INV_E_VALUE, v[ENV_NAME], ENV_NAME_HINT,
 				"\"name\": \"%s\" is not a valid environment name", name);
 			free(name);
 			name = NULL;
@@ -893,6 +896,9 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 			set_string(&env->name, name);
 			env->pos = pos_of(ld, v[ENV_NAME]);
 		}
+	} else if (!is_env_name(env->name)) {
+		problem(ld, INV_E_VALUE, NULL, ENV_NAME_HINT " (rename the file, or set name:)",
+			"\"%s\" is not a valid environment name (from the file name)", env->name);
 	}
 	if (v[ENV_DATABASE])
 		parse_database(ld, v[ENV_DATABASE], k[ENV_DATABASE], "database", db);
@@ -945,12 +951,19 @@ enum { INV_PROJECT, INV_MIGRATIONS, INV_ROLLOUT, INV_DEFAULTS, INV_NKEYS };
 
 static const char *const inv_keys[INV_NKEYS] = { "project", "migrations", "rollout", "defaults" };
 
-enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_PYTHON, MIG_NKEYS };
+enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_ALEMBIC_SECTION, MIG_PYTHON, MIG_NKEYS };
 
-static const char *const mig_keys[MIG_NKEYS] = { "scripts", "executor", "alembic_ini", "python" };
+static const char *const mig_keys[MIG_NKEYS] = {
+	"scripts", "executor", "alembic_ini", "alembic_section", "python",
+};
 
-static void parse_migrations(struct loader *ld, struct inventory *inv, const yaml_node_t *map,
-			     const yaml_node_t *key)
+/*
+ * Every key is optional: the scripts and the executor can come from
+ * alembic.ini and the revisions (project_open). An unknown executor is
+ * only a warning here, so that commands that only read still run; the
+ * commands that execute refuse it (project_executor_ready).
+ */
+static void parse_migrations(struct loader *ld, struct inventory *inv, const yaml_node_t *map)
 {
 	static const char *const executors[] = { "sql", "alembic" };
 	struct inventory_migrations *m = &inv->migrations;
@@ -958,10 +971,8 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 
 	if (!walk_mapping(ld, map, "migrations", mig_keys, MIG_NKEYS, v, k))
 		return;
-	if (!v[MIG_SCRIPTS]) {
-		problem(ld, INV_E_MISSING, key, "add scripts: DIR, the versions directory relative to inventory.yaml",
-			"\"migrations\": missing required key \"scripts\"");
-	} else if (read_string_list(ld, v[MIG_SCRIPTS], "migrations", "scripts", true, &m->scripts, NULL)) {
+	if (v[MIG_SCRIPTS] &&
+	    read_string_list(ld, v[MIG_SCRIPTS], "migrations", "scripts", true, &m->scripts, NULL)) {
 		for (size_t i = 0; i < m->scripts.nr; i++)
 			m->scripts.items[i] = resolve_path(inv->dir, m->scripts.items[i]);
 		m->scripts_pos = pos_of(ld, v[MIG_SCRIPTS]);
@@ -971,14 +982,18 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 
 		if (s && !strcmp(s, "sql")) {
 			m->executor = EXECUTOR_SQL;
+			m->executor_given = true;
 		} else if (s && !strcmp(s, "alembic")) {
 			m->executor = EXECUTOR_ALEMBIC;
+			m->executor_given = true;
 		} else if (s) {
 			const char *near = closest(s, executors, ARRAY_SIZE(executors));
 			char *hint = near ? xstrfmt("did you mean \"%s\"?", near) : xstrdup("use sql or alembic");
 
-			problem(ld, INV_E_VALUE, v[MIG_EXECUTOR], hint,
-				"\"migrations.executor\": unknown executor \"%s\"", s);
+			warning(ld, INV_E_VALUE, v[MIG_EXECUTOR], hint,
+				"\"migrations.executor\": unknown executor \"%s\"; commands that "
+				"apply migrations refuse to run", s);
+			set_string(&m->executor_invalid, xstrdup(s));
 			free(hint);
 		}
 		free(s);
@@ -986,11 +1001,11 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 	if (v[MIG_ALEMBIC_INI])
 		set_string(&m->alembic_ini,
 			   resolve_path(inv->dir, read_string(ld, v[MIG_ALEMBIC_INI], "migrations", "alembic_ini")));
+	if (v[MIG_ALEMBIC_SECTION])
+		set_string(&m->alembic_section,
+			   read_string(ld, v[MIG_ALEMBIC_SECTION], "migrations", "alembic_section"));
 	if (v[MIG_PYTHON])
 		set_string(&m->python, read_string(ld, v[MIG_PYTHON], "migrations", "python"));
-	if (m->executor == EXECUTOR_ALEMBIC && !v[MIG_ALEMBIC_INI])
-		problem(ld, INV_E_MISSING, key, "add alembic_ini: PATH, relative to inventory.yaml",
-			"\"migrations\": executor alembic needs \"alembic_ini\"");
 }
 
 /* The environment files of dir, sorted by name. */
@@ -1061,6 +1076,8 @@ void inventory_free(struct inventory *inv)
 	free(inv->project);
 	strvec_release(&inv->migrations.scripts);
 	free(inv->migrations.alembic_ini);
+	free(inv->migrations.alembic_section);
+	free(inv->migrations.executor_invalid);
 	free(inv->migrations.python);
 	strvec_release(&inv->secrets);
 	free(inv);
@@ -1088,7 +1105,6 @@ int inventory_load(struct inventory **out, const char *dir,
 	memset(k, 0, sizeof(k));
 	inv->dir = xstrdup(dir);
 	inv->file = xstrfmt("%s/inventory.yaml", dir);
-	inv->migrations.python = xstrdup(DEFAULT_PYTHON);
 	strvec_init(&inv->migrations.scripts);
 	ld.file = inv->file;
 
@@ -1115,11 +1131,8 @@ int inventory_load(struct inventory **out, const char *dir,
 			problem(&ld, INV_E_MISSING, root, "add project: NAME", "missing required key \"project\"");
 		else
 			inv->project = read_string(&ld, v[INV_PROJECT], NULL, "project");
-		if (!v[INV_MIGRATIONS])
-			problem(&ld, INV_E_MISSING, root, "add migrations: { scripts: DIR }",
-				"missing required key \"migrations\"");
-		else
-			parse_migrations(&ld, inv, v[INV_MIGRATIONS], k[INV_MIGRATIONS]);
+		if (v[INV_MIGRATIONS])
+			parse_migrations(&ld, inv, v[INV_MIGRATIONS]);
 		if (!v[INV_ROLLOUT]) {
 			problem(&ld, INV_E_MISSING, root, "add rollout: [dev, staging, prod], the promotion order",
 				"missing required key \"rollout\"");

@@ -8,6 +8,7 @@
 
 #include "migsync/alembic.h"
 #include "migsync/inventory.h"
+#include "migsync/pool.h"
 #include "migsync/safety.h"
 #include "migsync/strbuf.h"
 #include "migsync/util.h"
@@ -46,18 +47,61 @@ static char *file_text(const char *path)
 	return strbuf_detach(&sb, NULL);
 }
 
-static void review_native(struct safety_report *out, const struct script *s)
+static void review_native(struct safety_list *out, const struct script *s)
 {
-	char *text = file_text(s->path);
+	/* the reader saw every migsync:allow line: no need to read the file again without one */
+	char *text = s->has_allow ? file_text(s->path) : NULL;
 	struct safety_input in = {
 		.revision = s->revision, .file = s->path, .sql = s->up_sql,
 		.first_line = s->up_line, .transactional = s->transactional,
 		.comments = text, .comment_mark = '-',
 	};
 
-	safety_review(&out->findings, &in);
-	out->reviewed++;
+	safety_review(out, &in);
 	free(text);
+}
+
+/* The native revisions, reviewed in parallel: one list per revision, joined in order. */
+struct native_review {
+	const struct script **scripts;
+	struct safety_list *lists;
+};
+
+static void native_work(size_t i, void *ctx)
+{
+	struct native_review *nr = ctx;
+
+	review_native(&nr->lists[i], nr->scripts[i]);
+}
+
+static void review_natives(struct safety_report *out, const struct script_set *set)
+{
+	struct native_review nr = { xcalloc(set->nr + 1, sizeof(*nr.scripts)),
+				    xcalloc(set->nr + 1, sizeof(*nr.lists)) };
+	struct ms_error err = MS_ERROR_INIT;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->nr; i++)
+		if (set->items[i].kind == SCRIPT_SQL && set->items[i].up_sql)
+			nr.scripts[n++] = &set->items[i];
+	/* libpg_query keeps its memory per thread: parsing scales with the cores */
+	pool_run(n, cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1, native_work, NULL, &nr,
+		 &err);
+	for (size_t i = 0; i < n; i++) {
+		struct safety_list *l = &nr.lists[i];
+
+		ALLOC_GROW(out->findings.items, out->findings.nr + l->nr, out->findings.alloc);
+		if (l->nr)
+			memcpy(out->findings.items + out->findings.nr, l->items,
+			       l->nr * sizeof(*l->items));
+		out->findings.nr += l->nr;
+		free(l->items);
+	}
+	out->reviewed += n;
+	ms_error_release(&err);
+	free(nr.scripts);
+	free(nr.lists);
 }
 
 static void skip(struct safety_report *out, size_t nr, char *why)
@@ -156,12 +200,11 @@ void safety_review_scripts(struct safety_report *out, const struct script_set *s
 	struct strvec py = STRVEC_INIT;
 	size_t broken = 0;
 
+	review_natives(out, set);
 	for (size_t i = 0; i < set->nr; i++) {
 		const struct script *s = &set->items[i];
 
-		if (s->kind == SCRIPT_SQL && s->up_sql)
-			review_native(out, s);
-		else if (s->kind == SCRIPT_PYTHON)
+		if (s->kind == SCRIPT_PYTHON)
 			strvec_push(&py, s->path);
 	}
 	if (!py.nr)

@@ -149,6 +149,7 @@ static int connect_db(struct probe_task *pt, int timeout_s)
 	case CONN_OK:
 		break;
 	case CONN_TUNNEL_FAILED:
+	case CONN_NO_HOST:
 		task_fail(pt, err.code == MS_ERR_IO ? OBSERVE_UNREACHABLE : OBSERVE_ERROR,
 			  err.hint, "%s", err.message);
 		goto done;

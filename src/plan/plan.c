@@ -305,6 +305,29 @@ void plan_stamp_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
 	strbuf_release(&sb);
 }
 
+void plan_rehash_hash(char out[SHA256_HEX_LEN + 1], const char *environment,
+		      const char *revision, const char *sha256, const struct plan_db *dbs,
+		      const struct strvec *old, size_t nr)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec lines = STRVEC_INIT;
+
+	strbuf_addstr(&sb, "migsync rehash v1\n");
+	hash_field(&sb, "environment", environment);
+	hash_field(&sb, "revision", revision);
+	hash_field(&sb, "sha256", sha256);
+	for (size_t i = 0; i < nr; i++)
+		strvec_push_owned(&lines, xstrfmt("%s\t%s", dbs[i].identity ? dbs[i].identity : "",
+						   i < old->nr ? old->items[i] : ""));
+	strvec_sort(&lines);
+	strbuf_addf(&sb, "databases %zu\n", lines.nr);
+	for (size_t i = 0; i < lines.nr; i++)
+		hash_field(&sb, "database", lines.items[i]);
+	sha256_hex(sb.buf, sb.len, out);
+	strvec_release(&lines);
+	strbuf_release(&sb);
+}
+
 void plan_hash_stage(struct plan_stage *st, const struct strvec *target)
 {
 	plan_hash_compute(st->plan_hash, st->env ? st->env->name : NULL, target,

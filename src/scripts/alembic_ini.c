@@ -1,7 +1,8 @@
 /*
- * Reading the versions directories out of an alembic.ini, as Alembic 1.8
- * does with Python's configparser (strict mode, BasicInterpolation) and
- * ScriptDirectory.from_config. See alembic_ini_script_dirs in scripts.h.
+ * Reading an alembic.ini as Alembic does with Python's configparser
+ * (strict mode, BasicInterpolation) and ScriptDirectory.from_config: the
+ * versions directories, prepend_sys_path and sourceless of its main
+ * section. See alembic_config_parse in scripts.h.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 /* configparser's MAX_INTERPOLATION_DEPTH */
 #define INTERPOLATION_DEPTH_MAX 10
 
-/* An option of [alembic] or [DEFAULT], the two sections get_main_option sees. */
+/* An option of the main section or [DEFAULT], the two sections get_main_option sees. */
 struct ini_option {
 	char *key;		/* lowercased, as configparser's optionxform does */
 	struct strbuf value;	/* continuation lines joined with "\n" */
@@ -24,10 +25,11 @@ struct ini_option {
 struct ini {
 	const char *path;
 	const char *here;
+	const char *section;	/* the main section: "alembic", or Alembic's -n NAME */
 	struct ini_option *items;
 	size_t nr;
 	size_t alloc;
-	bool has_alembic;	/* an [alembic] section was seen */
+	bool has_section;	/* the main section was seen */
 };
 
 static bool is_space(char c)
@@ -44,7 +46,7 @@ static void ini_release(struct ini *ini)
 	free(ini->items);
 }
 
-/* The option get_main_option would return: [alembic]'s, else [DEFAULT]'s. */
+/* The option get_main_option would return: the main section's, else [DEFAULT]'s. */
 static const struct ini_option *ini_find(const struct ini *ini, const char *key)
 {
 	const struct ini_option *dflt = NULL;
@@ -70,8 +72,8 @@ static char *lowercase(const char *s, size_t len)
 
 /*
  * Append value to sb with configparser's BasicInterpolation: "%%" is "%",
- * "%(name)s" the (interpolated) value of option name of [alembic] or
- * [DEFAULT], or the directory of the file for "here".
+ * "%(name)s" the (interpolated) value of option name of the main section
+ * or [DEFAULT], or the directory of the file for "here".
  */
 static int interpolate(struct strbuf *sb, const struct ini *ini, const struct ini_option *opt,
 		       const char *value, unsigned depth, struct ms_error *err)
@@ -126,8 +128,8 @@ static int interpolate(struct strbuf *sb, const struct ini *ini, const struct in
 			ret = 0;
 		} else {
 			ret = ms_error_set(err, MS_ERR_CONFIG,
-					   "\"%s\", line %u: %s: %%(%s)s names no option of [alembic] or [DEFAULT]",
-					   ini->path, opt->line, opt->key, key);
+					   "\"%s\", line %u: %s: %%(%s)s names no option of [%s] or [DEFAULT]",
+					   ini->path, opt->line, opt->key, key, ini->section);
 		}
 		free(key);
 		if (ret < 0)
@@ -165,7 +167,7 @@ static int parse_error(struct ms_error *err, const struct ini *ini, unsigned lin
 
 /*
  * Read the file's sections the way configparser's strict mode does and
- * keep the options of [alembic] and [DEFAULT]. A line indented deeper
+ * keep the options of the main section and [DEFAULT]. A line indented deeper
  * than its option's line continues the value; comment lines (# or ; as
  * the first non-blank) are skipped without ending a value; an empty line
  * inside a value is kept, trailing ones are not.
@@ -235,8 +237,8 @@ static int ini_parse(struct ini *ini, const char *text, size_t len, struct ms_er
 				goto done;
 			}
 			is_default = !strcmp(name, "DEFAULT");
-			keep = is_default || !strcmp(name, "alembic");
-			ini->has_alembic = ini->has_alembic || !strcmp(name, "alembic");
+			keep = is_default || !strcmp(name, ini->section);
+			ini->has_section = ini->has_section || !strcmp(name, ini->section);
 			strvec_push_owned(&sections, name);
 			strvec_release(&keys);
 			in_section = true;
@@ -319,19 +321,24 @@ static int refuse_resource(struct ms_error *err, const struct ini *ini,
 }
 
 /*
- * The characters version_locations is split on. Alembic knows "space",
- * "newline", "os", ":" and ";" (1.8.1 not yet "newline"), and raises
- * ValueError for anything else; no value means spaces and commas.
- * A newline always separates: a value continued on the next line lists
- * one location per line.
+ * The characters a path list is split on, as Alembic 1.16 chooses them:
+ * the first of names that is set ("path_separator", then for
+ * version_locations the older "version_path_separator") must be "space",
+ * "newline", "os" (":" on POSIX), ":" or ";" (anything else is an error,
+ * as in Alembic); none set means legacy, the characters of Alembic's
+ * regular expression. A newline always separates: a value continued on
+ * the next line lists one path per line.
  */
-static int separators(const char **out, const struct ini *ini, struct ms_error *err)
+static int separators(const char **out, const struct ini *ini, const char *const *names,
+		      const char *legacy, struct ms_error *err)
 {
-	const struct ini_option *opt;
+	const struct ini_option *opt = NULL;
 	char *sep = NULL;
-	int ret = ini_get(&sep, &opt, ini, "version_path_separator", err);
+	int ret = 0;
 
-	*out = " ,\n";
+	*out = legacy;
+	for (; *names && !sep && ret == 0; names++)
+		ret = ini_get(&sep, &opt, ini, *names, err);
 	if (ret < 0 || !sep)
 		goto done;
 	if (!strcmp(sep, "space"))
@@ -344,9 +351,9 @@ static int separators(const char **out, const struct ini *ini, struct ms_error *
 		*out = ";\n";
 	else {
 		ret = ms_error_set(err, MS_ERR_CONFIG,
-				   "\"%s\", line %u: version_path_separator: \"%s\" is not one of "
+				   "\"%s\", line %u: %s: \"%s\" is not one of "
 				   "space, newline, os, \":\", \";\"",
-				   ini->path, opt->line, sep);
+				   ini->path, opt->line, opt->key, sep);
 		if (strchr(sep, '#'))
 			ms_error_hint(err, "the ini format has no comments after a value (Alembic "
 				      "reads the whole line too): put the comment on a line of its own");
@@ -358,12 +365,13 @@ done:
 	return ret;
 }
 
-/* Split version_locations as Alembic does; empty pieces are left out. */
-static int split_locations(struct strvec *dirs, const struct ini *ini,
-			   const struct ini_option *opt, const char *value, struct ms_error *err)
+/* Split a path list on delims; empty pieces are left out. */
+static int split_paths(struct strvec *dirs, const struct ini *ini, const struct ini_option *opt,
+		       const char *value, const char *delims, bool refuse_resources,
+		       struct ms_error *err)
 {
-	const char *delims = NULL, *p = value;
-	int ret = separators(&delims, ini, err);
+	const char *p = value;
+	int ret = 0;
 
 	while (ret == 0 && *p) {
 		size_t n = strcspn(p, delims);
@@ -378,7 +386,7 @@ static int split_locations(struct strvec *dirs, const struct ini *ini,
 		if (s == e)
 			continue;
 		loc = xstrndup(s, (size_t)(e - s));
-		if (is_resource(loc))
+		if (refuse_resources && is_resource(loc))
 			ret = refuse_resource(err, ini, opt, loc);
 		else
 			strvec_push(dirs, loc);
@@ -387,58 +395,100 @@ static int split_locations(struct strvec *dirs, const struct ini *ini,
 	return ret;
 }
 
-int alembic_ini_script_dirs(struct strvec *dirs, const char *text, size_t len,
-			    const char *ini_path, const char *here, struct ms_error *err)
+void alembic_config_init(struct alembic_config *c)
 {
-	struct ini ini = { ini_path, here, NULL, 0, 0, false };
-	const struct ini_option *script_opt = NULL, *versions_opt = NULL, *rec_opt = NULL;
-	char *script_location = NULL, *version_locations = NULL, *recursive = NULL;
-	struct strvec found = STRVEC_INIT;
-	int ret = ini_parse(&ini, text, len, err);
+	c->script_location = NULL;
+	strvec_init(&c->version_dirs);
+	strvec_init(&c->prepend_sys_path);
+	c->sourceless = false;
+}
+
+void alembic_config_release(struct alembic_config *c)
+{
+	free(c->script_location);
+	strvec_release(&c->version_dirs);
+	strvec_release(&c->prepend_sys_path);
+	alembic_config_init(c);
+}
+
+/* script_location: one path, blanks and blank lines around it left out. */
+static int read_script_location(char **out, const struct ini *ini, struct ms_error *err)
+{
+	const struct ini_option *opt = NULL;
+	char *loc = NULL, *s, *e;
+	int ret = ini_get(&loc, &opt, ini, "script_location", err);
 
 	if (ret < 0)
 		goto done;
-	if (!ini.has_alembic) {
-		ret = ms_error_set(err, MS_ERR_CONFIG, "\"%s\": no [alembic] section", ini_path);
-		ms_error_hint(err, "run where the project's alembic.ini is, or pass --scripts DIR");
-		goto done;
-	}
-	if ((ret = ini_get(&script_location, &script_opt, &ini, "script_location", err)) < 0 ||
-	    (ret = ini_get(&version_locations, &versions_opt, &ini, "version_locations", err)) < 0 ||
-	    (ret = ini_get(&recursive, &rec_opt, &ini, "recursive_version_locations", err)) < 0)
-		goto done;
-	if (script_location) {
-		/* a value begun on the key's line or the next one: the same path */
-		char *s = script_location, *e = s + strlen(s);
-
+	if (loc) {
+		s = loc;
+		e = s + strlen(s);
 		while (*s && (is_space(*s) || *s == '\n'))
 			s++;
 		while (e > s && (is_space(e[-1]) || e[-1] == '\n'))
 			e--;
-		memmove(script_location, s, (size_t)(e - s));
-		script_location[e - s] = '\0';
-		if (strchr(script_location, '\n')) {
+		memmove(loc, s, (size_t)(e - s));
+		loc[e - s] = '\0';
+		if (strchr(loc, '\n')) {
 			ret = ms_error_set(err, MS_ERR_CONFIG,
 					   "\"%s\", line %u: script_location spans several lines",
-					   ini_path, script_opt->line);
+					   ini->path, opt->line);
 			ms_error_hint(err, "script_location is one directory; list more in version_locations");
 			goto done;
 		}
 	}
-	if (!script_location || !*script_location) {
-		if (script_location)
+	if (!loc || !*loc) {
+		if (loc)
 			ret = ms_error_set(err, MS_ERR_CONFIG, "\"%s\", line %u: script_location is empty",
-					   ini_path, script_opt->line);
+					   ini->path, opt->line);
 		else
 			ret = ms_error_set(err, MS_ERR_CONFIG,
-					   "\"%s\": no script_location in the [alembic] section", ini_path);
+					   "\"%s\": no script_location in the [%s] section",
+					   ini->path, ini->section);
 		ms_error_hint(err, "set script_location, or pass --scripts DIR");
 		goto done;
 	}
-	if (is_resource(script_location)) {
-		ret = refuse_resource(err, &ini, script_opt, script_location);
+	if (is_resource(loc))
+		ret = refuse_resource(err, ini, opt, loc);
+done:
+	if (ret < 0) {
+		free(loc);
+		loc = NULL;
+	}
+	*out = loc;
+	return ret;
+}
+
+int alembic_config_parse(struct alembic_config *c, const char *text, size_t len,
+			 const char *ini_path, const char *here, const char *section,
+			 struct ms_error *err)
+{
+	static const char *const version_seps[] = { "path_separator", "version_path_separator", NULL };
+	static const char *const path_seps[] = { "path_separator", NULL };
+	struct ini ini = { ini_path, here, section ? section : "alembic", NULL, 0, 0, false };
+	const struct ini_option *versions_opt = NULL, *rec_opt = NULL, *sys_opt = NULL, *src_opt = NULL;
+	char *version_locations = NULL, *recursive = NULL, *sys_path = NULL, *sourceless = NULL;
+	const char *delims = NULL;
+	struct alembic_config found;
+	int ret = ini_parse(&ini, text, len, err);
+
+	alembic_config_init(&found);
+	if (ret < 0)
+		goto done;
+	if (!ini.has_section) {
+		ret = ms_error_set(err, MS_ERR_CONFIG, "\"%s\": no [%s] section", ini_path, ini.section);
+		if (section && strcmp(section, "alembic"))
+			ms_error_hint(err, "check migrations.alembic_section (Alembic's -n NAME)");
+		else
+			ms_error_hint(err, "run where the project's alembic.ini is, or pass --scripts DIR");
 		goto done;
 	}
+	if ((ret = read_script_location(&found.script_location, &ini, err)) < 0 ||
+	    (ret = ini_get(&version_locations, &versions_opt, &ini, "version_locations", err)) < 0 ||
+	    (ret = ini_get(&recursive, &rec_opt, &ini, "recursive_version_locations", err)) < 0 ||
+	    (ret = ini_get(&sys_path, &sys_opt, &ini, "prepend_sys_path", err)) < 0 ||
+	    (ret = ini_get(&sourceless, &src_opt, &ini, "sourceless", err)) < 0)
+		goto done;
 	/* Alembic 1.10 and later read subdirectories when the value is exactly "true" */
 	if (recursive && !strcmp(recursive, "true")) {
 		ret = ms_error_set(err, MS_ERR_CONFIG,
@@ -449,18 +499,43 @@ int alembic_ini_script_dirs(struct strvec *dirs, const char *text, size_t len,
 		goto done;
 	}
 	if (version_locations && *version_locations &&
-	    (ret = split_locations(&found, &ini, versions_opt, version_locations, err)) < 0)
+	    ((ret = separators(&delims, &ini, version_seps, " ,\n", err)) < 0 ||
+	     (ret = split_paths(&found.version_dirs, &ini, versions_opt, version_locations, delims,
+				true, err)) < 0))
 		goto done;
 	/* no location at all (e.g. ";" split on ";"): Alembic uses script_location too */
-	if (!found.nr)
-		strvec_push_owned(&found, xstrfmt("%s/versions", script_location));
-	for (size_t i = 0; i < found.nr; i++)
-		strvec_push(dirs, found.items[i]);
+	if (!found.version_dirs.nr)
+		strvec_push_owned(&found.version_dirs, xstrfmt("%s/versions", found.script_location));
+	if (sys_path && *sys_path &&
+	    ((ret = separators(&delims, &ini, path_seps, " ,:\n", err)) < 0 ||
+	     (ret = split_paths(&found.prepend_sys_path, &ini, sys_opt, sys_path, delims,
+				false, err)) < 0))
+		goto done;
+	/* ScriptDirectory.from_config: get_main_option("sourceless") == "true" */
+	found.sourceless = sourceless && !strcmp(sourceless, "true");
+	alembic_config_release(c);
+	*c = found;
+	alembic_config_init(&found);
 done:
-	strvec_release(&found);
-	free(script_location);
+	alembic_config_release(&found);
 	free(version_locations);
 	free(recursive);
+	free(sys_path);
+	free(sourceless);
 	ini_release(&ini);
+	return ret;
+}
+
+int alembic_ini_script_dirs(struct strvec *dirs, const char *text, size_t len,
+			    const char *ini_path, const char *here, struct ms_error *err)
+{
+	struct alembic_config c;
+	int ret;
+
+	alembic_config_init(&c);
+	ret = alembic_config_parse(&c, text, len, ini_path, here, NULL, err);
+	for (size_t i = 0; ret == 0 && i < c.version_dirs.nr; i++)
+		strvec_push(dirs, c.version_dirs.items[i]);
+	alembic_config_release(&c);
 	return ret;
 }

@@ -661,10 +661,17 @@ enum vstate {
 	V_BAD,
 };
 
+/*
+ * Items may also be names (NAME or NAME.NAME...): they are kept as
+ * PY_NAME_MARK followed by the dotted name, and resolved to module-level
+ * string constants when the assignment is committed.
+ */
 struct value {
 	enum vstate st;
 	bool is_none;
 	bool is_seq;		/* tuple or list (even of one) */
+	bool cur_name;		/* cur is a name, not a string */
+	bool want_name;		/* a "." after a name: the next token must be a name */
 	char close;
 	struct strbuf cur;
 	struct strvec items;
@@ -675,6 +682,8 @@ static void value_start(struct value *v)
 	v->st = V_START;
 	v->is_none = false;
 	v->is_seq = false;
+	v->cur_name = false;
+	v->want_name = false;
 	v->close = 0;
 	strbuf_reset(&v->cur);
 	strvec_release(&v->items);
@@ -684,6 +693,53 @@ static void value_push(struct value *v)
 {
 	strvec_push(&v->items, v->cur.buf);
 	strbuf_reset(&v->cur);
+	v->cur_name = false;
+}
+
+static bool is_plain_name(const struct tok *t)
+{
+	return t->type == TOK_NAME && !tok_is(t, TOK_NAME, "None") &&
+	       !tok_is(t, TOK_NAME, "True") && !tok_is(t, TOK_NAME, "False");
+}
+
+/*
+ * The dotted-name part of value_feed: true when t was taken (a name
+ * starting an item, or continuing one after "."), with the state moved on.
+ */
+static bool value_name(struct value *v, const struct tok *t)
+{
+	bool top = v->st == V_START || v->st == V_TOP_COMMA || v->st == V_STR_TOP;
+
+	if ((v->st == V_START || v->st == V_TOP_COMMA || v->st == V_IN_START ||
+	     v->st == V_IN_COMMA) && is_plain_name(t)) {
+		strbuf_addch(&v->cur, PY_NAME_MARK);
+		strbuf_add(&v->cur, t->start, t->len);
+		v->cur_name = true;
+		v->st = top ? V_STR_TOP : V_IN_STR;
+		return true;
+	}
+	if ((v->st != V_STR_TOP && v->st != V_IN_STR) || !v->cur_name)
+		return false;
+	if (!v->want_name && tok_is(t, TOK_OP, ".")) {
+		v->want_name = true;
+		return true;
+	}
+	if (v->want_name) {
+		if (!is_plain_name(t)) {
+			v->st = V_BAD;
+			return true;
+		}
+		strbuf_addch(&v->cur, '.');
+		strbuf_add(&v->cur, t->start, t->len);
+		v->want_name = false;
+		return true;
+	}
+	/* a string after a name, or a name after a name: no literal */
+	if (t->type == TOK_STRING || t->type == TOK_NAME) {
+		v->st = V_BAD;
+		return true;
+	}
+	return false;
 }
 
 static void value_feed(struct value *v, const struct tok *t)
@@ -692,6 +748,13 @@ static void value_feed(struct value *v, const struct tok *t)
 	bool close = t->type == TOK_OP && t->len == 1 && v->close && *t->start == v->close;
 	bool comma = tok_is(t, TOK_OP, ",");
 
+	if (value_name(v, t))
+		return;
+	/* a decoded string that looks like a name is not one */
+	if (str && t->body_len && t->body[0] == PY_NAME_MARK) {
+		v->st = V_BAD;
+		return;
+	}
 	switch (v->st) {
 	case V_START:
 		if (str) {
@@ -755,6 +818,8 @@ static void value_feed(struct value *v, const struct tok *t)
 /* Finish the value; false when it was not a literal we understand. */
 static bool value_finish(struct value *v)
 {
+	if (v->want_name)
+		v->st = V_BAD;
 	if (v->st == V_STR_TOP)
 		value_push(v);
 	return v->st == V_STR_TOP || v->st == V_TOP_COMMA || v->st == V_END;
@@ -782,6 +847,10 @@ enum stmt_kind {
 	ST_DEF_HEADER,		/* `def name(` seen, waiting for `:` */
 	ST_BODY,		/* a statement inside upgrade()/downgrade() */
 	ST_DOC,			/* the first statement, strings so far */
+	ST_CONST_NAME,		/* another module-level name: maybe a constant */
+	ST_CONST_ANNOT,
+	ST_CONST_VALUE,
+	ST_IMPORT,		/* `import ...` or `from ... import ...` */
 };
 
 enum func { FN_NONE, FN_UPGRADE, FN_DOWNGRADE };
@@ -810,6 +879,14 @@ struct pyparse {
 	bool body_strings;	/* so far it is only strings */
 
 	unsigned bad_line[TGT_NR];	/* non-literal labels/depends_on, for warnings */
+	char *bad_name[TGT_NR];		/* the name that did not resolve, if that was why */
+
+	/* module-level constants and imports, for names in labels and depends_on */
+	struct py_scope scope;
+	struct strbuf const_name;
+	struct strbuf import;		/* the import statement's tokens, space-separated */
+	const struct strvec *import_path;
+	bool module_only;		/* py_scan_module: no revision needed */
 };
 
 static void finish_func(struct pyparse *pp)
@@ -828,6 +905,55 @@ static void set_list(struct strvec *dst, struct strvec *src)
 	strvec_init(src);
 }
 
+/*
+ * Replace the names among items by the module-level string constants
+ * they refer to (this file's, or an imported module's; a constant tuple
+ * gives all its strings). False, with *bad the first name that does not
+ * resolve, when one does not.
+ */
+static bool resolve_names(struct pyparse *pp, struct strvec *items, char **bad)
+{
+	struct strvec out = STRVEC_INIT;
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < items->nr; i++) {
+		if (items->items[i][0] != PY_NAME_MARK) {
+			strvec_push(&out, items->items[i]);
+			continue;
+		}
+		ok = py_resolve(&out, &pp->scope, items->items[i] + 1, pp->path, pp->import_path, 0);
+		if (!ok)
+			*bad = xstrdup(items->items[i] + 1);
+	}
+	if (ok) {
+		strvec_release(items);
+		*items = out;
+	} else {
+		strvec_release(&out);
+	}
+	return ok;
+}
+
+/* A module-level NAME = "string" (or a tuple of strings): a constant. */
+static void commit_constant(struct pyparse *pp)
+{
+	struct value *v = &pp->val;
+	struct strbuf joined = STRBUF_INIT;
+
+	if (!value_finish(v) || v->is_none)
+		return;
+	for (size_t i = 0; i < v->items.nr; i++) {
+		if (v->items.items[i][0] == PY_NAME_MARK)
+			goto done;
+		if (i)
+			strbuf_addch(&joined, PY_CONST_SEP);
+		strbuf_addstr(&joined, v->items.items[i]);
+	}
+	py_scope_set(&pp->scope, pp->const_name.buf, joined.buf);
+done:
+	strbuf_release(&joined);
+}
+
 static int commit_assignment(struct pyparse *pp)
 {
 	struct script *s = pp->s;
@@ -839,7 +965,8 @@ static int commit_assignment(struct pyparse *pp)
 	switch (pp->target) {
 	case TGT_REVISION:
 		s->revision_line = line;
-		if (!ok || v->is_none || v->is_seq || v->items.nr != 1) {
+		if (!ok || v->is_none || v->is_seq || v->items.nr != 1 ||
+		    v->items.items[0][0] == PY_NAME_MARK) {
 			ret = scripts_error_at(pp->err, MS_ERR_PARSE, pp->path, line,
 					       "revision is not a string literal");
 			ms_error_hint(pp->err, "write the id as a plain string, e.g. revision = \"3f2a9c1d0b7e\"");
@@ -848,6 +975,13 @@ static int commit_assignment(struct pyparse *pp)
 		if (!*v->items.items[0]) {
 			ret = scripts_error_at(pp->err, MS_ERR_PARSE, pp->path, line,
 					       "revision is empty");
+			goto done;
+		}
+		if (strpbrk(v->items.items[0], "@-+")) {
+			ret = scripts_error_at(pp->err, MS_ERR_PARSE, pp->path, line,
+					       "revision \"%s\": Alembic refuses the characters @, - and + "
+					       "in a revision id", v->items.items[0]);
+			ms_error_hint(pp->err, "use letters, digits and _, as 'alembic revision' generates them");
 			goto done;
 		}
 		free(s->revision);
@@ -864,6 +998,12 @@ static int commit_assignment(struct pyparse *pp)
 			goto done;
 		}
 		for (size_t i = 0; i < v->items.nr; i++) {
+			if (v->items.items[i][0] == PY_NAME_MARK) {
+				ret = scripts_error_at(pp->err, MS_ERR_PARSE, pp->path, line,
+						       "down_revision is not a literal");
+				ms_error_hint(pp->err, "write a string, None, or a tuple of strings, e.g. down_revision = (\"ab12\", \"cd34\")");
+				goto done;
+			}
 			if (!*v->items.items[i]) {
 				ret = scripts_error_at(pp->err, MS_ERR_PARSE, pp->path, line,
 						       "down_revision names an empty revision");
@@ -879,6 +1019,10 @@ static int commit_assignment(struct pyparse *pp)
 			s->branch_labels_line = line;
 		else
 			s->depends_on_line = line;
+		free(pp->bad_name[pp->target]);
+		pp->bad_name[pp->target] = NULL;
+		if (ok)
+			ok = resolve_names(pp, &v->items, &pp->bad_name[pp->target]);
 		if (!ok) {
 			pp->bad_line[pp->target] = line;
 			strvec_release(pp->target == TGT_BRANCH_LABELS ?
@@ -902,7 +1046,14 @@ static int end_statement(struct pyparse *pp)
 
 	switch (pp->kind) {
 	case ST_ASSIGN_VALUE:
-		ret = commit_assignment(pp);
+		if (!pp->module_only)
+			ret = commit_assignment(pp);
+		break;
+	case ST_CONST_VALUE:
+		commit_constant(pp);
+		break;
+	case ST_IMPORT:
+		py_scope_import(&pp->scope, pp->import.buf);
 		break;
 	case ST_DOC:
 		if (!pp->nstmts)
@@ -961,8 +1112,17 @@ static void begin_statement(struct pyparse *pp, const struct tok *t)
 				return;
 			}
 		}
-		if (tok_is(t, TOK_NAME, "def"))
+		if (tok_is(t, TOK_NAME, "def")) {
 			pp->kind = ST_DEF;
+		} else if (tok_is(t, TOK_NAME, "import") || tok_is(t, TOK_NAME, "from")) {
+			pp->kind = ST_IMPORT;
+			strbuf_reset(&pp->import);
+			strbuf_add(&pp->import, t->start, t->len);
+		} else if (is_plain_name(t)) {
+			pp->kind = ST_CONST_NAME;
+			strbuf_reset(&pp->const_name);
+			strbuf_add(&pp->const_name, t->start, t->len);
+		}
 	} else if (t->type == TOK_STRING && !pp->nstmts &&
 		   !(t->str_flags & (STR_FORMAT | STR_BYTES))) {
 		pp->kind = ST_DOC;
@@ -991,7 +1151,29 @@ static void continue_statement(struct pyparse *pp, const struct tok *t, unsigned
 		}
 		break;
 	case ST_ASSIGN_VALUE:
+	case ST_CONST_VALUE:
 		value_feed(&pp->val, t);
+		break;
+	case ST_CONST_NAME:
+		if (tok_is(t, TOK_OP, "=")) {
+			pp->kind = ST_CONST_VALUE;
+			value_start(&pp->val);
+		} else {
+			pp->kind = tok_is(t, TOK_OP, ":") ? ST_CONST_ANNOT : ST_OTHER;
+		}
+		break;
+	case ST_CONST_ANNOT:
+		if (!depth && tok_is(t, TOK_OP, "=")) {
+			pp->kind = ST_CONST_VALUE;
+			value_start(&pp->val);
+		}
+		break;
+	case ST_IMPORT:
+		if (t->type == TOK_NAME || (t->type == TOK_OP && (tok_is(t, TOK_OP, ".") ||
+		    tok_is(t, TOK_OP, ",") || tok_is(t, TOK_OP, "...")))) {
+			strbuf_addch(&pp->import, ' ');
+			strbuf_add(&pp->import, t->start, t->len);
+		}
 		break;
 	case ST_DEF:
 		pp->kind = ST_OTHER;
@@ -1053,6 +1235,7 @@ static bool stmt_settled(const struct pyparse *pp)
 	case ST_BODY:
 		return pp->body_toks && !pp->body_ok;
 	case ST_ASSIGN_VALUE:
+	case ST_CONST_VALUE:
 		return pp->val.st == V_BAD;
 	default:
 		return false;
@@ -1072,31 +1255,137 @@ static void emit_warnings(struct pyparse *pp)
 	for (int i = TGT_BRANCH_LABELS; i < TGT_NR; i++) {
 		if (!pp->bad_line[i])
 			continue;
-		diag_add(pp->warnings, DIAG_WARNING, "MS030", pp->path, pp->bad_line[i],
-			 pp->s->revision, hints[i],
-			 "%s is not a literal; it is left out", target_names[i]);
+		if (pp->bad_name[i])
+			diag_add(pp->warnings, DIAG_WARNING, "MS030", pp->path, pp->bad_line[i],
+				 pp->s->revision,
+				 "migsync reads module-level string constants of this file and of "
+				 "modules it imports, found on prepend_sys_path or above the versions "
+				 "directory; write the value as a literal otherwise",
+				 "%s: \"%s\" is no string constant migsync can find; it is left out",
+				 target_names[i], pp->bad_name[i]);
+		else
+			diag_add(pp->warnings, DIAG_WARNING, "MS030", pp->path, pp->bad_line[i],
+				 pp->s->revision, hints[i],
+				 "%s is not a literal; it is left out", target_names[i]);
 	}
+}
+
+static void pyparse_init(struct pyparse *pp, struct script *s, const char *path,
+			 const struct strvec *import_path, struct diag_list *warnings,
+			 struct ms_error *err)
+{
+	memset(pp, 0, sizeof(*pp));
+	pp->s = s;
+	pp->path = path;
+	pp->warnings = warnings;
+	pp->err = err;
+	pp->import_path = import_path;
+	strbuf_init(&pp->val.cur, 0);
+	strvec_init(&pp->val.items);
+	strbuf_init(&pp->doc, 0);
+	strbuf_init(&pp->const_name, 0);
+	strbuf_init(&pp->import, 0);
+	py_scope_init(&pp->scope);
+}
+
+static void pyparse_release(struct pyparse *pp)
+{
+	strbuf_release(&pp->val.cur);
+	strvec_release(&pp->val.items);
+	strbuf_release(&pp->doc);
+	strbuf_release(&pp->const_name);
+	strbuf_release(&pp->import);
+	py_scope_release(&pp->scope);
+	for (int i = 0; i < TGT_NR; i++)
+		free(pp->bad_name[i]);
+}
+
+/* The statements of buf (after its BOM), fed to pp. */
+static int parse_statements(struct pyparse *pp, const char *buf, size_t len)
+{
+	size_t bom = scripts_bom_len(buf, len);
+	struct lexer lx;
+	int ret = 0;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.p = buf + bom;
+	lx.line_start = lx.p;
+	lx.end = buf + len;
+	lx.line = 1;
+	lx.path = pp->path;
+	for (;;) {
+		struct tok t;
+
+		ret = lex_next(&lx, &t, pp->err);
+		if (ret || t.type == TOK_EOF)
+			break;
+		if (t.type == TOK_NEWLINE ||
+		    (!lx.depth && tok_is(&t, TOK_OP, ";"))) {
+			ret = end_statement(pp);
+			if (ret)
+				break;
+		} else {
+			if (t.first) {
+				pp->module_level = t.indent == 0;
+				if (pp->module_level && pp->func != FN_NONE)
+					finish_func(pp);
+			}
+			pp->stmt_toks++;
+			if (pp->stmt_toks == 1)
+				begin_statement(pp, &t);
+			else
+				continue_statement(pp, &t, lx.depth);
+			lx.skip_stmt = stmt_settled(pp);
+		}
+		lx.skip_indented = pp->nstmts && (pp->func == FN_NONE || !pp->func_empty);
+	}
+	if (ret == 0)
+		finish_func(pp);
+	return ret;
+}
+
+int py_scan_module(struct py_scope *out, const char *path, const char *buf, size_t len)
+{
+	struct ms_error err = MS_ERROR_INIT;
+	struct script dummy;
+	struct pyparse pp;
+	int ret;
+
+	script_init(&dummy);
+	pyparse_init(&pp, &dummy, path, NULL, NULL, &err);
+	pp.module_only = true;
+	ret = scripts_check_text(path, buf, len, &err);
+	if (ret == 0)
+		ret = parse_statements(&pp, buf, len);
+	if (ret == 0) {
+		py_scope_release(out);
+		*out = pp.scope;
+		py_scope_init(&pp.scope);
+	}
+	pyparse_release(&pp);
+	script_release(&dummy);
+	ms_error_release(&err);
+	return ret;
 }
 
 int script_parse_python(struct script *out, const char *path,
 			const char *buf, size_t len, unsigned flags,
 			struct diag_list *warnings, struct ms_error *err)
 {
+	return script_parse_python_in(out, path, buf, len, flags, NULL, warnings, err);
+}
+
+int script_parse_python_in(struct script *out, const char *path,
+			   const char *buf, size_t len, unsigned flags,
+			   const struct strvec *import_path,
+			   struct diag_list *warnings, struct ms_error *err)
+{
 	struct pyparse pp;
-	struct lexer lx;
 	const char *slash;
-	size_t bom;
 	int ret;
 
 	script_init(out);
-	memset(&pp, 0, sizeof(pp));
-	pp.s = out;
-	pp.path = path;
-	pp.warnings = warnings;
-	pp.err = err;
-	strbuf_init(&pp.val.cur, 0);
-	strvec_init(&pp.val.items);
-	strbuf_init(&pp.doc, 0);
+	pyparse_init(&pp, out, path, import_path, warnings, err);
 
 	out->kind = SCRIPT_PYTHON;
 	out->path = xstrdup(path);
@@ -1108,44 +1397,9 @@ int script_parse_python(struct script *out, const char *path,
 		goto done;
 	if (flags & SCRIPTS_SHA256)
 		sha256_hex(buf, len, out->sha256);
-
-	bom = scripts_bom_len(buf, len);
-	memset(&lx, 0, sizeof(lx));
-	lx.p = buf + bom;
-	lx.line_start = lx.p;
-	lx.end = buf + len;
-	lx.line = 1;
-	lx.path = path;
-
-	for (;;) {
-		struct tok t;
-
-		ret = lex_next(&lx, &t, err);
-		if (ret)
-			goto done;
-		if (t.type == TOK_EOF)
-			break;
-		if (t.type == TOK_NEWLINE ||
-		    (!lx.depth && tok_is(&t, TOK_OP, ";"))) {
-			ret = end_statement(&pp);
-			if (ret)
-				goto done;
-		} else {
-			if (t.first) {
-				pp.module_level = t.indent == 0;
-				if (pp.module_level && pp.func != FN_NONE)
-					finish_func(&pp);
-			}
-			pp.stmt_toks++;
-			if (pp.stmt_toks == 1)
-				begin_statement(&pp, &t);
-			else
-				continue_statement(&pp, &t, lx.depth);
-			lx.skip_stmt = stmt_settled(&pp);
-		}
-		lx.skip_indented = pp.nstmts && (pp.func == FN_NONE || !pp.func_empty);
-	}
-	finish_func(&pp);
+	ret = parse_statements(&pp, buf, len);
+	if (ret)
+		goto done;
 
 	if (!out->revision) {
 		ret = scripts_error_at(err, MS_ERR_PARSE, path, 0,
@@ -1162,9 +1416,7 @@ int script_parse_python(struct script *out, const char *path,
 	emit_warnings(&pp);
 	scripts_compact(out);
 done:
-	strbuf_release(&pp.val.cur);
-	strvec_release(&pp.val.items);
-	strbuf_release(&pp.doc);
+	pyparse_release(&pp);
 	if (ret)
 		script_release(out);
 	return ret;

@@ -356,7 +356,7 @@ static void add_read_error(struct diag_list *list, const char *path,
 
 /* Read and parse one file into *s. Returns 0, 1 (a directory: skipped) or a negative code. */
 static int read_script(struct script *s, struct strbuf *buf, const char *path,
-		       const char *name, unsigned flags,
+		       const char *name, unsigned flags, const struct strvec *import_path,
 		       struct diag_list *warnings, struct ms_error *err)
 {
 	int r = read_one(buf, path, err);
@@ -365,11 +365,115 @@ static int read_script(struct script *s, struct strbuf *buf, const char *path,
 		return r;
 	if (ends_with(name, ".sql"))
 		return script_parse_sql(s, path, buf->buf, buf->len, flags, warnings, err);
-	return script_parse_python(s, path, buf->buf, buf->len, flags, warnings, err);
+	return script_parse_python_in(s, path, buf->buf, buf->len, flags, import_path, warnings, err);
+}
+
+/* Does dir/name exist? */
+static bool exists_in(const char *dir, const char *name)
+{
+	char *path = xstrfmt("%s/%s", dir, name);
+	bool ret = access(path, F_OK) == 0;
+
+	free(path);
+	return ret;
+}
+
+/* name's part before its first ".", as Alembic's fname.split(".")[0] */
+static bool stem_in(const struct strvec *stems, const char *name)
+{
+	char *stem = xstrndup(name, strcspn(name, "."));
+	bool ret = strvec_contains(stems, stem);
+
+	free(stem);
+	return ret;
+}
+
+/*
+ * Would Alembic 1.8 with sourceless = true load name (a .pyc or .pyo)
+ * from dir? Not when the .py is there (it prefers the source), nor a
+ * .pyo next to its .pyc.
+ */
+static bool loads_compiled(const char *dir, const char *name)
+{
+	size_t n = strlen(name);
+	char *py;
+	bool ret;
+
+	if (starts_with(name, "__init__") || starts_with(name, ".#") ||
+	    (!ends_with(name, ".pyc") && !ends_with(name, ".pyo")))
+		return false;
+	py = xstrndup(name, n - 1);
+	ret = !exists_in(dir, py);
+	if (ret && name[n - 1] == 'o') {
+		char *pyc = xstrfmt("%sc", py);
+
+		ret = !exists_in(dir, pyc);
+		free(pyc);
+	}
+	free(py);
+	return ret;
+}
+
+/*
+ * With sourceless = true Alembic also loads compiled revisions: a .pyc
+ * or .pyo in dir without its .py, and a file of dir/__pycache__ whose
+ * name's stem no file of dir has. migsync reads sources only, so each
+ * such file is an error: the graph would miss a revision Alembic sees.
+ */
+static int check_compiled(const char *dir, unsigned flags, struct diag_list *warnings,
+			  struct ms_error *err)
+{
+	struct strvec stems = STRVEC_INIT, found = STRVEC_INIT;
+	char *cache = xstrfmt("%s/__pycache__", dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	while (d && (de = readdir(d)) != NULL) {
+		strvec_push_owned(&stems, xstrndup(de->d_name, strcspn(de->d_name, ".")));
+		if (loads_compiled(dir, de->d_name))
+			strvec_push_owned(&found, xstrfmt("%s/%s", dir, de->d_name));
+	}
+	if (d)
+		closedir(d);
+	d = opendir(cache);
+	while (d && (de = readdir(d)) != NULL)
+		if (!stem_in(&stems, de->d_name) && loads_compiled(cache, de->d_name))
+			strvec_push_owned(&found, xstrfmt("%s/%s", cache, de->d_name));
+	if (d)
+		closedir(d);
+	strvec_sort(&found);
+	for (size_t i = 0; ret == 0 && i < found.nr; i++) {
+		const char *path = found.items[i];
+		const char *hint = "keep the revision's .py next to it: Alembic then reads the source too";
+
+		if (flags & SCRIPTS_KEEP_GOING) {
+			diag_add(warnings, DIAG_ERROR, "MS040", path, 0, NULL, hint,
+				 "file \"%s\": a compiled revision without its source (sourceless = true): "
+				 "Alembic loads it, migsync reads revision sources only",
+				 strrchr(path, '/') + 1);
+			continue;
+		}
+		ret = scripts_error_at(err, MS_ERR_PARSE, path, 0,
+				       "a compiled revision without its source (sourceless = true): "
+				       "Alembic loads it, migsync reads revision sources only");
+		ms_error_hint(err, "%s", hint);
+	}
+	free(cache);
+	strvec_release(&stems);
+	strvec_release(&found);
+	return ret;
 }
 
 int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		     struct diag_list *warnings, struct ms_error *err)
+{
+	return scripts_read_dir_in(set, dir, flags, NULL, warnings, err);
+}
+
+int scripts_read_dir_in(struct script_set *set, const char *dir, unsigned flags,
+			const struct strvec *import_path, struct diag_list *warnings,
+			struct ms_error *err)
 {
 	struct strbuf text = STRBUF_INIT, buf = STRBUF_INIT, path = STRBUF_INIT;
 	const char **names = NULL;
@@ -380,13 +484,10 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 	int ret = 0;
 
 	if (stat(dir, &st)) {
-		int e = errno;
-
+		/* no hint: the caller knows where dir came from, and says so (project_open) */
 		ret = scripts_error_at(err, MS_ERR_IO, dir, 0,
 				       "could not read versions directory: %s",
-				       strerror(e));
-		if (e == ENOENT)
-			ms_error_hint(err, "check migrations.scripts in inventory.yaml, or pass --scripts DIR");
+				       strerror(errno));
 		goto done;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -434,7 +535,7 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		strbuf_reset(&path);
 		strbuf_addf(&path, "%s/%s", dir, names[i]);
 		r = read_script(&set->items[set->nr], &buf, path.buf, names[i], flags,
-				warnings, (flags & SCRIPTS_KEEP_GOING) ? &ferr : err);
+				import_path, warnings, (flags & SCRIPTS_KEEP_GOING) ? &ferr : err);
 		if (r < 0 && (flags & SCRIPTS_KEEP_GOING)) {
 			add_read_error(warnings, path.buf, &ferr);
 			r = 1;
@@ -447,6 +548,8 @@ int scripts_read_dir(struct script_set *set, const char *dir, unsigned flags,
 		if (r == 0)
 			set->nr++;
 	}
+	if (flags & SCRIPTS_SOURCELESS)
+		ret = check_compiled(dir, flags, warnings, err);
 done:
 	if (d)
 		closedir(d);

@@ -186,8 +186,10 @@ int script_parse_sql(struct script *out, const char *path,
 			k = NULL;
 		}
 		/* -- migsync:allow RULE: reason is the safety review's, anywhere: a comment here */
-		if (k && eol - k >= 5 && !memcmp(k, "allow", 5) && (eol - k == 5 || is_blank(k[5])))
+		if (k && eol - k >= 5 && !memcmp(k, "allow", 5) && (eol - k == 5 || is_blank(k[5]))) {
+			out->has_allow = true;
 			k = NULL;
+		}
 		if (!k) {
 			if (cur >= 0) {
 				if (sec[cur].empty && line_has_sql(p, eol))

@@ -154,6 +154,19 @@ expect_not_in differ err "only Alembic sees"
 expect_version a_dev c0ff00000003 "files differ: nothing ran"
 check "files differ: no ledger row" [ "$(ledger a_dev | wc -l)" = 3 ]
 
+# a file that changes after the plan was read (here by before_apply, which
+# runs before the lock): Alembic would run other code than was approved
+f5=$(file_of c0ff00000005)
+cp "$f5" "$tmp/f5.orig"
+cp "$inv/dev.yaml" "$tmp/dev.yaml.orig"
+echo "before_apply: echo '# edited' >> $f5" >>"$inv/dev.yaml"
+run changed -- apply -e dev --yes
+expect_rc changed 2
+expect_in changed err "changed since the plan: $f5 (sha256 $(sha256sum "$tmp/f5.orig" | cut -c1-12), Alembic reads $(sha256sum "$f5" | cut -c1-12))"
+expect_version a_dev c0ff00000003 "a changed file: nothing ran"
+cp "$tmp/f5.orig" "$f5"
+cp "$tmp/dev.yaml.orig" "$inv/dev.yaml"
+
 # --- a failing revision -----------------------------------------------------
 pg_psql -d a_dev -c "ALTER TABLE llm_configs ADD COLUMN priority integer" >/dev/null ||
 	fail "prepare the failure"

@@ -365,6 +365,23 @@ for line in "status" "plan" "check" "hook -e dev" "apply" "heads" "lint" "drift"
 done
 pass "an inventory problem is printed once, as file:line:column"
 
+# a versions directory that does not exist: the hint names where it came from
+printf 'database:\n  host: 127.0.0.1\n  port: 5432\n  dbname: x\n' >"$bad/dev.yaml"
+run "$tmp" status -i "$bad" --scripts "$tmp/nope"
+expect_rc 2 "--scripts to nowhere"
+expect_out err "hint: check the directory given with --scripts" "--scripts to nowhere"
+grep -q "migrations.scripts" "$tmp/err" && fail "--scripts to nowhere hints at migrations.scripts: $(cat "$tmp/err")"
+sed -i "s#scripts: .*#scripts: $tmp/nope#" "$bad/inventory.yaml"
+run "$tmp" status -i "$bad"
+expect_rc 2 "migrations.scripts to nowhere"
+expect_out err "hint: check migrations.scripts in $bad/inventory.yaml" "migrations.scripts to nowhere"
+mkdir -p "$tmp/ini"
+printf '[alembic]\nscript_location = nowhere\n' >"$tmp/ini/alembic.ini"
+run "$tmp/ini" heads
+expect_rc 2 "script_location to nowhere"
+expect_out err "hint: check script_location and version_locations in alembic.ini" "script_location to nowhere"
+pass "a missing versions directory: the hint names the setting that named it"
+
 run "$tmp" heads
 expect_rc 2 "heads with no scripts"
 expect_out err "no revision scripts" "heads with no scripts"

@@ -121,7 +121,8 @@ expect_json log_json '.environment' stuck
 expect_json log_json '.entries[].revision' "[\"$S1\", \"$S2\", \"$S2\", \"$S3\"]"
 expect_json log_json '.entries[].outcome' '["applied", "resolved_rolled_back", "applied", "applied"]'
 expect_json log_json '.entries[].transactional' '[true, false, false, true]'
-expect_json log_json '.entries[0].(direction,database,error)' '["up", null, null]'
+expect_json log_json '.entries[0].(direction,error)' '["up", null]'
+expect_json log_json '.entries[0].database' =~ ':[0-9]+/[^/]+$'
 expect_json log_json '.entries[0].who' =~ '.'
 expect_json log_json '.entries[0].host' =~ '.'
 expect_json log_json '.entries[0].started_at' =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
@@ -163,8 +164,11 @@ expect_json list1 '.approvals[].state' '["valid"]'
 run revoke approve -i "$G" --revoke -e gated --plan "${H1:0:12}" --by bob --comment "wrong ticket"
 expect_rc revoke 0
 expect_in revoke out "revoked: environment gated, plan $H1, by bob (1 approval)"
-run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob
+run revoke_again approve -i "$G" --revoke -e gated --plan "$H1" --by bob --format json
 expect_rc revoke_again 1
+expect_json revoke_again .format migsync.approve/1
+expect_json revoke_again .error.code database
+expect_json revoke_again .error.message has "no approval of plan $H1 to revoke"
 expect_in revoke_again err "no approval of plan $H1 to revoke"
 run revoke_short approve -i "$G" --revoke -e gated --plan "${H1:0:8}"
 expect_rc revoke_short 2
@@ -203,3 +207,48 @@ inv_sql_rev "$GV" $G3 $G2 "CREATE TABLE g_t3 (id int);" "DROP TABLE g_t3;"
 run list4 approvals -i "$G" -e gated --format json
 expect_rc list4 0
 expect_json list4 '.approvals[].state' '["revoked", "used", "stale"]'
+
+# --- 5: rehash, through the gate
+echo "-- reviewed: a comment added after the fact" >>"$GV/${G1}_rev.sql"
+NEW=$(sha256sum "$GV/${G1}_rev.sql" | cut -d' ' -f1)
+OLD=$(q gated "SELECT sha256 FROM migsync.applied WHERE revision = '$G1' AND outcome = 'applied'")
+run mismatch check -i "$G" --format json
+expect_rc mismatch 1
+expect_json mismatch '.problems[].check' '["checksums"]'
+run rehash_noreason rehash -i "$G" -e gated $G1
+expect_rc rehash_noreason 2
+expect_in rehash_noreason err "--reason TEXT is required"
+run rehash_unknown rehash -i "$G" -e gated ffffffffffff --reason x
+expect_rc rehash_unknown 2
+run rehash_gated rehash -i "$G" -e gated $G1 --reason "comment only"
+expect_rc rehash_gated 3
+expect_in rehash_gated out "sha256 ${OLD:0:12} in the ledger, ${NEW:0:12} in the file"
+expect_in rehash_gated err "--rehash $G1 --plan"
+HR=$(hash_of rehash_gated)
+check "the gate names the rehash to approve" test -n "$HR"
+run approve_wrong approve -i "$G" -e gated --plan "$HR" --by alice
+expect_rc approve_wrong 1
+run approve_rehash approve -i "$G" -e gated --rehash $G1 --plan "$HR" --by alice
+expect_rc approve_rehash 0
+run rehash_dry rehash -i "$G" -e gated $G1 --reason "comment only" --dry-run
+expect_rc rehash_dry 0
+expect_in rehash_dry out "would rehash $G1"
+run rehash rehash -i "$G" -e gated $G1 --reason "comment only" --format json
+expect_rc rehash 0
+expect_json rehash '.(outcome,revision,sha256,reason,plan_hash)' "[\"rehashed\", \"$G1\", \"$NEW\", \"comment only\", \"$HR\"]"
+expect_json rehash '.databases[0].previous_sha256' "$OLD"
+check "the ledger has the old and new hashes and the reason" \
+	test "$(q gated "SELECT previous_sha256 || ' ' || sha256 || ' ' || note FROM migsync.applied WHERE outcome = 'rehashed'")" = "$OLD $NEW comment only"
+run after_rehash check -i "$G" --format json
+expect_rc after_rehash 0
+expect_json after_rehash '.environments[0].checks.checksums.outcome' passed
+run rehash_again rehash -i "$G" -e gated $G1 --reason "again"
+expect_rc rehash_again 0
+expect_in rehash_again out "nothing to do"
+run log_rehash log -i "$G" -e gated
+expect_rc log_rehash 0
+grep -Eq "^[0-9T:-]+Z +$G1 +up +rehashed +0\.0 s +[^ ]+ +${HR:0:12} +sha256 ${OLD:0:12} -> ${NEW:0:12}: comment only$" "$tmp/log_rehash.out" &&
+	pass "log: the rehash line" || fail "log: $(cat "$tmp/log_rehash.out")"
+run list5 approvals -i "$G" -e gated --format json
+expect_rc list5 0
+expect_json list5 '.approvals[-1].state' used

@@ -93,6 +93,9 @@ expect_version staging none "expired approval"
 run list MIGSYNC_TEST_CLOCK_OFFSET=3601 -- approvals -e staging
 expect_rc list 0
 expect_in list out "expired"
+run list_json MIGSYNC_TEST_CLOCK_OFFSET=3601 -- approvals -e staging --format json
+expect_rc list_json 0
+expect_json list_json '.approvals[].(plan_hash,approver,expired)' "[[\"$H1\", \"alice\", true]]"
 
 # --- 6: an approval for a stale plan does not count
 echo "checking: an approval for a stale plan is refused"
@@ -133,8 +136,9 @@ run before_fail -- apply --yes
 expect_rc before_fail 3
 expect_version dev $R6 "dev before the failure"
 H3=$(hash_of before_fail)
-run approve_h3 -- approve -e staging --plan "$H3" --by bob
+run approve_h3 -- approve -e staging --plan "$H3" --by bob --format json
 expect_rc approve_h3 0
+expect_json approve_h3 '.(environment,plan_hash,approver)' "[\"staging\", \"$H3\", \"bob\"]"
 run failing -- apply --yes
 expect_rc failing 1
 expect_in failing err "staging has positions over the new limit"
@@ -187,8 +191,10 @@ expect_in again out "nothing to do"
 
 # --- 9: downgrade -1 on dev
 echo "checking: downgrade -e dev --to -1"
-run down -- downgrade -e dev --to -1 --yes
+run down -- downgrade -e dev --to -1 --yes --format json
 expect_rc down 0
+expect_json down '.stages[].(environment,outcome,error)' '[["dev", "applied", null]]'
+expect_json down '.stages[0].steps[].(revision,direction)' "[[\"$R6\", \"down\"]]"
 expect_version dev $R5 "downgrade -1"
 [ "$(pg_psql -d dev -At -c "SELECT count(*) FROM pg_tables WHERE tablename = 'position_limits'")" = 0 ] ||
 	fail "downgrade did not run the down section"

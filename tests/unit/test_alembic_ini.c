@@ -243,6 +243,148 @@ static void test_nul_with_length(void **state)
 	ms_error_release(&err);
 }
 
+/*
+ * alembic_config_parse over every form migsync takes from the main
+ * section: its name (-n), Alembic 1.16's path_separator ahead of
+ * version_path_separator, prepend_sys_path and sourceless. Lists are
+ * written "[a][b]".
+ */
+struct config_case {
+	const char *name;
+	const char *section;	/* NULL: alembic */
+	const char *ini;
+	const char *versions;
+	const char *sys_path;
+	bool sourceless;
+};
+
+static const struct config_case config_cases[] = {
+	{ "defaults", NULL, "[alembic]\nscript_location = m\n", "[m/versions]", "", false },
+	{ "another section (-n)", "tenants",
+	  "[alembic]\nscript_location = a\n[tenants]\nscript_location = %(here)s/t\n",
+	  "[" HERE "/t/versions]", "", false },
+	{ "[DEFAULT] under the named section", "tenants",
+	  "[DEFAULT]\nsourceless = true\n[tenants]\nscript_location = t\n", "[t/versions]", "", true },
+	{ "path_separator os", NULL,
+	  "[alembic]\nscript_location = m\nversion_locations = a:b c\npath_separator = os\n",
+	  "[a][b c]", "", false },
+	{ "path_separator wins over version_path_separator", NULL,
+	  "[alembic]\nscript_location = m\nversion_locations = a;/x/b:c\npath_separator = ;\n"
+	  "version_path_separator = os\n", "[a][/x/b:c]", "", false },
+	{ "version_path_separator alone", NULL,
+	  "[alembic]\nscript_location = m\nversion_locations = a;b:c\nversion_path_separator = os\n",
+	  "[a;b][c]", "", false },
+	{ "path_separator newline", NULL,
+	  "[alembic]\nscript_location = m\nversion_locations =\n  a b\n  c\npath_separator = newline\n",
+	  "[a b][c]", "", false },
+	{ "path_separator space", NULL,
+	  "[alembic]\nscript_location = m\nversion_locations = a, b\npath_separator = space\n",
+	  "[a,][b]", "", false },
+	{ "legacy: spaces and commas", NULL,
+	  "[alembic]\nscript_location = m\nversion_locations = %(here)s/a, %(here)s/b\n",
+	  "[" HERE "/a][" HERE "/b]", "", false },
+	{ "prepend_sys_path legacy: spaces, commas and colons", NULL,
+	  "[alembic]\nscript_location = m\nprepend_sys_path = .:src, %(here)s/lib\n",
+	  "[m/versions]", "[.][src][" HERE "/lib]", false },
+	{ "prepend_sys_path by path_separator", NULL,
+	  "[alembic]\nscript_location = m\nprepend_sys_path = a b;c\npath_separator = ;\n",
+	  "[m/versions]", "[a b][c]", false },
+	{ "sourceless only when exactly true", NULL,
+	  "[alembic]\nscript_location = m\nsourceless = True\n", "[m/versions]", "", false },
+	{ "sourceless = true", NULL,
+	  "[alembic]\nscript_location = m\nsourceless = true\n", "[m/versions]", "", true },
+};
+
+static void list(struct strbuf *sb, const struct strvec *v)
+{
+	for (size_t i = 0; i < v->nr; i++)
+		strbuf_addf(sb, "[%s]", v->items[i]);
+}
+
+static void test_config_forms(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(config_cases) / sizeof(config_cases[0]); i++) {
+		const struct config_case *c = &config_cases[i];
+		struct alembic_config cfg;
+		struct ms_error err = MS_ERROR_INIT;
+		struct strbuf versions = STRBUF_INIT, sys_path = STRBUF_INIT;
+
+		alembic_config_init(&cfg);
+		if (alembic_config_parse(&cfg, c->ini, strlen(c->ini), "alembic.ini", HERE, c->section,
+					 &err)) {
+			print_error("%s: unexpected error: %s\n", c->name, err.message);
+			fail();
+		}
+		list(&versions, &cfg.version_dirs);
+		list(&sys_path, &cfg.prepend_sys_path);
+		if (strcmp(versions.buf, c->versions) || strcmp(sys_path.buf, c->sys_path) ||
+		    cfg.sourceless != c->sourceless) {
+			print_error("%s: versions %s sys.path %s sourceless %d, want %s %s %d\n", c->name,
+				    versions.buf, sys_path.buf, cfg.sourceless, c->versions, c->sys_path,
+				    c->sourceless);
+			fail();
+		}
+		strbuf_release(&versions);
+		strbuf_release(&sys_path);
+		alembic_config_release(&cfg);
+		ms_error_release(&err);
+	}
+}
+
+/* A missing named section, and a bad path_separator, name themselves. */
+static void test_config_refused(void **state)
+{
+	static const char bad_sep[] = "[alembic]\nscript_location = m\nversion_locations = a\n"
+				      "path_separator = comma\n";
+	struct alembic_config cfg;
+	struct ms_error err = MS_ERROR_INIT;
+
+	(void)state;
+	alembic_config_init(&cfg);
+	assert_int_equal(alembic_config_parse(&cfg, "[alembic]\nscript_location = m\n", 30,
+					      "alembic.ini", HERE, "tenants", &err), MS_ERR_CONFIG);
+	assert_string_equal(err.message, "\"alembic.ini\": no [tenants] section");
+	assert_non_null(strstr(err.hint, "alembic_section"));
+	ms_error_release(&err);
+	assert_int_equal(alembic_config_parse(&cfg, bad_sep, strlen(bad_sep), "alembic.ini", HERE,
+					      NULL, &err), MS_ERR_CONFIG);
+	assert_string_equal(err.message, "\"alembic.ini\", line 4: path_separator: \"comma\" is not "
+			    "one of space, newline, os, \":\", \";\"");
+	assert_null(cfg.script_location);
+	ms_error_release(&err);
+	alembic_config_release(&cfg);
+}
+
+/* env.py read as text: the literal version_table of context.configure. */
+static void test_env_py(void **state)
+{
+	static const char env_py[] =
+		"from alembic import context\n"
+		"# context.configure(version_table=\"commented\")\n"
+		"x = \"version_table='not in a call'\"\n"
+		"def run():\n"
+		"    context.configure(url=u, target_metadata=m,\n"
+		"                      version_table = 'app_version',\n"
+		"                      version_table_schema=settings.SCHEMA)\n"
+		"def online():\n"
+		"    context.configure(connection=c, version_table=\"other\",\n"
+		"                      version_table_schema=\"audit\")\n";
+	struct env_py_facts f;
+
+	(void)state;
+	env_py_facts_init(&f);
+	env_py_scan(&f, env_py, strlen(env_py));
+	assert_string_equal(f.version_table, "app_version");
+	assert_int_equal(f.version_table_line, 6);
+	assert_string_equal(f.version_table_schema, "audit");
+	assert_int_equal(f.version_table_schema_line, 10);
+	env_py_facts_release(&f);
+	env_py_scan(&f, "context.configure(version_table=f\"x\")\n", 38);
+	assert_null(f.version_table);
+	env_py_facts_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +397,9 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_nul_with_length),
+		cmocka_unit_test(test_config_forms),
+		cmocka_unit_test(test_config_refused),
+		cmocka_unit_test(test_env_py),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -165,7 +165,9 @@ static void test_load_valid(void **state)
 	assert_true(ends_with(f->inv->migrations.scripts.items[0], "/versions"));
 	assert_true(starts_with(f->inv->migrations.scripts.items[0], f->dir));
 	assert_int_equal(f->inv->migrations.executor, EXECUTOR_SQL);
-	assert_string_equal(f->inv->migrations.python, "/usr/bin/python3");
+	/* not given: found when Alembic runs (project_python_find) */
+	assert_null(f->inv->migrations.python);
+	assert_false(f->inv->migrations.executor_given);
 
 	prod = inventory_find(f->inv, "prod");
 	assert_non_null(prod);
@@ -193,6 +195,7 @@ static void test_load_list_of_scripts_and_alembic(void **state)
 	    "  scripts: [a, /abs/b]\n"
 	    "  executor: alembic\n"
 	    "  alembic_ini: ../alembic.ini\n"
+	    "  alembic_section: tenants\n"
 	    "  python: /opt/venv/bin/python\n"
 	    "rollout: [dev]\n");
 	put(f, "dev.yaml", good_dev);
@@ -203,6 +206,21 @@ static void test_load_list_of_scripts_and_alembic(void **state)
 	assert_int_equal(f->inv->migrations.executor, EXECUTOR_ALEMBIC);
 	assert_true(ends_with(f->inv->migrations.alembic_ini, "/../alembic.ini"));
 	assert_string_equal(f->inv->migrations.python, "/opt/venv/bin/python");
+	assert_string_equal(f->inv->migrations.alembic_section, "tenants");
+	assert_true(f->inv->migrations.executor_given);
+}
+
+/* An inventory without migrations: everything comes from alembic.ini. */
+static void test_no_migrations(void **state)
+{
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml", "project: demo\nrollout: [dev]\n");
+	put(f, "dev.yaml", good_dev);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->inv->migrations.scripts.nr, 0);
+	assert_null(f->inv->migrations.alembic_ini);
+	assert_false(f->inv->migrations.executor_given);
 }
 
 static void test_defaults_merged(void **state)
@@ -347,15 +365,15 @@ static void test_missing_required_keys(void **state)
 	assert_int_equal(load(f), MS_ERR_CONFIG);
 	d = expect_problem(f, INV_E_MISSING, "inventory.yaml", 1, 1);
 	assert_string_equal(d->message, "missing required key \"project\"");
-	d = expect_problem(f, INV_E_MISSING, "inventory.yaml", 2, 1);
-	assert_string_equal(d->message, "\"migrations\": missing required key \"scripts\"");
+	/* every migrations key is optional: alembic.ini can say where the scripts are */
+	assert_null(find(f, INV_E_MISSING, "inventory.yaml", 2, 1));
 	expect_problem(f, INV_E_MISSING, "dev.yaml", 1, 1);
 	d = expect_problem(f, INV_E_MISSING, "prod.yaml", 1, 1);
 	assert_non_null(strstr(d->message, "\"url\", \"host\" or \"service\""));
 	d = expect_problem(f, INV_E_MISSING, "prod.yaml", 2, 1);
 	assert_string_equal(d->message, "\"ssh\": missing required key \"host\"");
 	/* all of them at once */
-	assert_true(diag_list_count(&f->problems, DIAG_ERROR) >= 5);
+	assert_true(diag_list_count(&f->problems, DIAG_ERROR) >= 4);
 }
 
 static void test_duplicates(void **state)
@@ -475,6 +493,7 @@ static void test_bad_url(void **state)
 static void test_other_values(void **state)
 {
 	struct fixture *f = *state;
+	const struct diag *d;
 
 	put(f, "inventory.yaml",
 	    "project: demo\n"
@@ -487,14 +506,70 @@ static void test_other_values(void **state)
 	    "database: { host: h }\n"
 	    "gate: { approvals: 3, approvers: [alice] }\n");
 	assert_int_equal(load(f), MS_ERR_CONFIG);
-	assert_string_equal(expect_problem(f, INV_E_VALUE, "inventory.yaml", 2, 37)->hint,
-			    "did you mean \"alembic\"?");
+	/* an unknown executor is a warning: only the commands that apply refuse it */
+	d = find(f, INV_E_VALUE, "inventory.yaml", 2, 37);
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_string_equal(d->hint, "did you mean \"alembic\"?");
 	assert_string_equal(expect_problem(f, INV_E_VALUE, "dev.yaml", 1, 31)->hint,
 			    "did you mean \"verify-full\"?");
 	expect_problem(f, INV_E_VALUE, "dev.yaml", 1, 58);
 	expect_problem(f, INV_E_DUPLICATE, "dev.yaml", 2, 27);
 	expect_problem(f, INV_E_VALUE, "dev.yaml", 2, 31);
 	expect_problem(f, INV_E_VALUE, "prod.yaml", 2, 1);
+}
+
+/* Environment names: the safe set, from a name: key or from the file name. */
+static void test_env_names(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *name;	/* NULL: from the file name */
+		bool valid;
+	} cases[] = {
+		{ "n1.yaml", "dev", true },
+		{ "n2.yaml", "prod-eu.1", true },
+		{ "n3.yaml", "9x", true },
+		{ "n4.yaml", "a_b", true },
+		{ "staging.yaml", NULL, true },
+		{ "n5.yaml", "-x", false },
+		{ "n6.yaml", ".x", false },
+		{ "n7.yaml", "_x", false },
+		{ "n8.yaml", "a$(id)", false },
+		{ "n9.yaml", "a b", false },
+		{ "n10.yaml", "a;b", false },
+		{ "n11.yaml", "caf\xc3\xa9", false },
+		{ "a$(id).yaml", NULL, false },
+		{ "-e.yaml", NULL, false },
+	};
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations: { scripts: v }\n"
+	    "rollout: [dev, prod-eu.1, 9x, a_b, staging]\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *text = cases[i].name ?
+			xstrfmt("name: \"%s\"\ndatabase: { host: h }\n", cases[i].name) :
+			xstrdup("database: { host: h }\n");
+
+		put(f, cases[i].file, text);
+		free(text);
+	}
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct diag *d = find(f, INV_E_VALUE, cases[i].file, 1, 0);
+
+		print_message("%s (%s): %s\n", cases[i].file, cases[i].name ? cases[i].name : "file name",
+			      cases[i].valid ? "valid" : "refused");
+		if (cases[i].valid) {
+			assert_null(d);
+			continue;
+		}
+		d = expect_problem(f, INV_E_VALUE, cases[i].file, 1, cases[i].name ? 7 : 1);
+		assert_non_null(strstr(d->message, "not a valid environment name"));
+		assert_non_null(strstr(d->hint, "starting with a letter or digit"));
+	}
 }
 
 static void test_unset_variable(void **state)
@@ -941,6 +1016,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FIX(test_load_valid),
 		FIX(test_load_list_of_scripts_and_alembic),
+		FIX(test_no_migrations),
 		FIX(test_defaults_merged),
 		FIX(test_defaults_problem_reported_once),
 		FIX(test_unknown_key_did_you_mean),
@@ -952,6 +1028,7 @@ int main(void)
 		FIX(test_bad_duration),
 		FIX(test_bad_url),
 		FIX(test_other_values),
+		FIX(test_env_names),
 		FIX(test_unset_variable),
 		FIX(test_yaml_syntax_error),
 		FIX(test_missing_directory),

@@ -201,6 +201,142 @@ static void test_broken_graph(void **state)
 	strvec_release(&dirs);
 }
 
+/*
+ * An Alembic project: proj/alembic.ini (two version locations, the
+ * second with a .py revision), proj/mig/env.py with a version table of
+ * its own, and an inventory in proj/env/ that says nothing of migrations
+ * beyond what migrations_yaml adds.
+ */
+static void write_alembic_project(const char *migrations_yaml)
+{
+	char *inv = xstrfmt("project: t\n%srollout: [dev]\n", migrations_yaml);
+
+	assert_int_equal(mkdir("proj", 0700), 0);
+	assert_int_equal(mkdir("proj/mig", 0700), 0);
+	assert_int_equal(mkdir("proj/env", 0700), 0);
+	assert_int_equal(rename("a", "proj/mig/versions"), 0);
+	assert_int_equal(mkdir("proj/mig/more", 0700), 0);
+	write_file("proj/mig/more/cccc00000003_c.py",
+		   "revision = 'cccc00000003'\ndown_revision = 'aaaa00000002'\n");
+	write_file("proj/alembic.ini", "[alembic]\nscript_location = %(here)s/mig\n"
+		   "version_locations = %(here)s/mig/versions mig/more\npath_separator = space\n");
+	write_file("proj/mig/env.py", "context.configure(connection=c,\n"
+		   "    version_table='app_version')\n");
+	write_file("proj/env/inventory.yaml", inv);
+	write_file("proj/env/dev.yaml", "database: { host: 127.0.0.1, dbname: d }\n");
+	free(inv);
+}
+
+static const struct diag *find_diag(const struct diag_list *list, const char *code)
+{
+	for (size_t i = 0; i < list->nr; i++)
+		if (!strcmp(list->items[i].code, code))
+			return &list->items[i];
+	return NULL;
+}
+
+/* No scripts, executor or alembic_ini in the inventory: alembic.ini beside it says. */
+static void test_alembic_inferred(void **state)
+{
+	struct fixture *f = *state;
+	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+	const struct diag *d;
+
+	write_alembic_project("");
+	assert_int_equal(project_open(&f->p, &o, &f->err), 0);
+	assert_int_equal(f->p.script_dirs.nr, 2);
+	assert_true(ends_with(f->p.script_dirs.items[0], "/proj/mig/versions"));
+	/* a relative location is the ini directory's, where Alembic runs */
+	assert_true(ends_with(f->p.script_dirs.items[1], "/proj/mig/more"));
+	assert_int_equal(f->p.scripts.nr, 3);
+	assert_int_equal(f->p.inv->migrations.executor, EXECUTOR_ALEMBIC);
+	assert_true(ends_with(f->p.inv->migrations.alembic_ini, "/proj/alembic.ini"));
+	assert_true(ends_with(f->p.alembic.prepend_sys_path.items[0], "/proj"));
+	d = find_diag(&f->p.diags, PROJECT_W_ENV_PY);
+	assert_non_null(d);
+	assert_int_equal(d->line, 2);
+	assert_string_equal(d->message, "environment \"dev\": version_table is \"alembic_version\" "
+			    "but env.py configures version_table=\"app_version\"");
+	assert_non_null(strstr(d->hint, "version_table: app_version"));
+	assert_int_equal(project_executor_ready(f->p.inv, "apply", &f->err), 0);
+}
+
+/* Only .sql revisions: the sql executor, and alembic.ini is not needed. */
+static void test_sql_inferred(void **state)
+{
+	struct fixture *f = *state;
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+
+	write_file("environments/inventory.yaml", "project: t\nmigrations: { scripts: ../a }\n"
+		   "rollout: [dev]\n");
+	write_file("environments/dev.yaml", "database: { host: 127.0.0.1, dbname: d }\n");
+	assert_int_equal(project_open(&f->p, &o, &f->err), 0);
+	assert_int_equal(f->p.inv->migrations.executor, EXECUTOR_SQL);
+	assert_null(f->p.inv->migrations.alembic_ini);
+	assert_int_equal(project_executor_ready(f->p.inv, "apply", &f->err), 0);
+}
+
+/* migsync.scripts and the ini's locations differ: refused, naming both lists. */
+static void test_locations_differ(void **state)
+{
+	struct fixture *f = *state;
+	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+
+	write_alembic_project("migrations: { scripts: ../mig/versions, executor: alembic }\n");
+	assert_int_equal(project_open(&f->p, &o, &f->err), MS_ERR_CONFIG);
+	assert_non_null(strstr(f->err.message, "migrations.scripts (proj/env/../mig/versions) and "
+			       "the version locations of"));
+	assert_non_null(strstr(f->err.message, "/proj/mig/more) name different directories"));
+	project_release(&f->p);
+	ms_error_release(&f->err);
+
+	/* the same directories, written otherwise: fine */
+	write_file("proj/env/inventory.yaml", "project: t\nmigrations:\n  scripts: [../mig/more, "
+		   "../mig/versions/]\n  executor: alembic\nrollout: [dev]\n");
+	assert_int_equal(project_open(&f->p, &o, &f->err), 0);
+}
+
+/* An unknown executor loads (a warning); applying refuses it, naming the command. */
+static void test_executor_not_ready(void **state)
+{
+	struct fixture *f = *state;
+	struct project_options o = { NULL, NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+
+	write_file("environments/inventory.yaml", "project: t\nmigrations: { scripts: ../a, "
+		   "executor: alembik }\nrollout: [dev]\n");
+	write_file("environments/dev.yaml", "database: { host: 127.0.0.1, dbname: d }\n");
+	assert_int_equal(project_open(&f->p, &o, &f->err), 0);
+	assert_int_equal(project_executor_ready(f->p.inv, "apply", &f->err), MS_ERR_CONFIG);
+	assert_string_equal(f->err.message, "apply: migrations.executor \"alembik\" is not sql or alembic");
+	ms_error_release(&f->err);
+	project_release(&f->p);
+	write_file("environments/inventory.yaml", "project: t\nmigrations: { scripts: ../a, "
+		   "executor: alembic }\nrollout: [dev]\n");
+	assert_int_equal(project_open(&f->p, &o, &f->err), 0);
+	assert_int_equal(project_executor_ready(f->p.inv, "hook", &f->err), MS_ERR_CONFIG);
+	assert_non_null(strstr(f->err.message, "hook: the Alembic executor needs an alembic.ini"));
+}
+
+/* sourceless = true: a .pyc Alembic would load is an error naming it. */
+static void test_sourceless(void **state)
+{
+	struct fixture *f = *state;
+	struct project_options o = { "proj/env", NULL, PROJECT_INVENTORY | PROJECT_GRAPH, 0 };
+
+	write_alembic_project("");
+	write_file("proj/alembic.ini", "[alembic]\nscript_location = %(here)s/mig\n"
+		   "version_locations = mig/versions mig/more\nsourceless = true\n");
+	/* beside its .py: Alembic reads the source */
+	write_file("proj/mig/more/cccc00000003_c.pyc", "compiled");
+	assert_int_equal(project_open(&f->p, &o, &f->err), 0);
+	project_release(&f->p);
+	assert_int_equal(mkdir("proj/mig/more/__pycache__", 0700), 0);
+	write_file("proj/mig/more/__pycache__/dddd_d.cpython-311.pyc", "compiled");
+	assert_int_equal(project_open(&f->p, &o, &f->err), MS_ERR_PARSE);
+	assert_non_null(strstr(f->err.message, "__pycache__/dddd_d.cpython-311.pyc\": a compiled "
+			       "revision without its source (sourceless = true)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +346,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_inventory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_graph, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alembic_inferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sql_inferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locations_differ, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_executor_not_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sourceless, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -755,7 +755,8 @@ static void test_read_dir_errors(void **state)
 	assert_int_equal(scripts_read_dir(&set, missing, 0, &f->warnings, &f->err), MS_ERR_IO);
 	assert_non_null(strstr(f->err.message, missing));
 	assert_non_null(strstr(f->err.message, "No such file or directory"));
-	assert_non_null(f->err.hint);
+	/* the caller knows which setting named the directory: the hint is its (project_open) */
+	assert_null(f->err.hint);
 	ms_error_release(&f->err);
 
 	write_file(dir, "a.py", "revision = 'a'\ndown_revision = None\n");
@@ -846,6 +847,127 @@ static void test_is_revision_file(void **state)
 	assert_false(scripts_is_revision_file("a\nb.py"));
 }
 
+/*
+ * Names in branch_labels / depends_on resolved to module-level string
+ * constants, in the file or in modules it imports, without running
+ * anything. The project: app/labels.py, app/cli.py (re-exports),
+ * lib/ext.py (found through the import path only) and the revision in
+ * mig/versions/.
+ */
+struct const_case {
+	const char *name;
+	const char *text;		/* after revision/down_revision */
+	const char *labels;		/* "[a][b]", or NULL */
+	const char *depends;
+	const char *warning;		/* a substring of the one MS030 warning, or NULL */
+};
+
+static const struct const_case const_cases[] = {
+	{ "same file", "LABEL = 'core'\nbranch_labels = (LABEL,)\n", "[core]", "", NULL },
+	{ "annotated constant", "LABEL: str = \"core\"\nbranch_labels = LABEL\n", "[core]", "", NULL },
+	{ "later assignment wins", "L = 'a'\nL = 'b'\nbranch_labels = [L]\n", "[b]", "", NULL },
+	{ "from package import module", "from app import labels\nbranch_labels = (labels.EXPAND,)\n",
+	  "[expand]", "", NULL },
+	{ "from module import name", "from app.labels import EXPAND\nbranch_labels = EXPAND\n",
+	  "[expand]", "", NULL },
+	{ "import as", "import app.labels as L\nbranch_labels = [L.EXPAND, 'x']\n", "[expand][x]", "",
+	  NULL },
+	{ "import dotted", "import app.labels\nbranch_labels = (app.labels.EXPAND,)\n", "[expand]", "",
+	  NULL },
+	{ "re-exported", "from app import cli\nbranch_labels = (cli.E2,)\n", "[expand]", "", NULL },
+	{ "tuple constant", "from app.labels import BOTH\nbranch_labels = BOTH\n", "[a][b]", "", NULL },
+	{ "depends_on", "BASE = 'ab12'\ndepends_on = (BASE,)\n", "", "[ab12]", NULL },
+	{ "on the import path", "from ext import NAME\nbranch_labels = (NAME,)\n", "[ext]", "", NULL },
+	{ "not a literal there", "from app.labels import COMPUTED\nbranch_labels = (COMPUTED,)\n",
+	  "", "", "branch_labels: \"COMPUTED\" is no string constant" },
+	{ "no such module", "import nope\nbranch_labels = (nope.X,)\n", "", "", "\"nope.X\"" },
+	{ "a call", "X = make()\ndepends_on = X\n", "", "", "depends_on: \"X\" is no string constant" },
+	{ "names and strings mixed badly", "branch_labels = (A 'x',)\n", "", "",
+	  "branch_labels is not a literal" },
+};
+
+static void strvec_text(struct strbuf *sb, const struct strvec *v)
+{
+	for (size_t i = 0; i < v->nr; i++)
+		strbuf_addf(sb, "[%s]", v->items[i]);
+}
+
+static void test_py_constants(void **state)
+{
+	struct fixture *f = *state;
+	char *root = make_tmpdir();
+	char *app = xstrfmt("%s/app", root), *lib = xstrfmt("%s/lib", root);
+	char *mig = xstrfmt("%s/mig", root), *versions = xstrfmt("%s/mig/versions", root);
+	struct strvec import_path = STRVEC_INIT;
+
+	assert_int_equal(mkdir(app, 0700), 0);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	assert_int_equal(mkdir(mig, 0700), 0);
+	assert_int_equal(mkdir(versions, 0700), 0);
+	write_file(app, "__init__.py", "");
+	write_file(app, "labels.py", "\"\"\"labels\"\"\"\nimport os\nEXPAND = 'expand'\n"
+		   "BOTH = ('a', 'b')\nCOMPUTED = 'x' + os.sep\n");
+	write_file(app, "cli.py", "from app.labels import EXPAND as E2\n");
+	write_file(lib, "ext.py", "NAME = \"ext\"\n");
+	strvec_push(&import_path, lib);
+	for (size_t i = 0; i < sizeof(const_cases) / sizeof(const_cases[0]); i++) {
+		const struct const_case *c = &const_cases[i];
+		struct script_set set = SCRIPT_SET_INIT;
+		struct strbuf labels = STRBUF_INIT, depends = STRBUF_INIT;
+		char *text = xstrfmt("revision = 'ab13'\ndown_revision = None\n%s", c->text);
+
+		write_file(versions, "ab13_r.py", text);
+		diag_list_release(&f->warnings);
+		assert_int_equal(scripts_read_dir_in(&set, versions, 0, &import_path, &f->warnings,
+						     &f->err), 0);
+		assert_int_equal(set.nr, 1);
+		strvec_text(&labels, &set.items[0].branch_labels);
+		strvec_text(&depends, &set.items[0].depends_on);
+		if (c->warning) {
+			if (f->warnings.nr != 1 || !strstr(f->warnings.items[0].message, c->warning)) {
+				print_error("%s: want warning [%s], got %zu: %s\n", c->name, c->warning,
+					    f->warnings.nr, f->warnings.nr ? f->warnings.items[0].message : "");
+				fail();
+			}
+			assert_string_equal(f->warnings.items[0].code, "MS030");
+			assert_true(f->warnings.items[0].line > 2);
+		} else if (f->warnings.nr || strcmp(labels.buf, c->labels) ||
+			   strcmp(depends.buf, c->depends)) {
+			print_error("%s: labels %s depends %s (%zu warnings), want %s %s\n", c->name,
+				    labels.buf, depends.buf, f->warnings.nr, c->labels, c->depends);
+			fail();
+		}
+		strbuf_release(&labels);
+		strbuf_release(&depends);
+		script_set_release(&set);
+		free(text);
+	}
+	strvec_release(&import_path);
+	remove_tree(root);
+	free(app);
+	free(lib);
+	free(mig);
+	free(versions);
+	free(root);
+}
+
+/* Alembic refuses @, - and + in a revision id (Revision.verify_rev_id). */
+static void test_py_illegal_id(void **state)
+{
+	static const char *const ids[] = { "ab-12", "ab+12", "head@1" };
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char *text = xstrfmt("revision = '%s'\ndown_revision = None\n", ids[i]);
+
+		ms_error_release(&f->err);
+		assert_int_equal(py(f, text), MS_ERR_PARSE);
+		assert_non_null(strstr(f->err.message, "Alembic refuses the characters @, - and +"));
+		assert_non_null(strstr(f->err.message, ids[i]));
+		free(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +991,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_dir_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_dir_keep_going, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_is_revision_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_py_constants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_py_illegal_id, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,7 +156,8 @@ void render_json_error_noted(struct json_writer *jw, const char *message)
 void render_json_pending(struct json_writer *jw, enum status_state state, const char *error,
 			 const struct strvec *pending)
 {
-	if (error || state == STATUS_UNKNOWN || state == STATUS_UNREACHABLE) {
+	if (error || state == STATUS_UNKNOWN || state == STATUS_MISSING ||
+	    state == STATUS_UNREACHABLE) {
 		json_key(jw, "pending");
 		json_null(jw);
 		return;

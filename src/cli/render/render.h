@@ -98,8 +98,9 @@ void render_json_note(const char *code, const char *message, const char *hint,
 
 /*
  * "pending": the revisions of pending, or null when they cannot be known:
- * the database could not be read (error set) or holds a revision the
- * scripts do not have (unknown). [] means nothing is pending.
+ * the database could not be read (error set; missing, unreachable) or
+ * holds a revision the scripts do not have (unknown). [] means nothing
+ * is pending.
  */
 void render_json_pending(struct json_writer *jw, enum status_state state, const char *error,
 			 const struct strvec *pending);

@@ -1,0 +1,221 @@
+/*
+ * Rehashing: accepting a revision file's new SHA-256 in the ledgers of an
+ * environment, read and gated like a stamp (see apply.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "apply_int.h"
+#include "migsync/ledger.h"
+#include "migsync/strbuf.h"
+
+void apply_rehash_init(struct apply_rehash *rh, const char *revision, const char *sha256,
+		       const char *reason)
+{
+	rh->revision = revision;
+	rh->sha256 = sha256;
+	rh->reason = reason;
+	strvec_init(&rh->old);
+}
+
+void apply_rehash_release(struct apply_rehash *rh)
+{
+	strvec_release(&rh->old);
+}
+
+/*
+ * The SHA-256 the ledger on conn holds for rh->revision when it is not
+ * the file's (the rule of status and check: the latest upward step that
+ * applied it, or a rehash), else "" (caller frees either).
+ */
+static int recorded_hash(char **out, PGconn *conn, const struct plan_db *db,
+			 const struct apply_rehash *rh, const struct apply_options *o,
+			 struct ms_error *err)
+{
+	struct ledger_entry *entries = NULL;
+	struct checksum_mismatch *m = NULL;
+	size_t entries_nr = 0, m_nr = 0;
+	int ret;
+
+	*out = xstrdup("");
+	ret = ledger_list(&entries, &entries_nr, conn, NULL, 0, err);
+	if (ret < 0)
+		goto done;
+	plan_checksum_compare(&m, &m_nr, o->g, entries, entries_nr, &db->rows);
+	for (size_t i = 0; i < m_nr; i++) {
+		if (strcmp(m[i].revision, rh->revision))
+			continue;
+		free(*out);
+		*out = xstrdup(m[i].applied_sha256);
+	}
+done:
+	checksum_mismatches_free(m, m_nr);
+	ledger_entries_free(entries, entries_nr);
+	return ret;
+}
+
+int apply_rehash_read(struct plan_stage *st, struct apply_rehash *rh,
+		      const struct environment *env, const struct apply_options *o,
+		      struct ms_error *err)
+{
+	struct db_target *targets = NULL;
+	size_t nr = 0;
+	int ret;
+
+	apply_stage_reset(st, env);
+	strvec_release(&rh->old);
+	ret = db_targets_expand(&targets, &nr, env, err);
+	if (ret < 0) {
+		st->error = xstrdup(err->message ? err->message : "could not expand the environment");
+		goto done;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct plan_db *db = apply_stage_add_target(st, &targets[i]);
+		struct ms_error e = MS_ERROR_INIT;
+		PGconn *conn = NULL;
+		struct tunnel *tunnel = NULL;
+		char *old = NULL;
+
+		if (db_connect(&conn, &tunnel, &targets[i], &e) < 0 ||
+		    apply_read_db(db, st, conn, &targets[i], i == 0, &e) < 0 ||
+		    recorded_hash(&old, conn, db, rh, o, &e) < 0) {
+			apply_name_target(&e, &targets[i]);
+			apply_db_set_error(db, &e);
+		}
+		strvec_push(&rh->old, old ? old : "");
+		free(old);
+		db_disconnect(conn, tunnel);
+		ms_error_release(&e);
+	}
+	plan_rehash_hash(st->plan_hash, env->name, rh->revision, rh->sha256, st->dbs, &rh->old,
+			 st->dbs_nr);
+	/* no soak and no order: nothing moves a schema from one stage to the next */
+	apply_gate_approvals_only(st, env);
+done:
+	db_targets_free(targets, nr);
+	return ret;
+}
+
+/* Rehash one database of st through conn (locked): re-read, compare, record. */
+static int rehash_db(struct plan_stage *st, struct apply_rehash *rh, size_t index, PGconn *conn,
+		     const struct db_target *t, const struct apply_options *o,
+		     struct ms_error *err)
+{
+	struct plan_db now;
+	struct plan_stage scratch;
+	struct ledger_entry e;
+	char *old = NULL;
+	int ret;
+
+	plan_stage_init(&scratch, NULL);
+	plan_db_init(&now);
+	ledger_entry_init(&e);
+	ret = apply_read_db(&now, &scratch, conn, t, false, err);
+	if (ret == 0)
+		ret = recorded_hash(&old, conn, &now, rh, o, err);
+	if (ret < 0) {
+		apply_name_target(err, t);
+		goto done;
+	}
+	if (now.in_progress.nr) {
+		ret = apply_in_progress_error(&now, t, err);
+		goto done;
+	}
+	if (!*old) {
+		/* another run rehashed it while we waited for the lock */
+		apply_emit_skip(o, t->env, &st->dbs[index], index, st->dbs_nr, NULL);
+		goto done;
+	}
+	if (strcasecmp(old, rh->old.items[index])) {
+		ret = db_target_error(err, MS_ERR_DB, t,
+				      "the ledger's hash of revision %s moved to %.12s since it was read: not rehashed",
+				      rh->revision, old);
+		ms_error_hint(err, "run migsync rehash again; an approval was for the old hash");
+		goto done;
+	}
+	ret = ledger_ensure(conn, NULL, err);
+	if (ret < 0)
+		goto named;
+	e.revision = xstrdup(rh->revision);
+	e.sha256 = xstrdup(rh->sha256);
+	e.previous_sha256 = xstrdup(old);
+	e.plan_hash = xstrdup(st->plan_hash);
+	e.who = o->who ? xstrdup(o->who) : NULL;
+	e.host = o->host ? xstrdup(o->host) : NULL;
+	e.environment = xstrdup(t->env->name);
+	e.note = rh->reason ? xstrdup(rh->reason) : NULL;
+	ret = ledger_insert_rehash(conn, NULL, &e, err);
+named:
+	if (ret < 0)
+		apply_name_target(err, t);
+done:
+	free(old);
+	ledger_entry_release(&e);
+	plan_db_release(&now);
+	plan_stage_release(&scratch);
+	return ret;
+}
+
+enum apply_outcome apply_rehash_run(struct plan_stage *st, struct apply_rehash *rh,
+				    const struct environment *env, const struct apply_options *o,
+				    struct ms_error *err)
+{
+	struct db_target *targets = NULL;
+	size_t nr = 0, todo = 0;
+	enum apply_outcome out = APPLY_FAILED;
+
+	if (apply_rehash_read(st, rh, env, o, err) < 0)
+		goto done;
+	if (db_targets_expand(&targets, &nr, env, err) < 0)
+		goto done;
+	if (nr != st->dbs_nr) {
+		ms_error_set(err, MS_ERR_DB, "environment \"%s\": its databases changed while reading",
+			     env->name);
+		goto done;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		if (st->dbs[i].error) {
+			ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
+			goto done;
+		}
+		if (st->dbs[i].in_progress.nr) {
+			apply_in_progress_error(&st->dbs[i], &targets[i], err);
+			goto done;
+		}
+		todo += *rh->old.items[i] != '\0';
+	}
+	if (!todo) {
+		out = APPLY_NOTHING;
+		goto done;
+	}
+	out = apply_gate_and_confirm(st, env, o, err);
+	if (out != APPLY_DONE)
+		goto done;
+	out = APPLY_FAILED;
+	for (size_t i = 0; i < nr; i++) {
+		PGconn *conn = NULL;
+		struct tunnel *tunnel = NULL;
+		struct ms_error ignore = MS_ERROR_INIT;
+		int ret;
+
+		if (!*rh->old.items[i])
+			continue;
+		if (apply_cancelled(o)) {
+			db_target_error(err, MS_ERR_GENERIC, &targets[i], "interrupted before rehashing");
+			goto done;
+		}
+		if (apply_connect_locked(&conn, &tunnel, &targets[i], &st->dbs[i], i, nr, o, err) < 0)
+			goto done;
+		ret = rehash_db(st, rh, i, conn, &targets[i], o, err);
+		ledger_unlock(conn, &ignore);
+		ms_error_release(&ignore);
+		db_disconnect(conn, tunnel);
+		if (ret < 0)
+			goto done;
+	}
+	out = APPLY_DONE;
+done:
+	db_targets_free(targets, nr);
+	return out;
+}
