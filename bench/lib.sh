@@ -12,7 +12,7 @@
 #                       first when set)
 #   bench_header        print the machine, the load average and the date
 #   bench_three_envs    the three environments of bench_status.sh part 1:
-#                       a 30-revision plain Alembic project ($proj, written
+#                       a 30-revision (BENCH_THREE_REVISIONS) plain Alembic project ($proj, written
 #                       by gen_alembic_project.py, seed 42) and the
 #                       databases stock_dev (at the heads), stock_staging
 #                       (one revision behind on one branch) and stock_prod
@@ -68,7 +68,7 @@ bench_three_envs() {
 
 	proj=$tmp/project
 	"$ALEMBIC_PYTHON" "$root/tests/integration/gen_alembic_project.py" \
-		--style plain --seed 42 --revisions 30 --out "$tmp/gen" </dev/null
+		--style plain --seed 42 --revisions "${BENCH_THREE_REVISIONS:-30}" --out "$tmp/gen" </dev/null
 	inv_alembic_project "$proj"
 	cp "$tmp/gen/migrations/versions"/*.py "$proj/migrations/versions/"
 	# dev at the heads, staging one revision behind on one branch, prod at the first revision

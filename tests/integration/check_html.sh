@@ -4,8 +4,9 @@
 # brought to the head with `migsync apply`, then: a column added by hand
 # in staging (drift), uat set back to the first revision and prod to the
 # second (prod is ahead of uat: an order violation; prod still needs the
-# third, and its gate needs an approval: pending approval). The page must
-# show all three, each linked to its details, every environment's state
+# third, and its gate needs an approval: pending approval; the third
+# builds an index without CONCURRENTLY: a safety finding for uat and
+# prod). The page must show all four, each linked to its details, every environment's state
 # as a word, the graph with a badge per environment, no network reference;
 # the JUnit file and the Markdown summary link to it relatively; two
 # screenshots of a 1280-pixel-wide window are not blank.
@@ -31,7 +32,9 @@ mkdir -p "$tmp/versions"
 R1=1a0000000001 R2=2b0000000002 R3=3c0000000003
 inv_sql_rev "$tmp/versions" $R1 "" "CREATE TABLE t_$R1 (id int PRIMARY KEY);" "DROP TABLE t_$R1;"
 inv_sql_rev "$tmp/versions" $R2 $R1 "CREATE TABLE t_$R2 (id int PRIMARY KEY);" "DROP TABLE t_$R2;"
-inv_sql_rev "$tmp/versions" $R3 $R2 "CREATE TABLE t_$R3 (id int PRIMARY KEY);" "DROP TABLE t_$R3;"
+# r3 builds an index without CONCURRENTLY: a safety finding while r3 is pending
+inv_sql_rev "$tmp/versions" $R3 $R2 "CREATE TABLE t_$R3 (id int PRIMARY KEY);
+CREATE INDEX i_t_$R1 ON t_$R1 (id);" "DROP TABLE t_$R3; DROP INDEX i_t_$R1;"
 inv=$tmp/inventory
 inv_gated "$inv" shop "connect_timeout: 20" dev=0 staging=0 uat=0 prod=0 || fail "inventory"
 run apply apply -i "$inv" --yes
@@ -73,7 +76,7 @@ expect_row() {	# expect_row ENV TEXT: ENV's row shows TEXT
 	fi
 }
 expect_contains "$tmp/dom.html" '<table class="matrix">'
-expect_contains "$tmp/dom.html" 'FAILED: 2 problems'
+expect_contains "$tmp/dom.html" 'FAILED: 3 problems'
 for state in dev=current staging=current uat=behind prod=behind; do
 	expect_row "${state%%=*}" "data-state=\"${state#*=}\""
 	expect_row "${state%%=*}" ">${state#*=}</td>"
@@ -83,8 +86,11 @@ expect_row prod "<a href=\"#order-prod\">failed: "
 expect_row prod "<a href=\"#pending-prod\">1 pending, awaiting approval (1 needed)</a>"
 expect_row uat "<a href=\"#pending-uat\">2 pending</a>"
 expect_row dev "<code>$R3</code>"
+expect_row prod "<a href=\"#safety-prod\">1 finding</a>"
+expect_row uat "<a href=\"#safety-uat\">1 finding</a>"
+expect_row dev ">none pending</td>"
 # each link leads to its details
-for id in drift-staging order-prod pending-prod; do
+for id in drift-staging order-prod pending-prod safety-prod; do
 	expect_contains "$tmp/dom.html" "<article id=\"$id\""
 done
 tr -d '\n' <"$tmp/dom.html" | grep -o '<article id="drift-staging".*' | sed 's|</article>.*||' >"$tmp/drift.txt"
@@ -94,6 +100,8 @@ expect_contains "$tmp/order.txt" "Ahead of <strong>uat</strong>"
 tr -d '\n' <"$tmp/dom.html" | grep -o '<article id="pending-prod".*' | sed 's|</article>.*||' >"$tmp/pending.txt"
 expect_contains "$tmp/pending.txt" "needs 1 approval"
 expect_contains "$tmp/pending.txt" "<code>$R3</code>"
+tr -d '\n' <"$tmp/dom.html" | grep -o '<article id="safety-prod".*' | sed 's|</article>.*||' >"$tmp/safety.txt"
+expect_contains "$tmp/safety.txt" "<strong>MS101</strong> require-concurrent-index"
 
 # --- the graph: a node per revision, a badge per environment
 echo "checking: the graph"

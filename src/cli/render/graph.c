@@ -11,6 +11,8 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/render/graph.h"
+#include "cli/render/render.h"
+#include "cli/status_collect.h"
 #include "migsync/layout.h"
 
 /* The plain digraph's mark for a revision where environments stand. */
@@ -406,4 +408,36 @@ int render_graph_svg(struct strbuf *sb, const struct revgraph *g,
 	free(order);
 	strbuf_release(&dot);
 	return ret;
+}
+
+/* The graph of check's HTML page (render.h): badges link to the matrix. */
+void render_html_graph_draw(struct render_html_graph *out, const struct cli_status *c)
+{
+	struct render_graph_marks marks;
+	struct strbuf svg = STRBUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+
+	out->svg = NULL;
+	out->why = NULL;
+	if (c->graph_error) {
+		out->why = xstrdup("the revision graph could not be built (see lint)");
+		return;
+	}
+	render_graph_marks_init(&marks);
+	render_graph_marks_build(&marks, &c->report, c->g);
+	if (render_graph_svg(&svg, c->g, &marks, RENDER_GRAPH_LINKS, &err) < 0)
+		out->why = xstrdup(err.message);
+	else
+		out->svg = strbuf_detach(&svg, NULL);
+	strbuf_release(&svg);
+	ms_error_release(&err);
+	render_graph_marks_release(&marks);
+}
+
+void render_html_graph_release(struct render_html_graph *g)
+{
+	free(g->svg);
+	free(g->why);
+	g->svg = NULL;
+	g->why = NULL;
 }

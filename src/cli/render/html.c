@@ -8,7 +8,7 @@
  * nothing: a header with the verdict, the matrix of environments, the
  * graph with every environment marked, and a details section per
  * problem that the matrix links to (ids "CHECK-ENV", "pending-ENV",
- * "lint", "safety"). States are written as words, so the page reads the
+ * "safety-ENV" for the safety findings on its pending revisions, "lint"). States are written as words, so the page reads the
  * same printed in black and white; under 640 pixels the matrix becomes
  * one block per environment.
  */
@@ -249,14 +249,28 @@ static void add_pending_cell(struct html *h, size_t i)
 	strbuf_addstr(h->sb, "</a></td>");
 }
 
-/*
- * The safety review's findings for an environment's pending revisions.
- * migsync check does not judge migration safety yet: the column says so.
- */
-static void add_safety_cell(struct html *h)
+/* Is d a safety finding (MS100-MS114) on a revision env still needs? */
+static bool safety_pending(const struct diag *d, const struct status_env *env)
 {
-	strbuf_addstr(h->sb, "<td data-label=\"Safety\" class=\"skipped\">"
-		      "<a href=\"#safety\">not reviewed</a></td>");
+	/* only the safety review's findings carry a rule name */
+	return d->rule && d->revision && strvec_contains(&env->pending, d->revision);
+}
+
+/* The safety review's findings on the revisions environment i still needs. */
+static void add_safety_cell(struct html *h, size_t i)
+{
+	const struct status_env *env = env_of(h, i);
+	const struct diag_list *f = &h->run->lint->findings;
+	size_t nr = 0;
+
+	for (size_t k = 0; k < f->nr; k++)
+		nr += safety_pending(&f->items[k], env);
+	if (!nr) {
+		strbuf_addstr(h->sb, "<td data-label=\"Safety\" class=\"passed\">none pending</td>");
+		return;
+	}
+	strbuf_addf(h->sb, "<td data-label=\"Safety\" class=\"attention\"><a href=\"#%s\">%zu finding%s</a></td>",
+		    anchor(h, "safety", env->name), nr, nr == 1 ? "" : "s");
 }
 
 static void add_matrix(struct html *h)
@@ -286,7 +300,7 @@ static void add_matrix(struct html *h)
 		add_case_cell(h, i, "Order", NIGHTLY_ORDER);
 		add_case_cell(h, i, "Drift", NIGHTLY_DRIFT);
 		add_case_cell(h, i, "Checksums", NIGHTLY_CHECKSUMS);
-		add_safety_cell(h);
+		add_safety_cell(h, i);
 		strbuf_addstr(h->sb, "</tr>\n");
 	}
 	strbuf_addstr(h->sb, "</tbody></table></div>\n<p id=\"scripts\">Revision scripts: lint ");
@@ -459,6 +473,45 @@ static void add_pending_details(struct html *h, size_t i)
 	article_end(h, env->name);
 }
 
+/* The safety findings on environment i's pending revisions, when there are any. */
+static void add_safety_details(struct html *h, size_t i)
+{
+	const struct status_env *env = env_of(h, i);
+	const struct diag_list *f = &h->run->lint->findings;
+	bool any = false;
+
+	for (size_t k = 0; k < f->nr; k++) {
+		const struct diag *d = &f->items[k];
+
+		if (!safety_pending(d, env))
+			continue;
+		if (!any)
+			article_begin(h, anchor(h, "safety", env->name), "attention", env->name,
+				      "safety findings on pending revisions");
+		strbuf_addf(h->sb, "%s<li><strong>%s</strong> ", any ? "" : "<ul>", d->code);
+		add_text(h, d->rule ? d->rule : "");
+		strbuf_addstr(h->sb, " in <code>");
+		add_text(h, d->file);
+		strbuf_addf(h->sb, ":%u</code>: ", d->line);
+		add_text(h, d->message);
+		if (d->statement) {
+			strbuf_addstr(h->sb, "<br><code>");
+			add_text(h, d->statement);
+			strbuf_addstr(h->sb, "</code>");
+		}
+		strbuf_addstr(h->sb, "</li>");
+		any = true;
+	}
+	if (!any)
+		return;
+	strbuf_addstr(h->sb, "</ul>\n");
+	if (i < h->run->status->envs_nr && h->run->status->envs[i]->gate.risky_approvals > 0)
+		strbuf_addf(h->sb, "<p>With these, the stage's gate needs %d approvals"
+			    " (<code>migsync plan</code> lists them under each step).</p>\n",
+			    h->run->status->envs[i]->gate.risky_approvals);
+	article_end(h, env->name);
+}
+
 static void add_details(struct html *h)
 {
 	const struct nightly_report *r = h->run->report;
@@ -483,8 +536,10 @@ static void add_details(struct html *h)
 				add_order_details(h, name);
 			article_end(h, name);
 		}
-		if (env_of(h, i)->pending.nr)
+		if (env_of(h, i)->pending.nr) {
 			add_pending_details(h, i);
+			add_safety_details(h, i);
+		}
 	}
 	article_begin(h, "lint", r->lint.outcome == NIGHTLY_FAILED ? "problem" : "info", NULL,
 		      "lint of the revision scripts");
@@ -493,41 +548,7 @@ static void add_details(struct html *h)
 	else
 		strbuf_addf(h->sb, "<p>%s.</p>\n", nightly_outcome_name(r->lint.outcome));
 	article_end(h, NULL);
-	article_begin(h, "safety", "info", NULL, "safety review");
-	strbuf_addstr(h->sb, "<p>Not part of this check: no safety finding to show.</p>\n");
-	article_end(h, NULL);
 	strbuf_addstr(h->sb, "</section>\n");
-}
-
-void render_html_graph_draw(struct render_html_graph *out, const struct cli_status *c)
-{
-	struct render_graph_marks marks;
-	struct strbuf svg = STRBUF_INIT;
-	struct ms_error err = MS_ERROR_INIT;
-
-	out->svg = NULL;
-	out->why = NULL;
-	if (c->graph_error) {
-		out->why = xstrdup("the revision graph could not be built (see lint)");
-		return;
-	}
-	render_graph_marks_init(&marks);
-	render_graph_marks_build(&marks, &c->report, c->g);
-	if (render_graph_svg(&svg, c->g, &marks, RENDER_GRAPH_LINKS, &err) < 0)
-		out->why = xstrdup(err.message);
-	else
-		out->svg = strbuf_detach(&svg, NULL);
-	strbuf_release(&svg);
-	ms_error_release(&err);
-	render_graph_marks_release(&marks);
-}
-
-void render_html_graph_release(struct render_html_graph *g)
-{
-	free(g->svg);
-	free(g->why);
-	g->svg = NULL;
-	g->why = NULL;
 }
 
 void render_check_html(struct strbuf *sb, const struct render_check *run)

@@ -44,7 +44,7 @@ browser_shots() {
 
 	shift
 	mapfile -t flags < <(_browser_flags)
-	BROWSER=$BROWSER timeout 120 python3 "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/browser_shots.py" \
+	BROWSER=$BROWSER timeout 150 python3 "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/browser_shots.py" \
 		"file://$file" 1280x900 "$@" -- "${flags[@]}" 2>>"$tmp/chromium.err"
 }
 

@@ -9,7 +9,7 @@ OUT.png=Y the window is scrolled to Y pixels and captured.
 Prints, for each screenshot, the scroll position the page reached
 ("OUT.png 900"): a page shorter than Y stops earlier. The flags after
 "--" go to Chromium (the network refused, a profile directory). Gives up
-after 60 seconds.
+after 100 seconds.
 """
 import base64
 import json
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-DEADLINE = time.monotonic() + 60
+DEADLINE = time.monotonic() + 100
 
 
 class Browser:
