@@ -176,8 +176,11 @@ _json_asked() {
 
 	for a in "$@"; do
 		[ "$a" = --help ] && return 1
+		# the last --format wins, before or after the command
 		if [ "$a" = --format=json ] || { [ "$prev" = --format ] && [ "$a" = json ]; }; then
 			json=0
+		elif [[ $a == --format=* ]] || [ "$prev" = --format ]; then
+			json=1
 		fi
 		prev=$a
 	done
@@ -190,8 +193,9 @@ _json_check() {
 
 	if [ -s "$_json_spool/list" ]; then
 		n=$(wc -l <"$_json_spool/list")
+		# its verdicts are read below: its exit status must not end a set -e script's trap
 		"$PYTHON" "$(dirname "$_jsonq")/json_schema.py" "$_schemas" "$_json_spool/list" \
-			>"$_json_spool/result" 2>&1
+			>"$_json_spool/result" 2>&1 || :
 		while IFS= read -r line; do
 			case $line in
 			ok\ *) ;;
