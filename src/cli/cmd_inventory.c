@@ -33,6 +33,8 @@ static void print_help(void)
 	       "\n"
 	       "Exit status:\n"
 	       "  0  the inventory is valid (warnings allowed)\n"
+	       "  1  valid, but its revision scripts cannot be read (a scripts directory that\n"
+	       "     does not exist, a revision file that cannot be parsed)\n"
 	       "  2  could not run: an invalid inventory (every problem is listed), usage\n");
 }
 
@@ -314,6 +316,7 @@ int cmd_inventory(int argc, char **argv)
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	struct strvec secrets = STRVEC_INIT;
+	bool scripts_unreadable = false;
 	int opt, ret = EXIT_OK;
 
 	cli_common_init(&common);
@@ -342,12 +345,14 @@ int cmd_inventory(int argc, char **argv)
 	}
 	o.inventory = common.inventory;
 	o.url = common.url;
+	o.scripts = &common.scripts_dirs;
 	/* revisions that cannot be read do not hide the inventory */
 	if (project_open(&project, &o, &err) < 0 && project.inv) {
 		print_problems(&project.diags);
-		fprintf(stderr, "migsync: warning: %s\n", err.message);
+		cli_print_error(&err);
 		diag_list_release(&project.diags);
 		ms_error_release(&err);
+		scripts_unreadable = true;
 	} else if (!project.inv) {
 		print_problems(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
@@ -373,6 +378,8 @@ int cmd_inventory(int argc, char **argv)
 	inventory_secrets(&secrets, project.inv);
 	cli_scrub(&out, &secrets);
 	ret = cli_write_stdout(out.buf, out.len);
+	if (ret == EXIT_OK && scripts_unreadable)
+		ret = EXIT_PROBLEMS;
 done:
 	free(it.python);
 	free(it.version);

@@ -87,6 +87,7 @@ row 2 lint_none lint --scripts "$tmp/nowhere"
 # --- environments, databases empty
 row 0 inventory_ok inventory -i "$inv"
 row 2 inventory_broken inventory -i "$broken"
+row 1 inventory_no_scripts inventory -i "$inv" --scripts "$tmp/nowhere"
 row 0 status_ok status -i "$inv"
 row 1 status_down status -i "$down"
 row 0 status_exit_zero status -i "$down" --exit-zero
