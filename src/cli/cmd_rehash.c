@@ -149,8 +149,11 @@ static void print_help(void)
 	       "      --format=FORMAT     output format: text (default) or json\n"
 	       "      --help              show this help, then exit\n"
 	       "\n"
-	       "Exit status: 0 rehashed (or nothing to do, or a dry run), 1 a database could not\n"
-	       "be read or refused, 2 could not run, 3 waiting for approval.\n");
+	       "Exit status:\n"
+	       "  0  rehashed, or nothing to do, or a dry run\n"
+	       "  1  a database could not be read, has a step in progress, or refused\n"
+	       "  2  could not run (usage, no --reason, an unknown revision, inventory)\n"
+	       "  3  stopped at the gate, waiting for approval\n");
 }
 
 int cmd_rehash(int argc, char **argv)

@@ -129,6 +129,14 @@ row 0 log_ok log -i "$inv" -e prod
 row 1 log_down log -i "$down" -e gone
 row 2 log_usage log -i "$inv"
 
+# --- rehash: nothing to do; a changed file waits at prod's gate
+cp -r "$V" "$tmp/changed" || fail "copy the revisions"
+for f in "$tmp/changed"/*"$R1"*; do printf '%s\n' "-- reworded comment" >>"$f"; done
+row 0 rehash_nothing rehash -i "$inv" -e prod $R1 --reason same
+row 1 rehash_down rehash -i "$down" -e gone $R1 --reason x
+row 2 rehash_usage rehash -i "$inv" -e prod $R1
+row 3 rehash_gated rehash -i "$inv" --scripts "$tmp/changed" -e prod $R1 --reason "a reworded comment" --yes
+
 # --- stamp, downgrade, resolve
 row 2 stamp_to stamp -i "$inv" -e dev --to ffffffffffff --yes
 row 1 stamp_expect stamp -i "$inv" -e dev --to $R1 --expect $R1 --yes
