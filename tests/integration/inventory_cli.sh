@@ -114,7 +114,7 @@ expect_json badopt_json .generated_at =~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[
 
 # 3. planted passwords never appear
 sec="$tmp/secret"
-mkdir "$sec"
+mkdir -p "$sec/versions"
 cat >"$sec/inventory.yaml" <<'EOF'
 project: demo
 migrations: { scripts: versions }
@@ -176,7 +176,7 @@ unset MIGSYNC_TEST_PROD_PW MIGSYNC_TEST_QA_PW PGPASSWORD
 # 4. values of secret-looking ${VAR}s in other fields are shown as ***,
 # other variables as they are; the variable password_env names never shows
 sec2="$tmp/secret2"
-mkdir "$sec2"
+mkdir -p "$sec2/versions"
 cat >"$sec2/inventory.yaml" <<'EOF'
 project: demo
 migrations: { scripts: versions }

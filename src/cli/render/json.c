@@ -147,8 +147,14 @@ void render_json_note(const char *code, const char *message, const char *hint,
 
 void render_json_error_noted(struct json_writer *jw, const char *message)
 {
-	if (noted.message)
+	if (noted.message && !noted.where && noted.diag_where)
+		/* a summary ("3 problems"): where the first problem is, and its hint */
+		render_json_error(jw, noted.code, noted.message,
+				  noted.hint ? noted.hint : noted.diag_hint, noted.diag_where);
+	else if (noted.message)
 		render_json_error(jw, noted.code, noted.message, noted.hint, noted.where);
+	else if (noted.diag_message)
+		render_json_error(jw, "failed", noted.diag_message, noted.diag_hint, noted.diag_where);
 	else
 		render_json_error(jw, "failed", message, NULL, NULL);
 }
@@ -217,18 +223,7 @@ int render_json_finish(const char *command, int argc, char **argv, int ret)
 	if (ret != EXIT_OK && !noted.wrote_document && json_asked(argc, argv)) {
 		json_init(&jw, &sb);
 		render_json_begin(&jw, command);
-		if (noted.message && !noted.where && noted.diag_where)
-			/* a summary ("3 problems"): where the first problem is, and its hint */
-			render_json_error(&jw, noted.code, noted.message,
-					  noted.hint ? noted.hint : noted.diag_hint, noted.diag_where);
-		else if (noted.message)
-			render_json_error(&jw, noted.code, noted.message, noted.hint, noted.where);
-		else if (noted.diag_message)
-			render_json_error(&jw, "failed", noted.diag_message, noted.diag_hint,
-					  noted.diag_where);
-		else
-			render_json_error(&jw, "failed", "the command failed; see standard error",
-					  NULL, NULL);
+		render_json_error_noted(&jw, "the command failed; see standard error");
 		json_object_end(&jw);
 		strbuf_addch(&sb, '\n');
 		cli_write_stdout(sb.buf, sb.len);
