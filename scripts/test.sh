@@ -36,8 +36,11 @@ if [ "$quick" = 1 ]; then
 fi
 
 step "unit tests under valgrind"
+# --run-libc-freeres=no: glibc's exit-time cleanup of getaddrinfo_a's
+# state (the bounded name lookups) reads memory valgrind thinks unset;
+# it is glibc freeing its own, not ours, and leaks are still checked.
 meson test -C build-test --suite unit --print-errorlogs \
-	--wrap="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=$root/tests/unit/graphviz.supp"
+	--wrap="valgrind --quiet --run-libc-freeres=no --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=$root/tests/unit/graphviz.supp"
 
 step "sanitizer build (address, undefined): the whole suite"
 if [ ! -d build-asan ]; then
