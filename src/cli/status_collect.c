@@ -166,6 +166,17 @@ void cli_status_release(struct cli_status *c)
 	cli_status_init(c);
 }
 
+/* See cli_status_job.position. */
+static long position_of(const struct environment *e, const struct db_target *t)
+{
+	if (!t->member)
+		return 0;
+	for (size_t i = 0; !e->targets.discover && i < e->targets.databases.nr; i++)
+		if (!strcmp(e->targets.databases.items[i], t->dbname))
+			return (long)i;
+	return -1;
+}
+
 /*
  * Expand the selected environments into jobs, one per database. An
  * environment that cannot be expanded carries its error in the report.
@@ -207,6 +218,7 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 			job->env = i;
 			job->t = t;
 			job->database = xstrdup(t->member ? t->dbname : t->describe);
+			job->position = position_of(x->e, t);
 		}
 	}
 done:

@@ -78,6 +78,13 @@ struct cli_status_job {
 	const struct db_target *t;	/* borrowed from its expansion */
 	char *database;			/* what the report shows: never a password */
 	struct cli_checksums checksums;
+	/*
+	 * Its place among all the targets of its environment, whichever
+	 * shard runs: the index in targets.databases (0 for the
+	 * environment's own database), -1 when discovered (they come
+	 * sorted by name).
+	 */
+	long position;
 };
 
 struct cli_status {
