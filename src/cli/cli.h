@@ -214,6 +214,7 @@ int cmd_log(int argc, char **argv);
 int cmd_rehash(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
 int cmd_stamp(int argc, char **argv);
 int cmd_consolidate(int argc, char **argv);
