@@ -60,7 +60,8 @@ struct report_merge {
 	struct status_goal goal;
 	char *graph_error;	/* as in each shard: the graph could not be built */
 	struct status_report status;	/* finished (status_report_finish) */
-	struct report_env *envs;
+	struct report_env *envs;	/* envs_nr, as status.envs until the caller takes those */
+	size_t envs_nr;
 	/*
 	 * The schemas compared again over every database (finished);
 	 * drift_target_env[i] and drift_target_db[i] say whose drift.targets[i]

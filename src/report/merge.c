@@ -109,7 +109,7 @@ static void target_release(struct report_target *t)
 
 void report_merge_release(struct report_merge *m)
 {
-	for (size_t e = 0; m->envs && e < m->status.envs_nr; e++) {
+	for (size_t e = 0; m->envs && e < m->envs_nr; e++) {
 		for (size_t t = 0; t < m->envs[e].targets_nr; t++)
 			target_release(&m->envs[e].targets[t]);
 		free(m->envs[e].targets);
@@ -404,18 +404,19 @@ static enum status_state state_of(struct rd *r, json_t *v, const char *ctx)
 	return STATUS_UNREACHABLE;
 }
 
-/* The checksum mismatches of env's list that are address's. */
-static void mismatches_of(struct rd *r, struct report_target *t, json_t *env)
+/*
+ * The checksum mismatches of t: those at *cursor in env's list that name
+ * its address (check writes them database by database, in target order).
+ */
+static void mismatches_of(struct rd *r, struct report_target *t, json_t *list, size_t *cursor)
 {
-	json_t *list = get(r, env, "checksum_mismatches", JSON_ARRAY, "environment: "), *v;
-	size_t i;
+	json_t *v;
 
-	json_array_foreach(list, i, v) {
-		const char *db = json_string_value(json_object_get(v, "database"));
+	while ((v = json_array_get(list, *cursor)) && t->address &&
+	       json_is_string(json_object_get(v, "database")) &&
+	       !strcmp(json_string_value(json_object_get(v, "database")), t->address)) {
 		struct checksum_mismatch *c;
 
-		if (!db || !t->address || strcmp(db, t->address))
-			continue;
 		t->mismatches = xrealloc(t->mismatches, (t->mismatches_nr + 1) * sizeof(*c));
 		c = &t->mismatches[t->mismatches_nr++];
 		*c = (struct checksum_mismatch){ 0 };
@@ -423,6 +424,7 @@ static void mismatches_of(struct rd *r, struct report_target *t, json_t *env)
 		c->file = get_str(r, v, "file", "checksum_mismatches: ");
 		c->applied_sha256 = get_str(r, v, "applied_sha256", "checksum_mismatches: ");
 		c->file_sha256 = get_str(r, v, "file_sha256", "checksum_mismatches: ");
+		(*cursor)++;
 	}
 }
 
@@ -432,7 +434,8 @@ static void read_targets(struct rd *r, struct found **found, size_t *nr, size_t 
 {
 	json_t *targets = get(r, env, "targets", JSON_ARRAY, "environment: ");
 	json_t *drift = get(r, env, "drift", JSON_ARRAY, "environment: "), *v;
-	size_t i;
+	json_t *mismatches = get(r, env, "checksum_mismatches", JSON_ARRAY, "environment: ");
+	size_t i, cursor = 0;
 
 	if (r->ret == 0 && json_array_size(targets) && json_array_size(drift) != json_array_size(targets))
 		shape_error(r, "environment: ", "drift", "one entry per database");
@@ -457,8 +460,11 @@ static void read_targets(struct rd *r, struct found **found, size_t *nr, size_t 
 		get_strvec(r, &f->res.pending, v, "pending", "targets: ");
 		f->res.error = get_str(r, v, "error", "targets: ");
 		f->res.note = get_str(r, v, "note", "targets: ");
-		mismatches_of(r, &f->t, env);
+		mismatches_of(r, &f->t, mismatches, &cursor);
 	}
+	if (cursor < json_array_size(mismatches))
+		shape_error(r, "environment: ", "checksum_mismatches",
+			    "a list of its databases' mismatches, in their order");
 }
 
 /* Two shards holding one database: the shards do not partition the targets. */
@@ -696,9 +702,11 @@ int report_merge_files(struct report_merge *out, const char *const *files, size_
 		goto done;
 	out->envs = xcalloc(json_array_size(json_object_get(docs[0].root, "environments")) + 1,
 			    sizeof(*out->envs));
-	for (size_t e = 0; e < json_array_size(json_object_get(docs[0].root, "environments")); e++)
+	for (size_t e = 0; e < json_array_size(json_object_get(docs[0].root, "environments")); e++) {
+		out->envs_nr++;
 		if ((ret = merge_env(out, e, docs, nr, err)) < 0)
 			goto done;
+	}
 	status_report_finish(&out->status, out->g, &out->goal);
 	if ((ret = drift_report_finish(&out->drift, NULL, err)) < 0 ||
 	    (ret = merge_lint(out, docs, nr, err)) < 0)

@@ -2,7 +2,8 @@
 # migsync report merge on one throwaway PostgreSQL: 17 databases in three
 # environments (dev alone, staging a fleet listed by name, prod a fleet
 # found by a discovery query) with a database of unknown revision, a
-# column added by hand in a fleet (its reference in another shard), and
+# revision file changed after it was applied (a checksum mismatch each), a
+# column added by hand in a fleet (the reference in another shard), and
 # a database behind on a revision with a safety finding (so that only
 # its shard lists the finding). `check --shard K/4` runs as four
 # processes at once; their merged report, in text, JSON, JUnit,
@@ -65,11 +66,16 @@ done
 run apply apply -i "$inv" --yes
 expect_rc apply 0
 
-# tenant_07 holds a revision the scripts do not know; stg_03 got a column
-# by hand; tenant_02 is behind, before the index (MS101 matters for it only)
+# tenant_07 holds a revision the scripts do not know; stg_02 got a column
+# by hand; tenant_02 is behind, before the index (MS101 matters for it only).
+# The shards (SHA-256 of "env/db" mod 4) make the drift a test of its own:
+# dev, the reference at R3 of one run, is in shard 2, and stg_02 is the
+# first database at R3 in shard 0, which alone takes it as the reference.
 q tenant_07 "UPDATE alembic_version SET version_num = 'dead00000000'"
-q stg_03 "ALTER TABLE accounts ADD COLUMN note text"
+q stg_02 "ALTER TABLE accounts ADD COLUMN note text"
 q tenant_02 "DROP INDEX accounts_name; UPDATE alembic_version SET version_num = '$R2'"
+# and R1's file changed after it was applied: a checksum mismatch on every database
+echo "-- reviewed" >>"$tmp/versions/${R1}_rev.sql"
 
 # --- the unsharded check, and four shards at once
 # each run writes its files under the same names (the JUnit and Markdown link to the page)
@@ -79,7 +85,7 @@ run full check -i "$inv" --junit "$tmp/full/check.xml" --markdown "$tmp/full/che
 expect_rc full 1
 run full_json check -i "$inv" --format json
 expect_rc full_json 1
-expect_json full_json '.problems[].check | unique' '["drift", "lint", "status"]'
+expect_json full_json '.problems[].check | unique' '["checksums", "drift", "lint", "status"]'
 expect_json full_json .shard null
 
 t0=$(now)
@@ -99,6 +105,8 @@ for k in 0 1 2 3; do
 	total=$((total + n))
 done
 check "the shards hold the 17 databases between them" [ "$total" -eq 17 ]
+expect_json shard0 '.environments[environment=staging].targets[].dbname' '["stg_02", "stg_03", "stg_05"]'
+expect_json shard0 '.environments[environment=staging].checks.drift.summary' '2 of 3 drifted'
 # the safety finding is listed only where a database still needs R3
 with=0
 for k in 0 1 2 3; do
@@ -137,6 +145,7 @@ untimed "$tmp/full_json.out" >"$tmp/full.json.cmp"
 untimed "$tmp/merged_json.out" >"$tmp/merged.json.cmp"
 same "merged JSON equals the unsharded check's (generated_at aside)" "$tmp/full.json.cmp" "$tmp/merged.json.cmp"
 expect_json merged_json '.environments[environment=staging].checks.drift.summary' '1 of 6 drifted'
+expect_json merged_json '.environments[environment=staging].checks.checksums.summary' '6 mismatches'
 expect_json merged_json '.environments[environment=prod].targets[].dbname' \
 	'["tenant_01", "tenant_02", "tenant_03", "tenant_04", "tenant_05", "tenant_06", "tenant_07", "tenant_08", "tenant_09", "tenant_10"]'
 expect_json merged_json '.environments[environment=staging].targets[].dbname' \
