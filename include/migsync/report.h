@@ -35,6 +35,7 @@
 struct report_target {
 	char *address;		/* "user@host:port/dbname", never a password; NULL when unknown */
 	char *dbname;		/* NULL when libpq chose it */
+	char *schema;		/* a tenant schema, or NULL for the whole database */
 	long position;		/* its place in the environment; -1: discovered (sorted by name) */
 	char *ledger_error;	/* the ledger could not be read for checksums, or NULL */
 	struct checksum_mismatch *mismatches;

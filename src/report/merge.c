@@ -103,6 +103,7 @@ static void target_release(struct report_target *t)
 {
 	free(t->address);
 	free(t->dbname);
+	free(t->schema);
 	free(t->ledger_error);
 	checksum_mismatches_free(t->mismatches, t->mismatches_nr);
 }
@@ -384,13 +385,17 @@ struct found {
 	const struct doc *d;
 };
 
+/* Order: position, else the name (discovery sorts by name); then the schema. */
 static int cmp_found(const void *a, const void *b)
 {
 	const struct found *x = a, *y = b;
+	int c;
 
-	if (x->t.position >= 0 && y->t.position >= 0)
-		return x->t.position < y->t.position ? -1 : x->t.position > y->t.position;
-	return strcmp(x->t.dbname ? x->t.dbname : "", y->t.dbname ? y->t.dbname : "");
+	if (x->t.position >= 0 && y->t.position >= 0 && x->t.position != y->t.position)
+		return x->t.position < y->t.position ? -1 : 1;
+	if ((c = strcmp(x->t.dbname ? x->t.dbname : "", y->t.dbname ? y->t.dbname : "")))
+		return c;
+	return strcmp(x->t.schema ? x->t.schema : "", y->t.schema ? y->t.schema : "");
 }
 
 static enum status_state state_of(struct rd *r, json_t *v, const char *ctx)
@@ -453,6 +458,7 @@ static void read_targets(struct rd *r, struct found **found, size_t *nr, size_t 
 		f->t.file = d->file;
 		f->t.address = get_str(r, v, "database", "targets: ");
 		f->t.dbname = get_str(r, v, "dbname", "targets: ");
+		f->t.schema = get_str(r, v, "schema", "targets: ");
 		f->t.position = get_int(r, v, "position", -1, "targets: ");
 		f->t.ledger_error = get_str(r, v, "ledger_error", "targets: ");
 		f->res.state = state_of(r, v, "targets: ");

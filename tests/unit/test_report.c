@@ -46,6 +46,9 @@ static const struct merge_case merge_cases[] = {
 	{ "one shard of one",
 	  { { 0, 1, "tenant_a", "p", NULL }, END },
 	  0, "tenant_a" },
+	{ "tenant schemas of one database in two shards",
+	  { { 0, 2, "tenant_a:s2,tenant_b:s1", "p", NULL }, { 1, 2, "tenant_a:s1", "p", NULL }, END },
+	  0, "tenant_a,tenant_a,tenant_b" },
 	{ "a missing shard",
 	  { { 0, 4, "tenant_a", "p", NULL }, { 3, 4, "tenant_b", "p", NULL }, END },
 	  MS_ERR_CONFIG, "shards 1, 2 of 4 are missing: 2 of 4 files given" },
@@ -61,6 +64,9 @@ static const struct merge_case merge_cases[] = {
 	{ "a database in two shards",
 	  { { 0, 2, "tenant_a,tenant_b", "p", NULL }, { 1, 2, "tenant_b", "p", NULL }, END },
 	  MS_ERR_CONFIG, "environment \"tenants\" (tenant_b): in two shards" },
+	{ "a tenant schema in two shards",
+	  { { 0, 2, "tenant_a:s1", "p", NULL }, { 1, 2, "tenant_a:s1", "p", NULL }, END },
+	  MS_ERR_CONFIG, "in two shards" },
 	{ "another project",
 	  { { 0, 2, "tenant_a", "p", NULL }, { 1, 2, "tenant_b", "q", NULL }, END },
 	  MS_ERR_CONFIG, "\"project\" differs" },
@@ -98,12 +104,18 @@ static char *shard_json(const struct shard *s)
 	}
 	for (size_t i = 0; i < dbs.nr; i++) {
 		bool bad = strchr(dbs.items[i], '?') != NULL;
+		char *schema = strchr(dbs.items[i], ':');	/* "db:schema": a tenant schema */
+		struct strbuf quoted = STRBUF_INIT;
 
+		if (schema)
+			*schema++ = '\0';
+		strbuf_addf(&quoted, schema ? "\"%s\"" : "null", schema);
 		strbuf_addf(&targets, "%s{\"database\": \"u@h:5432/%s\", \"dbname\": \"%s\", "
-			    "\"schema\": null, \"state\": \"%s\", \"heads\": [\"a1b2c3d4e5f6\"], "
+			    "\"schema\": %s, \"state\": \"%s\", \"heads\": [\"a1b2c3d4e5f6\"], "
 			    "\"pending\": [], \"error\": null, \"note\": null, \"position\": null, "
 			    "\"ledger_error\": null}", i ? ", " : "", dbs.items[i], dbs.items[i],
-			    bad ? "sideways" : "current");
+			    quoted.buf, bad ? "sideways" : "current");
+		strbuf_release(&quoted);
 		strbuf_addf(&drift, "%s{\"database\": \"u@h:5432/%s\", \"dbname\": \"%s\", "
 			    "\"state\": \"unreachable\", \"fingerprint\": null, \"version_rows\": null, "
 			    "\"error\": \"no schema\", \"differences\": [], \"invalid_indexes\": []}",
@@ -132,8 +144,14 @@ static char *merged_dbs(const struct report_merge *m)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	for (size_t t = 0; m->status.envs_nr && t < m->status.envs[0].targets_nr; t++)
+	for (size_t t = 0; m->status.envs_nr && t < m->status.envs[0].targets_nr; t++) {
 		strbuf_addf(&sb, "%s%s", t ? "," : "", m->status.envs[0].targets[t].database);
+		/* a tenant schema's target comes after the one of a lower name */
+		if (t && m->envs[0].targets[t].schema && m->envs[0].targets[t - 1].schema &&
+		    !strcmp(m->envs[0].targets[t].dbname, m->envs[0].targets[t - 1].dbname))
+			assert_true(strcmp(m->envs[0].targets[t - 1].schema,
+					   m->envs[0].targets[t].schema) < 0);
+	}
 	return strbuf_detach(&sb, NULL);
 }
 
