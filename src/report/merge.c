@@ -273,6 +273,40 @@ static json_t *env_outline(json_t *root)
 	return out;
 }
 
+/* v's "file" as its base name, when v is an object that has one. */
+static void file_basename(json_t *v)
+{
+	const char *file = json_string_value(json_object_get(v, "file"));
+	const char *slash = file ? strrchr(file, '/') : NULL;
+
+	/* json_stringn: json_string is the name of migsync's own writer (util/json.c) */
+	if (slash)
+		json_object_set_new(v, "file", json_stringn(slash + 1, strlen(slash + 1)));
+}
+
+/*
+ * Whether a and b (a finding, or a list of them or of revisions) are
+ * equal but for the directories of their files: runners of one run may
+ * check the same commit out in different directories.
+ */
+static bool equal_but_dirs(json_t *a, json_t *b)
+{
+	json_t *x = json_deep_copy(a), *y = json_deep_copy(b), *v;
+	size_t i;
+	bool same;
+
+	file_basename(x);
+	file_basename(y);
+	json_array_foreach(x, i, v)
+		file_basename(v);
+	json_array_foreach(y, i, v)
+		file_basename(v);
+	same = (!a && !b) || json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
 /* The lint findings every shard has alike: all but the safety findings. */
 static json_t *lint_common(json_t *root)
 {
@@ -288,7 +322,8 @@ static json_t *lint_common(json_t *root)
 
 /*
  * What every shard reads alike must be equal in all: the same migsync,
- * project, revisions, target and environments.
+ * project, revisions, target and environments (the directory the
+ * revision files were read from aside).
  */
 static int check_same_run(const struct doc *docs, size_t nr, struct ms_error *err)
 {
@@ -306,9 +341,8 @@ static int check_same_run(const struct doc *docs, size_t nr, struct ms_error *er
 		json_t *a, *b;
 
 		for (size_t k = 0; ret == 0 && k < sizeof(keys) / sizeof(*keys); k++)
-			if (!json_equal(json_object_get(docs[0].root, keys[k]),
-					json_object_get(docs[i].root, keys[k])) &&
-			    json_object_get(docs[0].root, keys[k]) != json_object_get(docs[i].root, keys[k])) {
+			if (!equal_but_dirs(json_object_get(docs[0].root, keys[k]),
+					    json_object_get(docs[i].root, keys[k]))) {
 				ret = ms_error_set(err, MS_ERR_CONFIG, "%s: \"%s\" differs from %s's: "
 						   "the shard was %s", docs[i].file, keys[k], docs[0].file,
 						   what[k]);
@@ -326,7 +360,7 @@ static int check_same_run(const struct doc *docs, size_t nr, struct ms_error *er
 		json_decref(b);
 		a = lint_common(docs[0].root);
 		b = lint_common(docs[i].root);
-		if (ret == 0 && !json_equal(a, b)) {
+		if (ret == 0 && !equal_but_dirs(a, b)) {
 			ret = ms_error_set(err, MS_ERR_CONFIG, "%s: its lint differs from %s's: the "
 					   "shards read different revision files", docs[i].file, docs[0].file);
 			ms_error_hint(err, "run every shard of one run from the same commit");
@@ -638,7 +672,7 @@ static int merge_lint(struct report_merge *m, const struct doc *docs, size_t nr,
 			bool dup = false;
 
 			json_array_foreach(all, k, seen)
-				dup |= json_equal(seen, f);
+				dup |= equal_but_dirs(seen, f);
 			if (!dup)
 				json_array_append(all, f);
 		}
