@@ -467,16 +467,21 @@ static void mismatches_of(struct rd *r, struct report_target *t, json_t *list, s
 	}
 }
 
-/* Read the databases environment e of d lists into *found. */
+/*
+ * Read the databases environment e of d lists into *found, each with its
+ * drift entry (none when drift_read is false).
+ */
 static void read_targets(struct rd *r, struct found **found, size_t *nr, size_t *alloc,
-			 const struct doc *d, json_t *env)
+			 const struct doc *d, json_t *env, bool drift_read)
 {
 	json_t *targets = get(r, env, "targets", JSON_ARRAY, "environment: ");
 	json_t *drift = get(r, env, "drift", JSON_ARRAY, "environment: "), *v;
 	json_t *mismatches = get(r, env, "checksum_mismatches", JSON_ARRAY, "environment: ");
 	size_t i, cursor = 0;
 
-	if (r->ret == 0 && json_array_size(targets) && json_array_size(drift) != json_array_size(targets))
+	/* no drift at all when the graph could not be built (check then reads no schema) */
+	if (r->ret == 0 && (drift_read || json_array_size(drift)) && json_array_size(targets) &&
+	    json_array_size(drift) != json_array_size(targets))
 		shape_error(r, "environment: ", "drift", "one entry per database");
 	json_array_foreach(targets, i, v) {
 		struct found *f;
@@ -615,7 +620,7 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 		json_t *v = json_array_get(json_object_get(docs[i].root, "environments"), e);
 
 		r.file = docs[i].file;
-		read_targets(&r, &found, &found_nr, &found_alloc, &docs[i], v);
+		read_targets(&r, &found, &found_nr, &found_alloc, &docs[i], v, !m->graph_error);
 		if (!env->error && !json_array_size(json_object_get(v, "targets")) &&
 		    json_is_string(json_object_get(v, "error"))) {
 			env->error = xstrdup(json_string_value(json_object_get(v, "error")));
@@ -629,7 +634,7 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 		qsort(found, found_nr, sizeof(*found), cmp_found);
 	if ((ret = check_overlap(found, found_nr, env->name, env->fleet, err)) < 0)
 		goto done;
-	if (env->error)
+	if (env->error && !m->graph_error)
 		add_drift(&r, m, e, SIZE_MAX, error_doc, error_entry, "-");
 	re->targets = xcalloc(found_nr ? found_nr : 1, sizeof(*re->targets));
 	for (size_t i = 0; i < found_nr; i++) {
@@ -644,7 +649,8 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 		re->targets[re->targets_nr++] = f->t;
 		f->t = (struct report_target){ 0 };
 		r.file = f->d->file;
-		add_drift(&r, m, e, i, f->d, f->drift, shown);
+		if (!m->graph_error)
+			add_drift(&r, m, e, i, f->d, f->drift, shown);
 	}
 	ret = r.ret;
 done:

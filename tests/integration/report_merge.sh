@@ -8,7 +8,8 @@
 # its shard lists the finding). `check --shard K/4` runs as four
 # processes at once; their merged report, in text, JSON, JUnit,
 # Markdown and HTML, is byte for byte what one unsharded check prints
-# (only the times differ), whatever order the files are given in. Then
+# (only the times differ), whatever order the files are given in; the
+# same with a revision graph that cannot be built. Then
 # exit 2 with a message naming what is wrong: a missing shard (and the
 # job to rerun), a shard given twice, shards of another count, a
 # database in two shards, shards that read other revision files, a file
@@ -150,6 +151,25 @@ expect_json merged_json '.environments[environment=prod].targets[].dbname' \
 	'["tenant_01", "tenant_02", "tenant_03", "tenant_04", "tenant_05", "tenant_06", "tenant_07", "tenant_08", "tenant_09", "tenant_10"]'
 expect_json merged_json '.environments[environment=staging].targets[].dbname' \
 	'["stg_06", "stg_02", "stg_04", "stg_01", "stg_03", "stg_05"]'
+
+# --- a revision graph that cannot be built (a dangling down_revision):
+# every shard judges reachability and lint only, and so does the merge
+inv_sql_rev "$tmp/versions" e5000000000e ffffffffffff "SELECT 1;"
+run nograph check -i "$inv" --format json
+expect_rc nograph 1
+for k in 0 1; do
+	run "nograph$k" check -i "$inv" --shard "$k/2" --format json &
+done
+wait
+expect_rc nograph0 1
+expect_rc nograph1 1
+rm "$tmp/versions/e5000000000e_rev.sql"
+run nograph_merged report merge --format json "$tmp/nograph1.out" "$tmp/nograph0.out"
+expect_rc nograph_merged 1
+untimed "$tmp/nograph.out" >"$tmp/nograph.cmp"
+untimed "$tmp/nograph_merged.out" >"$tmp/nograph_merged.cmp"
+same "without a graph: merged JSON equals the unsharded check's" "$tmp/nograph.cmp" "$tmp/nograph_merged.cmp"
+expect_json nograph_merged '.graph_error' '!=' null
 
 # --- what cannot be merged: exit 2, saying what and where
 run missing report merge "$tmp/shard0.out" "$tmp/shard1.out" "$tmp/shard3.out"

@@ -25,6 +25,7 @@ struct shard {
 	const char *dbs;
 	const char *project;
 	const char *raw;	/* the file's whole text instead, or NULL */
+	const char *dir;	/* where its runner read the revision files (NULL: "v") */
 };
 
 struct merge_case {
@@ -34,59 +35,62 @@ struct merge_case {
 	const char *expect;	/* the databases in merged order, or a part of the error message */
 };
 
-#define END { -1, 0, NULL, NULL, NULL }
+#define END { -1, 0, NULL, NULL, NULL, NULL }
 
 static const struct merge_case merge_cases[] = {
 	{ "two shards, put back in name order",
-	  { { 1, 2, "tenant_a,tenant_c", "p", NULL }, { 0, 2, "tenant_b", "p", NULL }, END },
+	  { { 1, 2, "tenant_a,tenant_c", "p", NULL, NULL }, { 0, 2, "tenant_b", "p", NULL, NULL }, END },
 	  0, "tenant_a,tenant_b,tenant_c" },
 	{ "a shard with no database of the fleet",
-	  { { 0, 3, "", "p", NULL }, { 2, 3, "tenant_b", "p", NULL }, { 1, 3, "tenant_a", "p", NULL }, END },
+	  { { 0, 3, "", "p", NULL, NULL }, { 2, 3, "tenant_b", "p", NULL, NULL }, { 1, 3, "tenant_a", "p", NULL, NULL }, END },
 	  0, "tenant_a,tenant_b" },
 	{ "one shard of one",
-	  { { 0, 1, "tenant_a", "p", NULL }, END },
+	  { { 0, 1, "tenant_a", "p", NULL, NULL }, END },
 	  0, "tenant_a" },
 	{ "tenant schemas of one database in two shards",
-	  { { 0, 2, "tenant_a:s2,tenant_b:s1", "p", NULL }, { 1, 2, "tenant_a:s1", "p", NULL }, END },
+	  { { 0, 2, "tenant_a:s2,tenant_b:s1", "p", NULL, NULL }, { 1, 2, "tenant_a:s1", "p", NULL, NULL }, END },
 	  0, "tenant_a,tenant_a,tenant_b" },
+	{ "runners that read the files from different directories",
+	  { { 0, 2, "tenant_a", "p", NULL, "/runner-1/work/v" }, { 1, 2, "tenant_b", "p", NULL, "/runner-2/v" }, END },
+	  0, "tenant_a,tenant_b" },
 	{ "a missing shard",
-	  { { 0, 4, "tenant_a", "p", NULL }, { 3, 4, "tenant_b", "p", NULL }, END },
+	  { { 0, 4, "tenant_a", "p", NULL, NULL }, { 3, 4, "tenant_b", "p", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "shards 1, 2 of 4 are missing: 2 of 4 files given" },
 	{ "the missing shard's job to rerun",
-	  { { 0, 2, "tenant_a", "p", NULL }, END },
+	  { { 0, 2, "tenant_a", "p", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "shard 1 of 2 is missing" },
 	{ "a shard twice",
-	  { { 0, 2, "tenant_a", "p", NULL }, { 1, 2, "tenant_b", "p", NULL }, { 1, 2, "tenant_c", "p", NULL }, END },
+	  { { 0, 2, "tenant_a", "p", NULL, NULL }, { 1, 2, "tenant_b", "p", NULL, NULL }, { 1, 2, "tenant_c", "p", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "shard 1 of 2 again" },
 	{ "another count",
-	  { { 0, 2, "tenant_a", "p", NULL }, { 1, 3, "tenant_b", "p", NULL }, END },
+	  { { 0, 2, "tenant_a", "p", NULL, NULL }, { 1, 3, "tenant_b", "p", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "shard 1 of 3, but" },
 	{ "a database in two shards",
-	  { { 0, 2, "tenant_a,tenant_b", "p", NULL }, { 1, 2, "tenant_b", "p", NULL }, END },
+	  { { 0, 2, "tenant_a,tenant_b", "p", NULL, NULL }, { 1, 2, "tenant_b", "p", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "environment \"tenants\" (tenant_b): in two shards" },
 	{ "a tenant schema in two shards",
-	  { { 0, 2, "tenant_a:s1", "p", NULL }, { 1, 2, "tenant_a:s1", "p", NULL }, END },
+	  { { 0, 2, "tenant_a:s1", "p", NULL, NULL }, { 1, 2, "tenant_a:s1", "p", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "in two shards" },
 	{ "another project",
-	  { { 0, 2, "tenant_a", "p", NULL }, { 1, 2, "tenant_b", "q", NULL }, END },
+	  { { 0, 2, "tenant_a", "p", NULL, NULL }, { 1, 2, "tenant_b", "q", NULL, NULL }, END },
 	  MS_ERR_CONFIG, "\"project\" differs" },
 	{ "not JSON",
-	  { { 0, 1, NULL, NULL, "{\n  \"format\": \n" }, END },
+	  { { 0, 1, NULL, NULL, "{\n  \"format\": \n", NULL }, END },
 	  MS_ERR_PARSE, ":3:0: not JSON" },
 	{ "JSON of something else",
-	  { { 0, 1, NULL, NULL, "[1, 2]\n" }, END },
+	  { { 0, 1, NULL, NULL, "[1, 2]\n", NULL }, END },
 	  MS_ERR_PARSE, "not a document of migsync check (format missing)" },
 	{ "a status document",
-	  { { 0, 1, NULL, NULL, "{\"format\": \"migsync.status/1\"}" }, END },
+	  { { 0, 1, NULL, NULL, "{\"format\": \"migsync.status/1\"}", NULL }, END },
 	  MS_ERR_PARSE, "a document of migsync status" },
 	{ "a check without --shard",
-	  { { 0, 1, NULL, NULL, "{\"format\": \"migsync.check/1\", \"shard\": null, \"graph\": []}" }, END },
+	  { { 0, 1, NULL, NULL, "{\"format\": \"migsync.check/1\", \"shard\": null, \"graph\": []}", NULL }, END },
 	  MS_ERR_PARSE, "not a shard's document (written without --shard)" },
 	{ "a shard whose check failed",
-	  { { 0, 1, NULL, NULL, "{\"format\": \"migsync.check/1\", \"error\": {\"message\": \"no inventory\"}}" }, END },
+	  { { 0, 1, NULL, NULL, "{\"format\": \"migsync.check/1\", \"error\": {\"message\": \"no inventory\"}}", NULL }, END },
 	  MS_ERR_CONFIG, "this shard's check could not run: no inventory" },
 	{ "a state that is none",
-	  { { 0, 1, "tenant_?", "p", NULL }, END },
+	  { { 0, 1, "tenant_?", "p", NULL, NULL }, END },
 	  MS_ERR_PARSE, "targets: \"state\" is not a state" },
 };
 
@@ -129,10 +133,10 @@ static char *shard_json(const struct shard *s)
 		    "\"error\": null, \"gate\": {\"approvals\": 1, \"risky_approvals\": 0}, "
 		    "\"targets\": [%s], \"checksum_mismatches\": [], \"drift\": [%s]}], "
 		    "\"lint\": {\"revisions\": 1, \"findings\": []}, "
-		    "\"graph\": [{\"revision\": \"a1b2c3d4e5f6\", \"file\": \"v/a1b2c3d4e5f6_x.sql\", "
+		    "\"graph\": [{\"revision\": \"a1b2c3d4e5f6\", \"file\": \"%s/a1b2c3d4e5f6_x.sql\", "
 		    "\"kind\": \"sql\", \"down_revisions\": [], \"depends_on\": [], "
 		    "\"branch_labels\": [], \"message\": \"x\", \"doc\": null}], \"schemas\": []}\n",
-		    s->project, s->index, s->count, targets.buf, drift.buf);
+		    s->project, s->index, s->count, targets.buf, drift.buf, s->dir ? s->dir : "v");
 	strvec_release(&dbs);
 	strbuf_release(&targets);
 	strbuf_release(&drift);
