@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "migsync/report.h"
 
@@ -134,12 +135,15 @@ void report_merge_release(struct report_merge *m)
 static int doc_load(struct doc *d, const char *file, struct ms_error *err)
 {
 	json_error_t je;
+	struct stat st;
 	const char *format;
 	json_t *shard, *v;
 	struct rd r = { file, err, 0 };
 
 	d->file = file;
 	d->schemas = json_object();
+	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
+		return ms_error_set(err, MS_ERR_IO, "%s: could not read: a directory", file);
 	d->root = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
 	if (!d->root && je.line < 0)
 		return ms_error_set(err, MS_ERR_IO, "%s: could not read: %s", file, je.text);
