@@ -5,6 +5,7 @@
  * syntax error, and its values are compared with json_equal where every
  * shard must say the same.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -131,73 +132,83 @@ void report_merge_release(struct report_merge *m)
 	report_merge_init(m);
 }
 
+/* A shard's index, count and schemas (by fingerprint), once it is known to be a shard's. */
+static void read_shard(struct rd *r, struct doc *d)
+{
+	json_t *shard = get(r, d->root, "shard", JSON_OBJECT, "");
+	json_t *schemas = get(r, d->root, "schemas", JSON_ARRAY, ""), *s;
+	size_t i;
+
+	d->index = (unsigned)get_int(r, shard, "index", 0, "shard: ");
+	d->count = (unsigned)get_int(r, shard, "count", 0, "shard: ");
+	if (r->ret == 0 && (d->count < 1 || d->index >= d->count))
+		shape_error(r, "", "shard", "an index below its count");
+	json_array_foreach(schemas, i, s) {
+		json_t *fp = json_object_get(s, "fingerprint");
+
+		if (!json_is_string(fp) || !json_is_array(json_object_get(s, "objects"))) {
+			shape_error(r, "schemas: ", "objects", "a fingerprint and its objects");
+			break;
+		}
+		json_object_set(d->schemas, json_string_value(fp), json_object_get(s, "objects"));
+	}
+}
+
 /* Read one file: a check document of a shard, or an error saying why not. */
 static int doc_load(struct doc *d, const char *file, struct ms_error *err)
 {
 	json_error_t je;
 	struct stat st;
-	const char *format;
-	json_t *shard, *v;
+	const char *format, *message;
+	json_t *error;
 	struct rd r = { file, err, 0 };
 
 	d->file = file;
 	d->schemas = json_object();
-	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
-		return ms_error_set(err, MS_ERR_IO, "%s: could not read: a directory", file);
+	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r.ret = ms_error_set(err, MS_ERR_IO, "%s: could not read: a directory", file);
+		goto done;
+	}
+	errno = 0;
 	d->root = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
-	if (!d->root && je.line < 0)
-		return ms_error_set(err, MS_ERR_IO, "%s: could not read: %s", file, je.text);
+	if (!d->root && je.line < 0) {
+		/* Jansson's text repeats the file name: errno says the rest */
+		r.ret = ms_error_set(err, MS_ERR_IO, "%s: could not read: %s", file,
+				     errno ? strerror(errno) : je.text);
+		goto done;
+	}
 	if (!d->root) {
-		ms_error_set(err, MS_ERR_PARSE, "%s:%d:%d: not JSON: %s", file, je.line, je.column, je.text);
+		r.ret = ms_error_set(err, MS_ERR_PARSE, "%s:%d:%d: not JSON: %s", file, je.line,
+				     je.column, je.text);
 		ms_error_hint(err, "merge the --format json output of migsync check --shard K/N");
-		return MS_ERR_PARSE;
+		goto done;
 	}
 	format = json_string_value(json_object_get(d->root, "format"));
+	error = json_object_get(d->root, "error");
+	message = json_string_value(json_object_get(error, "message"));
 	if (format && !strcmp(format, "migsync.status/1")) {
-		ms_error_set(err, MS_ERR_PARSE, "%s: a document of migsync status; report merge reads "
-			     "those of migsync check", file);
+		r.ret = ms_error_set(err, MS_ERR_PARSE, "%s: a document of migsync status; report "
+				     "merge reads those of migsync check", file);
 		ms_error_hint(err, "run each shard as migsync check --shard K/N --format json");
-		return MS_ERR_PARSE;
-	}
-	if (!json_is_object(d->root) || !format || strcmp(format, "migsync.check/1")) {
-		ms_error_set(err, MS_ERR_PARSE, "%s: not a document of migsync check (format %s)", file,
-			     format ? format : "missing");
+	} else if (!json_is_object(d->root) || !format || strcmp(format, "migsync.check/1")) {
+		r.ret = ms_error_set(err, MS_ERR_PARSE, "%s: not a document of migsync check (format %s)",
+				     file, format ? format : "missing");
 		ms_error_hint(err, "merge the --format json output of migsync check --shard K/N");
-		return MS_ERR_PARSE;
-	}
-	if ((v = json_object_get(d->root, "error")) && json_is_object(v)) {
-		ms_error_set(err, MS_ERR_CONFIG, "%s: this shard's check could not run: %s", file,
-			     json_string_value(json_object_get(v, "message")) ?
-			     json_string_value(json_object_get(v, "message")) : "no message");
+	} else if (json_is_object(error)) {
+		r.ret = ms_error_set(err, MS_ERR_CONFIG, "%s: this shard's check could not run: %s", file,
+				     message ? message : "no message");
 		ms_error_hint(err, "rerun the job of this shard, then merge again");
-		return MS_ERR_CONFIG;
-	}
-	if (!json_is_object(json_object_get(d->root, "shard")) || !json_object_get(d->root, "graph")) {
-		ms_error_set(err, MS_ERR_PARSE, "%s: not a shard's document (written %s)", file,
-			     json_object_get(d->root, "shard") ? "without --shard" :
-			     "by a migsync without report merge");
+	} else if (!json_is_object(json_object_get(d->root, "shard")) ||
+		   !json_object_get(d->root, "graph")) {
+		r.ret = ms_error_set(err, MS_ERR_PARSE, "%s: not a shard's document (written %s)", file,
+				     json_object_get(d->root, "shard") ? "without --shard" :
+				     "by a migsync without report merge");
 		ms_error_hint(err, "run each shard as migsync check --shard K/N --format json");
-		return MS_ERR_PARSE;
 	}
-	shard = get(&r, d->root, "shard", JSON_OBJECT, "");
-	d->index = (unsigned)get_int(&r, shard, "index", 0, "shard: ");
-	d->count = (unsigned)get_int(&r, shard, "count", 0, "shard: ");
-	if (r.ret == 0 && (d->count < 1 || d->index >= d->count))
-		shape_error(&r, "", "shard", "an index below its count");
-	if (r.ret == 0) {
-		json_t *schemas = get(&r, d->root, "schemas", JSON_ARRAY, ""), *s;
-		size_t i;
-
-		json_array_foreach(schemas, i, s) {
-			json_t *fp = json_object_get(s, "fingerprint");
-
-			if (!json_is_string(fp) || !json_is_array(json_object_get(s, "objects"))) {
-				shape_error(&r, "schemas: ", "objects", "a fingerprint and its objects");
-				break;
-			}
-			json_object_set(d->schemas, json_string_value(fp), json_object_get(s, "objects"));
-		}
-	}
+	if (r.ret < 0)
+		goto done;
+	read_shard(&r, d);
+done:
 	return r.ret;
 }
 
