@@ -84,7 +84,8 @@ void report_merge_release(struct report_merge *m);
  * MS_ERR_IO (a file that cannot be read), MS_ERR_PARSE (not JSON:
  * FILE:LINE:COLUMN; or not a check document of a shard), MS_ERR_CONFIG
  * (shards of different runs: counts, projects, revisions; a shard twice;
- * a database in two shards; shards missing, by index).
+ * a database in two shards; shards missing, by index), MS_ERR_GRAPH (the
+ * shards' revisions do not make a graph).
  */
 int report_merge_files(struct report_merge *out, const char *const *files, size_t nr,
 		       struct ms_error *err);
