@@ -82,6 +82,28 @@ expect_rc lint 0
 expect_in lint out "7 revisions, 0 errors"
 expect_not_in lint out MS030
 
+# the app package under src/, found only through prepend_sys_path: lint
+# looks where heads does (and where Alembic imports from)
+srcp=$tmp/srclayout
+mkdir -p "$srcp/src"
+cp -r "$SRC_ROOT/examples/alembic-project/." "$srcp/" && mv "$srcp/stockapp" "$srcp/src/" &&
+	sed -i 's|^prepend_sys_path = .*|prepend_sys_path = %(here)s/src|' "$srcp/alembic.ini" ||
+	FAIL_GOES_ON= fail "the src/ layout"
+got=$(cd "$srcp" && timeout 60 $PY -m alembic heads 2>/dev/null)
+[ "$got" = "$want_heads (reporting) (head)" ] && pass "alembic heads finds the label on prepend_sys_path" ||
+	fail "alembic heads in the src/ layout: \"$got\""
+(cd "$srcp" && run src_heads heads --format json)
+expect_rc src_heads 0
+expect_json src_heads '.nodes[id='"$want_heads"'].branch_labels' '["reporting"]'
+(cd "$srcp" && run src_lint lint)
+expect_rc src_lint 0
+expect_in src_lint out "7 revisions, 0 errors"
+expect_not_in src_lint out MS030
+sed -i 's|^prepend_sys_path = .*|prepend_sys_path = %(here)s/nowhere|' "$srcp/alembic.ini"
+(cd "$srcp" && run src_lint2 lint)
+expect_rc src_lint2 0
+expect_in src_lint2 out "MS030"
+
 (cd "$proj" && run inv inventory --format json)
 expect_rc inv 0
 expect_json inv '.migrations.executor' alembic
