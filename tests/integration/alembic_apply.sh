@@ -13,7 +13,7 @@
 #  - a failing revision: its id and the exception's own line (not
 #    SQLAlchemy's footer); the traceback with --verbose and in the ledger;
 #  - downgrade through a gate (exit 3, approve, downgrade), ledger rows;
-#  - hook on the same path.
+#  - hook on the same path; its --verbose shows Alembic's output, scrubbed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
@@ -55,6 +55,8 @@ import sys as _sys
 with open(os.path.join(os.getcwd(), "child-env.txt"), "w") as _f:
     _f.write("\n".join(sorted(os.environ)) + "\n")
     _f.write("ARGV " + " ".join(_sys.argv) + "\n")
+# a careless env.py prints its URL: --verbose shows it without the password
+print("env.py: DATABASE_URL=" + os.environ.get("DATABASE_URL", ""), file=_sys.stderr)
 EOF
 
 pg_add_password_user "$PG_PASSWORD_USER" "$DEV_PW" || FAIL_GOES_ON= fail "password user"
@@ -234,12 +236,19 @@ run hook -- hook -e dev
 expect_rc hook 0
 expect_version a_dev "$heads" "hook"
 expect_in hook err "applied b83d2f5c6e07"
+expect_not_in hook err "Running upgrade"
 check "hook: ledger rows for the five revisions above 5e0b8d21f9a3" \
 	[ "$(pg_psql -d a_dev -At -c "SELECT string_agg(revision, ' ' ORDER BY revision) FROM (SELECT id, revision FROM migsync.applied WHERE direction = 'up' AND outcome = 'applied' ORDER BY id DESC LIMIT 5) x")" = "4d6e0c7a1f58 7f15b3e8a9c2 9c4f6a0e7b12 b83d2f5c6e07 e21a9f4c8d36" ]
 run dev_base -- downgrade -e dev --to base --yes
 expect_rc dev_base 0
 expect_version a_dev none "downgrade --to base"
 check "child argv: downgrade base" grep -q '^ARGV .* downgrade base$' "$envf"
+run hook_v -- hook -e dev --verbose
+expect_rc hook_v 0
+expect_version a_dev "$heads" "hook --verbose"
+expect_in hook_v err "Running upgrade 5e0b8d21f9a3 -> b83d2f5c6e07"
+expect_in hook_v err "env.py: DATABASE_URL=postgresql://$PG_PASSWORD_USER:"
+expect_not_in hook_v err "$DEV_PW"
 
 # --- an ini of several sections: migrations.alembic_section is Alembic's -n
 sed 's/^\[alembic\]$/[stock]/' "$ini" >"$proj/multi.ini"
