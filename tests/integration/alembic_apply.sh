@@ -7,7 +7,7 @@
 #    ledger row per revision with its file's SHA-256;
 #  - the child's environment: its own password variable and DATABASE_URL,
 #    no other environment's password, no secret in its arguments (env.py
-#    writes what it was given);
+#    writes what it was given); a variable migrations.pass_env names;
 #  - files Alembic would see that the plan was not made from (or the
 #    reverse): exit 2, the difference listed, nothing run;
 #  - a failing revision: its id and the exception's own line (not
@@ -55,6 +55,7 @@ import sys as _sys
 with open(os.path.join(os.getcwd(), "child-env.txt"), "w") as _f:
     _f.write("\n".join(sorted(os.environ)) + "\n")
     _f.write("ARGV " + " ".join(_sys.argv) + "\n")
+    _f.write("REPORT_TZ " + os.environ.get("STOCKAPP_REPORT_TZ", "-") + "\n")
 # a careless env.py prints its URL: --verbose shows it without the password
 print("env.py: DATABASE_URL=" + os.environ.get("DATABASE_URL", ""), file=_sys.stderr)
 EOF
@@ -92,6 +93,7 @@ YAML
 done
 export MIGSYNC_TEST_DEV_PW=$DEV_PW MIGSYNC_TEST_PROD_PW=$PROD_PW
 export MIGSYNC_TEST_OTHER_TOKEN=Other-Token-4411
+export STOCKAPP_REPORT_TZ=Asia/Shanghai
 RUN_ARGS=(-i "$inv")
 
 version_of() {	# version_of DB: the rows of stockapp_version, sorted, or "none"
@@ -137,6 +139,7 @@ check "child env: its own password_env variable" grep -qx MIGSYNC_TEST_DEV_PW "$
 check "child env: PATH and HOME" bash -c "grep -qx PATH '$envf' && grep -qx HOME '$envf'"
 check "child env: no other environment's password variable" bash -c "! grep -q MIGSYNC_TEST_PROD_PW '$envf'"
 check "child env: no unrelated secret" bash -c "! grep -q MIGSYNC_TEST_OTHER_TOKEN '$envf'"
+check "child env: no variable migrations.pass_env does not name" grep -qx 'REPORT_TZ -' "$envf"
 check "child argv: no password, exact revision id" bash -c "grep -q '^ARGV .* upgrade 9c4f6a0e7b12\$' '$envf' && ! grep -q '$DEV_PW' '$envf'"
 expect_not_in to3 out "$DEV_PW"
 expect_not_in to3 err "$DEV_PW"
@@ -204,6 +207,8 @@ expect_rc dev_all 0
 expect_version a_dev "$heads" "apply after the fix"
 
 # --- prod through its gate, then downgrade through it ---------------------
+# from here on env.py also gets STOCKAPP_REPORT_TZ, named in migrations.pass_env
+sed -i "s|^  python: .*|&\n  pass_env: [STOCKAPP_REPORT_TZ, STOCKAPP_NOT_SET]|" "$inv/inventory.yaml"
 run prod_gate -- apply -e prod --yes
 expect_rc prod_gate 3
 h=$(hash_of prod_gate)
@@ -211,6 +216,11 @@ run prod_ok USER=alice -- approve -e prod --plan "$h"
 expect_rc prod_ok 0
 run prod_up -- apply -e prod --yes
 expect_rc prod_up 0
+expect_in prod_up err 'inventory.yaml:7:34: "migrations.pass_env": STOCKAPP_NOT_SET is not set; Alembic will not get it'
+check "child env: env.py reads the variable migrations.pass_env names" grep -qx 'REPORT_TZ Asia/Shanghai' "$envf"
+check "child argv: not the value of a pass_env variable" bash -c "! grep -q '^ARGV .*Asia/Shanghai' '$envf'"
+expect_not_in prod_up out "Asia/Shanghai"
+expect_not_in prod_up err "Asia/Shanghai"
 expect_version a_prod "$heads" "prod applied after approval"
 run down_gate -- downgrade -e prod --to 5e0b8d21f9a3 --yes
 expect_rc down_gate 3
