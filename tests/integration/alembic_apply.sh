@@ -18,24 +18,13 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
+. "$HERE/lib/alembic_project.sh"
 FAIL_GOES_ON=1
 
 SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
-PY=/usr/bin/python3
 DEV_PW='Dev-Secret-7310'
 PROD_PW='Prod-Secret-8642'
-if ! $PY -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
-	skip_all "python3 with alembic, sqlalchemy and psycopg2 not found"
-fi
-
-pg_up
-work_dir alembic-apply
-export PYTHONDONTWRITEBYTECODE=1
-
-proj=$tmp/proj
-mkdir -p "$proj"
-cp -r "$SRC_ROOT/examples/alembic-project/." "$proj/" || FAIL_GOES_ON= fail "copy the example project"
-find "$proj" -name __pycache__ -prune -exec rm -rf {} +
+alembic_project_setup alembic-apply "$DEV_PW" a_dev a_prod
 ini=$proj/alembic.ini
 # The revision files as Alembic reads them from the ini.
 versions=$(cd "$proj" && $PY -c '
@@ -59,12 +48,6 @@ with open(os.path.join(os.getcwd(), "child-env.txt"), "w") as _f:
 # a careless env.py prints its URL: --verbose shows it without the password
 print("env.py: DATABASE_URL=" + os.environ.get("DATABASE_URL", ""), file=_sys.stderr)
 EOF
-
-pg_add_password_user "$PG_PASSWORD_USER" "$DEV_PW" || FAIL_GOES_ON= fail "password user"
-for db in a_dev a_prod; do
-	pg_psql -d postgres -c "CREATE DATABASE $db OWNER $PG_PASSWORD_USER" >/dev/null ||
-		FAIL_GOES_ON= fail "createdb $db"
-done
 
 inv=$tmp/inv
 mkdir -p "$inv"

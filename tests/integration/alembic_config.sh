@@ -17,27 +17,12 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
+. "$HERE/lib/alembic_project.sh"
 FAIL_GOES_ON=1
 
 SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
-PY=/usr/bin/python3
 SECRET='Url-Secret-4471'
-if ! $PY -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
-	skip_all "python3 with alembic, sqlalchemy and psycopg2 not found"
-fi
-
-pg_up
-work_dir alembic-config
-export PYTHONDONTWRITEBYTECODE=1
-
-proj=$tmp/proj
-mkdir -p "$proj"
-cp -r "$SRC_ROOT/examples/alembic-project/." "$proj/" || FAIL_GOES_ON= fail "copy the example project"
-pg_add_password_user "$PG_PASSWORD_USER" "$SECRET" || FAIL_GOES_ON= fail "password user"
-for db in c_dev c_one c_env; do
-	pg_psql -d postgres -c "CREATE DATABASE $db OWNER $PG_PASSWORD_USER" >/dev/null ||
-		FAIL_GOES_ON= fail "createdb $db"
-done
+alembic_project_setup alembic-config "$SECRET" c_dev c_one c_env
 url_of() {	# url_of DB: the password user's URL
 	echo "postgresql://$PG_PASSWORD_USER:$SECRET@127.0.0.1:$PGPORT/$1"
 }
