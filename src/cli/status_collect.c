@@ -136,6 +136,7 @@ void cli_status_init(struct cli_status *c)
 
 	*c = (struct cli_status){ 0 };
 	strvec_init(&c->script_dirs);
+	strvec_init(&c->import_path);
 	script_set_init(&c->scripts);
 	c->goal = goal;
 	status_report_init(&c->report);
@@ -158,6 +159,7 @@ void cli_status_release(struct cli_status *c)
 	free(c->graph_error);
 	script_set_release(&c->scripts);
 	strvec_release(&c->script_dirs);
+	strvec_release(&c->import_path);
 	free(c->envs);
 	inventory_free(c->inv);
 	strvec_release(&c->secrets);
@@ -333,6 +335,8 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	p.inv = NULL;
 	c->script_dirs = p.script_dirs;
 	strvec_init(&p.script_dirs);
+	c->import_path = p.alembic.prepend_sys_path;
+	strvec_init(&p.alembic.prepend_sys_path);
 	c->scripts = p.scripts;		/* the graph's nodes point into it */
 	script_set_init(&p.scripts);
 	c->g = p.graph;
