@@ -178,7 +178,7 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 		const struct environment *e = c->envs[i];
 
 		status_report_add_env(&c->report, e->name,
-				      e->targets.databases.nr || e->targets.discover);
+				      inventory_env_is_fleet(e));
 	}
 	c->first_job = xcalloc(c->envs_nr ? c->envs_nr : 1, sizeof(*c->first_job));
 	c->exp_nr = c->envs_nr;
@@ -206,7 +206,7 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 			*job = (struct cli_status_job){ 0 };
 			job->env = i;
 			job->t = t;
-			job->database = xstrdup(t->member ? t->dbname : t->describe);
+			job->database = xstrdup(t->name ? t->name : t->describe);
 		}
 	}
 done:
