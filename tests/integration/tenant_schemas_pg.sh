@@ -80,3 +80,90 @@ expect_json status_json '.environments[0].targets[schema=tenant_100].heads' "[\"
 run status_text -- status
 expect_rc status_text 0
 expect_in status_text out "app/tenant_042"
+
+# --- 2: the plan groups the schemas by starting rows, one hash per transition
+echo "checking: plan"
+run plan_json -- plan --format json
+expect_rc plan_json 0
+expect_json plan_json '.stages[0].fleet' true
+expect_json plan_json '.stages[0].groups | length' 3
+expect_json plan_json '.stages[0].targets | length' 100
+expect_json plan_json '.stages[0].targets[target=tenants/app/tenant_001].steps | length' 3
+run plan_text -- plan
+expect_rc plan_text 0
+expect_in plan_text out "100 databases in 3 groups"
+expect_in plan_text out "tenants/app/tenant_071: $R2 -> $R3"
+
+run gated -- apply --yes
+expect_rc gated 3
+for h in $(json_get "$tmp/plan_json.out" '.stages[0].groups[].plan_hash | join'); do
+	run approve_$h USER=alice -- approve -e tenants --plan "$h"
+	expect_rc approve_$h 0
+done
+
+# --- 3: apply moves every schema, each with search_path set to it
+echo "checking: apply"
+run apply -- apply --yes
+note "apply: $(cat "$tmp/apply.time") s"
+expect_rc apply 0
+expect_in apply out "tenants/app/tenant_001: applied $R1"
+expect_in apply out "tenants/app/tenant_100: applied $R3"
+expect_not_in apply out "tenants/app/tenant_100: applied $R1"
+for s in tenant_001 tenant_050 tenant_100; do expect_version app/$s $R3 "apply"; done
+check "apply: every schema at $R3" test "$(q "SELECT count(*) FROM pg_namespace n
+	WHERE nspname LIKE 'tenant\\_%' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
+	AND c.relname = 'accounts_name')")" = 100
+check "apply: nothing landed in public" \
+	test "$(q "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" = 0
+check "apply: each schema's ledger rows name it" \
+	test "$(q "SELECT count(DISTINCT target_schema) FROM migsync.applied WHERE outcome = 'applied'")" = 100
+check "apply: 40 x 3 + 30 x 2 + 30 x 1 steps = 210 rows" \
+	test "$(q "SELECT count(*) FROM migsync.applied WHERE outcome = 'applied'")" = 210
+check "apply: no advisory lock left behind" \
+	test "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0
+
+run again -- apply --yes
+expect_rc again 0
+expect_not_in again out ": applied "
+check "again: no new ledger row" \
+	test "$(q "SELECT count(*) FROM migsync.applied")" = 210
+
+# --- 4: a tenant created after the approval is discovered and applied
+# under the same approval
+echo "checking: a new tenant"
+q "CREATE SCHEMA tenant_101" >/dev/null || fail "CREATE SCHEMA tenant_101"
+run newcomer -- apply --yes
+expect_rc newcomer 0
+expect_in newcomer out "tenants/app/tenant_101: applied $R3"
+expect_in newcomer out "tenants: 101 databases: 1 applied, 100 current, 0 failed, 0 not run"
+expect_version app/tenant_101 $R3 "newcomer"
+check "newcomer: no new approval" test "$(q "SELECT count(*) FROM migsync.approvals")" = 3
+
+# --- 5: a `transaction false` revision runs on the tenant's search_path too
+echo "checking: transaction false"
+R4=a4000000000d
+inv_sql_rev -n "$tmp/versions" $R4 $R3 "CREATE INDEX CONCURRENTLY accounts_id_name ON accounts (id, name);" \
+	"DROP INDEX CONCURRENTLY accounts_id_name;"
+run plan4 -- plan --format json
+expect_rc plan4 0
+expect_json plan4 '.stages[0].groups | length' 1
+H4=$(json_get "$tmp/plan4.out" '.stages[0].groups[0].plan_hash')
+run approve4 USER=alice -- approve -e tenants --plan "$H4"
+expect_rc approve4 0
+run apply4 -- apply --yes
+expect_rc apply4 0
+check "transaction false: the index is in every tenant's schema" \
+	test "$(q "SELECT count(*) FROM pg_class WHERE relname = 'accounts_id_name'")" = 101
+check "transaction false: nothing in public" \
+	test "$(q "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" = 0
+expect_version app/tenant_007 $R4 "transaction false"
+
+# --- 6: a discovery query that fails names the environment and the
+# database, and shows the server's message
+echo "checking: a failing discovery query"
+cp "$inv/tenants.yaml" "$tmp/tenants.yaml.good"
+sed -i 's/SELECT nspname FROM/SELECT nspnam FROM/' "$inv/tenants.yaml"
+run bad_discovery -- status
+expect_rc bad_discovery 1
+expect_in bad_discovery out 'environment "tenants": targets.discover_schemas in database "app" failed: column "nspnam" does not exist'
+cp "$tmp/tenants.yaml.good" "$inv/tenants.yaml"
