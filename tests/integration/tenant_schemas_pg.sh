@@ -167,3 +167,66 @@ run bad_discovery -- status
 expect_rc bad_discovery 1
 expect_in bad_discovery out 'environment "tenants": targets.discover_schemas in database "app" failed: column "nspnam" does not exist'
 cp "$tmp/tenants.yaml.good" "$inv/tenants.yaml"
+
+# --- 7: the Alembic executor on 5 tenant schemas, with the recipe's env.py
+echo "checking: the Alembic executor"
+if ! /usr/bin/python3 -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
+	skip "python3 with alembic, sqlalchemy and psycopg2 not found: the Alembic executor is not run"
+	finish tenant_schemas_pg
+fi
+export PYTHONDONTWRITEBYTECODE=1
+proj=$tmp/alembic
+inv_alembic_project "$proj" || fail "an Alembic project"
+cp "$MIGSYNC_SOURCE_ROOT/tests/integration/data/tenant-alembic/env.py" "$proj/migrations/env.py"
+inv_alembic_rev "$proj/migrations/versions" $R1 "" "CREATE TABLE accounts (id int PRIMARY KEY)" \
+	"DROP TABLE accounts"
+inv_alembic_rev "$proj/migrations/versions" $R2 $R1 "ALTER TABLE accounts ADD COLUMN name text" \
+	"ALTER TABLE accounts DROP COLUMN name"
+inv_alembic_rev "$proj/migrations/versions" $R3 $R2 "CREATE INDEX accounts_name ON accounts (name)" \
+	"DROP INDEX accounts_name"
+pg_createdb shop
+pg_psql -d shop -q -c "CREATE SCHEMA shop_1; CREATE SCHEMA shop_2; CREATE SCHEMA \"Shop 3\";
+	CREATE SCHEMA shop_4; CREATE SCHEMA shop_5;
+	CREATE TABLE shop_4.accounts (id int PRIMARY KEY);
+	CREATE TABLE shop_4.alembic_version (version_num varchar(32) PRIMARY KEY);
+	INSERT INTO shop_4.alembic_version VALUES ('$R1');
+	CREATE TABLE shop_5.accounts (id int PRIMARY KEY, name text);
+	CREATE TABLE shop_5.alembic_version (version_num varchar(32) PRIMARY KEY);
+	INSERT INTO shop_5.alembic_version VALUES ('$R2');" >/dev/null || fail "5 shop schemas"
+ainv=$tmp/alembic-inventory
+mkdir -p "$ainv"
+cat >"$ainv/inventory.yaml" <<EOF
+project: tenant-alembic
+migrations: { executor: alembic, alembic_ini: $proj/alembic.ini, python: /usr/bin/python3 }
+rollout: [shop]
+EOF
+cat >"$ainv/shop.yaml" <<EOF
+database: { host: 127.0.0.1, port: $PGPORT, dbname: shop, user: postgres, lock_wait: 30s }
+targets:
+  schemas: [shop_1, shop_2, "Shop 3", shop_4, shop_5]
+fleet: { parallel: 2 }
+EOF
+RUN_ARGS=(-i "$ainv")
+run alembic_plan -- plan --format json
+expect_rc alembic_plan 0
+expect_json alembic_plan '.stages[0].groups | length' 3
+run alembic_apply -- apply --yes
+note "alembic_apply: $(cat "$tmp/alembic_apply.time") s"
+expect_rc alembic_apply 0
+expect_in alembic_apply out "shop/shop/Shop 3: applied $R1"
+expect_in alembic_apply out "shop/shop/shop_5: applied $R3"
+for s in shop_1 "Shop 3" shop_4 shop_5; do expect_version "shop/$s" $R3 "alembic"; done
+check "alembic: every schema has its own accounts table with its index" \
+	test "$(pg_psql -d shop -At -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'accounts_name'")" = 5
+check "alembic: nothing landed in public" \
+	test "$(pg_psql -d shop -At -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" = 0
+check "alembic: each schema's ledger rows name it" \
+	test "$(pg_psql -d shop -At -c "SELECT count(DISTINCT target_schema) FROM migsync.applied WHERE executor = 'alembic'")" = 5
+run alembic_status -- status --format json
+expect_rc alembic_status 0
+expect_json alembic_status '.environments[0].state' '"current"'
+run alembic_again -- apply --yes
+expect_rc alembic_again 0
+expect_not_in alembic_again out ": applied "
+
+finish tenant_schemas_pg
