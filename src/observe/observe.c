@@ -172,7 +172,7 @@ static void observe_schema(struct observation *obs, const struct db_target *t,
 	const struct inventory_database *db = &t->env->database;
 	const struct drift_options opts = {
 		schemas, NULL, db->version_table, db_target_version_schema(t),
-		seconds_ms(db->statement_timeout)
+		seconds_ms(db->statement_timeout), t->schema
 	};
 	struct ms_error err = MS_ERROR_INIT;
 	struct tunnel *tunnel = NULL;

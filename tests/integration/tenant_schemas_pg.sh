@@ -168,7 +168,28 @@ expect_rc bad_discovery 1
 expect_in bad_discovery out 'environment "tenants": targets.discover_schemas in database "app" failed: column "nspnam" does not exist'
 cp "$tmp/tenants.yaml.good" "$inv/tenants.yaml"
 
-# --- 7: the Alembic executor on 5 tenant schemas, with the recipe's env.py
+# --- 7: drift and check compare the tenants with each other
+echo "checking: drift and check"
+run drift_same -- drift --format json
+expect_rc drift_same 0
+expect_json drift_same '.groups | length' 1
+expect_json drift_same '.groups[0].targets | length' 101
+expect_json drift_same '.groups[0].targets[].state | unique' '["reference", "same"]'
+q "ALTER TABLE tenant_013.accounts ADD COLUMN extra int" >/dev/null || fail "plant drift in tenant_013"
+run drift_one -- drift
+expect_rc drift_one 1
+expect_in drift_one out "app/tenant_013"
+expect_in drift_one out "accounts.extra"
+expect_not_in drift_one out "tenant_013.accounts"
+run check_one -- check --format json
+expect_rc check_one 1
+expect_json check_one '.problems | length' 1
+expect_json check_one '.problems[0].message' '"environment \"tenants\" (app/tenant_013): drift: column accounts.extra: extra"'
+q "ALTER TABLE tenant_013.accounts DROP COLUMN extra" >/dev/null || fail "drop the planted column"
+run check_ok -- check
+expect_rc check_ok 0
+
+# --- 8: the Alembic executor on 5 tenant schemas, with the recipe's env.py
 echo "checking: the Alembic executor"
 if ! /usr/bin/python3 -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
 	skip "python3 with alembic, sqlalchemy and psycopg2 not found: the Alembic executor is not run"
