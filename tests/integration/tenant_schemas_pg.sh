@@ -35,6 +35,10 @@ inv_sql_rev "$tmp/versions" $R2 $R1 "ALTER TABLE accounts ADD COLUMN name text;"
 	"ALTER TABLE accounts DROP COLUMN name;"
 inv_sql_rev "$tmp/versions" $R3 $R2 "CREATE INDEX accounts_name ON accounts (name);" \
 	"DROP INDEX accounts_name;"
+# a `transaction false` revision runs on the tenant's search_path too
+R4=a4000000000d
+inv_sql_rev -n "$tmp/versions" $R4 $R3 "CREATE INDEX CONCURRENTLY accounts_id_name ON accounts (id, name);" \
+	"DROP INDEX CONCURRENTLY accounts_id_name;"
 pg_createdb app
 t0=$(now)
 {
@@ -77,9 +81,6 @@ expect_json status_json '.environments[0].targets[schema=tenant_001].dbname' '"a
 expect_json status_json '.environments[0].targets[schema=tenant_001].state' '"uninitialized"'
 expect_json status_json '.environments[0].targets[schema=tenant_041].heads' "[\"$R1\"]"
 expect_json status_json '.environments[0].targets[schema=tenant_100].heads' "[\"$R2\"]"
-run status_text -- status
-expect_rc status_text 0
-expect_in status_text out "app/tenant_042"
 
 # --- 2: the plan groups the schemas by starting rows, one hash per transition
 echo "checking: plan"
@@ -88,11 +89,11 @@ expect_rc plan_json 0
 expect_json plan_json '.stages[0].fleet' true
 expect_json plan_json '.stages[0].groups | length' 3
 expect_json plan_json '.stages[0].targets | length' 100
-expect_json plan_json '.stages[0].targets[target=tenants/app/tenant_001].steps | length' 3
+expect_json plan_json '.stages[0].targets[target=tenants/app/tenant_001].steps | length' 4
 run plan_text -- plan
 expect_rc plan_text 0
 expect_in plan_text out "100 databases in 3 groups"
-expect_in plan_text out "tenants/app/tenant_071: $R2 -> $R3"
+expect_in plan_text out "tenants/app/tenant_071: $R2 -> $R4"
 
 run gated -- apply --yes
 expect_rc gated 3
@@ -107,18 +108,19 @@ run apply -- apply --yes
 note "apply: $(cat "$tmp/apply.time") s"
 expect_rc apply 0
 expect_in apply out "tenants/app/tenant_001: applied $R1"
-expect_in apply out "tenants/app/tenant_100: applied $R3"
+expect_in apply out "tenants/app/tenant_100: applied $R4"
 expect_not_in apply out "tenants/app/tenant_100: applied $R1"
-for s in tenant_001 tenant_050 tenant_100; do expect_version app/$s $R3 "apply"; done
-check "apply: every schema at $R3" test "$(q "SELECT count(*) FROM pg_namespace n
+for s in tenant_001 tenant_050 tenant_100; do expect_version app/$s $R4 "apply"; done
+check "apply: both indexes in every tenant's schema" test "$(q "SELECT count(*) FROM pg_namespace n
 	WHERE nspname LIKE 'tenant\\_%' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
-	AND c.relname = 'accounts_name')")" = 100
+	AND c.relname = 'accounts_name') AND EXISTS (SELECT 1 FROM pg_class c
+	WHERE c.relnamespace = n.oid AND c.relname = 'accounts_id_name')")" = 100
 check "apply: nothing landed in public" \
 	test "$(q "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" = 0
 check "apply: each schema's ledger rows name it" \
 	test "$(q "SELECT count(DISTINCT target_schema) FROM migsync.applied WHERE outcome = 'applied'")" = 100
-check "apply: 40 x 3 + 30 x 2 + 30 x 1 steps = 210 rows" \
-	test "$(q "SELECT count(*) FROM migsync.applied WHERE outcome = 'applied'")" = 210
+check "apply: 40 x 4 + 30 x 3 + 30 x 2 steps = 310 rows" \
+	test "$(q "SELECT count(*) FROM migsync.applied WHERE outcome = 'applied'")" = 310
 check "apply: no advisory lock left behind" \
 	test "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0
 
@@ -126,7 +128,7 @@ run again -- apply --yes
 expect_rc again 0
 expect_not_in again out ": applied "
 check "again: no new ledger row" \
-	test "$(q "SELECT count(*) FROM migsync.applied")" = 210
+	test "$(q "SELECT count(*) FROM migsync.applied")" = 310
 
 # --- 4: a tenant created after the approval is discovered and applied
 # under the same approval
@@ -134,31 +136,12 @@ echo "checking: a new tenant"
 q "CREATE SCHEMA tenant_101" >/dev/null || fail "CREATE SCHEMA tenant_101"
 run newcomer -- apply --yes
 expect_rc newcomer 0
-expect_in newcomer out "tenants/app/tenant_101: applied $R3"
+expect_in newcomer out "tenants/app/tenant_101: applied $R4"
 expect_in newcomer out "tenants: 101 databases: 1 applied, 100 current, 0 failed, 0 not run"
-expect_version app/tenant_101 $R3 "newcomer"
+expect_version app/tenant_101 $R4 "newcomer"
 check "newcomer: no new approval" test "$(q "SELECT count(*) FROM migsync.approvals")" = 3
 
-# --- 5: a `transaction false` revision runs on the tenant's search_path too
-echo "checking: transaction false"
-R4=a4000000000d
-inv_sql_rev -n "$tmp/versions" $R4 $R3 "CREATE INDEX CONCURRENTLY accounts_id_name ON accounts (id, name);" \
-	"DROP INDEX CONCURRENTLY accounts_id_name;"
-run plan4 -- plan --format json
-expect_rc plan4 0
-expect_json plan4 '.stages[0].groups | length' 1
-H4=$(json_get "$tmp/plan4.out" '.stages[0].groups[0].plan_hash')
-run approve4 USER=alice -- approve -e tenants --plan "$H4"
-expect_rc approve4 0
-run apply4 -- apply --yes
-expect_rc apply4 0
-check "transaction false: the index is in every tenant's schema" \
-	test "$(q "SELECT count(*) FROM pg_class WHERE relname = 'accounts_id_name'")" = 101
-check "transaction false: nothing in public" \
-	test "$(q "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" = 0
-expect_version app/tenant_007 $R4 "transaction false"
-
-# --- 6: a discovery query that fails names the environment and the
+# --- 5: a discovery query that fails names the environment and the
 # database, and shows the server's message
 echo "checking: a failing discovery query"
 cp "$inv/tenants.yaml" "$tmp/tenants.yaml.good"
@@ -168,7 +151,7 @@ expect_rc bad_discovery 1
 expect_in bad_discovery out 'environment "tenants": targets.discover_schemas in database "app" failed: column "nspnam" does not exist'
 cp "$tmp/tenants.yaml.good" "$inv/tenants.yaml"
 
-# --- 7: drift and check compare the tenants with each other
+# --- 6: drift and check compare the tenants with each other
 echo "checking: drift and check"
 run drift_same -- drift --format json
 expect_rc drift_same 0
@@ -185,11 +168,8 @@ run check_one -- check --format json
 expect_rc check_one 1
 expect_json check_one '.problems | length' 1
 expect_json check_one '.problems[0].message' '"environment \"tenants\" (app/tenant_013): drift: column accounts.extra: extra"'
-q "ALTER TABLE tenant_013.accounts DROP COLUMN extra" >/dev/null || fail "drop the planted column"
-run check_ok -- check
-expect_rc check_ok 0
 
-# --- 8: the Alembic executor on 5 tenant schemas, with the recipe's env.py
+# --- 7: the Alembic executor on 5 tenant schemas, with the recipe's env.py
 echo "checking: the Alembic executor"
 if ! /usr/bin/python3 -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
 	skip "python3 with alembic, sqlalchemy and psycopg2 not found: the Alembic executor is not run"
