@@ -208,6 +208,9 @@ targets:
 fleet: { parallel: 2 }
 EOF
 RUN_ARGS=(-i "$ainv")
+run alembic_inventory -- inventory --format json
+expect_rc alembic_inventory 0
+expect_json alembic_inventory '.environments[0].fleet.schemas' '["shop_1", "shop_2", "Shop 3", "shop_4", "shop_5"]'
 run alembic_plan -- plan --format json
 expect_rc alembic_plan 0
 expect_json alembic_plan '.stages[0].groups | length' 3
