@@ -5,10 +5,11 @@
 # them by starting rows (one approval per transition), apply moves them
 # all with search_path set to the tenant (the tables land in the tenant's
 # schema, never in public), a second apply has nothing to do, a tenant
-# created later is discovered, a failure names the environment, the
-# database and the server's message, and drift and check treat each
-# schema as a target. Then the Alembic executor on 5 schemas with an
-# env.py that follows Alembic's schema-level multi-tenancy recipe.
+# created later is discovered (and waits for the lock of its own schema),
+# a failing discovery query names the environment, the database and the
+# server's message, and drift and check treat each schema as a target.
+# Then the Alembic executor on 5 schemas with an env.py that follows
+# Alembic's schema-level multi-tenancy recipe.
 #
 # Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
 set -u
@@ -134,6 +135,27 @@ check "again: no new ledger row" \
 # under the same approval
 echo "checking: a new tenant"
 q "CREATE SCHEMA tenant_101" >/dev/null || fail "CREATE SCHEMA tenant_101"
+# migsync's lock is per schema: a session holding tenant_101's makes its
+# apply wait (database.lock_wait), and the other tenants' locks are free
+PGAPPNAME=tenant_holder "$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d app \
+	-c "SELECT pg_advisory_lock(1836280939, hashtext('app/tenant_101'))" \
+	-c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+holder=$!
+kill_at_exit "$holder"
+for _ in $(seq 50); do
+	[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 1 ] && break
+	sleep 0.1
+done
+cp "$inv/tenants.yaml" "$tmp/tenants.yaml.good"
+sed -i 's/user: postgres }/user: postgres, lock_wait: 2s }/' "$inv/tenants.yaml"
+run locked -- apply --yes
+expect_rc locked 1
+expect_in locked err 'tenants/app/tenant_101: failed (canary): environment "tenants" (app/tenant_101): timed out waiting for the lock'
+expect_version app/tenant_101 none "locked"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tenant_holder'" >/dev/null ||
+	fail "end the lock holder"
+wait "$holder" 2>/dev/null
+cp "$tmp/tenants.yaml.good" "$inv/tenants.yaml"
 run newcomer -- apply --yes
 expect_rc newcomer 0
 expect_in newcomer out "tenants/app/tenant_101: applied $R4"
@@ -144,7 +166,6 @@ check "newcomer: no new approval" test "$(q "SELECT count(*) FROM migsync.approv
 # --- 5: a discovery query that fails names the environment and the
 # database, and shows the server's message
 echo "checking: a failing discovery query"
-cp "$inv/tenants.yaml" "$tmp/tenants.yaml.good"
 sed -i 's/SELECT nspname FROM/SELECT nspnam FROM/' "$inv/tenants.yaml"
 run bad_discovery -- status
 expect_rc bad_discovery 1
