@@ -413,6 +413,10 @@ int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
 	}
 	strvec_push(&args, "-x");
 	strvec_push_owned(&args, xstrfmt("env=%s", env ? env->name : ""));
+	if (c->target && c->target->schema) {	/* the cookbook's schema-level multi-tenancy */
+		strvec_push(&args, "-x");
+		strvec_push_owned(&args, xstrfmt("tenant=%s", c->target->schema));
+	}
 	strvec_push(&args, job->command);
 	for (size_t i = 0; i < job->revs->nr; i++)
 		strvec_push(&args, job->revs->items[i]);

@@ -173,7 +173,10 @@ static long position_of(const struct environment *e, const struct db_target *t)
 {
 	if (!t->member)
 		return 0;
-	for (size_t i = 0; !e->targets.discover && i < e->targets.databases.nr; i++)
+	for (size_t i = 0; t->schema && !e->targets.discover_schemas && i < e->targets.schemas.nr; i++)
+		if (!strcmp(e->targets.schemas.items[i], t->schema))
+			return (long)i;
+	for (size_t i = 0; !t->schema && !e->targets.discover && i < e->targets.databases.nr; i++)
 		if (!strcmp(e->targets.databases.items[i], t->dbname))
 			return (long)i;
 	return -1;
@@ -191,7 +194,7 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 		const struct environment *e = c->envs[i];
 
 		status_report_add_env(&c->report, e->name,
-				      e->targets.databases.nr || e->targets.discover);
+				      inventory_env_is_fleet(e));
 	}
 	c->first_job = xcalloc(c->envs_nr ? c->envs_nr : 1, sizeof(*c->first_job));
 	c->exp_nr = c->envs_nr;
@@ -219,7 +222,7 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 			*job = (struct cli_status_job){ 0 };
 			job->env = i;
 			job->t = t;
-			job->database = xstrdup(t->member ? t->dbname : t->describe);
+			job->database = xstrdup(t->name ? t->name : t->describe);
 			job->position = position_of(x->e, t);
 		}
 	}

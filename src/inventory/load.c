@@ -692,14 +692,20 @@ static void parse_gate(struct loader *ld, const yaml_node_t *map, const yaml_nod
 
 /* ---- targets ---- */
 
-enum { TARGETS_DATABASES, TARGETS_DISCOVER, TARGETS_NKEYS };
+enum {
+	TARGETS_DATABASES, TARGETS_DISCOVER, TARGETS_SCHEMAS, TARGETS_DISCOVER_SCHEMAS,
+	TARGETS_NKEYS
+};
 
-static const char *const targets_keys[TARGETS_NKEYS] = { "databases", "discover" };
+static const char *const targets_keys[TARGETS_NKEYS] = {
+	"databases", "discover", "schemas", "discover_schemas",
+};
 
 static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_node_t *key,
 			  struct inventory_targets *t)
 {
 	yaml_node_t *v[TARGETS_NKEYS], *k[TARGETS_NKEYS];
+	yaml_node_t **items = NULL;
 
 	if (!walk_mapping(ld, map, "targets", targets_keys, TARGETS_NKEYS, v, k))
 		return;
@@ -708,9 +714,30 @@ static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_
 		read_string_list(ld, v[TARGETS_DATABASES], "targets", "databases", false, &t->databases, NULL);
 	if (v[TARGETS_DISCOVER])
 		set_string(&t->discover, read_string(ld, v[TARGETS_DISCOVER], "targets", "discover"));
+	if (v[TARGETS_SCHEMAS] &&
+	    read_string_list(ld, v[TARGETS_SCHEMAS], "targets", "schemas", false, &t->schemas, &items))
+		for (size_t i = 0; i < t->schemas.nr; i++)
+			if (!*t->schemas.items[i])
+				problem(ld, INV_E_VALUE, items[i], "name each tenant schema",
+					"\"targets.schemas\": an empty schema name");
+	free(items);
+	if (v[TARGETS_DISCOVER_SCHEMAS])
+		set_string(&t->discover_schemas, read_string(ld, v[TARGETS_DISCOVER_SCHEMAS], "targets",
+							      "discover_schemas"));
 	if (v[TARGETS_DATABASES] && v[TARGETS_DISCOVER])
 		problem(ld, INV_E_VALUE, k[TARGETS_DISCOVER], "keep one of the two",
 			"\"targets\": databases and discover exclude each other");
+	if (v[TARGETS_SCHEMAS] && v[TARGETS_DISCOVER_SCHEMAS])
+		problem(ld, INV_E_VALUE, k[TARGETS_DISCOVER_SCHEMAS], "keep one of the two",
+			"\"targets\": schemas and discover_schemas exclude each other");
+	if ((v[TARGETS_SCHEMAS] || v[TARGETS_DISCOVER_SCHEMAS]) &&
+	    (v[TARGETS_DATABASES] || v[TARGETS_DISCOVER]))
+		problem(ld, INV_E_VALUE, k[v[TARGETS_SCHEMAS] ? TARGETS_SCHEMAS : TARGETS_DISCOVER_SCHEMAS],
+			"tenant schemas live in the environment's own database (database: dbname); "
+			"give each database with tenant schemas an environment of its own",
+			"\"targets\": %s cannot be combined with %s",
+			v[TARGETS_SCHEMAS] ? "schemas" : "discover_schemas",
+			v[TARGETS_DATABASES] ? "databases" : "discover");
 }
 
 /* ---- fleet ---- */
@@ -797,6 +824,7 @@ static void environment_init(struct environment *env)
 	env->ssh.known_hosts = expand_tilde(xstrdup("~/.ssh/known_hosts"));
 	strvec_init(&env->gate.approvers);
 	strvec_init(&env->targets.databases);
+	strvec_init(&env->targets.schemas);
 }
 
 static void environment_release(struct environment *env)
@@ -826,6 +854,8 @@ static void environment_release(struct environment *env)
 	strvec_release(&env->gate.approvers);
 	strvec_release(&env->targets.databases);
 	free(env->targets.discover);
+	strvec_release(&env->targets.schemas);
+	free(env->targets.discover_schemas);
 }
 
 enum { DEF_DATABASE, DEF_SSH, DEF_GATE, DEF_NKEYS };
@@ -999,6 +1029,9 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 	if (v[ENV_SSH] && v[ENV_SSH]->type == YAML_MAPPING_NODE && !env->ssh.host)
 		problem(ld, INV_E_MISSING, k[ENV_SSH], "name the bastion with host, or remove the ssh: section",
 			"\"ssh\": missing required key \"host\"");
+	if ((env->targets.schemas.nr || env->targets.discover_schemas) && db->version_table_schema)
+		problem(ld, INV_E_VALUE, k[ENV_TARGETS], "remove version_table_schema: each tenant's version table is in its own schema",
+			"\"targets\": tenant schemas and database.version_table_schema exclude each other");
 	env->ssh.enabled = env->ssh.host != NULL;
 	if (env->ssh.run && !env->ssh.enabled)
 		problem(ld, INV_E_VALUE, k[ENV_SSH] ? k[ENV_SSH] : root, NULL,

@@ -560,6 +560,58 @@ static void test_fleet(void **state)
 	expect_problem(f, INV_E_UNKNOWN, "prod.yaml", 2, 63);
 }
 
+/* targets.schemas and discover_schemas: what is kept, and which combinations are refused where */
+static void test_tenant_schemas(void **state)
+{
+	static const struct {
+		const char *targets;	/* the second line of prod.yaml */
+		const char *code;	/* NULL: loads */
+		unsigned column;	/* of the problem, on line 2 */
+		size_t schemas;		/* schemas kept when it loads */
+	} cases[] = {
+		{ "targets: { schemas: [tenant_a, \"Tenant B\"] }", NULL, 0, 2 },
+		{ "targets: { discover_schemas: \"SELECT nspname FROM pg_namespace\" }", NULL, 0, 0 },
+		{ "targets: { schemas: [a, a] }", INV_E_DUPLICATE, 25, 0 },
+		{ "targets: { schemas: [a, \"\"] }", INV_E_VALUE, 25, 0 },
+		{ "targets: { schemas: a }", INV_E_TYPE, 21, 0 },
+		{ "targets: { schemas: [a], discover_schemas: SELECT 1 }", INV_E_VALUE, 26, 0 },
+		{ "targets: { schemas: [a], databases: [d1] }", INV_E_VALUE, 12, 0 },
+		{ "targets: { discover: SELECT 1, discover_schemas: SELECT 2 }", INV_E_VALUE, 32, 0 },
+		{ "targets: { schema: [a] }", INV_E_UNKNOWN, 12, 0 },
+	};
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml", good_inventory);
+	put(f, "dev.yaml", good_dev);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *text = xstrfmt("database: { host: h, dbname: app }\n%s\n", cases[i].targets);
+		const struct environment *prod;
+
+		put(f, "prod.yaml", text);
+		free(text);
+		if (!cases[i].code) {
+			assert_int_equal(load(f), 0);
+			prod = inventory_find(f->inv, "prod");
+			assert_int_equal(prod->targets.schemas.nr, cases[i].schemas);
+			assert_true(cases[i].schemas || prod->targets.discover_schemas);
+		} else {
+			assert_int_equal(load(f), MS_ERR_CONFIG);
+			expect_problem(f, cases[i].code, "prod.yaml", 2, cases[i].column);
+		}
+		inventory_free(f->inv);
+		f->inv = NULL;
+		diag_list_release(&f->problems);
+		ms_error_release(&f->err);
+	}
+
+	/* the version table is each tenant's own */
+	put(f, "prod.yaml",
+	    "database: { host: h, dbname: app, version_table_schema: public }\n"
+	    "targets: { schemas: [a] }\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_VALUE, "prod.yaml", 2, 1);
+}
+
 /* Environment names: the safe set, from a name: key or from the file name. */
 static void test_env_names(void **state)
 {
@@ -1124,6 +1176,7 @@ int main(void)
 		FIX(test_hostile_files),
 		FIX(test_anchors),
 		FIX(test_fleet),
+		FIX(test_tenant_schemas),
 		cmocka_unit_test(test_interpolation),
 		FIX(test_interpolation_in_inventory),
 		cmocka_unit_test(test_durations),
