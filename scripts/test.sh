@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# Run the whole migsync test suite: a -Werror build with unit and
-# integration tests (real PostgreSQL, sshd and Alembic, started by the
-# tests themselves on 127.0.0.1), the unit tests under valgrind, and a
-# sanitizer build (address, undefined) running the suite again.
+# Run the whole migsync test suite: a -Werror build with its unit tests,
+# also under valgrind, and a -Werror sanitizer build (address, undefined,
+# optimized as a release is) running the whole suite: unit tests and the
+# integration tests (real PostgreSQL, sshd, Alembic and Chromium, started
+# by the tests themselves on 127.0.0.1).
 #
-# Usage: scripts/test.sh [--quick]     (--quick: skip valgrind and sanitizers)
+# Usage: scripts/test.sh [--quick]
+#   --quick: the plain build only, every test once (no valgrind, no
+#   sanitizers): the fast loop while developing.
 #
-# The integration tests run in parallel (each has its own servers, ports
-# and directories) and mostly wait on their servers: MIGSYNC_TEST_JOBS
-# (default 6) of them at once keep two cores busy. The sanitizer build is
-# CPU-bound and timing checks get tight under it: MIGSYNC_ASAN_JOBS
-# (default 2).
+# The integration tests run once, on the sanitizer build: they run the
+# same code as the plain build with every memory and undefined-behaviour
+# error made fatal, so a second run on the plain build would find nothing
+# more and cost half of the time. They run in parallel (each has its own
+# servers, ports and directories) and mostly wait on their servers:
+# MIGSYNC_TEST_JOBS (default 4) of them at once keep two cores busy.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
-jobs=${MIGSYNC_TEST_JOBS:-6}
-asan_jobs=${MIGSYNC_ASAN_JOBS:-2}
+jobs=${MIGSYNC_TEST_JOBS:-4}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -28,12 +31,14 @@ if [ ! -d build-test ]; then
 fi
 ninja -C build-test
 
-step "unit and integration tests"
-meson test -C build-test --print-errorlogs --num-processes "$jobs"
-
 if [ "$quick" = 1 ]; then
+	step "unit and integration tests"
+	meson test -C build-test --print-errorlogs --num-processes "$((jobs + 2))"
 	exit 0
 fi
+
+step "unit and structure tests"
+meson test -C build-test --suite unit --suite arch --print-errorlogs
 
 step "unit tests under valgrind"
 # --run-libc-freeres=no: glibc's exit-time cleanup of getaddrinfo_a's
@@ -42,17 +47,15 @@ step "unit tests under valgrind"
 meson test -C build-test --suite unit --print-errorlogs \
 	--wrap="valgrind --quiet --run-libc-freeres=no --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=$root/tests/unit/graphviz.supp"
 
-# The container image test (suite image) ran in the first pass: it builds
-# its own binary in the image, not this one.
 step "sanitizer build (address, undefined): the whole suite"
 if [ ! -d build-asan ]; then
 	meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
-		-Db_lundef=false --buildtype=debug
+		-Db_lundef=false --buildtype=debugoptimized
 fi
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 LSAN_OPTIONS=suppressions=$root/tests/unit/graphviz-lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-asan --print-errorlogs --num-processes "$asan_jobs" --no-suite image
+	meson test -C build-asan --print-errorlogs --num-processes "$jobs"
 
 step "all tests passed"

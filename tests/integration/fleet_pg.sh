@@ -1,5 +1,7 @@
 #!/bin/bash
-# A fleet of 300 tenant databases on one throwaway PostgreSQL: the plan
+# A fleet of tenant databases (MIGSYNC_FLEET_SIZE, default 40; the
+# 300-database run is `MIGSYNC_FLEET_SIZE=300 meson test fleet_pg`) on one
+# throwaway PostgreSQL: the plan
 # groups them by starting rows with one plan hash per group (no database
 # identity in it), one approval covers the group; the rollout runs the
 # canary alone, then batches of 25% with 8 databases at once; a planted
@@ -22,7 +24,17 @@ set -u
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
-# 300 databases are 2 GB of catalogs: in memory when there is room, so
+N=${MIGSYNC_FLEET_SIZE:-40}
+if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -lt 8 ] || [ $((N % 4)) != 0 ]; then
+	echo "MIGSYNC_FLEET_SIZE must be a multiple of 4 from 8" >&2
+	exit 2
+fi
+B=$((N / 4))          # a batch of 25%
+# tn I: the name of tenant I
+tn() { printf 'tenant_%04d' "$1"; }
+F=$(tn $((2 * B)))    # the planted failure: the last but one of the second batch
+
+# Hundreds of databases are gigabytes of catalogs: in memory when there is room, so
 # that creating and removing them costs seconds, not minutes
 if [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -gt 6000000 ]; then
 	export TMPDIR=/dev/shm
@@ -33,7 +45,7 @@ q() {
 	pg_psql -d "$1" -At -c "$2" 2>/dev/null
 }
 
-# --- 300 tenants, created from a template in one session
+# --- N tenants, created from a template in one session
 R1=f1000000000a R2=f2000000000b R3=f3000000000c
 mkdir -p "$tmp/versions"
 inv_sql_rev "$tmp/versions" $R1 "" "CREATE TABLE accounts (id int PRIMARY KEY);" "DROP TABLE accounts;"
@@ -44,11 +56,11 @@ inv_sql_rev "$tmp/versions" $R3 $R2 "CREATE INDEX accounts_name ON accounts (nam
 t0=$(now)
 {
 	echo "CREATE DATABASE tenant_tpl TEMPLATE template0;"
-	for i in $(seq -f '%04g' 1 300); do
+	for i in $(seq -f '%04g' 1 "$N"); do
 		echo "CREATE DATABASE tenant_$i TEMPLATE tenant_tpl STRATEGY FILE_COPY;"
 	done
-} | pg_psql -d postgres >/dev/null || fail "create 300 databases"
-note "300 databases created in $(elapsed "$t0") s"
+} | pg_psql -d postgres >/dev/null || fail "create $N databases"
+note "$N databases created in $(elapsed "$t0") s"
 
 inv=$tmp/inventory
 inv_head "$inv" fleet-test ../versions "connect_timeout: 20, lock_wait: 30s" tenants
@@ -68,9 +80,9 @@ note "plan_json: $(cat "$tmp/plan_json.time") s"
 expect_rc plan_json 0
 expect_json plan_json '.stages[0].fleet' true
 expect_json plan_json '.stages[0].groups | length' 1
-expect_json plan_json '.stages[0].groups[0].count' 300
+expect_json plan_json '.stages[0].groups[0].count' $N
 expect_json plan_json '.stages[0].groups[0].steps' "[\"$R1\", \"$R2\", \"$R3\"]"
-expect_json plan_json '.stages[0].targets | length' 300
+expect_json plan_json '.stages[0].targets | length' $N
 H=$(json_get "$tmp/plan_json.out" '.stages[0].groups[0].plan_hash')
 expect_json plan_json '.stages[0].plan_hash' "\"$H\""
 expect_json plan_json '.stages[0].targets[].plan_hash | unique' "[\"$H\"]"
@@ -84,26 +96,26 @@ expect_rc approve 0
 
 # --- 2: a failing tenant beyond the budget (max_failures 0): the run stops after its batch
 echo "checking: beyond the failure budget"
-q tenant_0150 "CREATE TABLE accounts (id int)" >/dev/null
-[ "$(q tenant_0150 "SELECT count(*) FROM pg_tables WHERE tablename = 'accounts'")" = 1 ] ||
-	fail "plant the failure in tenant_0150"
+q $F "CREATE TABLE accounts (id int)" >/dev/null
+[ "$(q $F "SELECT count(*) FROM pg_tables WHERE tablename = 'accounts'")" = 1 ] ||
+	fail "plant the failure in $F"
 run beyond -- apply --yes
 note "beyond: $(cat "$tmp/beyond.time") s"
 expect_rc beyond 1
-# canary tenant_0001 alone, then batches of 75: tenant_0150 is in the second
+# canary tenant_0001 alone, then batches of N/4: $F is in the second
 expect_in beyond out "tenants/tenant_0001: applied $R1"
-expect_in beyond out "tenants/tenant_0151: applied $R3"
-expect_not_in beyond out "tenants/tenant_0152:"
-expect_in beyond out "tenants: 300 databases: 150 applied, 0 current, 1 failed, 149 not run"
-expect_in beyond err "migsync: tenants/tenant_0150: failed: "
-expect_in beyond err "environment \"tenants\": 1 database failed; over the failure budget (fleet.max_failures): stopped after the batch; 149 not run"
+expect_in beyond out "tenants/$(tn $((2 * B + 1))): applied $R3"
+expect_not_in beyond out "tenants/$(tn $((2 * B + 2))):"
+expect_in beyond out "tenants: $N databases: $((2 * B)) applied, 0 current, 1 failed, $((N - 2 * B - 1)) not run"
+expect_in beyond err "migsync: tenants/$F: failed: "
+expect_in beyond err "environment \"tenants\": 1 database failed; over the failure budget (fleet.max_failures): stopped after the batch; $((N - 2 * B - 1)) not run"
 expect_in beyond err "run migsync apply again"
 check "beyond: every applied line names its database" \
-	test "$(grep -c ': applied ' "$tmp/beyond.out")" = 450
-for db in tenant_0001 tenant_0076 tenant_0151; do expect_version $db $R3 "beyond"; done
-for db in tenant_0150 tenant_0152 tenant_0300; do expect_version $db none "beyond"; done
-check "beyond: tenant_0150's ledger holds its failure" \
-	test "$(q tenant_0150 "SELECT count(*) FROM migsync.applied WHERE revision = '$R1' AND outcome = 'failed'")" = 1
+	test "$(grep -c ': applied ' "$tmp/beyond.out")" = $((3 * 2 * B))
+for db in tenant_0001 $(tn $((B + 1))) $(tn $((2 * B + 1))); do expect_version $db $R3 "beyond"; done
+for db in $F $(tn $((2 * B + 2))) $(tn $N); do expect_version $db none "beyond"; done
+check "beyond: $F's ledger holds its failure" \
+	test "$(q $F "SELECT count(*) FROM migsync.applied WHERE revision = '$R1' AND outcome = 'failed'")" = 1
 check "beyond: the canary ran before any other database" \
 	test "$(grep -m1 ': applied ' "$tmp/beyond.out" | cut -d: -f1)" = tenants/tenant_0001
 
@@ -114,40 +126,40 @@ run within -- apply --yes --format json
 note "within: $(cat "$tmp/within.time") s"
 expect_rc within 1
 expect_json within '.stages[0].outcome' '"failed"'
-expect_json within '.stages[0].summary' '{"not_run": 0, "current": 150, "applied": 149, "failed": 1}'
-expect_json within '.stages[0].targets | length' 300
-expect_json within '.stages[0].targets[target=tenants/tenant_0150].outcome' '"failed"'
-expect_json within '.stages[0].targets[target=tenants/tenant_0150].error' =~ 'already exists'
-expect_json within '.stages[0].targets[target=tenants/tenant_0300].outcome' '"applied"'
+expect_json within '.stages[0].summary' "{\"not_run\": 0, \"current\": $((2 * B)), \"applied\": $((N - 2 * B - 1)), \"failed\": 1}"
+expect_json within '.stages[0].targets | length' $N
+expect_json within ".stages[0].targets[target=tenants/$F].outcome" '"failed"'
+expect_json within ".stages[0].targets[target=tenants/$F].error" =~ 'already exists'
+expect_json within ".stages[0].targets[target=tenants/$(tn $N)].outcome" '"applied"'
 expect_json within '.stages[0].targets[target=tenants/tenant_0001].outcome' '"current"'
-expect_version tenant_0300 $R3 "within"
-expect_version tenant_0150 none "within"
+expect_version $(tn $N) $R3 "within"
+expect_version $F none "within"
 
 # --- 4: fixed, and a tenant created after the approval: resumed, still no new approval
 echo "checking: resume after the fix"
-q tenant_0150 "DROP TABLE accounts" >/dev/null
-pg_psql -d postgres -c "CREATE DATABASE tenant_0301 TEMPLATE tenant_tpl" >/dev/null || fail "tenant_0301"
+q $F "DROP TABLE accounts" >/dev/null
+pg_psql -d postgres -c "CREATE DATABASE $(tn $((N + 1))) TEMPLATE tenant_tpl" >/dev/null || fail "$(tn $((N + 1)))"
 sed -i 's/^fleet: .*/fleet: { canary: 1, batch: 25%, parallel: 8, max_failures: 0 }/' "$inv/tenants.yaml"
 # on a terminal (script(1) gives apply one): the progress line
 TERM=dumb script -qefc "$MIGSYNC apply --yes -i $inv" "$tmp/resume.tty" >"$tmp/resume.out" 2>&1
 echo $? >"$tmp/resume.rc"
 expect_rc resume 0
-expect_in resume out "tenants/tenant_0150: applied $R1"
-expect_in resume out "tenants/tenant_0301: applied $R3"
-expect_in resume out "tenants: 301 databases: 2 applied, 299 current, 0 failed, 0 not run"
+expect_in resume out "tenants/$F: applied $R1"
+expect_in resume out "tenants/$(tn $((N + 1))): applied $R3"
+expect_in resume out "tenants: $((N + 1)) databases: 2 applied, $((N - 1)) current, 0 failed, 0 not run"
 expect_in resume out "2 done, 0 failed, 0 remaining"
-for db in tenant_0150 tenant_0301; do expect_version $db $R3 "resume"; done
+for db in $F $(tn $((N + 1))); do expect_version $db $R3 "resume"; done
 check "resume: one approval in the ledger, none added" \
 	test "$(q tenant_0001 "SELECT count(*) FROM migsync.approvals")" = 1
 check "resume: the ledger rows carry the group's hash" \
-	test "$(q tenant_0301 "SELECT DISTINCT plan_hash FROM migsync.applied")" = "$H"
+	test "$(q $(tn $((N + 1))) "SELECT DISTINCT plan_hash FROM migsync.applied")" = "$H"
 [ "$(q postgres "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 ] ||
 	fail "an advisory lock was left behind"
 
 # --- 5: a tenant at other rows is another transition: its own approval
 echo "checking: another starting point needs its own approval"
-pg_psql -d postgres -c "CREATE DATABASE tenant_0302 TEMPLATE tenant_tpl" >/dev/null || fail "tenant_0302"
-q tenant_0302 "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+pg_psql -d postgres -c "CREATE DATABASE $(tn $((N + 2))) TEMPLATE tenant_tpl" >/dev/null || fail "$(tn $((N + 2)))"
+q $(tn $((N + 2))) "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
 	CREATE TABLE accounts (id int PRIMARY KEY); INSERT INTO alembic_version VALUES ('$R1')" >/dev/null
 run other -- apply --yes
 note "other: $(cat "$tmp/other.time") s"
@@ -156,13 +168,13 @@ H2=$(hash_of other)
 check "other: a hash of its own" test -n "$H2" -a "$H2" != "$H"
 run other_plan -- plan
 expect_rc other_plan 0
-expect_in other_plan out "302 databases in 2 groups"
-expect_in other_plan out "group 1: 301 databases: $R3 (nothing to do)"
+expect_in other_plan out "$((N + 2)) databases in 2 groups"
+expect_in other_plan out "group 1: $((N + 1)) databases: $R3 (nothing to do)"
 expect_in other_plan out "group 2: 1 database: $R1 -> $R3 (2 steps)"
 expect_in other_plan out "plan $H2, gate closed"
-expect_in other_plan out "tenants/tenant_0302: $R1 -> $R3 (group 2)"
+expect_in other_plan out "tenants/$(tn $((N + 2))): $R1 -> $R3 (group 2)"
 expect_in other_plan out "to approve: migsync approve -i $inv -e tenants --plan $H2"
-expect_version tenant_0302 $R1 "other: gated"
+expect_version $(tn $((N + 2))) $R1 "other: gated"
 
 # --- 6: four shards as four processes: a partition of the fleet, each
 # connecting only to its own databases; the Indexed Job's variables
@@ -170,7 +182,7 @@ echo "checking: shards"
 run all_status -- status -e tenants --format json
 expect_rc all_status 0
 json_get "$tmp/all_status.out" '.environments[0].targets[].dbname | join' | sort >"$tmp/all.dbs"
-check "status: 302 databases" test "$(wc -l <"$tmp/all.dbs")" = 302
+check "status: $((N + 2)) databases" test "$(wc -l <"$tmp/all.dbs")" = $((N + 2))
 pids=()
 for k in 0 1 2 3; do
 	run_bg shard$k -- status -e tenants --format json --shard $k/4
@@ -181,7 +193,7 @@ for k in 0 1 2 3; do
 	expect_rc shard$k 0
 	json_get "$tmp/shard$k.out" '.environments[0].targets[].dbname | join' >"$tmp/shard$k.dbs"
 	n=$(grep -c . "$tmp/shard$k.dbs")
-	check "shard $k/4: $n databases, a share of the fleet" test "$n" -gt 30 -a "$n" -lt 130
+	check "shard $k/4: $n databases, a share of the fleet" test "$n" -ge $(((N + 2) / 16)) -a "$n" -le $(((N + 2) / 2))
 done
 sort "$tmp"/shard[0-3].dbs >"$tmp/union.dbs"
 check "shards: together exactly the fleet, no database twice" cmp -s "$tmp/all.dbs" "$tmp/union.dbs"
@@ -208,14 +220,14 @@ run plan_shard -- plan -e tenants --format json --shard 1/4
 expect_rc plan_shard 0
 check "plan --shard 1/4: the databases of shard 1" test \
 	"$(json_get "$tmp/plan_shard.out" '.stages[0].targets | length')" = "$(grep -c . "$tmp/shard1.dbs")"
-if grep -q tenant_0302 "$tmp/shard1.dbs"; then
+if grep -q $(tn $((N + 2))) "$tmp/shard1.dbs"; then
 	expect_json plan_shard ".stages[0].groups[plan_hash=$H2].count" 1
 else
 	expect_json plan_shard '.stages[0].groups[].plan_hash' lacks "$H2"
 fi
 # adding tenants moves no database to another shard
-pg_psql -d postgres -c "CREATE DATABASE tenant_0303 TEMPLATE tenant_tpl" \
-	-c "CREATE DATABASE tenant_0304 TEMPLATE tenant_tpl" >/dev/null || fail "tenant_0303, tenant_0304"
+pg_psql -d postgres -c "CREATE DATABASE $(tn $((N + 3))) TEMPLATE tenant_tpl" \
+	-c "CREATE DATABASE $(tn $((N + 4))) TEMPLATE tenant_tpl" >/dev/null || fail "$(tn $((N + 3))), $(tn $((N + 4)))"
 # the server logs every connection from here on: which databases a shard reaches
 q postgres "ALTER SYSTEM SET log_connections = on" >/dev/null
 q postgres "SELECT pg_reload_conf()" >/dev/null
@@ -232,7 +244,7 @@ check "shard 1/4 keeps its databases when tenants are added" \
 
 # --- 7: apply in shards: shard 0 runs the canary, the others wait for it
 echo "checking: sharded apply honours the canary"
-for db in tenant_0302 tenant_0303 tenant_0304; do
+for db in $(tn $((N + 2))) $(tn $((N + 3))) $(tn $((N + 4))); do
 	pg_psql -d postgres -c "DROP DATABASE $db" >/dev/null || fail "drop $db"
 done
 R4=f4000000000d
@@ -270,7 +282,7 @@ for k in 3 2 1 0; do
 	expect_rc a$k 0
 done
 check "sharded apply: every tenant at $R4" \
-	test "$(for db in $(cut -d/ -f2 "$tmp/all.dbs" | grep -v tenant_0302); do version_of $db; done | sort -u)" = $R4
+	test "$(for db in $(cut -d/ -f2 "$tmp/all.dbs" | grep -v $(tn $((N + 2)))); do version_of $db; done | sort -u)" = $R4
 ms="floor(extract(epoch FROM started_at) * 1000)::bigint"
 c0=$(q "$canary" "SELECT max($ms + duration_ms) FROM migsync.applied WHERE revision = '$R4' AND outcome = 'applied'")
 first=$(for db in $(cut -d/ -f2 "$tmp/shard1.dbs"); do
