@@ -18,24 +18,26 @@
 #      graph --format svg (Graphviz's plugins are there).
 #
 # Every phase's time is printed as a TAP comment ("# time: ...").
+# It needs no build of the checkout (the version expected is the one
+# meson.build declares): scripts/test.sh starts it in the background first
+# thing, so that its minutes of apt, dpkg and network run alongside the
+# builds and the other tests.
 #
 # Skipped (exit 77) when podman, buildah or mmdebstrap is missing or podman
 # cannot run; with MIGSYNC_IMAGE_REQUIRED=1 (CI) that is a failure instead.
 # Removes the images and the container it made, by their names; stops its
 # PostgreSQL by pid.
 #
-# Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
+# Usage: deploy/test-image.sh   (TAP on stdout, the details on stderr)
 set -u
 
-: "${MIGSYNC:?set MIGSYNC to the migsync binary}"
-: "${MIGSYNC_SOURCE_ROOT:?set MIGSYNC_SOURCE_ROOT to the repository root}"
+MIGSYNC_SOURCE_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/common.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/pg.sh"
 . "$MIGSYNC_SOURCE_ROOT/tests/integration/lib/inventory.sh"
 
 root=$MIGSYNC_SOURCE_ROOT
-host_migsync=$MIGSYNC
 run_id=$$-$(date +%s)
 R1=3f9a1c2b7d10 R2=8b2e4f6a9c31 R3=c52d9e07a4f8 R4=e19b6f3d2a77
 
@@ -117,17 +119,30 @@ t=$(now)
 at_exit "podman rmi '$image' >/dev/null 2>&1"
 # --pull=never: the base is local, no registry is asked. --layers=false:
 # one commit per stage, no cache to keep for a build made once.
-if ! podman build --isolation=chroot --pull=never --layers=false --force-rm \
+# Each line of the log is stamped with the time, for the steps' times below.
+podman build --isolation=chroot --pull=never --layers=false --jobs=2 --force-rm \
 	--build-arg BASE_IMAGE="$base" --build-arg UNIT_TESTS=false \
-	-f "$root/deploy/Dockerfile" -t "$image" "$root" >"$tmp/build.log" 2>&1; then
+	-f "$root/deploy/Dockerfile" -t "$image" "$root" </dev/null 2>&1 |
+	while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done >"$tmp/build.log"
+if [ "${PIPESTATUS[0]}" != 0 ]; then
 	show_log "$tmp/build.log"
 	fail "podman build of deploy/Dockerfile"
 fi
 phase "podman build" "$t"
+# the time from each STEP line to the next one of its stage (or to the end)
+awk '$2 ~ /^\[[0-9]+\/[0-9]+\]$/ && ($3 == "STEP" || $3 == "COMMIT") {
+		if ($2 in start) print $1 - start[$2], "s", what[$2]
+		start[$2] = $1; what[$2] = substr($0, index($0, $2), 90)
+	}
+	{ last = $1 }
+	END { for (k in start) print last - start[k], "s", what[k] }' "$tmp/build.log" |
+	sort -k3,3 -k5,5V | while IFS= read -r line; do note "time:   $line"; done
 pass "podman build --isolation=chroot of deploy/Dockerfile"
 
 size=$(podman image inspect --format '{{.Size}}' "$image") || fail "podman image inspect"
 note "image size: $size bytes ($((size / 1000000)) MB)"
+size=$(podman image inspect --format '{{.Size}}' "$base") || fail "podman image inspect"
+note "base image size: $size bytes ($((size / 1000000)) MB)"
 user=$(podman image inspect --format '{{.Config.User}}' "$image")
 check "the image's USER is numeric and not root ($user)" \
 	eval '[[ $user =~ ^[0-9]+(:[0-9]+)?$ ]] && [ "${user%%:*}" != 0 ]'
@@ -180,10 +195,13 @@ chmod -R a+rX "$tmp/app"
 MIGSYNC=buildah
 RUN_PREFIX=(run --isolation chroot -v "$tmp/app:/app:ro" "$ctr" -- migsync)
 
+meson introspect --projectinfo "$root/meson.build" >"$tmp/project.json" ||
+	fail "meson introspect --projectinfo"
+version=$(json_get "$tmp/project.json" .version) || fail "the version in meson.build"
 run version --version
 expect_rc version 0
-check "migsync --version in the image is this checkout's ($("$host_migsync" --version))" \
-	eval '[ "$(cat "$tmp/version.out")" = "$("$host_migsync" --version)" ]'
+check "migsync --version in the image is this checkout's (migsync $version)" \
+	eval '[ "$(cat "$tmp/version.out")" = "migsync $version" ]'
 
 E_dev='.environments[environment=dev]'
 E_staging='.environments[environment=staging]'
