@@ -81,7 +81,9 @@ if [ -z "$base" ]; then
 	Dir::Cache::srcpkgcache "";
 	EOF
 	t=$(now)
-	if ! mmdebstrap --variant=minbase \
+	# Deadlines: the download and the installs, at a load where they took
+	# 11 minutes (deploy/README.md), with room to spare.
+	timeout 1500 mmdebstrap --variant=minbase \
 		--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
 		--dpkgopt=force-unsafe-io \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -98,9 +100,11 @@ if [ -z "$base" ]; then
 		"deb http://deb.debian.org/debian bookworm main" \
 		"deb http://deb.debian.org/debian bookworm-updates main" \
 		"deb http://deb.debian.org/debian-security bookworm-security main" \
-		>"$tmp/mmdebstrap.log" 2>&1; then
+		>"$tmp/mmdebstrap.log" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ]; then
 		show_log "$tmp/mmdebstrap.log"
-		fail "mmdebstrap --variant=minbase bookworm"
+		fail "mmdebstrap --variant=minbase bookworm: exit $rc (124: past its deadline)"
 	fi
 	phase "mmdebstrap (minbase bookworm)" "$t"
 	t=$(now)
@@ -120,13 +124,14 @@ at_exit "podman rmi '$image' >/dev/null 2>&1"
 # --pull=never: the base is local, no registry is asked. --layers=false:
 # one commit per stage, no cache to keep for a build made once.
 # Each line of the log is stamped with the time, for the steps' times below.
-podman build --isolation=chroot --pull=never --layers=false --jobs=2 --force-rm \
+timeout 1800 podman build --isolation=chroot --pull=never --layers=false --jobs=2 --force-rm \
 	--build-arg BASE_IMAGE="$base" --build-arg UNIT_TESTS=false \
 	-f "$root/deploy/Dockerfile" -t "$image" "$root" </dev/null 2>&1 |
 	while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done >"$tmp/build.log"
-if [ "${PIPESTATUS[0]}" != 0 ]; then
+rc=${PIPESTATUS[0]}
+if [ "$rc" != 0 ]; then
 	show_log "$tmp/build.log"
-	fail "podman build of deploy/Dockerfile"
+	fail "podman build of deploy/Dockerfile: exit $rc (124: past its deadline)"
 fi
 phase "podman build" "$t"
 # the time from each STEP line to the next one of its stage (or to the end)
