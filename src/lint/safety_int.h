@@ -4,6 +4,7 @@
 /* Shared by the files of the safety review (src/lint/safety*.c). */
 
 #include "migsync/safety.h"
+#include "migsync/sql.h"
 
 /* Append a finding of rule (by name); message is taken over. */
 struct safety_finding *safety_add(struct safety_list *list, const char *rule,
@@ -16,5 +17,36 @@ struct safety_finding *safety_add(struct safety_list *list, const char *rule,
  */
 void safety_apply_allowances(struct safety_list *out, size_t from,
 			     const struct safety_input *in);
+
+/*
+ * What a statement is, told from its leading tokens (safety_kind.c):
+ * whether a rule reads its tree, or, for CREATE TABLE and CREATE INDEX
+ * whose tokens show it all, what the rules need of them.
+ */
+enum safety_head_kind {
+	SAFETY_HEAD_NONE,		/* no rule looks at it */
+	SAFETY_HEAD_TREE,		/* a rule reads its tree */
+	SAFETY_HEAD_CREATE_TABLE,	/* creates schema.name */
+	SAFETY_HEAD_CREATE_INDEX,	/* an index on schema.name, concurrent or not */
+};
+
+struct safety_head {
+	enum safety_head_kind kind;
+	bool concurrent;
+	char schema[64];	/* "" when the name is not qualified */
+	char name[64];
+};
+
+/* The heads of a script's statements, in order. */
+struct safety_heads {
+	struct safety_head *items;
+	size_t nr, alloc;
+};
+
+/*
+ * Whether the rules read st's tree: the sql_want_fn of sql_parse_some,
+ * with ctx a struct safety_heads that keeps st's head.
+ */
+bool safety_wants_tree(const struct sql_statement *st, void *ctx);
 
 #endif

@@ -407,18 +407,34 @@ static void rename_stmt(struct review *r, const PgQuery__RenameStmt *s)
 	free(table);
 }
 
-static void index_stmt(struct review *r, const PgQuery__IndexStmt *s)
+static void create_index(struct review *r, const char *schema, const char *name,
+			 bool concurrent)
 {
-	char *table = rv_key(s->relation);
+	char *table = table_key(schema, name);
 
-	if (s->concurrent && r->in_transaction)
+	if (concurrent && r->in_transaction)
 		finding(r, "concurrent-index-in-transaction",
 			xstrfmt("CREATE INDEX CONCURRENTLY on table \"%s\" in a revision that runs "
 				"in a transaction", table));
-	if (!s->concurrent && existing(r, s->relation))
+	if (!concurrent && !created(r, schema, name))
 		finding(r, "require-concurrent-index",
 			xstrfmt("CREATE INDEX on table \"%s\" without CONCURRENTLY", table));
 	free(table);
+}
+
+static void index_stmt(struct review *r, const PgQuery__IndexStmt *s)
+{
+	if (s->relation)
+		create_index(r, s->relation->schemaname, s->relation->relname, s->concurrent);
+}
+
+/* A statement the rules judge from its tokens (safety_kind.c), without a tree. */
+static void head(struct review *r, const struct safety_head *h)
+{
+	if (h->kind == SAFETY_HEAD_CREATE_TABLE)
+		strvec_push_owned(&r->created, table_key(h->schema, h->name));
+	else if (h->kind == SAFETY_HEAD_CREATE_INDEX)
+		create_index(r, h->schema, h->name, h->concurrent);
 }
 
 static void statement(struct review *r, const PgQuery__Node *n)
@@ -489,12 +505,14 @@ void safety_review(struct safety_list *out, const struct safety_input *in)
 		.in_transaction = in->transactional, .lock_timeout = in->lock_timeout,
 	};
 	struct sql_script script;
+	struct safety_heads heads = { NULL, 0, 0 };
 	struct ms_error err = MS_ERROR_INIT;
 	size_t from = out->nr;
 	const char *sql = str_or_empty(in->sql);
 
 	sql_script_init(&script);
-	if (sql_parse(&script, sql, strlen(sql), in->first_line, &err) < 0) {
+	if (sql_parse_some(&script, sql, strlen(sql), in->first_line, safety_wants_tree, &heads,
+			   &err) < 0) {
 		bool in_file = in->first_line != 0;
 		const char *msg = strchr(err.message, ':');
 
@@ -507,6 +525,8 @@ void safety_review(struct safety_list *out, const struct safety_input *in)
 		r.st = &script.items[i];
 		if (r.st->tree)
 			statement(&r, r.st->tree);
+		else if (i < heads.nr)
+			head(&r, &heads.items[i]);
 	}
 done:
 	if (in->transaction_after)
@@ -515,6 +535,7 @@ done:
 		*in->lock_timeout_after = r.lock_timeout;
 	safety_apply_allowances(out, from, in);
 	sql_script_release(&script);
+	free(heads.items);
 	strvec_release(&r.created);
 	strvec_release(&r.notnull_checks);
 	strvec_release(&r.pending_checks);

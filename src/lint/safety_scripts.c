@@ -66,23 +66,31 @@ static void review_native(struct safety_list *out, const struct script *s)
 	free(text);
 }
 
-/* The native revisions, reviewed in parallel: one list per revision, joined in order. */
+/*
+ * The native revisions, reviewed in parallel: one list per revision,
+ * joined in order. A task is a run of NATIVE_BATCH revisions: the pool's
+ * lock once per revision costs more than a revision's review.
+ */
+#define NATIVE_BATCH 32
+
 struct native_review {
 	const struct script **scripts;
 	struct safety_list *lists;
+	size_t nr;
 };
 
-static void native_work(size_t i, void *ctx)
+static void native_work(size_t task, void *ctx)
 {
 	struct native_review *nr = ctx;
 
-	review_native(&nr->lists[i], nr->scripts[i]);
+	for (size_t i = task * NATIVE_BATCH; i < nr->nr && i < (task + 1) * NATIVE_BATCH; i++)
+		review_native(&nr->lists[i], nr->scripts[i]);
 }
 
 static void review_natives(struct safety_report *out, const struct script_set *set)
 {
 	struct native_review nr = { xcalloc(set->nr + 1, sizeof(*nr.scripts)),
-				    xcalloc(set->nr + 1, sizeof(*nr.lists)) };
+				    xcalloc(set->nr + 1, sizeof(*nr.lists)), 0 };
 	struct ms_error err = MS_ERROR_INIT;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n = 0;
@@ -90,9 +98,10 @@ static void review_natives(struct safety_report *out, const struct script_set *s
 	for (size_t i = 0; i < set->nr; i++)
 		if (set->items[i].kind == SCRIPT_SQL && set->items[i].up_sql)
 			nr.scripts[n++] = &set->items[i];
+	nr.nr = n;
 	/* libpg_query keeps its memory per thread: parsing scales with the cores */
-	pool_run(n, cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1, native_work, NULL, &nr,
-		 &err);
+	pool_run((n + NATIVE_BATCH - 1) / NATIVE_BATCH,
+		 cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1, native_work, NULL, &nr, &err);
 	for (size_t i = 0; i < n; i++) {
 		struct safety_list *l = &nr.lists[i];
 

@@ -23,6 +23,9 @@ struct safety_case {
 	const char *expect;	/* "rule@line rule@line", "" for none */
 };
 
+/* ten letters, for names longer than PostgreSQL keeps */
+#define A10 "aaaaaaaaaa"
+
 static const struct safety_case cases[] = {
 	/* require-concurrent-index */
 	{ "index on an existing table", false,
@@ -134,6 +137,37 @@ static const struct safety_case cases[] = {
 	  "CREATE TABLE t (a int);\n  SELEC 1;", "syntax-error@2" },
 	{ "valid PostgreSQL 15 syntax", true,
 	  "MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE;", "" },
+	/* names read from a statement's tokens agree with the parser's */
+	{ "quoted names keep their case and quotes", true,
+	  "CREATE TABLE \"Odd\"\"Name\" (a int);\nCREATE INDEX ON \"Odd\"\"Name\" (a);\n"
+	  "CREATE TABLE \"Users\" (a int);\nCREATE INDEX ON users (a);",
+	  "require-concurrent-index@4" },
+	{ "unquoted names fold to lower case", true,
+	  "CREATE TABLE Users (a int);\nCREATE INDEX ON USERS (a);", "" },
+	{ "a table and an index named if", true,
+	  "CREATE TABLE if (a int);\nCREATE INDEX if ON if (a);", "" },
+	{ "if not exists, unique, concurrently, only", false,
+	  "CREATE TABLE IF NOT EXISTS t (a int);\n"
+	  "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON ONLY t (a);", "" },
+	{ "temporary and unlogged tables", true,
+	  "CREATE GLOBAL TEMPORARY TABLE t (a int);\nCREATE UNLOGGED TABLE u (a int);\n"
+	  "CREATE INDEX ON t (a);\nCREATE INDEX ON u (a);", "" },
+	{ "catalog, schema and table; comments between tokens", true,
+	  "CREATE /* c */ TABLE db.app . -- x\n t (a int);\nCREATE INDEX ON app.t (a);\n"
+	  "CREATE INDEX ON other.t (a);", "require-concurrent-index@4" },
+	{ "unicode escape name", true,
+	  "CREATE TABLE U&\"d\\0061t\" (a int);\nCREATE INDEX ON dat (a);", "" },
+	{ "a name PostgreSQL truncates to 63 bytes", true,
+	  "CREATE TABLE " A10 A10 A10 A10 A10 A10 A10 " (a int);\n"
+	  "CREATE INDEX ON " A10 A10 A10 A10 A10 A10 "aaa (a);", "" },
+	{ "create table as and materialized view", true,
+	  "CREATE TABLE t AS SELECT 1 AS a;\nCREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;\n"
+	  "CREATE INDEX ON t (a);\nCREATE INDEX ON mv (a);", "" },
+	{ "a foreign table is not created here", true,
+	  "CREATE FOREIGN TABLE f (a int) SERVER s;\nCREATE INDEX ON f (a);",
+	  "require-concurrent-index@2" },
+	{ "lower-case concurrently in a transaction", true,
+	  "create index concurrently on users (a);", "concurrent-index-in-transaction@1" },
 	/* allowances */
 	{ "allowed with a reason", false,
 	  "-- migsync:allow require-concurrent-index: table is empty in every environment\n"
