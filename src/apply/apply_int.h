@@ -51,6 +51,38 @@ void apply_gate_approvals_only(struct plan_stage *st, const struct environment *
 enum apply_outcome apply_gate_and_confirm(struct plan_stage *st, const struct environment *env,
 					  const struct apply_options *o, struct ms_error *err);
 
+/*
+ * A gated change to every database of an environment that runs no
+ * revision (stamp, rehash; each.c runs it): what the read adds, which
+ * databases have something to do, and the change of one, made under its
+ * lock. ctx is the operation's own.
+ */
+struct apply_each {
+	void *ctx;
+	const char *doing;	/* "stamping": "interrupted before stamping" */
+	/* after db was read through conn (NULL: it could not be); <0 sets db's error */
+	int (*read)(void *ctx, struct plan_db *db, PGconn *conn, struct ms_error *err);
+	/* whether database i of st has something to do */
+	bool (*todo)(void *ctx, const struct plan_stage *st, size_t i);
+	/* NULL, or <0 (err set) when db must not be changed: nothing is */
+	int (*refuse)(void *ctx, const struct plan_db *db, const struct db_target *t,
+		      struct ms_error *err);
+	/* change database i through conn, which holds its lock */
+	int (*one)(void *ctx, struct plan_stage *st, size_t i, PGconn *conn,
+		   const struct db_target *t, const struct apply_options *o, struct ms_error *err);
+};
+
+/* Read every database of env into st (a fresh stage) through each->read. */
+int apply_each_read(struct plan_stage *st, const struct environment *env,
+		    const struct apply_each *each, struct ms_error *err);
+/*
+ * After apply_each_read and the caller's hash: check every database, pass
+ * the gate (apply_gate_and_confirm), change those with something to do.
+ */
+enum apply_outcome apply_each_run(struct plan_stage *st, const struct environment *env,
+				  const struct apply_each *each, const struct apply_options *o,
+				  struct ms_error *err);
+
 /* Retrying a connection until a deadline (apply_options.connect_wait_ms). */
 struct connect_wait {
 	int64_t started;	/* CLOCK_MONOTONIC ms */

@@ -55,53 +55,12 @@ done:
 	return ret;
 }
 
-int apply_rehash_read(struct plan_stage *st, struct apply_rehash *rh,
-		      const struct environment *env, const struct apply_options *o,
-		      struct ms_error *err)
-{
-	struct db_target *targets = NULL;
-	size_t nr = 0;
-	int ret;
-
-	apply_stage_reset(st, env);
-	strvec_release(&rh->old);
-	ret = db_targets_expand(&targets, &nr, env, err);
-	if (ret < 0) {
-		st->error = xstrdup(err->message ? err->message : "could not expand the environment");
-		goto done;
-	}
-	for (size_t i = 0; i < nr; i++) {
-		struct plan_db *db = apply_stage_add_target(st, &targets[i]);
-		struct ms_error e = MS_ERROR_INIT;
-		PGconn *conn = NULL;
-		struct tunnel *tunnel = NULL;
-		char *old = NULL;
-
-		if (db_connect(&conn, &tunnel, &targets[i], &e) < 0 ||
-		    apply_read_db(db, st, conn, &targets[i], i == 0, &e) < 0 ||
-		    recorded_hash(&old, conn, db, rh, o, &e) < 0) {
-			apply_name_target(&e, &targets[i]);
-			apply_db_set_error(db, &e);
-		}
-		strvec_push(&rh->old, old ? old : "");
-		free(old);
-		db_disconnect(conn, tunnel);
-		ms_error_release(&e);
-	}
-	plan_rehash_hash(st->plan_hash, env->name, rh->revision, rh->sha256, st->dbs, &rh->old,
-			 st->dbs_nr);
-	/* no soak and no order: nothing moves a schema from one stage to the next */
-	apply_gate_approvals_only(st, env);
-done:
-	db_targets_free(targets, nr);
-	return ret;
-}
-
 /* Rehash one database of st through conn (locked): re-read, compare, record. */
-static int rehash_db(struct plan_stage *st, struct apply_rehash *rh, size_t index, PGconn *conn,
+static int rehash_db(void *ctx, struct plan_stage *st, size_t index, PGconn *conn,
 		     const struct db_target *t, const struct apply_options *o,
 		     struct ms_error *err)
 {
+	struct apply_rehash *rh = ctx;
 	struct plan_db now;
 	struct plan_stage scratch;
 	struct ledger_entry e;
@@ -157,65 +116,57 @@ done:
 	return ret;
 }
 
+/* What a rehash adds to the reads of each.c: the hash each ledger holds. */
+struct rehash_read {
+	struct apply_rehash *rh;
+	const struct apply_options *o;
+};
+
+static int rehash_read_db(void *ctx, struct plan_db *db, PGconn *conn, struct ms_error *err)
+{
+	struct rehash_read *r = ctx;
+	char *old = NULL;
+	int ret = conn ? recorded_hash(&old, conn, db, r->rh, r->o, err) : 0;
+
+	strvec_push(&r->rh->old, old ? old : "");
+	free(old);
+	return ret;
+}
+
+static bool rehash_todo(void *ctx, const struct plan_stage *st, size_t i)
+{
+	const struct apply_rehash *rh = ctx;
+
+	(void)st;
+	return *rh->old.items[i] != '\0';
+}
+
+int apply_rehash_read(struct plan_stage *st, struct apply_rehash *rh,
+		      const struct environment *env, const struct apply_options *o,
+		      struct ms_error *err)
+{
+	struct rehash_read r = { rh, o };
+	struct apply_each each = { &r, "rehashing", rehash_read_db, NULL, NULL, NULL };
+	int ret;
+
+	strvec_release(&rh->old);
+	ret = apply_each_read(st, env, &each, err);
+	if (ret < 0)
+		return ret;
+	plan_rehash_hash(st->plan_hash, env->name, rh->revision, rh->sha256, st->dbs, &rh->old,
+			 st->dbs_nr);
+	/* no soak and no order: nothing moves a schema from one stage to the next */
+	apply_gate_approvals_only(st, env);
+	return 0;
+}
+
 enum apply_outcome apply_rehash_run(struct plan_stage *st, struct apply_rehash *rh,
 				    const struct environment *env, const struct apply_options *o,
 				    struct ms_error *err)
 {
-	struct db_target *targets = NULL;
-	size_t nr = 0, todo = 0;
-	enum apply_outcome out = APPLY_FAILED;
+	struct apply_each each = { rh, "rehashing", NULL, rehash_todo, NULL, rehash_db };
 
 	if (apply_rehash_read(st, rh, env, o, err) < 0)
-		goto done;
-	if (db_targets_expand(&targets, &nr, env, err) < 0)
-		goto done;
-	if (nr != st->dbs_nr) {
-		ms_error_set(err, MS_ERR_DB, "environment \"%s\": its databases changed while reading",
-			     env->name);
-		goto done;
-	}
-	for (size_t i = 0; i < nr; i++) {
-		if (st->dbs[i].error) {
-			ms_error_set(err, MS_ERR_DB, "%s", st->dbs[i].error);
-			goto done;
-		}
-		if (st->dbs[i].in_progress.nr) {
-			apply_in_progress_error(&st->dbs[i], &targets[i], err);
-			goto done;
-		}
-		todo += *rh->old.items[i] != '\0';
-	}
-	if (!todo) {
-		out = APPLY_NOTHING;
-		goto done;
-	}
-	out = apply_gate_and_confirm(st, env, o, err);
-	if (out != APPLY_DONE)
-		goto done;
-	out = APPLY_FAILED;
-	for (size_t i = 0; i < nr; i++) {
-		PGconn *conn = NULL;
-		struct tunnel *tunnel = NULL;
-		struct ms_error ignore = MS_ERROR_INIT;
-		int ret;
-
-		if (!*rh->old.items[i])
-			continue;
-		if (apply_cancelled(o)) {
-			db_target_error(err, MS_ERR_GENERIC, &targets[i], "interrupted before rehashing");
-			goto done;
-		}
-		if (apply_connect_locked(&conn, &tunnel, &targets[i], &st->dbs[i], i, nr, o, err) < 0)
-			goto done;
-		ret = rehash_db(st, rh, i, conn, &targets[i], o, err);
-		ledger_unlock(conn, &ignore);
-		ms_error_release(&ignore);
-		db_disconnect(conn, tunnel);
-		if (ret < 0)
-			goto done;
-	}
-	out = APPLY_DONE;
-done:
-	db_targets_free(targets, nr);
-	return out;
+		return APPLY_FAILED;
+	return apply_each_run(st, env, &each, o, err);
 }
