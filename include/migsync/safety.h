@@ -64,6 +64,8 @@ size_t safety_list_unallowed(const struct safety_list *list);
 void safety_list_copy(struct safety_list *dst, const struct safety_list *src,
 		      const char *revision);
 
+struct safety_calls;
+
 /* One revision's upgrade SQL and what the rules need to know about it. */
 struct safety_input {
 	const char *revision;
@@ -74,6 +76,14 @@ struct safety_input {
 	bool lock_timeout;		/* lock_timeout was set before sql (Alembic's env.py) */
 	const char *comments;		/* text searched for allowances (the file), or NULL */
 	char comment_mark;		/* '-' (--) for SQL, '#' for Python */
+	/*
+	 * Alembic (first_line 0): the op.* calls of upgrade() (safety_int.h)
+	 * and the line of `def upgrade`. A finding gets its call's line when
+	 * the SQL's statements (Alembic's own version-table and transaction
+	 * statements aside) match the calls one for one, else the def's.
+	 */
+	const struct safety_calls *calls;
+	unsigned function_line;
 	/* where the SQL leaves the session (may be NULL): for the next revision's input */
 	bool *transaction_after;
 	bool *lock_timeout_after;

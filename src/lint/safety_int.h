@@ -49,4 +49,23 @@ struct safety_heads {
  */
 bool safety_wants_tree(const struct sql_statement *st, void *ctx);
 
+/* The op.* calls that start a statement of an Alembic revision's upgrade(). */
+struct safety_call {
+	char *name;		/* "add_column" */
+	unsigned line;
+	unsigned column;
+};
+
+struct safety_calls {
+	struct safety_call *items;
+	size_t nr, alloc;
+};
+
+/*
+ * Append to out the calls in the body of the function whose `def` is on
+ * line def_line of text (a .py file), in source order. Nothing runs.
+ */
+void safety_calls_read(struct safety_calls *out, const char *text, unsigned def_line);
+void safety_calls_release(struct safety_calls *c);
+
 #endif

@@ -28,6 +28,9 @@ struct review {
 	bool in_transaction;
 	bool lock_timeout;
 	bool lock_reported;
+	/* Alembic: where findings of the statement being judged point in the .py file */
+	bool calls_match;		/* the statements match in->calls one for one */
+	const struct safety_call *call;	/* the statement's call, or NULL: def upgrade */
 };
 
 static const char *str_or_empty(const char *s)
@@ -93,12 +96,74 @@ static char *statement_text(const struct sql_statement *st)
 static void finding(struct review *r, const char *rule, char *message)
 {
 	const struct sql_statement *st = r->st;
-	bool in_file = r->in->first_line != 0;
-	struct safety_finding *f = safety_add(r->out, rule, r->in->revision, r->in->file,
-					      in_file ? st->line : 0, in_file ? st->column : 0,
-					      message);
+	unsigned line = 0, column = 0;
+	struct safety_finding *f;
+	char *note = NULL;
 
+	if (r->in->first_line) {
+		line = st->line;
+		column = st->column;
+	} else if (r->call) {
+		line = r->call->line;
+		column = r->call->column;
+		note = xstrfmt("the SQL of the op.%s() call", r->call->name);
+	} else if (r->in->function_line) {
+		line = r->in->function_line;
+		note = xstrdup("in upgrade(): its SQL could not be matched to its op.* calls one "
+			       "for one");
+	}
+	if (note) {
+		char *m = xstrfmt("%s (%s)", message, note);
+
+		free(message);
+		free(note);
+		message = m;
+	}
+	f = safety_add(r->out, rule, r->in->revision, r->in->file, line, column, message);
 	f->statement = statement_text(st);
+}
+
+static bool contains(const char *text, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(text + i, needle, n))
+			return true;
+	return false;
+}
+
+/*
+ * Statements of Alembic's own in a revision's offline SQL, from no op.*
+ * call: the version table's row (version_num is Alembic's fixed column
+ * name) and the transaction statements around the revision.
+ */
+static bool alembic_own(const struct sql_statement *st)
+{
+	static const char *const own[] = {
+		"begin", "start", "commit", "end", "rollback", "abort", NULL,
+	};
+	struct sql_token t;
+
+	if (!sql_tokens(st, &t, 1) || t.kind != SQL_TOKEN_WORD)
+		return false;
+	for (size_t i = 0; own[i]; i++)
+		if (!strcmp(t.text, own[i]))
+			return true;
+	return (!strcmp(t.text, "insert") || !strcmp(t.text, "update") ||
+		!strcmp(t.text, "delete")) && contains(st->text, st->len, "version_num");
+}
+
+/* Whether the statements of script match in->calls one for one. */
+static bool calls_match(const struct review *r, const struct sql_script *script)
+{
+	size_t n = 0;
+
+	if (r->in->first_line || !r->in->calls || !r->in->calls->nr)
+		return false;
+	for (size_t i = 0; i < script->nr; i++)
+		n += !alembic_own(&script->items[i]);
+	return n == r->in->calls->nr;
 }
 
 static const char *node_string(const PgQuery__Node *n)
@@ -521,8 +586,12 @@ void safety_review(struct safety_list *out, const struct safety_input *in)
 			   xstrdup(msg ? msg + 2 : err.message));
 		goto done;
 	}
-	for (size_t i = 0; i < script.nr; i++) {
+	r.calls_match = calls_match(&r, &script);
+	for (size_t i = 0, call = 0; i < script.nr; i++) {
 		r.st = &script.items[i];
+		r.call = NULL;
+		if (r.calls_match && !alembic_own(r.st))
+			r.call = &in->calls->items[call++];
 		if (r.st->tree)
 			statement(&r, r.st->tree);
 		else if (i < heads.nr)

@@ -186,15 +186,20 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 	for (size_t i = 0; i < off.nr; i++) {
 		const struct script *s = find_script(set, off.steps[i].revision);
 		char *text = s ? file_text(s->path) : NULL;
+		struct safety_calls calls = { NULL, 0, 0 };
 		struct safety_input in = {
 			.revision = off.steps[i].revision, .file = s ? s->path : NULL,
 			.sql = off.steps[i].sql, .transactional = tx, .lock_timeout = lock,
 			.comments = text, .comment_mark = '#',
+			.calls = &calls, .function_line = s ? s->upgrade_line : 0,
 			.transaction_after = &tx, .lock_timeout_after = &lock,
 		};
 
+		if (s)
+			safety_calls_read(&calls, text, s->upgrade_line);
 		safety_review(&out->findings, &in);
 		reviewed += s != NULL;
+		safety_calls_release(&calls);
 		free(text);
 	}
 	out->reviewed += reviewed;

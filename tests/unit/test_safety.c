@@ -15,6 +15,7 @@
 #include "migsync/safety.h"
 #include "migsync/strbuf.h"
 #include "migsync/util.h"
+#include "src/lint/safety_int.h"
 
 struct safety_case {
 	const char *name;
@@ -260,12 +261,58 @@ static void test_finding_detail(void **state)
 	safety_list_release(&l);
 }
 
+/* The op.* calls of upgrade(), read without running it: "name@line:column" in order. */
+static void test_calls(void **state)
+{
+	static const struct {
+		const char *py;
+		unsigned def_line;
+		const char *expect;
+	} call_cases[] = {
+		{ "import x\n\ndef upgrade():\n    op.add_column('t', sa.Column('a'))\n"
+		  "    op.create_index(op.f('ix'), 't',\n                    ['a'])\n\n"
+		  "def downgrade():\n    op.drop_column('t', 'a')\n", 3,
+		  "add_column@4:5 create_index@5:5" },
+		/* strings, comments and brackets never start a statement; nested blocks do */
+		{ "def upgrade() -> None:\n    \"\"\"Docs.\n    op.fake()\n    \"\"\"\n"
+		  "    # op.commented()\n    x = (1,\n op.inside())\n"
+		  "    with op.get_context().autocommit_block():\n"
+		  "        op.execute('SELECT 1; -- op.no()')\n    s = '\\''; op.same_line()\n"
+		  "    bind = op.get_bind()\n    op . spaced()\n    top.op.x()\n"
+		  "    op.execute(\n        \"x\"\n    )\n", 1,
+		  "execute@9:9 execute@14:5" },
+		/* the body ends at the first line no deeper than the def */
+		{ "class A:\n    def upgrade(self):\n        op.a()\n\n        op.b()\n"
+		  "    def other(self):\n        op.c()\n", 2, "a@3:9 b@5:9" },
+		{ "def upgrade():\n    pass\n", 1, "" },
+		{ "def upgrade():\n    op.a()\n", 0, "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(call_cases); i++) {
+		struct safety_calls calls = { NULL, 0, 0 };
+		struct strbuf sb = STRBUF_INIT;
+
+		safety_calls_read(&calls, call_cases[i].py, call_cases[i].def_line);
+		for (size_t k = 0; k < calls.nr; k++)
+			strbuf_addf(&sb, "%s%s@%u:%u", k ? " " : "", calls.items[k].name,
+				    calls.items[k].line, calls.items[k].column);
+		if (strcmp(sb.buf, call_cases[i].expect)) {
+			print_error("case %zu: got [%s], want [%s]\n", i, sb.buf, call_cases[i].expect);
+			fail();
+		}
+		strbuf_release(&sb);
+		safety_calls_release(&calls);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_finding_detail),
+		cmocka_unit_test(test_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
