@@ -44,6 +44,7 @@ struct safety_finding {
 	unsigned column;
 	char *statement;	/* the statement, whitespace collapsed, shortened; NULL for an allowance */
 	char *message;		/* what was found, e.g. `CREATE INDEX on table "users" without CONCURRENTLY` */
+	bool down;		/* found in the revision's downgrade */
 	bool allowed;		/* a migsync:allow comment allows it */
 	char *allow_reason;	/* its reason, or NULL */
 };
@@ -74,6 +75,12 @@ struct safety_input {
 	unsigned first_line;		/* file line of sql's first line; 0 when it is not in the file */
 	bool transactional;		/* the revision starts inside a transaction */
 	bool lock_timeout;		/* lock_timeout was set before sql (Alembic's env.py) */
+	/*
+	 * sql is the downgrade: only the rules about locks and failures run
+	 * (drops and renames are what a downgrade is for), findings are
+	 * marked down, and bad allowances are left to the upgrade's review.
+	 */
+	bool down;
 	const char *comments;		/* text searched for allowances (the file), or NULL */
 	char comment_mark;		/* '-' (--) for SQL, '#' for Python */
 	/*
@@ -112,6 +119,8 @@ struct alembic_offline;
 
 struct safety_report {
 	struct safety_list findings;	/* by revision, in the order reviewed */
+	/* of native revisions' down sections (lint only: gates and check judge upgrades) */
+	struct safety_list down_findings;
 	/* Alembic's offline SQL of the whole history (alembic.h), or NULL: for plan --sql */
 	struct alembic_offline *offline;
 	size_t reviewed;		/* revisions whose upgrade was reviewed */

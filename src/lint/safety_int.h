@@ -41,6 +41,7 @@ struct safety_head {
 struct safety_heads {
 	struct safety_head *items;
 	size_t nr, alloc;
+	bool down;	/* a downgrade: DROP TABLE needs no tree (no rule judges it there) */
 };
 
 /*

@@ -88,10 +88,10 @@ static enum safety_head_kind create_index(struct safety_head *h, const struct to
 /*
  * The statements whose trees the rules read (safety_rules.c, statement()):
  * CREATE TABLE (and AS), CREATE MATERIALIZED VIEW, CREATE [UNIQUE] INDEX,
- * ALTER TABLE (with RENAME), DROP TABLE, DROP INDEX, TRUNCATE, SET and
+ * ALTER TABLE (with RENAME), DROP TABLE (upgrades), DROP INDEX, TRUNCATE, SET and
  * RESET, and the transaction statements.
  */
-static enum safety_head_kind classify(struct safety_head *h, const struct tokens *t)
+static enum safety_head_kind classify(struct safety_head *h, const struct tokens *t, bool down)
 {
 	static const char *const alone[] = {
 		"truncate", "set", "reset", "begin", "start", "commit", "end", "rollback",
@@ -99,7 +99,6 @@ static enum safety_head_kind classify(struct safety_head *h, const struct tokens
 	};
 	static const char *const scope[] = { "global", "local", NULL };
 	static const char *const persistence[] = { "temp", "temporary", "unlogged", NULL };
-	static const char *const dropped[] = { "table", "index", NULL };
 	size_t i = 1;
 
 	if (word_in(t, 0, alone))
@@ -107,7 +106,8 @@ static enum safety_head_kind classify(struct safety_head *h, const struct tokens
 	if (word(t, 0, "alter"))
 		return word(t, 1, "table") ? SAFETY_HEAD_TREE : SAFETY_HEAD_NONE;
 	if (word(t, 0, "drop"))
-		return word_in(t, 1, dropped) ? SAFETY_HEAD_TREE : SAFETY_HEAD_NONE;
+		return word(t, 1, "index") || (!down && word(t, 1, "table")) ? SAFETY_HEAD_TREE :
+			SAFETY_HEAD_NONE;
 	if (!word(t, 0, "create"))
 		return SAFETY_HEAD_NONE;
 	if (word(t, 1, "unique") || word(t, 1, "index"))
@@ -122,14 +122,14 @@ static enum safety_head_kind classify(struct safety_head *h, const struct tokens
 		SAFETY_HEAD_TREE;
 }
 
-static void safety_head(struct safety_head *h, const struct sql_statement *st)
+static void safety_head(struct safety_head *h, const struct sql_statement *st, bool down)
 {
 	struct tokens t;
 
 	t.nr = sql_tokens(st, t.t, HEAD_MAX);
 	h->concurrent = false;
 	h->schema[0] = h->name[0] = '\0';
-	h->kind = classify(h, &t);
+	h->kind = classify(h, &t, down);
 }
 
 bool safety_wants_tree(const struct sql_statement *st, void *ctx)
@@ -139,6 +139,6 @@ bool safety_wants_tree(const struct sql_statement *st, void *ctx)
 
 	ALLOC_GROW(heads->items, heads->nr + 1, heads->alloc);
 	h = &heads->items[heads->nr++];
-	safety_head(h, st);
+	safety_head(h, st, heads->down);
 	return h->kind == SAFETY_HEAD_TREE;
 }

@@ -93,6 +93,13 @@ static char *statement_text(const struct sql_statement *st)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* What a downgrade is for: undoing its upgrade's tables, columns and names. */
+static bool destructive(const char *rule)
+{
+	return !strcmp(rule, "drop-column") || !strcmp(rule, "drop-table") ||
+		!strcmp(rule, "rename-column") || !strcmp(rule, "rename-table");
+}
+
 static void finding(struct review *r, const char *rule, char *message)
 {
 	const struct sql_statement *st = r->st;
@@ -100,6 +107,10 @@ static void finding(struct review *r, const char *rule, char *message)
 	struct safety_finding *f;
 	char *note = NULL;
 
+	if (r->in->down && destructive(rule)) {
+		free(message);
+		return;
+	}
 	if (r->in->first_line) {
 		line = st->line;
 		column = st->column;
@@ -121,6 +132,7 @@ static void finding(struct review *r, const char *rule, char *message)
 	}
 	f = safety_add(r->out, rule, r->in->revision, r->in->file, line, column, message);
 	f->statement = statement_text(st);
+	f->down = r->in->down;
 }
 
 static bool contains(const char *text, size_t len, const char *needle)
@@ -387,7 +399,11 @@ static void alter_table(struct review *r, const PgQuery__AlterTableStmt *s)
 
 		if (!cmd)
 			continue;
-		exclusive |= !weaker_lock(cmd);
+		/* a downgrade's drops are what it is for: their locks too */
+		exclusive |= !weaker_lock(cmd) &&
+			!(r->in->down && (cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumn ||
+					  cmd->subtype ==
+					  PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumnRecurse));
 		switch (cmd->subtype) {
 		case PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn:
 		case PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumnRecurse:
@@ -446,7 +462,8 @@ static void drop(struct review *r, const PgQuery__DropStmt *s)
 			continue;
 		table = table_key(schema, name);
 		finding(r, "drop-table", xstrfmt("DROP TABLE \"%s\"", table));
-		exclusive_lock(r, table);
+		if (!r->in->down)
+			exclusive_lock(r, table);
 		free(table);
 	}
 }
@@ -461,13 +478,15 @@ static void rename_stmt(struct review *r, const PgQuery__RenameStmt *s)
 	if (s->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
 		finding(r, "rename-table", xstrfmt("RENAME TABLE \"%s\" TO \"%s\"", table,
 						   str_or_empty(s->newname)));
-		exclusive_lock(r, table);
+		if (!r->in->down)
+			exclusive_lock(r, table);
 	} else if (s->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN &&
 		   s->relation_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
 		finding(r, "rename-column", xstrfmt("RENAME COLUMN \"%s\" of table \"%s\" TO \"%s\"",
 						    str_or_empty(s->subname), table,
 						    str_or_empty(s->newname)));
-		exclusive_lock(r, table);
+		if (!r->in->down)
+			exclusive_lock(r, table);
 	}
 	free(table);
 }
@@ -570,7 +589,7 @@ void safety_review(struct safety_list *out, const struct safety_input *in)
 		.in_transaction = in->transactional, .lock_timeout = in->lock_timeout,
 	};
 	struct sql_script script;
-	struct safety_heads heads = { NULL, 0, 0 };
+	struct safety_heads heads = { NULL, 0, 0, in->down };
 	struct ms_error err = MS_ERROR_INIT;
 	size_t from = out->nr;
 	const char *sql = str_or_empty(in->sql);
@@ -581,9 +600,12 @@ void safety_review(struct safety_list *out, const struct safety_input *in)
 		bool in_file = in->first_line != 0;
 		const char *msg = strchr(err.message, ':');
 
-		safety_add(out, "syntax-error", in->revision, in->file,
-			   in_file ? script.error_line : 0, in_file ? script.error_column : 0,
-			   xstrdup(msg ? msg + 2 : err.message));
+		struct safety_finding *f = safety_add(out, "syntax-error", in->revision, in->file,
+						      in_file ? script.error_line : 0,
+						      in_file ? script.error_column : 0,
+						      xstrdup(msg ? msg + 2 : err.message));
+
+		f->down = in->down;
 		goto done;
 	}
 	r.calls_match = calls_match(&r, &script);

@@ -26,6 +26,7 @@ void safety_options_for(struct safety_options *o, const struct inventory *inv)
 void safety_report_init(struct safety_report *r)
 {
 	safety_list_init(&r->findings);
+	safety_list_init(&r->down_findings);
 	r->offline = NULL;
 	r->reviewed = 0;
 	r->skipped_nr = 0;
@@ -35,6 +36,7 @@ void safety_report_init(struct safety_report *r)
 void safety_report_release(struct safety_report *r)
 {
 	safety_list_release(&r->findings);
+	safety_list_release(&r->down_findings);
 	if (r->offline)
 		alembic_offline_release(r->offline);
 	free(r->offline);
@@ -52,7 +54,8 @@ static char *file_text(const char *path)
 	return strbuf_detach(&sb, NULL);
 }
 
-static void review_native(struct safety_list *out, const struct script *s)
+static void review_native(struct safety_list *out, struct safety_list *down,
+			  const struct script *s)
 {
 	/* the reader saw every migsync:allow line: no need to read the file again without one */
 	char *text = s->has_allow ? file_text(s->path) : NULL;
@@ -63,6 +66,12 @@ static void review_native(struct safety_list *out, const struct script *s)
 	};
 
 	safety_review(out, &in);
+	if (s->down_sql) {
+		in.sql = s->down_sql;
+		in.first_line = s->down_line;
+		in.down = true;
+		safety_review(down, &in);
+	}
 	free(text);
 }
 
@@ -76,6 +85,7 @@ static void review_native(struct safety_list *out, const struct script *s)
 struct native_review {
 	const struct script **scripts;
 	struct safety_list *lists;
+	struct safety_list *down_lists;
 	size_t nr;
 };
 
@@ -84,13 +94,24 @@ static void native_work(size_t task, void *ctx)
 	struct native_review *nr = ctx;
 
 	for (size_t i = task * NATIVE_BATCH; i < nr->nr && i < (task + 1) * NATIVE_BATCH; i++)
-		review_native(&nr->lists[i], nr->scripts[i]);
+		review_native(&nr->lists[i], &nr->down_lists[i], nr->scripts[i]);
+}
+
+/* Move the findings of l to the end of out. */
+static void join(struct safety_list *out, struct safety_list *l)
+{
+	ALLOC_GROW(out->items, out->nr + l->nr, out->alloc);
+	if (l->nr)
+		memcpy(out->items + out->nr, l->items, l->nr * sizeof(*l->items));
+	out->nr += l->nr;
+	free(l->items);
 }
 
 static void review_natives(struct safety_report *out, const struct script_set *set)
 {
 	struct native_review nr = { xcalloc(set->nr + 1, sizeof(*nr.scripts)),
-				    xcalloc(set->nr + 1, sizeof(*nr.lists)), 0 };
+				    xcalloc(set->nr + 1, sizeof(*nr.lists)),
+				    xcalloc(set->nr + 1, sizeof(*nr.down_lists)), 0 };
 	struct ms_error err = MS_ERROR_INIT;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n = 0;
@@ -103,19 +124,14 @@ static void review_natives(struct safety_report *out, const struct script_set *s
 	pool_run((n + NATIVE_BATCH - 1) / NATIVE_BATCH,
 		 cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1, native_work, NULL, &nr, &err);
 	for (size_t i = 0; i < n; i++) {
-		struct safety_list *l = &nr.lists[i];
-
-		ALLOC_GROW(out->findings.items, out->findings.nr + l->nr, out->findings.alloc);
-		if (l->nr)
-			memcpy(out->findings.items + out->findings.nr, l->items,
-			       l->nr * sizeof(*l->items));
-		out->findings.nr += l->nr;
-		free(l->items);
+		join(&out->findings, &nr.lists[i]);
+		join(&out->down_findings, &nr.down_lists[i]);
 	}
 	out->reviewed += n;
 	ms_error_release(&err);
 	free(nr.scripts);
 	free(nr.lists);
+	free(nr.down_lists);
 }
 
 static void skip(struct safety_report *out, size_t nr, char *why)

@@ -261,6 +261,63 @@ static void test_finding_detail(void **state)
 	safety_list_release(&l);
 }
 
+/*
+ * A downgrade: the lock and failure rules run, drops and renames (what a
+ * downgrade is for) do not; findings are marked down, syntax errors are
+ * warnings, and a bad allowance is left to the upgrade's review.
+ */
+static void test_downgrade(void **state)
+{
+	static const struct {
+		const char *sql;
+		const char *expect;
+	} down_cases[] = {
+		{ "DROP TABLE users;\nALTER TABLE users DROP COLUMN a;\n"
+		  "ALTER TABLE users RENAME COLUMN a TO b;\nALTER TABLE users RENAME TO people;",
+		  "" },
+		{ "ALTER TABLE users DROP COLUMN a, ADD COLUMN b int NOT NULL;",
+		  "adding-not-null-column@1 missing-lock-timeout@1" },
+		{ "SET lock_timeout = '5s';\nCREATE INDEX i ON users (a);\n"
+		  "ALTER TABLE users ALTER COLUMN a TYPE bigint;",
+		  "require-concurrent-index@2 changing-column-type@3" },
+		{ "-- migsync:allow drop-table\n-- migsync:allow require-concurrent-index: empty\n"
+		  "SET lock_timeout = '5s';\nCREATE INDEX i ON users (a);",
+		  "require-concurrent-index@4+allowed" },
+		{ "SELEC 1;", "syntax-error@1" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(down_cases); i++) {
+		struct safety_list l = SAFETY_LIST_INIT;
+		struct diag_list diags = DIAG_LIST_INIT;
+		struct safety_input in = {
+			.revision = "r1", .file = "r1_x.sql", .sql = down_cases[i].sql,
+			.first_line = 1, .transactional = true, .comments = down_cases[i].sql,
+			.comment_mark = '-', .down = true,
+		};
+		char *got;
+
+		safety_review(&l, &in);
+		got = describe(&l);
+		if (strcmp(got, down_cases[i].expect)) {
+			print_error("downgrade case %zu: got [%s], want [%s]\n", i, got,
+				    down_cases[i].expect);
+			fail();
+		}
+		for (size_t k = 0; k < l.nr; k++)
+			assert_true(l.items[k].down);
+		safety_to_diags(&diags, &l);
+		for (size_t k = 0; k < diags.nr; k++) {
+			assert_int_equal(diags.items[k].severity, DIAG_WARNING);
+			assert_true(diags.items[k].down);
+			assert_non_null(strstr(diags.items[k].message, "(downgrade) "));
+		}
+		free(got);
+		diag_list_release(&diags);
+		safety_list_release(&l);
+	}
+}
+
 /* The op.* calls of upgrade(), read without running it: "name@line:column" in order. */
 static void test_calls(void **state)
 {
@@ -313,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_finding_detail),
 		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_downgrade),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
