@@ -119,8 +119,14 @@ struct alembic_offline;
 
 struct safety_report {
 	struct safety_list findings;	/* by revision, in the order reviewed */
-	/* of native revisions' down sections (lint only: gates and check judge upgrades) */
+	/*
+	 * Of the downgrades (lint only: gates and check judge upgrades):
+	 * native down sections always, Alembic's `downgrade heads:base --sql`
+	 * (a second Python process) when alembic_downgrades is set before the
+	 * review (init clears it).
+	 */
 	struct safety_list down_findings;
+	bool alembic_downgrades;
 	/* Alembic's offline SQL of the whole history (alembic.h), or NULL: for plan --sql */
 	struct alembic_offline *offline;
 	size_t reviewed;		/* revisions whose upgrade was reviewed */

@@ -328,6 +328,7 @@ int cmd_lint(int argc, char **argv)
 	po.inventory = common.inventory;
 	if (project_open(&proj, &po, &err) < 0)
 		ms_error_release(&err);
+	safety.alembic_downgrades = true;
 	cli_safety_review(&safety, &set, proj.inv);
 	/* lint alone reports the downgrades' findings too */
 	safety_list_copy(&both, &safety.findings, NULL);

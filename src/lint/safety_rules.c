@@ -120,8 +120,8 @@ static void finding(struct review *r, const char *rule, char *message)
 		note = xstrfmt("the SQL of the op.%s() call", r->call->name);
 	} else if (r->in->function_line) {
 		line = r->in->function_line;
-		note = xstrdup("in upgrade(): its SQL could not be matched to its op.* calls one "
-			       "for one");
+		note = xstrfmt("in %s(): its SQL could not be matched to its op.* calls one "
+			       "for one", r->in->down ? "downgrade" : "upgrade");
 	}
 	if (note) {
 		char *m = xstrfmt("%s (%s)", message, note);

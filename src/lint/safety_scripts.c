@@ -27,6 +27,7 @@ void safety_report_init(struct safety_report *r)
 {
 	safety_list_init(&r->findings);
 	safety_list_init(&r->down_findings);
+	r->alembic_downgrades = false;
 	r->offline = NULL;
 	r->reviewed = 0;
 	r->skipped_nr = 0;
@@ -178,6 +179,34 @@ static const struct script *find_script(const struct script_set *set, const char
 	return NULL;
 }
 
+/*
+ * One step of Alembic's offline SQL (an upgrade, or a downgrade when
+ * down), with the session state the steps before it left (tx, lock);
+ * findings point at the op.* calls of upgrade() or downgrade(). Returns
+ * whether the step's revision is one of set's.
+ */
+static bool review_step(struct safety_list *out, const struct script_set *set,
+			const struct alembic_offline_step *step, bool *tx, bool *lock, bool down)
+{
+	const struct script *s = find_script(set, step->revision);
+	char *text = s ? file_text(s->path) : NULL;
+	struct safety_calls calls = { NULL, 0, 0 };
+	struct safety_input in = {
+		.revision = step->revision, .file = s ? s->path : NULL, .sql = step->sql,
+		.transactional = *tx, .lock_timeout = *lock, .down = down,
+		.comments = text, .comment_mark = '#', .calls = &calls,
+		.function_line = s ? (down ? s->downgrade_line : s->upgrade_line) : 0,
+		.transaction_after = tx, .lock_timeout_after = lock,
+	};
+
+	if (s)
+		safety_calls_read(&calls, text, in.function_line);
+	safety_review(out, &in);
+	safety_calls_release(&calls);
+	free(text);
+	return s != NULL;
+}
+
 static void review_alembic(struct safety_report *out, const struct script_set *set,
 			   const struct safety_options *o, size_t py_nr)
 {
@@ -199,25 +228,8 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 
 		safety_review(&preamble, &in);
 	}
-	for (size_t i = 0; i < off.nr; i++) {
-		const struct script *s = find_script(set, off.steps[i].revision);
-		char *text = s ? file_text(s->path) : NULL;
-		struct safety_calls calls = { NULL, 0, 0 };
-		struct safety_input in = {
-			.revision = off.steps[i].revision, .file = s ? s->path : NULL,
-			.sql = off.steps[i].sql, .transactional = tx, .lock_timeout = lock,
-			.comments = text, .comment_mark = '#',
-			.calls = &calls, .function_line = s ? s->upgrade_line : 0,
-			.transaction_after = &tx, .lock_timeout_after = &lock,
-		};
-
-		if (s)
-			safety_calls_read(&calls, text, s->upgrade_line);
-		safety_review(&out->findings, &in);
-		reviewed += s != NULL;
-		safety_calls_release(&calls);
-		free(text);
-	}
+	for (size_t i = 0; i < off.nr; i++)
+		reviewed += review_step(&out->findings, set, &off.steps[i], &tx, &lock, false);
 	out->reviewed += reviewed;
 	if (reviewed < py_nr)
 		skip(out, py_nr - reviewed,
@@ -229,6 +241,29 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 	alembic_offline_init(&off);
 done:
 	safety_list_release(&preamble);
+	alembic_offline_release(&off);
+	ms_error_release(&err);
+}
+
+/*
+ * The downgrades of the Alembic revisions, from one `downgrade
+ * heads:base --sql`, into out->down_findings. When Alembic cannot write
+ * it (several heads, an env.py that cannot), the downgrades are left
+ * unreviewed: lint's exit and the upgrades' review do not depend on them.
+ */
+static void review_alembic_down(struct safety_report *out, const struct script_set *set,
+				const struct safety_options *o)
+{
+	struct alembic_offline off;
+	struct ms_error err = MS_ERROR_INIT;
+	bool tx = true, lock = false;
+
+	alembic_offline_init(&off);
+	if (alembic_offline_down_sql(&off, o->python, o->alembic_ini, "heads:base", &err) < 0)
+		goto done;
+	for (size_t i = 0; i < off.nr; i++)
+		review_step(&out->down_findings, set, &off.steps[i], &tx, &lock, true);
+done:
 	alembic_offline_release(&off);
 	ms_error_release(&err);
 }
@@ -260,8 +295,11 @@ void safety_review_scripts(struct safety_report *out, const struct script_set *s
 	else if (!o->alembic_ini)
 		skip(out, py.nr, xstrdup("no alembic.ini: set migrations.alembic_ini in the "
 					 "inventory, or run lint where alembic.ini is"));
-	else
+	else {
 		review_alembic(out, set, o, py.nr);
+		if (!out->skipped && out->alembic_downgrades)
+			review_alembic_down(out, set, o);
+	}
 done:
 	strvec_release(&py);
 }

@@ -149,12 +149,17 @@ def upgrade():
 
 
 def downgrade():
-    pass
+    op.execute("SET lock_timeout = '5s'")
+    op.create_index("ix_users_email", "users", ["email"])
 PY
 lint_in unmatched --format json
 expect_rc unmatched 0
 expect_json unmatched '.findings[rule=drop-column].(revision,line,column)' '["a5c4e3d2b1f0", 11, null]'
 expect_json unmatched '.findings[rule=drop-column].message' =~ 'in upgrade\(\): its SQL could not be matched to its op\.\* calls one for one'
+# its downgrade too, from Alembic's offline downgrade SQL: the lock rules, at the op.* call
+expect_json unmatched '.findings[rule=require-concurrent-index].(direction,revision,line,column)' \
+	'["down", "a5c4e3d2b1f0", 17, 5]'
+expect_json unmatched '.findings[rule=require-concurrent-index].message' =~ '^\(downgrade\) CREATE INDEX .*\(the SQL of the op\.create_index\(\) call\)'
 rm "$v/a5c4e3d2b1f0_execute.py"
 
 echo "checking: a revision Python cannot compile"
