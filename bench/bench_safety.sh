@@ -13,7 +13,11 @@
 #   1. `lint --scripts DIR` of BENCH_REVS (default 1,000) native SQL
 #      revisions (bench/gen_safety_revisions.py, seed 42): OLD against NEW,
 #      hyperfine -N, BENCH_RUNS runs each (default 20), the ratio of the
-#      means (target: at most 1.5x);
+#      means (target: at most 1.5x); then the two in alternation (old,
+#      new, old, ...), BENCH_RUNS times each: the ratio of the medians of
+#      wall time and of CPU time (user + system), and, when valgrind is
+#      installed, of the instructions each executes (callgrind), which
+#      the machine's load does not disturb;
 #   2. NEW `lint` against `squawk` on the up sections of the same
 #      revisions (one process for all files, as lint is), timed the same
 #      way (target: migsync at least as fast);
@@ -39,6 +43,39 @@ echo "# squawk $("$squawk" --version | cut -d' ' -f2)"
 echo "## 1. lint, $revs revisions: without the safety review (old) and with it (new)"
 hyperfine -N --runs "$runs" --warmup 2 -i --export-json "$tmp/lint.json" \
 	"$old lint --scripts $tmp/p/versions" "$new lint --scripts $tmp/p/versions"
+echo "## 1b. the same, alternating: medians of wall and CPU time, new/old"
+"$py" - "$runs" "$old" "$new" "$tmp/p/versions" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+runs, cmds = int(sys.argv[1]), {"old": sys.argv[2], "new": sys.argv[3]}
+wall, cpu = {"old": [], "new": []}, {"old": [], "new": []}
+for _ in range(runs):
+    for name, exe in cmds.items():
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.monotonic()
+        subprocess.run([exe, "lint", "--scripts", sys.argv[4]], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        wall[name].append((time.monotonic() - t) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[name].append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000)
+for what, d in (("wall", wall), ("cpu", cpu)):
+    m = {n: statistics.median(v) for n, v in d.items()}
+    print("%-4s median old %7.1f ms  new %7.1f ms  new/old %.2f  (old %.1f-%.1f, new %.1f-%.1f)"
+          % (what, m["old"], m["new"], m["new"] / m["old"], min(d["old"]), max(d["old"]),
+             min(d["new"]), max(d["new"])))
+print("load after: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+PY
+if command -v valgrind >/dev/null; then
+	echo "## 1c. instructions (callgrind, every thread), new/old"
+	for b in old new; do
+		exe=$old
+		[ "$b" = new ] && exe=$new
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$b" "$exe" lint \
+			--scripts "$tmp/p/versions" >/dev/null 2>"$tmp/cg.$b.err" || true
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/cg.$b.err" >"$tmp/ir.$b"
+	done
+	echo "old $(cat "$tmp/ir.old")  new $(cat "$tmp/ir.new")  new/old" \
+		"$(awk -v a="$(cat "$tmp/ir.old")" -v b="$(cat "$tmp/ir.new")" 'BEGIN { printf "%.2f", b / a }')"
+fi
 echo "## 2. migsync lint against squawk, same revisions"
 hyperfine -N --runs "$runs" --warmup 2 -i --export-json "$tmp/squawk.json" \
 	"$new lint --scripts $tmp/p/versions" "$squawk $tmp/p/up/*.sql"

@@ -60,6 +60,14 @@ const struct alembic_offline_step *alembic_offline_find(const struct alembic_off
 int alembic_offline_sql(struct alembic_offline *out, const char *python, const char *ini,
 			const char *range, struct ms_error *err);
 
+/*
+ * The same with `downgrade RANGE --sql` ("heads:base"): a step is the
+ * downgrade of its revision (from: where it goes), split at Alembic's
+ * `-- Running downgrade B -> A` comments.
+ */
+int alembic_offline_down_sql(struct alembic_offline *out, const char *python, const char *ini,
+			     const char *range, struct ms_error *err);
+
 /* Split offline SQL text into out (released first); for tests and callers with the text. */
 void alembic_offline_split(struct alembic_offline *out, const char *text);
 

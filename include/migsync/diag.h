@@ -8,6 +8,7 @@
  * error style and a one-line hint.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum diag_severity {
@@ -27,6 +28,7 @@ struct diag {
 	char *hint;
 	char *rule;	/* a safety finding's rule name (safety.h), or NULL */
 	char *statement;	/* a safety finding's statement, or NULL */
+	bool down;	/* a safety finding of a downgrade */
 };
 
 struct diag_list {

@@ -44,6 +44,7 @@ struct safety_finding {
 	unsigned column;
 	char *statement;	/* the statement, whitespace collapsed, shortened; NULL for an allowance */
 	char *message;		/* what was found, e.g. `CREATE INDEX on table "users" without CONCURRENTLY` */
+	bool down;		/* found in the revision's downgrade */
 	bool allowed;		/* a migsync:allow comment allows it */
 	char *allow_reason;	/* its reason, or NULL */
 };
@@ -64,6 +65,8 @@ size_t safety_list_unallowed(const struct safety_list *list);
 void safety_list_copy(struct safety_list *dst, const struct safety_list *src,
 		      const char *revision);
 
+struct safety_calls;
+
 /* One revision's upgrade SQL and what the rules need to know about it. */
 struct safety_input {
 	const char *revision;
@@ -72,8 +75,22 @@ struct safety_input {
 	unsigned first_line;		/* file line of sql's first line; 0 when it is not in the file */
 	bool transactional;		/* the revision starts inside a transaction */
 	bool lock_timeout;		/* lock_timeout was set before sql (Alembic's env.py) */
+	/*
+	 * sql is the downgrade: only the rules about locks and failures run
+	 * (drops and renames are what a downgrade is for), findings are
+	 * marked down, and bad allowances are left to the upgrade's review.
+	 */
+	bool down;
 	const char *comments;		/* text searched for allowances (the file), or NULL */
 	char comment_mark;		/* '-' (--) for SQL, '#' for Python */
+	/*
+	 * Alembic (first_line 0): the op.* calls of upgrade() (safety_int.h)
+	 * and the line of `def upgrade`. A finding gets its call's line when
+	 * the SQL's statements (Alembic's own version-table and transaction
+	 * statements aside) match the calls one for one, else the def's.
+	 */
+	const struct safety_calls *calls;
+	unsigned function_line;
 	/* where the SQL leaves the session (may be NULL): for the next revision's input */
 	bool *transaction_after;
 	bool *lock_timeout_after;
@@ -102,6 +119,14 @@ struct alembic_offline;
 
 struct safety_report {
 	struct safety_list findings;	/* by revision, in the order reviewed */
+	/*
+	 * Of the downgrades (lint only: gates and check judge upgrades):
+	 * native down sections always, Alembic's `downgrade heads:base --sql`
+	 * (a second Python process) when alembic_downgrades is set before the
+	 * review (init clears it).
+	 */
+	struct safety_list down_findings;
+	bool alembic_downgrades;
 	/* Alembic's offline SQL of the whole history (alembic.h), or NULL: for plan --sql */
 	struct alembic_offline *offline;
 	size_t reviewed;		/* revisions whose upgrade was reviewed */

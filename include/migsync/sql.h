@@ -21,6 +21,7 @@
  * NUL byte is refused the same way.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "migsync/error.h"
@@ -35,7 +36,7 @@ struct sql_statement {
 	size_t offset;		/* of text in the input, in bytes */
 	unsigned line;		/* of the statement's first token */
 	unsigned column;
-	const struct PgQuery__Node *tree;	/* sql_parse only; NULL after sql_split */
+	const struct PgQuery__Node *tree;	/* sql_parse (some: sql_parse_some); else NULL */
 };
 
 struct sql_script {
@@ -63,6 +64,36 @@ int sql_split(struct sql_script *out, const char *sql, size_t len, unsigned firs
  */
 int sql_parse(struct sql_script *out, const char *sql, size_t len, unsigned first_line,
 	      struct ms_error *err);
+
+/*
+ * The same as sql_parse, with trees only for the statements want()
+ * accepts (the others' tree stays NULL): the split's parse already found
+ * every syntax error, and building a tree costs more than the parse
+ * itself (libpg_query hands it over through protobuf). The wanted
+ * statements are parsed together, once. want() is called once for each
+ * statement, in order. Returns 0 or MS_ERR_PARSE.
+ */
+typedef bool sql_want_fn(const struct sql_statement *st, void *ctx);
+int sql_parse_some(struct sql_script *out, const char *sql, size_t len, unsigned first_line,
+		   sql_want_fn *want, void *ctx, struct ms_error *err);
+
+/*
+ * A statement's leading tokens, read without the parser, for telling
+ * what a statement is: words (unquoted identifiers and keywords,
+ * downcased), quoted identifiers (unquoted), '.', and the first token of
+ * any other kind, where reading stops. An identifier the parser would
+ * read differently from this reader (non-ASCII unquoted, 64 bytes or
+ * more: truncated by PostgreSQL; U&"..." or a string prefix) is OTHER.
+ */
+enum sql_token_kind { SQL_TOKEN_WORD, SQL_TOKEN_QUOTED, SQL_TOKEN_DOT, SQL_TOKEN_OTHER };
+
+struct sql_token {
+	enum sql_token_kind kind;
+	char text[64];		/* WORD and QUOTED; "" otherwise */
+};
+
+/* Up to max leading tokens of st into tok; returns how many. */
+size_t sql_tokens(const struct sql_statement *st, struct sql_token *tok, size_t max);
 
 /*
  * The line and column (1-based, characters) of byte offset off in text,

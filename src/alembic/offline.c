@@ -55,9 +55,12 @@ const struct alembic_offline_step *alembic_offline_find(const struct alembic_off
 	return NULL;
 }
 
-#define RUNNING "-- Running upgrade "
-
-void alembic_offline_split(struct alembic_offline *out, const char *text)
+/*
+ * Split text at marker comments ("-- Running upgrade A -> B"); a step's
+ * revision is B, or A for a downgrade ("-- Running downgrade B -> A").
+ */
+static void split_steps(struct alembic_offline *out, const char *text, const char *marker,
+			bool down)
 {
 	struct strbuf cur = STRBUF_INIT;
 	struct alembic_offline_step *step = NULL;
@@ -69,9 +72,9 @@ void alembic_offline_split(struct alembic_offline *out, const char *text)
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		const char *arrow;
 
-		if (len > strlen(RUNNING) && !strncmp(p, RUNNING, strlen(RUNNING)) &&
+		if (len > strlen(marker) && !strncmp(p, marker, strlen(marker)) &&
 		    (arrow = strstr(p, " -> ")) && arrow < p + len) {
-			const char *from = p + strlen(RUNNING), *rev = arrow + 4, *end = p + len;
+			const char *from = p + strlen(marker), *rev = arrow + 4, *end = p + len;
 
 			if (step)
 				step->sql = strbuf_detach(&cur, NULL);
@@ -85,6 +88,12 @@ void alembic_offline_split(struct alembic_offline *out, const char *text)
 			step = &out->steps[out->nr++];
 			step->from = xstrndup(from, (size_t)(arrow - from));
 			step->revision = xstrndup(rev, (size_t)(end - rev));
+			if (down) {
+				char *t = step->from;
+
+				step->from = step->revision;
+				step->revision = t;
+			}
 			step->sql = NULL;
 		} else {
 			strbuf_add(&cur, p, len);
@@ -97,6 +106,11 @@ void alembic_offline_split(struct alembic_offline *out, const char *text)
 	else
 		out->preamble = strbuf_detach(&cur, NULL);
 	strbuf_release(&cur);
+}
+
+void alembic_offline_split(struct alembic_offline *out, const char *text)
+{
+	split_steps(out, text, "-- Running upgrade ", false);
 }
 
 /* The caller's environment, plus DATABASE_URL=postgresql:// when unset. */
@@ -246,14 +260,14 @@ static char *absolute(const char *path)
 	return ret;
 }
 
-int alembic_offline_sql(struct alembic_offline *out, const char *python, const char *ini,
-			const char *range, struct ms_error *err)
+static int offline(struct alembic_offline *out, const char *python, const char *ini,
+		   const char *command, const char *range, struct ms_error *err)
 {
 	struct strbuf sql = STRBUF_INIT, errout = STRBUF_INIT;
 	char *ini_abs = absolute(ini), *dir = xstrdup(ini_abs), *slash = strrchr(dir, '/');
-	char *what = xstrfmt("alembic upgrade %s --sql", range);
+	char *what = xstrfmt("alembic %s %s --sql", command, range);
 	char *argv[] = { (char *)alembic_python(python), "-m", "alembic", "-c", ini_abs,
-			 "upgrade", (char *)range, "--sql", NULL };
+			 (char *)command, (char *)range, "--sql", NULL };
 	int ret;
 
 	if (slash && slash != dir)
@@ -265,13 +279,27 @@ int alembic_offline_sql(struct alembic_offline *out, const char *python, const c
 			      "check migrations.python (\"%s\") and that it can import alembic",
 			      alembic_python(python));
 	else
-		alembic_offline_split(out, sql.buf ? sql.buf : "");
+		split_steps(out, sql.buf ? sql.buf : "", !strcmp(command, "upgrade") ?
+			    "-- Running upgrade " : "-- Running downgrade ",
+			    !!strcmp(command, "upgrade"));
 	strbuf_release(&sql);
 	strbuf_release(&errout);
 	free(ini_abs);
 	free(dir);
 	free(what);
 	return ret;
+}
+
+int alembic_offline_sql(struct alembic_offline *out, const char *python, const char *ini,
+			const char *range, struct ms_error *err)
+{
+	return offline(out, python, ini, "upgrade", range, err);
+}
+
+int alembic_offline_down_sql(struct alembic_offline *out, const char *python, const char *ini,
+			     const char *range, struct ms_error *err)
+{
+	return offline(out, python, ini, "downgrade", range, err);
 }
 
 void alembic_compile_errors_free(struct alembic_compile_error *list, size_t nr)

@@ -64,7 +64,7 @@ static void print_help(void)
 	       "  2  could not run (usage, an invalid pattern, no scripts)\n");
 }
 
-/* The keys a safety finding adds: its rule, column, statement, why and what instead. */
+/* The keys a safety finding adds: rule, column, statement, direction, why and what instead. */
 static void json_safety_detail(struct json_writer *jw, const struct diag *d)
 {
 	const struct safety_rule *rule = safety_rule_find(d->rule);
@@ -76,6 +76,7 @@ static void json_safety_detail(struct json_writer *jw, const struct diag *d)
 	else
 		json_null(jw);
 	json_kv_string(jw, "statement", d->statement);
+	json_kv_string(jw, "direction", d->down ? "down" : "up");
 	json_kv_string(jw, "why", rule ? rule->why : NULL);
 	json_kv_string(jw, "instead", rule ? rule->instead : NULL);
 }
@@ -265,6 +266,7 @@ int cmd_lint(int argc, char **argv)
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	struct safety_report safety;
+	struct safety_list both = SAFETY_LIST_INIT;
 	struct project proj;
 	struct project_options po = { NULL, NULL, 0, 0, NULL };
 	bool rules = false;
@@ -326,8 +328,12 @@ int cmd_lint(int argc, char **argv)
 	po.inventory = common.inventory;
 	if (project_open(&proj, &po, &err) < 0)
 		ms_error_release(&err);
+	safety.alembic_downgrades = true;
 	cli_safety_review(&safety, &set, proj.inv);
-	opts.safety = &safety.findings;
+	/* lint alone reports the downgrades' findings too */
+	safety_list_copy(&both, &safety.findings, NULL);
+	safety_list_copy(&both, &safety.down_findings, NULL);
+	opts.safety = &both;
 	if (lint_run(&report, &set, &reader, &opts, &err) < 0) {
 		if (err.code == MS_ERR_USAGE)
 			ret = cli_usage_error("lint", "%s", err.message);
@@ -347,6 +353,7 @@ int cmd_lint(int argc, char **argv)
 		ret = EXIT_PROBLEMS;
 done:
 	strbuf_release(&out);
+	safety_list_release(&both);
 	safety_report_release(&safety);
 	project_release(&proj);
 	ms_error_release(&err);

@@ -168,6 +168,7 @@ void safety_list_copy(struct safety_list *dst, const struct safety_list *src,
 		f = safety_add(dst, s->rule->name, s->revision, s->file, s->line, s->column,
 			       xstrdup(s->message));
 		f->statement = dup_or_null(s->statement);
+		f->down = s->down;
 		f->allowed = s->allowed;
 		f->allow_reason = dup_or_null(s->allow_reason);
 	}
@@ -219,7 +220,10 @@ static void allowance(struct safety_list *out, size_t from, const struct safety_
 		reason_end--;
 	rname = xstrndup(name, (size_t)(name_end - name));
 	rule = safety_rule_find(rname);
-	if (!rule || !strcmp(rule->name, "invalid-allowance") || !strcmp(rule->name, "syntax-error")) {
+	if (in->down && (!rule || reason == reason_end)) {
+		/* the upgrade's review of the same file reports it */
+	} else if (!rule || !strcmp(rule->name, "invalid-allowance") ||
+		   !strcmp(rule->name, "syntax-error")) {
 		safety_add(out, "invalid-allowance", in->revision, in->file, line, 0,
 			   xstrfmt("migsync:allow names no rule that can be allowed: \"%s\"", rname));
 	} else if (reason == reason_end) {
@@ -264,9 +268,12 @@ void safety_to_diags(struct diag_list *list, const struct safety_list *findings)
 
 		if (f->allowed)
 			continue;
-		d = diag_add(list, strcmp(f->rule->name, "syntax-error") ? DIAG_WARNING : DIAG_ERROR,
-			     f->rule->code, f->file, f->line, f->revision, f->rule->instead,
-			     "%s: %s", f->message, f->rule->why);
+		/* a downgrade's findings never fail lint: promotion runs upgrades */
+		d = diag_add(list, strcmp(f->rule->name, "syntax-error") || f->down ?
+			     DIAG_WARNING : DIAG_ERROR, f->rule->code, f->file, f->line,
+			     f->revision, f->rule->instead, "%s%s: %s", f->down ? "(downgrade) " : "",
+			     f->message, f->rule->why);
+		d->down = f->down;
 		d->column = f->column;
 		d->rule = xstrdup(f->rule->name);
 		d->statement = dup_or_null(f->statement);

@@ -28,6 +28,9 @@ struct review {
 	bool in_transaction;
 	bool lock_timeout;
 	bool lock_reported;
+	/* Alembic: where findings of the statement being judged point in the .py file */
+	bool calls_match;		/* the statements match in->calls one for one */
+	const struct safety_call *call;	/* the statement's call, or NULL: def upgrade */
 };
 
 static const char *str_or_empty(const char *s)
@@ -90,15 +93,89 @@ static char *statement_text(const struct sql_statement *st)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* What a downgrade is for: undoing its upgrade's tables, columns and names. */
+static bool destructive(const char *rule)
+{
+	return !strcmp(rule, "drop-column") || !strcmp(rule, "drop-table") ||
+		!strcmp(rule, "rename-column") || !strcmp(rule, "rename-table");
+}
+
 static void finding(struct review *r, const char *rule, char *message)
 {
 	const struct sql_statement *st = r->st;
-	bool in_file = r->in->first_line != 0;
-	struct safety_finding *f = safety_add(r->out, rule, r->in->revision, r->in->file,
-					      in_file ? st->line : 0, in_file ? st->column : 0,
-					      message);
+	unsigned line = 0, column = 0;
+	struct safety_finding *f;
+	char *note = NULL;
 
+	if (r->in->down && destructive(rule)) {
+		free(message);
+		return;
+	}
+	if (r->in->first_line) {
+		line = st->line;
+		column = st->column;
+	} else if (r->call) {
+		line = r->call->line;
+		column = r->call->column;
+		note = xstrfmt("the SQL of the op.%s() call", r->call->name);
+	} else if (r->in->function_line) {
+		line = r->in->function_line;
+		note = xstrfmt("in %s(): its SQL could not be matched to its op.* calls one "
+			       "for one", r->in->down ? "downgrade" : "upgrade");
+	}
+	if (note) {
+		char *m = xstrfmt("%s (%s)", message, note);
+
+		free(message);
+		free(note);
+		message = m;
+	}
+	f = safety_add(r->out, rule, r->in->revision, r->in->file, line, column, message);
 	f->statement = statement_text(st);
+	f->down = r->in->down;
+}
+
+static bool contains(const char *text, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(text + i, needle, n))
+			return true;
+	return false;
+}
+
+/*
+ * Statements of Alembic's own in a revision's offline SQL, from no op.*
+ * call: the version table's row (version_num is Alembic's fixed column
+ * name) and the transaction statements around the revision.
+ */
+static bool alembic_own(const struct sql_statement *st)
+{
+	static const char *const own[] = {
+		"begin", "start", "commit", "end", "rollback", "abort", NULL,
+	};
+	struct sql_token t;
+
+	if (!sql_tokens(st, &t, 1) || t.kind != SQL_TOKEN_WORD)
+		return false;
+	for (size_t i = 0; own[i]; i++)
+		if (!strcmp(t.text, own[i]))
+			return true;
+	return (!strcmp(t.text, "insert") || !strcmp(t.text, "update") ||
+		!strcmp(t.text, "delete")) && contains(st->text, st->len, "version_num");
+}
+
+/* Whether the statements of script match in->calls one for one. */
+static bool calls_match(const struct review *r, const struct sql_script *script)
+{
+	size_t n = 0;
+
+	if (r->in->first_line || !r->in->calls || !r->in->calls->nr)
+		return false;
+	for (size_t i = 0; i < script->nr; i++)
+		n += !alembic_own(&script->items[i]);
+	return n == r->in->calls->nr;
 }
 
 static const char *node_string(const PgQuery__Node *n)
@@ -322,7 +399,11 @@ static void alter_table(struct review *r, const PgQuery__AlterTableStmt *s)
 
 		if (!cmd)
 			continue;
-		exclusive |= !weaker_lock(cmd);
+		/* a downgrade's drops are what it is for: their locks too */
+		exclusive |= !weaker_lock(cmd) &&
+			!(r->in->down && (cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumn ||
+					  cmd->subtype ==
+					  PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumnRecurse));
 		switch (cmd->subtype) {
 		case PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn:
 		case PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumnRecurse:
@@ -381,7 +462,8 @@ static void drop(struct review *r, const PgQuery__DropStmt *s)
 			continue;
 		table = table_key(schema, name);
 		finding(r, "drop-table", xstrfmt("DROP TABLE \"%s\"", table));
-		exclusive_lock(r, table);
+		if (!r->in->down)
+			exclusive_lock(r, table);
 		free(table);
 	}
 }
@@ -396,29 +478,47 @@ static void rename_stmt(struct review *r, const PgQuery__RenameStmt *s)
 	if (s->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
 		finding(r, "rename-table", xstrfmt("RENAME TABLE \"%s\" TO \"%s\"", table,
 						   str_or_empty(s->newname)));
-		exclusive_lock(r, table);
+		if (!r->in->down)
+			exclusive_lock(r, table);
 	} else if (s->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN &&
 		   s->relation_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
 		finding(r, "rename-column", xstrfmt("RENAME COLUMN \"%s\" of table \"%s\" TO \"%s\"",
 						    str_or_empty(s->subname), table,
 						    str_or_empty(s->newname)));
-		exclusive_lock(r, table);
+		if (!r->in->down)
+			exclusive_lock(r, table);
 	}
+	free(table);
+}
+
+static void create_index(struct review *r, const char *schema, const char *name,
+			 bool concurrent)
+{
+	char *table = table_key(schema, name);
+
+	if (concurrent && r->in_transaction)
+		finding(r, "concurrent-index-in-transaction",
+			xstrfmt("CREATE INDEX CONCURRENTLY on table \"%s\" in a revision that runs "
+				"in a transaction", table));
+	if (!concurrent && !created(r, schema, name))
+		finding(r, "require-concurrent-index",
+			xstrfmt("CREATE INDEX on table \"%s\" without CONCURRENTLY", table));
 	free(table);
 }
 
 static void index_stmt(struct review *r, const PgQuery__IndexStmt *s)
 {
-	char *table = rv_key(s->relation);
+	if (s->relation)
+		create_index(r, s->relation->schemaname, s->relation->relname, s->concurrent);
+}
 
-	if (s->concurrent && r->in_transaction)
-		finding(r, "concurrent-index-in-transaction",
-			xstrfmt("CREATE INDEX CONCURRENTLY on table \"%s\" in a revision that runs "
-				"in a transaction", table));
-	if (!s->concurrent && existing(r, s->relation))
-		finding(r, "require-concurrent-index",
-			xstrfmt("CREATE INDEX on table \"%s\" without CONCURRENTLY", table));
-	free(table);
+/* A statement the rules judge from its tokens (safety_kind.c), without a tree. */
+static void head(struct review *r, const struct safety_head *h)
+{
+	if (h->kind == SAFETY_HEAD_CREATE_TABLE)
+		strvec_push_owned(&r->created, table_key(h->schema, h->name));
+	else if (h->kind == SAFETY_HEAD_CREATE_INDEX)
+		create_index(r, h->schema, h->name, h->concurrent);
 }
 
 static void statement(struct review *r, const PgQuery__Node *n)
@@ -489,24 +589,35 @@ void safety_review(struct safety_list *out, const struct safety_input *in)
 		.in_transaction = in->transactional, .lock_timeout = in->lock_timeout,
 	};
 	struct sql_script script;
+	struct safety_heads heads = { NULL, 0, 0, in->down };
 	struct ms_error err = MS_ERROR_INIT;
 	size_t from = out->nr;
 	const char *sql = str_or_empty(in->sql);
 
 	sql_script_init(&script);
-	if (sql_parse(&script, sql, strlen(sql), in->first_line, &err) < 0) {
+	if (sql_parse_some(&script, sql, strlen(sql), in->first_line, safety_wants_tree, &heads,
+			   &err) < 0) {
 		bool in_file = in->first_line != 0;
 		const char *msg = strchr(err.message, ':');
 
-		safety_add(out, "syntax-error", in->revision, in->file,
-			   in_file ? script.error_line : 0, in_file ? script.error_column : 0,
-			   xstrdup(msg ? msg + 2 : err.message));
+		struct safety_finding *f = safety_add(out, "syntax-error", in->revision, in->file,
+						      in_file ? script.error_line : 0,
+						      in_file ? script.error_column : 0,
+						      xstrdup(msg ? msg + 2 : err.message));
+
+		f->down = in->down;
 		goto done;
 	}
-	for (size_t i = 0; i < script.nr; i++) {
+	r.calls_match = calls_match(&r, &script);
+	for (size_t i = 0, call = 0; i < script.nr; i++) {
 		r.st = &script.items[i];
+		r.call = NULL;
+		if (r.calls_match && !alembic_own(r.st))
+			r.call = &in->calls->items[call++];
 		if (r.st->tree)
 			statement(&r, r.st->tree);
+		else if (i < heads.nr)
+			head(&r, &heads.items[i]);
 	}
 done:
 	if (in->transaction_after)
@@ -515,6 +626,7 @@ done:
 		*in->lock_timeout_after = r.lock_timeout;
 	safety_apply_allowances(out, from, in);
 	sql_script_release(&script);
+	free(heads.items);
 	strvec_release(&r.created);
 	strvec_release(&r.notnull_checks);
 	strvec_release(&r.pending_checks);

@@ -26,6 +26,8 @@ void safety_options_for(struct safety_options *o, const struct inventory *inv)
 void safety_report_init(struct safety_report *r)
 {
 	safety_list_init(&r->findings);
+	safety_list_init(&r->down_findings);
+	r->alembic_downgrades = false;
 	r->offline = NULL;
 	r->reviewed = 0;
 	r->skipped_nr = 0;
@@ -35,6 +37,7 @@ void safety_report_init(struct safety_report *r)
 void safety_report_release(struct safety_report *r)
 {
 	safety_list_release(&r->findings);
+	safety_list_release(&r->down_findings);
 	if (r->offline)
 		alembic_offline_release(r->offline);
 	free(r->offline);
@@ -52,7 +55,8 @@ static char *file_text(const char *path)
 	return strbuf_detach(&sb, NULL);
 }
 
-static void review_native(struct safety_list *out, const struct script *s)
+static void review_native(struct safety_list *out, struct safety_list *down,
+			  const struct script *s)
 {
 	/* the reader saw every migsync:allow line: no need to read the file again without one */
 	char *text = s->has_allow ? file_text(s->path) : NULL;
@@ -63,26 +67,52 @@ static void review_native(struct safety_list *out, const struct script *s)
 	};
 
 	safety_review(out, &in);
+	if (s->down_sql) {
+		in.sql = s->down_sql;
+		in.first_line = s->down_line;
+		in.down = true;
+		safety_review(down, &in);
+	}
 	free(text);
 }
 
-/* The native revisions, reviewed in parallel: one list per revision, joined in order. */
+/*
+ * The native revisions, reviewed in parallel: one list per revision,
+ * joined in order. A task is a run of NATIVE_BATCH revisions: the pool's
+ * lock once per revision costs more than a revision's review.
+ */
+#define NATIVE_BATCH 32
+
 struct native_review {
 	const struct script **scripts;
 	struct safety_list *lists;
+	struct safety_list *down_lists;
+	size_t nr;
 };
 
-static void native_work(size_t i, void *ctx)
+static void native_work(size_t task, void *ctx)
 {
 	struct native_review *nr = ctx;
 
-	review_native(&nr->lists[i], nr->scripts[i]);
+	for (size_t i = task * NATIVE_BATCH; i < nr->nr && i < (task + 1) * NATIVE_BATCH; i++)
+		review_native(&nr->lists[i], &nr->down_lists[i], nr->scripts[i]);
+}
+
+/* Move the findings of l to the end of out. */
+static void join(struct safety_list *out, struct safety_list *l)
+{
+	ALLOC_GROW(out->items, out->nr + l->nr, out->alloc);
+	if (l->nr)
+		memcpy(out->items + out->nr, l->items, l->nr * sizeof(*l->items));
+	out->nr += l->nr;
+	free(l->items);
 }
 
 static void review_natives(struct safety_report *out, const struct script_set *set)
 {
 	struct native_review nr = { xcalloc(set->nr + 1, sizeof(*nr.scripts)),
-				    xcalloc(set->nr + 1, sizeof(*nr.lists)) };
+				    xcalloc(set->nr + 1, sizeof(*nr.lists)),
+				    xcalloc(set->nr + 1, sizeof(*nr.down_lists)), 0 };
 	struct ms_error err = MS_ERROR_INIT;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n = 0;
@@ -90,23 +120,19 @@ static void review_natives(struct safety_report *out, const struct script_set *s
 	for (size_t i = 0; i < set->nr; i++)
 		if (set->items[i].kind == SCRIPT_SQL && set->items[i].up_sql)
 			nr.scripts[n++] = &set->items[i];
+	nr.nr = n;
 	/* libpg_query keeps its memory per thread: parsing scales with the cores */
-	pool_run(n, cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1, native_work, NULL, &nr,
-		 &err);
+	pool_run((n + NATIVE_BATCH - 1) / NATIVE_BATCH,
+		 cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1, native_work, NULL, &nr, &err);
 	for (size_t i = 0; i < n; i++) {
-		struct safety_list *l = &nr.lists[i];
-
-		ALLOC_GROW(out->findings.items, out->findings.nr + l->nr, out->findings.alloc);
-		if (l->nr)
-			memcpy(out->findings.items + out->findings.nr, l->items,
-			       l->nr * sizeof(*l->items));
-		out->findings.nr += l->nr;
-		free(l->items);
+		join(&out->findings, &nr.lists[i]);
+		join(&out->down_findings, &nr.down_lists[i]);
 	}
 	out->reviewed += n;
 	ms_error_release(&err);
 	free(nr.scripts);
 	free(nr.lists);
+	free(nr.down_lists);
 }
 
 static void skip(struct safety_report *out, size_t nr, char *why)
@@ -153,6 +179,34 @@ static const struct script *find_script(const struct script_set *set, const char
 	return NULL;
 }
 
+/*
+ * One step of Alembic's offline SQL (an upgrade, or a downgrade when
+ * down), with the session state the steps before it left (tx, lock);
+ * findings point at the op.* calls of upgrade() or downgrade(). Returns
+ * whether the step's revision is one of set's.
+ */
+static bool review_step(struct safety_list *out, const struct script_set *set,
+			const struct alembic_offline_step *step, bool *tx, bool *lock, bool down)
+{
+	const struct script *s = find_script(set, step->revision);
+	char *text = s ? file_text(s->path) : NULL;
+	struct safety_calls calls = { NULL, 0, 0 };
+	struct safety_input in = {
+		.revision = step->revision, .file = s ? s->path : NULL, .sql = step->sql,
+		.transactional = *tx, .lock_timeout = *lock, .down = down,
+		.comments = text, .comment_mark = '#', .calls = &calls,
+		.function_line = s ? (down ? s->downgrade_line : s->upgrade_line) : 0,
+		.transaction_after = tx, .lock_timeout_after = lock,
+	};
+
+	if (s)
+		safety_calls_read(&calls, text, in.function_line);
+	safety_review(out, &in);
+	safety_calls_release(&calls);
+	free(text);
+	return s != NULL;
+}
+
 static void review_alembic(struct safety_report *out, const struct script_set *set,
 			   const struct safety_options *o, size_t py_nr)
 {
@@ -174,20 +228,8 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 
 		safety_review(&preamble, &in);
 	}
-	for (size_t i = 0; i < off.nr; i++) {
-		const struct script *s = find_script(set, off.steps[i].revision);
-		char *text = s ? file_text(s->path) : NULL;
-		struct safety_input in = {
-			.revision = off.steps[i].revision, .file = s ? s->path : NULL,
-			.sql = off.steps[i].sql, .transactional = tx, .lock_timeout = lock,
-			.comments = text, .comment_mark = '#',
-			.transaction_after = &tx, .lock_timeout_after = &lock,
-		};
-
-		safety_review(&out->findings, &in);
-		reviewed += s != NULL;
-		free(text);
-	}
+	for (size_t i = 0; i < off.nr; i++)
+		reviewed += review_step(&out->findings, set, &off.steps[i], &tx, &lock, false);
 	out->reviewed += reviewed;
 	if (reviewed < py_nr)
 		skip(out, py_nr - reviewed,
@@ -199,6 +241,29 @@ static void review_alembic(struct safety_report *out, const struct script_set *s
 	alembic_offline_init(&off);
 done:
 	safety_list_release(&preamble);
+	alembic_offline_release(&off);
+	ms_error_release(&err);
+}
+
+/*
+ * The downgrades of the Alembic revisions, from one `downgrade
+ * heads:base --sql`, into out->down_findings. When Alembic cannot write
+ * it (several heads, an env.py that cannot), the downgrades are left
+ * unreviewed: lint's exit and the upgrades' review do not depend on them.
+ */
+static void review_alembic_down(struct safety_report *out, const struct script_set *set,
+				const struct safety_options *o)
+{
+	struct alembic_offline off;
+	struct ms_error err = MS_ERROR_INIT;
+	bool tx = true, lock = false;
+
+	alembic_offline_init(&off);
+	if (alembic_offline_down_sql(&off, o->python, o->alembic_ini, "heads:base", &err) < 0)
+		goto done;
+	for (size_t i = 0; i < off.nr; i++)
+		review_step(&out->down_findings, set, &off.steps[i], &tx, &lock, true);
+done:
 	alembic_offline_release(&off);
 	ms_error_release(&err);
 }
@@ -230,8 +295,11 @@ void safety_review_scripts(struct safety_report *out, const struct script_set *s
 	else if (!o->alembic_ini)
 		skip(out, py.nr, xstrdup("no alembic.ini: set migrations.alembic_ini in the "
 					 "inventory, or run lint where alembic.ini is"));
-	else
+	else {
 		review_alembic(out, set, o, py.nr);
+		if (!out->skipped && out->alembic_downgrades)
+			review_alembic_down(out, set, o);
+	}
 done:
 	strvec_release(&py);
 }

@@ -15,6 +15,7 @@
 #include <pg_query/pg_query.pb-c.h>
 
 #include "migsync/sql.h"
+#include "migsync/strbuf.h"
 #include "migsync/util.h"
 
 void sql_script_init(struct sql_script *s)
@@ -238,4 +239,148 @@ int sql_parse(struct sql_script *out, const char *sql, size_t len, unsigned firs
 	      struct ms_error *err)
 {
 	return read_sql(out, sql, len, first_line, true, err);
+}
+
+/*
+ * The wanted statements of out, each followed by "\n;\n" (the newline
+ * ends a trailing -- comment), into sb; returns how many.
+ */
+static size_t join_wanted(struct strbuf *sb, bool *wanted, const struct sql_script *out,
+			  sql_want_fn *want, void *ctx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < out->nr; i++) {
+		const struct sql_statement *st = &out->items[i];
+
+		wanted[i] = want(st, ctx);
+		if (!wanted[i])
+			continue;
+		strbuf_add(sb, st->text, st->len);
+		strbuf_addstr(sb, "\n;\n");
+		n++;
+	}
+	return n;
+}
+
+int sql_parse_some(struct sql_script *out, const char *sql, size_t len, unsigned first_line,
+		   sql_want_fn *want, void *ctx, struct ms_error *err)
+{
+	PgQueryProtobufParseResult pr = { 0 };
+	PgQuery__ParseResult *tree = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	bool *wanted = NULL;
+	size_t n, k = 0;
+	int ret = read_sql(out, sql, len, first_line, false, err);
+
+	if (ret < 0 || !out->nr)
+		goto done;
+	wanted = xcalloc(out->nr, sizeof(*wanted));
+	n = join_wanted(&sb, wanted, out, want, ctx);
+	if (!n)
+		goto done;
+	pr = pg_query_parse_protobuf(sb.buf);
+	if (!pr.error)
+		tree = pg_query__parse_result__unpack(NULL, pr.parse_tree.len,
+						      (const uint8_t *)pr.parse_tree.data);
+	if (!tree || tree->n_stmts != n) {
+		/* a statement read differently out of its text: parse it all, in place */
+		if (tree)
+			pg_query__parse_result__free_unpacked(tree, NULL);
+		ret = read_sql(out, sql, len, first_line, true, err);
+		goto done;
+	}
+	for (size_t i = 0; i < out->nr; i++)
+		if (wanted[i])
+			out->items[i].tree = tree->stmts[k++]->stmt;
+	out->parsed = tree;
+done:
+	pg_query_free_protobuf_parse_result(pr);
+	strbuf_release(&sb);
+	free(wanted);
+	return ret;
+}
+
+static bool is_ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_ident_char(char c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
+/*
+ * An unquoted identifier at s[*pos] into t (downcased, as the parser
+ * does with ASCII letters), or OTHER when the parser would read it
+ * another way.
+ */
+static void read_word(struct sql_token *t, const char *s, size_t *pos, size_t end)
+{
+	size_t start = *pos, n;
+
+	while (*pos < end && is_ident_char(s[*pos]))
+		(*pos)++;
+	n = *pos - start;
+	/* non-ASCII, too long (truncated), or a prefix: U&"x", E'x', B'x' */
+	if (n >= sizeof(t->text) ||
+	    (*pos < end && ((unsigned char)s[*pos] >= 0x80 || s[*pos] == '&' || s[*pos] == '\'')))
+		return;
+	for (size_t i = 0; i < n; i++)
+		t->text[i] = s[start + i] >= 'A' && s[start + i] <= 'Z' ?
+			(char)(s[start + i] - 'A' + 'a') : s[start + i];
+	t->text[n] = '\0';
+	t->kind = SQL_TOKEN_WORD;
+}
+
+/* A quoted identifier at s[*pos] into t ("" is a quote), or OTHER. */
+static void read_quoted(struct sql_token *t, const char *s, size_t *pos, size_t end)
+{
+	size_t n = 0;
+
+	for ((*pos)++; *pos < end; (*pos)++) {
+		if (s[*pos] == '"' && (*pos + 1 >= end || s[*pos + 1] != '"'))
+			break;
+		if (s[*pos] == '"')
+			(*pos)++;
+		if (n + 1 >= sizeof(t->text))
+			return;
+		t->text[n++] = s[*pos];
+	}
+	if (*pos >= end || !n)
+		return;
+	(*pos)++;
+	t->text[n] = '\0';
+	t->kind = SQL_TOKEN_QUOTED;
+}
+
+size_t sql_tokens(const struct sql_statement *st, struct sql_token *tok, size_t max)
+{
+	const char *s = st->text;
+	size_t pos = 0, n = 0;
+
+	while (n < max) {
+		struct sql_token *t = &tok[n];
+
+		pos = skip_blank(s, pos, st->len);
+		if (pos >= st->len)
+			break;
+		n++;
+		t->kind = SQL_TOKEN_OTHER;
+		t->text[0] = '\0';
+		if (s[pos] == '.') {
+			t->kind = SQL_TOKEN_DOT;
+			pos++;
+		} else if (is_ident_start(s[pos])) {
+			read_word(t, s, &pos, st->len);
+		} else if (s[pos] == '"') {
+			read_quoted(t, s, &pos, st->len);
+		}
+		if (t->kind == SQL_TOKEN_OTHER) {
+			t->text[0] = '\0';
+			break;
+		}
+	}
+	return n;
 }

@@ -55,6 +55,7 @@ struct diag *diag_add(struct diag_list *list, enum diag_severity severity,
 	d->hint = hint ? xstrdup(hint) : NULL;
 	d->rule = NULL;
 	d->statement = NULL;
+	d->down = false;
 	return d;
 }
 

@@ -1,19 +1,56 @@
 /*
- * libFuzzer target: the statement reader (sql_split() and sql_parse())
- * on arbitrary bytes. Beyond "no crash": both agree (the same statements,
+ * libFuzzer target: the statement reader (sql_split(), sql_parse(),
+ * sql_parse_some() and sql_tokens()) on arbitrary bytes. Beyond "no crash": both agree (the same statements,
  * or both refuse); on success the statements lie inside the input, in
  * order, without overlap, each non-empty, with a parse tree, and starting
  * at a line no earlier than the one before; on failure there are none and
- * the message and error_line name a position.
+ * the message and error_line name a position. sql_parse_some, asked for
+ * every other statement, gives those a tree of the same kind as
+ * sql_parse's (each parsed out of its context) and the others none.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <pg_query/pg_query.pb-c.h>
+
 #include "migsync/sql.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool every_other(const struct sql_statement *st, void *ctx)
+{
+	size_t *n = ctx;
+	struct sql_token tok[4];
+
+	if (sql_tokens(st, tok, 4) > 4)
+		abort();
+	return (*n)++ % 2 == 0;
+}
+
+/* sql_parse_some against sql_parse's statements. */
+static void check_some(const char *buf, size_t size, const struct sql_script *parsed)
+{
+	struct sql_script some;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t n = 0;
+
+	sql_script_init(&some);
+	if (sql_parse_some(&some, buf, size, 1, every_other, &n, &err) || some.nr != parsed->nr)
+		abort();
+	for (size_t i = 0; i < some.nr; i++) {
+		const struct PgQuery__Node *t = some.items[i].tree;
+
+		if (some.items[i].text != parsed->items[i].text ||
+		    (i % 2 == 0 && (!t || t->node_case != parsed->items[i].tree->node_case)) ||
+		    (i % 2 == 1 && t))
+			abort();
+	}
+	sql_script_release(&some);
+	ms_error_release(&err);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			prev_end = st->text + st->len;
 			prev_line = st->line;
 		}
+		check_some(buf, size, &parsed);
 	}
 	sql_script_release(&split);
 	sql_script_release(&parsed);

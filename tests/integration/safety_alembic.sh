@@ -112,8 +112,10 @@ echo "checking: findings from Alembic's offline SQL"
 lint_in lint --format json
 expect_rc lint 0
 expect_json lint '.safety.(reviewed,skipped,skipped_reason)' '[3, 0, null]'
-expect_json lint '.findings[rule=adding-not-null-column].(code,revision,file,line)' \
-	'["MS103", "9e6a2f81c05d", "migrations/versions/9e6a2f81c05d_age.py", null]'
+# the line and column of the op.add_column() call that generates the statement
+expect_json lint '.findings[rule=adding-not-null-column].(code,revision,file,line,column)' \
+	'["MS103", "9e6a2f81c05d", "migrations/versions/9e6a2f81c05d_age.py", 14, 5]'
+expect_json lint '.findings[rule=adding-not-null-column].message' =~ '\(the SQL of the op\.add_column\(\) call\): '
 expect_json lint '.findings[rule=adding-not-null-column].statement' \
 	'"ALTER TABLE users ADD COLUMN age INTEGER NOT NULL"'
 expect_json lint '.findings[?rule=require-concurrent-index]' '[]'
@@ -122,13 +124,43 @@ expect_json lint '.findings[?rule=missing-lock-timeout]' '[]'
 expect_json lint '.safety.allowed' 1
 lint_in lint_text
 expect_rc lint_text 0
-expect_in lint_text out "warning MS103 adding-not-null-column: ADD COLUMN \"age\" NOT NULL without a DEFAULT on table \"users\""
+expect_in lint_text out "migrations/versions/9e6a2f81c05d_age.py:14:5: warning MS103 adding-not-null-column: ADD COLUMN \"age\" NOT NULL without a DEFAULT on table \"users\" (the SQL of the op.add_column() call)"
 
 echo "checking: CONCURRENTLY outside autocommit_block() is found"
 sed -i 's/^    with op.get_context().autocommit_block():$/    if True:/' "$v/d37c5b0e19a8_index.py"
 lint_in in_tx --format json
 expect_rc in_tx 0
 expect_json in_tx '.findings[rule=concurrent-index-in-transaction].revision' '"d37c5b0e19a8"'
+
+echo "checking: SQL that does not match the op.* calls one for one points at def upgrade"
+cat >"$v/a5c4e3d2b1f0_execute.py" <<'PY'
+"""two statements from one call
+
+Revision ID: a5c4e3d2b1f0
+"""
+from alembic import op
+
+revision = "a5c4e3d2b1f0"
+down_revision = "d37c5b0e19a8"
+
+
+def upgrade():
+    op.execute("SET lock_timeout = '5s'; ALTER TABLE users DROP COLUMN email")
+
+
+def downgrade():
+    op.execute("SET lock_timeout = '5s'")
+    op.create_index("ix_users_email", "users", ["email"])
+PY
+lint_in unmatched --format json
+expect_rc unmatched 0
+expect_json unmatched '.findings[rule=drop-column].(revision,line,column)' '["a5c4e3d2b1f0", 11, null]'
+expect_json unmatched '.findings[rule=drop-column].message' =~ 'in upgrade\(\): its SQL could not be matched to its op\.\* calls one for one'
+# its downgrade too, from Alembic's offline downgrade SQL: the lock rules, at the op.* call
+expect_json unmatched '.findings[rule=require-concurrent-index].(direction,revision,line,column)' \
+	'["down", "a5c4e3d2b1f0", 17, 5]'
+expect_json unmatched '.findings[rule=require-concurrent-index].message' =~ '^\(downgrade\) CREATE INDEX .*\(the SQL of the op\.create_index\(\) call\)'
+rm "$v/a5c4e3d2b1f0_execute.py"
 
 echo "checking: a revision Python cannot compile"
 cat >"$v/f0a9d8c7b6e5_broken.py" <<'PY'

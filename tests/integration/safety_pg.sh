@@ -42,6 +42,19 @@ expect_json lint '.findings[rule=require-concurrent-index].statement' '"CREATE I
 expect_json lint '.findings[rule=require-concurrent-index].instead' =~ 'CONCURRENTLY'
 expect_json lint '.findings[].rule' '["require-concurrent-index"]'
 expect_json lint '.safety.(reviewed,skipped)' '[2, 0]'
+expect_json lint '.findings[rule=require-concurrent-index].direction' '"up"'
+
+echo "checking: lint reviews the down section too, with the lock rules only"
+mkdir -p "$tmp/down"
+inv_sql_rev -m "down" "$tmp/down" $R1 "" "CREATE TABLE t (a int);" "DROP TABLE t;
+CREATE INDEX users_a ON users (a);" || fail "downgrade revision"
+(RUN_ARGS=() && run lint_down -- lint --scripts "$tmp/down" --format json)
+expect_rc lint_down 0
+expect_json lint_down '.findings[rule=require-concurrent-index].(direction,severity,line,column)' \
+	'["down", "warning", 10, 1]'
+expect_json lint_down '.findings[rule=require-concurrent-index].message' =~ '^\(downgrade\) CREATE INDEX'
+expect_json lint_down '.findings[?rule=drop-table]' '[]'
+expect_json lint_down '.findings[?rule=missing-lock-timeout]' '[]'
 run rules -- lint --rules
 expect_rc rules 0
 expect_in rules out "MS101  require-concurrent-index"

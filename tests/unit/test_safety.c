@@ -15,6 +15,7 @@
 #include "migsync/safety.h"
 #include "migsync/strbuf.h"
 #include "migsync/util.h"
+#include "src/lint/safety_int.h"
 
 struct safety_case {
 	const char *name;
@@ -22,6 +23,9 @@ struct safety_case {
 	const char *sql;
 	const char *expect;	/* "rule@line rule@line", "" for none */
 };
+
+/* ten letters, for names longer than PostgreSQL keeps */
+#define A10 "aaaaaaaaaa"
 
 static const struct safety_case cases[] = {
 	/* require-concurrent-index */
@@ -134,6 +138,37 @@ static const struct safety_case cases[] = {
 	  "CREATE TABLE t (a int);\n  SELEC 1;", "syntax-error@2" },
 	{ "valid PostgreSQL 15 syntax", true,
 	  "MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE;", "" },
+	/* names read from a statement's tokens agree with the parser's */
+	{ "quoted names keep their case and quotes", true,
+	  "CREATE TABLE \"Odd\"\"Name\" (a int);\nCREATE INDEX ON \"Odd\"\"Name\" (a);\n"
+	  "CREATE TABLE \"Users\" (a int);\nCREATE INDEX ON users (a);",
+	  "require-concurrent-index@4" },
+	{ "unquoted names fold to lower case", true,
+	  "CREATE TABLE Users (a int);\nCREATE INDEX ON USERS (a);", "" },
+	{ "a table and an index named if", true,
+	  "CREATE TABLE if (a int);\nCREATE INDEX if ON if (a);", "" },
+	{ "if not exists, unique, concurrently, only", false,
+	  "CREATE TABLE IF NOT EXISTS t (a int);\n"
+	  "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON ONLY t (a);", "" },
+	{ "temporary and unlogged tables", true,
+	  "CREATE GLOBAL TEMPORARY TABLE t (a int);\nCREATE UNLOGGED TABLE u (a int);\n"
+	  "CREATE INDEX ON t (a);\nCREATE INDEX ON u (a);", "" },
+	{ "catalog, schema and table; comments between tokens", true,
+	  "CREATE /* c */ TABLE db.app . -- x\n t (a int);\nCREATE INDEX ON app.t (a);\n"
+	  "CREATE INDEX ON other.t (a);", "require-concurrent-index@4" },
+	{ "unicode escape name", true,
+	  "CREATE TABLE U&\"d\\0061t\" (a int);\nCREATE INDEX ON dat (a);", "" },
+	{ "a name PostgreSQL truncates to 63 bytes", true,
+	  "CREATE TABLE " A10 A10 A10 A10 A10 A10 A10 " (a int);\n"
+	  "CREATE INDEX ON " A10 A10 A10 A10 A10 A10 "aaa (a);", "" },
+	{ "create table as and materialized view", true,
+	  "CREATE TABLE t AS SELECT 1 AS a;\nCREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;\n"
+	  "CREATE INDEX ON t (a);\nCREATE INDEX ON mv (a);", "" },
+	{ "a foreign table is not created here", true,
+	  "CREATE FOREIGN TABLE f (a int) SERVER s;\nCREATE INDEX ON f (a);",
+	  "require-concurrent-index@2" },
+	{ "lower-case concurrently in a transaction", true,
+	  "create index concurrently on users (a);", "concurrent-index-in-transaction@1" },
 	/* allowances */
 	{ "allowed with a reason", false,
 	  "-- migsync:allow require-concurrent-index: table is empty in every environment\n"
@@ -226,12 +261,116 @@ static void test_finding_detail(void **state)
 	safety_list_release(&l);
 }
 
+/*
+ * A downgrade: the lock and failure rules run, drops and renames (what a
+ * downgrade is for) do not; findings are marked down, syntax errors are
+ * warnings, and a bad allowance is left to the upgrade's review.
+ */
+static void test_downgrade(void **state)
+{
+	static const struct {
+		const char *sql;
+		const char *expect;
+	} down_cases[] = {
+		{ "DROP TABLE users;\nALTER TABLE users DROP COLUMN a;\n"
+		  "ALTER TABLE users RENAME COLUMN a TO b;\nALTER TABLE users RENAME TO people;",
+		  "" },
+		{ "ALTER TABLE users DROP COLUMN a, ADD COLUMN b int NOT NULL;",
+		  "adding-not-null-column@1 missing-lock-timeout@1" },
+		{ "SET lock_timeout = '5s';\nCREATE INDEX i ON users (a);\n"
+		  "ALTER TABLE users ALTER COLUMN a TYPE bigint;",
+		  "require-concurrent-index@2 changing-column-type@3" },
+		{ "-- migsync:allow drop-table\n-- migsync:allow require-concurrent-index: empty\n"
+		  "SET lock_timeout = '5s';\nCREATE INDEX i ON users (a);",
+		  "require-concurrent-index@4+allowed" },
+		{ "SELEC 1;", "syntax-error@1" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(down_cases); i++) {
+		struct safety_list l = SAFETY_LIST_INIT;
+		struct diag_list diags = DIAG_LIST_INIT;
+		struct safety_input in = {
+			.revision = "r1", .file = "r1_x.sql", .sql = down_cases[i].sql,
+			.first_line = 1, .transactional = true, .comments = down_cases[i].sql,
+			.comment_mark = '-', .down = true,
+		};
+		char *got;
+
+		safety_review(&l, &in);
+		got = describe(&l);
+		if (strcmp(got, down_cases[i].expect)) {
+			print_error("downgrade case %zu: got [%s], want [%s]\n", i, got,
+				    down_cases[i].expect);
+			fail();
+		}
+		for (size_t k = 0; k < l.nr; k++)
+			assert_true(l.items[k].down);
+		safety_to_diags(&diags, &l);
+		for (size_t k = 0; k < diags.nr; k++) {
+			assert_int_equal(diags.items[k].severity, DIAG_WARNING);
+			assert_true(diags.items[k].down);
+			assert_non_null(strstr(diags.items[k].message, "(downgrade) "));
+		}
+		free(got);
+		diag_list_release(&diags);
+		safety_list_release(&l);
+	}
+}
+
+/* The op.* calls of upgrade(), read without running it: "name@line:column" in order. */
+static void test_calls(void **state)
+{
+	static const struct {
+		const char *py;
+		unsigned def_line;
+		const char *expect;
+	} call_cases[] = {
+		{ "import x\n\ndef upgrade():\n    op.add_column('t', sa.Column('a'))\n"
+		  "    op.create_index(op.f('ix'), 't',\n                    ['a'])\n\n"
+		  "def downgrade():\n    op.drop_column('t', 'a')\n", 3,
+		  "add_column@4:5 create_index@5:5" },
+		/* strings, comments and brackets never start a statement; nested blocks do */
+		{ "def upgrade() -> None:\n    \"\"\"Docs.\n    op.fake()\n    \"\"\"\n"
+		  "    # op.commented()\n    x = (1,\n op.inside())\n"
+		  "    with op.get_context().autocommit_block():\n"
+		  "        op.execute('SELECT 1; -- op.no()')\n    s = '\\''; op.same_line()\n"
+		  "    bind = op.get_bind()\n    op . spaced()\n    top.op.x()\n"
+		  "    op.execute(\n        \"x\"\n    )\n", 1,
+		  "execute@9:9 execute@14:5" },
+		/* the body ends at the first line no deeper than the def */
+		{ "class A:\n    def upgrade(self):\n        op.a()\n\n        op.b()\n"
+		  "    def other(self):\n        op.c()\n", 2, "a@3:9 b@5:9" },
+		{ "def upgrade():\n    pass\n", 1, "" },
+		{ "def upgrade():\n    op.a()\n", 0, "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(call_cases); i++) {
+		struct safety_calls calls = { NULL, 0, 0 };
+		struct strbuf sb = STRBUF_INIT;
+
+		safety_calls_read(&calls, call_cases[i].py, call_cases[i].def_line);
+		for (size_t k = 0; k < calls.nr; k++)
+			strbuf_addf(&sb, "%s%s@%u:%u", k ? " " : "", calls.items[k].name,
+				    calls.items[k].line, calls.items[k].column);
+		if (strcmp(sb.buf, call_cases[i].expect)) {
+			print_error("case %zu: got [%s], want [%s]\n", i, sb.buf, call_cases[i].expect);
+			fail();
+		}
+		strbuf_release(&sb);
+		safety_calls_release(&calls);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_finding_detail),
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_downgrade),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

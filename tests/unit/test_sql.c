@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pg_query/pg_query.pb-c.h>
+
 #include "migsync/error.h"
 #include "migsync/sql.h"
 #include "migsync/strbuf.h"
@@ -281,6 +283,103 @@ static void test_nul_bytes(void **state)
 	ms_error_release(&err);
 }
 
+/* Tokens as "kind:text" words: W word, Q quoted, . dot, ? other. */
+static char *describe_tokens(const char *sql)
+{
+	struct sql_statement st = { .text = sql, .len = strlen(sql) };
+	struct sql_token tok[8];
+	struct strbuf sb = STRBUF_INIT;
+	size_t nr = sql_tokens(&st, tok, ARRAY_SIZE(tok));
+
+	for (size_t i = 0; i < nr; i++)
+		strbuf_addf(&sb, "%s%c%s", i ? " " : "", "WQ.?"[tok[i].kind], tok[i].text);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The leading tokens: what the parser would read, or OTHER where reading stops. */
+static void test_tokens(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "CREATE TABLE Foo.\"B\"\"ar\" (a int)", "Wcreate Wtable Wfoo . QB\"ar ?" },
+		{ "-- c\n/* a /* nested */ b */ ALTER\tTABLE x", "Walter Wtable Wx" },
+		{ "create index on t$1_x(a)", "Wcreate Windex Won Wt$1_x ?" },
+		{ "SELECT U&\"x\"", "Wselect ?" },
+		{ "SELECT E'x'", "Wselect ?" },
+		{ "CREATE TABLE caf\xc3\xa9 (a int)", "Wcreate Wtable ?" },
+		{ "SELECT \"\"", "Wselect ?" },
+		{ "SELECT \"unterminated", "Wselect ?" },
+		{ "a b c d e f g h i j", "Wa Wb Wc Wd We Wf Wg Wh" },
+		{ "", "" },
+	};
+	char longer[80];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *got = describe_tokens(cases[i][0]);
+
+		if (strcmp(got, cases[i][1])) {
+			print_error("tokens of [%s]: got [%s], want [%s]\n", cases[i][0], got,
+				    cases[i][1]);
+			fail();
+		}
+		free(got);
+	}
+	/* 63 bytes is a name; from 64 on the parser truncates it: OTHER */
+	memset(longer, 'x', sizeof(longer));
+	longer[63] = '\0';
+	{
+		char *got = describe_tokens(longer);
+
+		assert_int_equal(strlen(got), 64);
+		free(got);
+	}
+	longer[63] = 'x';
+	longer[64] = '\0';
+	{
+		char *got = describe_tokens(longer);
+
+		assert_string_equal(got, "?");
+		free(got);
+	}
+}
+
+static bool want_alter(const struct sql_statement *st, void *ctx)
+{
+	(*(int *)ctx)++;
+	return st->len >= 5 && !memcmp(st->text, "ALTER", 5);
+}
+
+/* Trees only for the statements asked for, each the right one; errors as sql_parse. */
+static void test_parse_some(void **state)
+{
+	const char *sql = "CREATE TABLE t (a int);\nALTER TABLE t ADD b int -- x\n;\n"
+		"SELECT 1;\nALTER TABLE u DROP c";
+	const char *bad = "ALTER TABLE t ADD b int;\nSELEC 1";
+	struct sql_script st;
+	struct ms_error err = MS_ERROR_INIT;
+	int calls = 0;
+
+	(void)state;
+	sql_script_init(&st);
+	assert_int_equal(sql_parse_some(&st, sql, strlen(sql), 1, want_alter, &calls, &err), 0);
+	assert_int_equal(calls, 4);
+	assert_int_equal(st.nr, 4);
+	assert_null(st.items[0].tree);
+	assert_null(st.items[2].tree);
+	assert_non_null(st.items[1].tree);
+	assert_non_null(st.items[3].tree);
+	assert_int_equal(st.items[1].tree->node_case, PG_QUERY__NODE__NODE_ALTER_TABLE_STMT);
+	assert_string_equal(st.items[1].tree->alter_table_stmt->relation->relname, "t");
+	assert_string_equal(st.items[3].tree->alter_table_stmt->relation->relname, "u");
+	assert_int_equal(st.items[3].line, 5);
+	assert_int_equal(sql_parse_some(&st, bad, strlen(bad), 1, want_alter, &calls, &err),
+			 MS_ERR_PARSE);
+	assert_string_equal(err.message, "line 2, column 1: syntax error at or near \"SELEC\"");
+	assert_int_equal(st.nr, 0);
+	sql_script_release(&st);
+	ms_error_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +393,8 @@ int main(void)
 		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_nul_bytes),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_parse_some),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
