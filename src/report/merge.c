@@ -627,6 +627,11 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 	json_t *gate = get(&r, first, "gate", JSON_OBJECT, "environment: ");
 	int ret = 0;
 
+	if (!json_is_string(json_object_get(first, "environment"))) {
+		shape_error(&r, "environments: ", "environment", "a name");
+		ret = r.ret;
+		goto done;
+	}
 	env = status_report_add_env(&m->status, json_string_value(json_object_get(first, "environment")),
 				    json_is_true(json_object_get(first, "fleet")));
 	re->approvals = (int)get_int(&r, gate, "approvals", 0, "gate: ");
