@@ -50,6 +50,7 @@ static void print_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
 	       "  -h, --help               show this help, then exit\n"
@@ -76,8 +77,8 @@ static void print_help(void)
  * database, and an old one must not fail every night after.
  */
 static int run_lint(struct lint_report *out, const struct strvec *dirs,
-		    const struct status_report *report, const struct inventory *inv,
-		    struct ms_error *err)
+		    const struct strvec *import_path, const struct status_report *report,
+		    const struct inventory *inv, struct ms_error *err)
 {
 	struct script_set set = SCRIPT_SET_INIT;
 	struct diag_list reader = DIAG_LIST_INIT;
@@ -90,7 +91,7 @@ static int run_lint(struct lint_report *out, const struct strvec *dirs,
 	lint_options_init(&opts);
 	safety_report_init(&safety);
 	for (size_t i = 0; ret == 0 && i < dirs->nr; i++)
-		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, err);
+		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, import_path, err);
 	if (ret < 0)
 		goto done;
 	cli_safety_review(&safety, &set, inv);
@@ -135,7 +136,8 @@ static void rest_work(size_t index, void *ctx)
 	if (!r->c->graph_error)
 		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
 	if (r->ret == 0)
-		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->report, r->c->inv, &r->err);
+		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->import_path, &r->c->report,
+				  r->c->inv, &r->err);
 }
 
 /*

@@ -92,6 +92,7 @@ struct cli_status {
 	const struct environment **envs;	/* the selected ones, in rollout order */
 	size_t envs_nr;
 	struct strvec script_dirs;		/* where the scripts were read */
+	struct strvec import_path;		/* alembic.ini's prepend_sys_path, for lint */
 	struct script_set scripts;		/* with SCRIPTS_SHA256 when opts->checksums */
 	struct revgraph *g;			/* empty when graph_error is set */
 	/*
