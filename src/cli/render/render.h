@@ -59,8 +59,9 @@ struct json_writer;
 struct checksum_mismatch;
 
 /*
- * A checksum mismatch as a JSON object: database and schema (when
- * with_database), revision, file, applied_sha256, file_sha256.
+ * A checksum mismatch as a JSON object: database (when with_database)
+ * and, of a tenant schema, schema; revision, file, applied_sha256,
+ * file_sha256.
  */
 void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
 				   const char *database, const char *schema,
