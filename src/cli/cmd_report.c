@@ -99,8 +99,11 @@ static void add_targets(struct cli_status *c, struct report_merge *m)
 			t->env = x->e;
 			t->member = env->fleet;
 			t->dbname = xstrdup(rt->dbname ? rt->dbname : "");
+			t->schema = rt->schema ? xstrdup(rt->schema) : NULL;
 			t->describe = rt->address ? xstrdup(rt->address) : NULL;
-			t->label = env->fleet ? xstrfmt("%s/%s", env->name, t->dbname) : xstrdup(env->name);
+			/* a member's name, as the merge showed it (db_target_for, db_target_for_schema) */
+			t->name = env->fleet ? xstrdup(env->targets[k].database) : NULL;
+			t->label = t->name ? xstrfmt("%s/%s", env->name, t->name) : xstrdup(env->name);
 			ALLOC_GROW(c->jobs, c->jobs_nr + 1, c->jobs_alloc);
 			job = &c->jobs[c->jobs_nr++];
 			*job = (struct cli_status_job){ 0 };

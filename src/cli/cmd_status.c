@@ -122,9 +122,11 @@ static void json_checksums(struct json_writer *jw, const struct cli_status *c,
 
 		if (cs->error && !error)
 			error = cs->error;
+		const struct db_target *db = cli_status_target(c, env, k);
+
 		for (size_t i = 0; i < cs->nr; i++)
 			render_json_checksum_mismatch(jw, whole_fleet, cli_status_address(c, env, k),
-						      &cs->items[i]);
+						      db ? db->schema : NULL, &cs->items[i]);
 	}
 	json_array_end(jw);
 	json_kv_string(jw, "checksum_error", error);

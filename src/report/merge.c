@@ -460,7 +460,8 @@ static enum status_state state_of(struct rd *r, json_t *v, const char *ctx)
 
 /*
  * The checksum mismatches of t: those at *cursor in env's list that name
- * its address (check writes them database by database, in target order).
+ * its address and schema (check writes them database by database, in
+ * target order).
  */
 static void mismatches_of(struct rd *r, struct report_target *t, json_t *list, size_t *cursor)
 {
@@ -468,7 +469,10 @@ static void mismatches_of(struct rd *r, struct report_target *t, json_t *list, s
 
 	while ((v = json_array_get(list, *cursor)) && t->address &&
 	       json_is_string(json_object_get(v, "database")) &&
-	       !strcmp(json_string_value(json_object_get(v, "database")), t->address)) {
+	       !strcmp(json_string_value(json_object_get(v, "database")), t->address) &&
+	       !strcmp(json_string_value(json_object_get(v, "schema")) ?
+		       json_string_value(json_object_get(v, "schema")) : "",
+		       t->schema ? t->schema : "")) {
 		struct checksum_mismatch *c;
 
 		t->mismatches = xrealloc(t->mismatches, (t->mismatches_nr + 1) * sizeof(*c));
@@ -533,12 +537,14 @@ static int check_overlap(const struct found *found, size_t nr, const char *env, 
 {
 	for (size_t i = 1; i < nr; i++) {
 		const struct found *a = &found[i - 1], *b = &found[i];
-		char *who;
+		char *who, *name;
 
 		if (cmp_found(a, b) || strcmp(a->t.address ? a->t.address : "",
 					      b->t.address ? b->t.address : ""))
 			continue;
-		who = ms_error_subject(env, fleet ? b->t.dbname : NULL);
+		name = b->t.schema ? xstrfmt("%s/%s", b->t.dbname, b->t.schema) : NULL;
+		who = ms_error_subject(env, !fleet ? NULL : name ? name : b->t.dbname);
+		free(name);
 		ms_error_set(err, MS_ERR_CONFIG, "%s: in two shards: %s (shard %u) and %s (shard %u)",
 			     who, a->d->file, a->d->index, b->d->file, b->d->index);
 		ms_error_hint(err, "the shards overlap: run every shard with the same inventory and "
@@ -627,6 +633,11 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 	json_t *gate = get(&r, first, "gate", JSON_OBJECT, "environment: ");
 	int ret = 0;
 
+	if (!json_is_string(json_object_get(first, "environment"))) {
+		shape_error(&r, "environments: ", "environment", "a name");
+		ret = r.ret;
+		goto done;
+	}
 	env = status_report_add_env(&m->status, json_string_value(json_object_get(first, "environment")),
 				    json_is_true(json_object_get(first, "fleet")));
 	re->approvals = (int)get_int(&r, gate, "approvals", 0, "gate: ");
@@ -654,8 +665,11 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 	re->targets = xcalloc(found_nr ? found_nr : 1, sizeof(*re->targets));
 	for (size_t i = 0; i < found_nr; i++) {
 		struct found *f = &found[i];
-		const char *shown = env->fleet && f->t.dbname ? f->t.dbname :
-			f->t.address ? f->t.address : "";
+		/* as check names a database: a member by its name ("db", "db/schema") */
+		char *shown = env->fleet && f->t.dbname && f->t.schema ?
+			xstrfmt("%s/%s", f->t.dbname, f->t.schema) :
+			xstrdup(env->fleet && f->t.dbname ? f->t.dbname :
+				f->t.address ? f->t.address : "");
 		struct status_target *t = status_env_add_target(env, shown);
 
 		status_result_release(&t->result);
@@ -666,6 +680,7 @@ static int merge_env(struct report_merge *m, size_t e, const struct doc *docs, s
 		r.file = f->d->file;
 		if (!m->graph_error)
 			add_drift(&r, m, e, i, f->d, f->drift, shown);
+		free(shown);
 	}
 	ret = r.ret;
 done:

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_dir.h"
 #include "migsync/error.h"
 #include "migsync/report.h"
 
@@ -30,25 +31,6 @@ static void remove_dir(void)
 	for (size_t i = 0; i < MAX_FILES; i++)
 		unlink(paths[i]);
 	rmdir(dir);
-}
-
-/* A fresh directory, in memory where there is /dev/shm. */
-static char *make_dir(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	const char *bases[] = { "/dev/shm", tmp && *tmp ? tmp : "/tmp", "/tmp" };
-
-	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-		char *d = malloc(strlen(bases[i]) + 32);
-
-		if (!d)
-			abort();
-		sprintf(d, "%s/migsync-fuzz-report.XXXXXX", bases[i]);
-		if (mkdtemp(d))
-			return d;
-		free(d);
-	}
-	return NULL;
 }
 
 static void write_file(const char *path, const uint8_t *data, size_t size)
@@ -94,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	if (!dir) {
-		dir = make_dir();
+		dir = fuzz_make_dir("report");
 		if (!dir || atexit(remove_dir))
 			abort();
 		for (size_t i = 0; i < MAX_FILES; i++) {

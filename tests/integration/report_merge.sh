@@ -1,7 +1,8 @@
 #!/bin/bash
-# migsync report merge on one throwaway PostgreSQL: 17 databases in three
-# environments (dev alone, staging a fleet listed by name, prod a fleet
-# found by a discovery query) with a database of unknown revision, a
+# migsync report merge on one throwaway PostgreSQL: 17 databases and 4
+# tenant schemas in four environments (dev alone, staging a fleet listed
+# by name, prod a fleet found by a discovery query, shops the schemas of
+# one database, ahead of prod) with a database of unknown revision, a
 # revision file changed after it was applied (a checksum mismatch each), a
 # column added by hand in a fleet (the reference in another shard), and
 # a database behind on a revision with a safety finding (so that only
@@ -42,7 +43,7 @@ inv_sql_rev "$tmp/versions" $R3 $R2 "CREATE INDEX accounts_name ON accounts (nam
 	"DROP INDEX accounts_name;"
 
 inv=$tmp/inventory
-inv_head "$inv" merge-test ../versions "connect_timeout: 20" dev staging prod
+inv_head "$inv" merge-test ../versions "connect_timeout: 20" dev staging prod shops
 inv_env "$inv" dev dev
 pg_createdb dev
 stg=()
@@ -63,6 +64,17 @@ done
 	echo "targets:"
 	echo "  discover: \"SELECT datname FROM pg_database WHERE datname ~ '^tenant_[0-9]+\$'\""
 } >"$inv/prod.yaml"
+
+# shops: tenant schemas of one database, listed out of name order
+pg_createdb shops
+{
+	echo "database: { host: 127.0.0.1, port: $PGPORT, dbname: shops, user: postgres }"
+	echo "targets:"
+	echo "  schemas: [shop_3, shop_1, shop_4, shop_2]"
+} >"$inv/shops.yaml"
+for i in 1 2 3 4; do
+	q shops "CREATE SCHEMA shop_$i"
+done
 
 run apply apply -i "$inv" --yes
 expect_rc apply 0
@@ -86,7 +98,7 @@ run full check -i "$inv" --junit "$tmp/full/check.xml" --markdown "$tmp/full/che
 expect_rc full 1
 run full_json check -i "$inv" --format json
 expect_rc full_json 1
-expect_json full_json '.problems[].check | unique' '["checksums", "drift", "lint", "status"]'
+expect_json full_json '.problems[].check | unique' '["checksums", "drift", "lint", "order", "status"]'
 expect_json full_json .shard null
 
 t0=$(now)
@@ -105,7 +117,7 @@ for k in 0 1 2 3; do
 	n=$(json_get "$tmp/shard$k.out" '.environments[].targets | flatten | length')
 	total=$((total + n))
 done
-check "the shards hold the 17 databases between them" [ "$total" -eq 17 ]
+check "the shards hold the 21 databases and schemas between them" [ "$total" -eq 21 ]
 expect_json shard0 '.environments[environment=staging].targets[].dbname' '["stg_02", "stg_03", "stg_05"]'
 expect_json shard0 '.environments[environment=staging].checks.drift.summary' '2 of 3 drifted'
 # the safety finding is listed only where a database still needs R3
@@ -151,6 +163,10 @@ expect_json merged_json '.environments[environment=prod].targets[].dbname' \
 	'["tenant_01", "tenant_02", "tenant_03", "tenant_04", "tenant_05", "tenant_06", "tenant_07", "tenant_08", "tenant_09", "tenant_10"]'
 expect_json merged_json '.environments[environment=staging].targets[].dbname' \
 	'["stg_06", "stg_02", "stg_04", "stg_01", "stg_03", "stg_05"]'
+expect_json merged_json '.environments[environment=shops].targets[].schema' \
+	'["shop_3", "shop_1", "shop_4", "shop_2"]'
+# shops holds R3, which tenant_02 of prod lacks: the order rule over all shards
+expect_json merged_json '.violations[].(environment,earlier)' '[["shops", "prod"]]'
 
 # --- a revision graph that cannot be built (a dangling down_revision):
 # every shard judges reachability and lint only, and so does the merge

@@ -208,9 +208,11 @@ static void json_checksums(struct json_writer *jw, const struct render_check *ru
 	for (size_t t = 0; t < env->targets_nr; t++) {
 		const struct cli_checksums *cs = cli_status_checksums(run->status, i, t);
 
+		const struct db_target *db = cli_status_target(run->status, i, t);
+
 		for (size_t m = 0; m < cs->nr; m++)
 			render_json_checksum_mismatch(jw, true, cli_status_address(run->status, i, t),
-						      &cs->items[m]);
+						      db ? db->schema : NULL, &cs->items[m]);
 	}
 	json_array_end(jw);
 }

@@ -31,11 +31,15 @@ static struct {
 } noted;
 
 void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
-				   const char *database, const struct checksum_mismatch *m)
+				   const char *database, const char *schema,
+				   const struct checksum_mismatch *m)
 {
 	json_object_begin(jw);
 	if (with_database)
 		json_kv_string(jw, "database", database);
+	/* only for a tenant schema: a database's objects keep the keys they always had */
+	if (with_database && schema)
+		json_kv_string(jw, "schema", schema);
 	json_kv_string(jw, "revision", m->revision);
 	json_kv_string(jw, "file", m->file);
 	json_kv_string(jw, "applied_sha256", m->applied_sha256);

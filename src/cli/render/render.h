@@ -59,11 +59,13 @@ struct json_writer;
 struct checksum_mismatch;
 
 /*
- * A checksum mismatch as a JSON object: database (when with_database),
- * revision, file, applied_sha256, file_sha256.
+ * A checksum mismatch as a JSON object: database (when with_database)
+ * and, of a tenant schema, schema; revision, file, applied_sha256,
+ * file_sha256.
  */
 void render_json_checksum_mismatch(struct json_writer *jw, bool with_database,
-				   const char *database, const struct checksum_mismatch *m);
+				   const char *database, const char *schema,
+				   const struct checksum_mismatch *m);
 
 /*
  * The envelope of every JSON document (docs/json/README.md). Open a
