@@ -7,7 +7,7 @@
 #
 # Usage: scripts/test.sh [--quick]
 #   --quick: the plain build only, every test once (no valgrind, no
-#   sanitizers): the fast loop while developing.
+#   sanitizers, no container image): the fast loop while developing.
 #
 # The integration tests run once, on the sanitizer build: they run the
 # same code as the plain build with every memory and undefined-behaviour
@@ -24,6 +24,16 @@ quick=0
 jobs=${MIGSYNC_TEST_JOBS:-4}
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The container image test (deploy/test-image.sh) builds migsync in an
+# image of its own: minutes, mostly waiting on apt, dpkg and the network,
+# and nothing built here is needed. So it starts first, in the background,
+# alongside every step below, and its result is read at the end.
+if [ "$quick" = 0 ]; then
+	image_out=$(mktemp -d "${TMPDIR:-/tmp}/migsync-image-test.XXXXXX")
+	deploy/test-image.sh >"$image_out/tap" 2>"$image_out/log" &
+	image_pid=$!
+fi
 
 step "build (werror)"
 if [ ! -d build-test ]; then
@@ -57,5 +67,16 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 LSAN_OPTIONS=suppressions=$root/tests/unit/graphviz-lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-asan --print-errorlogs --num-processes "$jobs"
+
+step "container image (deploy/test-image.sh, started first)"
+image_rc=0
+wait "$image_pid" || image_rc=$?
+cat "$image_out/tap"
+if [ "$image_rc" != 0 ]; then
+	tail -n 60 "$image_out/log"
+	echo "the container image test failed (exit $image_rc); its log: $image_out/log"
+	exit 1
+fi
+rm -rf "$image_out"
 
 step "all tests passed"

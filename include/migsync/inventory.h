@@ -217,6 +217,7 @@ struct inventory_migrations {
 	char *alembic_ini;	/* resolved relative to inventory.yaml, or NULL */
 	char *alembic_section;	/* the ini's main section (Alembic's -n NAME), or NULL: alembic */
 	char *python;		/* the interpreter for Alembic, or NULL: found (see project_python_find) */
+	struct strvec pass_env;	/* names of variables Alembic gets besides its allowlist */
 	struct inventory_pos scripts_pos;
 };
 

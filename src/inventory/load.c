@@ -1058,11 +1058,48 @@ enum { INV_PROJECT, INV_MIGRATIONS, INV_ROLLOUT, INV_DEFAULTS, INV_NKEYS };
 
 static const char *const inv_keys[INV_NKEYS] = { "project", "migrations", "rollout", "defaults" };
 
-enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_ALEMBIC_SECTION, MIG_PYTHON, MIG_NKEYS };
+enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_ALEMBIC_SECTION, MIG_PYTHON,
+       MIG_PASS_ENV, MIG_NKEYS };
 
 static const char *const mig_keys[MIG_NKEYS] = {
-	"scripts", "executor", "alembic_ini", "alembic_section", "python",
+	"scripts", "executor", "alembic_ini", "alembic_section", "python", "pass_env",
 };
+
+/*
+ * migrations.pass_env: names of variables the Alembic child is given
+ * besides its allowlist. Only names: the values are read when Alembic
+ * runs. A variable not set now is a warning (it may be set where apply
+ * runs); the two migsync sets itself cannot be listed.
+ */
+static void parse_pass_env(struct loader *ld, struct strvec *out, const yaml_node_t *n)
+{
+	static const char *const own[] = { "DATABASE_URL", "MIGSYNC_ENVIRONMENT" };
+	struct strvec names = STRVEC_INIT;
+	yaml_node_t **nodes = NULL;
+
+	if (!read_string_list(ld, n, "migrations", "pass_env", false, &names, &nodes))
+		return;
+	for (size_t i = 0; i < names.nr; i++) {
+		const char *name = names.items[i];
+		bool reserved = false;
+
+		for (size_t k = 0; k < ARRAY_SIZE(own); k++)
+			reserved |= !strcmp(name, own[k]);
+		if (!is_env_var_name(name))
+			problem(ld, INV_E_VALUE, nodes[i], "give the name of the variable, not its value",
+				"\"migrations.pass_env\": \"%s\" is not an environment variable name", name);
+		else if (reserved)
+			problem(ld, INV_E_VALUE, nodes[i], "remove it: migsync sets it for each environment",
+				"\"migrations.pass_env\": %s is set by migsync", name);
+		else if (!getenv(name))
+			warning(ld, INV_E_VARIABLE, nodes[i], "export it where migsync runs Alembic",
+				"\"migrations.pass_env\": %s is not set; Alembic will not get it", name);
+		if (is_env_var_name(name) && !reserved)
+			strvec_push(out, name);
+	}
+	strvec_release(&names);
+	free(nodes);
+}
 
 /*
  * Every key is optional: the scripts and the executor can come from
@@ -1113,6 +1150,8 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 			   read_string(ld, v[MIG_ALEMBIC_SECTION], "migrations", "alembic_section"));
 	if (v[MIG_PYTHON])
 		set_string(&m->python, read_string(ld, v[MIG_PYTHON], "migrations", "python"));
+	if (v[MIG_PASS_ENV])
+		parse_pass_env(ld, &m->pass_env, v[MIG_PASS_ENV]);
 }
 
 /* The environment files of dir, sorted by name. */
@@ -1182,6 +1221,7 @@ void inventory_free(struct inventory *inv)
 	free(inv->file);
 	free(inv->project);
 	strvec_release(&inv->migrations.scripts);
+	strvec_release(&inv->migrations.pass_env);
 	free(inv->migrations.alembic_ini);
 	free(inv->migrations.alembic_section);
 	free(inv->migrations.executor_invalid);
@@ -1213,6 +1253,7 @@ int inventory_load(struct inventory **out, const char *dir,
 	inv->dir = xstrdup(dir);
 	inv->file = xstrfmt("%s/inventory.yaml", dir);
 	strvec_init(&inv->migrations.scripts);
+	strvec_init(&inv->migrations.pass_env);
 	ld.file = inv->file;
 
 	ret = list_env_files(&files, dir, err);
@@ -1404,6 +1445,7 @@ int inventory_for_url(struct inventory **out, const char *project, const char *e
 	inv->file = xstrdup("--url");
 	inv->project = xstrdup(project);
 	strvec_init(&inv->migrations.scripts);
+	strvec_init(&inv->migrations.pass_env);
 	strvec_init(&inv->secrets);
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 		if (!strcmp(o->keyword, "password") && o->val && *o->val)

@@ -687,6 +687,53 @@ static void test_unset_variable(void **state)
 	expect_problem(f, INV_E_VARIABLE, "prod.yaml", 5, 12);
 }
 
+/* migrations.pass_env: names only; an unset one is a warning, kept for run time */
+static void test_pass_env(void **state)
+{
+	struct fixture *f = *state;
+	const struct diag *d;
+
+	setenv("MIGSYNC_TEST_PASSED", "x", 1);
+	unsetenv("MIGSYNC_TEST_UNSET");
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations:\n"
+	    "  pass_env: [MIGSYNC_TEST_PASSED, MIGSYNC_TEST_UNSET]\n"
+	    "rollout: [dev]\n");
+	put(f, "dev.yaml", good_dev);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->inv->migrations.pass_env.nr, 2);
+	assert_string_equal(f->inv->migrations.pass_env.items[0], "MIGSYNC_TEST_PASSED");
+	assert_string_equal(f->inv->migrations.pass_env.items[1], "MIGSYNC_TEST_UNSET");
+	d = find(f, INV_E_VARIABLE, "inventory.yaml", 3, 35);
+	if (!d)
+		dump(f);
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_string_equal(d->message,
+			    "\"migrations.pass_env\": MIGSYNC_TEST_UNSET is not set; Alembic will not get it");
+
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations:\n"
+	    "  pass_env:\n"
+	    "    - \"A=b\"\n"
+	    "    - MIGSYNC_ENVIRONMENT\n"
+	    "    - 1ABC\n"
+	    "rollout: [dev]\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	d = expect_problem(f, INV_E_VALUE, "inventory.yaml", 4, 7);
+	assert_string_equal(d->message, "\"migrations.pass_env\": \"A=b\" is not an environment variable name");
+	d = expect_problem(f, INV_E_VALUE, "inventory.yaml", 5, 7);
+	assert_string_equal(d->message, "\"migrations.pass_env\": MIGSYNC_ENVIRONMENT is set by migsync");
+	expect_problem(f, INV_E_VALUE, "inventory.yaml", 6, 7);
+
+	put(f, "inventory.yaml", "project: demo\nmigrations: { pass_env: HOME }\nrollout: [dev]\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_TYPE, "inventory.yaml", 2, 25);
+	unsetenv("MIGSYNC_TEST_PASSED");
+}
+
 static void test_yaml_syntax_error(void **state)
 {
 	struct fixture *f = *state;
@@ -1123,6 +1170,7 @@ int main(void)
 		FIX(test_other_values),
 		FIX(test_env_names),
 		FIX(test_unset_variable),
+		FIX(test_pass_env),
 		FIX(test_yaml_syntax_error),
 		FIX(test_missing_directory),
 		FIX(test_hostile_files),
