@@ -163,6 +163,17 @@ expect_in newcomer out "tenants: 101 databases: 1 applied, 100 current, 0 failed
 expect_version app/tenant_101 $R4 "newcomer"
 check "newcomer: no new approval" test "$(q "SELECT count(*) FROM migsync.approvals")" = 3
 
+# shards split the schemas by ENV/DATABASE/SCHEMA: two shards, every schema once
+for k in 0 1; do
+	run shard$k -- status --format json --shard $k/2
+	expect_rc shard$k 0
+	json_get "$tmp/shard$k.out" '.environments[0].targets[].schema | join' >"$tmp/shard$k.schemas"
+	n=$(grep -c . "$tmp/shard$k.schemas")
+	check "shard $k/2: $n schemas, a share of them" test "$n" -gt 20 -a "$n" -lt 81
+done
+check "shards: together every schema once" \
+	test "$(sort "$tmp"/shard[01].schemas | uniq | wc -l)" = 101 -a "$(cat "$tmp"/shard[01].schemas | wc -l)" = 101
+
 # --- 5: a discovery query that fails names the environment and the
 # database, and shows the server's message
 echo "checking: a failing discovery query"
