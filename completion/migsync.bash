@@ -49,7 +49,7 @@ _migsync_environments()
 _migsync()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= bin=${COMP_WORDS[0]}
-	local cmd= inv=${MIGSYNC_INVENTORY:-environments} i w words
+	local cmd= sub= inv=${MIGSYNC_INVENTORY:-environments} i w words
 
 	# "--option=value" arrives as "--option" "=" "value" (COMP_WORDBREAKS)
 	if [ "$COMP_CWORD" -ge 1 ]; then
@@ -69,12 +69,18 @@ _migsync()
 			inv=${COMP_WORDS[i + 1]}
 			((i++))
 			;;
-		--scripts | --format)
+		--scripts | --format | --junit | --markdown | --html)
 			[ "${COMP_WORDS[i + 1]}" = "=" ] && ((i++))
 			((i++))
 			;;
 		-*) ;;
-		*) [ -n "$cmd" ] || cmd=$w ;;
+		*)
+			if [ -z "$cmd" ]; then
+				cmd=$w
+			elif [ -z "$sub" ]; then
+				sub=$w
+			fi
+			;;
 		esac
 	done
 
@@ -101,6 +107,10 @@ _migsync()
 		mapfile -t COMPREPLY < <(compgen -W "fail skip" -- "$cur")
 		return 0
 		;;
+	--junit | --markdown | --html)
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return 0
+		;;
 	esac
 
 	if [ -z "$cmd" ]; then
@@ -113,6 +123,12 @@ _migsync()
 		words=$(_migsync_commands "$bin")
 	elif [[ $cur == -* ]]; then
 		words=$(_migsync_options "$bin" "$cmd")
+	elif [ "$cmd" = report ] && [ -z "$sub" ]; then
+		words=merge
+	elif [ "$cmd" = report ]; then
+		# the shards' JSON files
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return 0
 	else
 		return 0
 	fi

@@ -30,6 +30,7 @@ static const struct cmd_struct commands[] = {
 	{ "status", cmd_status, "show each environment's revision", NULL },
 	{ "drift", cmd_drift, "compare the schemas of databases at the same revision", NULL },
 	{ "check", cmd_check, "the nightly consistency check: status, lint, drift, checksums", NULL },
+	{ "report", cmd_report, "report merge: join the JSON of a sharded check's shards", NULL },
 	{ "plan", cmd_plan, "show the staged plan to a target, with gates and plan hashes", "Promotion" },
 	{ "approve", cmd_approve, "approve one stage's plan (by its hash)", NULL },
 	{ "approvals", cmd_approvals, "list an environment's approvals", NULL },

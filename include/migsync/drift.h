@@ -158,6 +158,15 @@ struct drift_options {
 	const char *version_table;	/* default "alembic_version" */
 	const char *version_schema;	/* NULL: found on the search_path, as Alembic does */
 	int statement_timeout_ms;	/* default 30000, for each query */
+	/*
+	 * A tenant schema: only it is read (schemas is ignored), and as
+	 * the tenant sees it, so that tenants compare with each other: its
+	 * objects' names leave the schema out ("accounts.name") and their
+	 * definitions are built with search_path pg_catalog, TENANT (its
+	 * own names unqualified, every other schema's qualified). The
+	 * schema itself is not an object of the snapshot.
+	 */
+	const char *tenant_schema;
 };
 
 /*

@@ -33,7 +33,8 @@
  *   ssh: { host, port, user, identity, agent, passphrase_env, known_hosts,
  *          connect_timeout, run, workdir }
  *   gate: { approvals, approvers, soak, risky_approvals }
- *   targets: { databases: [...] | discover: "SELECT datname ..." }
+ *   targets: { databases: [...] | discover: "SELECT datname ..."
+ *              | schemas: [...] | discover_schemas: "SELECT nspname ..." }
  *   fleet: { canary: 1 | "2%", batch: 25% | N, parallel: 8, max_failures: 0 }
  *
  * Every scalar value may use ${VAR} and ${VAR:-default} (read from the
@@ -134,6 +135,13 @@ struct inventory_gate {
 struct inventory_targets {
 	struct strvec databases;	/* empty: the environment's own dbname */
 	char *discover;			/* SQL returning one datname per row, or NULL */
+	/*
+	 * Schema-per-tenant: each schema of the environment's own database
+	 * is a target, with its version table in that schema (never with
+	 * databases, discover or database.version_table_schema).
+	 */
+	struct strvec schemas;
+	char *discover_schemas;		/* SQL returning one nspname per row, or NULL */
 	struct inventory_pos pos;
 };
 
@@ -190,6 +198,11 @@ struct environment {
 	struct inventory_pos pos;	/* the name: key, else the file's start */
 };
 
+/* Whether env stands for many targets: databases, discover, schemas or discover_schemas. */
+bool inventory_env_is_fleet(const struct environment *env);
+/* Whether expanding env's targets runs a query (discover or discover_schemas). */
+bool inventory_env_discovers(const struct environment *env);
+
 /*
  * Every key is optional. project_open completes what the file leaves
  * out: alembic_ini (the one found beside the inventory or in the current
@@ -204,6 +217,7 @@ struct inventory_migrations {
 	char *alembic_ini;	/* resolved relative to inventory.yaml, or NULL */
 	char *alembic_section;	/* the ini's main section (Alembic's -n NAME), or NULL: alembic */
 	char *python;		/* the interpreter for Alembic, or NULL: found (see project_python_find) */
+	struct strvec pass_env;	/* names of variables Alembic gets besides its allowlist */
 	struct inventory_pos scripts_pos;
 };
 

@@ -119,10 +119,13 @@ double lint_category_percent(const struct lint_category_count *count);
  * file that cannot be read or parsed: such a file becomes an MS040
  * DIAG_ERROR in reader (with its line when the reader's message names
  * one), and reader warnings are appended to reader as they come.
+ * import_path is where imported constants are looked for, as in
+ * scripts_read_dir_in (Alembic's prepend_sys_path; may be NULL).
  * Returns 0, or MS_ERR_IO when the directory itself cannot be listed.
  */
 int lint_read_dir(struct script_set *set, struct diag_list *reader,
-		  const char *dir, unsigned flags, struct ms_error *err);
+		  const char *dir, unsigned flags, const struct strvec *import_path,
+		  struct ms_error *err);
 
 /*
  * Run every rule over scripts. reader (may be NULL) holds what the

@@ -176,6 +176,7 @@ struct observe_probe {
 	const char *version_table;	/* default "alembic_version" */
 	const char *version_schema;	/* NULL: the first match on the search_path, as Alembic */
 	const char *ledger_schema;	/* default "migsync" */
+	const char *target_schema;	/* a tenant schema: set as migsync.target_schema (its ledger rows) */
 	int connect_timeout_s;		/* whole connection, tunnel included */
 	int statement_timeout_ms;	/* set on the session, also bounds each query client side */
 	bool ledger_entries;		/* also read the ledger's entries (only when there is a version table) */

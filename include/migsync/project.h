@@ -99,9 +99,12 @@ int project_open(struct project *p, const struct project_options *o, struct ms_e
 /*
  * Only find the scripts directories, as project_open would (the graph
  * commands' and lint's way in, and for showing where scripts come from).
+ * import_path (may be NULL) receives where project_open looks for the
+ * modules revisions import constants from: Alembic's prepend_sys_path
+ * when an alembic.ini is known.
  */
-int project_script_dirs(struct strvec *dirs, const struct project_options *o,
-			struct ms_error *err);
+int project_script_dirs(struct strvec *dirs, struct strvec *import_path,
+			const struct project_options *o, struct ms_error *err);
 
 /*
  * The commands that apply migrations call this before they start: the

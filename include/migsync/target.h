@@ -25,8 +25,10 @@
 struct db_target {
 	const struct environment *env;	/* borrowed from the inventory */
 	char *dbname;			/* the database (never NULL once expanded; "" when libpq decides) */
-	bool member;			/* named by targets.databases or targets.discover */
-	char *label;			/* "prod", or "tenants/tenant_001" for a member */
+	bool member;			/* named by targets.databases, discover, schemas or discover_schemas */
+	char *schema;			/* a tenant schema (targets.schemas), or NULL for a database */
+	char *name;			/* a member's name: "tenant_001", or "app/tenant_001" for a schema; else NULL */
+	char *label;			/* "prod", or "tenants/tenant_001", "tenants/app/tenant_001" for a member */
 	char *describe;			/* "user@host:port/dbname": safe to print */
 	char *conninfo;			/* keyword=value string; holds the password: never print */
 	bool has_ssh;
@@ -76,6 +78,22 @@ int db_target_for(struct db_target *out, const struct environment *env,
 		  const char *dbname, struct ms_error *err);
 
 /*
+ * The target for the tenant schema of env's own database: as
+ * db_target_for(out, env, NULL, err), a member named "DBNAME/SCHEMA"
+ * whose version table is in that schema. Its connections (db_connect and
+ * the probe) set migsync.target_schema (DB_TARGET_SCHEMA_SETTING) to the
+ * schema, which scopes its ledger rows and its advisory lock.
+ */
+int db_target_for_schema(struct db_target *out, const struct environment *env,
+			 const char *schema, struct ms_error *err);
+
+/* The session setting that names a connection's tenant schema (ledger rows, lock). */
+#define DB_TARGET_SCHEMA_SETTING "migsync.target_schema"
+
+/* Where t's version table is: its tenant schema, else database.version_table_schema. */
+const char *db_target_version_schema(const struct db_target *t);
+
+/*
  * A blocking connection for applying migrations: opens the SSH tunnel
  * when the environment has one, connects within connect_timeout (tunnel
  * included; the wait itself never blocks past it), sets
@@ -117,7 +135,8 @@ int db_result_error(struct ms_error *err, PGconn *conn, const PGresult *res, con
  * A stable identity for the database behind a connection, for plan
  * hashes: "DESCRIBE oid=OID sysid=ID" with the database's OID and the
  * cluster's system identifier ("DESCRIBE oid=OID" when the role may not
- * run pg_control_system()). Caller frees.
+ * run pg_control_system()), then " schema=SCHEMA" for a tenant schema.
+ * Caller frees.
  */
 int db_identity(char **out, PGconn *conn, const struct db_target *t,
 		struct ms_error *err);

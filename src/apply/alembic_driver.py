@@ -2,7 +2,7 @@
 
 migsync embeds this file and runs it with the project's interpreter as
 
-    PYTHON -c BOOTSTRAP N -c INI [-n SECTION] -x env=NAME COMMAND REV...
+    PYTHON -c BOOTSTRAP N -c INI [-n SECTION] -x env=NAME [-x tenant=SCHEMA] COMMAND REV...
 
 where BOOTSTRAP reads this program (N bytes) from stdin. stdin then holds
 the revision files migsync planned from ("COUNT" and COUNT lines of
@@ -16,6 +16,9 @@ the revision files migsync planned from ("COUNT" and COUNT lines of
    downgrade do, on one ScriptDirectory so the revisions are loaded once).
    After each call the driver waits for "next" so that migsync can check
    the version rows before the next one.
+   With -x tenant=SCHEMA (a tenant schema's target), env.py's
+   context.configure gets version_table_schema=SCHEMA unless it passes
+   its own.
 3. A failure prints the traceback, then the exception's own first line
    (the DBAPI error behind SQLAlchemy's wrapper); exit 1.
 
@@ -90,7 +93,7 @@ def compare(planned, seen):
     return not differs
 
 
-def run_call(config, script, command, rev):
+def run_call(config, script, command, rev, tenant):
     # alembic.command.upgrade/downgrade, on the ScriptDirectory already loaded
     from alembic.runtime.environment import EnvironmentContext
 
@@ -100,11 +103,31 @@ def run_call(config, script, command, rev):
     def downgrade(current, context):
         return script._downgrade_revs(rev, current)
 
-    with EnvironmentContext(config, script,
-                            fn=upgrade if command == "upgrade" else downgrade,
-                            as_sql=False, starting_rev=None, destination_rev=rev,
-                            tag=None):
+    ctx = EnvironmentContext(config, script,
+                             fn=upgrade if command == "upgrade" else downgrade,
+                             as_sql=False, starting_rev=None, destination_rev=rev,
+                             tag=None)
+    if tenant is not None:
+        # A tenant schema's version table is in that schema, as in Alembic's
+        # recipe; an env.py that names another one keeps it (and migsync,
+        # reading the tenant's, then reports the difference). Set on the
+        # instance: alembic.context proxies to it.
+        configure = ctx.configure
+
+        def tenant_configure(*args, **kw):
+            kw.setdefault("version_table_schema", tenant)
+            return configure(*args, **kw)
+
+        ctx.configure = tenant_configure
+    with ctx:
         script.run_env()
+
+
+def x_value(xs, key):
+    for x in xs:
+        if x.startswith(key + "="):
+            return x[len(key) + 1:]
+    return None
 
 
 def error_line(exc):
@@ -144,7 +167,7 @@ def main(argv):
             return 3
         for k, rev in enumerate(args.revisions):
             say("call", str(k), rev)
-            run_call(config, script, args.command, rev)
+            run_call(config, script, args.command, rev, x_value(args.x, "tenant"))
             say("done", str(k), rev)
             if replies.get() != "next":
                 return 4

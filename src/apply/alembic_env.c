@@ -1,8 +1,9 @@
 /*
  * What the Alembic child is given: DATABASE_URL for its own database,
- * and an environment reduced to what Python and the project need. The
- * inventory's other environments have their passwords in this process's
- * environment (password_env, ${VAR}); none of them reaches env.py.
+ * and an environment reduced to what Python and the project need, plus
+ * the variables migrations.pass_env names. The inventory's other
+ * environments have their passwords in this process's environment
+ * (password_env, ${VAR}); none of them reaches env.py unless listed.
  */
 
 #include <stdlib.h>
@@ -143,14 +144,26 @@ static bool passed_on(const char *assignment)
 	return false;
 }
 
+/* Is assignment NAME=... for one of names? */
+static bool named(const char *assignment, const struct strvec *names)
+{
+	size_t len = strcspn(assignment, "=");
+
+	for (size_t i = 0; names && i < names->nr; i++)
+		if (strlen(names->items[i]) == len && !strncmp(assignment, names->items[i], len))
+			return true;
+	return false;
+}
+
 void exec_alembic_env(struct strvec *env, const struct exec_context *c, const char *url)
 {
 	const struct environment *e = c->target ? c->target->env : NULL;
 	const char *own = e && e->database.password_env ? e->database.password_env : NULL;
+	const struct strvec *pass = c->inv ? &c->inv->migrations.pass_env : NULL;
 	size_t own_len = own ? strlen(own) : 0;
 
 	for (char **p = environ; *p; p++)
-		if (passed_on(*p) ||
+		if (passed_on(*p) || named(*p, pass) ||
 		    (own && !strncmp(*p, own, own_len) && (*p)[own_len] == '='))
 			strvec_push(env, *p);
 	strvec_push_owned(env, xstrfmt("DATABASE_URL=%s", url));
@@ -163,4 +176,19 @@ void exec_alembic_env_wipe(struct strvec *env)
 	for (size_t i = 0; i < env->nr; i++)
 		memset(env->items[i], 0, strlen(env->items[i]));
 	strvec_release(env);
+}
+
+void exec_alembic_remote_env(struct strbuf *reads, struct strbuf *in, const struct exec_context *c)
+{
+	const struct strvec *pass = c->inv ? &c->inv->migrations.pass_env : NULL;
+
+	for (size_t i = 0; pass && i < pass->nr; i++) {
+		const char *v = getenv(pass->items[i]);
+
+		if (!v || strchr(v, '\n'))
+			continue;
+		/* names are [A-Za-z_][A-Za-z0-9_]* (inventory load): safe as shell words */
+		strbuf_addf(reads, "IFS= read -r %s && export %s && ", pass->items[i], pass->items[i]);
+		strbuf_addf(in, "%s\n", v);
+	}
 }

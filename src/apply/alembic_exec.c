@@ -256,7 +256,7 @@ static void shell_quote(struct strbuf *sb, const char *s)
  * because sshd refuses them unless AcceptEnv names the variable). The
  * driver reads the rest; the end of stdin (a cancel) ends it.
  */
-static char *remote_command(const struct exec_context *c, char **argv)
+static char *remote_command(const struct exec_context *c, char **argv, const char *reads)
 {
 	const struct environment *env = c->target->env;
 	struct strbuf sb = STRBUF_INIT;
@@ -266,7 +266,8 @@ static char *remote_command(const struct exec_context *c, char **argv)
 		shell_quote(&sb, env->ssh.workdir);
 		strbuf_addstr(&sb, " && ");
 	}
-	strbuf_addstr(&sb, "IFS= read -r DATABASE_URL && export DATABASE_URL && MIGSYNC_ENVIRONMENT=");
+	strbuf_addf(&sb, "IFS= read -r DATABASE_URL && export DATABASE_URL && %sMIGSYNC_ENVIRONMENT=",
+		    reads);
 	shell_quote(&sb, env->name);
 	strbuf_addstr(&sb, " && export MIGSYNC_ENVIRONMENT && exec");
 	for (size_t i = 0; argv[i]; i++) {
@@ -360,6 +361,7 @@ int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
 	bool remote = env && env->ssh.enabled && env->ssh.run;
 	struct run_state rs = { .c = c, .job = job, .stop_err = MS_ERROR_INIT };
 	struct strvec child_env = STRVEC_INIT, args = STRVEC_INIT;
+	struct strbuf reads = STRBUF_INIT;
 	size_t program_len = strlen(exec_alembic_driver);
 	char *url = NULL, *cmd = NULL, *ini_abs = NULL, *dir = NULL, **argv = NULL;
 	int status = 0, ret = 0;
@@ -411,20 +413,26 @@ int exec_alembic_run(const struct exec_context *c, struct exec_alembic_job *job,
 	}
 	strvec_push(&args, "-x");
 	strvec_push_owned(&args, xstrfmt("env=%s", env ? env->name : ""));
+	if (c->target && c->target->schema) {	/* the cookbook's schema-level multi-tenancy */
+		strvec_push(&args, "-x");
+		strvec_push_owned(&args, xstrfmt("tenant=%s", c->target->schema));
+	}
 	strvec_push(&args, job->command);
 	for (size_t i = 0; i < job->revs->nr; i++)
 		strvec_push(&args, job->revs->items[i]);
 	argv = xcalloc(args.nr + 1, sizeof(*argv));
 	memcpy(argv, args.items, args.nr * sizeof(*argv));
 
-	if (remote)
+	if (remote) {
 		strbuf_addf(&rs.in.buf, "%s\n", url);
+		exec_alembic_remote_env(&reads, &rs.in.buf, c);
+	}
 	strbuf_add(&rs.in.buf, exec_alembic_driver, program_len);
 	add_manifest(&rs.in.buf, job->g);
 	if (remote) {
 		struct exec_lines lines = { STRBUF_INIT, on_line, &rs, NULL };
 
-		cmd = remote_command(c, argv);
+		cmd = remote_command(c, argv, reads.buf);
 		ret = ssh_exec_run(&c->target->ssh, cmd, &rs.in, &lines, c->cancel, &status, err);
 		exec_lines_finish(&lines);
 		if (ret < 0 && !rs.stop)
@@ -453,6 +461,7 @@ done:
 	if (rs.in.buf.len)
 		memset(rs.in.buf.buf, 0, rs.in.buf.len);
 	strbuf_release(&rs.in.buf);
+	strbuf_release(&reads);
 	strbuf_release(&rs.difference);
 	ms_error_release(&rs.stop_err);
 	exec_alembic_env_wipe(&child_env);

@@ -78,7 +78,7 @@ int apply_canary_wait(const struct environment *env, const struct apply_options 
 	if (ret < 0)
 		goto done;
 	for (size_t i = 0; i < nr; i++)
-		shard0 += db_shard_of(env->name, all[i].dbname, NULL, env->shard.count) == 0;
+		shard0 += db_shard_of(env->name, all[i].dbname, all[i].schema, env->shard.count) == 0;
 	want = inventory_amount_of(&env->fleet.canary, shard0);
 	deadline = clock_mono_ms() + env->database.lock_wait * 1000;
 	/*
@@ -90,7 +90,7 @@ int apply_canary_wait(const struct environment *env, const struct apply_options 
 	for (size_t i = 0; i < nr && waited < want; i++) {
 		bool first = true;
 
-		if (db_shard_of(env->name, all[i].dbname, NULL, env->shard.count) != 0)
+		if (db_shard_of(env->name, all[i].dbname, all[i].schema, env->shard.count) != 0)
 			continue;
 		while ((ret = canary_state(&all[i], o, since, err)) == 0) {
 			first = false;

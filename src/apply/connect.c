@@ -96,7 +96,7 @@ int apply_expand_waiting(struct db_target **targets, size_t *nr, const struct en
 
 	while ((ret = (o->all_targets ? db_targets_expand_all : db_targets_expand)(targets, nr, env,
 										 err)) < 0 &&
-	       env->targets.discover && connect_retry(w, env, env->name, o, err))
+	       inventory_env_discovers(env) && connect_retry(w, env, env->name, o, err))
 		;
 	return ret;
 }

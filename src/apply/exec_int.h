@@ -70,6 +70,13 @@ int exec_alembic_url(char **out, const struct exec_context *c, bool remote,
  * environments' secrets stay in migsync.
  */
 void exec_alembic_env(struct strvec *env, const struct exec_context *c, const char *url);
+/*
+ * For a run over SSH: the variables of migrations.pass_env that are set
+ * here, each as a line appended to in (the child's stdin, after
+ * DATABASE_URL's; never its command line), and the shell words that read
+ * them appended to reads. A value with a line break is left out.
+ */
+void exec_alembic_remote_env(struct strbuf *reads, struct strbuf *in, const struct exec_context *c);
 /* Wipe (secrets) and release what exec_alembic_env made. */
 void exec_alembic_env_wipe(struct strvec *env);
 

@@ -91,7 +91,7 @@ void apply_executor_open(struct apply_executor *ax, PGconn *conn, const struct d
 	ax->c.target = t;
 	ax->c.inv = o->inv;
 	ax->c.version_table = t->env->database.version_table;
-	ax->c.version_schema = t->env->database.version_table_schema;
+	ax->c.version_schema = db_target_version_schema(t);
 	ax->c.plan_hash = plan_hash;
 	ax->c.who = o->who;
 	ax->c.host = o->host;

@@ -96,12 +96,51 @@ static void record_failure(const struct exec_context *c, struct ledger_entry *e,
 	ms_error_release(&lerr);
 }
 
-/* BEGIN, and create the version table when sess has not seen it. */
+static const char *tenant_of(const struct exec_context *c)
+{
+	return c->target ? c->target->schema : NULL;
+}
+
+/*
+ * A tenant schema's revision runs with search_path set to that schema
+ * alone (SET LOCAL inside its transaction; for `transaction false`, SET
+ * on the session around it), so that its unqualified names are the
+ * tenant's. how: "SET LOCAL", "SET" or "RESET".
+ */
+static int tenant_search_path(const struct exec_context *c, const char *how, struct ms_error *err)
+{
+	const char *schema = tenant_of(c);
+	char *quoted = NULL, *sql = NULL;
+	int ret = 0;
+
+	if (!schema)
+		goto done;
+	if (!strcmp(how, "RESET")) {
+		ret = exec_query_simple(c->conn, "RESET search_path", "could not reset search_path", err);
+		goto done;
+	}
+	quoted = PQescapeIdentifier(c->conn, schema, strlen(schema));
+	if (!quoted) {
+		ret = ms_error_set(err, MS_ERR_CONFIG, "schema \"%s\": invalid name: %s", schema,
+				   PQerrorMessage(c->conn));
+		goto done;
+	}
+	sql = xstrfmt("%s search_path TO %s", how, quoted);
+	ret = exec_query_simple(c->conn, sql, "could not set search_path", err);
+done:
+	PQfreemem(quoted);
+	free(sql);
+	return ret;
+}
+
+/* BEGIN (with the tenant's search_path), and create the version table when sess has not seen it. */
 static int begin_step(const struct exec_context *c, const struct exec_session *sess,
 		      struct ms_error *err)
 {
 	int ret = exec_query_simple(c->conn, "BEGIN", "could not begin a transaction", err);
 
+	if (ret == 0)
+		ret = tenant_search_path(c, "SET LOCAL", err);
 	if (ret == 0 && !sess->version_table)
 		ret = version_table_ensure(c->conn, c->version_table, c->version_schema, err);
 	return ret;
@@ -139,7 +178,7 @@ static int sql_step_transactional(const struct exec_context *c, struct exec_sess
 		goto done;
 	exec_rows_expected(&after, &sess->rows, step);
 	e->rows_after = exec_rows_join(&after);
-	if (!sess->version_table || !nr) {
+	if (!sess->version_table || !nr || tenant_of(c)) {
 		ret = begin_step(c, sess, err);
 		if (ret < 0)
 			goto fail;
@@ -183,9 +222,19 @@ static int sql_step_autocommit(const struct exec_context *c, struct exec_session
 	if (ret < 0)
 		goto done;
 
-	ret = exec_run_statements(c, s, NULL, st, nr, err);
-	if (ret < 0)
+	ret = tenant_search_path(c, "SET", err);
+	if (ret == 0)
+		ret = exec_run_statements(c, s, NULL, st, nr, err);
+	if (ret == 0)
+		ret = tenant_search_path(c, "RESET", err);
+	if (ret < 0) {
+		struct ms_error ignore = MS_ERROR_INIT;
+
+		exec_rollback(c->conn);
+		tenant_search_path(c, "RESET", &ignore);
+		ms_error_release(&ignore);
 		goto fail;
+	}
 	ret = begin_step(c, sess, err);
 	if (ret == 0)
 		ret = exec_row_apply(c, name, step, err);

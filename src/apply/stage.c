@@ -70,7 +70,7 @@ static int run_each(struct executor *x, struct output_ctx *oc, const struct plan
 		ret = x->ops->step(x, s, err);
 		if (ret < 0) {
 			if (!starts_with(err->message ? err->message : "", "environment \"")) {
-				char *who = ms_error_subject(t->env->name, t->member ? t->dbname : NULL);
+				char *who = ms_error_subject(t->env->name, t->name);
 
 				ms_error_prefix(err, "%s", who);
 				free(who);

@@ -153,9 +153,11 @@ int cli_db_exit_code(const struct ms_error *err);
 /*
  * Find the versions directories: --scripts (repeatable), else the
  * inventory's migrations.scripts, else alembic.ini in the current
- * directory (script_location, version_locations). *dirs receives them.
+ * directory (script_location, version_locations). *dirs receives them,
+ * *import_path (may be NULL) alembic.ini's prepend_sys_path.
  */
-int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err);
+int cli_script_dirs(struct strvec *dirs, struct strvec *import_path,
+		    const struct cli_common *c, struct ms_error *err);
 
 /*
  * The safety review of set (safety.h) with inv's settings (may be NULL)
@@ -214,6 +216,7 @@ int cmd_log(int argc, char **argv);
 int cmd_rehash(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
 int cmd_stamp(int argc, char **argv);
 int cmd_consolidate(int argc, char **argv);

@@ -7,11 +7,11 @@
  * file (one test case per environment and check) and a Markdown
  * summary. Exit 0 all consistent, 1 problems, 2 could not run.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/check_output.h"
 #include "cli/cli.h"
 #include "cli/drift_collect.h"
 #include "cli/render/render.h"
@@ -50,6 +50,7 @@ static void print_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
 	       "  -h, --help               show this help, then exit\n"
@@ -70,74 +71,14 @@ static void print_help(void)
 }
 
 /*
- * The ledgers' answers, one per database of c's report in report order,
- * as nightly_input.checksums reads them (borrowing from c); free().
- */
-static struct nightly_checksums *checksums_of(const struct cli_status *c)
-{
-	const struct status_report *r = &c->report;
-	struct nightly_checksums *out;
-	size_t nr = 0;
-
-	for (size_t e = 0; e < r->envs_nr; e++)
-		nr += r->envs[e].targets_nr;
-	out = xcalloc(nr ? nr : 1, sizeof(*out));
-	nr = 0;
-	for (size_t e = 0; e < r->envs_nr; e++)
-		for (size_t t = 0; t < r->envs[e].targets_nr; t++, nr++) {
-			const struct cli_checksums *cs = cli_status_checksums(c, e, t);
-
-			out[nr].items = cs->items;
-			out[nr].nr = cs->nr;
-			out[nr].error = cs->error;
-		}
-	return out;
-}
-
-/*
- * Write what print makes of run, secrets scrubbed, to path, linking to the
- * HTML page html (NULL: none) relative to path; returns 0 or MS_ERR_IO
- * with err set.
- */
-static int write_report(const char *path,
-			void (*print)(struct strbuf *, const struct render_check *),
-			struct render_check *run, const char *html, const struct strvec *secrets,
-			struct ms_error *err)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char *link = html ? render_relative_link(path, html) : NULL;
-	FILE *f = fopen(path, "w");
-	int ret = 0;
-
-	run->html_link = link;
-
-	if (!f) {
-		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not open for writing: %s",
-				   path, strerror(errno));
-		goto done;
-	}
-	print(&sb, run);
-	cli_scrub(&sb, secrets);
-	if (fwrite(sb.buf, 1, sb.len, f) != sb.len)
-		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not write: %s", path, strerror(errno));
-	if (fclose(f) != 0 && ret == 0)
-		ret = ms_error_set(err, MS_ERR_IO, "\"%s\": could not write: %s", path, strerror(errno));
-done:
-	run->html_link = NULL;
-	free(link);
-	strbuf_release(&sb);
-	return ret;
-}
-
-/*
  * Lint the directories status read, going on past files that cannot be
  * read, with the safety findings of the revisions some database still
  * needs (pending in report): a finding matters until it reached every
  * database, and an old one must not fail every night after.
  */
 static int run_lint(struct lint_report *out, const struct strvec *dirs,
-		    const struct status_report *report, const struct inventory *inv,
-		    struct ms_error *err)
+		    const struct strvec *import_path, const struct status_report *report,
+		    const struct inventory *inv, struct ms_error *err)
 {
 	struct script_set set = SCRIPT_SET_INIT;
 	struct diag_list reader = DIAG_LIST_INIT;
@@ -150,7 +91,7 @@ static int run_lint(struct lint_report *out, const struct strvec *dirs,
 	lint_options_init(&opts);
 	safety_report_init(&safety);
 	for (size_t i = 0; ret == 0 && i < dirs->nr; i++)
-		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, err);
+		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, import_path, err);
 	if (ret < 0)
 		goto done;
 	cli_safety_review(&safety, &set, inv);
@@ -195,7 +136,8 @@ static void rest_work(size_t index, void *ctx)
 	if (!r->c->graph_error)
 		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
 	if (r->ret == 0)
-		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->report, r->c->inv, &r->err);
+		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->import_path, &r->c->report,
+				  r->c->inv, &r->err);
 }
 
 /*
@@ -243,14 +185,11 @@ int cmd_check(int argc, char **argv)
 	struct cli_status c;
 	struct cli_drift dc;
 	struct lint_report lint;
-	struct nightly_input in;
-	struct nightly_checksums *checksums = NULL;
 	struct nightly_report report;
 	struct render_html_graph graph = { NULL, NULL };
-	struct render_check run = { &report, &c, &dc, &lint, NULL, &graph };
+	struct render_check run = { &report, &c, &dc, &lint, NULL, &graph, 0, 0, false };
 	struct ms_error err = MS_ERROR_INIT;
-	struct strbuf out = STRBUF_INIT;
-	const char *junit = NULL, *markdown = NULL, *html = NULL;
+	struct cli_check_files files = { NULL, NULL, NULL };
 	int ret = EXIT_OK, opt;
 
 	cli_common_init(&common);
@@ -259,7 +198,6 @@ int cmd_check(int argc, char **argv)
 	c.keep_going = true;	/* a broken revision file is a lint problem here */
 	cli_drift_init(&dc);
 	lint_report_init(&lint);
-	nightly_input_init(&in);
 	nightly_report_init(&report);
 
 	optind = 1;
@@ -277,16 +215,16 @@ int cmd_check(int argc, char **argv)
 				goto done;
 			break;
 		case OPT_JUNIT:
-			junit = optarg;
+			files.junit = optarg;
 			break;
 		case OPT_MARKDOWN:
-			markdown = optarg;
+			files.markdown = optarg;
 			break;
 		case OPT_FAIL_ON_PENDING:
-			in.fail_on_pending = true;
+			run.fail_on_pending = true;
 			break;
 		case OPT_HTML:
-			html = optarg;
+			files.html = optarg;
 			break;
 		default:
 			ret = cli_default_option(&common, "check", opt, optarg);
@@ -301,44 +239,24 @@ int cmd_check(int argc, char **argv)
 
 	dopts.jobs = opts.jobs;
 	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||
-	    collect_rest(&dc, &lint, &c, &dopts, html ? &graph : NULL, &err) < 0) {
+	    collect_rest(&dc, &lint, &c, &dopts, files.html ? &graph : NULL, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	checksums = checksums_of(&c);
-	in.status = &c.report;
-	in.graph_error = c.graph_error;
-	in.drift = &dc.report;
-	in.lint = &lint;
-	in.checksums = checksums;
-	nightly_judge(&report, &in);
-
-	if ((html && write_report(html, render_check_html, &run, NULL, &c.secrets, &err) < 0) ||
-	    (junit && write_report(junit, render_check_junit, &run, html, &c.secrets, &err) < 0) ||
-	    (markdown && write_report(markdown, render_check_markdown, &run, html, &c.secrets, &err) < 0)) {
-		cli_print_error_scrubbed(&err, &c.secrets);
-		ret = EXIT_CANNOT_RUN;
-		goto done;
+	if (c.inv && c.inv->nr) {
+		run.shard_index = c.inv->envs[0].shard.index;
+		run.shard_count = c.inv->envs[0].shard.count;
 	}
-	if (common.format == FORMAT_JSON)
-		render_check_json(&out, &run);
-	else
-		render_check_text(&out, &run);
-	cli_scrub(&out, &c.secrets);
-	ret = cli_write_stdout(out.buf, out.len);
-	if (ret == EXIT_OK && report.verdict == NIGHTLY_FAIL)
-		ret = EXIT_PROBLEMS;
+	ret = cli_check_finish(&report, &run, common.format, &files);
 done:
 	nightly_report_release(&report);
 	render_html_graph_release(&graph);
-	free(checksums);
 	lint_report_release(&lint);
 	cli_drift_release(&dc);
 	cli_status_release(&c);
 	strvec_release(&names);
 	ms_error_release(&err);
-	strbuf_release(&out);
 	cli_common_release(&common);
 	return ret;
 }

@@ -64,6 +64,7 @@ static void print_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL          one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --scripts=DIR      versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT    output format: text (default) or json\n"
 	       "  -h, --help             show this help, then exit\n"
@@ -93,13 +94,13 @@ static int read_scripts(struct lint_report *report, struct revgraph **g, struct 
 {
 	struct lint_options opts;
 	struct diag_list reader = DIAG_LIST_INIT, problems = DIAG_LIST_INIT;
-	struct strvec dirs = STRVEC_INIT;
+	struct strvec dirs = STRVEC_INIT, import_path = STRVEC_INIT;
 	int ret;
 
 	lint_options_init(&opts);
-	ret = cli_script_dirs(&dirs, common, err);
+	ret = cli_script_dirs(&dirs, &import_path, common, err);
 	for (size_t i = 0; ret == 0 && i < dirs.nr; i++)
-		ret = lint_read_dir(set, &reader, dirs.items[i], 0, err);
+		ret = lint_read_dir(set, &reader, dirs.items[i], 0, &import_path, err);
 	if (ret == 0)
 		ret = lint_run(report, set, &reader, &opts, err);
 	if (ret == 0)
@@ -107,6 +108,7 @@ static int read_scripts(struct lint_report *report, struct revgraph **g, struct 
 	diag_list_release(&problems);
 	diag_list_release(&reader);
 	strvec_release(&dirs);
+	strvec_release(&import_path);
 	lint_options_release(&opts);
 	return ret;
 }

@@ -28,6 +28,7 @@ static void downgrade_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL              one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT        output format: text (default) or json\n"
 	       "  -h, --help                 show this help, then exit\n"

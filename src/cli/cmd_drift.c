@@ -53,6 +53,7 @@ static void print_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
 	       "  -h, --help               show this help, then exit\n"
 	       "\n"

@@ -48,6 +48,7 @@ struct hook_run {
 	int64_t wait_noted_ms;		/* elapsed_ms of the last "waiting" line, -1: none */
 	struct strvec applied;		/* native revisions applied, in order */
 	struct strvec alembic_dbs;	/* databases Alembic ran on (describe strings) */
+	bool quiet_output;		/* Alembic's output only with --verbose, as in apply */
 };
 
 /* Progress on stderr: the summary (or the JSON) is all stdout gets. */
@@ -82,7 +83,8 @@ static void on_event(const struct apply_event *ev, void *ctx)
 			ev->detail ? ev->detail : "already there (another run applied it)");
 		break;
 	case APPLY_EVENT_OUTPUT:
-		fprintf(stderr, "%s\n", ev->detail);
+		if (!r->quiet_output)
+			fprintf(stderr, "%s\n", ev->detail);
 		break;
 	case APPLY_EVENT_HOOK:
 	case APPLY_EVENT_LOCK:
@@ -113,9 +115,11 @@ static void print_help(void)
 	       "                               (default: the environment's database.lock_wait)\n"
 	       "      --on-unapproved=ACTION   at a closed gate: fail (default, exit 3) or skip\n"
 	       "                               (start without migrating; exit 0, warned on stderr)\n"
+	       "  -v, --verbose                show Alembic's output (executor alembic)\n"
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH         inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL                one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --scripts=DIR            versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT          summary format: text (default) or json\n"
 	       "  -h, --help                   show this help, then exit\n"
@@ -181,6 +185,7 @@ int cmd_hook(int argc, char **argv)
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 		{ "on-unapproved", required_argument, NULL, OPT_ON_UNAPPROVED },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common;
@@ -198,7 +203,7 @@ int cmd_hook(int argc, char **argv)
 	const char *to = NULL, *action = "failed", *error = NULL;
 	char *approve = NULL;
 	int64_t wait_ms = HOOK_DEFAULT_WAIT * 1000, lock_wait_ms = 0, elapsed;
-	bool lock_wait_set = false, skip = false, unread = false;
+	bool lock_wait_set = false, skip = false, unread = false, verbose = false;
 	enum apply_outcome out;
 	int ret = EXIT_OK, opt;
 
@@ -212,7 +217,7 @@ int cmd_hook(int argc, char **argv)
 	strvec_init(&r.applied);
 	strvec_init(&r.alembic_dbs);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "e:v", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
 			print_help();
@@ -222,6 +227,9 @@ int cmd_hook(int argc, char **argv)
 			break;
 		case OPT_TO:
 			to = optarg;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case OPT_WAIT:
 			ret = parse_wait(&wait_ms, "--wait", optarg);
@@ -272,6 +280,7 @@ int cmd_hook(int argc, char **argv)
 	o.lock_wait_ms = lock_wait_ms;
 	o.event = on_event;
 	o.ctx = &r;
+	r.quiet_output = !verbose && pr.inv->migrations.executor == EXECUTOR_ALEMBIC;
 
 	out = apply_stage_run(&st, env, &o, &err);
 	stage_rows(&from, &st, false);

@@ -24,6 +24,7 @@ static void print_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL          one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --format=FORMAT    text (default) or json\n"
 	       "  -h, --help             show this help, then exit\n"
 	       "\n"
@@ -140,14 +141,20 @@ static void text_environment(struct strbuf *sb, const struct environment *env, s
 	if (gate->soak)
 		add_duration(sb, ", soak", gate->soak);
 	strbuf_addch(sb, '\n');
-	if (env->targets.databases.nr) {
-		strbuf_addstr(sb, "  targets:       ");
-		for (size_t i = 0; i < env->targets.databases.nr; i++)
-			strbuf_addf(sb, "%s%s", i ? ", " : "", env->targets.databases.items[i]);
+	for (int k = 0; k < 2; k++) {
+		const struct strvec *v = k ? &env->targets.schemas : &env->targets.databases;
+
+		if (!v->nr)
+			continue;
+		strbuf_addstr(sb, k ? "  schemas:       " : "  targets:       ");
+		for (size_t i = 0; i < v->nr; i++)
+			strbuf_addf(sb, "%s%s", i ? ", " : "", v->items[i]);
 		strbuf_addch(sb, '\n');
 	}
 	if (env->targets.discover)
 		strbuf_addf(sb, "  discover:      %s\n", env->targets.discover);
+	if (env->targets.discover_schemas)
+		strbuf_addf(sb, "  discover schemas: %s\n", env->targets.discover_schemas);
 	if (env->before_apply)
 		strbuf_addf(sb, "  before apply:  %s\n", env->before_apply);
 	free(target);
@@ -262,6 +269,8 @@ static void json_environment(struct json_writer *jw, const struct environment *e
 	json_object_begin(jw);
 	cli_json_strvec(jw, "databases", &env->targets.databases);
 	json_kv_string(jw, "discover", env->targets.discover);
+	cli_json_strvec(jw, "schemas", &env->targets.schemas);
+	json_kv_string(jw, "discover_schemas", env->targets.discover_schemas);
 	json_object_end(jw);
 
 	json_object_end(jw);

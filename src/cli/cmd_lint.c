@@ -261,7 +261,7 @@ int cmd_lint(int argc, char **argv)
 	struct lint_report report;
 	struct script_set set = SCRIPT_SET_INIT;
 	struct diag_list reader = DIAG_LIST_INIT;
-	struct strvec dirs = STRVEC_INIT;
+	struct strvec dirs = STRVEC_INIT, import_path = STRVEC_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	struct strbuf out = STRBUF_INIT;
 	struct safety_report safety;
@@ -309,13 +309,14 @@ int cmd_lint(int argc, char **argv)
 		ret = cli_write_stdout(out.buf, out.len);
 		goto done;
 	}
-	if (cli_script_dirs(&dirs, &common, &err) < 0) {
+	if (cli_script_dirs(&dirs, &import_path, &common, &err) < 0) {
 		cli_print_error(&err);
 		ret = cli_exit_code(&err);
 		goto done;
 	}
 	for (size_t i = 0; i < dirs.nr; i++) {
-		if (lint_read_dir(&set, &reader, dirs.items[i], SCRIPTS_KEEP_SQL, &err) < 0) {
+		if (lint_read_dir(&set, &reader, dirs.items[i], SCRIPTS_KEEP_SQL, &import_path,
+				  &err) < 0) {
 			cli_print_error(&err);
 			ret = EXIT_CANNOT_RUN;
 			goto done;
@@ -350,6 +351,7 @@ done:
 	project_release(&proj);
 	ms_error_release(&err);
 	strvec_release(&dirs);
+	strvec_release(&import_path);
 	diag_list_release(&reader);
 	script_set_release(&set);
 	lint_report_release(&report);

@@ -39,6 +39,7 @@ static void log_help(void)
 	       "\n"
 	       "Common options:\n"
 	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
+	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
 	       "      --format=FORMAT      output format: text (default) or json\n"
 	       "  -h, --help               show this help, then exit\n"
 	       "\n"
@@ -281,7 +282,7 @@ int cmd_log(int argc, char **argv)
 	if (exp[0].nr && observe_run(obs, targets, exp[0].nr, &read, &err) < 0)
 		goto cannot_run;
 
-	fleet = envs[0]->targets.databases.nr || envs[0]->targets.discover;
+	fleet = inventory_env_is_fleet(envs[0]);
 	for (size_t i = 0; i < exp[0].nr; i++)
 		total += obs[i].ledger_nr;
 	lines = xcalloc(total ? total : 1, sizeof(*lines));

@@ -234,11 +234,12 @@ int cli_write_stdout(const char *buf, size_t len)
 	return EXIT_OK;
 }
 
-int cli_script_dirs(struct strvec *dirs, const struct cli_common *c, struct ms_error *err)
+int cli_script_dirs(struct strvec *dirs, struct strvec *import_path,
+		    const struct cli_common *c, struct ms_error *err)
 {
 	struct project_options o = { c->inventory, &c->scripts_dirs, 0, 0, c->url };
 
-	return project_script_dirs(dirs, &o, err);
+	return project_script_dirs(dirs, import_path, &o, err);
 }
 
 bool cli_single_database(const struct cli_common *c)

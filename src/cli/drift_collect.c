@@ -39,7 +39,7 @@ static struct cli_drift_job *add_job(struct cli_drift *dc, const struct environm
 	job->e = e;
 	job->t = t;
 	job->label = xstrdup(t ? t->label : e->name);
-	job->database = xstrdup(!t ? "-" : t->member ? t->dbname : t->describe);
+	job->database = xstrdup(!t ? "-" : t->name ? t->name : t->describe);
 	return job;
 }
 

@@ -136,6 +136,7 @@ void cli_status_init(struct cli_status *c)
 
 	*c = (struct cli_status){ 0 };
 	strvec_init(&c->script_dirs);
+	strvec_init(&c->import_path);
 	script_set_init(&c->scripts);
 	c->goal = goal;
 	status_report_init(&c->report);
@@ -158,12 +159,27 @@ void cli_status_release(struct cli_status *c)
 	free(c->graph_error);
 	script_set_release(&c->scripts);
 	strvec_release(&c->script_dirs);
+	strvec_release(&c->import_path);
 	free(c->envs);
 	inventory_free(c->inv);
 	strvec_release(&c->secrets);
 	if (c->conn_ready)
 		conn_global_cleanup();
 	cli_status_init(c);
+}
+
+/* See cli_status_job.position. */
+static long position_of(const struct environment *e, const struct db_target *t)
+{
+	if (!t->member)
+		return 0;
+	for (size_t i = 0; t->schema && !e->targets.discover_schemas && i < e->targets.schemas.nr; i++)
+		if (!strcmp(e->targets.schemas.items[i], t->schema))
+			return (long)i;
+	for (size_t i = 0; !t->schema && !e->targets.discover && i < e->targets.databases.nr; i++)
+		if (!strcmp(e->targets.databases.items[i], t->dbname))
+			return (long)i;
+	return -1;
 }
 
 /*
@@ -178,7 +194,7 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 		const struct environment *e = c->envs[i];
 
 		status_report_add_env(&c->report, e->name,
-				      e->targets.databases.nr || e->targets.discover);
+				      inventory_env_is_fleet(e));
 	}
 	c->first_job = xcalloc(c->envs_nr ? c->envs_nr : 1, sizeof(*c->first_job));
 	c->exp_nr = c->envs_nr;
@@ -206,7 +222,8 @@ static int expand(struct cli_status *c, unsigned jobs, struct ms_error *err)
 			*job = (struct cli_status_job){ 0 };
 			job->env = i;
 			job->t = t;
-			job->database = xstrdup(t->member ? t->dbname : t->describe);
+			job->database = xstrdup(t->name ? t->name : t->describe);
+			job->position = position_of(x->e, t);
 		}
 	}
 done:
@@ -321,6 +338,8 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	p.inv = NULL;
 	c->script_dirs = p.script_dirs;
 	strvec_init(&p.script_dirs);
+	c->import_path = p.alembic.prepend_sys_path;
+	strvec_init(&p.alembic.prepend_sys_path);
 	c->scripts = p.scripts;		/* the graph's nodes point into it */
 	script_set_init(&p.scripts);
 	c->g = p.graph;

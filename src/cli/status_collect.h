@@ -78,6 +78,13 @@ struct cli_status_job {
 	const struct db_target *t;	/* borrowed from its expansion */
 	char *database;			/* what the report shows: never a password */
 	struct cli_checksums checksums;
+	/*
+	 * Its place among all the targets of its environment, whichever
+	 * shard runs: the index in targets.databases (0 for the
+	 * environment's own database), -1 when discovered (they come
+	 * sorted by name).
+	 */
+	long position;
 };
 
 struct cli_status {
@@ -85,6 +92,7 @@ struct cli_status {
 	const struct environment **envs;	/* the selected ones, in rollout order */
 	size_t envs_nr;
 	struct strvec script_dirs;		/* where the scripts were read */
+	struct strvec import_path;		/* alembic.ini's prepend_sys_path, for lint */
 	struct script_set scripts;		/* with SCRIPTS_SHA256 when opts->checksums */
 	struct revgraph *g;			/* empty when graph_error is set */
 	/*

@@ -27,8 +27,27 @@
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
-/* The lock key: see LEDGER_LOCK_NAMESPACE. */
-#define LOCK_KEY(ns) XSTR(ns) ", pg_catalog.hashtext(pg_catalog.current_database())"
+/*
+ * The lock keys: see LEDGER_LOCK_NAMESPACE. The run lock is per target:
+ * the database, or the database and the tenant schema the connection
+ * names (DB_TARGET_SCHEMA_SETTING), so that two tenants of a database
+ * can be migrated at once but one tenant never twice. The ledger's
+ * creation lock is per database.
+ */
+#define TARGET_SCHEMA_NOW \
+	"NULLIF(pg_catalog.current_setting('" DB_TARGET_SCHEMA_SETTING "', true), '')"
+#define LOCK_DB "pg_catalog.hashtext(pg_catalog.current_database())"
+#define LOCK_TARGET "pg_catalog.hashtext(pg_catalog.current_database()" \
+	" OPERATOR(pg_catalog.||) COALESCE('/' OPERATOR(pg_catalog.||) " TARGET_SCHEMA_NOW ", ''))"
+#define LOCK_KEY(ns, subject) XSTR(ns) ", " subject
+
+/*
+ * The rows of entry e that belong to the connection's target: those of
+ * its tenant schema, or those of no schema (every row of a ledger older
+ * than the target_schema column).
+ */
+#define TARGET_MATCH "COALESCE(pg_catalog.to_jsonb(e) ->> 'target_schema', '') = COALESCE(" \
+	TARGET_SCHEMA_NOW ", '')"
 
 static const char *const outcome_names[] = {
 	[LEDGER_IN_PROGRESS] = "in_progress",
@@ -196,10 +215,12 @@ static char *get_str(const PGresult *res, int row, int col)
  * of them); readers take them with to_jsonb(row) ->> 'name', which is
  * NULL on a ledger that does not have them yet.
  */
-#define LEDGER_ADDED_COLUMNS 5
+#define LEDGER_ADDED_COLUMNS 6
 #define LEDGER_ADD_COLUMNS_SQL \
 	"ALTER TABLE %s.applied ADD COLUMN IF NOT EXISTS note text," \
-	" ADD COLUMN IF NOT EXISTS previous_sha256 text;\n" \
+	" ADD COLUMN IF NOT EXISTS previous_sha256 text," \
+	" ADD COLUMN IF NOT EXISTS target_schema text;\n" \
+	"ALTER TABLE %s.applied ALTER COLUMN target_schema SET DEFAULT " TARGET_SCHEMA_NOW ";\n" \
 	"ALTER TABLE %s.approvals ADD COLUMN IF NOT EXISTS revoked_at timestamptz," \
 	" ADD COLUMN IF NOT EXISTS revoked_by text, ADD COLUMN IF NOT EXISTS revoke_reason text;\n"
 
@@ -215,7 +236,7 @@ static int count_tables(int *found, int *columns, PGconn *conn, const char *sche
 		" FROM pg_catalog.pg_class c"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped"
-		" AND ((c.relname = 'applied' AND a.attname IN ('note', 'previous_sha256'))"
+		" AND ((c.relname = 'applied' AND a.attname IN ('note', 'previous_sha256', 'target_schema'))"
 		" OR (c.relname = 'approvals' AND a.attname IN ('revoked_at', 'revoked_by', 'revoke_reason')))"
 		" WHERE n.nspname = $1 AND c.relname IN ('applied', 'approvals')"
 		" AND c.relkind IN ('r', 'p')";
@@ -289,7 +310,7 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 	res = PQexec(conn, "SET LOCAL client_min_messages = warning");
 	PQclear(res);
 	res = PQexec(conn, "SELECT pg_catalog.pg_advisory_xact_lock("
-		     LOCK_KEY(LEDGER_ENSURE_NAMESPACE) ")");
+		     LOCK_KEY(LEDGER_ENSURE_NAMESPACE, LOCK_DB) ")");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto failed;
 	PQclear(res);
@@ -334,7 +355,7 @@ static int create_once(PGconn *conn, const char *schema, bool *race, struct ms_e
 		    ");\n"
 		    "CREATE INDEX IF NOT EXISTS approvals_environment_idx ON %s.approvals (environment, id);\n"
 		    LEDGER_ADD_COLUMNS_SQL,
-		    qs, qs, qs, qs, qs, qs);
+		    qs, qs, qs, qs, qs, qs, qs);
 
 	/* several statements: the last result is checked, errors stop the batch */
 	res = PQexec(conn, ddl.buf);
@@ -574,7 +595,10 @@ done:
 	return ret;
 }
 
-/* Entries matching where (using $1 when nparams is 1), oldest first. */
+/*
+ * The target's entries (TARGET_MATCH) matching where (" AND ...", using
+ * $1 when nparams is 1), oldest first.
+ */
 static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 			  const char *schema, const char *where, int nparams,
 			  const char *const *params, const char *limit,
@@ -594,7 +618,8 @@ static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 	ret = qualified(&table, conn, schema, "applied", err);
 	if (ret < 0)
 		goto done;
-	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s e%s ORDER BY id DESC%s%s) e ORDER BY 1",
+	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s e WHERE " TARGET_MATCH "%s"
+		    " ORDER BY id DESC%s%s) e ORDER BY 1",
 		    entry_columns, table, where, limit ? " LIMIT " : "", limit ? limit : "");
 	ret = run(&res, conn, schema, "could not read the ledger", sql.buf, nparams, params,
 		  PGRES_TUPLES_OK, err);
@@ -628,8 +653,8 @@ int ledger_in_progress_select(struct strbuf *sql, PGconn *conn, const char *sche
 	schema = schema_or_default(schema);
 	ret = qualified(&table, conn, schema, "applied", err);
 	if (ret == 0)
-		strbuf_addf(sql, "SELECT %s FROM %s e WHERE outcome = '%s' ORDER BY id", entry_columns,
-			    table, ledger_outcome_name(LEDGER_IN_PROGRESS));
+		strbuf_addf(sql, "SELECT %s FROM %s e WHERE outcome = '%s' AND " TARGET_MATCH
+			    " ORDER BY id", entry_columns, table, ledger_outcome_name(LEDGER_IN_PROGRESS));
 	free(table);
 	return ret;
 }
@@ -650,7 +675,7 @@ int ledger_in_progress(struct ledger_entry **out, size_t *nr, PGconn *conn,
 	const char *params[1] = { ledger_outcome_name(LEDGER_IN_PROGRESS) };
 
 	return select_entries(out, nr, conn, schema_or_default(schema),
-			      " WHERE outcome = $1", 1, params, NULL, err);
+			      " AND outcome = $1", 1, params, NULL, err);
 }
 
 int ledger_applied_at(int64_t *at_ms, bool *found, PGconn *conn, const char *schema,
@@ -664,7 +689,7 @@ int ledger_applied_at(int64_t *at_ms, bool *found, PGconn *conn, const char *sch
 	*at_ms = 0;
 	*found = false;
 	ret = select_entries(&list, &nr, conn, schema_or_default(schema),
-			     " WHERE revision = $1", 1, params, NULL, err);
+			     " AND revision = $1", 1, params, NULL, err);
 	if (ret < 0)
 		goto done;
 	for (size_t i = 0; i < nr; i++) {
@@ -851,7 +876,7 @@ static void hint_holder(struct ms_error *err, PGconn *conn)
 		" JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 		" WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
 		" AND l.classid = " XSTR(LEDGER_LOCK_NAMESPACE)
-		" AND l.objid = pg_catalog.hashtext(pg_catalog.current_database())::oid"
+		" AND l.objid = (" LOCK_TARGET ")::oid"
 		" AND l.database = (SELECT oid FROM pg_catalog.pg_database"
 		" WHERE datname = pg_catalog.current_database())"
 		" LIMIT 1";
@@ -872,7 +897,7 @@ int ledger_lock(PGconn *conn, int64_t wait_ms, int (*stop)(void *), void *stop_c
 		struct ms_error *err)
 {
 	static const char sql[] =
-		"SELECT pg_catalog.pg_try_advisory_lock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE) ")";
+		"SELECT pg_catalog.pg_try_advisory_lock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE, LOCK_TARGET) ")";
 	int64_t deadline = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
 	int64_t pause = LOCK_POLL_FIRST_MS;
 	PGresult *res = NULL;
@@ -917,8 +942,8 @@ int ledger_unlock(PGconn *conn, struct ms_error *err)
 		" WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
 		" AND l.pid = pg_catalog.pg_backend_pid()"
 		" AND l.classid = " XSTR(LEDGER_LOCK_NAMESPACE)
-		" AND l.objid = pg_catalog.hashtext(pg_catalog.current_database())::oid)"
-		" THEN pg_catalog.pg_advisory_unlock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE) ")"
+		" AND l.objid = (" LOCK_TARGET ")::oid)"
+		" THEN pg_catalog.pg_advisory_unlock(" LOCK_KEY(LEDGER_LOCK_NAMESPACE, LOCK_TARGET) ")"
 		" ELSE false END";
 	PGresult *res = NULL;
 	int ret;

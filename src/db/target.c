@@ -30,6 +30,7 @@
 #define DB_DEFAULT_CONNECT_TIMEOUT_S 10
 #define DB_DISCOVER_STATEMENT_TIMEOUT_S 30
 #define DB_DISCOVER_HINT "targets.discover must be a query returning one database name per row"
+#define DB_DISCOVER_SCHEMAS_HINT "targets.discover_schemas must be a query returning one schema name (text) per row"
 
 void db_target_init(struct db_target *t)
 {
@@ -42,6 +43,8 @@ void db_target_release(struct db_target *t)
 	if (!t)
 		return;
 	free(t->dbname);
+	free(t->schema);
+	free(t->name);
 	free(t->label);
 	free(t->describe);
 	conn_free_secret(t->conninfo);
@@ -122,6 +125,7 @@ int db_target_for(struct db_target *out, const struct environment *env,
 		db = getenv("PGUSER");
 	out->dbname = xstrdup(db ? db : "");
 	out->member = dbname != NULL;
+	out->name = dbname ? xstrdup(dbname) : NULL;
 	out->label = dbname ? xstrfmt("%s/%s", env->name, dbname) : xstrdup(env->name);
 	out->describe = inventory_describe_target(env, dbname);
 	out->conninfo = strbuf_detach(&conninfo, NULL);
@@ -134,11 +138,29 @@ done:
 	return ret;
 }
 
+int db_target_for_schema(struct db_target *out, const struct environment *env,
+			 const char *schema, struct ms_error *err)
+{
+	int ret = db_target_for(out, env, NULL, err);
+
+	out->member = true;
+	out->schema = xstrdup(schema);
+	out->name = xstrfmt("%s/%s", out->dbname, schema);
+	free(out->label);
+	out->label = xstrfmt("%s/%s", env->name, out->name);
+	return ret;
+}
+
+const char *db_target_version_schema(const struct db_target *t)
+{
+	return t->schema ? t->schema : t->env->database.version_table_schema;
+}
+
 int db_target_error(struct ms_error *err, int code, const struct db_target *t,
 		    const char *fmt, ...)
 {
 	struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
-	char *subject = ms_error_subject(t->env->name, t->member ? t->dbname : NULL);
+	char *subject = ms_error_subject(t->env->name, t->name);
 	va_list ap;
 
 	strbuf_addf(&raw, "%s: ", subject);
@@ -290,6 +312,39 @@ done:
  */
 #define DB_CLIENT_CHECK_SQL "SET client_connection_check_interval = '1s'"
 
+/* A failed query's message: the server's primary message, else libpq's. */
+static char *result_message(PGconn *conn, const PGresult *res)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (primary)
+		return xstrdup(primary);
+	return db_message_one_line(PQerrorMessage(conn));
+}
+
+/*
+ * A tenant schema's connection says which schema it serves, for the
+ * ledger's rows and the advisory lock (ledger.c reads the setting).
+ */
+static int set_target_schema(PGconn *conn, const struct db_target *t, struct ms_error *err)
+{
+	const char *params[1] = { t->schema };
+	PGresult *res = PQexecParams(conn, "SELECT pg_catalog.set_config('"
+				     DB_TARGET_SCHEMA_SETTING "', $1, false)",
+				     1, NULL, params, NULL, NULL, 0);
+	char *msg = NULL;
+	int ret = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		msg = result_message(conn, res);
+		ret = db_target_error(err, MS_ERR_DB, t, "could not set %s: %s",
+				      DB_TARGET_SCHEMA_SETTING, msg);
+	}
+	PQclear(res);
+	free(msg);
+	return ret;
+}
+
 int db_connect(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
 	       struct ms_error *err)
 {
@@ -297,6 +352,14 @@ int db_connect(PGconn **conn, struct tunnel **tunnel, const struct db_target *t,
 
 	if (ret == 0 && PQserverVersion(*conn) >= 140000)
 		PQclear(PQexec(*conn, DB_CLIENT_CHECK_SQL));
+	if (ret == 0 && t->schema) {
+		ret = set_target_schema(*conn, t, err);
+		if (ret < 0) {
+			db_disconnect(*conn, *tunnel);
+			*conn = NULL;
+			*tunnel = NULL;
+		}
+	}
 	return ret;
 }
 
@@ -325,23 +388,18 @@ int db_result_error(struct ms_error *err, PGconn *conn, const PGresult *res, con
 	return ret;
 }
 
-/* A failed query's message: the server's primary message, else libpq's. */
-static char *result_message(PGconn *conn, const PGresult *res)
-{
-	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	if (primary)
-		return xstrdup(primary);
-	return db_message_one_line(PQerrorMessage(conn));
-}
-
 /*
- * Run the discovery query on the environment's own database and append
- * what it returns to out, sorted and distinct.
+ * Run a discovery query (targets.discover, or targets.discover_schemas
+ * when schemas) on the environment's own database and append what it
+ * returns to out, sorted and distinct. A failure names the environment,
+ * the database and the key, with the server's message.
  */
-static int discover(struct strvec *out, const struct db_target *t, struct ms_error *err)
+static int discover(struct strvec *out, const struct db_target *t, bool schemas,
+		    struct ms_error *err)
 {
 	const char *what = "discovery: ";
+	const char *key = schemas ? "targets.discover_schemas" : "targets.discover";
+	const char *query = schemas ? t->env->targets.discover_schemas : t->env->targets.discover;
 	int64_t timeout_s = t->env->database.statement_timeout > 0 ?
 		t->env->database.statement_timeout : DB_DISCOVER_STATEMENT_TIMEOUT_S;
 	struct tunnel *tunnel = NULL;
@@ -361,16 +419,20 @@ static int discover(struct strvec *out, const struct db_target *t, struct ms_err
 		goto done;
 	}
 	PQclear(res);
-	res = PQexec(conn, t->env->targets.discover);
+	res = PQexec(conn, query);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		msg = result_message(conn, res);
-		ret = db_target_error(err, MS_ERR_DB, t, "discovery query failed: %s", msg);
-		ms_error_hint(err, DB_DISCOVER_HINT);
+		ret = schemas ?
+			db_target_error(err, MS_ERR_DB, t, "%s in database \"%s\" failed: %s", key,
+					t->dbname, msg) :
+			db_target_error(err, MS_ERR_DB, t, "discovery query failed: %s", msg);
+		ms_error_hint(err, schemas ? DB_DISCOVER_SCHEMAS_HINT : DB_DISCOVER_HINT);
 		goto done;
 	}
 	if (PQnfields(res) < 1) {
-		ret = db_target_error(err, MS_ERR_CONFIG, t, "discovery query returned no column");
-		ms_error_hint(err, DB_DISCOVER_HINT);
+		ret = db_target_error(err, MS_ERR_CONFIG, t, "%s returned no column", schemas ? key :
+				      "discovery query");
+		ms_error_hint(err, schemas ? DB_DISCOVER_SCHEMAS_HINT : DB_DISCOVER_HINT);
 		goto done;
 	}
 	for (int row = 0; row < PQntuples(res); row++) {
@@ -415,7 +477,8 @@ static bool in_shard(const struct db_target *t)
 {
 	const struct inventory_shard *sh = &t->env->shard;
 
-	return sh->count <= 1 || db_shard_of(t->env->name, t->dbname, NULL, sh->count) == sh->index;
+	return sh->count <= 1 ||
+		db_shard_of(t->env->name, t->dbname, t->schema, sh->count) == sh->index;
 }
 
 static int expand(struct db_target **out, size_t *nr, const struct environment *env,
@@ -436,32 +499,38 @@ int db_targets_expand_all(struct db_target **out, size_t *nr,
 static int expand(struct db_target **out, size_t *nr, const struct environment *env,
 		  bool sharded, struct ms_error *err)
 {
+	const struct inventory_targets *tg = &env->targets;
 	struct strvec found = STRVEC_INIT;
-	const struct strvec *names = &env->targets.databases;
+	bool schemas = tg->schemas.nr || tg->discover_schemas;
+	const struct strvec *names = schemas ? &tg->schemas : &tg->databases;
+	bool discovered = schemas ? tg->discover_schemas != NULL : tg->discover != NULL;
 	struct db_target *targets = NULL;
 	size_t count = 0, want;
 	int ret = 0;
 
 	*out = NULL;
 	*nr = 0;
-	if (env->targets.discover) {
+	if (discovered) {
 		struct db_target own;
 
 		ret = db_target_for(&own, env, NULL, err);
 		if (ret == 0)
-			ret = discover(&found, &own, err);
+			ret = discover(&found, &own, schemas, err);
 		db_target_release(&own);
 		if (ret < 0)
 			goto done;
 		names = &found;
 	}
-	want = env->targets.discover || names->nr ? names->nr : 1;
+	want = discovered || names->nr ? names->nr : 1;
 	targets = xcalloc(want ? want : 1, sizeof(*targets));
 	for (size_t i = 0; i < want; i++) {
 		struct db_target *t = &targets[count++];
 
-		ret = db_target_for(t, env, env->targets.discover || names->nr ? names->items[i] : NULL,
-				    err);
+		if (schemas)
+			ret = db_target_for_schema(t, env, names->items[i], err);
+		else
+			ret = db_target_for(t, env, discovered || names->nr ? names->items[i] : NULL,
+					    err);
 		if (ret < 0)
 			goto done;
 		if (sharded && !in_shard(t)) {
@@ -508,6 +577,8 @@ int db_identity(char **out, PGconn *conn, const struct db_target *t,
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 			strbuf_addf(&sb, " sysid=%s", PQgetvalue(res, 0, 0));
 	}
+	if (t->schema)
+		strbuf_addf(&sb, " schema=%s", t->schema);
 	*out = strbuf_detach(&sb, NULL);
 done:
 	PQclear(res);

@@ -238,21 +238,58 @@ static char *array_literal(const struct strvec *v)
 	return strbuf_detach(&sb, NULL);
 }
 
+/*
+ * The search_path the definitions are built with (*sql, a SET LOCAL),
+ * and for a tenant schema the prefix its names lose (*prefix: the
+ * schema as quote_ident writes it, and "."; NULL without a tenant).
+ */
+static int tenant_view(char **sql, char **prefix, PGconn *conn, const char *tenant,
+		       struct ms_error *err)
+{
+	const char *params[1] = { tenant };
+	PGresult *res = NULL;
+	int ret = 0;
+
+	free(*sql);
+	*sql = NULL;
+	*prefix = NULL;
+	if (!tenant) {
+		*sql = xstrdup("SET LOCAL search_path = pg_catalog");
+		goto done;
+	}
+	res = PQexecParams(conn, "SELECT pg_catalog.quote_ident($1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		set_db_error(err, conn, res, "the tenant schema's name");
+		ret = MS_ERR_DB;
+		goto done;
+	}
+	*sql = xstrfmt("SET LOCAL search_path = pg_catalog, %s", PQgetvalue(res, 0, 0));
+	*prefix = xstrfmt("%s.", PQgetvalue(res, 0, 0));
+done:
+	PQclear(res);
+	return ret;
+}
+
 /* The schemas to read, as a text[] literal for the catalog queries. */
 static int read_schemas(char **out, PGconn *conn, const struct drift_options *opts,
 			struct ms_error *err)
 {
-	struct strvec names = STRVEC_INIT;
-	char *wanted = opts->schemas && opts->schemas->nr ? array_literal(opts->schemas) : NULL;
-	const char *params[2] = {
-		opts->ledger_schema ? opts->ledger_schema : DEFAULT_LEDGER_SCHEMA,
-		wanted,
-	};
+	struct strvec names = STRVEC_INIT, tenant = STRVEC_INIT;
+	char *wanted = NULL;
+	const char *params[2] = { opts->ledger_schema ? opts->ledger_schema : DEFAULT_LEDGER_SCHEMA };
 	const Oid types[2] = { TEXTOID, TEXTARRAYOID };
-	PGresult *res = PQexecParams(conn, schemas_sql, 2, types, params, NULL, NULL, 0);
+	PGresult *res = NULL;
 	int ret = 0;
 
 	*out = NULL;
+	if (opts->tenant_schema) {
+		strvec_push(&tenant, opts->tenant_schema);
+		wanted = array_literal(&tenant);
+	} else if (opts->schemas && opts->schemas->nr) {
+		wanted = array_literal(opts->schemas);
+	}
+	params[1] = wanted;
+	res = PQexecParams(conn, schemas_sql, 2, types, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		set_db_error(err, conn, res, "the schemas");
 		ret = MS_ERR_DB;
@@ -264,12 +301,49 @@ static int read_schemas(char **out, PGconn *conn, const struct drift_options *op
 done:
 	PQclear(res);
 	strvec_release(&names);
+	strvec_release(&tenant);
 	free(wanted);
 	return ret;
 }
 
+/*
+ * A tenant's objects as the tenant sees them: its name followed by "."
+ * (quoted as quote_ident quotes it) is left out of each name; the
+ * schema itself is no object. pg_get_indexdef and pg_get_triggerdef
+ * qualify their table whatever the search_path: the first " ON PREFIX"
+ * (" ON ONLY PREFIX") of those definitions loses the prefix too. prefix
+ * NULL: every name as it is.
+ */
+static void add_object(struct schema_snapshot *s, enum drift_kind kind, const char *prefix,
+		       const char *name, const char *definition, const char *parent, bool invalid)
+{
+	struct strbuf def = STRBUF_INIT;
+	size_t len = prefix ? strlen(prefix) : 0;
+
+	if (prefix && kind == DRIFT_SCHEMA)
+		return;
+	if (prefix && !strncmp(name, prefix, len))
+		name += len;
+	if (prefix && parent && !strncmp(parent, prefix, len))
+		parent += len;
+	if (prefix && (kind == DRIFT_INDEX || kind == DRIFT_TRIGGER)) {
+		const char *on = strstr(definition, " ON ");
+
+		if (on && !strncmp(on + 4, "ONLY ", 5))
+			on += 5;
+		if (on && !strncmp(on + 4, prefix, len)) {
+			strbuf_add(&def, definition, (size_t)(on + 4 - definition));
+			definition = on + 4 + len;
+		}
+	}
+	strbuf_addstr(&def, definition);
+	schema_snapshot_add(s, kind, name, def.buf, parent, invalid);
+	strbuf_release(&def);
+}
+
 static int read_objects(struct schema_snapshot *s, PGconn *conn, const struct catalog_query *q,
-			const char *schemas, const char *version_oid, struct ms_error *err)
+			const char *schemas, const char *version_oid, const char *prefix,
+			struct ms_error *err)
 {
 	const char *params[2] = { schemas, version_oid };
 	const Oid types[2] = { TEXTARRAYOID, OIDOID };
@@ -286,10 +360,10 @@ static int read_objects(struct schema_snapshot *s, PGconn *conn, const struct ca
 		goto done;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
-		schema_snapshot_add(s, q->kind, PQgetvalue(res, i, 0),
-				    PQgetisnull(res, i, 1) ? "" : PQgetvalue(res, i, 1),
-				    PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
-				    PQgetvalue(res, i, 3)[0] == 't');
+		add_object(s, q->kind, prefix, PQgetvalue(res, i, 0),
+			   PQgetisnull(res, i, 1) ? "" : PQgetvalue(res, i, 1),
+			   PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+			   PQgetvalue(res, i, 3)[0] == 't');
 done:
 	PQclear(res);
 	return ret;
@@ -298,9 +372,9 @@ done:
 int drift_read(struct schema_snapshot **out, PGconn *conn, const struct drift_options *opts,
 	       struct ms_error *err)
 {
-	static const struct drift_options defaults = { NULL, NULL, NULL, NULL, 0 };
+	static const struct drift_options defaults = { NULL, NULL, NULL, NULL, 0, NULL };
 	struct schema_snapshot *s = xmalloc(sizeof(*s));
-	char *version_oid = NULL, *schemas = NULL, *sql = NULL;
+	char *version_oid = NULL, *schemas = NULL, *sql = NULL, *prefix = NULL;
 	bool in_transaction = false;
 	int ret = 0;
 
@@ -331,14 +405,17 @@ int drift_read(struct schema_snapshot **out, PGconn *conn, const struct drift_op
 			      opts->version_table, opts->version_schema, err);
 	if (ret)
 		goto done;
-	ret = run_command(conn, "SET LOCAL search_path = pg_catalog", "the catalogs", err);
+	ret = tenant_view(&sql, &prefix, conn, opts->tenant_schema, err);
+	if (ret)
+		goto done;
+	ret = run_command(conn, sql, "the catalogs", err);
 	if (ret)
 		goto done;
 	ret = read_schemas(&schemas, conn, opts, err);
 	if (ret)
 		goto done;
 	for (size_t i = 0; i < ARRAY_SIZE(queries); i++) {
-		ret = read_objects(s, conn, &queries[i], schemas, version_oid, err);
+		ret = read_objects(s, conn, &queries[i], schemas, version_oid, prefix, err);
 		if (ret)
 			goto done;
 	}
@@ -356,5 +433,6 @@ done:
 	free(version_oid);
 	free(schemas);
 	free(sql);
+	free(prefix);
 	return ret;
 }

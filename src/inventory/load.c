@@ -692,14 +692,20 @@ static void parse_gate(struct loader *ld, const yaml_node_t *map, const yaml_nod
 
 /* ---- targets ---- */
 
-enum { TARGETS_DATABASES, TARGETS_DISCOVER, TARGETS_NKEYS };
+enum {
+	TARGETS_DATABASES, TARGETS_DISCOVER, TARGETS_SCHEMAS, TARGETS_DISCOVER_SCHEMAS,
+	TARGETS_NKEYS
+};
 
-static const char *const targets_keys[TARGETS_NKEYS] = { "databases", "discover" };
+static const char *const targets_keys[TARGETS_NKEYS] = {
+	"databases", "discover", "schemas", "discover_schemas",
+};
 
 static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_node_t *key,
 			  struct inventory_targets *t)
 {
 	yaml_node_t *v[TARGETS_NKEYS], *k[TARGETS_NKEYS];
+	yaml_node_t **items = NULL;
 
 	if (!walk_mapping(ld, map, "targets", targets_keys, TARGETS_NKEYS, v, k))
 		return;
@@ -708,9 +714,30 @@ static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_
 		read_string_list(ld, v[TARGETS_DATABASES], "targets", "databases", false, &t->databases, NULL);
 	if (v[TARGETS_DISCOVER])
 		set_string(&t->discover, read_string(ld, v[TARGETS_DISCOVER], "targets", "discover"));
+	if (v[TARGETS_SCHEMAS] &&
+	    read_string_list(ld, v[TARGETS_SCHEMAS], "targets", "schemas", false, &t->schemas, &items))
+		for (size_t i = 0; i < t->schemas.nr; i++)
+			if (!*t->schemas.items[i])
+				problem(ld, INV_E_VALUE, items[i], "name each tenant schema",
+					"\"targets.schemas\": an empty schema name");
+	free(items);
+	if (v[TARGETS_DISCOVER_SCHEMAS])
+		set_string(&t->discover_schemas, read_string(ld, v[TARGETS_DISCOVER_SCHEMAS], "targets",
+							      "discover_schemas"));
 	if (v[TARGETS_DATABASES] && v[TARGETS_DISCOVER])
 		problem(ld, INV_E_VALUE, k[TARGETS_DISCOVER], "keep one of the two",
 			"\"targets\": databases and discover exclude each other");
+	if (v[TARGETS_SCHEMAS] && v[TARGETS_DISCOVER_SCHEMAS])
+		problem(ld, INV_E_VALUE, k[TARGETS_DISCOVER_SCHEMAS], "keep one of the two",
+			"\"targets\": schemas and discover_schemas exclude each other");
+	if ((v[TARGETS_SCHEMAS] || v[TARGETS_DISCOVER_SCHEMAS]) &&
+	    (v[TARGETS_DATABASES] || v[TARGETS_DISCOVER]))
+		problem(ld, INV_E_VALUE, k[v[TARGETS_SCHEMAS] ? TARGETS_SCHEMAS : TARGETS_DISCOVER_SCHEMAS],
+			"tenant schemas live in the environment's own database (database: dbname); "
+			"give each database with tenant schemas an environment of its own",
+			"\"targets\": %s cannot be combined with %s",
+			v[TARGETS_SCHEMAS] ? "schemas" : "discover_schemas",
+			v[TARGETS_DATABASES] ? "databases" : "discover");
 }
 
 /* ---- fleet ---- */
@@ -797,6 +824,7 @@ static void environment_init(struct environment *env)
 	env->ssh.known_hosts = expand_tilde(xstrdup("~/.ssh/known_hosts"));
 	strvec_init(&env->gate.approvers);
 	strvec_init(&env->targets.databases);
+	strvec_init(&env->targets.schemas);
 }
 
 static void environment_release(struct environment *env)
@@ -826,6 +854,8 @@ static void environment_release(struct environment *env)
 	strvec_release(&env->gate.approvers);
 	strvec_release(&env->targets.databases);
 	free(env->targets.discover);
+	strvec_release(&env->targets.schemas);
+	free(env->targets.discover_schemas);
 }
 
 enum { DEF_DATABASE, DEF_SSH, DEF_GATE, DEF_NKEYS };
@@ -999,6 +1029,9 @@ static int parse_environment(struct loader *ld, const struct defaults *def, cons
 	if (v[ENV_SSH] && v[ENV_SSH]->type == YAML_MAPPING_NODE && !env->ssh.host)
 		problem(ld, INV_E_MISSING, k[ENV_SSH], "name the bastion with host, or remove the ssh: section",
 			"\"ssh\": missing required key \"host\"");
+	if ((env->targets.schemas.nr || env->targets.discover_schemas) && db->version_table_schema)
+		problem(ld, INV_E_VALUE, k[ENV_TARGETS], "remove version_table_schema: each tenant's version table is in its own schema",
+			"\"targets\": tenant schemas and database.version_table_schema exclude each other");
 	env->ssh.enabled = env->ssh.host != NULL;
 	if (env->ssh.run && !env->ssh.enabled)
 		problem(ld, INV_E_VALUE, k[ENV_SSH] ? k[ENV_SSH] : root, NULL,
@@ -1025,11 +1058,48 @@ enum { INV_PROJECT, INV_MIGRATIONS, INV_ROLLOUT, INV_DEFAULTS, INV_NKEYS };
 
 static const char *const inv_keys[INV_NKEYS] = { "project", "migrations", "rollout", "defaults" };
 
-enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_ALEMBIC_SECTION, MIG_PYTHON, MIG_NKEYS };
+enum { MIG_SCRIPTS, MIG_EXECUTOR, MIG_ALEMBIC_INI, MIG_ALEMBIC_SECTION, MIG_PYTHON,
+       MIG_PASS_ENV, MIG_NKEYS };
 
 static const char *const mig_keys[MIG_NKEYS] = {
-	"scripts", "executor", "alembic_ini", "alembic_section", "python",
+	"scripts", "executor", "alembic_ini", "alembic_section", "python", "pass_env",
 };
+
+/*
+ * migrations.pass_env: names of variables the Alembic child is given
+ * besides its allowlist. Only names: the values are read when Alembic
+ * runs. A variable not set now is a warning (it may be set where apply
+ * runs); the two migsync sets itself cannot be listed.
+ */
+static void parse_pass_env(struct loader *ld, struct strvec *out, const yaml_node_t *n)
+{
+	static const char *const own[] = { "DATABASE_URL", "MIGSYNC_ENVIRONMENT" };
+	struct strvec names = STRVEC_INIT;
+	yaml_node_t **nodes = NULL;
+
+	if (!read_string_list(ld, n, "migrations", "pass_env", false, &names, &nodes))
+		return;
+	for (size_t i = 0; i < names.nr; i++) {
+		const char *name = names.items[i];
+		bool reserved = false;
+
+		for (size_t k = 0; k < ARRAY_SIZE(own); k++)
+			reserved |= !strcmp(name, own[k]);
+		if (!is_env_var_name(name))
+			problem(ld, INV_E_VALUE, nodes[i], "give the name of the variable, not its value",
+				"\"migrations.pass_env\": \"%s\" is not an environment variable name", name);
+		else if (reserved)
+			problem(ld, INV_E_VALUE, nodes[i], "remove it: migsync sets it for each environment",
+				"\"migrations.pass_env\": %s is set by migsync", name);
+		else if (!getenv(name))
+			warning(ld, INV_E_VARIABLE, nodes[i], "export it where migsync runs Alembic",
+				"\"migrations.pass_env\": %s is not set; Alembic will not get it", name);
+		if (is_env_var_name(name) && !reserved)
+			strvec_push(out, name);
+	}
+	strvec_release(&names);
+	free(nodes);
+}
 
 /*
  * Every key is optional: the scripts and the executor can come from
@@ -1080,6 +1150,8 @@ static void parse_migrations(struct loader *ld, struct inventory *inv, const yam
 			   read_string(ld, v[MIG_ALEMBIC_SECTION], "migrations", "alembic_section"));
 	if (v[MIG_PYTHON])
 		set_string(&m->python, read_string(ld, v[MIG_PYTHON], "migrations", "python"));
+	if (v[MIG_PASS_ENV])
+		parse_pass_env(ld, &m->pass_env, v[MIG_PASS_ENV]);
 }
 
 /* The environment files of dir, sorted by name. */
@@ -1149,6 +1221,7 @@ void inventory_free(struct inventory *inv)
 	free(inv->file);
 	free(inv->project);
 	strvec_release(&inv->migrations.scripts);
+	strvec_release(&inv->migrations.pass_env);
 	free(inv->migrations.alembic_ini);
 	free(inv->migrations.alembic_section);
 	free(inv->migrations.executor_invalid);
@@ -1180,6 +1253,7 @@ int inventory_load(struct inventory **out, const char *dir,
 	inv->dir = xstrdup(dir);
 	inv->file = xstrfmt("%s/inventory.yaml", dir);
 	strvec_init(&inv->migrations.scripts);
+	strvec_init(&inv->migrations.pass_env);
 	ld.file = inv->file;
 
 	ret = list_env_files(&files, dir, err);
@@ -1371,6 +1445,7 @@ int inventory_for_url(struct inventory **out, const char *project, const char *e
 	inv->file = xstrdup("--url");
 	inv->project = xstrdup(project);
 	strvec_init(&inv->migrations.scripts);
+	strvec_init(&inv->migrations.pass_env);
 	strvec_init(&inv->secrets);
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 		if (!strcmp(o->keyword, "password") && o->val && *o->val)

@@ -11,6 +11,16 @@
 #include "migsync/inventory.h"
 #include "migsync/strbuf.h"
 
+bool inventory_env_is_fleet(const struct environment *env)
+{
+	return env->targets.databases.nr || env->targets.schemas.nr || inventory_env_discovers(env);
+}
+
+bool inventory_env_discovers(const struct environment *env)
+{
+	return env->targets.discover || env->targets.discover_schemas;
+}
+
 const char *inventory_choose_dir(const char *option)
 {
 	const char *env = getenv("MIGSYNC_INVENTORY");

@@ -9,7 +9,8 @@
 #include "migsync/lint.h"
 
 int lint_read_dir(struct script_set *set, struct diag_list *reader,
-		  const char *dir, unsigned flags, struct ms_error *err)
+		  const char *dir, unsigned flags, const struct strvec *import_path,
+		  struct ms_error *err)
 {
 	size_t len = strlen(dir);
 	char *clean;
@@ -19,7 +20,7 @@ int lint_read_dir(struct script_set *set, struct diag_list *reader,
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
 	clean = xstrndup(dir, len);
-	ret = scripts_read_dir(set, clean, flags | SCRIPTS_KEEP_GOING, reader, err);
+	ret = scripts_read_dir_in(set, clean, flags | SCRIPTS_KEEP_GOING, import_path, reader, err);
 	free(clean);
 	return ret;
 }

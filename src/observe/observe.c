@@ -83,7 +83,7 @@ struct observe_ctx {
 static void observe_state(struct observation *obs, const struct db_target *t, bool ledger)
 {
 	const struct inventory_database *db = &t->env->database;
-	char *subject = ms_error_subject(t->env->name, t->member ? t->dbname : NULL);
+	char *subject = ms_error_subject(t->env->name, t->name);
 	struct observe_probe pt;
 
 	memset(&pt, 0, sizeof(pt));
@@ -91,7 +91,8 @@ static void observe_state(struct observation *obs, const struct db_target *t, bo
 	pt.subject = subject;
 	pt.conninfo = t->conninfo;
 	pt.version_table = db->version_table;
-	pt.version_schema = db->version_table_schema;
+	pt.version_schema = db_target_version_schema(t);
+	pt.target_schema = t->schema;
 	pt.connect_timeout_s = clamp_int(db->connect_timeout);
 	pt.statement_timeout_ms = seconds_ms(db->statement_timeout);
 	pt.ssh = t->has_ssh ? &t->ssh : NULL;
@@ -147,7 +148,7 @@ int observe_conn(struct observation *out, PGconn *conn, const struct db_target *
 	}
 	if (what & OBSERVE_ROWS) {
 		ret = db_version_rows(&out->version_rows, &out->version_table_exists, NULL, conn,
-				      db->version_table, db->version_table_schema, err);
+				      db->version_table, db_target_version_schema(t), err);
 		if (ret < 0) {
 			db_target_error(err, ret, t, "%s", err->message);
 			goto done;
@@ -170,8 +171,8 @@ static void observe_schema(struct observation *obs, const struct db_target *t,
 {
 	const struct inventory_database *db = &t->env->database;
 	const struct drift_options opts = {
-		schemas, NULL, db->version_table, db->version_table_schema,
-		seconds_ms(db->statement_timeout)
+		schemas, NULL, db->version_table, db_target_version_schema(t),
+		seconds_ms(db->statement_timeout), t->schema
 	};
 	struct ms_error err = MS_ERROR_INIT;
 	struct tunnel *tunnel = NULL;

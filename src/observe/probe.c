@@ -21,6 +21,7 @@
 #include "migsync/observe.h"
 #include "migsync/pool.h"
 #include "migsync/strbuf.h"
+#include "migsync/target.h"
 #include "migsync/tunnel.h"
 #include "migsync/util.h"
 
@@ -303,8 +304,15 @@ static int lookup(struct probe_task *pt)
 	PGresult *res = NULL;
 	int ret = -1;
 
-	strbuf_addf(&sql, "SET statement_timeout = %d; SET default_transaction_read_only = on;"
-		    " SELECT ", pt->statement_timeout_ms);
+	strbuf_addf(&sql, "SET statement_timeout = %d; SET default_transaction_read_only = on;",
+		    pt->statement_timeout_ms);
+	if (pt->t->target_schema) {
+		strbuf_addstr(&sql, " SELECT pg_catalog.set_config('" DB_TARGET_SCHEMA_SETTING "', ");
+		if (add_literal(&sql, pt, pt->t->target_schema) < 0)
+			goto done;
+		strbuf_addstr(&sql, ", false);");
+	}
+	strbuf_addstr(&sql, " SELECT ");
 	if (db_version_regclass(&sql, pt->conn.pg, pt->t->version_table, pt->t->version_schema,
 				&err) < 0) {
 		task_fail(pt, OBSERVE_ERROR, NULL, "%s", err.message);

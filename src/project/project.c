@@ -507,8 +507,8 @@ int project_open(struct project *p, const struct project_options *o, struct ms_e
 	return ret;
 }
 
-int project_script_dirs(struct strvec *dirs, const struct project_options *o,
-			struct ms_error *err)
+int project_script_dirs(struct strvec *dirs, struct strvec *import_path,
+			const struct project_options *o, struct ms_error *err)
 {
 	struct project p;
 	struct project_options only = *o;
@@ -521,6 +521,8 @@ int project_script_dirs(struct strvec *dirs, const struct project_options *o,
 		ret = choose_script_dirs(&p, o, err);
 	for (size_t i = 0; ret == 0 && i < p.script_dirs.nr; i++)
 		strvec_push(dirs, p.script_dirs.items[i]);
+	for (size_t i = 0; ret == 0 && import_path && i < p.alembic.prepend_sys_path.nr; i++)
+		strvec_push(import_path, p.alembic.prepend_sys_path.items[i]);
 	project_release(&p);
 	return ret;
 }

@@ -360,10 +360,45 @@ static int walk(ssize_t *out, const struct revgraph *g, ssize_t start, long step
 		const char *branch_label, bool no_overwalk, const char *ident,
 		struct ms_error *err);
 
+/* Revisions from start down to its base, along a line without merges. */
+static long line_length(const struct revgraph *g, size_t start)
+{
+	long n = 1;
+
+	while (g->nodes[start].parents_nr == 1) {
+		start = g->nodes[start].parents[0];
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A walk of steps (< 0) down from start that reached base or went past
+ * it where a revision is needed (show, history). Alembic stops there with
+ * an assertion or a traceback; migsync says what its upgrade and
+ * downgrade targets say.
+ */
+static int walked_to_base(struct ms_error *err, const struct revgraph *g, const char *ident,
+			  size_t start, long steps)
+{
+	long len = line_length(g, start);
+
+	ms_error_set(err, MS_ERR_NOTFOUND,
+		     "identifier \"%s\": relative revision %ld didn't produce %ld migrations",
+		     ident, steps, -steps);
+	if (len > 1)
+		ms_error_hint(err, "from %s, base is %ld steps back: take at most %ld",
+			      g->nodes[start].id, len, len - 1);
+	else
+		ms_error_hint(err, "%s is a base revision: nothing lies below it",
+			      g->nodes[start].id);
+	return MS_ERR_NOTFOUND;
+}
+
 /*
  * get_revisions("-N") and ("label@-N"): walk N steps down from each head
- * (each head carrying the label). A walk that ends at base adds nothing;
- * one that would go past base is an error here (Alembic crashes on it).
+ * (each head carrying the label). A walk that reaches base or would go
+ * past it is an error here (Alembic crashes on it).
  */
 static int walk_down_from_heads(struct revgraph_set *out, const struct revgraph *g,
 				const char *label, long steps, const char *ident,
@@ -378,12 +413,8 @@ static int walk_down_from_heads(struct revgraph_set *out, const struct revgraph 
 		if (label && !strvec_contains(&head->branch_labels, label))
 			continue;
 		ret = walk(&r, g, (ssize_t)g->real_heads[i], steps, NULL, true, ident, err);
-		if (!ret && r == RV_NONE) {
-			ret = ms_error_set(err, MS_ERR_NOTFOUND,
-					   "identifier \"%s\": walks past base from head %s",
-					   ident, head->id);
-			ms_error_hint(err, "take fewer steps back");
-		}
+		if (!ret && (r == RV_NONE || r == RV_BASE))
+			ret = walked_to_base(err, g, ident, g->real_heads[i], steps);
 		if (!ret && r >= 0)
 			revgraph_set_add(out, (size_t)r);
 	}
@@ -634,6 +665,11 @@ static int parse_upgrade_target(struct revgraph_set *out, const struct revgraph 
 		ret = symbol_revision(&start, g, &rel, err);
 		if (!ret)
 			ret = walk(&rev, g, start, rel.relative, NULL, assert_len, target, err);
+		/* history's "X:REV-N": a range has no end at base or below it */
+		if (!ret && !assert_len && start >= 0 && (rev == RV_BASE || rev == RV_NONE)) {
+			ret = walked_to_base(err, g, target, (size_t)start, rel.relative);
+			goto done;
+		}
 	}
 	if (ret)
 		goto done;

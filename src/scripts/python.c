@@ -1347,6 +1347,9 @@ static int parse_statements(struct pyparse *pp, const char *buf, size_t len)
 int py_scan_module(struct py_scope *out, const char *path, const char *buf, size_t len)
 {
 	struct ms_error err = MS_ERROR_INIT;
+	struct strbuf utf8 = STRBUF_INIT;
+	const char *text = NULL;
+	size_t text_len = 0;
 	struct script dummy;
 	struct pyparse pp;
 	int ret;
@@ -1356,7 +1359,9 @@ int py_scan_module(struct py_scope *out, const char *path, const char *buf, size
 	pp.module_only = true;
 	ret = scripts_check_text(path, buf, len, &err);
 	if (ret == 0)
-		ret = parse_statements(&pp, buf, len);
+		ret = py_source_utf8(&utf8, &text, &text_len, path, buf, len, &err);
+	if (ret == 0)
+		ret = parse_statements(&pp, text, text_len);
 	if (ret == 0) {
 		py_scope_release(out);
 		*out = pp.scope;
@@ -1364,6 +1369,7 @@ int py_scan_module(struct py_scope *out, const char *path, const char *buf, size
 	}
 	pyparse_release(&pp);
 	script_release(&dummy);
+	strbuf_release(&utf8);
 	ms_error_release(&err);
 	return ret;
 }
@@ -1380,8 +1386,10 @@ int script_parse_python_in(struct script *out, const char *path,
 			   const struct strvec *import_path,
 			   struct diag_list *warnings, struct ms_error *err)
 {
+	struct strbuf utf8 = STRBUF_INIT;
+	const char *text = NULL, *slash;
+	size_t text_len = 0;
 	struct pyparse pp;
-	const char *slash;
 	int ret;
 
 	script_init(out);
@@ -1397,7 +1405,10 @@ int script_parse_python_in(struct script *out, const char *path,
 		goto done;
 	if (flags & SCRIPTS_SHA256)
 		sha256_hex(buf, len, out->sha256);
-	ret = parse_statements(&pp, buf, len);
+	ret = py_source_utf8(&utf8, &text, &text_len, path, buf, len, err);
+	if (ret)
+		goto done;
+	ret = parse_statements(&pp, text, text_len);
 	if (ret)
 		goto done;
 
@@ -1417,6 +1428,7 @@ int script_parse_python_in(struct script *out, const char *path,
 	scripts_compact(out);
 done:
 	pyparse_release(&pp);
+	strbuf_release(&utf8);
 	if (ret)
 		script_release(out);
 	return ret;

@@ -72,6 +72,16 @@ void py_scope_import(struct py_scope *sc, const char *stmt);
 bool py_resolve(struct strvec *out, const struct py_scope *scope, const char *dotted,
 		const char *file, const struct strvec *import_path, unsigned depth);
 
+/*
+ * The Python source buf as UTF-8 (PEP 263, pycoding.c): *text is buf itself
+ * unless a coding line on line 1 or 2 declares another encoding, in which
+ * case the file is decoded into out. Returns 0, or MS_ERR_PARSE with err
+ * naming the line (an unknown encoding, a byte it cannot decode).
+ */
+struct strbuf;
+int py_source_utf8(struct strbuf *out, const char **text, size_t *text_len,
+		   const char *path, const char *buf, size_t len, struct ms_error *err);
+
 /* The module-level constants and imports of a Python file (python.c). */
 int py_scan_module(struct py_scope *out, const char *path, const char *buf, size_t len);
 

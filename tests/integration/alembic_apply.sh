@@ -7,35 +7,24 @@
 #    ledger row per revision with its file's SHA-256;
 #  - the child's environment: its own password variable and DATABASE_URL,
 #    no other environment's password, no secret in its arguments (env.py
-#    writes what it was given);
+#    writes what it was given); a variable migrations.pass_env names;
 #  - files Alembic would see that the plan was not made from (or the
 #    reverse): exit 2, the difference listed, nothing run;
 #  - a failing revision: its id and the exception's own line (not
 #    SQLAlchemy's footer); the traceback with --verbose and in the ledger;
 #  - downgrade through a gate (exit 3, approve, downgrade), ledger rows;
-#  - hook on the same path.
+#  - hook on the same path; its --verbose shows Alembic's output, scrubbed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
+. "$HERE/lib/alembic_project.sh"
 FAIL_GOES_ON=1
 
 SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
-PY=/usr/bin/python3
 DEV_PW='Dev-Secret-7310'
 PROD_PW='Prod-Secret-8642'
-if ! $PY -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
-	skip_all "python3 with alembic, sqlalchemy and psycopg2 not found"
-fi
-
-pg_up
-work_dir alembic-apply
-export PYTHONDONTWRITEBYTECODE=1
-
-proj=$tmp/proj
-mkdir -p "$proj"
-cp -r "$SRC_ROOT/examples/alembic-project/." "$proj/" || FAIL_GOES_ON= fail "copy the example project"
-find "$proj" -name __pycache__ -prune -exec rm -rf {} +
+alembic_project_setup alembic-apply "$DEV_PW" a_dev a_prod
 ini=$proj/alembic.ini
 # The revision files as Alembic reads them from the ini.
 versions=$(cd "$proj" && $PY -c '
@@ -55,13 +44,10 @@ import sys as _sys
 with open(os.path.join(os.getcwd(), "child-env.txt"), "w") as _f:
     _f.write("\n".join(sorted(os.environ)) + "\n")
     _f.write("ARGV " + " ".join(_sys.argv) + "\n")
+    _f.write("REPORT_TZ " + os.environ.get("STOCKAPP_REPORT_TZ", "-") + "\n")
+# a careless env.py prints its URL: --verbose shows it without the password
+print("env.py: DATABASE_URL=" + os.environ.get("DATABASE_URL", ""), file=_sys.stderr)
 EOF
-
-pg_add_password_user "$PG_PASSWORD_USER" "$DEV_PW" || FAIL_GOES_ON= fail "password user"
-for db in a_dev a_prod; do
-	pg_psql -d postgres -c "CREATE DATABASE $db OWNER $PG_PASSWORD_USER" >/dev/null ||
-		FAIL_GOES_ON= fail "createdb $db"
-done
 
 inv=$tmp/inv
 mkdir -p "$inv"
@@ -90,6 +76,7 @@ YAML
 done
 export MIGSYNC_TEST_DEV_PW=$DEV_PW MIGSYNC_TEST_PROD_PW=$PROD_PW
 export MIGSYNC_TEST_OTHER_TOKEN=Other-Token-4411
+export STOCKAPP_REPORT_TZ=Asia/Shanghai
 RUN_ARGS=(-i "$inv")
 
 version_of() {	# version_of DB: the rows of stockapp_version, sorted, or "none"
@@ -135,6 +122,7 @@ check "child env: its own password_env variable" grep -qx MIGSYNC_TEST_DEV_PW "$
 check "child env: PATH and HOME" bash -c "grep -qx PATH '$envf' && grep -qx HOME '$envf'"
 check "child env: no other environment's password variable" bash -c "! grep -q MIGSYNC_TEST_PROD_PW '$envf'"
 check "child env: no unrelated secret" bash -c "! grep -q MIGSYNC_TEST_OTHER_TOKEN '$envf'"
+check "child env: no variable migrations.pass_env does not name" grep -qx 'REPORT_TZ -' "$envf"
 check "child argv: no password, exact revision id" bash -c "grep -q '^ARGV .* upgrade 9c4f6a0e7b12\$' '$envf' && ! grep -q '$DEV_PW' '$envf'"
 expect_not_in to3 out "$DEV_PW"
 expect_not_in to3 err "$DEV_PW"
@@ -202,6 +190,8 @@ expect_rc dev_all 0
 expect_version a_dev "$heads" "apply after the fix"
 
 # --- prod through its gate, then downgrade through it ---------------------
+# from here on env.py also gets STOCKAPP_REPORT_TZ, named in migrations.pass_env
+sed -i "s|^  python: .*|&\n  pass_env: [STOCKAPP_REPORT_TZ, STOCKAPP_NOT_SET]|" "$inv/inventory.yaml"
 run prod_gate -- apply -e prod --yes
 expect_rc prod_gate 3
 h=$(hash_of prod_gate)
@@ -209,6 +199,11 @@ run prod_ok USER=alice -- approve -e prod --plan "$h"
 expect_rc prod_ok 0
 run prod_up -- apply -e prod --yes
 expect_rc prod_up 0
+expect_in prod_up err 'inventory.yaml:7:34: "migrations.pass_env": STOCKAPP_NOT_SET is not set; Alembic will not get it'
+check "child env: env.py reads the variable migrations.pass_env names" grep -qx 'REPORT_TZ Asia/Shanghai' "$envf"
+check "child argv: not the value of a pass_env variable" bash -c "! grep -q '^ARGV .*Asia/Shanghai' '$envf'"
+expect_not_in prod_up out "Asia/Shanghai"
+expect_not_in prod_up err "Asia/Shanghai"
 expect_version a_prod "$heads" "prod applied after approval"
 run down_gate -- downgrade -e prod --to 5e0b8d21f9a3 --yes
 expect_rc down_gate 3
@@ -234,12 +229,19 @@ run hook -- hook -e dev
 expect_rc hook 0
 expect_version a_dev "$heads" "hook"
 expect_in hook err "applied b83d2f5c6e07"
+expect_not_in hook err "Running upgrade"
 check "hook: ledger rows for the five revisions above 5e0b8d21f9a3" \
 	[ "$(pg_psql -d a_dev -At -c "SELECT string_agg(revision, ' ' ORDER BY revision) FROM (SELECT id, revision FROM migsync.applied WHERE direction = 'up' AND outcome = 'applied' ORDER BY id DESC LIMIT 5) x")" = "4d6e0c7a1f58 7f15b3e8a9c2 9c4f6a0e7b12 b83d2f5c6e07 e21a9f4c8d36" ]
 run dev_base -- downgrade -e dev --to base --yes
 expect_rc dev_base 0
 expect_version a_dev none "downgrade --to base"
 check "child argv: downgrade base" grep -q '^ARGV .* downgrade base$' "$envf"
+run hook_v -- hook -e dev --verbose
+expect_rc hook_v 0
+expect_version a_dev "$heads" "hook --verbose"
+expect_in hook_v err "Running upgrade 5e0b8d21f9a3 -> b83d2f5c6e07"
+expect_in hook_v err "env.py: DATABASE_URL=postgresql://$PG_PASSWORD_USER:"
+expect_not_in hook_v err "$DEV_PW"
 
 # --- an ini of several sections: migrations.alembic_section is Alembic's -n
 sed 's/^\[alembic\]$/[stock]/' "$ini" >"$proj/multi.ini"

@@ -17,27 +17,12 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/pg.sh"
+. "$HERE/lib/alembic_project.sh"
 FAIL_GOES_ON=1
 
 SRC_ROOT=${MIGSYNC_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
-PY=/usr/bin/python3
 SECRET='Url-Secret-4471'
-if ! $PY -c 'import alembic, sqlalchemy, psycopg2' 2>/dev/null; then
-	skip_all "python3 with alembic, sqlalchemy and psycopg2 not found"
-fi
-
-pg_up
-work_dir alembic-config
-export PYTHONDONTWRITEBYTECODE=1
-
-proj=$tmp/proj
-mkdir -p "$proj"
-cp -r "$SRC_ROOT/examples/alembic-project/." "$proj/" || FAIL_GOES_ON= fail "copy the example project"
-pg_add_password_user "$PG_PASSWORD_USER" "$SECRET" || FAIL_GOES_ON= fail "password user"
-for db in c_dev c_one c_env; do
-	pg_psql -d postgres -c "CREATE DATABASE $db OWNER $PG_PASSWORD_USER" >/dev/null ||
-		FAIL_GOES_ON= fail "createdb $db"
-done
+alembic_project_setup alembic-config "$SECRET" c_dev c_one c_env
 url_of() {	# url_of DB: the password user's URL
 	echo "postgresql://$PG_PASSWORD_USER:$SECRET@127.0.0.1:$PGPORT/$1"
 }
@@ -81,6 +66,28 @@ expect_in label out "Branch names: reporting"
 expect_rc lint 0
 expect_in lint out "7 revisions, 0 errors"
 expect_not_in lint out MS030
+
+# the app package under src/, found only through prepend_sys_path: lint
+# looks where heads does (and where Alembic imports from)
+srcp=$tmp/srclayout
+mkdir -p "$srcp/src"
+cp -r "$SRC_ROOT/examples/alembic-project/." "$srcp/" && mv "$srcp/stockapp" "$srcp/src/" &&
+	sed -i 's|^prepend_sys_path = .*|prepend_sys_path = %(here)s/src|' "$srcp/alembic.ini" ||
+	FAIL_GOES_ON= fail "the src/ layout"
+got=$(cd "$srcp" && timeout 60 $PY -m alembic heads 2>/dev/null)
+[ "$got" = "$want_heads (reporting) (head)" ] && pass "alembic heads finds the label on prepend_sys_path" ||
+	fail "alembic heads in the src/ layout: \"$got\""
+(cd "$srcp" && run src_heads heads --format json)
+expect_rc src_heads 0
+expect_json src_heads '.nodes[id='"$want_heads"'].branch_labels' '["reporting"]'
+(cd "$srcp" && run src_lint lint)
+expect_rc src_lint 0
+expect_in src_lint out "7 revisions, 0 errors"
+expect_not_in src_lint out MS030
+sed -i 's|^prepend_sys_path = .*|prepend_sys_path = %(here)s/nowhere|' "$srcp/alembic.ini"
+(cd "$srcp" && run src_lint2 lint)
+expect_rc src_lint2 0
+expect_in src_lint2 out "MS030"
 
 (cd "$proj" && run inv inventory --format json)
 expect_rc inv 0

@@ -542,3 +542,16 @@ expect_rc 2 "history over two branches"
 expect_out err "27c6a30d7c24:ae10b3e2a1f0" "history over two branches"
 pass "history: a range across branches exits 2"
 
+# reporting is three revisions long: two steps back is its base, three is past it
+run "$p1" show reporting@-2
+expect_rc 0 "show reporting@-2"
+expect_out out "Rev: 3a9b8c7d6e5f" "show reporting@-2"
+for args in "show reporting@-3" "history -r reporting@-3:" "history -r :7d6e5f4a3b2c-4"; do
+	read -ra words <<<"$args"
+	run "$p1" "${words[@]}"
+	expect_rc 2 "$args"
+	expect_out err "didn't produce" "$args"
+	expect_out err "from 7d6e5f4a3b2c, base is 3 steps back: take at most 2" "$args"
+done
+pass "a relative form that reaches base or walks past it exits 2"
+

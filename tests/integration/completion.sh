@@ -101,6 +101,13 @@ expect "graph --format: mermaid, dot, json" "dot json mermaid" graph --format ""
 expect "-i: directories" "environments envs2" -i ""
 expect "--on-unapproved" "fail skip" hook --on-unapproved ""
 
+# report: its one command, then the shards' files
+expect "report: merge" "merge" report ""
+expect_has "report merge --junit=" --junit= report merge --ju
+printf '{}\n' >shard-0.json
+expect "report merge FILE: the files" "shard-0.json" report merge shard
+expect "report merge --html FILE" "shard-0.json" report merge --html shard
+
 # the zsh completion at least parses
 if command -v zsh >/dev/null; then
 	zsh -n "$MIGSYNC_SOURCE_ROOT/completion/_migsync" && pass "zsh -n completion/_migsync" ||

@@ -152,8 +152,12 @@ migrations:
   executor: alembic
   alembic_ini: $PROJECT/alembic.ini
   python: /usr/bin/python3
+  pass_env: [MIGSYNC_TEST_PASSED]
 rollout: [remote]
 YAML
+	# sent on the child's stdin after DATABASE_URL: the driver must still start
+	export MIGSYNC_TEST_PASSED='passed value'
+
 	rm -f "$WORK/inv/dev.yaml"
 	cat >"$WORK/inv/remote.yaml" <<YAML
 database:

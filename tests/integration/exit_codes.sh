@@ -98,6 +98,16 @@ row 2 drift_broken drift -i "$broken"
 row 0 check_ok check -i "$inv"
 row 1 check_down check -i "$down"
 row 2 check_broken check -i "$broken"
+# report merge: the JSON of a check's shards
+for k in 0 1; do
+	run "shard$k" check -i "$inv" --shard "$k/2" --format json
+	expect_rc "shard$k" 0
+done
+run shard_down check -i "$down" --shard 0/1 --format json
+expect_rc shard_down 1
+row 0 report_ok report merge "$tmp/shard1.out" "$tmp/shard0.out"
+row 1 report_down report merge "$tmp/shard_down.out"
+row 2 report_missing report merge "$tmp/shard1.out"
 row 0 plan_ok plan -i "$inv"
 row 1 plan_down plan -i "$down"
 row 2 plan_to plan -i "$inv" --to ffffffffffff

@@ -17,8 +17,8 @@ merges (tuple, sometimes list, sometimes spread over several lines),
 branch labels (unique, often on branch bases, sometimes two), depends_on
 across branches (string, tuple, list, sometimes a branch label),
 type-annotated assignments, single/double/triple quotes, CRLF line endings,
-a UTF-8 BOM, docstrings with one or several paragraphs or none, non-ASCII
-messages, and files Alembic skips: __init__.py, an emacs lock ".#x.py"
+a UTF-8 BOM, latin-1 and cp1252 files with a coding line, docstrings with
+one or several paragraphs or none, non-ASCII messages, and files Alembic skips: __init__.py, an emacs lock ".#x.py"
 (a dangling symlink, as emacs makes it), notes.txt and __pycache__/.
 
 --style plain writes what `alembic revision --autogenerate` writes with
@@ -404,6 +404,15 @@ def render(rng, r, style):
     data = text.replace("\n", eol).encode("utf-8")
     if bom:
         data = b"\xef\xbb\xbf" + data
+    elif style == "mixed" and r.idx % 2 == 0 and not r.message.isascii():
+        # PEP 263: a coding line on line 1 makes Python decode the file from it
+        for enc, line in (("latin-1", "# -*- coding: latin-1 -*-"),
+                          ("cp1252", "# vim: set fileencoding=cp1252 :")):
+            try:
+                data = (line + "\n" + text).replace("\n", eol).encode(enc)
+                break
+            except UnicodeEncodeError:
+                pass
     return fname, data
 
 

@@ -139,6 +139,19 @@ static const struct walk_case walk_cases[] = {
 	  "identifier \"zzzzz\": no such revision or branch" },
 	{ "linear", NULL, "x", MS_ERR_NOTFOUND,
 	  "identifier \"x\": no such revision or branch; please ensure at least four characters are present for partial revision identifier matches" },
+	/*
+	 * An end at base or past it: Alembic stops with "does not refer to
+	 * ancestor/descendant revisions" or an assertion; migsync refuses it.
+	 */
+	{ "linear", "-4", NULL, MS_ERR_NOTFOUND,
+	  "identifier \"-4\": relative revision -4 didn't produce 4 migrations" },
+	{ "linear", "-6", NULL, MS_ERR_NOTFOUND,
+	  "identifier \"-6\": relative revision -6 didn't produce 6 migrations" },
+	{ "linear", NULL, "d-3", 0, "a" },
+	{ "linear", NULL, "d-4", MS_ERR_NOTFOUND,
+	  "identifier \"d-4\": relative revision -4 didn't produce 4 migrations" },
+	{ "linear", "a", "c-5", MS_ERR_NOTFOUND,
+	  "identifier \"c-5\": relative revision -5 didn't produce 5 migrations" },
 	/* get_revisions knows no "rev-N" nor "head-N": Alembic fails too */
 	{ "linear", "c-1", NULL, MS_ERR_NOTFOUND,
 	  "identifier \"c-1\": no such revision or branch; please ensure at least four characters are present for partial revision identifier matches" },
@@ -425,6 +438,9 @@ static void test_show_revisions(void **state)
 		{ "linear", "heads", 0, "d" },
 		{ "linear", "head", 0, "d" },
 		{ "linear", "-1", 0, "c" },
+		{ "linear", "-3", 0, "a" },
+		{ "linear", "-4", MS_ERR_NOTFOUND,
+		  "identifier \"-4\": relative revision -4 didn't produce 4 migrations" },
 		{ "linear", "current", MS_ERR_USAGE,
 		  "revision \"current\" needs a database: this command reads only the revision scripts" },
 		{ "linear", "+1", MS_ERR_NOTFOUND,

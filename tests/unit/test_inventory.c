@@ -560,6 +560,58 @@ static void test_fleet(void **state)
 	expect_problem(f, INV_E_UNKNOWN, "prod.yaml", 2, 63);
 }
 
+/* targets.schemas and discover_schemas: what is kept, and which combinations are refused where */
+static void test_tenant_schemas(void **state)
+{
+	static const struct {
+		const char *targets;	/* the second line of prod.yaml */
+		const char *code;	/* NULL: loads */
+		unsigned column;	/* of the problem, on line 2 */
+		size_t schemas;		/* schemas kept when it loads */
+	} cases[] = {
+		{ "targets: { schemas: [tenant_a, \"Tenant B\"] }", NULL, 0, 2 },
+		{ "targets: { discover_schemas: \"SELECT nspname FROM pg_namespace\" }", NULL, 0, 0 },
+		{ "targets: { schemas: [a, a] }", INV_E_DUPLICATE, 25, 0 },
+		{ "targets: { schemas: [a, \"\"] }", INV_E_VALUE, 25, 0 },
+		{ "targets: { schemas: a }", INV_E_TYPE, 21, 0 },
+		{ "targets: { schemas: [a], discover_schemas: SELECT 1 }", INV_E_VALUE, 26, 0 },
+		{ "targets: { schemas: [a], databases: [d1] }", INV_E_VALUE, 12, 0 },
+		{ "targets: { discover: SELECT 1, discover_schemas: SELECT 2 }", INV_E_VALUE, 32, 0 },
+		{ "targets: { schema: [a] }", INV_E_UNKNOWN, 12, 0 },
+	};
+	struct fixture *f = *state;
+
+	put(f, "inventory.yaml", good_inventory);
+	put(f, "dev.yaml", good_dev);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *text = xstrfmt("database: { host: h, dbname: app }\n%s\n", cases[i].targets);
+		const struct environment *prod;
+
+		put(f, "prod.yaml", text);
+		free(text);
+		if (!cases[i].code) {
+			assert_int_equal(load(f), 0);
+			prod = inventory_find(f->inv, "prod");
+			assert_int_equal(prod->targets.schemas.nr, cases[i].schemas);
+			assert_true(cases[i].schemas || prod->targets.discover_schemas);
+		} else {
+			assert_int_equal(load(f), MS_ERR_CONFIG);
+			expect_problem(f, cases[i].code, "prod.yaml", 2, cases[i].column);
+		}
+		inventory_free(f->inv);
+		f->inv = NULL;
+		diag_list_release(&f->problems);
+		ms_error_release(&f->err);
+	}
+
+	/* the version table is each tenant's own */
+	put(f, "prod.yaml",
+	    "database: { host: h, dbname: app, version_table_schema: public }\n"
+	    "targets: { schemas: [a] }\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_VALUE, "prod.yaml", 2, 1);
+}
+
 /* Environment names: the safe set, from a name: key or from the file name. */
 static void test_env_names(void **state)
 {
@@ -633,6 +685,53 @@ static void test_unset_variable(void **state)
 	assert_non_null(strstr(d->hint, "export MIGSYNC_TEST_UNSET"));
 	expect_problem(f, INV_E_VARIABLE, "prod.yaml", 4, 10);
 	expect_problem(f, INV_E_VARIABLE, "prod.yaml", 5, 12);
+}
+
+/* migrations.pass_env: names only; an unset one is a warning, kept for run time */
+static void test_pass_env(void **state)
+{
+	struct fixture *f = *state;
+	const struct diag *d;
+
+	setenv("MIGSYNC_TEST_PASSED", "x", 1);
+	unsetenv("MIGSYNC_TEST_UNSET");
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations:\n"
+	    "  pass_env: [MIGSYNC_TEST_PASSED, MIGSYNC_TEST_UNSET]\n"
+	    "rollout: [dev]\n");
+	put(f, "dev.yaml", good_dev);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->inv->migrations.pass_env.nr, 2);
+	assert_string_equal(f->inv->migrations.pass_env.items[0], "MIGSYNC_TEST_PASSED");
+	assert_string_equal(f->inv->migrations.pass_env.items[1], "MIGSYNC_TEST_UNSET");
+	d = find(f, INV_E_VARIABLE, "inventory.yaml", 3, 35);
+	if (!d)
+		dump(f);
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_string_equal(d->message,
+			    "\"migrations.pass_env\": MIGSYNC_TEST_UNSET is not set; Alembic will not get it");
+
+	put(f, "inventory.yaml",
+	    "project: demo\n"
+	    "migrations:\n"
+	    "  pass_env:\n"
+	    "    - \"A=b\"\n"
+	    "    - MIGSYNC_ENVIRONMENT\n"
+	    "    - 1ABC\n"
+	    "rollout: [dev]\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	d = expect_problem(f, INV_E_VALUE, "inventory.yaml", 4, 7);
+	assert_string_equal(d->message, "\"migrations.pass_env\": \"A=b\" is not an environment variable name");
+	d = expect_problem(f, INV_E_VALUE, "inventory.yaml", 5, 7);
+	assert_string_equal(d->message, "\"migrations.pass_env\": MIGSYNC_ENVIRONMENT is set by migsync");
+	expect_problem(f, INV_E_VALUE, "inventory.yaml", 6, 7);
+
+	put(f, "inventory.yaml", "project: demo\nmigrations: { pass_env: HOME }\nrollout: [dev]\n");
+	assert_int_equal(load(f), MS_ERR_CONFIG);
+	expect_problem(f, INV_E_TYPE, "inventory.yaml", 2, 25);
+	unsetenv("MIGSYNC_TEST_PASSED");
 }
 
 static void test_yaml_syntax_error(void **state)
@@ -1071,11 +1170,13 @@ int main(void)
 		FIX(test_other_values),
 		FIX(test_env_names),
 		FIX(test_unset_variable),
+		FIX(test_pass_env),
 		FIX(test_yaml_syntax_error),
 		FIX(test_missing_directory),
 		FIX(test_hostile_files),
 		FIX(test_anchors),
 		FIX(test_fleet),
+		FIX(test_tenant_schemas),
 		cmocka_unit_test(test_interpolation),
 		FIX(test_interpolation_in_inventory),
 		cmocka_unit_test(test_durations),

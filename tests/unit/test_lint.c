@@ -605,7 +605,7 @@ static void test_read_dir_goes_on(void **state)
 	sub = xstrfmt("%s/sub.py", dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 
-	assert_int_equal(lint_read_dir(&set, &reader, dir, 0, &err), 0);
+	assert_int_equal(lint_read_dir(&set, &reader, dir, 0, NULL, &err), 0);
 	assert_int_equal(set.nr, 1);
 	assert_string_equal(set.items[0].revision, "3f2a9c1d0b7e");
 	assert_int_equal(reader.nr, 1);
@@ -619,7 +619,7 @@ static void test_read_dir_goes_on(void **state)
 	assert_int_equal(r.errors, 1);
 	lint_report_release(&r);
 
-	assert_int_equal(lint_read_dir(&set, &reader, "/nonexistent/versions", 0, &err), MS_ERR_IO);
+	assert_int_equal(lint_read_dir(&set, &reader, "/nonexistent/versions", 0, NULL, &err), MS_ERR_IO);
 	assert_non_null(strstr(err.message, "\"/nonexistent/versions\""));
 
 	rmdir(sub);

@@ -143,7 +143,8 @@ static void test_alembic_ini(void **state)
 {
 	struct fixture *f = *state;
 	struct project_options o = { NULL, NULL, PROJECT_SCRIPTS, 0, NULL };
-	struct strvec dirs = STRVEC_INIT;
+	struct strvec dirs = STRVEC_INIT, import_path = STRVEC_INIT;
+	char *src = xstrfmt("%s/src", f->dir);
 
 	assert_int_equal(mkdir("mig", 0700), 0);
 	assert_int_equal(rename("a", "mig/versions"), 0);
@@ -152,10 +153,23 @@ static void test_alembic_ini(void **state)
 	assert_dirs(&f->p, "mig/versions", 1);
 	assert_int_equal(f->p.scripts.nr, 2);
 	assert_null(f->p.graph);
-	assert_int_equal(project_script_dirs(&dirs, &o, &f->err), 0);
+	assert_int_equal(project_script_dirs(&dirs, &import_path, &o, &f->err), 0);
 	assert_int_equal(dirs.nr, 1);
 	assert_string_equal(dirs.items[0], f->p.script_dirs.items[0]);
+	/* Alembic's default prepend_sys_path: the ini's directory */
+	assert_int_equal(import_path.nr, 1);
+	assert_string_equal(import_path.items[0], f->dir);
+
+	/* lint and the graph commands look for imported modules in the same places */
 	strvec_release(&dirs);
+	strvec_release(&import_path);
+	write_file("alembic.ini", "[alembic]\nscript_location = %(here)s/mig\nprepend_sys_path = src\n");
+	assert_int_equal(project_script_dirs(&dirs, &import_path, &o, &f->err), 0);
+	assert_int_equal(import_path.nr, 1);
+	assert_string_equal(import_path.items[0], src);
+	strvec_release(&dirs);
+	strvec_release(&import_path);
+	free(src);
 }
 
 /* Nothing to read: a configuration error that says what to pass. */

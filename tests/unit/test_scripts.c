@@ -536,6 +536,71 @@ static void test_py_warnings(void **state)
 	}
 }
 
+/*
+ * PEP 263, as Python 3.11 reads these files (each case checked with
+ * importlib): a coding line on line 1, or on line 2 after a blank or
+ * comment line, decodes the file; anywhere else it is only a comment.
+ */
+static void test_py_coding_line(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *message;	/* the docstring's first line, as UTF-8 */
+	} ok[] = {
+		{ "# -*- coding: latin-1 -*-\n\"\"\"caf\xe9\"\"\"\n", "caf\xc3\xa9" },
+		{ "#!/usr/bin/python\n# vim: set fileencoding=cp1252 :\n\"\"\"caf\x80\"\"\"\n", "caf\xe2\x82\xac" },
+		{ "\n# coding=iso8859_15\n\"\"\"\xa4\"\"\"\n", "\xe2\x82\xac" },
+		{ "# coding: Latin_1\n\"\"\"\xe9t\xe9\"\"\"\n", "\xc3\xa9t\xc3\xa9" },
+		{ "# coding: ISO-8859-1-unix\r\n\"\"\"\xe9\"\"\"\r\n", "\xc3\xa9" },
+		{ "# coding: utf-8\n\"\"\"caf\xc3\xa9\"\"\"\n", "caf\xc3\xa9" },
+		{ "\xef\xbb\xbf# coding: utf-8\n\"\"\"caf\xc3\xa9\"\"\"\n", "caf\xc3\xa9" },
+		/* not a coding line: after code, or on line 3 */
+		{ "x = 1  # coding: latin-1\n\"\"\"caf\xc3\xa9\"\"\"\n", NULL },
+		{ "\n\n# coding: latin-1\n\"\"\"caf\xc3\xa9\"\"\"\n", "caf\xc3\xa9" },
+		{ "# coding is a word here\n\"\"\"caf\xc3\xa9\"\"\"\n", "caf\xc3\xa9" },
+	};
+	static const struct {
+		const char *text;
+		unsigned line;
+		const char *what;
+	} bad[] = {
+		{ "# -*- coding: bogus-enc -*-\n", 1, "unknown encoding \"bogus-enc\"" },
+		{ "#!/bin/python\n# coding: utf-16\n", 2, "\"utf-16\" in the coding line is not ASCII-compatible" },
+		{ "\xef\xbb\xbf# coding: latin-1\n", 1, "declares \"latin-1\" after a UTF-8 byte order mark" },
+		{ "# coding: cp1252\n\n\n\"\"\"\x81\"\"\"\n", 4, "byte 0x81 is not valid cp1252" },
+	};
+	struct fixture *f = *state;
+	struct strbuf sb = STRBUF_INIT;
+	char hex[65];
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%srevision = 'ab12'\ndown_revision = None\n", ok[i].text);
+		script_release(&f->s);
+		assert_int_equal(script_parse_python(&f->s, PY_PATH, sb.buf, sb.len, SCRIPTS_SHA256,
+						     &f->warnings, &f->err), 0);
+		if (ok[i].message)
+			assert_string_equal(f->s.message, ok[i].message);
+		else
+			assert_null(f->s.message);
+		/* the SHA-256 stays that of the file's bytes */
+		sha256_hex(sb.buf, sb.len, hex);
+		assert_string_equal(f->s.sha256, hex);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%srevision = 'ab12'\ndown_revision = None\n", bad[i].text);
+		script_release(&f->s);
+		ms_error_release(&f->err);
+		assert_error_at(f, script_parse_python(&f->s, PY_PATH, sb.buf, sb.len, 0,
+						       &f->warnings, &f->err),
+				PY_PATH, bad[i].line, bad[i].what);
+		assert_non_null(f->err.hint);
+	}
+	assert_int_equal(f->warnings.nr, 0);
+	strbuf_release(&sb);
+}
+
 static void test_py_sha256(void **state)
 {
 	struct fixture *f = *state;
@@ -984,6 +1049,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_py_long_line_and_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_py_warnings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_py_sha256, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_py_coding_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sql_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sql_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sql_errors, setup, teardown),

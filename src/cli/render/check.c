@@ -231,6 +231,12 @@ static void json_drift(struct json_writer *jw, const struct render_check *run, c
 		json_kv_string(jw, "dbname", run->drift->jobs[t].t ? run->drift->jobs[t].t->dbname : NULL);
 		json_kv_string(jw, "state", drift_state_name(d->state));
 		json_kv_string(jw, "fingerprint", d->snapshot ? d->snapshot->fingerprint : NULL);
+		if (d->snapshot) {
+			cli_json_strvec(jw, "version_rows", &d->snapshot->version_rows);
+		} else {
+			json_key(jw, "version_rows");
+			json_null(jw);
+		}
 		json_kv_string(jw, "error", d->error);
 		json_key(jw, "differences");
 		json_array_begin(jw);
@@ -259,11 +265,26 @@ static void json_env(struct json_writer *jw, const struct render_check *run, siz
 	cli_json_strvec(jw, "heads", &env->heads);
 	render_json_pending(jw, env->state, env->summary_error, &env->pending);
 	json_kv_string(jw, "error", env->summary_error);
+	json_key(jw, "gate");
+	json_object_begin(jw);
+	json_kv_int(jw, "approvals", i < run->status->envs_nr ? run->status->envs[i]->gate.approvals : 0);
+	json_kv_int(jw, "risky_approvals",
+		    i < run->status->envs_nr ? run->status->envs[i]->gate.risky_approvals : 0);
+	json_object_end(jw);
 	json_key(jw, "targets");
 	json_array_begin(jw);
 	for (size_t t = 0; t < env->targets_nr; t++) {
+		const struct cli_status *c = run->status;
+		size_t job = c->first_job ? c->first_job[i] + t : c->jobs_nr;
+
 		json_object_begin(jw);
-		render_json_status_target(jw, run->status, i, t);
+		render_json_status_target(jw, c, i, t);
+		json_key(jw, "position");
+		if (job < c->jobs_nr && c->jobs[job].position >= 0)
+			json_int(jw, c->jobs[job].position);
+		else
+			json_null(jw);
+		json_kv_string(jw, "ledger_error", cli_status_checksums(c, i, t)->error);
 		json_object_end(jw);
 	}
 	json_array_end(jw);
@@ -328,6 +349,11 @@ static void json_lint(struct json_writer *jw, const struct render_check *run)
 			json_int(jw, d->line);
 		else
 			json_null(jw);
+		json_key(jw, "column");
+		if (d->line && d->column)
+			json_int(jw, d->column);
+		else
+			json_null(jw);
 		json_kv_string(jw, "message", d->message);
 		if (d->rule) {
 			json_kv_string(jw, "rule", d->rule);
@@ -341,6 +367,68 @@ static void json_lint(struct json_writer *jw, const struct render_check *run)
 	json_object_end(jw);
 }
 
+/*
+ * A shard's "graph": each revision as its file declares it, in the
+ * graph's order, so that report merge builds the same graph.
+ */
+static void json_shard_graph(struct json_writer *jw, const struct revgraph *g)
+{
+	json_key(jw, "graph");
+	json_array_begin(jw);
+	for (size_t n = 0; g && n < g->nr; n++) {
+		const struct script *s = g->nodes[n].script;
+
+		json_object_begin(jw);
+		json_kv_string(jw, "revision", s->revision);
+		json_kv_string(jw, "file", s->path);
+		json_kv_string(jw, "kind", s->kind == SCRIPT_SQL ? "sql" : "python");
+		cli_json_strvec(jw, "down_revisions", &s->down_revisions);
+		cli_json_strvec(jw, "depends_on", &s->depends_on);
+		cli_json_strvec(jw, "branch_labels", &s->branch_labels);
+		json_kv_string(jw, "message", s->message);
+		json_kv_string(jw, "doc", s->doc);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+}
+
+/*
+ * A shard's "schemas": each schema its databases were read to have, once
+ * per fingerprint, so that report merge compares databases of different
+ * shards as one run compares them.
+ */
+static void json_shard_schemas(struct json_writer *jw, const struct drift_report *dr)
+{
+	struct strvec seen = STRVEC_INIT;
+
+	json_key(jw, "schemas");
+	json_array_begin(jw);
+	for (size_t t = 0; t < dr->targets_nr; t++) {
+		const struct schema_snapshot *s = dr->targets[t].snapshot;
+
+		if (!s || strvec_contains(&seen, s->fingerprint))
+			continue;
+		strvec_push(&seen, s->fingerprint);
+		json_object_begin(jw);
+		json_kv_string(jw, "fingerprint", s->fingerprint);
+		json_key(jw, "objects");
+		json_array_begin(jw);
+		for (size_t o = 0; o < s->nr; o++) {
+			json_object_begin(jw);
+			json_kv_string(jw, "kind", drift_kind_name(s->objects[o].kind));
+			json_kv_string(jw, "name", s->objects[o].name);
+			json_kv_string(jw, "definition", s->objects[o].definition);
+			json_kv_string(jw, "parent", s->objects[o].parent);
+			json_kv_bool(jw, "invalid", s->objects[o].invalid);
+			json_object_end(jw);
+		}
+		json_array_end(jw);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+	strvec_release(&seen);
+}
+
 void render_check_json(struct strbuf *sb, const struct render_check *run)
 {
 	const struct status_report *r = &run->status->report;
@@ -348,6 +436,17 @@ void render_check_json(struct strbuf *sb, const struct render_check *run)
 
 	json_init(&jw, sb);
 	render_json_begin(&jw, "check");
+	json_kv_string(&jw, "project", run->status->inv ? run->status->inv->project : NULL);
+	json_key(&jw, "shard");
+	if (run->shard_count) {
+		json_object_begin(&jw);
+		json_kv_int(&jw, "index", run->shard_index);
+		json_kv_int(&jw, "count", run->shard_count);
+		json_object_end(&jw);
+	} else {
+		json_null(&jw);
+	}
+	json_kv_bool(&jw, "fail_on_pending", run->fail_on_pending);
 	json_kv_bool(&jw, "ok", run->report->verdict == NIGHTLY_PASS);
 	json_kv_int(&jw, "problem_count", (int64_t)run->report->problems);
 	json_problems(&jw, run);
@@ -371,6 +470,10 @@ void render_check_json(struct strbuf *sb, const struct render_check *run)
 	}
 	json_array_end(&jw);
 	json_lint(&jw, run);
+	if (run->shard_count) {
+		json_shard_graph(&jw, run->status->g);
+		json_shard_schemas(&jw, &run->drift->report);
+	}
 	json_object_end(&jw);
 	strbuf_addch(sb, '\n');
 }

@@ -179,7 +179,7 @@ void render_json_status_target(struct json_writer *jw, const struct cli_status *
 
 	json_kv_string(jw, "database", db ? db->describe : NULL);
 	json_kv_string(jw, "dbname", db && db->dbname && db->dbname[0] ? db->dbname : NULL);
-	json_kv_string(jw, "schema", NULL);
+	json_kv_string(jw, "schema", db ? db->schema : NULL);
 	json_kv_string(jw, "state", status_state_name(t->result.state));
 	cli_json_strvec(jw, "heads", &t->result.heads);
 	render_json_pending(jw, t->result.state, t->result.error, &t->result.pending);

@@ -144,6 +144,13 @@ struct render_check {
 	const char *html_link;
 	/* the HTML page's graph, drawn ahead; NULL: render_check_html draws it */
 	const struct render_html_graph *html_graph;
+	/*
+	 * The shard the run read (count 0: every target). A shard's JSON also
+	 * carries the graph and the schemas read, for `migsync report merge`.
+	 */
+	unsigned shard_index;
+	unsigned shard_count;
+	bool fail_on_pending;	/* --fail-on-pending */
 };
 
 void render_check_text(struct strbuf *sb, const struct render_check *run);

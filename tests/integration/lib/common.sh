@@ -433,10 +433,12 @@ expect_absent() {
 	fi
 }
 
+# The version rows of database $1, or of DATABASE/SCHEMA's own version table.
 version_of() {
-	local v
+	local v table=alembic_version
 
-	v=$(pg_psql -d "$1" -At -c "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM alembic_version" 2>/dev/null) ||
+	[[ $1 != */* ]] || table="\"${1#*/}\".alembic_version"
+	v=$(pg_psql -d "${1%%/*}" -At -c "SELECT string_agg(version_num, ' ' ORDER BY version_num) FROM $table" 2>/dev/null) ||
 		v=none
 	echo "${v:-none}"
 }
