@@ -103,7 +103,7 @@ bench_fleet_dbs "$n_dbs"
 
 echo "SELECT version_num FROM alembic_version;" >"$tmp/version.sql"
 floor_cmd() {	# floor_cmd N: pgbench running ceil(N/J)*J one-connection queries
-	echo "$PGBENCH -n -C -c $J -j $J -t $((($1 + J - 1) / J)) -f $tmp/version.sql -h 127.0.0.1 -p $PGPORT -U postgres tenant_0001"
+	bench_floor_cmd "$J" "$1" "$tmp/version.sql" tenant_0001
 }
 
 bench_fleet_inventory "$tmp/inv_fleet" "$FLEET"
@@ -129,15 +129,8 @@ if [ "$BIG" -gt 0 ]; then
 	hyperfine -N --warmup 1 --runs 5 --style basic --export-json "$tmp/hbig.json" \
 		-n "migsync status ($BIG databases, -j $J)" "$MIGSYNC status -i $tmp/inv_big -j $J" \
 		-n "floor: pgbench -C ($(( (BIG + J - 1) / J * J )) connections+queries, -c $J)" "$(floor_cmd "$BIG")" </dev/null
-	best=
-	for _ in 1 2 3; do
-		/usr/bin/time -v "$MIGSYNC" status -i "$tmp/inv_big" -j "$J" >/dev/null 2>"$tmp/time.big" </dev/null || true
-		kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time.big" | tail -1)
-		if [ -z "$best" ] || [ "$kb" -lt "$best" ]; then best=$kb; fi
-	done
-	echo "$best" >"$tmp/rss.big"
-	/usr/bin/time -v "$MIGSYNC" --version >/dev/null 2>"$tmp/time.version" </dev/null
-	sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time.version" >"$tmp/rss.version"
+	bench_peak_rss_kb 3 "$MIGSYNC" status -i "$tmp/inv_big" -j "$J" >"$tmp/rss.big"
+	bench_peak_rss_kb 1 "$MIGSYNC" --version >"$tmp/rss.version"
 fi
 
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
