@@ -355,14 +355,9 @@ static void apply_help(void)
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "  -v, --verbose              show Alembic's output (executor alembic)\n"
 	       "      --shard=K/N            only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL              one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "  -h, --help                 show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(29, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  done: every selected stage is at the target\n"
 	       "  1  a step failed or a database could not be reached (later stages untouched)\n"

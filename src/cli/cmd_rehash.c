@@ -142,14 +142,9 @@ static void print_help(void)
 	       "      --reason=TEXT       why the file changed, kept in the ledger (required)\n"
 	       "      --dry-run           read and check the gate; change nothing\n"
 	       "  -y, --yes               do not ask before a gated rehash\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL           one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR       versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(26, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  rehashed, or nothing to do, or a dry run\n"
 	       "  1  a database could not be read, has a step in progress, or refused\n"

@@ -200,14 +200,9 @@ static void print_help(void)
 	       "                          the rows read before taking the lock, which are printed\n"
 	       "      --dry-run           read and check the gate; change nothing\n"
 	       "  -y, --yes               do not ask before a gated stamp\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL           one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR       versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "  -h, --help              show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(26, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Nothing but the version table changes: no revision runs, before_apply does not\n"
 	       "run. REV must be in the scripts; --expect may name revisions that are not.\n"
 	       "\n"
