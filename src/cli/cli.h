@@ -146,7 +146,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Print an error (and its hint) on stderr: "migsync: error: ...". */
 void cli_print_error(const struct ms_error *err);
-/* Print warnings from the reader on stderr: "migsync: warning: file:line:col: ...". */
+/*
+ * Print what the readers found, warnings and errors, on stderr, each as
+ * "migsync: warning: file:line:col: ..." and its hint: the one way every
+ * command (inventory too) shows them.
+ */
 void cli_print_warnings(const struct diag_list *warnings);
 /*
  * When err is one of the errors of diags (an inventory's first problem,

@@ -61,20 +61,6 @@ static void inventory_secrets(struct strvec *out, const struct inventory *inv)
 	}
 }
 
-/* "file:line:column: error: message" and its hint, for each problem. */
-static void print_problems(const struct diag_list *problems)
-{
-	for (size_t i = 0; i < problems->nr; i++) {
-		const struct diag *d = &problems->items[i];
-
-		fprintf(stderr, "%s:%u:%u: %s: %s\n", d->file ? d->file : "inventory",
-			d->line, d->column, diag_severity_name(d->severity), d->message);
-		if (d->hint)
-			fprintf(stderr, "hint: %s\n", d->hint);
-		render_json_note_diag(d);
-	}
-}
-
 static void add_duration(struct strbuf *sb, const char *label, int64_t seconds)
 {
 	char *s = inventory_format_duration(seconds);
@@ -357,13 +343,13 @@ int cmd_inventory(int argc, char **argv)
 	o.scripts = &common.scripts_dirs;
 	/* revisions that cannot be read do not hide the inventory */
 	if (project_open(&project, &o, &err) < 0 && project.inv) {
-		print_problems(&project.diags);
+		cli_print_warnings(&project.diags);
 		cli_print_error(&err);
 		diag_list_release(&project.diags);
 		ms_error_release(&err);
 		scripts_unreadable = true;
 	} else if (!project.inv) {
-		print_problems(&project.diags);
+		cli_print_warnings(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
 		else {
@@ -376,7 +362,7 @@ int cmd_inventory(int argc, char **argv)
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	print_problems(&project.diags);
+	cli_print_warnings(&project.diags);
 	/* only this command and those that run Alembic start Python */
 	if (project.inv->migrations.executor == EXECUTOR_ALEMBIC)
 		find_interpreter(&it, project.inv);
