@@ -185,25 +185,6 @@ static void print_summary(const struct plan_stage *st)
 	       n[PLAN_DB_CURRENT], n[PLAN_DB_FAILED], n[PLAN_DB_NOT_RUN]);
 }
 
-static const char *outcome_name(enum apply_outcome o)
-{
-	switch (o) {
-	case APPLY_NOTHING:
-		return "current";
-	case APPLY_DONE:
-		return "applied";
-	case APPLY_DRY_RUN:
-		return "would_apply";
-	case APPLY_GATED:
-		return "gated";
-	case APPLY_DECLINED:
-		return "declined";
-	case APPLY_FAILED:
-		return "failed";
-	}
-	return "?";
-}
-
 /*
  * Dry run: the whole plan as `plan` makes it, then the stages in order up
  * to the first one that could not go on. Nothing is changed.
@@ -309,8 +290,8 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 			break;
 		}
 		fflush(stdout);
-		json_stage(&jw, &st, outcome_name(out), out == APPLY_FAILED || out == APPLY_GATED ?
-			   &err : NULL);
+		json_stage(&jw, &st, promote_outcome_name(out, "applied", "would_apply"),
+			   out == APPLY_FAILED || out == APPLY_GATED ? &err : NULL);
 		if ((out == APPLY_FAILED || out == APPLY_GATED) && !stopped.message && err.message) {
 			ms_error_move(&stopped, &err);
 			gated = out == APPLY_GATED;

@@ -82,25 +82,6 @@ done:
 	return ret;
 }
 
-static const char *outcome_name(enum apply_outcome o)
-{
-	switch (o) {
-	case APPLY_NOTHING:
-		return "current";
-	case APPLY_DONE:
-		return "stamped";
-	case APPLY_DRY_RUN:
-		return "would_stamp";
-	case APPLY_GATED:
-		return "gated";
-	case APPLY_DECLINED:
-		return "declined";
-	case APPLY_FAILED:
-		return "failed";
-	}
-	return "?";
-}
-
 int promote_stamp(const struct promote *pr, const struct environment *env,
 		  const struct strvec *expect, const struct apply_options *o,
 		  struct json_writer *jw)
@@ -151,7 +132,7 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 	}
 	if (jw) {
 		json_kv_string(jw, "environment", env->name);
-		json_kv_string(jw, "outcome", outcome_name(out));
+		json_kv_string(jw, "outcome", promote_outcome_name(out, "stamped", "would_stamp"));
 		json_kv_string(jw, "plan_hash", st.plan_hash[0] ? st.plan_hash : NULL);
 		promote_json_rows(jw, "expect", expect);
 		promote_json_rows(jw, "to", to);
