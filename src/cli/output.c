@@ -71,6 +71,13 @@ bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt
 	return *ret != EXIT_OK;
 }
 
+void output_print_scripts_help(int column)
+{
+	printf("Revision scripts:\n");
+	printf("%-*s%s\n", column, "      --scripts=DIR", "read revisions from DIR (repeatable)");
+	printf("%-*s%s\n", column, "  -i, --inventory=PATH", "read migrations.scripts from this inventory");
+}
+
 int output_extra_arguments(const char *cmd, int argc, char **argv, int first)
 {
 	if (first >= argc)
