@@ -133,6 +133,12 @@ enum {
  */
 void cli_print_common_help(int column, unsigned what);
 
+/*
+ * Refuse the arguments argv[first] and on: EXIT_OK when there are none,
+ * else EXIT_CANNOT_RUN after the usage error "too many arguments".
+ */
+int cli_extra_arguments(const char *cmd, int argc, char **argv, int first);
+
 /* Parse -j N (1 to 1024) for cmd; prints a usage error and returns EXIT_CANNOT_RUN on error. */
 int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg);
 

@@ -426,10 +426,9 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error(cmd, "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments(cmd, argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!up && (names.nr != 1 || !to)) {
 		ret = cli_usage_error(cmd, "%s", names.nr != 1 ? "exactly one -e ENV is required" :
 				      "--to REV is required");

@@ -77,10 +77,9 @@ int cmd_approvals(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("approvals", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("approvals", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!name) {
 		ret = cli_usage_error("approvals", "-e ENV is required");
 		goto done;

@@ -339,10 +339,9 @@ int cmd_approve(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("approve", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("approve", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!name || !hash) {
 		ret = cli_usage_error("approve", "%s is required", !name ? "-e ENV" : "--plan HASH");
 		goto done;

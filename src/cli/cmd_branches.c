@@ -73,7 +73,7 @@ int cmd_branches(int argc, char **argv)
 		else if (output_option_done(&ret, &common, "branches", opt, usage))
 			goto done;
 	}
-	ret = output_extra_arguments("branches", argc, argv, optind);
+	ret = cli_extra_arguments("branches", argc, argv, optind);
 	if (ret)
 		goto done;
 

@@ -227,10 +227,9 @@ int cmd_check(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("check", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("check", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	dopts.jobs = opts.jobs;
 	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||

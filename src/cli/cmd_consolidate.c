@@ -371,10 +371,9 @@ int cmd_consolidate(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("consolidate", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("consolidate", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (check == !!baseline) {
 		ret = cli_usage_error("consolidate", "give exactly one of --check and --stamp REV");
 		goto done;

@@ -419,10 +419,9 @@ int cmd_drift(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("drift", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("drift", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	if (conn_global_init(&err) < 0) {
 		cli_print_error(&err);

@@ -324,7 +324,7 @@ int cmd_graph(int argc, char **argv)
 				goto done;
 		}
 	}
-	ret = output_extra_arguments("graph", argc, argv, optind);
+	ret = cli_extra_arguments("graph", argc, argv, optind);
 	if (ret)
 		goto done;
 

@@ -65,7 +65,7 @@ int cmd_heads(int argc, char **argv)
 				goto done;
 		}
 	}
-	ret = output_extra_arguments("heads", argc, argv, optind);
+	ret = cli_extra_arguments("heads", argc, argv, optind);
 	if (ret)
 		goto done;
 

@@ -71,7 +71,7 @@ int cmd_history(int argc, char **argv)
 				goto done;
 		}
 	}
-	ret = output_extra_arguments("history", argc, argv, optind);
+	ret = cli_extra_arguments("history", argc, argv, optind);
 	if (ret)
 		goto done;
 	if (revgraph_history_split(&lower, &upper, range, &err) < 0) {

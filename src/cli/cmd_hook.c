@@ -251,10 +251,9 @@ int cmd_hook(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("hook", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("hook", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	/* one database from a URL is the one environment there is */
 	if (!names.nr && cli_single_database(&common))
 		strvec_push(&names, PROJECT_URL_ENV);

@@ -334,10 +334,9 @@ int cmd_inventory(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("inventory", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("inventory", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	o.inventory = common.inventory;
 	o.url = common.url;
 	o.scripts = &common.scripts_dirs;

@@ -297,10 +297,9 @@ int cmd_lint(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("lint", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("lint", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	if (rules) {
 		print_rules(&out, common.format);

@@ -244,10 +244,9 @@ int cmd_log(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("log", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("log", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (names.nr != 1) {
 		ret = cli_usage_error("log", "exactly one -e ENV is required");
 		goto done;

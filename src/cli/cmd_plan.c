@@ -493,10 +493,9 @@ int cmd_plan(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("plan", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("plan", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	ret = promote_load(&pr, &common, &names, NULL, to, true);
 	if (ret != EXIT_OK)
 		goto done;

@@ -57,7 +57,7 @@ int cmd_show(int argc, char **argv)
 		ret = cli_usage_error("show", "no revision given");
 		goto done;
 	}
-	ret = output_extra_arguments("show", argc, argv, optind + 1);
+	ret = cli_extra_arguments("show", argc, argv, optind + 1);
 	if (ret)
 		goto done;
 	rev = argv[optind];

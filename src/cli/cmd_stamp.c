@@ -248,10 +248,9 @@ int cmd_stamp(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("stamp", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("stamp", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (names.nr != 1 || !to) {
 		ret = cli_usage_error("stamp", "%s", names.nr != 1 ? "exactly one -e ENV is required" :
 				      "--to REV is required");

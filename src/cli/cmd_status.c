@@ -440,10 +440,9 @@ int cmd_status(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("status", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("status", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	if (cli_status_collect(&c, &common, &opts, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);

@@ -140,6 +140,13 @@ void cli_print_common_help(int column, unsigned what)
 	help_line(column, "  -h, --help", "show this help, then exit");
 }
 
+int cli_extra_arguments(const char *cmd, int argc, char **argv, int first)
+{
+	if (first >= argc)
+		return EXIT_OK;
+	return cli_usage_error(cmd, "too many arguments (first is \"%s\")", argv[first]);
+}
+
 int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg)
 {
 	char *end;

@@ -78,14 +78,6 @@ void output_print_scripts_help(int column)
 	printf("%-*s%s\n", column, "  -i, --inventory=PATH", "read migrations.scripts from this inventory");
 }
 
-int output_extra_arguments(const char *cmd, int argc, char **argv, int first)
-{
-	if (first >= argc)
-		return EXIT_OK;
-	return cli_usage_error(cmd, "too many command-line arguments (first is \"%s\")",
-			       argv[first]);
-}
-
 /*
  * Python's str.isspace() and str.splitlines() boundaries, for UTF-8 text:
  * the length of the character at p when it is one, else 0.

@@ -50,9 +50,6 @@ bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt
  */
 void output_print_scripts_help(int column);
 
-/* Refuse the arguments argv[first] and on; returns EXIT_OK when there are none. */
-int output_extra_arguments(const char *cmd, int argc, char **argv, int first);
-
 /* Flags for output_head_only(), after Script._head_only's arguments. */
 enum {
 	OUT_BRANCHES = 1 << 0,	/* include_branches: " (label, ...)" */
