@@ -27,14 +27,9 @@ static void approvals_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Each approval's state: valid (counts for the plan now), stale (the plan changed),\n"
 	       "expired, used (a step ran under it), revoked (approve --revoke).\n"
 	       "\n"
@@ -82,10 +77,9 @@ int cmd_approvals(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("approvals", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("approvals", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!name) {
 		ret = cli_usage_error("approvals", "-e ENV is required");
 		goto done;

@@ -65,14 +65,9 @@ static void approve_help(void)
 	       "      --force              record HASH even when it is not the plan now\n"
 	       "      --revoke             withdraw the approval of HASH instead (kept in the ledger,\n"
 	       "                           marked revoked; --comment says why)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
@@ -344,10 +339,9 @@ int cmd_approve(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("approve", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("approve", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!name || !hash) {
 		ret = cli_usage_error("approve", "%s is required", !name ? "-e ENV" : "--plan HASH");
 		goto done;

@@ -36,13 +36,9 @@ static void log_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
 	       "  -n, --limit=N            only the newest N lines\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  the history was shown\n"
 	       "  1  a database of the environment could not be read (the others are shown)\n"
@@ -248,10 +244,9 @@ int cmd_log(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("log", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("log", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (names.nr != 1) {
 		ret = cli_usage_error("log", "exactly one -e ENV is required");
 		goto done;
