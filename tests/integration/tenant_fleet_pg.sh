@@ -6,8 +6,9 @@
 # apply (canary, batches, parallel) moves them all under one approval
 # per transition, each line naming DATABASE/SCHEMA; drift, check and
 # --shard see the 12, and the merged shards of check equal the
-# unsharded one; discover with discover_schemas finds the same 12, and a
-# schema query that fails in one database names it.
+# unsharded one; log names each line's DATABASE/SCHEMA; discover with
+# discover_schemas finds the same 12, and a schema query that fails in
+# one database names it.
 #
 # Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
 set -u
@@ -186,7 +187,24 @@ check "merged shards: the unsharded check's text" cmp -s "$tmp/check_text.out" "
 RUN_ARGS=(-i "$inv")
 q tb "ALTER TABLE s2.accounts DROP COLUMN extra" >/dev/null || fail "remove the drift of tb/s2"
 
-# --- 6: discovered databases and discovered schemas: the same 12
+# --- 6: log names each line's database and schema
+echo "checking: log"
+run log_json -- log -e tenants --format json
+expect_rc log_json 0
+expect_json log_json '.entries | length' 23
+expect_json log_json '.entries[].schema | unique' '["s1", "s2", "s3", "s4"]'
+# ta/s2 2 steps, tb/s2 2, tc/s2 3
+expect_json log_json '.entries[?schema=s2] | length' 7
+expect_json log_json ".entries[dbname=tc,schema=s2,revision=$R3].outcome" '"applied"'
+run log_text -- log -e tenants
+expect_rc log_text 0
+expect_in log_text out "DATABASE"
+check "log: a line names tc/s2 as apply does" \
+	grep -Eq "^[0-9TZ:-]+  tc/s2 +$R3  up    applied " "$tmp/log_text.out"
+check "log: every line names a DATABASE/SCHEMA" \
+	test "$(grep -Ec "^[0-9TZ:-]+  t[abc]/s[1-4] " "$tmp/log_text.out")" = 23
+
+# --- 7: discovered databases and discovered schemas: the same 12
 echo "checking: discover and discover_schemas"
 dinv=$tmp/discovered
 inv_head "$dinv" tenant-fleet "$tmp/versions" "connect_timeout: 20" found
