@@ -6,9 +6,11 @@
 # apply (canary, batches, parallel) moves them all under one approval
 # per transition, each line naming DATABASE/SCHEMA; drift, check and
 # --shard see the 12, and the merged shards of check equal the
-# unsharded one; log names each line's DATABASE/SCHEMA; discover with
-# discover_schemas finds the same 12, and a schema query that fails in
-# one database names it.
+# unsharded one; log names each line's DATABASE/SCHEMA; approvals are
+# judged on the rows of every schema of the first database (used, an
+# older plan named with its schema), and shards applying one at a time
+# all find the approval there; discover with discover_schemas finds the
+# same 12, and a schema query that fails in one database names it.
 #
 # Run by meson with MIGSYNC = the binary, MIGSYNC_SOURCE_ROOT = the repo.
 set -u
@@ -204,7 +206,44 @@ check "log: a line names tc/s2 as apply does" \
 check "log: every line names a DATABASE/SCHEMA" \
 	test "$(grep -Ec "^[0-9TZ:-]+  t[abc]/s[1-4] " "$tmp/log_text.out")" = 23
 
-# --- 7: discovered databases and discovered schemas: the same 12
+# --- 7: approvals and approve read the first database's ledger, every schema's rows
+echo "checking: approvals and approve"
+run approvals -- approvals -e tenants --format json
+expect_rc approvals 0
+expect_json approvals '.approvals | length' 3
+expect_json approvals '.approvals[].state' '["used", "used", "used"]'
+h1=$(json_get "$tmp/plan_json.out" '.stages[0].groups[1].plan_hash')
+run older USER=bob -- approve -e tenants --plan "$h1"
+expect_rc older 1
+expect_in older err "${h1:0:12}... is an older plan: it was applied on"
+expect_in older err "(revision $R3, tenants, schema s2)"
+check "older: no approval recorded" test "$(q ta "SELECT count(*) FROM migsync.approvals")" = 3
+
+# a fourth revision, approved once, applied by 3 shards one after another:
+# each reads the approval from ta, the first database, which not every
+# shard holds
+R4=b4000000000d
+inv_sql_rev "$tmp/versions" $R4 $R3 "ALTER TABLE accounts ADD COLUMN email text;" \
+	"ALTER TABLE accounts DROP COLUMN email;"
+run plan4 -- plan --format json
+expect_rc plan4 0
+expect_json plan4 '.stages[0].groups | length' 1
+run approve4 JOB_COMPLETION_INDEX=2 JOB_COMPLETION_COUNT=3 USER=alice -- approve -e tenants \
+	--plan "$(json_get "$tmp/plan4.out" '.stages[0].groups[0].plan_hash')"
+expect_rc approve4 0
+check "approve4: recorded in ta, whatever the Job's index" \
+	test "$(q ta "SELECT count(*) FROM migsync.approvals")" = 4
+for k in 0 1 2; do
+	run apply4_$k -- apply --yes --shard $k/3
+	expect_rc apply4_$k 0
+done
+for db in ta tb tc; do
+	for s in s1 s2 s3 s4; do expect_version $db/$s $R4 "sharded apply"; done
+done
+check "sharded apply: 12 rows of $R4, one per schema" \
+	test "$(for db in ta tb tc; do q $db "SELECT count(DISTINCT target_schema) FROM migsync.applied WHERE revision = '$R4'"; done | awk '{ n += $1 } END { print n }')" = 12
+
+# --- 8: discovered databases and discovered schemas: the same 12
 echo "checking: discover and discover_schemas"
 dinv=$tmp/discovered
 inv_head "$dinv" tenant-fleet "$tmp/versions" "connect_timeout: 20" found
