@@ -500,7 +500,7 @@ int db_targets_expand_all(struct db_target **out, size_t *nr,
 	return expand(out, nr, env, false, err);
 }
 
-/* One database's tenant schemas, discovered by a worker of db_schemas_discover. */
+/* One database's tenant schemas, discovered by a worker of discover_schemas_all. */
 struct schema_task {
 	const char *dbname;		/* NULL: the environment's own database */
 	struct strvec found;
@@ -591,7 +591,7 @@ static int expand(struct db_target **out, size_t *nr, const struct environment *
 	bool by_schema = tg->schemas.nr || tg->discover_schemas;
 	const struct strvec *dbs = tg->discover ? &found : tg->databases.nr ? &tg->databases : NULL;
 	struct db_target *targets = NULL;
-	size_t count = 0, want = 0, dbs_nr;
+	size_t count = 0, want = 0, dbs_nr = 0;
 	int ret = 0;
 
 	*out = NULL;
