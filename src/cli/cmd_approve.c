@@ -169,7 +169,9 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		plan_rows_add(&sb, &db->rows, ",");
 		strbuf_addstr(&sb, " -> ");
 		plan_rows_add(&sb, &db->end_rows, ",");
-		fprintf(stderr, "    %s: %s (%zu step%s)\n", db->describe, sb.buf, db->steps_nr,
+		/* a fleet's databases and tenant schemas by their names, as apply's lines */
+		fprintf(stderr, "    %s: %s (%zu step%s)\n", st->fleet ? db->label : db->describe,
+			sb.buf, db->steps_nr,
 			db->steps_nr == 1 ? "" : "s");
 		strbuf_release(&sb);
 	}

@@ -217,6 +217,7 @@ run older USER=bob -- approve -e tenants --plan "$h1"
 expect_rc older 1
 expect_in older err "${h1:0:12}... is an older plan: it was applied on"
 expect_in older err "(revision $R3, tenants, schema s2)"
+expect_in older err "    tenants/tc/s4: $R3 -> $R3 (0 steps)"
 check "older: no approval recorded" test "$(q ta "SELECT count(*) FROM migsync.approvals")" = 3
 
 # a fourth revision, approved once, applied by 3 shards one after another:
