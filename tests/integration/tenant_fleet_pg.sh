@@ -264,11 +264,48 @@ expect_json found_status '.environments[0].targets[11].(dbname,schema)' '["tc", 
 run found_check -- check --format json
 expect_rc found_check 0
 expect_json found_check '.environments[0].targets[].position | unique' '[null]'
+
+# shards_merge NAME: check in 3 shards, merged, is the unsharded check's
+# JSON (its targets in their order), generated_at aside
+shards_merge() {
+	local k args=("${RUN_ARGS[@]}")
+
+	run $1_full -- check --format json
+	for k in 0 1 2; do
+		run $1_shard$k -- check --format json --shard $k/3
+		expect_rc $1_shard$k "$([ "$(json_get "$tmp/$1_shard$k.out" .ok)" = true ] && echo 0 || echo 1)"
+	done
+	RUN_ARGS=()
+	run $1_merged report merge --format json "$tmp/$1_shard2.out" "$tmp/$1_shard0.out" "$tmp/$1_shard1.out"
+	RUN_ARGS=("${args[@]}")
+	expect_rc $1_merged "$(rc_of $1_full)"
+	check "$1: the merged shards are the unsharded check" \
+		cmp -s <(sed 's/"generated_at":"[^"]*"//' "$tmp/$1_full.out") \
+		<(sed 's/"generated_at":"[^"]*"//' "$tmp/$1_merged.out")
+}
+shards_merge found
+
+# discovered databases, listed schemas: each database's in name order, as a merge orders them
+sed -i "s/  discover_schemas: .*/  schemas: [s4, s2, s3, s1]/" "$dinv/found.yaml"
+run found_listed -- status --format json
+expect_rc found_listed 0
+expect_json found_listed '.environments[0].targets[].schema | join' "$(printf 's%s\n' 1 2 3 4 1 2 3 4 1 2 3 4)"
+shards_merge found_listed
+# listed databases, discovered schemas: in the databases' order, each one's schemas by name
+sed -i -e "s/  schemas: .*/  discover_schemas: \"SELECT nspname FROM pg_namespace WHERE nspname LIKE 's_'\"/" \
+	-e "s/  discover: .*/  databases: [tc, ta, tb]/" "$dinv/found.yaml"
+run found_dbs -- check --format json
+expect_rc found_dbs 0
+expect_json found_dbs '.environments[0].targets[].dbname | unique' '["ta", "tb", "tc"]'
+expect_json found_dbs '.environments[0].targets[0].(dbname,schema)' '["tc", "s1"]'
+expect_json found_dbs '.environments[0].targets[].position' '[0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]'
+shards_merge found_dbs
+
 # a schema query that fails in one database names that database
 q tb "CREATE TABLE public.tenant_list (name text)" >/dev/null || fail "tenant_list in tb"
 sed -i "s/discover_schemas: .*/discover_schemas: \"SELECT name FROM public.tenant_list\"/" "$dinv/found.yaml"
 run found_bad -- status
 expect_rc found_bad 1
-expect_in found_bad out 'environment "found" (ta): targets.discover_schemas failed: relation "public.tenant_list" does not exist'
+expect_in found_bad out 'environment "found" (tc): targets.discover_schemas failed: relation "public.tenant_list" does not exist'
 
 finish tenant_fleet_pg
