@@ -80,12 +80,14 @@ int sql_parse_some(struct sql_script *out, const char *sql, size_t len, unsigned
 /*
  * A statement's leading tokens, read without the parser, for telling
  * what a statement is: words (unquoted identifiers and keywords,
- * downcased), quoted identifiers (unquoted), '.', and the first token of
- * any other kind, where reading stops. An identifier the parser would
+ * downcased), quoted identifiers (unquoted), '.', '=' (the operator
+ * alone: SET name = value), and the first token of any other kind, where
+ * reading stops. An identifier the parser would
  * read differently from this reader (non-ASCII unquoted, 64 bytes or
  * more: truncated by PostgreSQL; U&"..." or a string prefix) is OTHER.
  */
-enum sql_token_kind { SQL_TOKEN_WORD, SQL_TOKEN_QUOTED, SQL_TOKEN_DOT, SQL_TOKEN_OTHER };
+enum sql_token_kind { SQL_TOKEN_WORD, SQL_TOKEN_QUOTED, SQL_TOKEN_DOT, SQL_TOKEN_OTHER,
+		      SQL_TOKEN_EQUALS };
 
 struct sql_token {
 	enum sql_token_kind kind;

@@ -9,7 +9,14 @@
  * keeps two callers from sharing that buffer or Graphviz's globals.
  * Graphviz goes on past some errors (a label it cannot read is drawn as
  * its plain text); any message of level "Error" fails the call.
+ *
+ * The libraries are opened on first use (dlopen), not linked: libgvc
+ * brings libcgraph, libcdt, libpathplan, expat and ltdl, whose loading
+ * and relocation every command would pay at start-up (about 4 ms, a
+ * tenth of a `lint` or `hook` run) while only `graph --format=svg` and
+ * `check --html` draw. The headers still give the functions' types.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +35,69 @@ static pthread_mutex_t layout_lock = PTHREAD_MUTEX_INITIALIZER;
  */
 static GVC_t *layout_gvc;				/* guarded by layout_lock */
 static struct strbuf layout_messages = STRBUF_INIT;	/* guarded by layout_lock */
+
+/*
+ * Graphviz's shared library, by its soname: libgvc.so.6 from Graphviz 2.30
+ * to this day (Debian's libgvc6). It depends on libcgraph, so dlsym on its
+ * handle finds the ag* functions too.
+ */
+#define LAYOUT_GVC_SONAME "libgvc.so.6"
+
+/* The functions used, looked up once; guarded by layout_lock. */
+static struct {
+	bool loaded;
+	GVC_t *(*context)(void);
+	Agraph_t *(*memread)(const char *);
+	int (*layout)(GVC_t *, graph_t *, const char *);
+	int (*render_data)(GVC_t *, graph_t *, const char *, char **, unsigned int *);
+	void (*free_render_data)(char *);
+	int (*free_layout)(GVC_t *, graph_t *);
+	int (*close)(Agraph_t *);
+	agusererrf (*seterrf)(agusererrf);
+} gv;
+
+/* dlsym into a function pointer (ISO C has no cast between the two). */
+static int load_symbol(void *lib, const char *name, void *fn, size_t size, struct ms_error *err)
+{
+	void *sym = dlsym(lib, name);
+
+	if (!sym)
+		return ms_error_set(err, MS_ERR_GENERIC, "graphviz: %s has no %s",
+				    LAYOUT_GVC_SONAME, name);
+	memcpy(fn, &sym, size);
+	return 0;
+}
+
+#define LOAD(lib, name, fn, err) load_symbol(lib, name, &(fn), sizeof(fn), err)
+
+static int load_graphviz(struct ms_error *err)
+{
+	void *lib;
+
+	if (gv.loaded)
+		return 0;
+	/* kept open for the process, as the context is (see layout_gvc) */
+	lib = dlopen(LAYOUT_GVC_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		int ret = ms_error_set(err, MS_ERR_GENERIC, "graphviz: could not load %s: %s",
+				       LAYOUT_GVC_SONAME, dlerror());
+
+		ms_error_hint(err, "drawing needs Graphviz's libraries: install libgvc6 "
+			      "(apt-get install libgvc6)");
+		return ret;
+	}
+	if (LOAD(lib, "gvContext", gv.context, err) < 0 ||
+	    LOAD(lib, "agmemread", gv.memread, err) < 0 ||
+	    LOAD(lib, "gvLayout", gv.layout, err) < 0 ||
+	    LOAD(lib, "gvRenderData", gv.render_data, err) < 0 ||
+	    LOAD(lib, "gvFreeRenderData", gv.free_render_data, err) < 0 ||
+	    LOAD(lib, "gvFreeLayout", gv.free_layout, err) < 0 ||
+	    LOAD(lib, "agclose", gv.close, err) < 0 ||
+	    LOAD(lib, "agseterrf", gv.seterrf, err) < 0)
+		return MS_ERR_GENERIC;
+	gv.loaded = true;
+	return 0;
+}
 
 /* Graphviz's error handler: "Error", ": ", the message, in pieces. */
 static int collect_message(char *msg)
@@ -49,7 +119,8 @@ static const char *messages_line(void)
 int layout_svg(struct strbuf *out, const char *dot, struct ms_error *err)
 {
 	Agraph_t *g = NULL;
-	agusererrf old_handler;
+	agusererrf old_handler = NULL;
+	bool handler_set = false;
 	char *data = NULL;
 	unsigned int len = 0;
 	bool laid_out = false;
@@ -57,27 +128,31 @@ int layout_svg(struct strbuf *out, const char *dot, struct ms_error *err)
 
 	pthread_mutex_lock(&layout_lock);
 	strbuf_reset(&layout_messages);
-	old_handler = agseterrf(collect_message);
+	ret = load_graphviz(err);
+	if (ret < 0)
+		goto done;
+	old_handler = gv.seterrf(collect_message);
+	handler_set = true;
 	if (!layout_gvc)
-		layout_gvc = gvContext();
+		layout_gvc = gv.context();
 	if (!layout_gvc) {
 		ret = ms_error_set(err, MS_ERR_GENERIC, "graphviz: could not start");
 		goto done;
 	}
-	g = agmemread(dot);
+	g = gv.memread(dot);
 	if (!g) {
 		ret = ms_error_set(err, MS_ERR_GRAPH, "graphviz: could not read the graph: %s",
 				   messages_line());
 		goto done;
 	}
-	if (gvLayout(layout_gvc, g, "dot") != 0) {
+	if (gv.layout(layout_gvc, g, "dot") != 0) {
 		ret = ms_error_set(err, MS_ERR_GRAPH, "graphviz: could not lay out the graph: %s",
 				   messages_line());
 		ms_error_hint(err, "is Graphviz's dot layout plugin installed (libgvc6)?");
 		goto done;
 	}
 	laid_out = true;
-	if (gvRenderData(layout_gvc, g, "svg", &data, &len) != 0 || !data) {
+	if (gv.render_data(layout_gvc, g, "svg", &data, &len) != 0 || !data) {
 		ret = ms_error_set(err, MS_ERR_GRAPH, "graphviz: could not render SVG: %s",
 				   messages_line());
 		ms_error_hint(err, "is Graphviz's core render plugin installed (libgvc6)?");
@@ -91,12 +166,13 @@ int layout_svg(struct strbuf *out, const char *dot, struct ms_error *err)
 	strbuf_add(out, data, len);
 done:
 	if (data)
-		gvFreeRenderData(data);
+		gv.free_render_data(data);
 	if (laid_out)
-		gvFreeLayout(layout_gvc, g);
+		gv.free_layout(layout_gvc, g);
 	if (g)
-		agclose(g);
-	agseterrf(old_handler);
+		gv.close(g);
+	if (handler_set)
+		gv.seterrf(old_handler);
 	strbuf_release(&layout_messages);
 	pthread_mutex_unlock(&layout_lock);
 	return ret;

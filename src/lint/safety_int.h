@@ -20,14 +20,19 @@ void safety_apply_allowances(struct safety_list *out, size_t from,
 
 /*
  * What a statement is, told from its leading tokens (safety_kind.c):
- * whether a rule reads its tree, or, for CREATE TABLE and CREATE INDEX
- * whose tokens show it all, what the rules need of them.
+ * whether a rule reads its tree, or, for the statements whose tokens
+ * show it all (CREATE TABLE, CREATE INDEX, SET and RESET, transaction
+ * statements), what the rules need of them.
  */
 enum safety_head_kind {
 	SAFETY_HEAD_NONE,		/* no rule looks at it */
 	SAFETY_HEAD_TREE,		/* a rule reads its tree */
 	SAFETY_HEAD_CREATE_TABLE,	/* creates schema.name */
 	SAFETY_HEAD_CREATE_INDEX,	/* an index on schema.name, concurrent or not */
+	SAFETY_HEAD_LOCK_TIMEOUT,	/* SET lock_timeout to a value */
+	SAFETY_HEAD_NO_LOCK_TIMEOUT,	/* SET lock_timeout TO DEFAULT, RESET lock_timeout */
+	SAFETY_HEAD_BEGIN,		/* BEGIN, START TRANSACTION */
+	SAFETY_HEAD_END,		/* COMMIT, END, ROLLBACK, ABORT */
 };
 
 struct safety_head {

@@ -3,7 +3,9 @@
  * tokens: only those get a parse tree (sql_parse_some), since building
  * one costs more than parsing. CREATE TABLE and CREATE INDEX, the most
  * common statements of a migration, need no tree at all when their
- * tokens give the table's name (and CONCURRENTLY).
+ * tokens give the table's name (and CONCURRENTLY); nor do SET, RESET and
+ * the transaction statements, which the split's parse has already found
+ * well formed: their first words say what the grammar makes of them.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -86,22 +88,67 @@ static enum safety_head_kind create_index(struct safety_head *h, const struct to
 }
 
 /*
+ * SET [SESSION | LOCAL] name {TO | =} value and RESET name, from i = 1:
+ * the rules follow lock_timeout only (DEFAULT and RESET clear it; RESET
+ * ALL is left to PostgreSQL's own reading, as the tree has no name).
+ * Anything the tokens do not show plainly gets a tree.
+ */
+static enum safety_head_kind setting(const struct tokens *t)
+{
+	static const char *const scope[] = { "session", "local", NULL };
+	bool reset = word(t, 0, "reset");
+	size_t i = reset ? 1 : 1 + word_in(t, 1, scope);
+
+	if (i >= t->nr || t->t[i].kind != SQL_TOKEN_WORD)
+		return SAFETY_HEAD_TREE;
+	if (strcmp(t->t[i].text, "lock_timeout"))
+		return SAFETY_HEAD_NONE;
+	if (reset)
+		return i + 1 == t->nr ? SAFETY_HEAD_NO_LOCK_TIMEOUT : SAFETY_HEAD_TREE;
+	if (!word(t, i + 1, "to") && !(i + 1 < t->nr && t->t[i + 1].kind == SQL_TOKEN_EQUALS))
+		return SAFETY_HEAD_TREE;
+	if (i + 2 >= t->nr)
+		return SAFETY_HEAD_TREE;
+	return word(t, i + 2, "default") ? SAFETY_HEAD_NO_LOCK_TIMEOUT : SAFETY_HEAD_LOCK_TIMEOUT;
+}
+
+/*
+ * COMMIT, END, ROLLBACK and ABORT end the transaction, except COMMIT or
+ * ROLLBACK PREPARED (another transaction's) and ROLLBACK [WORK |
+ * TRANSACTION] TO [SAVEPOINT] name (a savepoint's).
+ */
+static enum safety_head_kind ending(const struct tokens *t)
+{
+	static const char *const noise[] = { "work", "transaction", NULL };
+
+	if (word(t, 1, "prepared"))
+		return SAFETY_HEAD_NONE;
+	if (word(t, 0, "rollback") && word(t, 1 + word_in(t, 1, noise), "to"))
+		return SAFETY_HEAD_NONE;
+	return SAFETY_HEAD_END;
+}
+
+/*
  * The statements whose trees the rules read (safety_rules.c, statement()):
  * CREATE TABLE (and AS), CREATE MATERIALIZED VIEW, CREATE [UNIQUE] INDEX,
- * ALTER TABLE (with RENAME), DROP TABLE (upgrades), DROP INDEX, TRUNCATE, SET and
- * RESET, and the transaction statements.
+ * ALTER TABLE (with RENAME), DROP TABLE (upgrades), DROP INDEX and
+ * TRUNCATE, unless their tokens tell (above).
  */
 static enum safety_head_kind classify(struct safety_head *h, const struct tokens *t, bool down)
 {
-	static const char *const alone[] = {
-		"truncate", "set", "reset", "begin", "start", "commit", "end", "rollback",
-		"abort", NULL,
-	};
+	static const char *const begins[] = { "begin", "start", NULL };
+	static const char *const ends[] = { "commit", "end", "rollback", "abort", NULL };
 	static const char *const scope[] = { "global", "local", NULL };
 	static const char *const persistence[] = { "temp", "temporary", "unlogged", NULL };
 	size_t i = 1;
 
-	if (word_in(t, 0, alone))
+	if (word(t, 0, "set") || word(t, 0, "reset"))
+		return setting(t);
+	if (word_in(t, 0, begins))
+		return SAFETY_HEAD_BEGIN;
+	if (word_in(t, 0, ends))
+		return ending(t);
+	if (word(t, 0, "truncate"))
 		return SAFETY_HEAD_TREE;
 	if (word(t, 0, "alter"))
 		return word(t, 1, "table") ? SAFETY_HEAD_TREE : SAFETY_HEAD_NONE;

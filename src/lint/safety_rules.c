@@ -515,10 +515,24 @@ static void index_stmt(struct review *r, const PgQuery__IndexStmt *s)
 /* A statement the rules judge from its tokens (safety_kind.c), without a tree. */
 static void head(struct review *r, const struct safety_head *h)
 {
-	if (h->kind == SAFETY_HEAD_CREATE_TABLE)
+	switch (h->kind) {
+	case SAFETY_HEAD_CREATE_TABLE:
 		strvec_push_owned(&r->created, table_key(h->schema, h->name));
-	else if (h->kind == SAFETY_HEAD_CREATE_INDEX)
+		break;
+	case SAFETY_HEAD_CREATE_INDEX:
 		create_index(r, h->schema, h->name, h->concurrent);
+		break;
+	case SAFETY_HEAD_LOCK_TIMEOUT:
+	case SAFETY_HEAD_NO_LOCK_TIMEOUT:
+		r->lock_timeout = h->kind == SAFETY_HEAD_LOCK_TIMEOUT;
+		break;
+	case SAFETY_HEAD_BEGIN:
+	case SAFETY_HEAD_END:
+		r->in_transaction = h->kind == SAFETY_HEAD_BEGIN;
+		break;
+	default:
+		break;
+	}
 }
 
 static void statement(struct review *r, const PgQuery__Node *n)

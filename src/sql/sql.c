@@ -355,6 +355,12 @@ static void read_quoted(struct sql_token *t, const char *s, size_t *pos, size_t 
 	t->kind = SQL_TOKEN_QUOTED;
 }
 
+/* Whether c may go on an operator (the scanner's op_chars): "=>" is not "=". */
+static bool operator_char(char c)
+{
+	return c && strchr("~!@#^&|`?+-*/%<>=", c);
+}
+
 size_t sql_tokens(const struct sql_statement *st, struct sql_token *tok, size_t max)
 {
 	const char *s = st->text;
@@ -371,6 +377,9 @@ size_t sql_tokens(const struct sql_statement *st, struct sql_token *tok, size_t 
 		t->text[0] = '\0';
 		if (s[pos] == '.') {
 			t->kind = SQL_TOKEN_DOT;
+			pos++;
+		} else if (s[pos] == '=' && (pos + 1 >= st->len || !operator_char(s[pos + 1]))) {
+			t->kind = SQL_TOKEN_EQUALS;
 			pos++;
 		} else if (is_ident_start(s[pos])) {
 			read_word(t, s, &pos, st->len);

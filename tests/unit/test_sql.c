@@ -283,7 +283,7 @@ static void test_nul_bytes(void **state)
 	ms_error_release(&err);
 }
 
-/* Tokens as "kind:text" words: W word, Q quoted, . dot, ? other. */
+/* Tokens as "kind:text" words: W word, Q quoted, . dot, ? other, = equals. */
 static char *describe_tokens(const char *sql)
 {
 	struct sql_statement st = { .text = sql, .len = strlen(sql) };
@@ -292,7 +292,7 @@ static char *describe_tokens(const char *sql)
 	size_t nr = sql_tokens(&st, tok, ARRAY_SIZE(tok));
 
 	for (size_t i = 0; i < nr; i++)
-		strbuf_addf(&sb, "%s%c%s", i ? " " : "", "WQ.?"[tok[i].kind], tok[i].text);
+		strbuf_addf(&sb, "%s%c%s", i ? " " : "", "WQ.?="[tok[i].kind], tok[i].text);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -309,6 +309,11 @@ static void test_tokens(void **state)
 		{ "SELECT \"\"", "Wselect ?" },
 		{ "SELECT \"unterminated", "Wselect ?" },
 		{ "a b c d e f g h i j", "Wa Wb Wc Wd We Wf Wg Wh" },
+		{ "SET lock_timeout='5s'", "Wset Wlock_timeout = ?" },
+		{ "SET x = DEFAULT", "Wset Wx = Wdefault" },
+		{ "SELECT a => b", "Wselect Wa ?" },
+		{ "SELECT a ==", "Wselect Wa ?" },
+		{ "SELECT a =", "Wselect Wa =" },
 		{ "", "" },
 	};
 	char longer[80];
