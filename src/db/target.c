@@ -527,9 +527,9 @@ static void discover_schemas_work(size_t i, void *ctx)
 
 /*
  * targets.discover_schemas, run in every database of dbs (NULL: the
- * environment's own) at once, on the pool: one connection per database.
- * schemas[i] gets what database i holds, sorted. The first failure, in
- * the order of dbs, is the result.
+ * environment's own) on the pool, up to 16 at a time, one connection per
+ * database. schemas[i] gets what database i holds, sorted. The first
+ * failure, in the order of dbs, is the result.
  */
 static int discover_schemas_all(struct strvec *schemas, const struct environment *env,
 				const struct strvec *dbs, struct ms_error *err)
