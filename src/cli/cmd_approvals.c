@@ -2,6 +2,9 @@
  * migsync approvals: the approvals recorded for an environment, each
  * with its state (valid, stale, expired, used, revoked), read from the
  * ledger of the environment's first database, where approve records them.
+ * An approval is used when a row of that ledger ran under its hash: a
+ * row of the database's own or of any of its tenant schemas, since one
+ * approval of a fleet's transition serves all of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +92,7 @@ int cmd_approvals(int argc, char **argv)
 		goto done;
 	if (approve_connect_first(&conn, &tunnel, env, &err) < 0 ||
 	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0 ||
-	    (nr && ledger_list(&entries, &entries_nr, conn, NULL, 0, &err) < 0)) {
+	    (nr && ledger_list_database(&entries, &entries_nr, conn, NULL, 0, &err) < 0)) {
 		cli_print_error(&err);
 		ret = cli_db_exit_code(&err);
 		goto done;

@@ -164,7 +164,9 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		plan_rows_add(&sb, &db->rows, ",");
 		strbuf_addstr(&sb, " -> ");
 		plan_rows_add(&sb, &db->end_rows, ",");
-		fprintf(stderr, "    %s: %s (%zu step%s)\n", db->describe, sb.buf, db->steps_nr,
+		/* a fleet's databases and tenant schemas by their names, as apply's lines */
+		fprintf(stderr, "    %s: %s (%zu step%s)\n", st->fleet ? db->label : db->describe,
+			sb.buf, db->steps_nr,
 			db->steps_nr == 1 ? "" : "s");
 		strbuf_release(&sb);
 	}
@@ -187,25 +189,27 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		plan_stage_release(&other);
 	}
 
-	/* an older plan of this environment, approved or applied before */
+	/*
+	 * an older plan of this environment, approved or applied before: in
+	 * the first database's ledger, where approvals are kept, among the
+	 * rows of all its tenant schemas too
+	 */
 	if (!known && st->dbs_nr) {
-		struct db_target t;
-
-		if (db_target_for(&t, env, st->dbs[0].dbname, &err) == 0 &&
-		    db_connect(&conn, &tunnel, &t, &err) == 0 &&
+		if (approve_connect_first(&conn, &tunnel, env, &err) == 0 &&
 		    ledger_exists(conn, NULL, &ledger, &err) == 0 && ledger &&
 		    ledger_approvals(&approvals, &approvals_nr, conn, NULL, env->name, &err) == 0)
-			ledger_list(&entries, &entries_nr, conn, NULL, 0, &err);
-		db_target_release(&t);
+			ledger_list_database(&entries, &entries_nr, conn, NULL, 0, &err);
 		ms_error_release(&err);
 	}
 	for (size_t i = entries_nr; !known && i-- > 0;) {
 		if (!promote_hash_matches(entries[i].plan_hash, hash))
 			continue;
 		cli_format_time(when, sizeof(when), entries[i].started_at_ms);
-		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
+		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s%s%s)\n", hash,
 			ledger_outcome_name(entries[i].outcome), when, entries[i].revision,
-			entries[i].environment ? entries[i].environment : "?");
+			entries[i].environment ? entries[i].environment : "?",
+			entries[i].target_schema ? ", schema " : "",
+			entries[i].target_schema ? entries[i].target_schema : "");
 		known = true;
 	}
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
