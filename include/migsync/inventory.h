@@ -136,9 +136,10 @@ struct inventory_targets {
 	struct strvec databases;	/* empty: the environment's own dbname */
 	char *discover;			/* SQL returning one datname per row, or NULL */
 	/*
-	 * Schema-per-tenant: each schema of the environment's own database
-	 * is a target, with its version table in that schema (never with
-	 * databases, discover or database.version_table_schema).
+	 * Schema-per-tenant: each schema of the environment's database (or
+	 * of each of its databases, with databases or discover) is a
+	 * target, with its version table in that schema (never with
+	 * database.version_table_schema).
 	 */
 	struct strvec schemas;
 	char *discover_schemas;		/* SQL returning one nspname per row, or NULL */

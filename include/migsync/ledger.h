@@ -74,6 +74,7 @@ struct ledger_entry {
 	char *rows_after;		/* version rows after the step, sorted, space separated */
 	char *note;			/* why (rehash: the reason given), or NULL */
 	char *previous_sha256;		/* rehash: the SHA-256 recorded before, or NULL */
+	char *target_schema;		/* the tenant schema the row belongs to, or NULL */
 };
 
 void ledger_entry_init(struct ledger_entry *e);
@@ -152,9 +153,24 @@ int ledger_finish(struct pg_conn *conn, const char *schema, int64_t id,
 		  enum ledger_outcome outcome, int64_t duration_ms,
 		  const char *error, struct ms_error *err);
 
-/* Every entry of the database, oldest first (limit N: the newest N, still oldest first). */
+/*
+ * Every entry of the connection's target (its database's own, or its
+ * tenant schema's: DB_TARGET_SCHEMA_SETTING), oldest first (limit N: the
+ * newest N, still oldest first).
+ */
 int ledger_list(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
 		const char *schema, size_t limit, struct ms_error *err);
+
+/*
+ * Every entry of the database's ledger whichever target it belongs to:
+ * its own and those of all its tenant schemas (ledger_list keeps the
+ * connection's target's), oldest first, each with its target_schema;
+ * limit as for ledger_list. For what is judged over a whole database:
+ * whether an approval of a fleet's transition was used, which earlier
+ * plan a hash was.
+ */
+int ledger_list_database(struct ledger_entry **out, size_t *nr, struct pg_conn *conn,
+			 const char *schema, size_t limit, struct ms_error *err);
 
 /*
  * For a reader that sends the query itself (the probe, with its own

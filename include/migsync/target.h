@@ -42,9 +42,13 @@ void db_target_release(struct db_target *t);
 /*
  * The targets of one environment, in a stable order: its own database,
  * or targets.databases in the order written, or the databases the
- * targets.discover query returns (sorted by name). The discovery query
- * runs on the environment's own database, bounded by connect_timeout and
- * statement_timeout. *out is an array of *nr targets owned by the caller
+ * targets.discover query returns (sorted by name); with targets.schemas
+ * or discover_schemas, each of those databases stands for its tenant
+ * schemas, database by database (discover_schemas runs in each database,
+ * in parallel; its schemas are sorted by name, as are listed schemas when
+ * the databases are discovered). A discovery query runs bounded by
+ * connect_timeout and statement_timeout; one that fails fails the whole
+ * expansion, naming its database. *out is an array of *nr targets owned by the caller
  * (free with db_targets_free).
  */
 int db_targets_expand(struct db_target **out, size_t *nr,
@@ -78,14 +82,14 @@ int db_target_for(struct db_target *out, const struct environment *env,
 		  const char *dbname, struct ms_error *err);
 
 /*
- * The target for the tenant schema of env's own database: as
- * db_target_for(out, env, NULL, err), a member named "DBNAME/SCHEMA"
- * whose version table is in that schema. Its connections (db_connect and
+ * The target for a tenant schema of env's database dbname (NULL: the
+ * environment's own): as db_target_for(out, env, dbname, err), a member
+ * named "DBNAME/SCHEMA" whose version table is in that schema. Its connections (db_connect and
  * the probe) set migsync.target_schema (DB_TARGET_SCHEMA_SETTING) to the
  * schema, which scopes its ledger rows and its advisory lock.
  */
 int db_target_for_schema(struct db_target *out, const struct environment *env,
-			 const char *schema, struct ms_error *err);
+			 const char *dbname, const char *schema, struct ms_error *err);
 
 /* The session setting that names a connection's tenant schema (ledger rows, lock). */
 #define DB_TARGET_SCHEMA_SETTING "migsync.target_schema"

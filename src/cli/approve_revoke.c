@@ -44,7 +44,8 @@ int approve_connect_first(PGconn **conn, struct tunnel **tunnel, const struct en
 	size_t nr = 0;
 	int ret;
 
-	ret = db_targets_expand(&targets, &nr, env, err);
+	/* the first of all, as apply reads them (db_targets_expand_all), whatever the shard */
+	ret = db_targets_expand_all(&targets, &nr, env, err);
 	if (ret == 0 && !nr)
 		ret = ms_error_set(err, MS_ERR_CONFIG, "environment \"%s\": no databases", env->name);
 	if (ret == 0)

@@ -119,6 +119,26 @@ void cli_set_argv(char **argv);
  */
 int cli_option_error(const char *cmd, int opt);
 
+/* What a command's "Common options:" block of --help lists besides -i, --format and -h. */
+enum {
+	CLI_HELP_URL = 1 << 0,			/* --url */
+	CLI_HELP_SCRIPTS = 1 << 1,		/* --scripts, by default migrations.scripts */
+	CLI_HELP_SCRIPTS_REPEATABLE = 1 << 2,	/* --scripts, said to be repeatable (lint) */
+	CLI_HELP_SUMMARY = 1 << 3,		/* --format chooses a summary's format (hook) */
+};
+
+/*
+ * Print the "Common options:" block of a command's --help on stdout, the
+ * descriptions starting at column (where the command aligns its own).
+ */
+void cli_print_common_help(int column, unsigned what);
+
+/*
+ * Refuse the arguments argv[first] and on: EXIT_OK when there are none,
+ * else EXIT_CANNOT_RUN after the usage error "too many arguments".
+ */
+int cli_extra_arguments(const char *cmd, int argc, char **argv, int first);
+
 /* Parse -j N (1 to 1024) for cmd; prints a usage error and returns EXIT_CANNOT_RUN on error. */
 int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg);
 
@@ -132,7 +152,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Print an error (and its hint) on stderr: "migsync: error: ...". */
 void cli_print_error(const struct ms_error *err);
-/* Print warnings from the reader on stderr: "migsync: warning: file:line:col: ...". */
+/*
+ * Print what the readers found, warnings and errors, on stderr, each as
+ * "migsync: warning: file:line:col: ..." and its hint: the one way every
+ * command (inventory too) shows them.
+ */
 void cli_print_warnings(const struct diag_list *warnings);
 /*
  * When err is one of the errors of diags (an inventory's first problem,

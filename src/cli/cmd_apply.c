@@ -185,25 +185,6 @@ static void print_summary(const struct plan_stage *st)
 	       n[PLAN_DB_CURRENT], n[PLAN_DB_FAILED], n[PLAN_DB_NOT_RUN]);
 }
 
-static const char *outcome_name(enum apply_outcome o)
-{
-	switch (o) {
-	case APPLY_NOTHING:
-		return "current";
-	case APPLY_DONE:
-		return "applied";
-	case APPLY_DRY_RUN:
-		return "would_apply";
-	case APPLY_GATED:
-		return "gated";
-	case APPLY_DECLINED:
-		return "declined";
-	case APPLY_FAILED:
-		return "failed";
-	}
-	return "?";
-}
-
 /*
  * Dry run: the whole plan as `plan` makes it, then the stages in order up
  * to the first one that could not go on. Nothing is changed.
@@ -309,8 +290,8 @@ static int run_stages(struct run *r, struct apply_options *o, enum cli_format fo
 			break;
 		}
 		fflush(stdout);
-		json_stage(&jw, &st, outcome_name(out), out == APPLY_FAILED || out == APPLY_GATED ?
-			   &err : NULL);
+		json_stage(&jw, &st, promote_outcome_name(out, "applied", "would_apply"),
+			   out == APPLY_FAILED || out == APPLY_GATED ? &err : NULL);
 		if ((out == APPLY_FAILED || out == APPLY_GATED) && !stopped.message && err.message) {
 			ms_error_move(&stopped, &err);
 			gated = out == APPLY_GATED;
@@ -355,14 +336,9 @@ static void apply_help(void)
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "  -v, --verbose              show Alembic's output (executor alembic)\n"
 	       "      --shard=K/N            only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL              one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "  -h, --help                 show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(29, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  done: every selected stage is at the target\n"
 	       "  1  a step failed or a database could not be reached (later stages untouched)\n"
@@ -450,10 +426,9 @@ int promote_apply_command(int argc, char **argv, bool up, void (*help)(void))
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error(cmd, "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments(cmd, argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!up && (names.nr != 1 || !to)) {
 		ret = cli_usage_error(cmd, "%s", names.nr != 1 ? "exactly one -e ENV is required" :
 				      "--to REV is required");

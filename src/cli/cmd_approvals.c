@@ -2,6 +2,9 @@
  * migsync approvals: the approvals recorded for an environment, each
  * with its state (valid, stale, expired, used, revoked), read from the
  * ledger of the environment's first database, where approve records them.
+ * An approval is used when a row of that ledger ran under its hash: a
+ * row of the database's own or of any of its tenant schemas, since one
+ * approval of a fleet's transition serves all of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +30,9 @@ static void approvals_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Each approval's state: valid (counts for the plan now), stale (the plan changed),\n"
 	       "expired, used (a step ran under it), revoked (approve --revoke).\n"
 	       "\n"
@@ -82,10 +80,9 @@ int cmd_approvals(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("approvals", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("approvals", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!name) {
 		ret = cli_usage_error("approvals", "-e ENV is required");
 		goto done;
@@ -95,7 +92,7 @@ int cmd_approvals(int argc, char **argv)
 		goto done;
 	if (approve_connect_first(&conn, &tunnel, env, &err) < 0 ||
 	    ledger_approvals(&list, &nr, conn, NULL, env->name, &err) < 0 ||
-	    (nr && ledger_list(&entries, &entries_nr, conn, NULL, 0, &err) < 0)) {
+	    (nr && ledger_list_database(&entries, &entries_nr, conn, NULL, 0, &err) < 0)) {
 		cli_print_error(&err);
 		ret = cli_db_exit_code(&err);
 		goto done;

@@ -65,14 +65,9 @@ static void approve_help(void)
 	       "      --force              record HASH even when it is not the plan now\n"
 	       "      --revoke             withdraw the approval of HASH instead (kept in the ledger,\n"
 	       "                           marked revoked; --comment says why)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "An approval counts only for exactly this plan: if a script changes, a revision\n"
 	       "is added or the database moves, the plan hash changes and it no longer counts.\n"
 	       "\n"
@@ -169,7 +164,9 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		plan_rows_add(&sb, &db->rows, ",");
 		strbuf_addstr(&sb, " -> ");
 		plan_rows_add(&sb, &db->end_rows, ",");
-		fprintf(stderr, "    %s: %s (%zu step%s)\n", db->describe, sb.buf, db->steps_nr,
+		/* a fleet's databases and tenant schemas by their names, as apply's lines */
+		fprintf(stderr, "    %s: %s (%zu step%s)\n", st->fleet ? db->label : db->describe,
+			sb.buf, db->steps_nr,
 			db->steps_nr == 1 ? "" : "s");
 		strbuf_release(&sb);
 	}
@@ -192,25 +189,27 @@ static void explain_mismatch(const struct promote *pr, const struct environment 
 		plan_stage_release(&other);
 	}
 
-	/* an older plan of this environment, approved or applied before */
+	/*
+	 * an older plan of this environment, approved or applied before: in
+	 * the first database's ledger, where approvals are kept, among the
+	 * rows of all its tenant schemas too
+	 */
 	if (!known && st->dbs_nr) {
-		struct db_target t;
-
-		if (db_target_for(&t, env, st->dbs[0].dbname, &err) == 0 &&
-		    db_connect(&conn, &tunnel, &t, &err) == 0 &&
+		if (approve_connect_first(&conn, &tunnel, env, &err) == 0 &&
 		    ledger_exists(conn, NULL, &ledger, &err) == 0 && ledger &&
 		    ledger_approvals(&approvals, &approvals_nr, conn, NULL, env->name, &err) == 0)
-			ledger_list(&entries, &entries_nr, conn, NULL, 0, &err);
-		db_target_release(&t);
+			ledger_list_database(&entries, &entries_nr, conn, NULL, 0, &err);
 		ms_error_release(&err);
 	}
 	for (size_t i = entries_nr; !known && i-- > 0;) {
 		if (!promote_hash_matches(entries[i].plan_hash, hash))
 			continue;
 		cli_format_time(when, sizeof(when), entries[i].started_at_ms);
-		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s)\n", hash,
+		fprintf(stderr, "  %.12s... is an older plan: it was %s on %s (revision %s, %s%s%s)\n", hash,
 			ledger_outcome_name(entries[i].outcome), when, entries[i].revision,
-			entries[i].environment ? entries[i].environment : "?");
+			entries[i].environment ? entries[i].environment : "?",
+			entries[i].target_schema ? ", schema " : "",
+			entries[i].target_schema ? entries[i].target_schema : "");
 		known = true;
 	}
 	for (size_t i = approvals_nr; !known && i-- > 0;) {
@@ -344,10 +343,9 @@ int cmd_approve(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("approve", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("approve", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (!name || !hash) {
 		ret = cli_usage_error("approve", "%s is required", !name ? "-e ENV" : "--plan HASH");
 		goto done;

@@ -20,11 +20,9 @@ static void usage(void)
 	       "  -v, --verbose           show each branch point in full\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
 	       "  -h, --help              show this help, then exit\n"
-	       "\n"
-	       "Revision scripts:\n"
-	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
-	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
-	       "\n"
+	       "\n");
+	output_print_scripts_help(26);
+	printf("\n"
 	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
 	       "current directory. The text output is that of 'alembic branches'.\n"
 	       "\n"
@@ -75,7 +73,7 @@ int cmd_branches(int argc, char **argv)
 		else if (output_option_done(&ret, &common, "branches", opt, usage))
 			goto done;
 	}
-	ret = output_extra_arguments("branches", argc, argv, optind);
+	ret = cli_extra_arguments("branches", argc, argv, optind);
 	if (ret)
 		goto done;
 

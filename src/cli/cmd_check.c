@@ -47,14 +47,9 @@ static void print_help(void)
 	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "      --junit=FILE         write JUnit XML (a test case per environment and check)\n"
 	       "      --markdown=FILE      write a Markdown summary (for a CI step summary or a chat)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Checks, for each environment:\n"
 	       "  reachable    every database answered\n"
 	       "  status       no database unknown, diverged or ahead of the target\n"
@@ -232,10 +227,9 @@ int cmd_check(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("check", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("check", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	dopts.jobs = opts.jobs;
 	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||

@@ -61,14 +61,9 @@ static void print_help(void)
 	       "      --dry-run          with --stamp: check everything; change nothing\n"
 	       "  -y, --yes              do not ask before a gated stamp\n"
 	       "  -j, --jobs=N           read N databases at a time (default: min(16, databases))\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL          one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR      versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT    output format: text (default) or json\n"
-	       "  -h, --help             show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(25, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "--check blocks on: an environment that cannot be read, one that is not at the\n"
 	       "scripts' single head, a schema that differs from the first environment's (or\n"
 	       "an INVALID index), an approval not yet used (not expired, its plan neither\n"
@@ -376,10 +371,9 @@ int cmd_consolidate(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("consolidate", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("consolidate", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (check == !!baseline) {
 		ret = cli_usage_error("consolidate", "give exactly one of --check and --stamp REV");
 		goto done;

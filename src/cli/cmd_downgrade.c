@@ -25,14 +25,9 @@ static void downgrade_help(void)
 	       "      --dry-run              check everything up to the gate; change nothing\n"
 	       "  -y, --yes                  do not ask before a gated stage\n"
 	       "  -v, --verbose              show Alembic's output (executor alembic)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL              one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "  -h, --help                 show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(29, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  done\n"
 	       "  1  a step failed or the database could not be reached\n"

@@ -50,13 +50,9 @@ static void print_help(void)
 	       "                           the system schemas and migsync's ledger schema)\n"
 	       "  -j, --jobs=N             read N databases at a time (default: min(16, databases))\n"
 	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL);
+	printf("\n"
 	       "Compared: tables, columns (type, nullability, default, identity), constraints,\n"
 	       "indexes (definition, validity), views, sequences, functions, triggers, enum and\n"
 	       "domain types, schemas, extensions. Not compared: owners, privileges, comments,\n"
@@ -423,10 +419,9 @@ int cmd_drift(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("drift", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("drift", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	if (conn_global_init(&err) < 0) {
 		cli_print_error(&err);

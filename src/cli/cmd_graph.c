@@ -46,11 +46,9 @@ static void usage(void)
 	       "      --status            probe every environment and mark the revisions\n"
 	       "                          they stand at (needs an inventory)\n"
 	       "  -h, --help              show this help, then exit\n"
-	       "\n"
-	       "Revision scripts:\n"
-	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
-	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
-	       "\n"
+	       "\n");
+	output_print_scripts_help(26);
+	printf("\n"
 	       "Edges go from a revision to the revisions built on it; depends_on\n"
 	       "edges are dotted. Heads are drawn bold, merge points shaded.\n"
 	       "With --status, the revisions where environments stand are green and\n"
@@ -326,7 +324,7 @@ int cmd_graph(int argc, char **argv)
 				goto done;
 		}
 	}
-	ret = output_extra_arguments("graph", argc, argv, optind);
+	ret = cli_extra_arguments("graph", argc, argv, optind);
 	if (ret)
 		goto done;
 

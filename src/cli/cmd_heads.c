@@ -24,11 +24,9 @@ static void usage(void)
 	       "  -v, --verbose               show each head in full\n"
 	       "      --format=FORMAT         output format: text (default) or json\n"
 	       "  -h, --help                  show this help, then exit\n"
-	       "\n"
-	       "Revision scripts:\n"
-	       "      --scripts=DIR           read revisions from DIR (repeatable)\n"
-	       "  -i, --inventory=PATH        read migrations.scripts from this inventory\n"
-	       "\n"
+	       "\n");
+	output_print_scripts_help(30);
+	printf("\n"
 	       "Without --scripts or an inventory, migsync reads alembic.ini in the\n"
 	       "current directory. The text output is that of 'alembic heads'.\n"
 	       "\n"
@@ -67,7 +65,7 @@ int cmd_heads(int argc, char **argv)
 				goto done;
 		}
 	}
-	ret = output_extra_arguments("heads", argc, argv, optind);
+	ret = cli_extra_arguments("heads", argc, argv, optind);
 	if (ret)
 		goto done;
 

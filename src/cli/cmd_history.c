@@ -23,11 +23,9 @@ static void usage(void)
 	       "  -v, --verbose           show each revision in full\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
 	       "  -h, --help              show this help, then exit\n"
-	       "\n"
-	       "Revision scripts:\n"
-	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
-	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
-	       "\n"
+	       "\n");
+	output_print_scripts_help(26);
+	printf("\n"
 	       "START and END are revision ids, unique prefixes, branch labels, heads,\n"
 	       "base, label@head or relative forms; \"current\" needs a database and is\n"
 	       "not accepted. Without --scripts or an inventory, migsync reads\n"
@@ -73,7 +71,7 @@ int cmd_history(int argc, char **argv)
 				goto done;
 		}
 	}
-	ret = output_extra_arguments("history", argc, argv, optind);
+	ret = cli_extra_arguments("history", argc, argv, optind);
 	if (ret)
 		goto done;
 	if (revgraph_history_split(&lower, &upper, range, &err) < 0) {

@@ -116,14 +116,9 @@ static void print_help(void)
 	       "      --on-unapproved=ACTION   at a closed gate: fail (default, exit 3) or skip\n"
 	       "                               (start without migrating; exit 0, warned on stderr)\n"
 	       "  -v, --verbose                show Alembic's output (executor alembic)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH         inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL                one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR            versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT          summary format: text (default) or json\n"
-	       "  -h, --help                   show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(31, CLI_HELP_URL | CLI_HELP_SCRIPTS | CLI_HELP_SUMMARY);
+	printf("\n"
 	       "SIGTERM or SIGINT cancels a running statement, rolls it back, releases the\n"
 	       "lock and exits 1, also as PID 1. Behind a shell (sh -c 'migsync hook ... &&\n"
 	       "exec app') the shell is PID 1 and does not pass SIGTERM on: use an init such\n"
@@ -256,10 +251,9 @@ int cmd_hook(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("hook", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("hook", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	/* one database from a URL is the one environment there is */
 	if (!names.nr && cli_single_database(&common))
 		strvec_push(&names, PROJECT_URL_ENV);

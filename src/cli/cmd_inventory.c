@@ -25,6 +25,7 @@ static void print_help(void)
 	       "Options:\n"
 	       "  -i, --inventory=PATH   inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
 	       "      --url=URL          one database instead of an inventory (also $DATABASE_URL)\n"
+	       "      --scripts=DIR      versions directory (default: the inventory's migrations.scripts)\n"
 	       "      --format=FORMAT    text (default) or json\n"
 	       "  -h, --help             show this help, then exit\n"
 	       "\n"
@@ -58,20 +59,6 @@ static void inventory_secrets(struct strvec *out, const struct inventory *inv)
 			if (value && *value && !strvec_contains(out, value))
 				strvec_push(out, value);
 		}
-	}
-}
-
-/* "file:line:column: error: message" and its hint, for each problem. */
-static void print_problems(const struct diag_list *problems)
-{
-	for (size_t i = 0; i < problems->nr; i++) {
-		const struct diag *d = &problems->items[i];
-
-		fprintf(stderr, "%s:%u:%u: %s: %s\n", d->file ? d->file : "inventory",
-			d->line, d->column, diag_severity_name(d->severity), d->message);
-		if (d->hint)
-			fprintf(stderr, "hint: %s\n", d->hint);
-		render_json_note_diag(d);
 	}
 }
 
@@ -348,22 +335,21 @@ int cmd_inventory(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("inventory", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("inventory", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	o.inventory = common.inventory;
 	o.url = common.url;
 	o.scripts = &common.scripts_dirs;
 	/* revisions that cannot be read do not hide the inventory */
 	if (project_open(&project, &o, &err) < 0 && project.inv) {
-		print_problems(&project.diags);
+		cli_print_warnings(&project.diags);
 		cli_print_error(&err);
 		diag_list_release(&project.diags);
 		ms_error_release(&err);
 		scripts_unreadable = true;
 	} else if (!project.inv) {
-		print_problems(&project.diags);
+		cli_print_warnings(&project.diags);
 		if (!project.diags.nr || err.code != MS_ERR_CONFIG)
 			cli_print_error(&err);
 		else {
@@ -376,7 +362,7 @@ int cmd_inventory(int argc, char **argv)
 		ret = EXIT_CANNOT_RUN;
 		goto done;
 	}
-	print_problems(&project.diags);
+	cli_print_warnings(&project.diags);
 	/* only this command and those that run Alembic start Python */
 	if (project.inv->migrations.executor == EXECUTOR_ALEMBIC)
 		find_interpreter(&it, project.inv);

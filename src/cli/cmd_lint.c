@@ -36,13 +36,9 @@ static void print_help(void)
 	       "      --file-pattern=ERE   file names must match this POSIX extended regex\n"
 	       "      --id-pattern=ERE     revision ids must match this POSIX extended regex\n"
 	       "      --rules              list every rule with its rationale, then exit\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --scripts=DIR        versions directory (repeatable)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_SCRIPTS_REPEATABLE);
+	printf("\n"
 	       "Default patterns:\n"
 	       "  id    %s\n"
 	       "        (alembic's 12 hex characters, a 32-character uuid, or a counter or\n"
@@ -301,10 +297,9 @@ int cmd_lint(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("lint", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("lint", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	if (rules) {
 		print_rules(&out, common.format);

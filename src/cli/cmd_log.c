@@ -3,7 +3,8 @@
  * applied, rolled back, stamped, rehashed or resolved: who, when, how
  * long, the plan hash and the outcome. Every database of the environment
  * is read (observe_run, the ledger on the probe's connection); a fleet's
- * lines are merged by time.
+ * lines are merged by time. A tenant schema's target reads its own rows
+ * (the probe scopes them), so each line knows its schema.
  *
  * Exit status: 0 shown, 1 a database could not be read (the others are
  * shown), 2 could not run.
@@ -36,13 +37,9 @@ static void log_help(void)
 	       "Options:\n"
 	       "  -e, --environment=ENV    the environment (required)\n"
 	       "  -n, --limit=N            only the newest N lines\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  the history was shown\n"
 	       "  1  a database of the environment could not be read (the others are shown)\n"
@@ -54,6 +51,8 @@ struct log_line {
 	const struct ledger_entry *e;
 	const char *database;		/* "user@host:port/db": safe to print */
 	const char *dbname;		/* the database's name alone; NULL when libpq decides */
+	const char *schema;		/* its tenant schema, or NULL */
+	const char *name;		/* a fleet's column: "tenant_001", "app/tenant_001"; or dbname */
 };
 
 static int line_cmp(const void *a, const void *b)
@@ -105,8 +104,8 @@ static void print_text(struct strbuf *sb, const char *env, const struct log_line
 		return;
 	}
 	for (size_t i = 0; fleet && i < nr; i++)
-		if (lines[i].dbname && (int)strlen(lines[i].dbname) > dbw)
-			dbw = (int)strlen(lines[i].dbname);
+		if (lines[i].name && (int)strlen(lines[i].name) > dbw)
+			dbw = (int)strlen(lines[i].name);
 	strbuf_addf(sb, "%-20s  ", "STARTED");
 	if (fleet)
 		strbuf_addf(sb, "%-*s  ", dbw, "DATABASE");
@@ -124,7 +123,7 @@ static void print_text(struct strbuf *sb, const char *env, const struct log_line
 		add_detail(&detail, e);
 		strbuf_addf(sb, "%-20s  ", when);
 		if (fleet)
-			strbuf_addf(sb, "%-*s  ", dbw, lines[i].dbname ? lines[i].dbname : "");
+			strbuf_addf(sb, "%-*s  ", dbw, lines[i].name ? lines[i].name : "");
 		strbuf_addf(sb, "%-12s  %-4s  %-20s  %9s  %-24s  %-12.12s  %s", e->revision ? e->revision : "",
 			    e->up ? "up" : "down", ledger_outcome_name(e->outcome), took.buf, by.buf,
 			    e->plan_hash ? e->plan_hash : "-", detail.buf);
@@ -155,6 +154,8 @@ static void print_json(struct strbuf *sb, const char *env, const struct log_line
 		json_object_begin(&jw);
 		json_kv_string(&jw, "database", lines[i].database);
 		json_kv_string(&jw, "dbname", lines[i].dbname);
+		if (lines[i].schema)
+			json_kv_string(&jw, "schema", lines[i].schema);
 		json_kv_int(&jw, "id", e->id);
 		json_kv_string(&jw, "revision", e->revision);
 		json_kv_string(&jw, "direction", e->up ? "up" : "down");
@@ -248,10 +249,9 @@ int cmd_log(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("log", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("log", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (names.nr != 1) {
 		ret = cli_usage_error("log", "exactly one -e ENV is required");
 		goto done;
@@ -297,8 +297,11 @@ int cmd_log(int argc, char **argv)
 		for (size_t k = 0; k < obs[i].ledger_nr; k++) {
 			lines[nr].e = &obs[i].ledger[k];
 			lines[nr].database = targets[i]->describe;
-			lines[nr++].dbname = targets[i]->dbname && *targets[i]->dbname ?
+			lines[nr].dbname = targets[i]->dbname && *targets[i]->dbname ?
 				targets[i]->dbname : NULL;
+			lines[nr].schema = targets[i]->schema;
+			lines[nr].name = targets[i]->name ? targets[i]->name : lines[nr].dbname;
+			nr++;
 		}
 	}
 	qsort(lines, nr, sizeof(*lines), line_cmp);

@@ -392,14 +392,9 @@ static void print_help(void)
 	       "  -j, --jobs=N               read N databases of a fleet at a time (default: min(16, databases))\n"
 	       "      --shard=K/N            only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "  -o, --output=FILE          write the plan to FILE\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH       inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL              one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR          versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT        output format: text (default) or json\n"
-	       "  -h, --help                 show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(29, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Each upgrade step lists its safety findings (see migsync lint --rules); a\n"
 	       "stage with findings no comment allows needs gate.risky_approvals approvers.\n"
 	       "\n"
@@ -498,10 +493,9 @@ int cmd_plan(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("plan", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("plan", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	ret = promote_load(&pr, &common, &names, NULL, to, true);
 	if (ret != EXIT_OK)
 		goto done;

@@ -53,25 +53,6 @@ int promote_rehash_read(struct plan_stage *st, const struct promote *pr,
 	return ret;
 }
 
-static const char *outcome_name(enum apply_outcome o)
-{
-	switch (o) {
-	case APPLY_NOTHING:
-		return "current";
-	case APPLY_DONE:
-		return "rehashed";
-	case APPLY_DRY_RUN:
-		return "would_rehash";
-	case APPLY_GATED:
-		return "gated";
-	case APPLY_DECLINED:
-		return "declined";
-	case APPLY_FAILED:
-		return "failed";
-	}
-	return "?";
-}
-
 static void print_json(struct strbuf *sb, const struct plan_stage *st,
 		       const struct apply_rehash *rh, enum apply_outcome out,
 		       const struct ms_error *err)
@@ -82,7 +63,7 @@ static void print_json(struct strbuf *sb, const struct plan_stage *st,
 	render_json_begin(&jw, "rehash");
 	json_kv_string(&jw, "environment", st->env ? st->env->name : NULL);
 	json_kv_string(&jw, "revision", rh->revision);
-	json_kv_string(&jw, "outcome", outcome_name(out));
+	json_kv_string(&jw, "outcome", promote_outcome_name(out, "rehashed", "would_rehash"));
 	json_kv_string(&jw, "plan_hash", st->plan_hash[0] ? st->plan_hash : NULL);
 	json_kv_string(&jw, "sha256", rh->sha256);
 	json_kv_string(&jw, "reason", rh->reason);
@@ -142,14 +123,9 @@ static void print_help(void)
 	       "      --reason=TEXT       why the file changed, kept in the ledger (required)\n"
 	       "      --dry-run           read and check the gate; change nothing\n"
 	       "  -y, --yes               do not ask before a gated rehash\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL           one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR       versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "      --help              show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(26, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  rehashed, or nothing to do, or a dry run\n"
 	       "  1  a database could not be read, has a step in progress, or refused\n"

@@ -32,13 +32,9 @@ static void resolve_help(void)
 	       "  -e, --environment=ENV   the environment (required)\n"
 	       "      --applied           the revision did apply: move the version rows as it would have\n"
 	       "      --rolled-back       it did not: leave the version rows as they are\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL           one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "  -h, --help              show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(26, CLI_HELP_URL);
+	printf("\n"
 	       "Exit status:\n"
 	       "  0  resolved\n"
 	       "  1  nothing to resolve, or the database could not be reached or refused\n"

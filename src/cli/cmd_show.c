@@ -18,11 +18,9 @@ static void usage(void)
 	       "Options:\n"
 	       "      --format=FORMAT     output format: text (default) or json\n"
 	       "  -h, --help              show this help, then exit\n"
-	       "\n"
-	       "Revision scripts:\n"
-	       "      --scripts=DIR       read revisions from DIR (repeatable)\n"
-	       "  -i, --inventory=PATH    read migrations.scripts from this inventory\n"
-	       "\n"
+	       "\n");
+	output_print_scripts_help(26);
+	printf("\n"
 	       "REV is a revision id, a unique prefix of one, a branch label, head,\n"
 	       "heads, label@head or a relative form such as head-1; \"current\" needs\n"
 	       "a database and is not accepted. Without --scripts or an inventory,\n"
@@ -59,7 +57,7 @@ int cmd_show(int argc, char **argv)
 		ret = cli_usage_error("show", "no revision given");
 		goto done;
 	}
-	ret = output_extra_arguments("show", argc, argv, optind + 1);
+	ret = cli_extra_arguments("show", argc, argv, optind + 1);
 	if (ret)
 		goto done;
 	rev = argv[optind];

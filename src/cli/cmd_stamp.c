@@ -82,25 +82,6 @@ done:
 	return ret;
 }
 
-static const char *outcome_name(enum apply_outcome o)
-{
-	switch (o) {
-	case APPLY_NOTHING:
-		return "current";
-	case APPLY_DONE:
-		return "stamped";
-	case APPLY_DRY_RUN:
-		return "would_stamp";
-	case APPLY_GATED:
-		return "gated";
-	case APPLY_DECLINED:
-		return "declined";
-	case APPLY_FAILED:
-		return "failed";
-	}
-	return "?";
-}
-
 int promote_stamp(const struct promote *pr, const struct environment *env,
 		  const struct strvec *expect, const struct apply_options *o,
 		  struct json_writer *jw)
@@ -151,7 +132,7 @@ int promote_stamp(const struct promote *pr, const struct environment *env,
 	}
 	if (jw) {
 		json_kv_string(jw, "environment", env->name);
-		json_kv_string(jw, "outcome", outcome_name(out));
+		json_kv_string(jw, "outcome", promote_outcome_name(out, "stamped", "would_stamp"));
 		json_kv_string(jw, "plan_hash", st.plan_hash[0] ? st.plan_hash : NULL);
 		promote_json_rows(jw, "expect", expect);
 		promote_json_rows(jw, "to", to);
@@ -200,14 +181,9 @@ static void print_help(void)
 	       "                          the rows read before taking the lock, which are printed\n"
 	       "      --dry-run           read and check the gate; change nothing\n"
 	       "  -y, --yes               do not ask before a gated stamp\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH    inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL           one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR       versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT     output format: text (default) or json\n"
-	       "  -h, --help              show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(26, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "Nothing but the version table changes: no revision runs, before_apply does not\n"
 	       "run. REV must be in the scripts; --expect may name revisions that are not.\n"
 	       "\n"
@@ -272,10 +248,9 @@ int cmd_stamp(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("stamp", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("stamp", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 	if (names.nr != 1 || !to) {
 		ret = cli_usage_error("stamp", "%s", names.nr != 1 ? "exactly one -e ENV is required" :
 				      "--to REV is required");

@@ -46,14 +46,9 @@ static void print_help(void)
 	       "      --shard=K/N          only the targets of shard K of N (default: a Kubernetes Indexed Job's)\n"
 	       "      --to=REV             compare with REV instead of the heads\n"
 	       "      --exit-zero          exit 0 whatever the report says (for dashboards)\n"
-	       "\n"
-	       "Common options:\n"
-	       "  -i, --inventory=PATH     inventory directory (default: $MIGSYNC_INVENTORY or environments/)\n"
-	       "      --url=URL            one database instead of an inventory (also $DATABASE_URL)\n"
-	       "      --scripts=DIR        versions directory (default: the inventory's migrations.scripts)\n"
-	       "      --format=FORMAT      output format: text (default) or json\n"
-	       "  -h, --help               show this help, then exit\n"
-	       "\n"
+	       "\n");
+	cli_print_common_help(27, CLI_HELP_URL | CLI_HELP_SCRIPTS);
+	printf("\n"
 	       "States, from worst to best:\n"
 	       "  unreachable    the database could not be asked (the note says why)\n"
 	       "  unknown        a version row names a revision the scripts do not have\n"
@@ -445,10 +440,9 @@ int cmd_status(int argc, char **argv)
 				goto done;
 		}
 	}
-	if (optind < argc) {
-		ret = cli_usage_error("status", "too many arguments (first is \"%s\")", argv[optind]);
+	ret = cli_extra_arguments("status", argc, argv, optind);
+	if (ret != EXIT_OK)
 		goto done;
-	}
 
 	if (cli_status_collect(&c, &common, &opts, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);

@@ -117,6 +117,36 @@ int cli_default_option(struct cli_common *c, const char *cmd, int opt, const cha
 	return r > 0 ? EXIT_OK : EXIT_CANNOT_RUN;
 }
 
+static void help_line(int column, const char *option, const char *text)
+{
+	printf("%-*s%s\n", column, option, text);
+}
+
+void cli_print_common_help(int column, unsigned what)
+{
+	printf("Common options:\n");
+	help_line(column, "  -i, --inventory=PATH",
+		  "inventory directory (default: $MIGSYNC_INVENTORY or environments/)");
+	if (what & CLI_HELP_URL)
+		help_line(column, "      --url=URL",
+			  "one database instead of an inventory (also $DATABASE_URL)");
+	if (what & CLI_HELP_SCRIPTS)
+		help_line(column, "      --scripts=DIR",
+			  "versions directory (default: the inventory's migrations.scripts)");
+	else if (what & CLI_HELP_SCRIPTS_REPEATABLE)
+		help_line(column, "      --scripts=DIR", "versions directory (repeatable)");
+	help_line(column, "      --format=FORMAT", what & CLI_HELP_SUMMARY ?
+		  "summary format: text (default) or json" : "output format: text (default) or json");
+	help_line(column, "  -h, --help", "show this help, then exit");
+}
+
+int cli_extra_arguments(const char *cmd, int argc, char **argv, int first)
+{
+	if (first >= argc)
+		return EXIT_OK;
+	return cli_usage_error(cmd, "too many arguments (first is \"%s\")", argv[first]);
+}
+
 int cli_parse_jobs(unsigned *jobs, const char *cmd, const char *arg)
 {
 	char *end;

@@ -71,12 +71,11 @@ bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt
 	return *ret != EXIT_OK;
 }
 
-int output_extra_arguments(const char *cmd, int argc, char **argv, int first)
+void output_print_scripts_help(int column)
 {
-	if (first >= argc)
-		return EXIT_OK;
-	return cli_usage_error(cmd, "too many command-line arguments (first is \"%s\")",
-			       argv[first]);
+	printf("Revision scripts:\n");
+	printf("%-*s%s\n", column, "      --scripts=DIR", "read revisions from DIR (repeatable)");
+	printf("%-*s%s\n", column, "  -i, --inventory=PATH", "read migrations.scripts from this inventory");
 }
 
 /*

@@ -44,8 +44,11 @@ void output_graph_release(struct output_graph *og);
 bool output_option_done(int *ret, struct cli_common *c, const char *cmd, int opt,
 			void (*usage)(void));
 
-/* Refuse the arguments argv[first] and on; returns EXIT_OK when there are none. */
-int output_extra_arguments(const char *cmd, int argc, char **argv, int first);
+/*
+ * Print the "Revision scripts:" block of a graph command's --help on
+ * stdout (--scripts, -i), the descriptions starting at column.
+ */
+void output_print_scripts_help(int column);
 
 /* Flags for output_head_only(), after Script._head_only's arguments. */
 enum {

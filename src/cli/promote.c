@@ -348,6 +348,25 @@ volatile sig_atomic_t *promote_catch_signals(void)
 	return &interrupted;
 }
 
+const char *promote_outcome_name(enum apply_outcome out, const char *done, const char *dry_run)
+{
+	switch (out) {
+	case APPLY_NOTHING:
+		return "current";
+	case APPLY_DONE:
+		return done;
+	case APPLY_DRY_RUN:
+		return dry_run;
+	case APPLY_GATED:
+		return "gated";
+	case APPLY_DECLINED:
+		return "declined";
+	case APPLY_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
 int promote_report_stop(const struct promote *pr, const struct environment *env,
 			const struct plan_stage *st, enum apply_outcome out,
 			const struct ms_error *err, const char *what)

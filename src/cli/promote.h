@@ -86,6 +86,12 @@ volatile sig_atomic_t *promote_catch_signals(void);
 int promote_report_stop(const struct promote *pr, const struct environment *env,
 			const struct plan_stage *st, enum apply_outcome out,
 			const struct ms_error *err, const char *what);
+/*
+ * The JSON name of a stage's outcome: "current", "gated", "declined" or
+ * "failed", else the command's own word: done for APPLY_DONE ("applied",
+ * "stamped"), dry_run for APPLY_DRY_RUN ("would_apply").
+ */
+const char *promote_outcome_name(enum apply_outcome out, const char *done, const char *dry_run);
 void promote_print_plan(struct strbuf *sb, const struct promote *pr, const struct plan *p,
 			enum cli_format format, bool sql);
 

@@ -168,18 +168,37 @@ void cli_status_release(struct cli_status *c)
 	cli_status_init(c);
 }
 
-/* See cli_status_job.position. */
-static long position_of(const struct environment *e, const struct db_target *t)
+/* The index of name in v, or -1. */
+static long index_in(const struct strvec *v, const char *name)
 {
-	if (!t->member)
-		return 0;
-	for (size_t i = 0; t->schema && !e->targets.discover_schemas && i < e->targets.schemas.nr; i++)
-		if (!strcmp(e->targets.schemas.items[i], t->schema))
-			return (long)i;
-	for (size_t i = 0; !t->schema && !e->targets.discover && i < e->targets.databases.nr; i++)
-		if (!strcmp(e->targets.databases.items[i], t->dbname))
+	for (size_t i = 0; name && i < v->nr; i++)
+		if (!strcmp(v->items[i], name))
 			return (long)i;
 	return -1;
+}
+
+/*
+ * See cli_status_job.position. A tenant schema's place: its database's
+ * index times the number of listed schemas, plus its own; its
+ * database's index alone when its schemas are discovered (they come
+ * sorted by name after it).
+ */
+static long position_of(const struct environment *e, const struct db_target *t)
+{
+	const struct inventory_targets *tg = &e->targets;
+	long db, s;
+
+	if (!t->member)
+		return 0;
+	if (tg->discover)
+		return -1;
+	db = tg->databases.nr ? index_in(&tg->databases, t->dbname) : 0;
+	if (!t->schema || db < 0)
+		return db;
+	if (tg->discover_schemas)
+		return tg->databases.nr ? db : -1;
+	s = index_in(&tg->schemas, t->schema);
+	return s < 0 ? -1 : db * (long)tg->schemas.nr + s;
 }
 
 /*

@@ -82,7 +82,7 @@ struct cli_status_job {
 	 * Its place among all the targets of its environment, whichever
 	 * shard runs: the index in targets.databases (0 for the
 	 * environment's own database), -1 when discovered (they come
-	 * sorted by name).
+	 * sorted by name). A tenant schema: see position_of.
 	 */
 	long position;
 };

@@ -99,6 +99,7 @@ void ledger_entry_release(struct ledger_entry *e)
 	free(e->rows_after);
 	free(e->note);
 	free(e->previous_sha256);
+	free(e->target_schema);
 	ledger_entry_init(e);
 }
 
@@ -412,7 +413,8 @@ static const char entry_columns[] =
 	"id, revision, direction, sha256, plan_hash, who, host, environment,"
 	" pg_catalog.floor(EXTRACT(epoch FROM started_at) * 1000)::bigint,"
 	" duration_ms, outcome, error, transactional, executor, rows_after,"
-	" pg_catalog.to_jsonb(e) ->> 'note', pg_catalog.to_jsonb(e) ->> 'previous_sha256'";
+	" pg_catalog.to_jsonb(e) ->> 'note', pg_catalog.to_jsonb(e) ->> 'previous_sha256',"
+	" pg_catalog.to_jsonb(e) ->> 'target_schema'";
 
 static void entry_from_row(struct ledger_entry *e, const PGresult *res, int row)
 {
@@ -438,6 +440,7 @@ static void entry_from_row(struct ledger_entry *e, const PGresult *res, int row)
 	e->rows_after = get_str(res, row, 14);
 	e->note = get_str(res, row, 15);
 	e->previous_sha256 = get_str(res, row, 16);
+	e->target_schema = get_str(res, row, 17);
 }
 
 /*
@@ -596,11 +599,12 @@ done:
 }
 
 /*
- * The target's entries (TARGET_MATCH) matching where (" AND ...", using
- * $1 when nparams is 1), oldest first.
+ * The target's entries (TARGET_MATCH), or every entry of the ledger
+ * when all_targets, matching where (" AND ...", using $1 when nparams
+ * is 1), oldest first.
  */
 static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
-			  const char *schema, const char *where, int nparams,
+			  const char *schema, bool all_targets, const char *where, int nparams,
 			  const char *const *params, const char *limit,
 			  struct ms_error *err)
 {
@@ -618,9 +622,10 @@ static int select_entries(struct ledger_entry **out, size_t *nr, PGconn *conn,
 	ret = qualified(&table, conn, schema, "applied", err);
 	if (ret < 0)
 		goto done;
-	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s e WHERE " TARGET_MATCH "%s"
+	strbuf_addf(&sql, "SELECT * FROM (SELECT %s FROM %s e WHERE %s%s"
 		    " ORDER BY id DESC%s%s) e ORDER BY 1",
-		    entry_columns, table, where, limit ? " LIMIT " : "", limit ? limit : "");
+		    entry_columns, table, all_targets ? "true" : TARGET_MATCH, where,
+		    limit ? " LIMIT " : "", limit ? limit : "");
 	ret = run(&res, conn, schema, "could not read the ledger", sql.buf, nparams, params,
 		  PGRES_TUPLES_OK, err);
 	if (ret < 0)
@@ -665,7 +670,17 @@ int ledger_list(struct ledger_entry **out, size_t *nr, PGconn *conn,
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%zu", limit);
-	return select_entries(out, nr, conn, schema_or_default(schema), "", 0, NULL,
+	return select_entries(out, nr, conn, schema_or_default(schema), false, "", 0, NULL,
+			      limit ? buf : NULL, err);
+}
+
+int ledger_list_database(struct ledger_entry **out, size_t *nr, PGconn *conn,
+			 const char *schema, size_t limit, struct ms_error *err)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%zu", limit);
+	return select_entries(out, nr, conn, schema_or_default(schema), true, "", 0, NULL,
 			      limit ? buf : NULL, err);
 }
 
@@ -674,7 +689,7 @@ int ledger_in_progress(struct ledger_entry **out, size_t *nr, PGconn *conn,
 {
 	const char *params[1] = { ledger_outcome_name(LEDGER_IN_PROGRESS) };
 
-	return select_entries(out, nr, conn, schema_or_default(schema),
+	return select_entries(out, nr, conn, schema_or_default(schema), false,
 			      " AND outcome = $1", 1, params, NULL, err);
 }
 
@@ -688,7 +703,7 @@ int ledger_applied_at(int64_t *at_ms, bool *found, PGconn *conn, const char *sch
 
 	*at_ms = 0;
 	*found = false;
-	ret = select_entries(&list, &nr, conn, schema_or_default(schema),
+	ret = select_entries(&list, &nr, conn, schema_or_default(schema), false,
 			     " AND revision = $1", 1, params, NULL, err);
 	if (ret < 0)
 		goto done;

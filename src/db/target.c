@@ -23,6 +23,7 @@
 #include "migsync/conn.h"
 #include "migsync/sha256.h"
 #include "migsync/inventory.h"
+#include "migsync/pool.h"
 #include "migsync/strbuf.h"
 #include "migsync/target.h"
 #include "migsync/tunnel.h"
@@ -139,12 +140,13 @@ done:
 }
 
 int db_target_for_schema(struct db_target *out, const struct environment *env,
-			 const char *schema, struct ms_error *err)
+			 const char *dbname, const char *schema, struct ms_error *err)
 {
-	int ret = db_target_for(out, env, NULL, err);
+	int ret = db_target_for(out, env, dbname, err);
 
 	out->member = true;
 	out->schema = xstrdup(schema);
+	free(out->name);
 	out->name = xstrfmt("%s/%s", out->dbname, schema);
 	free(out->label);
 	out->label = xstrfmt("%s/%s", env->name, out->name);
@@ -422,9 +424,11 @@ static int discover(struct strvec *out, const struct db_target *t, bool schemas,
 	res = PQexec(conn, query);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		msg = result_message(conn, res);
-		ret = schemas ?
+		/* a member database is named by the error's subject already */
+		ret = schemas && !t->member ?
 			db_target_error(err, MS_ERR_DB, t, "%s in database \"%s\" failed: %s", key,
 					t->dbname, msg) :
+			schemas ? db_target_error(err, MS_ERR_DB, t, "%s failed: %s", key, msg) :
 			db_target_error(err, MS_ERR_DB, t, "discovery query failed: %s", msg);
 		ms_error_hint(err, schemas ? DB_DISCOVER_SCHEMAS_HINT : DB_DISCOVER_HINT);
 		goto done;
@@ -496,55 +500,150 @@ int db_targets_expand_all(struct db_target **out, size_t *nr,
 	return expand(out, nr, env, false, err);
 }
 
+/* One database's tenant schemas, discovered by a worker of discover_schemas_all. */
+struct schema_task {
+	const char *dbname;		/* NULL: the environment's own database */
+	struct strvec found;
+	struct ms_error err;
+	int ret;
+};
+
+struct schema_tasks {
+	const struct environment *env;
+	struct schema_task *tasks;
+};
+
+static void discover_schemas_work(size_t i, void *ctx)
+{
+	struct schema_tasks *st = ctx;
+	struct schema_task *task = &st->tasks[i];
+	struct db_target t;
+
+	task->ret = db_target_for(&t, st->env, task->dbname, &task->err);
+	if (task->ret == 0)
+		task->ret = discover(&task->found, &t, true, &task->err);
+	db_target_release(&t);
+}
+
+/*
+ * targets.discover_schemas, run in every database of dbs (NULL: the
+ * environment's own) on the pool, up to 16 at a time, one connection per
+ * database. schemas[i] gets what database i holds, sorted. The first
+ * failure, in the order of dbs, is the result.
+ */
+static int discover_schemas_all(struct strvec *schemas, const struct environment *env,
+				const struct strvec *dbs, struct ms_error *err)
+{
+	size_t nr = dbs ? dbs->nr : 1;
+	struct schema_tasks st = { env, xcalloc(nr ? nr : 1, sizeof(*st.tasks)) };
+	int ret;
+
+	for (size_t i = 0; i < nr; i++) {
+		st.tasks[i].dbname = dbs ? dbs->items[i] : NULL;
+		strvec_init(&st.tasks[i].found);
+		ms_error_init(&st.tasks[i].err);
+	}
+	ret = pool_run(nr, 0, discover_schemas_work, NULL, &st, err);
+	for (size_t i = 0; i < nr; i++) {
+		struct schema_task *task = &st.tasks[i];
+
+		if (ret == 0 && task->ret < 0) {
+			ret = task->ret;
+			ms_error_move(err, &task->err);
+		}
+		schemas[i] = task->found;
+		ms_error_release(&task->err);
+	}
+	free(st.tasks);
+	return ret;
+}
+
+/* Append env's target for dbname (and schema) to targets, unless another shard's. */
+static int add_target(struct db_target *targets, size_t *count, const struct environment *env,
+		      const char *dbname, const char *schema, bool sharded, struct ms_error *err)
+{
+	struct db_target *t = &targets[*count];
+	int ret = schema ? db_target_for_schema(t, env, dbname, schema, err) :
+		db_target_for(t, env, dbname, err);
+
+	(*count)++;
+	if (ret == 0 && sharded && !in_shard(t)) {
+		/* another shard's: never connected to */
+		db_target_release(t);
+		(*count)--;
+	}
+	return ret;
+}
+
+/*
+ * The databases are targets.databases, the discovered ones or the
+ * environment's own; with tenant schemas, each of them stands for its
+ * schemas (listed, or discovered in that database), database by
+ * database. Where the databases are discovered, listed schemas come in
+ * name order too, so that a merged report orders them as this does.
+ */
 static int expand(struct db_target **out, size_t *nr, const struct environment *env,
 		  bool sharded, struct ms_error *err)
 {
 	const struct inventory_targets *tg = &env->targets;
-	struct strvec found = STRVEC_INIT;
-	bool schemas = tg->schemas.nr || tg->discover_schemas;
-	const struct strvec *names = schemas ? &tg->schemas : &tg->databases;
-	bool discovered = schemas ? tg->discover_schemas != NULL : tg->discover != NULL;
+	struct strvec found = STRVEC_INIT, listed = STRVEC_INIT;
+	struct strvec *schemas = NULL;
+	bool by_schema = tg->schemas.nr || tg->discover_schemas;
+	const struct strvec *dbs = tg->discover ? &found : tg->databases.nr ? &tg->databases : NULL;
 	struct db_target *targets = NULL;
-	size_t count = 0, want;
+	size_t count = 0, want = 0, dbs_nr = 0;
 	int ret = 0;
 
 	*out = NULL;
 	*nr = 0;
-	if (discovered) {
+	if (tg->discover) {
 		struct db_target own;
 
 		ret = db_target_for(&own, env, NULL, err);
 		if (ret == 0)
-			ret = discover(&found, &own, schemas, err);
+			ret = discover(&found, &own, false, err);
 		db_target_release(&own);
 		if (ret < 0)
 			goto done;
-		names = &found;
 	}
-	want = discovered || names->nr ? names->nr : 1;
-	targets = xcalloc(want ? want : 1, sizeof(*targets));
-	for (size_t i = 0; i < want; i++) {
-		struct db_target *t = &targets[count++];
-
-		if (schemas)
-			ret = db_target_for_schema(t, env, names->items[i], err);
-		else
-			ret = db_target_for(t, env, discovered || names->nr ? names->items[i] : NULL,
-					    err);
+	dbs_nr = dbs ? dbs->nr : 1;
+	schemas = xcalloc(dbs_nr ? dbs_nr : 1, sizeof(*schemas));
+	for (size_t d = 0; d < dbs_nr; d++)
+		strvec_init(&schemas[d]);
+	if (tg->discover_schemas && dbs_nr) {
+		ret = discover_schemas_all(schemas, env, dbs, err);
 		if (ret < 0)
 			goto done;
-		if (sharded && !in_shard(t)) {
-			/* another shard's: never connected to */
-			db_target_release(t);
-			count--;
-		}
+	} else if (tg->schemas.nr) {
+		for (size_t i = 0; i < tg->schemas.nr; i++)
+			strvec_push(&listed, tg->schemas.items[i]);
+		if (tg->discover)
+			strvec_sort(&listed);
 	}
+	for (size_t d = 0; d < dbs_nr; d++)
+		want += !by_schema ? 1 : tg->discover_schemas ? schemas[d].nr : listed.nr;
+	targets = xcalloc(want ? want : 1, sizeof(*targets));
+	for (size_t d = 0; d < dbs_nr && ret == 0; d++) {
+		const char *dbname = dbs ? dbs->items[d] : NULL;
+		const struct strvec *names = tg->discover_schemas ? &schemas[d] : &listed;
+
+		if (!by_schema)
+			ret = add_target(targets, &count, env, dbname, NULL, sharded, err);
+		for (size_t s = 0; by_schema && s < names->nr && ret == 0; s++)
+			ret = add_target(targets, &count, env, dbname, names->items[s], sharded, err);
+	}
+	if (ret < 0)
+		goto done;
 	*out = targets;
 	*nr = count;
 	targets = NULL;
 done:
 	db_targets_free(targets, count);
+	for (size_t d = 0; schemas && d < dbs_nr; d++)
+		strvec_release(&schemas[d]);
+	free(schemas);
 	strvec_release(&found);
+	strvec_release(&listed);
 	return ret;
 }
 

@@ -730,14 +730,6 @@ static void parse_targets(struct loader *ld, const yaml_node_t *map, const yaml_
 	if (v[TARGETS_SCHEMAS] && v[TARGETS_DISCOVER_SCHEMAS])
 		problem(ld, INV_E_VALUE, k[TARGETS_DISCOVER_SCHEMAS], "keep one of the two",
 			"\"targets\": schemas and discover_schemas exclude each other");
-	if ((v[TARGETS_SCHEMAS] || v[TARGETS_DISCOVER_SCHEMAS]) &&
-	    (v[TARGETS_DATABASES] || v[TARGETS_DISCOVER]))
-		problem(ld, INV_E_VALUE, k[v[TARGETS_SCHEMAS] ? TARGETS_SCHEMAS : TARGETS_DISCOVER_SCHEMAS],
-			"tenant schemas live in the environment's own database (database: dbname); "
-			"give each database with tenant schemas an environment of its own",
-			"\"targets\": %s cannot be combined with %s",
-			v[TARGETS_SCHEMAS] ? "schemas" : "discover_schemas",
-			v[TARGETS_DATABASES] ? "databases" : "discover");
 }
 
 /* ---- fleet ---- */

@@ -117,6 +117,13 @@ sed -i '/version_table: stockapp_version/d' "$inv/dev.yaml"
 (cd "$proj" && run vt status)
 expect_in vt err 'environment "dev": version_table is "alembic_version" but env.py configures version_table="stockapp_version"'
 expect_in vt err 'set version_table: stockapp_version under database:'
+# migsync inventory shows that warning as every other command does, word for word
+vt_line=$(grep -F 'version_table is "alembic_version"' "$tmp/vt.err")
+check "status: the warning is \"migsync: warning: env.py:LINE: ...\"" \
+	grep -qE '^migsync: warning: .*/env\.py:[0-9]+: environment "dev"' "$tmp/vt.err"
+(cd "$proj" && run vt_inv inventory)
+expect_rc vt_inv 0
+expect_in vt_inv err "$vt_line"
 printf '  version_table: stockapp_version\n' >>"$inv/dev.yaml"
 
 # the inventory's scripts must be alembic.ini's locations

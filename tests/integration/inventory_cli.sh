@@ -82,13 +82,13 @@ unset MIGSYNC_TEST_SURELY_UNSET
 run broken inventory -i "$bad"
 rc=$(rc_of broken)
 if [ "$rc" -eq 2 ] &&
-   grep -q "^$bad/dev.yaml:2:3: error: \"database.hots\": unknown key" "$tmp/broken.err" &&
+   grep -q "^migsync: error: $bad/dev.yaml:2:3: \"database.hots\": unknown key" "$tmp/broken.err" &&
    grep -q "^hint: did you mean \"host\"?" "$tmp/broken.err" &&
-   grep -q "^$bad/dev.yaml:3:22: error: .*not a duration" "$tmp/broken.err" &&
-   grep -q "^$bad/dev.yaml:4:11: error: .*MIGSYNC_TEST_SURELY_UNSET" "$tmp/broken.err" &&
-   grep -q "^$bad/inventory.yaml:3:16: error: .*\"qa\" has no file" "$tmp/broken.err" &&
-   grep -q "^$bad/extra.yaml:1:1: error: environment \"extra\" is not in rollout" "$tmp/broken.err" &&
-   grep -q "^$bad/extra.yaml:1:18: error: .*libpq cannot parse" "$tmp/broken.err" &&
+   grep -q "^migsync: error: $bad/dev.yaml:3:22: .*not a duration" "$tmp/broken.err" &&
+   grep -q "^migsync: error: $bad/dev.yaml:4:11: .*MIGSYNC_TEST_SURELY_UNSET" "$tmp/broken.err" &&
+   grep -q "^migsync: error: $bad/inventory.yaml:3:16: .*\"qa\" has no file" "$tmp/broken.err" &&
+   grep -q "^migsync: error: $bad/extra.yaml:1:1: environment \"extra\" is not in rollout" "$tmp/broken.err" &&
+   grep -q "^migsync: error: $bad/extra.yaml:1:18: .*libpq cannot parse" "$tmp/broken.err" &&
    [ ! -s "$tmp/broken.out" ]; then
 	pass "broken inventory: exit 2, every problem at file:line:column"
 else
@@ -158,7 +158,7 @@ grep -q '"password_env":"MIGSYNC_TEST_PROD_PW"' "$tmp/secret_json.out" \
 	&& pass "password_env shows the variable name" || fail "password_env not shown"
 grep -q 'postgresql://app:\*\*\*@db.internal:5432/app' "$tmp/secret_json.out" \
 	&& pass "URL password shown as ***" || fail "URL password not redacted as ***"
-grep -q "carries a password" "$tmp/secret_text.err" \
+grep -q "^migsync: warning: .*carries a password" "$tmp/secret_text.err" \
 	&& pass "warning about a password in the file" || fail "no warning about the password in the file"
 
 # and not in errors either: the same inventory made invalid

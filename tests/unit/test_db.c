@@ -176,6 +176,63 @@ static void test_expand_lists(void **state)
 }
 
 /*
+ * targets.databases times targets.schemas: database by database, each
+ * one's schemas in the order written, named DATABASE/SCHEMA; a shard
+ * keeps its (database, schema) pairs, not whole databases.
+ */
+static void test_expand_databases_schemas(void **state)
+{
+	static const char *const want[][2] = {
+		{ "d2", "s_b" }, { "d2", "s_a" }, { "d1", "s_b" }, { "d1", "s_a" }, { "d3", "s_b" },
+		{ "d3", "s_a" },
+	};
+	struct environment env;
+	struct db_target *list = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t nr = 0, total = 0;
+
+	(void)state;
+	env_init(&env, "tenants");
+	strvec_push(&env.targets.databases, "d2");
+	strvec_push(&env.targets.databases, "d1");
+	strvec_push(&env.targets.databases, "d3");
+	strvec_push(&env.targets.schemas, "s_b");
+	strvec_push(&env.targets.schemas, "s_a");
+	assert_int_equal(db_targets_expand(&list, &nr, &env, &err), 0);
+	assert_int_equal(nr, ARRAY_SIZE(want));
+	for (size_t i = 0; i < nr; i++) {
+		char *name = xstrfmt("%s/%s", want[i][0], want[i][1]);
+		char *label = xstrfmt("tenants/%s", name);
+		char *describe = xstrfmt("app@db.example.com:6432/%s", want[i][0]);
+
+		assert_string_equal(list[i].dbname, want[i][0]);
+		assert_string_equal(list[i].schema, want[i][1]);
+		assert_true(list[i].member);
+		assert_string_equal(list[i].name, name);
+		assert_string_equal(list[i].label, label);
+		assert_string_equal(list[i].describe, describe);
+		assert_string_equal(db_target_version_schema(&list[i]), want[i][1]);
+		free(name);
+		free(label);
+		free(describe);
+	}
+	db_targets_free(list, nr);
+	for (unsigned k = 0; k < 2; k++) {
+		env.shard.index = k;
+		env.shard.count = 2;
+		assert_int_equal(db_targets_expand(&list, &nr, &env, &err), 0);
+		total += nr;
+		for (size_t i = 0; i < nr; i++)
+			assert_int_equal(db_shard_of("tenants", list[i].dbname, list[i].schema, 2), k);
+		db_targets_free(list, nr);
+	}
+	assert_int_equal(total, ARRAY_SIZE(want));
+	strvec_release(&env.targets.databases);
+	strvec_release(&env.targets.schemas);
+	ms_error_release(&err);
+}
+
+/*
  * Shards: the first 64 bits of SHA-256("env/db[/schema]") modulo N (the
  * expected values computed apart, with Python's hashlib), and the
  * expansion keeps exactly its shard's targets, the others in no shard
@@ -287,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_target_member_url_ssh),
 		cmocka_unit_test(test_target_unset_password_env),
 		cmocka_unit_test(test_expand_lists),
+		cmocka_unit_test(test_expand_databases_schemas),
 		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_one_line),
 		cmocka_unit_test(test_outcomes),

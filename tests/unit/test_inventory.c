@@ -560,7 +560,7 @@ static void test_fleet(void **state)
 	expect_problem(f, INV_E_UNKNOWN, "prod.yaml", 2, 63);
 }
 
-/* targets.schemas and discover_schemas: what is kept, and which combinations are refused where */
+/* targets.schemas and discover_schemas: what is kept, with or without databases, and what is refused where */
 static void test_tenant_schemas(void **state)
 {
 	static const struct {
@@ -575,8 +575,10 @@ static void test_tenant_schemas(void **state)
 		{ "targets: { schemas: [a, \"\"] }", INV_E_VALUE, 25, 0 },
 		{ "targets: { schemas: a }", INV_E_TYPE, 21, 0 },
 		{ "targets: { schemas: [a], discover_schemas: SELECT 1 }", INV_E_VALUE, 26, 0 },
-		{ "targets: { schemas: [a], databases: [d1] }", INV_E_VALUE, 12, 0 },
-		{ "targets: { discover: SELECT 1, discover_schemas: SELECT 2 }", INV_E_VALUE, 32, 0 },
+		/* every database's schemas: many databases times schemas */
+		{ "targets: { schemas: [a], databases: [d1, d2] }", NULL, 0, 1 },
+		{ "targets: { discover: SELECT 1, discover_schemas: SELECT 2 }", NULL, 0, 0 },
+		{ "targets: { databases: [d1], discover: SELECT 1, schemas: [a] }", INV_E_VALUE, 29, 0 },
 		{ "targets: { schema: [a] }", INV_E_UNKNOWN, 12, 0 },
 	};
 	struct fixture *f = *state;

@@ -19,6 +19,10 @@
 #                       for a base, or space-separated ids (a merge); -n marks
 #                       it `-- migsync:transaction false`. DOWN_SQL defaults
 #                       to nothing (an empty down section).
+#   inv_accounts_revs DIR R1 R2 R3
+#                       three native SQL revisions in DIR, a chain: R1 creates
+#                       accounts (id), R2 adds its column name, R3 indexes it
+#                       (accounts_name)
 #   inv_alembic_project DIR
 #                       a minimal Alembic project: DIR/alembic.ini,
 #                       DIR/migrations/env.py (reads DATABASE_URL, psycopg2;
@@ -202,6 +206,14 @@ inv_sql_rev() {
 		echo "-- migsync:down"
 		if [ -n "${5:-}" ]; then printf '%s\n' "$5"; fi
 	} >"$1/$2_rev.sql"
+}
+
+inv_accounts_revs() {
+	inv_sql_rev "$1" "$2" "" "CREATE TABLE accounts (id int PRIMARY KEY);" "DROP TABLE accounts;" &&
+		inv_sql_rev "$1" "$3" "$2" "ALTER TABLE accounts ADD COLUMN name text;" \
+			"ALTER TABLE accounts DROP COLUMN name;" &&
+		inv_sql_rev "$1" "$4" "$3" "CREATE INDEX accounts_name ON accounts (name);" \
+			"DROP INDEX accounts_name;"
 }
 
 inv_alembic_project() {
