@@ -16,6 +16,7 @@
 #include "cli/drift_collect.h"
 #include "cli/render/render.h"
 #include "cli/status_collect.h"
+#include "migsync/layout.h"
 #include "migsync/lint.h"
 #include "migsync/nightly.h"
 #include "migsync/pool.h"
@@ -135,6 +136,48 @@ static void rest_work(size_t index, void *ctx)
 				  r->c->inv, &r->err);
 }
 
+/* Status, and with --html Graphviz loaded meanwhile (see collect_status). */
+struct check_status {
+	struct cli_status *c;
+	struct cli_common *common;
+	const struct cli_status_options *opts;
+	struct ms_error err;
+	int ret;
+};
+
+static void status_work(size_t index, void *ctx)
+{
+	struct check_status *s = ctx;
+
+	if (index == 1)
+		layout_warm_up();
+	else
+		s->ret = cli_status_collect(s->c, s->common, s->opts, &s->err);
+}
+
+/*
+ * Status; with --html, Graphviz's libraries and fonts are loaded in a
+ * second thread meanwhile: they cost more CPU than drawing the graph
+ * itself, and status mostly waits on the databases.
+ */
+static int collect_status(struct cli_status *c, struct cli_common *common,
+			  const struct cli_status_options *opts, bool html, struct ms_error *err)
+{
+	struct check_status s = { c, common, opts, MS_ERROR_INIT, 0 };
+	int ret = 0;
+
+	if (html)
+		ret = pool_run(2, 2, status_work, NULL, &s, err);
+	else
+		status_work(0, &s);
+	if (ret == 0 && s.ret < 0) {
+		ms_error_move(err, &s.err);
+		ret = s.ret;
+	}
+	ms_error_release(&s.err);
+	return ret;
+}
+
 /*
  * Drift and lint; with --html (graph not NULL), Graphviz draws the page's
  * graph from the status report in a second thread meanwhile, so that the
@@ -232,7 +275,7 @@ int cmd_check(int argc, char **argv)
 		goto done;
 
 	dopts.jobs = opts.jobs;
-	if (cli_status_collect(&c, &common, &opts, &err) < 0 ||
+	if (collect_status(&c, &common, &opts, files.html, &err) < 0 ||
 	    collect_rest(&dc, &lint, &c, &dopts, files.html ? &graph : NULL, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;

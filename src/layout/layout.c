@@ -177,3 +177,17 @@ done:
 	pthread_mutex_unlock(&layout_lock);
 	return ret;
 }
+
+void layout_warm_up(void)
+{
+	/* a label in the drawings' font, so that pango builds its font map */
+	static const char tiny[] =
+		"digraph w { node [shape=plain, fontname=\"sans-serif\", fontsize=11];"
+		" a [label=<<B>a</B>>]; }";
+	struct strbuf svg = STRBUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+
+	layout_svg(&svg, tiny, &err);
+	strbuf_release(&svg);
+	ms_error_release(&err);
+}

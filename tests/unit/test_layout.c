@@ -87,11 +87,28 @@ static void test_error_then_success(void **state)
 	strbuf_release(&svg);
 }
 
+/* Warming up, twice, leaves Graphviz ready: the next layout draws as the first would. */
+static void test_warm_up(void **state)
+{
+	struct strbuf svg = STRBUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+
+	(void)state;
+	layout_warm_up();
+	layout_warm_up();
+	assert_int_equal(layout_svg(&svg, "digraph g { a -> b; }", &err), 0);
+	assert_null(err.message);
+	assert_int_equal(count(svg.buf, "class=\"node"), 2);
+	strbuf_release(&svg);
+	ms_error_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_error_then_success),
+		cmocka_unit_test(test_warm_up),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
