@@ -66,58 +66,67 @@ static void print_help(void)
 	       "  2  could not run (usage, inventory)\n");
 }
 
-/*
- * Lint the directories status read, going on past files that cannot be
- * read, with the safety findings of the revisions some database still
- * needs (pending in report): a finding matters until it reached every
- * database, and an old one must not fail every night after.
- */
-static int run_lint(struct lint_report *out, const struct strvec *dirs,
-		    const struct strvec *import_path, const struct status_report *report,
-		    const struct inventory *inv, struct ms_error *err)
-{
-	struct script_set set = SCRIPT_SET_INIT;
-	struct diag_list reader = DIAG_LIST_INIT;
-	struct lint_options opts;
+/* The revisions lint reads and their safety review, between its task and lint_finish. */
+struct check_review {
+	struct script_set set;
+	struct diag_list reader;
 	struct safety_report safety;
+	struct ms_error err;
+	int ret;
+};
+
+/*
+ * Read the directories status read, going on past files that cannot be
+ * read, and review them: for Alembic revisions a Python process writes
+ * their offline SQL, the longest step of a check, so it runs while drift
+ * reads the databases.
+ */
+static void review_scripts(struct check_review *rv, const struct cli_status *c)
+{
+	for (size_t i = 0; rv->ret == 0 && i < c->script_dirs.nr; i++)
+		rv->ret = lint_read_dir(&rv->set, &rv->reader, c->script_dirs.items[i],
+					SCRIPTS_KEEP_SQL, &c->import_path, &rv->err);
+	if (rv->ret == 0)
+		cli_safety_review(&rv->safety, &rv->set, c->inv);
+}
+
+/*
+ * Lint the revisions read, with the safety findings of the revisions some
+ * database still needs (pending in report): a finding matters until it
+ * reached every database, and an old one must not fail every night after.
+ */
+static int lint_finish(struct lint_report *out, struct check_review *rv,
+		       const struct status_report *report, struct ms_error *err)
+{
+	struct lint_options opts;
 	struct safety_list pending = SAFETY_LIST_INIT;
 	struct strvec revs = STRVEC_INIT;
-	int ret = 0;
+	int ret;
 
 	lint_options_init(&opts);
-	safety_report_init(&safety);
-	for (size_t i = 0; ret == 0 && i < dirs->nr; i++)
-		ret = lint_read_dir(&set, &reader, dirs->items[i], SCRIPTS_KEEP_SQL, import_path, err);
-	if (ret < 0)
-		goto done;
-	cli_safety_review(&safety, &set, inv);
 	for (size_t e = 0; e < report->envs_nr; e++)
 		for (size_t k = 0; k < report->envs[e].pending.nr; k++)
 			if (!strvec_contains(&revs, report->envs[e].pending.items[k])) {
 				strvec_push(&revs, report->envs[e].pending.items[k]);
-				safety_list_copy(&pending, &safety.findings,
+				safety_list_copy(&pending, &rv->safety.findings,
 						 report->envs[e].pending.items[k]);
 			}
 	opts.safety = &pending;
-	ret = lint_run(out, &set, &reader, &opts, err);
-done:
+	ret = lint_run(out, &rv->set, &rv->reader, &opts, err);
 	strvec_release(&revs);
 	safety_list_release(&pending);
-	safety_report_release(&safety);
 	lint_options_release(&opts);
-	diag_list_release(&reader);
-	script_set_release(&set);
 	return ret;
 }
 
 /* The rest of the check after status, and with --html the page's graph (see collect_rest). */
 struct check_rest {
 	struct cli_drift *dc;
-	struct lint_report *lint;
 	const struct cli_status *c;
 	const struct cli_drift_options *dopts;
 	struct render_html_graph *graph;	/* NULL: no --html */
-	struct ms_error err;
+	struct check_review review;
+	struct ms_error err;			/* drift's */
 	int ret;
 };
 
@@ -125,15 +134,12 @@ static void rest_work(size_t index, void *ctx)
 {
 	struct check_rest *r = ctx;
 
-	if (index == 1) {
-		render_html_graph_draw(r->graph, r->c);
-		return;
-	}
-	if (!r->c->graph_error)
+	if (index == 0 && !r->c->graph_error)
 		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
-	if (r->ret == 0)
-		r->ret = run_lint(r->lint, &r->c->script_dirs, &r->c->import_path, &r->c->report,
-				  r->c->inv, &r->err);
+	else if (index == 1)
+		review_scripts(&r->review, r->c);
+	else if (index == 2)
+		render_html_graph_draw(r->graph, r->c);
 }
 
 /* Status, and with --html Graphviz loaded meanwhile (see collect_status). */
@@ -179,27 +185,38 @@ static int collect_status(struct cli_status *c, struct cli_common *common,
 }
 
 /*
- * Drift and lint; with --html (graph not NULL), Graphviz draws the page's
- * graph from the status report in a second thread meanwhile, so that the
- * page costs little more than the database round trips of drift.
+ * Drift, the read and safety review of the revisions, and with --html
+ * (graph not NULL) the page's graph, at once: drift waits on the
+ * databases, the review on Python, the drawing on the CPU. Then lint,
+ * which needs the revisions status found pending.
  */
 static int collect_rest(struct cli_drift *dc, struct lint_report *lint, const struct cli_status *c,
 			const struct cli_drift_options *dopts, struct render_html_graph *graph,
 			struct ms_error *err)
 {
-	struct check_rest r = { dc, lint, c, dopts, graph, MS_ERROR_INIT, 0 };
-	int ret = 0;
+	struct check_rest r = { .dc = dc, .c = c, .dopts = dopts, .graph = graph,
+				.review = { .set = SCRIPT_SET_INIT, .reader = DIAG_LIST_INIT,
+					    .err = MS_ERROR_INIT },
+				.err = MS_ERROR_INIT };
+	size_t tasks = graph ? 3 : 2;
+	int ret;
 
-	if (graph)
-		ret = pool_run(2, 2, rest_work, NULL, &r, err);
-	else
-		rest_work(0, &r);
-
+	safety_report_init(&r.review.safety);
+	ret = pool_run(tasks, (unsigned)tasks, rest_work, NULL, &r, err);
 	if (ret == 0 && r.ret < 0) {
 		ms_error_move(err, &r.err);
 		ret = r.ret;
+	} else if (ret == 0 && r.review.ret < 0) {
+		ms_error_move(err, &r.review.err);
+		ret = r.review.ret;
+	} else if (ret == 0) {
+		ret = lint_finish(lint, &r.review, &c->report, err);
 	}
 	ms_error_release(&r.err);
+	ms_error_release(&r.review.err);
+	safety_report_release(&r.review.safety);
+	diag_list_release(&r.review.reader);
+	script_set_release(&r.review.set);
 	return ret;
 }
 
