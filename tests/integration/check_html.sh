@@ -113,6 +113,28 @@ for badge in dev-$R3 staging-$R3 uat-$R1 prod-$R2; do
 	expect_line "graph: badge $badge" "$(grep -o "id=\"a_badge-$badge\"" "$tmp/dom.html" | wc -l)" 1
 done
 expect_contains "$tmp/dom.html" 'href="#env-prod"'
+expect_text_fits "graph in the page" "$page"
+
+# labels of every width, as Chromium draws them in the fonts it has: long
+# and short messages, Chinese, tags, depends_on, a branch label
+mkdir -p "$tmp/msgs"
+msg_rev() {	# msg_rev ID DOWN MESSAGE [EXTRA LINE]...
+	{
+		printf '"""%s\n\nRevision ID: %s\n"""\nrevision = "%s"\ndown_revision = %s\n' \
+			"$3" "$1" "$1" "$2"
+		shift 3
+		printf '%s\n' "$@"
+	} >"$tmp/msgs/$1_rev.py"
+}
+msg_rev a1b2c3d4e5f6 None "创建用户表和订单表" 'branch_labels = ("core",)'
+msg_rev b2c3d4e5f6a7 '"a1b2c3d4e5f6"' "add a very long message about the invoices table, its indexes and the WWW MMM columns"
+msg_rev c3d4e5f6a7b8 '"a1b2c3d4e5f6"' "给订单表添加索引 (index on orders)" 'depends_on = "b2c3d4e5f6a7"'
+msg_rev d4e5f6a7b8c9 '("b2c3d4e5f6a7", "c3d4e5f6a7b8")' "merge"
+run msgs_svg -- graph --format=svg --scripts "$tmp/msgs"
+expect_rc msgs_svg 0
+cp "$tmp/msgs_svg.out" "$tmp/msgs.svg"
+expect_contains "$tmp/msgs.svg" "创建用户表和订单表"
+expect_text_fits "graph of long and Chinese messages" "$tmp/msgs.svg"
 
 # --- the other files link to the page relatively
 echo "checking: links"

@@ -146,6 +146,16 @@ expect_contains "$tmp/svg.out" "$R2 (branchpoint)"
 expect_contains "$tmp/svg.out" "$R4 (head)"
 # the environments' colours: dev is the first in rollout order
 expect_contains "$tmp/svg.out" 'fill="#0072b2"'
+# text is sized by Courier's metrics, not by the fonts of this machine: the
+# SVG names that family alone (check_html measures it in Chromium)
+expect_line "svg: one font family, monospace" \
+	"$(grep -o 'font-family="[^"]*"' "$tmp/svg.out" | sort -u)" 'font-family="Courier,monospace"'
+# Graphviz's plugins come from GVBINDIR when it is set: none there is an error
+mkdir -p "$tmp/no-plugins"
+run noplugins GVBINDIR="$tmp/no-plugins" -- graph --status --format=svg
+expect_rc noplugins 2
+expect_in noplugins err "graphviz: $tmp/no-plugins/libgvplugin_dot_layout.so.6: cannot open"
+expect_in noplugins err "set GVBINDIR to the directory that holds them"
 run plain_svg -- graph --format=svg
 expect_rc plain_svg 0
 check "svg without --status: valid XML" xmllint --noout "$tmp/plain_svg.out"

@@ -356,8 +356,8 @@ void render_graph_dot(struct strbuf *sb, const struct revgraph *g, const size_t 
 
 	strbuf_addstr(sb, "digraph revisions {\n");
 	if (drawing)
-		strbuf_addstr(sb, "\tgraph [fontname=\"sans-serif\", fontsize=12, ranksep=0.3, nodesep=0.25];\n"
-			      "\tnode [shape=plain, fontname=\"sans-serif\", fontsize=11];\n"
+		strbuf_addstr(sb, "\tgraph [fontname=\"Courier\", fontsize=12, ranksep=0.3, nodesep=0.25];\n"
+			      "\tnode [shape=plain, fontname=\"Courier\", fontsize=11];\n"
 			      "\tedge [arrowsize=0.6];\n");
 	else
 		strbuf_addstr(sb, "\tnode [shape=box];\n");

@@ -12,6 +12,10 @@
 #                               page); prints "OUT.png SCROLLY" for each
 #   expect_png_not_blank NAME OUT.png
 #                               a check: the PNG has more than one colour
+#   expect_text_fits NAME FILE  a check: in the drawings of FILE (an HTML
+#                               page holding SVG, or an SVG file), every
+#                               node's text lies within the node's box as
+#                               Chromium lays it out in its own fonts
 #
 # Source after lib/common.sh ($tmp).
 
@@ -59,5 +63,53 @@ expect_png_not_blank() {
 		pass "$1: not blank ($colours colours)"
 	else
 		fail "$1: blank ($colours colour)"
+	fi
+}
+
+# Every text of every Graphviz node inside its box: a copy of the page
+# with a script that compares their bounding boxes in Chromium, read back
+# from the dumped DOM.
+expect_text_fits() {
+	local name=$1 file=$2 copy=$tmp/fits-$RANDOM.html dom texts overflow
+
+	{
+		case $file in
+		*.svg) printf '<!DOCTYPE html><html><body>\n'; cat "$file" ;;
+		*) sed 's|</body>.*||' "$file" ;;
+		esac
+		cat <<'SCRIPT'
+<script>
+const bad = [];
+let texts = 0;
+for (const g of document.querySelectorAll("g.node")) {
+  const boxes = [...g.querySelectorAll("polygon, path")].map(p => p.getBBox());
+  if (!boxes.length) continue;
+  const left = Math.min(...boxes.map(b => b.x));
+  const right = Math.max(...boxes.map(b => b.x + b.width));
+  for (const t of g.querySelectorAll("text")) {
+    const b = t.getBBox();
+    texts++;
+    if (b.x < left - 0.5 || b.x + b.width > right + 0.5)
+      bad.push(g.id + " \"" + t.textContent + "\" " + b.x.toFixed(1) + "-" +
+               (b.x + b.width).toFixed(1) + " outside " + left.toFixed(1) + "-" + right.toFixed(1));
+  }
+}
+const out = document.createElement("pre");
+out.id = "text-fits";
+out.textContent = "texts " + texts + "\noverflow " + bad.length + "\n" + bad.join("\n");
+document.body.appendChild(out);
+</script></body></html>
+SCRIPT
+	} >"$copy"
+	dom=$copy.dom
+	browser_dump_dom "$copy" "$dom"
+	texts=$(sed -n 's/^.*texts \([0-9]*\)$/\1/p' "$dom")
+	overflow=$(sed -n 's/^overflow \([0-9]*\)$/\1/p' "$dom")
+	if [ -z "$texts" ] || [ "$texts" -eq 0 ]; then
+		fail "$name: no node text measured (chromium: $(tail -1 "$tmp/chromium.err" 2>/dev/null))"
+	elif [ "$overflow" = 0 ]; then
+		pass "$name: all $texts node texts within their boxes"
+	else
+		fail "$name: $overflow of $texts node texts outside their boxes: $(grep -A3 '^overflow' "$dom" | tail -3)"
 	fi
 }
