@@ -119,90 +119,81 @@ static int lint_finish(struct lint_report *out, struct check_review *rv,
 	return ret;
 }
 
-/* The rest of the check after status, and with --html the page's graph (see collect_rest). */
-struct check_rest {
+/* What check gathers once the project is open (see collect). */
+struct check_collect {
+	struct cli_status *c;
+	const struct cli_status_options *opts;
 	struct cli_drift *dc;
-	const struct cli_status *c;
 	const struct cli_drift_options *dopts;
 	struct render_html_graph *graph;	/* NULL: no --html */
 	struct check_review review;
-	struct ms_error err;			/* drift's */
+	struct ms_error err;			/* status's or drift's */
 	int ret;
 };
 
-static void rest_work(size_t index, void *ctx)
+/* After status: drift, and with --html the page's graph, which needs status's marks. */
+static void after_status_work(size_t index, void *ctx)
 {
-	struct check_rest *r = ctx;
+	struct check_collect *r = ctx;
 
 	if (index == 0 && !r->c->graph_error)
 		r->ret = cli_drift_collect(r->dc, r->c->exp, r->c->exp_nr, r->dopts, &r->err);
 	else if (index == 1)
-		review_scripts(&r->review, r->c);
-	else if (index == 2)
 		render_html_graph_draw(r->graph, r->c);
 }
 
-/* Status, and with --html Graphviz loaded meanwhile (see collect_status). */
-struct check_status {
-	struct cli_status *c;
-	struct cli_common *common;
-	const struct cli_status_options *opts;
-	struct ms_error err;
-	int ret;
-};
-
-static void status_work(size_t index, void *ctx)
+/* Status, then drift beside the drawing: the databases' side of the check. */
+static void databases_work(struct check_collect *r)
 {
-	struct check_status *s = ctx;
+	r->ret = cli_status_observe(r->c, r->opts, &r->err);
+	if (r->ret == 0) {
+		struct ms_error pool_err = MS_ERROR_INIT;
+		int ret = pool_run(r->graph ? 2 : 1, 2, after_status_work, NULL, r, &pool_err);
 
-	if (index == 1)
-		layout_warm_up();
-	else
-		s->ret = cli_status_collect(s->c, s->common, s->opts, &s->err);
-}
-
-/*
- * Status; with --html, Graphviz's libraries and fonts are loaded in a
- * second thread meanwhile: they cost more CPU than drawing the graph
- * itself, and status mostly waits on the databases.
- */
-static int collect_status(struct cli_status *c, struct cli_common *common,
-			  const struct cli_status_options *opts, bool html, struct ms_error *err)
-{
-	struct check_status s = { c, common, opts, MS_ERROR_INIT, 0 };
-	int ret = 0;
-
-	if (html)
-		ret = pool_run(2, 2, status_work, NULL, &s, err);
-	else
-		status_work(0, &s);
-	if (ret == 0 && s.ret < 0) {
-		ms_error_move(err, &s.err);
-		ret = s.ret;
+		if (ret < 0 && r->ret == 0) {
+			ms_error_move(&r->err, &pool_err);
+			r->ret = ret;
+		}
+		ms_error_release(&pool_err);
 	}
-	ms_error_release(&s.err);
-	return ret;
+}
+
+static void collect_work(size_t index, void *ctx)
+{
+	struct check_collect *r = ctx;
+
+	if (index == 0)
+		databases_work(r);
+	else if (index == 1)
+		review_scripts(&r->review, r->c);
+	else
+		layout_warm_up();
 }
 
 /*
- * Drift, the read and safety review of the revisions, and with --html
- * (graph not NULL) the page's graph, at once: drift waits on the
- * databases, the review on Python, the drawing on the CPU. Then lint,
- * which needs the revisions status found pending.
+ * Open the project, then at once: status and drift, which wait on the
+ * databases; the read and safety review of the revisions, which waits on
+ * Python (the offline SQL of Alembic revisions, a check's longest step);
+ * and with --html (graph not NULL), Graphviz loaded while status runs and
+ * the page's graph drawn after it. Then lint, which needs the revisions
+ * status found pending.
  */
-static int collect_rest(struct cli_drift *dc, struct lint_report *lint, const struct cli_status *c,
-			const struct cli_drift_options *dopts, struct render_html_graph *graph,
-			struct ms_error *err)
+static int collect(struct cli_status *c, struct cli_common *common,
+		   const struct cli_status_options *opts, struct cli_drift *dc,
+		   const struct cli_drift_options *dopts, struct lint_report *lint,
+		   struct render_html_graph *graph, struct ms_error *err)
 {
-	struct check_rest r = { .dc = dc, .c = c, .dopts = dopts, .graph = graph,
-				.review = { .set = SCRIPT_SET_INIT, .reader = DIAG_LIST_INIT,
-					    .err = MS_ERROR_INIT },
-				.err = MS_ERROR_INIT };
+	struct check_collect r = { .c = c, .opts = opts, .dc = dc, .dopts = dopts, .graph = graph,
+				   .review = { .set = SCRIPT_SET_INIT, .reader = DIAG_LIST_INIT,
+					       .err = MS_ERROR_INIT },
+				   .err = MS_ERROR_INIT };
 	size_t tasks = graph ? 3 : 2;
-	int ret;
+	int ret = cli_status_open(c, common, opts, err);
 
+	if (ret < 0)
+		return ret;
 	safety_report_init(&r.review.safety);
-	ret = pool_run(tasks, (unsigned)tasks, rest_work, NULL, &r, err);
+	ret = pool_run(tasks, (unsigned)tasks, collect_work, NULL, &r, err);
 	if (ret == 0 && r.ret < 0) {
 		ms_error_move(err, &r.err);
 		ret = r.ret;
@@ -292,8 +283,7 @@ int cmd_check(int argc, char **argv)
 		goto done;
 
 	dopts.jobs = opts.jobs;
-	if (collect_status(&c, &common, &opts, files.html, &err) < 0 ||
-	    collect_rest(&dc, &lint, &c, &dopts, files.html ? &graph : NULL, &err) < 0) {
+	if (collect(&c, &common, &opts, &dc, &dopts, &lint, files.html ? &graph : NULL, &err) < 0) {
 		cli_print_error_scrubbed(&err, &c.secrets);
 		ret = EXIT_CANNOT_RUN;
 		goto done;

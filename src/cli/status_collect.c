@@ -372,8 +372,8 @@ static int open_project(struct cli_status *c, const struct cli_common *common,
 	return ret;
 }
 
-int cli_status_collect(struct cli_status *c, const struct cli_common *common,
-		   const struct cli_status_options *opts, struct ms_error *err)
+int cli_status_open(struct cli_status *c, const struct cli_common *common,
+		    const struct cli_status_options *opts, struct ms_error *err)
 {
 	int ret = conn_global_init(err);
 
@@ -381,11 +381,27 @@ int cli_status_collect(struct cli_status *c, const struct cli_common *common,
 		return ret;
 	c->conn_ready = true;
 	if ((ret = open_project(c, common, opts, err)) < 0 ||
-	    (ret = cli_select_envs(&c->envs, &c->envs_nr, c->inv, opts->environments, err)) < 0 ||
-	    (ret = status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err)) < 0 ||
-	    (ret = expand(c, opts->jobs, err)) < 0)
+	    (ret = cli_select_envs(&c->envs, &c->envs_nr, c->inv, opts->environments, err)) < 0)
+		return ret;
+	return status_goal_init(&c->goal, c->g, c->graph_error ? NULL : opts->to, err);
+}
+
+int cli_status_observe(struct cli_status *c, const struct cli_status_options *opts,
+		       struct ms_error *err)
+{
+	int ret = expand(c, opts->jobs, err);
+
+	if (ret < 0)
 		return ret;
 	return observe_all(c, opts->jobs, opts->checksums && !c->graph_error, err);
+}
+
+int cli_status_collect(struct cli_status *c, const struct cli_common *common,
+		   const struct cli_status_options *opts, struct ms_error *err)
+{
+	int ret = cli_status_open(c, common, opts, err);
+
+	return ret < 0 ? ret : cli_status_observe(c, opts, err);
 }
 
 const struct cli_checksums *cli_status_checksums(const struct cli_status *c,

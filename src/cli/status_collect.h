@@ -137,6 +137,17 @@ int cli_status_collect(struct cli_status *c, const struct cli_common *common,
 		   const struct cli_status_options *opts, struct ms_error *err);
 
 /*
+ * cli_status_collect in its two halves, for a caller with work to do
+ * between them: open reads the inventory, the scripts and the graph and
+ * selects the environments, touching no database; observe expands the
+ * environments into their databases and observes them.
+ */
+int cli_status_open(struct cli_status *c, const struct cli_common *common,
+		    const struct cli_status_options *opts, struct ms_error *err);
+int cli_status_observe(struct cli_status *c, const struct cli_status_options *opts,
+		       struct ms_error *err);
+
+/*
  * The address of report.envs[env].targets[target] as JSON names every
  * database: "user@host:port/dbname", never a password (the text table
  * shows a fleet member by its name alone).
