@@ -20,9 +20,9 @@
  * renderers (SVG among them), loaded from Graphviz's plugin directory,
  * instead of every plugin its config file lists. Without a text-layout
  * plugin (pango) Graphviz sizes text from its built-in font metrics; the
- * drawings use Courier's, where every character is 0.6 em wide, as it is
- * in every monospace font a viewer falls back on (DejaVu Sans Mono,
- * Liberation Mono, Menlo, Consolas at 0.55), bold included. So labels fit
+ * drawings use Courier's, where every character is 0.6 em wide, as in
+ * the monospace fonts a viewer falls back on (DejaVu Sans Mono, Liberation
+ * Mono, Menlo; Consolas is narrower), bold included. So labels fit
  * their boxes wherever the SVG is opened, the SVG does not depend on the
  * fonts of the machine that drew it, and no fontconfig start-up is paid
  * (about 100 ms of CPU, more than a 300-revision layout). Graphviz counts
