@@ -287,13 +287,15 @@ static void judge_lint(struct judging *j)
 {
 	const struct lint_report *r = j->in->lint;
 	size_t revisions = r ? r->revisions : 0, errors = r ? r->errors : 0;
-	size_t warnings = r ? r->warnings : 0;
+	size_t warnings = r ? r->warnings : 0, safety = 0;
 
 	for (size_t i = 0; r && i < r->findings.nr; i++) {
 		const struct diag *d = &r->findings.items[i];
 
 		if (d->severity != DIAG_ERROR && !d->rule)
 			continue;
+		if (d->rule)
+			safety++;
 		if (d->rule && d->file && d->line)
 			fail(j, NULL, xstrfmt("%s:%u:%u: %s %s (revision %s): %s", d->file, d->line,
 					      d->column, d->code, d->rule, d->revision ? d->revision : "?",
@@ -316,6 +318,14 @@ static void judge_lint(struct judging *j)
 				revisions, revisions == 1 ? "" : "s",
 				errors, errors == 1 ? "" : "s",
 				warnings, warnings == 1 ? "" : "s");
+	/* what fails a lint of no error: say it where the counts are read */
+	if (safety) {
+		char *counts = j->k->summary;
+
+		j->k->summary = xstrfmt("%s; %zu safety finding%s on revisions some database "
+					"still needs", counts, safety, safety == 1 ? "" : "s");
+		free(counts);
+	}
 }
 
 /* Start judging check of the environment ne (NULL: the lint). */

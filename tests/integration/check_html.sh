@@ -102,6 +102,8 @@ expect_contains "$tmp/pending.txt" "needs 1 approval"
 expect_contains "$tmp/pending.txt" "<code>$R3</code>"
 tr -d '\n' <"$tmp/dom.html" | grep -o '<article id="safety-prod".*' | sed 's|</article>.*||' >"$tmp/safety.txt"
 expect_contains "$tmp/safety.txt" "<strong>MS101</strong> require-concurrent-index"
+# a lint failed by a safety finding alone says so beside its counts
+expect_contains "$tmp/dom.html" "0 errors, 4 warnings; 1 safety finding on revisions some database still needs"
 
 # --- the graph: a node per revision, a badge per environment
 echo "checking: the graph"

@@ -298,6 +298,19 @@ static void s_lint(struct inputs *in)
 	in->lint.warnings = 1;
 }
 
+/* A safety finding on a pending revision fails the lint though it is a warning. */
+static void s_safety(struct inputs *in)
+{
+	struct diag *d;
+
+	three_green(in);
+	d = diag_add(&in->lint.findings, DIAG_WARNING, "MS101", "versions/a4_x.sql", 3, "a4",
+		     NULL, "CREATE INDEX without CONCURRENTLY");
+	d->column = 1;
+	d->rule = xstrdup("require-concurrent-index");
+	in->lint.warnings = 1;
+}
+
 static void s_graph_error(struct inputs *in)
 {
 	target(in, env(in, "dev", false), "dev", STATUS_CURRENT, "", NULL);
@@ -541,6 +554,15 @@ static const struct nightly_test tests[] = {
 	  "  problem versions/c_x.sql: MS001 several heads\n"
 	  "  problem MS004 a cycle\n"
 	  "fail, 3 problems\n" },
+	{ "a safety finding fails the lint, and the summary says so", s_safety,
+	  PASSED("dev", "current", "reference")
+	  PASSED("staging", "current", "same")
+	  PASSED("prod", "current", "same")
+	  "scripts lint: failed (4 revisions, 0 errors, 1 warning; 1 safety finding on "
+	  "revisions some database still needs)\n"
+	  "  problem versions/a4_x.sql:3:1: MS101 require-concurrent-index (revision a4): "
+	  "CREATE INDEX without CONCURRENTLY\n"
+	  "fail, 1 problem\n" },
 	{ "no graph: reachability and lint only", s_graph_error,
 	  "dev reachable: passed (yes)\n"
 	  SKIPPED("dev", "not run: the revision graph could not be built")
