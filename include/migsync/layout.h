@@ -24,10 +24,9 @@
 int layout_svg(struct strbuf *out, const char *dot, struct ms_error *err);
 
 /*
- * Load Graphviz and its text plugin (fonts, the SVG renderer) ahead of
- * a layout_svg call, e.g. in a thread while databases are read: on its
- * own it costs more CPU than laying out a few hundred revisions. Errors
- * are left to layout_svg to report.
+ * Load Graphviz's libraries and plugins ahead of a layout_svg call, e.g.
+ * in a thread while databases are read. Errors are left to layout_svg
+ * to report.
  */
 void layout_warm_up(void);
 

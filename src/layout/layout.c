@@ -16,18 +16,16 @@
  * tenth of a `lint` or `hook` run) while only `graph --format=svg` and
  * `check --html` draw. The headers still give the functions' types.
  *
- * The context holds two plugins only, dot's layout and the core
+ * The context holds three plugins only: dot's layout and the core
  * renderers (SVG among them), loaded from Graphviz's plugin directory,
- * instead of every plugin its config file lists. Without a text-layout
- * plugin (pango) Graphviz sizes text from its built-in font metrics; the
- * drawings use Courier's, where every character is 0.6 em wide, as in
- * the monospace fonts a viewer falls back on (DejaVu Sans Mono, Liberation
- * Mono, Menlo; Consolas is narrower), bold included. So labels fit
- * their boxes wherever the SVG is opened, the SVG does not depend on the
- * fonts of the machine that drew it, and no fontconfig start-up is paid
- * (about 100 ms of CPU, more than a 300-revision layout). Graphviz counts
- * a multibyte character by its bytes, which overestimates its width: a
- * box too wide, never text past its edge.
+ * and metrics.c's text layout, instead of every plugin Graphviz's config
+ * file lists. Text is sized by monospace metrics (0.6 em a column, 1 em a
+ * Chinese character) rather than measured by pango in this machine's
+ * fonts: the drawings name a monospace family, so labels fit their boxes
+ * wherever the SVG is opened, the SVG does not depend on the fonts of the
+ * machine that drew it (a CI runner, a container with none), and no
+ * fontconfig start-up is paid (about 100 ms of CPU, more than a
+ * 300-revision layout).
  */
 #define _GNU_SOURCE	/* dladdr */
 #include <dlfcn.h>
@@ -37,6 +35,7 @@
 
 #include <gvc.h>
 
+#include "layout_int.h"
 #include "migsync/layout.h"
 #include "migsync/util.h"
 
@@ -72,7 +71,7 @@ static const struct {
 static struct {
 	bool loaded;
 	GVC_t *(*context_plugins)(const lt_symlist_t *, int);
-	lt_symlist_t builtins[LAYOUT_PLUGINS_NR + 1];
+	lt_symlist_t builtins[LAYOUT_PLUGINS_NR + 2];	/* and metrics.c's, and the end */
 	Agraph_t *(*memread)(const char *);
 	int (*layout)(GVC_t *, graph_t *, const char *);
 	int (*render_data)(GVC_t *, graph_t *, const char *, char **, unsigned int *);
@@ -179,7 +178,9 @@ static int load_graphviz(struct ms_error *err)
 	strbuf_release(&dir);
 	if (ret < 0)
 		return ret;
-	/* gv.builtins[LAYOUT_PLUGINS_NR] stays { NULL, NULL }: the list's end */
+	gv.builtins[LAYOUT_PLUGINS_NR].name = "gvplugin_migsync_metrics_LTX_library";
+	gv.builtins[LAYOUT_PLUGINS_NR].address = &layout_metrics_library;
+	/* gv.builtins[LAYOUT_PLUGINS_NR + 1] stays { NULL, NULL }: the list's end */
 	gv.loaded = true;
 	return 0;
 }

@@ -118,7 +118,11 @@ expect_contains "$tmp/dom.html" 'href="#env-prod"'
 expect_text_fits "graph in the page" "$page"
 
 # labels of every width, as Chromium draws them in the fonts it has: long
-# and short messages, Chinese, tags, depends_on, a branch label
+# and short messages, Chinese, tags, depends_on, a branch label. Without a
+# Chinese font Chromium would draw empty boxes, and nothing would be measured.
+if [ -z "$(fc-list :lang=zh family 2>/dev/null)" ]; then
+	fail "no Chinese font for Chromium: install fonts-wqy-microhei (or another), so that Chinese labels are measured"
+fi
 mkdir -p "$tmp/msgs"
 msg_rev() {	# msg_rev ID DOWN MESSAGE [EXTRA LINE]...
 	{

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "migsync/layout.h"
+#include "src/layout/layout_int.h"
 
 struct layout_case {
 	const char *name;
@@ -32,6 +33,16 @@ static const struct layout_case cases[] = {
 	{ "the class attribute", "digraph g { x [class=\"rev pending\"]; }", 0, 1,
 	  "class=\"node rev pending\"" },
 	{ "an empty graph", "digraph g { }", 0, 0, "<svg" },
+	/* text sized by monospace metrics (metrics.c): a box as wide as its text */
+	{ "ASCII: 0.6 em a character",
+	  "digraph g { node [shape=box, margin=0, width=0, height=0, fontname=\"Courier\","
+	  " fontsize=10]; a [label=\"abcde\"]; }",
+	  0, 1, "points=\"30,-12 0,-12 0,0 30,0 30,-12\"" },
+	{ "Chinese: 1 em a character, not 0.6 a byte",
+	  "digraph g { node [shape=box, margin=0, width=0, height=0, fontname=\"Courier\","
+	  " fontsize=10]; a [label=\"\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87"
+	  "\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87\"]; }",
+	  0, 1, "points=\"80,-12 0,-12 0,0 80,0 80,-12\"" },
 	{ "not DOT", "digraph g { a -> ; }", MS_ERR_GRAPH, 0, "syntax error" },
 	{ "an unclosed HTML label", "digraph g { a [label=<<B>x>]; }", MS_ERR_GRAPH, 0, "graphviz" },
 };
@@ -103,12 +114,40 @@ static void test_warm_up(void **state)
 	ms_error_release(&err);
 }
 
+/* Widths in em: columns as glibc's wcwidth counts them. */
+static void test_text_em(void **state)
+{
+	static const struct {
+		const char *text;
+		double em;
+	} widths[] = {
+		{ "", 0 },
+		{ "abc", 1.8 },
+		{ "c0ff00000001 (head)", 19 * 0.6 },
+		{ "\xe4\xb8\xad\xe6\x96\x87", 2.0 },		/* two Chinese characters */
+		{ "a\xe4\xb8\xad", 1.6 },			/* mixed */
+		{ "\xc3\xa9", 0.6 },				/* precomposed e acute */
+		{ "e\xcc\x81", 0.6 },				/* e, then a combining acute */
+		{ "\xc3\x97" "3", 1.2 },			/* the fleet badge's multiplication sign */
+		{ "\xf0\x9f\x99\x82", 1.0 },			/* an emoji, two columns */
+		{ "\xff", 0.6 },					/* not UTF-8: a column a byte */
+		{ "a\xe4\xb8", 1.8 },				/* a cut sequence: likewise */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		print_message("text %zu\n", i);
+		assert_float_equal(layout_text_em(widths[i].text), widths[i].em, 1e-9);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_error_then_success),
 		cmocka_unit_test(test_warm_up),
+		cmocka_unit_test(test_text_em),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
