@@ -34,6 +34,15 @@ int strcmp_null(const char *a, const char *b);
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
 
+/*
+ * path with "dir/.." pairs taken out where dir is a directory and not a
+ * symbolic link (so that the result names the same file), "." parts and
+ * doubled slashes dropped: "environments/../migrations/versions" is
+ * "migrations/versions". Parts that do not exist stay as written. The
+ * result is the caller's (free()); "." when nothing is left.
+ */
+char *path_fold_parents(const char *path);
+
 /* A growable list of owned strings. */
 struct strvec {
 	char **items;

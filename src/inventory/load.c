@@ -397,15 +397,20 @@ static char *expand_tilde(char *path)
 	return out;
 }
 
-/* path relative to dir (the inventory directory), ~ expanded */
+/*
+ * path relative to dir (the inventory directory), ~ expanded, and
+ * "environments/../versions" said as "versions" (path_fold_parents)
+ */
 static char *resolve_path(const char *dir, char *path)
 {
-	char *out;
+	char *joined, *out;
 
 	path = expand_tilde(path);
 	if (!path || path[0] == '/')
 		return path;
-	out = xstrfmt("%s/%s", dir, path);
+	joined = xstrfmt("%s/%s", dir, path);
+	out = path_fold_parents(joined);
+	free(joined);
 	free(path);
 	return out;
 }

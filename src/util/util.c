@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "migsync/strbuf.h"
 #include "migsync/util.h"
@@ -140,4 +141,53 @@ void strvec_sort(struct strvec *v)
 {
 	if (v->nr > 1)
 		qsort(v->items, v->nr, sizeof(*v->items), cmp_str_ptr);
+}
+
+/* Whether the first len bytes of path name a directory that is not a link. */
+static bool real_dir(const char *path, size_t len)
+{
+	char *prefix = xstrndup(path, len);
+	struct stat st;
+	bool ret = lstat(prefix, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(prefix);
+	return ret;
+}
+
+char *path_fold_parents(const char *path)
+{
+	struct strbuf out = STRBUF_INIT;
+	size_t *starts = NULL, nr = 0, alloc = 0;	/* where each kept part begins in out */
+	bool absolute = path[0] == '/';
+	const char *p = path;
+
+	if (absolute)
+		strbuf_addch(&out, '/');
+	while (*p) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* "//" or "/./": nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.' && nr &&
+			   strcmp(out.buf + starts[nr - 1], "..") &&
+			   real_dir(out.buf, out.len)) {
+			/* back out of the last part, and the slash before it */
+			size_t start = starts[--nr];
+
+			strbuf_setlen(&out, start > (absolute ? 1u : 0u) ? start - 1 : start);
+		} else {
+			if (out.len > (absolute ? 1u : 0u))
+				strbuf_addch(&out, '/');
+			ALLOC_GROW(starts, nr + 1, alloc);
+			starts[nr++] = out.len;
+			strbuf_add(&out, p, len);
+		}
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	free(starts);
+	if (!out.len)
+		strbuf_addch(&out, '.');
+	return strbuf_detach(&out, NULL);
 }

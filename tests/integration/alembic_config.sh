@@ -131,7 +131,7 @@ printf 'project: stockapp\nmigrations: { scripts: ../migrations/versions }\nroll
 	>"$inv/inventory.yaml"
 (cd "$proj" && run differ status)
 expect_rc differ 2
-expect_in differ err "migrations.scripts (environments/../migrations/versions) and the version locations of \"$proj/alembic.ini\" ($proj/migrations/versions, $proj/migrations/reporting) name different directories"
+expect_in differ err "migrations.scripts (migrations/versions) and the version locations of \"$proj/alembic.ini\" ($proj/migrations/versions, $proj/migrations/reporting) name different directories"
 rm -rf "$inv"
 
 # --- one database, no inventory: --url, then DATABASE_URL ----------------

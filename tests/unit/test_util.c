@@ -5,6 +5,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "migsync/clock.h"
 #include "migsync/diag.h"
@@ -228,6 +230,70 @@ static void test_clock_injected(void **state)
 	assert_true(clock_wall_ms() >= before);
 }
 
+/* "dir/.." taken out only over a real directory: a link's parent is elsewhere. */
+static void test_path_fold_parents(void **state)
+{
+	static const struct {
+		const char *in, *out;	/* under the test's directory */
+	} under[] = {
+		{ "env/../versions", "versions" },
+		{ "env/sub/../../versions", "versions" },
+		{ "env/./sub//x/", "env/sub/x" },
+		{ "link/../versions", "link/../versions" },
+		{ "missing/../versions", "missing/../versions" },
+	};
+	static const struct {
+		const char *in, *out;
+	} as_is[] = {
+		{ "../x", "../x" }, { "./a", "a" }, { ".", "." }, { "", "." },
+		{ "/", "/" }, { "a//b", "a/b" }, { "nowhere-7f3a/..", "nowhere-7f3a/.." },
+	};
+	char tmpl[] = "/tmp/migsync-fold.XXXXXX";
+	const char *dir = mkdtemp(tmpl);
+	char *p;
+
+	(void)state;
+	assert_non_null(dir);
+	p = xstrfmt("%s/env", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = xstrfmt("%s/env/sub", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = xstrfmt("%s/link", dir);
+	assert_int_equal(symlink("env/sub", p), 0);
+	free(p);
+	for (size_t i = 0; i < ARRAY_SIZE(under); i++) {
+		char *in = xstrfmt("%s/%s", dir, under[i].in);
+		char *want = xstrfmt("%s/%s", dir, under[i].out);
+		char *got = path_fold_parents(in);
+
+		print_message("%s\n", under[i].in);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+		free(in);
+	}
+	p = xstrfmt("%s/env/..", dir);
+	{
+		char *got = path_fold_parents(p);
+
+		assert_string_equal(got, dir);
+		free(got);
+	}
+	free(p);
+	for (size_t i = 0; i < ARRAY_SIZE(as_is); i++) {
+		char *got = path_fold_parents(as_is[i].in);
+
+		print_message("\"%s\"\n", as_is[i].in);
+		assert_string_equal(got, as_is[i].out);
+		free(got);
+	}
+	p = xstrfmt("rm -rf '%s'", dir);
+	assert_int_equal(system(p), 0);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_strvec_and_diag),
 		cmocka_unit_test(test_clock_injected),
+		cmocka_unit_test(test_path_fold_parents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
