@@ -143,15 +143,12 @@ void strvec_sort(struct strvec *v)
 		qsort(v->items, v->nr, sizeof(*v->items), cmp_str_ptr);
 }
 
-/* Whether the first len bytes of path name a directory that is not a link. */
-static bool real_dir(const char *path, size_t len)
+/* Whether path names a directory that is not a symbolic link. */
+static bool real_dir(const char *path)
 {
-	char *prefix = xstrndup(path, len);
 	struct stat st;
-	bool ret = lstat(prefix, &st) == 0 && S_ISDIR(st.st_mode);
 
-	free(prefix);
-	return ret;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 char *path_fold_parents(const char *path)
@@ -170,7 +167,7 @@ char *path_fold_parents(const char *path)
 			/* "//" or "/./": nothing */
 		} else if (len == 2 && p[0] == '.' && p[1] == '.' && nr &&
 			   strcmp(out.buf + starts[nr - 1], "..") &&
-			   real_dir(out.buf, out.len)) {
+			   real_dir(out.buf)) {
 			/* back out of the last part, and the slash before it */
 			size_t start = starts[--nr];
 
